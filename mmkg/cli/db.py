@@ -1,0 +1,83 @@
+"""``mmkg db start|stop|status|wait|reset|init``: the local Neo4j server and its schema."""
+
+from __future__ import annotations
+
+import click
+
+from mmkg.cli.context import AppContext, pass_app
+
+
+def _server(app: AppContext):
+    from mmkg.server import server_for
+
+    return server_for(app.settings)
+
+
+@click.group()
+def db() -> None:
+    """Run the local Neo4j server (Maven Central jars, or Docker when an engine runs)."""
+
+
+@db.command()
+@click.option("--timeout", default=180.0, show_default=True, help="Seconds to wait for Bolt.")
+@pass_app
+def start(app: AppContext, timeout: float) -> None:
+    """Start Neo4j unless it already runs, and wait until Bolt answers."""
+    server = _server(app)
+    started = server.start(timeout=timeout)
+    st = server.status()
+    click.echo(f"Neo4j {'started' if started else 'already running'} (pid {st.pid}) at {st.bolt_uri}")
+    click.echo(f"Browser: {st.browser_url}")
+
+
+@db.command()
+@pass_app
+def stop(app: AppContext) -> None:
+    """Stop the local Neo4j cleanly."""
+    click.echo("Neo4j stopped" if _server(app).stop() else "Neo4j was not running")
+
+
+@db.command()
+@click.option("--timeout", default=120.0, show_default=True)
+@pass_app
+def wait(app: AppContext, timeout: float) -> None:
+    """Block until Bolt answers (fails with the server log's last lines)."""
+    _server(app).wait(timeout)
+    click.echo("Neo4j is up")
+
+
+@db.command()
+@pass_app
+def status(app: AppContext) -> None:
+    """Print whether Neo4j runs, its version, URIs and log file."""
+    st = _server(app).status()
+    click.echo(f"running:  {'yes' if st.running else 'no'}" + (f" (pid {st.pid})" if st.pid else ""))
+    click.echo(f"version:  {st.version or '-'}")
+    click.echo(f"bolt:     {st.bolt_uri}")
+    click.echo(f"browser:  {st.browser_url}")
+    click.echo(f"log:      {st.log_file}")
+    if not st.running:
+        raise SystemExit(3)
+
+
+@db.command()
+@pass_app
+def init(app: AppContext) -> None:
+    """Apply cypher/schema.cypher (constraints and indexes), idempotently."""
+    from mmkg.graph.schema import apply_schema
+
+    names = apply_schema(app.driver(), app.database)
+    click.echo(f"schema applied: {len(names)} constraints/indexes")
+
+
+@db.command()
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_app
+def reset(app: AppContext, yes: bool) -> None:
+    """Delete every node, relationship, constraint and index in the database."""
+    from mmkg.graph.schema import reset_database
+
+    if not yes:
+        click.confirm(f"Empty database {app.database!r} at {app.settings.neo4j.bolt_uri}?", abort=True)
+    reset_database(app.driver(), app.database)
+    click.echo("database emptied")

@@ -1,0 +1,140 @@
+"""Typed settings, read once: defaults < ``mmkg.toml`` (or ``$MMKG_CONFIG``) < ``MMKG_*`` env vars.
+
+==========================  ===============================  ======================================
+env var                      default                          meaning
+==========================  ===============================  ======================================
+``MMKG_HOME``                ``./.mmkg``                      project-local state: Neo4j data, logs
+``MMKG_CACHE``               ``~/.cache/mmkg``                downloaded Neo4j jars (shared by clones)
+``MMKG_NEO4J_URI``           ``bolt://127.0.0.1:<bolt port>`` where the driver connects
+``MMKG_NEO4J_USER``          ``neo4j``
+``MMKG_NEO4J_PASSWORD``      generated into ``$MMKG_HOME/neo4j-password`` on first use
+``MMKG_NEO4J_DATABASE``      ``neo4j``
+``MMKG_NEO4J_BOLT_PORT``     ``7687``                         local server's Bolt port
+``MMKG_NEO4J_HTTP_PORT``     ``7474``                         local server's HTTP port (Browser)
+``MMKG_NEO4J_HEAP``          ``2g``                           local server's max heap
+``MMKG_NEO4J_PAGECACHE``     ``2g``                           local server's page cache
+``MMKG_NEO4J_SERVER``        ``auto``                         ``java`` | ``docker`` | ``auto``
+==========================  ===============================  ======================================
+
+The TOML file uses the same names without the prefix, lower-cased, under ``[neo4j]`` for the
+``NEO4J_*`` ones (``[neo4j] password = ...`` is allowed but env or the generated file is better).
+The password is a :class:`pydantic.SecretStr`: it never appears in ``repr``, logs or CLI output.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from mmkg.errors import ConfigError
+
+ENV_PREFIX = "MMKG_"
+NEO4J_VERSION = "5.26.30"
+"""The Neo4j server version mmkg runs locally and in ``docker-compose.yml``."""
+
+
+class Neo4jSettings(BaseModel):
+    """How to reach Neo4j, and how to run the local server."""
+
+    model_config = ConfigDict(frozen=True)
+
+    uri: str | None = None
+    user: str = "neo4j"
+    password: SecretStr | None = None
+    database: str = "neo4j"
+    bolt_port: int = Field(7687, ge=1, le=65535)
+    http_port: int = Field(7474, ge=1, le=65535)
+    heap: str = "2g"
+    pagecache: str = "2g"
+    server: Literal["auto", "java", "docker"] = "auto"
+    """How ``mmkg db start`` runs Neo4j: Maven Central jars, Docker Compose, or Docker when an
+    engine answers."""
+
+    @property
+    def bolt_uri(self) -> str:
+        """The URI the driver uses."""
+        return self.uri or f"bolt://127.0.0.1:{self.bolt_port}"
+
+    @property
+    def browser_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}/browser/"
+
+
+class Settings(BaseModel):
+    """All settings of one mmkg invocation."""
+
+    model_config = ConfigDict(frozen=True)
+
+    home: Path = Path(".mmkg")
+    cache: Path = Path.home() / ".cache" / "mmkg"
+    neo4j: Neo4jSettings = Neo4jSettings()
+
+    @property
+    def password_file(self) -> Path:
+        return self.home / "neo4j-password"
+
+    def password(self) -> str:
+        """The Neo4j password: configured, else read from (or generated into) :attr:`password_file`."""
+        if self.neo4j.password is not None:
+            return self.neo4j.password.get_secret_value()
+        return _generated_password(self.password_file)
+
+
+def _generated_password(path: Path) -> str:
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(18)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    return value
+
+
+def _from_env(environ: dict[str, str]) -> dict:
+    top: dict = {}
+    neo4j: dict = {}
+    for key, value in environ.items():
+        if not key.startswith(ENV_PREFIX):
+            continue
+        name = key[len(ENV_PREFIX):].lower()
+        if name.startswith("neo4j_"):
+            neo4j[name[len("neo4j_"):]] = value
+        elif name in ("home", "cache"):
+            top[name] = value
+    if neo4j:
+        top["neo4j"] = neo4j
+    return top
+
+
+def load_settings(
+    config_file: Path | None = None, environ: dict[str, str] | None = None, **overrides
+) -> Settings:
+    """Build :class:`Settings` from defaults, an optional TOML file, ``MMKG_*`` env vars and overrides.
+
+    ``overrides`` are keyword settings from the CLI (``uri``, ``database``, ...) applied last;
+    ``None`` values are ignored.
+    """
+    environ = dict(os.environ if environ is None else environ)
+    path = config_file or (Path(environ["MMKG_CONFIG"]) if "MMKG_CONFIG" in environ else None)
+    if path is None and Path("mmkg.toml").exists():
+        path = Path("mmkg.toml")
+    data: dict = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(Path(path).read_text())
+        except (OSError, tomllib.TOMLDecodeError) as e:
+            raise ConfigError(f"{path}: cannot read settings: {e}") from e
+    env = _from_env(environ)
+    neo4j = {**data.get("neo4j", {}), **env.get("neo4j", {})}
+    neo4j.update({k: v for k, v in overrides.items() if v is not None})
+    merged = {**{k: v for k, v in data.items() if k != "neo4j"}, **{k: v for k, v in env.items() if k != "neo4j"}}
+    try:
+        return Settings(**merged, neo4j=Neo4jSettings(**neo4j))
+    except ValidationError as e:
+        raise ConfigError(f"invalid settings: {e}") from e

@@ -1,0 +1,151 @@
+"""The graph schema of mmkg: the only place label, relationship-type and property names are spelled.
+
+Ingest, export, publish, the ``cypher/*.cypher`` files and the tests all take their names from here
+(``tests/test_schema.py`` checks that ``cypher/schema.cypher`` agrees with :data:`CONSTRAINTS`).
+
+Graph model::
+
+    (:User)-[:LISTENED {plays, rating, ts}]->(:Track)
+    (:Track)-[:PERFORMED_BY]->(:Artist)      (:Track)-[:ON_ALBUM]->(:Album)
+    (:Track)-[:HAS_GENRE]->(:Genre)          (:Track)-[:TAGGED]->(:Tag)
+    (:Album)-[:PERFORMED_BY]->(:Artist)
+    (any KG node)-[:`music.artist.origin`]->(any KG node)     generic KG relations from data
+    (:Track)-[:HAS_FEATURE]->(:Feature:Text|Image|Audio|Sentiment {name, dim, vector, ...})
+    (:User)-[:RECOMMENDED {score, rank, model}]->(:Track)     written by publish
+    (:Model {id, created_at, params, metrics, dataset_manifest, current})
+
+Generic KG relation names (``music.artist.origin``) come from data. They are validated against
+:data:`KG_RELATION_PATTERN` and used *verbatim* as the relationship type, quoted with backticks by
+:func:`quote`; the mapping is therefore deterministic and trivially reversible (identity), the
+names read naturally in Neo4j Browser, and nothing unchecked is ever pasted into query text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from mmkg.errors import SchemaError
+
+
+class Label(StrEnum):
+    """Node labels."""
+
+    TRACK = "Track"
+    ARTIST = "Artist"
+    ALBUM = "Album"
+    GENRE = "Genre"
+    TAG = "Tag"
+    USER = "User"
+    ENTITY = "Entity"
+    """A KG entity of unknown type (imported from triple files)."""
+    FEATURE = "Feature"
+    """A multi-modal attribute node; always carries one :class:`Modality` label too."""
+    MODEL = "Model"
+    """A published model version (see ``train/publish.py``)."""
+
+
+class Modality(StrEnum):
+    """Modality kinds; each is a second label on a :attr:`Label.FEATURE` node."""
+
+    TEXT = "Text"
+    IMAGE = "Image"
+    AUDIO = "Audio"
+    SENTIMENT = "Sentiment"
+
+
+class RelType(StrEnum):
+    """Relationship types with a fixed meaning. Generic KG relations are not listed here."""
+
+    PERFORMED_BY = "PERFORMED_BY"
+    ON_ALBUM = "ON_ALBUM"
+    HAS_GENRE = "HAS_GENRE"
+    TAGGED = "TAGGED"
+    LISTENED = "LISTENED"
+    HAS_FEATURE = "HAS_FEATURE"
+    RECOMMENDED = "RECOMMENDED"
+
+
+#: Labels whose nodes form the knowledge graph the item aggregator walks (items included).
+KG_LABELS: tuple[Label, ...] = (
+    Label.TRACK, Label.ARTIST, Label.ALBUM, Label.GENRE, Label.TAG, Label.ENTITY,
+)
+#: Relationship types that are *not* knowledge-graph edges (interactions, features, model output).
+NON_KG_RELS: frozenset[str] = frozenset(
+    {RelType.LISTENED, RelType.HAS_FEATURE, RelType.RECOMMENDED}
+)
+
+
+class Prop(StrEnum):
+    """Property names."""
+
+    ID = "id"
+    NAME = "name"
+    TITLE = "title"
+    ENTITY_ID = "entity_id"
+    """On a Track imported from KGCN/MKGCN files: the KG entity id the item stands for."""
+    PLAYS = "plays"
+    RATING = "rating"
+    TS = "ts"
+    DIM = "dim"
+    VECTOR = "vector"
+    EXTRACTOR = "extractor"
+    VERSION = "version"
+    SOURCE = "source"
+    EMBEDDING = "embedding"
+    SCORE = "score"
+    RANK = "rank"
+    MODEL = "model"
+    CURRENT = "current"
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """A uniqueness constraint ``(n:label) REQUIRE n.prop IS UNIQUE`` named ``name``."""
+
+    name: str
+    label: Label
+    prop: Prop = Prop.ID
+
+
+#: One uniqueness constraint (and so one index) on ``id`` for every label.
+CONSTRAINTS: tuple[Constraint, ...] = tuple(
+    Constraint(f"{label.value.lower()}_id", label) for label in Label
+)
+
+#: Names of the cosine vector indexes created by publish.
+VECTOR_INDEXES: dict[Label, str] = {
+    Label.TRACK: "track_embedding",
+    Label.USER: "user_embedding",
+}
+
+KG_RELATION_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]{0,127}$")
+_RESERVED = {t.value for t in RelType}
+
+
+def kg_relation_type(name: str) -> str:
+    """Map a KG relation name from data to its relationship type (the identity, once validated).
+
+    Raises:
+        SchemaError: when ``name`` is not a plausible relation name or clashes with a
+            reserved type such as ``LISTENED``.
+    """
+    if not isinstance(name, str) or not KG_RELATION_PATTERN.match(name):
+        raise SchemaError(
+            f"invalid relation name {name!r}: expected a letter followed by letters, digits, "
+            "'_', '.' or '-' (at most 128 characters)"
+        )
+    if name in _RESERVED:
+        raise SchemaError(f"relation name {name!r} is reserved by mmkg's schema")
+    return name
+
+
+def quote(identifier: str) -> str:
+    """Backtick-quote a label or relationship type for Cypher (backticks are doubled)."""
+    return "`" + identifier.replace("`", "``") + "`"
+
+
+def feature_id(track_id: str, name: str) -> str:
+    """The ``id`` of the feature node called ``name`` attached to track ``track_id``."""
+    return f"{track_id}/{name}"

@@ -1,0 +1,76 @@
+"""Run the same Neo4j through ``docker-compose.yml`` when a Docker engine is present."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from mmkg.config import NEO4J_VERSION, Settings
+from mmkg.errors import ServerError
+from mmkg.server.local import ServerStatus, _port_open, http_version
+
+COMPOSE_FILE = Path(__file__).resolve().parents[2] / "docker-compose.yml"
+
+
+def docker_engine_available() -> bool:
+    """True when a Docker client is installed *and* an engine answers it."""
+    if shutil.which("docker") is None:
+        return False
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+class ComposeServer:
+    """Same interface as :class:`~mmkg.server.local.LocalServer`, backed by ``docker compose``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.log_file = Path("docker compose logs neo4j")
+
+    def _compose(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        cfg = self.settings.neo4j
+        env = {**os.environ, "MMKG_NEO4J_PASSWORD": self.settings.password(),
+               "MMKG_NEO4J_BOLT_PORT": str(cfg.bolt_port), "MMKG_NEO4J_HTTP_PORT": str(cfg.http_port),
+               "MMKG_NEO4J_VERSION": NEO4J_VERSION}
+        proc = subprocess.run(["docker", "compose", "-f", str(COMPOSE_FILE), *args],
+                              capture_output=True, text=True, env=env)
+        if check and proc.returncode != 0:
+            raise ServerError(f"docker compose {' '.join(args)} failed:\n{proc.stderr[-2000:]}")
+        return proc
+
+    def start(self, timeout: float = 120.0) -> bool:
+        running = self.pid() is not None
+        self._compose("up", "-d", "neo4j")
+        self.wait(timeout)
+        return not running
+
+    def wait(self, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if _port_open(self.settings.neo4j.bolt_port):
+                return
+            time.sleep(0.5)
+        raise ServerError(f"Neo4j (docker) did not answer within {timeout:.0f}s\n" + self.log_tail())
+
+    def stop(self, timeout: float = 60.0) -> bool:
+        running = self.pid() is not None
+        self._compose("stop", "-t", str(int(timeout)), "neo4j")
+        return running
+
+    def pid(self) -> int | None:
+        out = self._compose("ps", "-q", "neo4j", check=False).stdout.strip()
+        return 1 if out else None
+
+    def status(self) -> ServerStatus:
+        cfg = self.settings.neo4j
+        running = self.pid() is not None
+        return ServerStatus(running, None, http_version(cfg.http_port) if running else None,
+                            cfg.bolt_uri, cfg.browser_url, self.log_file)
+
+    def log_tail(self, lines: int = 20) -> str:
+        return self._compose("logs", "--tail", str(lines), "neo4j", check=False).stdout

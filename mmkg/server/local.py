@@ -1,0 +1,286 @@
+"""Run Neo4j Community from Maven Central jars, without Docker.
+
+Layout (``home`` = ``settings.home / "neo4j"``)::
+
+    ~/.cache/mmkg/neo4j-<version>/lib/*.jar     jars, fetched once by Maven (pom.xml beside this file)
+    .mmkg/neo4j/conf/neo4j.conf                  written on every start from settings
+    .mmkg/neo4j/data/                            the database files
+    .mmkg/neo4j/logs/neo4j.log                   the server log (``mmkg db status`` points to it)
+    .mmkg/neo4j/run/neo4j.pid                    pid of the running JVM
+
+Auth is always on. On the first start the built-in ``neo4j/neo4j`` account gets the configured
+password (``ALTER CURRENT USER``), so the password never appears on a command line or in a file
+other than the user's own config / ``.mmkg/neo4j-password``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from neo4j import GraphDatabase
+from neo4j.exceptions import AuthError, ClientError, ServiceUnavailable
+
+from mmkg.config import NEO4J_VERSION, Settings
+from mmkg.errors import ServerError
+
+POM = Path(__file__).with_name("pom.xml")
+MAIN_CLASS = "org.neo4j.server.CommunityEntryPoint"
+DEFAULT_PASSWORD = "neo4j"  # the built-in initial password Neo4j forces you to change
+JVM_OPTIONS = (
+    "-XX:+UseG1GC",
+    "-XX:-OmitStackTraceInFastThrow",
+    "-XX:+DisableExplicitGC",
+    "-Djdk.nio.maxCachedBufferSize=1024",
+    "-Dio.netty.tryReflectionSetAccessible=true",
+    "--add-opens=java.base/java.nio=ALL-UNNAMED",
+    "--add-opens=java.base/java.io=ALL-UNNAMED",
+    "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+)
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    running: bool
+    pid: int | None
+    version: str | None
+    bolt_uri: str
+    browser_url: str
+    log_file: Path
+
+
+class LocalServer:
+    """The project-local Neo4j server described by ``settings``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.home = (settings.home / "neo4j").resolve()
+        self.lib = (settings.cache / f"neo4j-{NEO4J_VERSION}" / "lib").resolve()
+        self.conf_dir = self.home / "conf"
+        self.log_file = self.home / "logs" / "neo4j.log"
+        self.console_log = self.home / "logs" / "console.log"
+        self.pid_file = self.home / "run" / "neo4j.pid"
+
+    # -- installation -----------------------------------------------------------------------
+    def install(self) -> Path:
+        """Fetch the Neo4j jars into the cache once (idempotent); return the lib folder."""
+        marker = self.lib / ".complete"
+        if marker.exists():
+            return self.lib
+        mvn = shutil.which("mvn")
+        if mvn is None:
+            raise ServerError("Maven (mvn) is needed once to fetch the Neo4j jars: apt-get install maven")
+        staging = self.lib.with_name(f"lib.partial-{os.getpid()}")
+        shutil.rmtree(staging, ignore_errors=True)
+        cmd = [mvn, "-q", "-B", "-f", str(POM), f"-Dneo4j.version={NEO4J_VERSION}",
+               "dependency:copy-dependencies", f"-DoutputDirectory={staging}",
+               "-Dmdep.includeScope=runtime"]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            shutil.rmtree(staging, ignore_errors=True)
+            tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-15:])
+            raise ServerError(f"fetching Neo4j {NEO4J_VERSION} jars with Maven failed:\n{tail}")
+        (staging / ".complete").write_text(NEO4J_VERSION + "\n")
+        shutil.rmtree(self.lib, ignore_errors=True)
+        staging.rename(self.lib)
+        return self.lib
+
+    def write_conf(self) -> Path:
+        cfg = self.settings.neo4j
+        for sub in ("conf", "data", "logs", "run", "import", "plugins"):
+            (self.home / sub).mkdir(parents=True, exist_ok=True)
+        conf = self.conf_dir / "neo4j.conf"
+        conf.write_text("\n".join([
+            "# Written by `mmkg db start` from mmkg settings; edits are overwritten.",
+            "server.default_listen_address=127.0.0.1",
+            f"server.bolt.listen_address=127.0.0.1:{cfg.bolt_port}",
+            f"server.bolt.advertised_address=127.0.0.1:{cfg.bolt_port}",
+            f"server.http.listen_address=127.0.0.1:{cfg.http_port}",
+            f"server.http.advertised_address=127.0.0.1:{cfg.http_port}",
+            "server.https.enabled=false",
+            "dbms.security.auth_enabled=true",
+            f"server.memory.pagecache.size={cfg.pagecache}",
+            "dbms.memory.transaction.total.max=0",
+            "db.tx_log.rotation.retention_policy=1 files",
+            f"server.directories.data={self.home / 'data'}",
+            f"server.directories.logs={self.home / 'logs'}",
+            f"server.directories.run={self.home / 'run'}",
+            f"server.directories.import={self.home / 'import'}",
+            f"server.directories.plugins={self.home / 'plugins'}",
+            "dbms.usage_report.enabled=false",
+            "",
+        ]))
+        return conf
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def pid(self) -> int | None:
+        """The pid of our running server, or None (a stale pid file is removed)."""
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            cmdline = ""
+        if MAIN_CLASS in cmdline and str(self.home) in cmdline:
+            return pid
+        self.pid_file.unlink(missing_ok=True)
+        return None
+
+    def start(self, timeout: float = 120.0) -> bool:
+        """Start the server unless it already runs; wait for Bolt; set the password on first start.
+
+        Returns True when a new server process was started.
+        """
+        if self.pid() is not None:
+            self.wait(timeout)
+            return False
+        if _port_open(self.settings.neo4j.bolt_port):
+            raise ServerError(
+                f"port {self.settings.neo4j.bolt_port} is taken by another process; stop it or set "
+                "MMKG_NEO4J_BOLT_PORT / MMKG_NEO4J_HTTP_PORT"
+            )
+        java = _java()
+        lib = self.install()
+        self.write_conf()
+        heap = self.settings.neo4j.heap
+        cmd = [java, f"-Xms{heap}", f"-Xmx{heap}", *JVM_OPTIONS, "-cp", f"{lib}/*", MAIN_CLASS,
+               f"--home-dir={self.home}", f"--config-dir={self.conf_dir}"]
+        with open(self.console_log, "ab") as console:
+            proc = subprocess.Popen(cmd, stdout=console, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, start_new_session=True, cwd=self.home)
+        self.pid_file.write_text(f"{proc.pid}\n")
+        self.wait(timeout)
+        self._ensure_password()
+        return True
+
+    def wait(self, timeout: float = 120.0) -> None:
+        """Block until Bolt accepts connections; raise with the log's last lines on timeout."""
+        deadline = time.monotonic() + timeout
+        port = self.settings.neo4j.bolt_port
+        while time.monotonic() < deadline:
+            if self.pid() is None and not _port_open(port):
+                raise ServerError("Neo4j is not running (it exited?)\n" + self.log_tail())
+            if _port_open(port) and self._bolt_answers():
+                return
+            time.sleep(0.5)
+        raise ServerError(f"Neo4j did not answer on Bolt port {port} within {timeout:.0f}s\n"
+                          + self.log_tail())
+
+    def stop(self, timeout: float = 60.0) -> bool:
+        """Shut the server down cleanly (SIGTERM, then SIGKILL after ``timeout``)."""
+        pid = self.pid()
+        if pid is None:
+            return False
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.2)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+            while _alive(pid):
+                time.sleep(0.1)
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
+    def status(self) -> ServerStatus:
+        cfg = self.settings.neo4j
+        pid = self.pid()
+        return ServerStatus(
+            running=pid is not None, pid=pid, version=http_version(cfg.http_port) if pid else None,
+            bolt_uri=cfg.bolt_uri, browser_url=cfg.browser_url, log_file=self.log_file,
+        )
+
+    def log_tail(self, lines: int = 20) -> str:
+        chunks = []
+        for path in (self.log_file, self.console_log):
+            if path.exists():
+                text = path.read_text(errors="replace").splitlines()[-lines:]
+                chunks.append(f"--- last lines of {path} ---\n" + "\n".join(text))
+        return "\n".join(chunks) or f"(no log at {self.log_file})"
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _bolt_answers(self) -> bool:
+        uri = f"bolt://127.0.0.1:{self.settings.neo4j.bolt_port}"
+        try:
+            with GraphDatabase.driver(uri, auth=("neo4j", "x-probe")) as driver:
+                driver.verify_connectivity()
+        except AuthError:
+            return True  # the server answered; credentials are checked elsewhere
+        except (ServiceUnavailable, OSError):
+            return False
+        except Exception:  # noqa: BLE001 - any protocol answer means Bolt is up
+            return True
+        return True
+
+    def _ensure_password(self) -> None:
+        """On a fresh database, replace Neo4j's initial password with the configured one."""
+        cfg = self.settings.neo4j
+        wanted = self.settings.password()
+        uri = f"bolt://127.0.0.1:{cfg.bolt_port}"
+        try:
+            with GraphDatabase.driver(uri, auth=(cfg.user, wanted)) as driver:
+                driver.verify_connectivity()
+            return
+        except AuthError:
+            pass
+        try:
+            with GraphDatabase.driver(uri, auth=(cfg.user, DEFAULT_PASSWORD)) as driver:
+                with driver.session(database="system") as session:
+                    session.run("ALTER CURRENT USER SET PASSWORD FROM $old TO $new",
+                                old=DEFAULT_PASSWORD, new=wanted).consume()
+        except (AuthError, ClientError) as e:
+            raise ServerError(
+                "the local database already has a different password than the configured one; "
+                "set MMKG_NEO4J_PASSWORD to it, or remove .mmkg/neo4j to start afresh"
+            ) from e
+
+
+def _java() -> str:
+    java_home = os.environ.get("JAVA_HOME")
+    java = str(Path(java_home) / "bin" / "java") if java_home else shutil.which("java")
+    if not java or not Path(java).exists():
+        raise ServerError("Java 17 is needed to run Neo4j 5: apt-get install openjdk-17-jre-headless")
+    out = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
+    try:
+        major = int(out.split('"')[1].split(".")[0])
+    except (IndexError, ValueError):
+        major = 0
+    if major < 17:
+        raise ServerError(f"Neo4j 5 needs Java 17 or newer; {java} is: {out.splitlines()[:1]}")
+    return java
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie child counts as gone
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def http_version(http_port: int) -> str | None:
+    """The server version from the HTTP discovery document, or None when unreachable."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/", timeout=2) as resp:
+            return json.load(resp).get("neo4j_version")
+    except (OSError, ValueError):
+        return None
