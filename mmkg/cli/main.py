@@ -65,8 +65,8 @@ def _register() -> None:
 #: Command modules joined to the root group: (module, click object name).
 _OPTIONAL_COMMANDS: list[tuple[str, str]] = [
     ("mmkg.cli.ingest", "ingest"),
-    ("mmkg.cli.ingest", "features"),
-    ("mmkg.cli.ingest", "sample_catalog"),
+    ("mmkg.cli.features", "features"),
+    ("mmkg.cli.features", "sample_catalog"),
     ("mmkg.cli.export", "export"),
     ("mmkg.cli.train", "train"),
     ("mmkg.cli.train", "evaluate"),
