@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from neo4j import GraphDatabase
-from neo4j.exceptions import AuthError, ClientError, ServiceUnavailable
+from neo4j.exceptions import AuthError, ClientError
 
 from mmkg.config import NEO4J_VERSION, Settings
 from mmkg.errors import ServerError
@@ -210,17 +210,7 @@ class LocalServer:
 
     # -- helpers ------------------------------------------------------------------------------
     def _bolt_answers(self) -> bool:
-        uri = f"bolt://127.0.0.1:{self.settings.neo4j.bolt_port}"
-        try:
-            with GraphDatabase.driver(uri, auth=("neo4j", "x-probe")) as driver:
-                driver.verify_connectivity()
-        except AuthError:
-            return True  # the server answered; credentials are checked elsewhere
-        except (ServiceUnavailable, OSError):
-            return False
-        except Exception:  # noqa: BLE001 - any protocol answer means Bolt is up
-            return True
-        return True
+        return bolt_handshake(self.settings.neo4j.bolt_port)
 
     def _ensure_password(self) -> None:
         """On a fresh database, replace Neo4j's initial password with the configured one."""
@@ -258,6 +248,26 @@ def _java() -> str:
     if major < 17:
         raise ServerError(f"Neo4j 5 needs Java 17 or newer; {java} is: {out.splitlines()[:1]}")
     return java
+
+
+BOLT_MAGIC = b"\x60\x60\xb0\x17"
+#: Proposed Bolt versions: 5.0-5.8 (range 8 below 5.8), then 4.4; unused slots are zero.
+BOLT_VERSIONS = bytes([0, 8, 8, 5, 0, 0, 4, 4]) + bytes(8)
+
+
+def bolt_handshake(port: int, timeout: float = 2.0) -> bool:
+    """True when a Bolt server on ``port`` completes the version handshake.
+
+    Unlike logging in, this never counts as a failed authentication attempt (Neo4j locks an
+    account briefly after a few of those).
+    """
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+            sock.sendall(BOLT_MAGIC + BOLT_VERSIONS)
+            reply = sock.recv(4)
+    except OSError:
+        return False
+    return len(reply) == 4 and reply != bytes(4)
 
 
 def _port_open(port: int) -> bool:

@@ -1,0 +1,94 @@
+"""The local Neo4j server: lifecycle, Browser, auth — against real server processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mmkg.cli import cli
+from mmkg.config import NEO4J_VERSION, load_settings
+from mmkg.errors import DatabaseError, ServerError
+from mmkg.graph import connect
+from mmkg.server.local import MAIN_CLASS, LocalServer
+
+
+def _server_processes(home: Path) -> list[int]:
+    out = subprocess.run(["pgrep", "-f", MAIN_CLASS], capture_output=True, text=True).stdout
+    pids = []
+    for pid in out.split():
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if str(home.resolve()) in cmdline:
+            pids.append(int(pid))
+    return pids
+
+
+def test_browser_is_served(settings, server):
+    with urllib.request.urlopen(settings.neo4j.browser_url, timeout=10) as resp:
+        html = resp.read().decode()
+    assert "<html" in html.lower() and "Neo4j Browser" in html
+
+
+def test_db_status_reports_the_server_version(server):
+    result = CliRunner().invoke(cli, ["db", "status"])
+    assert result.exit_code == 0, result.output
+    assert f"version:  {NEO4J_VERSION}" in result.output
+    assert "running:  yes" in result.output
+
+
+def test_wrong_password_is_a_one_line_error(settings, server):
+    env = {**os.environ, "MMKG_NEO4J_PASSWORD": "definitely-not-it"}
+    result = subprocess.run([sys.executable, "-m", "mmkg", "db", "init"], env=env,
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "rejected the credentials" in lines[0]
+    assert "definitely-not-it" not in result.stderr + result.stdout
+
+
+def test_connecting_to_nothing_is_a_clear_error():
+    settings = load_settings(environ={"MMKG_NEO4J_BOLT_PORT": "7399", "MMKG_NEO4J_PASSWORD": "x"})
+    with pytest.raises(DatabaseError, match="mmkg db start"):
+        connect(settings)
+
+
+@pytest.fixture()
+def private_server(tmp_path):
+    """A second, throw-away server on other ports (so stopping it can't disturb the suite)."""
+    env = {"MMKG_HOME": str(tmp_path / "home"), "MMKG_NEO4J_BOLT_PORT": "7697",
+           "MMKG_NEO4J_HTTP_PORT": "7494", "MMKG_NEO4J_HEAP": "512m",
+           "MMKG_NEO4J_PAGECACHE": "128m", "MMKG_NEO4J_SERVER": "java"}
+    for key in ("HOME", "PATH", "JAVA_HOME"):
+        if key in os.environ:
+            env[key] = os.environ[key]
+    server = LocalServer(load_settings(environ=env))
+    yield server
+    server.stop()
+
+
+def test_lifecycle_start_is_idempotent_and_stop_leaves_no_process(private_server):
+    home = private_server.home
+    with pytest.raises(ServerError, match="not running"):
+        private_server.wait(timeout=2)
+    assert private_server.start(timeout=180) is True
+    first = _server_processes(home)
+    assert len(first) == 1
+    assert private_server.start(timeout=30) is False
+    assert _server_processes(home) == first
+    st = private_server.status()
+    assert st.running and st.version == NEO4J_VERSION and st.log_file.exists()
+    with connect(private_server.settings) as driver:  # the generated password was set on first start
+        records, _, _ = driver.execute_query("RETURN 1 AS one")
+        assert records[0]["one"] == 1
+    assert private_server.stop() is True
+    assert _server_processes(home) == []
+    assert private_server.status().running is False
+    assert private_server.stop() is False
