@@ -1,0 +1,52 @@
+# mmkg — two commands: `make demo` (the whole pipeline) and `make test` (the test suite).
+# Both install what they need (venv, pinned Python deps, Neo4j jars) and start what they need.
+
+PYTHON  ?= python3.11
+VENV    := .venv
+PY      := $(VENV)/bin/python
+MMKG    := $(VENV)/bin/mmkg
+STAMP   := $(VENV)/.installed
+
+# `make test` runs its own Neo4j (ports 7688/7475, data in .mmkg/test) so that it never
+# touches the demo database (7687/7474, data in .mmkg/neo4j).
+TEST_ENV := MMKG_HOME=.mmkg/test MMKG_NEO4J_BOLT_PORT=7688 MMKG_NEO4J_HTTP_PORT=7475 \
+            MMKG_NEO4J_HEAP=1g MMKG_NEO4J_PAGECACHE=1g
+
+DEMO_DIR ?= .mmkg/demo
+
+.PHONY: install system-deps demo test neo4j stop clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "mmkg needs Python 3.11 ($(PYTHON)); set PYTHON=..." >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+# Java 17 and Maven are needed once (Maven fetches the Neo4j jars from Maven Central).
+system-deps:
+	@command -v java >/dev/null && command -v mvn >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless maven; \
+	  else echo "install Java 17 and Maven (e.g. apt-get install openjdk-17-jre-headless maven)" >&2; exit 1; fi; }
+
+neo4j: install system-deps
+	$(MMKG) db start
+	$(MMKG) db init
+
+demo: neo4j
+	$(MMKG) db status
+
+test: install system-deps
+	$(TEST_ENV) $(MMKG) db start
+	$(TEST_ENV) $(MMKG) db init
+	$(TEST_ENV) $(PY) -m pytest; status=$$?; $(TEST_ENV) $(MMKG) db stop; exit $$status
+
+stop:
+	-$(MMKG) db stop
+	-$(TEST_ENV) $(MMKG) db stop
+
+clean: stop
+	rm -rf .mmkg $(VENV)
