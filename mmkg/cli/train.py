@@ -1,0 +1,124 @@
+"""``mmkg train`` and ``mmkg eval``: fit a recommender on an export, re-evaluate a run folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from mmkg.cli.context import AppContext, pass_app
+
+_MODELS = ("mkgcn", "kgcn", "pop", "bpr", "lightgcn")
+
+
+def _set_threads(threads: int | None) -> None:
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+@click.command()
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="TOML/YAML/JSON training config (flags below override it).")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Run folder: config.json, metrics.json, model.pt, curves.png, embeddings.pt.")
+@click.option("--seed", type=int, help="Seed of everything (and of the export when made here).")
+@click.option("--export", "export_path", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="ExportedGraph folder; default: export the database into OUT/export.")
+@click.option("--model", type=click.Choice(_MODELS), help="Model (kgcn = mkgcn without modalities).")
+@click.option("--dim", type=int, help="Embedding size d.")
+@click.option("--neighbours", type=int, help="K sampled KG neighbours per entity.")
+@click.option("--hops", type=int, help="H hops of the item aggregator.")
+@click.option("--aggregator", type=click.Choice(["sum", "concat", "neighbor"]))
+@click.option("--activation", type=click.Choice(["relu", "sigmoid"]), help="Hidden KGConv activation.")
+@click.option("--fusion", type=click.Choice(["residual", "mean", "sum", "max", "concat"]))
+@click.option("--modalities/--no-modalities", default=None, help="Use the export's modality vectors.")
+@click.option("--modality", "modality_names", multiple=True, help="Use only this feature; repeatable.")
+@click.option("--user-agg", type=click.Choice(["multi-head", "mean", "embedding"]))
+@click.option("--user-embedding/--no-user-embedding", default=None, help="Add a user-ID embedding.")
+@click.option("--heads", type=int, help="Attention heads of the user aggregator.")
+@click.option("--history", type=int, help="K_u history items per user.")
+@click.option("--layers", type=int, help="LightGCN layers.")
+@click.option("--epochs", type=int)
+@click.option("--batch-size", type=int)
+@click.option("--lr", type=float)
+@click.option("--l2", type=float)
+@click.option("--neg-ratio", type=int, help="Negatives per positive.")
+@click.option("--neg-alpha", type=float, help="Negatives ∝ (popularity+1)^alpha; 0 = uniform.")
+@click.option("--patience", type=int, help="Early-stopping patience (epochs).")
+@click.option("--monitor", type=click.Choice(["auc", "f1", "recall@20", "ndcg@20"]))
+@click.option("--threads", type=int, default=None, help="torch CPU threads (default: torch's).")
+@click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@pass_app
+def train(app: AppContext, config_file: Path | None, out: Path, export_path: Path | None,
+          modality_names: tuple[str, ...], threads: int | None, resume: bool, quiet: bool,
+          **overrides) -> None:
+    """Train a recommender and write its run folder OUT (selection and test on the export's split)."""
+    from train.config import TrainConfig
+    from train.data import TrainData
+    from train.fit import fit
+
+    _set_threads(threads)
+    if resume and (out / "config.json").exists() and config_file is None:
+        config = TrainConfig.load(out / "config.json", **overrides)
+    else:
+        config = TrainConfig.load(config_file, modality_names=list(modality_names) or None, **overrides)
+    export_path = export_path or _export_database(app, out / "export", config.seed)
+    exported = _load_export(export_path)
+    data = TrainData.from_export(exported, config.model.modality_names)
+    result = fit(data, config, out, export_path=export_path, resume=resume, progress=not quiet)
+    _print_metrics(result["valid"], result["test"])
+    click.echo(f"{config.model.model}: best epoch {result['best_epoch']}, "
+               f"{result['seconds_per_epoch']:.2f} s/epoch, peak RSS {result['peak_rss_mb']:.0f} MB → {out}")
+
+
+@click.command("eval")
+@click.option("--run", "run", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A run folder written by `mmkg train`.")
+@click.option("--export", "export_path", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="ExportedGraph folder (default: the one recorded in RUN/model.pt).")
+@click.option("--threads", type=int, default=None, help="torch CPU threads (default: torch's).")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+def evaluate(run: Path, export_path: Path | None, threads: int | None, as_json: bool) -> None:
+    """Re-evaluate RUN's selected model on validation and test; print every metric."""
+    from train.evaluate import evaluate as run_eval, load_run
+
+    _set_threads(threads)
+    model, data = load_run(run, export_path)
+
+    valid, test = run_eval(model, data, "valid"), run_eval(model, data, "test")
+    if as_json:
+        click.echo(json.dumps({"valid": valid, "test": test}, indent=2))
+    else:
+        _print_metrics(valid, test)
+
+
+def _export_database(app: AppContext, path: Path, seed: int) -> Path:
+    from mmkg.export import SplitConfig, export_heterograph
+
+    exported = export_heterograph(app.driver(), app.database, selection=None, split=SplitConfig(),
+                                  seed=seed, source_uri=app.settings.neo4j.bolt_uri)
+    exported.save(path)
+    return path
+
+
+def _load_export(path: Path):
+    from mmkg.export import ExportedGraph
+
+    return ExportedGraph.load(path)
+
+
+def _print_metrics(valid: dict[str, float], test: dict[str, float]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="metrics")
+    table.add_column("metric")
+    table.add_column("valid", justify="right")
+    table.add_column("test", justify="right")
+    for key in test:
+        table.add_row(key, f"{valid.get(key, float('nan')):.4f}", f"{test[key]:.4f}")
+    Console().print(table)

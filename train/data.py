@@ -1,0 +1,126 @@
+"""ExportedGraph → the index spaces and tensors the models train on.
+
+Entity index space: every node whose label is in :data:`mmkg.schema.KG_LABELS` and present in the
+graph, Tracks first (so item ``i`` is entity ``i``), then the other labels in ``KG_LABELS`` order.
+Relation index space: ``ExportedGraph.relations`` (ids ``0..R-1``). The KG is treated as undirected
+by adding every edge reversed **with the same relation id** (as KGCN does: ``PERFORMED_BY`` read
+from either end is one relation); id ``R`` is reserved for the self-loops of isolated entities.
+
+Interactions come from ``split["train"]`` only, which is what ``LISTENED`` holds in the export;
+validation and test pairs are kept apart for evaluation and never reach a model or a sampler.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from mmkg.errors import TrainError
+from mmkg.schema import KG_LABELS, Label
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Modality:
+    """One modality of the items: values ``[n_items, dim]`` and presence ``mask [n_items]``."""
+
+    name: str
+    kind: str
+    values: torch.Tensor
+    mask: torch.Tensor
+
+
+@dataclass
+class TrainData:
+    """Everything a model, a sampler or an evaluator needs, as numpy/torch arrays."""
+
+    n_users: int
+    n_items: int
+    n_entities: int
+    n_relations: int
+    """KG relations + 1 (the self-loop relation, id ``n_relations - 1``)."""
+    kg: np.ndarray
+    """int64 ``[n_edges, 3]`` (head entity, relation, tail entity), both directions."""
+    modalities: list[Modality]
+    split: dict[str, np.ndarray]
+    user_ids: list[str] = field(default_factory=list)
+    item_ids: list[str] = field(default_factory=list)
+
+    @property
+    def self_relation(self) -> int:
+        return self.n_relations - 1
+
+    @property
+    def train(self) -> np.ndarray:
+        return self.split["train"]
+
+    def popularity(self) -> np.ndarray:
+        """Training interactions per item (``[n_items]``); the only popularity anyone may use."""
+        return np.bincount(self.train[:, 1], minlength=self.n_items)
+
+    @classmethod
+    def from_export(cls, export, modality_names: list[str] | None = None) -> "TrainData":
+        """Build from an :class:`mmkg.export.ExportedGraph`; ``modality_names`` selects features.
+
+        Raises:
+            TrainError: no tracks or users, an unknown modality name, a modality whose rows do not
+                match the tracks, or one whose present rows are all identical (the reference
+                code's bug, which silently turns a modality into a constant).
+        """
+        g = export.graph
+        labels = [lab.value for lab in KG_LABELS if lab.value in g.ntypes]
+        if Label.TRACK.value not in labels or Label.USER.value not in g.ntypes:
+            raise TrainError("the export has no Track or no User nodes")
+        offsets, total = {}, 0
+        for lab in labels:
+            offsets[lab] = total
+            total += g.num_nodes(lab)
+        n_items, n_users = g.num_nodes(Label.TRACK.value), g.num_nodes(Label.USER.value)
+
+        triples = []
+        for rel_id, (src, rel, dst) in enumerate(export.relations):
+            if src not in offsets or dst not in offsets:
+                raise TrainError(f"relation {(src, rel, dst)} joins labels outside the KG")
+            s, d = (t.numpy().astype(np.int64) for t in g.edges(etype=(src, rel, dst)))
+            s, d = s + offsets[src], d + offsets[dst]
+            r = np.full_like(s, rel_id)
+            triples += [np.stack([s, r, d], 1), np.stack([d, r, s], 1)]
+        kg = np.concatenate(triples) if triples else np.zeros((0, 3), np.int64)
+
+        split = {k: np.asarray(v, dtype=np.int64).reshape(-1, 2) for k, v in export.split.items()}
+        for key in ("train", "valid", "test"):
+            if key not in split:
+                raise TrainError(f"the export's split has no {key!r} array")
+        return cls(
+            n_users=n_users, n_items=n_items, n_entities=total,
+            n_relations=len(export.relations) + 1, kg=kg,
+            modalities=_modalities(export.modalities, modality_names, n_items), split=split,
+            user_ids=list(export.id_maps.get(Label.USER.value, [])),
+            item_ids=list(export.id_maps.get(Label.TRACK.value, [])),
+        )
+
+
+def _modalities(raw: dict, names: list[str] | None, n_items: int) -> list[Modality]:
+    unknown = sorted(set(names or []) - set(raw))
+    if unknown:
+        raise TrainError(f"unknown modality {', '.join(unknown)}; the export has {sorted(raw)}")
+    out = []
+    for name in (names if names is not None else sorted(raw)):
+        entry = raw[name]
+        values = torch.as_tensor(entry["values"], dtype=torch.float32)
+        mask = torch.as_tensor(entry["mask"], dtype=torch.bool)
+        if values.ndim != 2 or values.shape[0] != n_items or mask.shape != (n_items,):
+            raise TrainError(f"modality {name!r}: values {tuple(values.shape)} / mask "
+                             f"{tuple(mask.shape)} do not match {n_items} tracks")
+        present = values[mask]
+        if len(present) > 1 and bool((present == present[0]).all()):
+            raise TrainError(f"modality {name!r} has the same vector for every track: "
+                             "a broken feature extraction, refusing to train on it")
+        log.info("modality %s (%s): dim %d, %d/%d tracks", name, entry.get("kind"),
+                 values.shape[1], int(mask.sum()), n_items)
+        out.append(Modality(name, str(entry.get("kind", "")), values, mask))
+    return out

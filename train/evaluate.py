@@ -1,0 +1,110 @@
+"""The two evaluation protocols: CTR (AUC, F1 over the whole set) and top-K over all items.
+
+CTR: the split's positives (label 1) and its precomputed uniform negatives ``<split>_neg``
+(label 0), scored by ``sigmoid(logit)``; AUC and F1 (threshold 0.5) over all rows at once.
+
+Top-K: every user with a positive in the evaluated split ranks **all** items except their
+training items (and, at test time, their validation items); metrics from :mod:`train.metrics`
+at every K in :data:`train.config.TOPK`. Users without a positive in the split are not ranked
+(their number is logged).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from train import metrics
+from mmkg.errors import TrainError
+from train.config import TOPK, TrainConfig
+from train.data import TrainData
+from train.model.base import Recommender
+
+log = logging.getLogger(__name__)
+
+
+@torch.no_grad()
+def predict(model: Recommender, pairs: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+    """``sigmoid`` scores of ``(user, item)`` pairs ``[n, 2]``."""
+    pairs_t = torch.as_tensor(pairs, dtype=torch.long)
+    out = [torch.sigmoid(model(p[:, 0], p[:, 1])) for p in pairs_t.split(batch_size)]
+    return torch.cat(out).numpy() if out else np.zeros(0)
+
+
+def ctr_metrics(model: Recommender, positives: np.ndarray, negatives: np.ndarray) -> dict[str, float]:
+    """``{"auc", "f1"}`` over ``positives ∪ negatives``."""
+    labels = np.concatenate([np.ones(len(positives)), np.zeros(len(negatives))])
+    scores = predict(model, np.concatenate([positives, negatives]))
+    return {"auc": metrics.auc(labels, scores), "f1": metrics.f1(labels, scores)}
+
+
+def _by_user(pairs: np.ndarray, n_users: int) -> list[np.ndarray]:
+    order = np.argsort(pairs[:, 0], kind="stable")
+    counts = np.bincount(pairs[:, 0], minlength=n_users)
+    return np.split(pairs[order, 1], np.cumsum(counts)[:-1])
+
+
+@torch.no_grad()
+def topk_metrics(model: Recommender, truth: np.ndarray, exclude: np.ndarray, n_users: int,
+                 ks: tuple[int, ...] = TOPK, user_batch: int = 64) -> dict[str, float]:
+    """Rank all items except ``exclude`` pairs for each user having ``truth`` pairs."""
+    truth_by_user = _by_user(truth, n_users)
+    users = np.flatnonzero([len(t) > 0 for t in truth_by_user])
+    skipped = n_users - len(users)
+    if skipped:
+        log.info("top-K: %d of %d users have no ground truth in this split and are not ranked",
+                 skipped, n_users)
+    kmax = max(ks)
+    hits, n_truth = [], []
+    for start in range(0, len(users), user_batch):
+        ub = users[start:start + user_batch]
+        mask = torch.zeros(len(ub), model.n_items, dtype=torch.bool)
+        row_of = np.full(n_users, -1)
+        row_of[ub] = np.arange(len(ub))
+        sel = exclude[np.isin(exclude[:, 0], ub)]
+        mask[row_of[sel[:, 0]], sel[:, 1]] = True
+        top, _ = model.recommend(torch.as_tensor(ub), kmax, mask)
+        relevant = torch.zeros(len(ub), model.n_items, dtype=torch.bool)
+        for r, u in enumerate(ub):
+            relevant[r, truth_by_user[u]] = True
+        hits.append(torch.gather(relevant, 1, top).numpy())
+        n_truth.append([len(truth_by_user[u]) for u in ub])
+    if not hits:
+        return {}
+    return metrics.topk_metrics(np.concatenate(hits), np.concatenate(n_truth), ks)
+
+
+def evaluate(model: Recommender, data: TrainData, which: str = "valid",
+             user_batch: int = 64) -> dict[str, float]:
+    """CTR + top-K metrics on ``which`` (``"valid"`` or ``"test"``) of ``data.split``."""
+    if which not in ("valid", "test"):
+        raise ValueError(f"which must be 'valid' or 'test', not {which!r}")
+    model.eval()
+    split = data.split
+    exclude = split["train"] if which == "valid" else np.concatenate([split["train"], split["valid"]])
+    out: dict[str, float] = {}
+    negatives = split.get(f"{which}_neg")
+    if negatives is not None and len(negatives) and len(split[which]):
+        out.update(ctr_metrics(model, split[which], negatives))
+    out.update(topk_metrics(model, split[which], exclude, data.n_users, user_batch=user_batch))
+    return out
+
+
+def load_run(run: Path, export_path: Path | None = None) -> tuple[Recommender, TrainData]:
+    """The selected model of a run folder and the data it was trained on (its recorded export,
+    or ``export_path``)."""
+    from mmkg.export import ExportedGraph
+    from train.baselines import build_model
+
+    saved = torch.load(Path(run) / "model.pt")
+    config = TrainConfig(**saved["config"])
+    path = export_path or saved.get("export")
+    if path is None:
+        raise TrainError(f"{run}/model.pt records no export folder: pass --export")
+    data = TrainData.from_export(ExportedGraph.load(Path(path)), config.model.modality_names)
+    model = build_model(config.model, data, np.random.default_rng(config.seed))
+    model.load_state_dict(saved["state_dict"])
+    return model, data

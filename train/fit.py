@@ -1,0 +1,208 @@
+"""The training loop: epochs of ratio-negative BCE/BPR steps, validation, early stopping,
+checkpoints (``--resume``), and the run folder (``docs/contracts.md`` section 4).
+
+Randomness: ``torch.manual_seed(seed)`` once per run (weights); every epoch's negatives and
+batch order come from generators seeded with ``(seed, epoch)``, so a resumed run is identical to
+an uninterrupted one and two runs with the same seed give identical metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import resource
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from train.baselines import build_model
+from train.config import TrainConfig
+from train.data import TrainData
+from train.evaluate import evaluate
+from train.model.base import Recommender
+from train.sampling import NegativeSampler
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT = "checkpoint.pt"
+"""Last epoch's full state (model, optimiser, history), for ``--resume``."""
+MODEL = "model.pt"
+"""Best model on validation: ``{"state_dict", "config", "export", "epoch"}``."""
+PUBLISH_K = 100
+
+
+@dataclass
+class FitState:
+    """Everything that survives an interruption."""
+
+    epoch: int = 0
+    history: list[dict[str, float]] = field(default_factory=list)
+    best_score: float = float("-inf")
+    best_epoch: int = 0
+    best_state: dict[str, torch.Tensor] | None = None
+    bad_epochs: int = 0
+
+
+def epoch_generators(seed: int, epoch: int) -> tuple[np.random.Generator, torch.Generator]:
+    """The numpy and torch generators of one epoch, derived from ``(seed, epoch)`` only."""
+    rng = np.random.default_rng([seed, epoch])
+    return rng, torch.Generator().manual_seed(int(rng.integers(2 ** 62)))
+
+
+def train_one_epoch(model: Recommender, optimizer: torch.optim.Optimizer, data: TrainData,
+                    sampler: NegativeSampler, config: TrainConfig, epoch: int) -> float:
+    """One pass over the training positives with freshly sampled negatives; the mean loss."""
+    rng, gen = epoch_generators(config.seed, epoch)
+    negatives = torch.as_tensor(sampler.sample(rng))
+    train = torch.as_tensor(data.train)
+    model.train()
+    total, n = 0.0, 0
+    for idx in torch.randperm(len(train), generator=gen).split(config.batch_size):
+        loss = model.loss(train[idx, 0], train[idx, 1], negatives[idx], config.l2)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(idx)
+        n += len(idx)
+    return total / max(n, 1)
+
+
+def fit(data: TrainData, config: TrainConfig, out: Path, *, export_path: Path | None = None,
+        resume: bool = False, progress: bool = True) -> dict[str, Any]:
+    """Train ``config.model`` on ``data``, select the epoch by validation ``config.monitor``,
+    evaluate the selected model once on test, and write the run folder ``out``.
+
+    Returns the ``metrics.json`` content.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(config.seed)
+    model = build_model(config.model, data, np.random.default_rng(config.seed))
+    (out / "config.json").write_text(json.dumps(config.model_dump(), indent=2))
+    state = FitState()
+    started = time.perf_counter()
+    if model.trainable:
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+        if resume and (out / CHECKPOINT).exists():
+            state = _load_checkpoint(out / CHECKPOINT, model, optimizer)
+            log.info("resuming %s after epoch %d", out, state.epoch)
+        _epochs(model, optimizer, data, config, state, out, progress)
+        if state.best_state is not None:
+            model.load_state_dict(state.best_state)
+    train_seconds = time.perf_counter() - started
+
+    started = time.perf_counter()
+    valid = evaluate(model, data, "valid", config.eval_users)
+    test = evaluate(model, data, "test", config.eval_users)
+    eval_seconds = time.perf_counter() - started
+    epoch_times = [h["seconds"] for h in state.history]
+    result = {
+        "model": config.model.model, "valid": valid, "test": test, "history": state.history,
+        "best_epoch": state.best_epoch, "epochs_run": state.epoch,
+        "seconds_per_epoch": float(np.mean(epoch_times)) if epoch_times else 0.0,
+        "train_seconds": train_seconds, "eval_seconds": eval_seconds,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "n_parameters": sum(p.numel() for p in model.parameters()),
+        "export": str(Path(export_path).resolve()) if export_path else None,
+    }
+    torch.save({"state_dict": model.state_dict(), "config": config.model_dump(),
+                "export": result["export"], "epoch": state.best_epoch}, out / MODEL)
+    (out / "metrics.json").write_text(json.dumps(result, indent=2))
+    save_embeddings(model, data, out / "embeddings.pt")
+    plot_curves(state.history, config.monitor, out / "curves.png")
+    return result
+
+
+def _epochs(model, optimizer, data, config, state: FitState, out: Path, progress: bool) -> None:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    sampler = NegativeSampler(data.train, data.n_items, config.neg_ratio, config.neg_alpha)
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+               TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[info]}"))
+    with Progress(*columns, disable=not progress, transient=False) as bar:
+        task = bar.add_task(config.model.model, total=config.epochs, completed=state.epoch, info="")
+        while state.epoch < config.epochs and state.bad_epochs < config.patience:
+            epoch = state.epoch + 1
+            t0 = time.perf_counter()
+            loss = train_one_epoch(model, optimizer, data, sampler, config, epoch)
+            seconds = time.perf_counter() - t0
+            valid = evaluate(model, data, "valid", config.eval_users)
+            row = {"epoch": epoch, "loss": loss, "seconds": seconds,
+                   **{f"valid_{k}": v for k, v in valid.items() if k in ("auc", "f1", "recall@20", "ndcg@20")}}
+            state.history.append(row)
+            score = valid.get(config.monitor, float("nan"))
+            if score > state.best_score:
+                state.best_score, state.best_epoch, state.bad_epochs = score, epoch, 0
+                state.best_state = {k: v.clone() for k, v in model.state_dict().items()}
+            else:
+                state.bad_epochs += 1
+            state.epoch = epoch
+            _save_checkpoint(out / CHECKPOINT, model, optimizer, state)
+            info = (f"loss {loss:.4f}  valid auc {valid.get('auc', float('nan')):.4f}  "
+                    f"R@20 {valid.get('recall@20', float('nan')):.4f}  {seconds:.1f}s/epoch")
+            bar.update(task, completed=epoch, info=info)
+            log.debug("epoch %d: %s", epoch, info)
+    if state.bad_epochs >= config.patience:
+        log.info("early stop after epoch %d (best %s %.4f at epoch %d)", state.epoch,
+                 config.monitor, state.best_score, state.best_epoch)
+
+
+def _save_checkpoint(path: Path, model, optimizer, state: FitState) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "state": state.__dict__}, tmp)
+    tmp.replace(path)
+
+
+def _load_checkpoint(path: Path, model, optimizer) -> FitState:
+    saved = torch.load(path)
+    model.load_state_dict(saved["model"])
+    optimizer.load_state_dict(saved["optimizer"])
+    return FitState(**saved["state"])
+
+
+@torch.no_grad()
+def save_embeddings(model: Recommender, data: TrainData, path: Path, k: int = PUBLISH_K) -> None:
+    """Write ``embeddings.pt`` for publish: ids, track/user vectors, exact top-``k`` per user
+    over all tracks except the user's training tracks."""
+    model.eval()
+    track, user = model.get_embedding()
+    items, scores = [], []
+    train = data.train
+    for start in range(0, data.n_users, 64):
+        users = torch.arange(start, min(start + 64, data.n_users))
+        exclude = torch.zeros(len(users), data.n_items, dtype=torch.bool)
+        sel = train[(train[:, 0] >= start) & (train[:, 0] < start + len(users))]
+        exclude[sel[:, 0] - start, sel[:, 1]] = True
+        top, logit = model.recommend(users, k, exclude)
+        items.append(top)
+        scores.append(torch.sigmoid(logit))
+    torch.save({"track_ids": data.item_ids, "user_ids": data.user_ids,
+                "track": track.float(), "user": user.float(),
+                "topk": {"items": torch.cat(items), "scores": torch.cat(scores)}}, path)
+
+
+def plot_curves(history: list[dict[str, float]], monitor: str, path: Path) -> None:
+    """Training loss and validation metrics per epoch (matplotlib, Agg)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax_loss, ax_valid) = plt.subplots(1, 2, figsize=(10, 4))
+    epochs = [h["epoch"] for h in history]
+    ax_loss.plot(epochs, [h["loss"] for h in history], marker="o")
+    ax_loss.set(title="training loss", xlabel="epoch")
+    for key in ("valid_auc", "valid_f1", "valid_recall@20", "valid_ndcg@20"):
+        if history and key in history[0]:
+            ax_valid.plot(epochs, [h[key] for h in history], marker="o", label=key[len("valid_"):])
+    ax_valid.set(title=f"validation (selection: {monitor})", xlabel="epoch")
+    if ax_valid.lines:
+        ax_valid.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

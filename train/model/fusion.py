@@ -1,0 +1,64 @@
+"""The multi-modal aggregator of MKGCN: fuse an entity's embedding with its modality vectors."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+FUSIONS = ("residual", "mean", "sum", "max", "concat")
+
+
+class MultiModalFusion(nn.Module):
+    r"""Fuse an entity embedding :math:`v_e` with its projected modality vectors :math:`P_k m_e^k`.
+
+    With :math:`S_e = \{v_e\} \cup \{P_k m_e^k : k \text{ present for } e\}` (missing modalities
+    are masked out, never averaged in as zeros):
+
+    - ``residual``: :math:`h_e = \tanh(W (v_e + \mathrm{mean}(S_e)) + b)` (MKGCN's default)
+    - ``mean``: :math:`\tanh(W\,\mathrm{mean}(S_e) + b)`
+    - ``sum``: :math:`\tanh(W (v_e + \sum_{k\ present} P_k m_e^k) + b)`
+    - ``max``: :math:`\tanh(W \max(S_e) + b)` (elementwise)
+    - ``concat``: :math:`\tanh(W [v_e ; \mathrm{mean}(S_e)] + b)`
+
+    Args:
+        dim: embedding size d.
+        modality_dims: raw dimension of each modality; each gets its own learned ``P_k``.
+        mode: one of :data:`FUSIONS`.
+
+    Shapes:
+        - v: ``[*, d]``; feats: list of ``[*, D_k]``; mask: ``[*, M]`` bool → ``[*, d]``
+    """
+
+    def __init__(self, dim: int, modality_dims: list[int], mode: str = "residual") -> None:
+        super().__init__()
+        if mode not in FUSIONS:
+            raise ValueError(f"unknown fusion {mode!r}; expected one of {FUSIONS}")
+        self.dim, self.mode = dim, mode
+        self.projections = nn.ModuleList(nn.Linear(d_k, dim, bias=False) for d_k in modality_dims)
+        self.out = nn.Linear(2 * dim if mode == "concat" else dim, dim)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        for p in self.projections:
+            nn.init.xavier_uniform_(p.weight)
+        nn.init.xavier_uniform_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, v: torch.Tensor, feats: list[torch.Tensor], mask: torch.Tensor) -> torch.Tensor:
+        # projected: [*, M, d], zeroed where missing so no garbage leaks through sums
+        m = mask.unsqueeze(-1).to(v.dtype)
+        projected = torch.stack([p(f) for p, f in zip(self.projections, feats)], -2) * m
+        count = 1.0 + m.sum(-2)                                           # [*, 1] incl. v_e
+        mean = (v + projected.sum(-2)) / count
+        if self.mode == "residual":
+            x = v + mean
+        elif self.mode == "mean":
+            x = mean
+        elif self.mode == "sum":
+            x = v + projected.sum(-2)
+        elif self.mode == "max":
+            filler = torch.finfo(v.dtype).min
+            x = torch.cat([v.unsqueeze(-2), projected.masked_fill(m == 0, filler)], -2).amax(-2)
+        else:
+            x = torch.cat([v, mean], -1)
+        return torch.tanh(self.out(x))
