@@ -1,0 +1,7 @@
+// Stage the new model's track vectors in `embedding_next` (invisible to readers until the flip).
+// Params:  $rows = [{id: string, vector: [float]}]
+// Returns: n (tracks found)
+UNWIND $rows AS row
+MATCH (t:Track {id: row.id})
+SET t.embedding_next = row.vector
+RETURN count(t) AS n

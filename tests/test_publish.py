@@ -1,0 +1,308 @@
+"""publish (train/publish.py) against a real Neo4j: what it writes, atomic swaps, failures, pruning.
+
+The demo graph and training-run folders built here are reused by ``tests/test_queries.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+import torch
+
+from mmkg.graph import load_query
+from mmkg.schema import VECTOR_INDEXES
+from tests.conftest import ROOT, count
+from train.publish import PublishError, publish, read_run, vector_index_dimensions
+
+N_TRACKS, N_USERS, K = 12, 4, 6
+GENRES = {"g-rock": "rock", "g-jazz": "jazz"}
+ARTISTS = {"a0": "Ada", "a1": "Bix", "a2": "Cleo"}
+
+DEMO_GRAPH = """
+UNWIND $genres AS g MERGE (:Genre {id: g.id, name: g.name})
+WITH count(*) AS _
+UNWIND $artists AS a MERGE (:Artist {id: a.id, name: a.name})
+WITH count(*) AS _
+UNWIND $tracks AS row
+MERGE (t:Track {id: row.id}) SET t.title = row.title
+WITH t, row
+MATCH (g:Genre {id: row.genre}), (a:Artist {id: row.artist})
+MERGE (t)-[:HAS_GENRE]->(g)
+MERGE (t)-[:PERFORMED_BY]->(a)
+WITH count(*) AS _
+UNWIND $listened AS l
+MERGE (u:User {id: l.user})
+WITH u, l MATCH (t:Track {id: l.track})
+MERGE (u)-[:LISTENED {plays: 3}]->(t)
+"""
+KG_EXTRAS = """
+MERGE (al:Album {id: 'al0', title: 'First Album'})
+MERGE (tag:Tag {id: 'tag-chill', name: 'chill'})
+MERGE (e:Entity {id: 'e-paris', name: 'Paris'})
+WITH al, tag, e
+MATCH (t0:Track {id: 't0'}), (t4:Track {id: 't4'}), (t8:Track {id: 't8'}), (t11:Track {id: 't11'})
+MATCH (a0:Artist {id: 'a0'}), (a1:Artist {id: 'a1'})
+MERGE (t0)-[:ON_ALBUM]->(al) MERGE (t4)-[:ON_ALBUM]->(al)
+MERGE (t8)-[:TAGGED]->(tag) MERGE (t11)-[:TAGGED]->(tag)
+MERGE (a0)-[:`music.artist.origin`]->(e) MERGE (a1)-[:`music.artist.origin`]->(e)
+MERGE (newcomer:User {id: 'u-new'})
+MERGE (late:User {id: 'u-late'})
+MERGE (late)-[:LISTENED {plays: 1}]->(t0)
+"""
+
+
+def track_id(i: int) -> str:
+    return f"t{i}"
+
+
+def listened_pairs() -> list[tuple[str, str]]:
+    """User ``u<j>`` listened to tracks ``j, j+4`` (so rock fans are u0, u2 and jazz fans u1, u3)."""
+    return [(f"u{j}", track_id(i)) for j in range(N_USERS) for i in (j, j + 4)]
+
+
+def build_demo_graph(driver, database: str) -> None:
+    """12 tracks (even = rock, odd = jazz; artist i % 3), 4 users with 2 listens each, plus an
+    album, a tag, a KG entity, a user with no history (u-new) and one unknown to models (u-late)."""
+    tracks = [{"id": track_id(i), "title": f"Song {i}", "genre": "g-rock" if i % 2 == 0 else "g-jazz",
+               "artist": f"a{i % 3}"} for i in range(N_TRACKS)]
+    driver.execute_query(DEMO_GRAPH, {
+        "genres": [{"id": k, "name": v} for k, v in GENRES.items()],
+        "artists": [{"id": k, "name": v} for k, v in ARTISTS.items()],
+        "tracks": tracks,
+        "listened": [{"user": u, "track": t} for u, t in listened_pairs()],
+    }, database_=database)
+    driver.execute_query(KG_EXTRAS, database_=database)
+
+
+def write_run(path: Path, *, dim: int = 4, seed: int = 0, k: int = K) -> Path:
+    """A training output folder (docs/contracts.md §4): rock tracks point along axis 0, jazz along
+    axis 1; users follow their genre; topk = exact top-k of user·track (listened tracks included,
+    as a model's raw ranking would)."""
+    g = torch.Generator().manual_seed(seed)
+    genre = torch.tensor([i % 2 for i in range(N_TRACKS)])
+    track = 0.3 * torch.randn(N_TRACKS, dim, generator=g)
+    track[torch.arange(N_TRACKS), genre] += 2.0
+    user = 0.1 * torch.randn(N_USERS, dim, generator=g)
+    user[torch.arange(N_USERS), torch.arange(N_USERS) % 2] += 1.0
+    scores, items = torch.topk(user @ track.T, k, dim=1)
+    path.mkdir(parents=True, exist_ok=True)
+    torch.save({"track_ids": [track_id(i) for i in range(N_TRACKS)],
+                "user_ids": [f"u{j}" for j in range(N_USERS)],
+                "track": track, "user": user, "topk": {"items": items, "scores": scores}},
+               path / "embeddings.pt")
+    (path / "config.json").write_text(json.dumps({"dim": dim, "seed": seed}))
+    (path / "metrics.json").write_text(json.dumps({"test": {"auc": 0.5 + seed / 100}}))
+    (path / "export").mkdir(exist_ok=True)
+    (path / "export" / "manifest.json").write_text(json.dumps({"seed": seed, "counts": {}}))
+    return path
+
+
+def current_model(driver, database: str) -> str | None:
+    records, _, _ = driver.execute_query("MATCH (m:Model {current: true}) RETURN m.id AS id",
+                                         database_=database)
+    assert len(records) <= 1
+    return records[0]["id"] if records else None
+
+
+def served_models(driver, database: str) -> set[str]:
+    """Models whose rows recommend.cypher returns for every demo user."""
+    models = set()
+    for j in range(N_USERS):
+        records, _, _ = driver.execute_query(load_query("recommend"),
+                                             {"userId": f"u{j}", "k": 10, "genre": None},
+                                             database_=database)
+        assert records, f"u{j} got no recommendations"
+        models |= {r["model"] for r in records}
+    return models
+
+
+def embedding_dims(driver, database: str) -> set[int]:
+    records, _, _ = driver.execute_query(
+        "MATCH (n:Track|User) WHERE n.embedding IS NOT NULL RETURN DISTINCT size(n.embedding) AS d",
+        database_=database)
+    return {r["d"] for r in records}
+
+
+@pytest.fixture()
+def demo(empty_db, database):
+    build_demo_graph(empty_db, database)
+    return empty_db
+
+
+def test_publish_writes_embeddings_recommendations_model_and_indexes(demo, database, tmp_path):
+    run = write_run(tmp_path / "run-a", dim=4)
+    summary = publish(demo, database, run, progress=False)
+
+    assert summary.model_id == read_run(run).model_id
+    assert (summary.tracks, summary.users, summary.recommendations) == (N_TRACKS, N_USERS, N_USERS * K)
+    assert summary.indexes_created == list(VECTOR_INDEXES.values())
+    records, _, _ = demo.execute_query(
+        "MATCH (m:Model) RETURN m.id AS id, m.current AS current, m.complete AS complete, "
+        "m.params AS params, m.metrics AS metrics, m.dataset_manifest AS manifest, "
+        "m.created_at IS NOT NULL AS dated", database_=database)
+    [m] = [r.data() for r in records]
+    assert m["current"] and m["complete"] and m["dated"]
+    assert json.loads(m["params"]) == {"dim": 4, "seed": 0}
+    assert json.loads(m["metrics"])["test"]["auc"] == 0.5
+    assert json.loads(m["manifest"])["seed"] == 0
+    assert embedding_dims(demo, database) == {4}
+    assert count(demo, database, "MATCH (n) WHERE n.embedding_next IS NOT NULL RETURN count(n) AS n") == 0
+    assert vector_index_dimensions(demo, database) == {name: 4 for name in VECTOR_INDEXES.values()}
+    # the stored vectors and ranks are exactly the run's
+    blob = torch.load(run / "embeddings.pt")
+    records, _, _ = demo.execute_query("MATCH (t:Track {id: 't3'}) RETURN t.embedding AS v",
+                                       database_=database)
+    assert torch.allclose(torch.tensor(records[0]["v"]), blob["track"][3])
+    records, _, _ = demo.execute_query(
+        "MATCH (:User {id: 'u1'})-[r:RECOMMENDED]->(t) RETURN t.id AS t, r.rank AS rank, r.score AS s "
+        "ORDER BY rank", database_=database)
+    assert [r["t"] for r in records] == [track_id(i) for i in blob["topk"]["items"][1].tolist()]
+    assert [r["rank"] for r in records] == list(range(1, K + 1))
+
+
+def test_readers_see_previous_model_until_the_flip(demo, database, tmp_path):
+    a = publish(demo, database, write_run(tmp_path / "run-a", dim=4), progress=False)
+    run_b = write_run(tmp_path / "run-b", dim=8, seed=1)
+    batch_done, go_on = threading.Event(), threading.Event()
+    seen_steps: list[str] = []
+
+    def pause(step: str, rows: int) -> None:
+        seen_steps.append(step)
+        batch_done.set()
+        assert go_on.wait(30)
+        go_on.clear()
+
+    result: dict = {}
+    worker = threading.Thread(target=lambda: result.update(
+        summary=publish(demo, database, run_b, batch_size=1, progress=False, on_step=pause)))
+    worker.start()
+    reads = 0
+    while worker.is_alive() or batch_done.is_set():
+        if batch_done.wait(0.2):
+            batch_done.clear()
+            assert served_models(demo, database) == {a.model_id}
+            assert embedding_dims(demo, database) == {4}
+            assert current_model(demo, database) == a.model_id
+            reads += 1
+            go_on.set()
+    worker.join()
+    b = result["summary"]
+    assert reads == len(seen_steps) == N_USERS + N_TRACKS + N_USERS
+    assert served_models(demo, database) == {b.model_id}
+    assert embedding_dims(demo, database) == {8}
+    assert vector_index_dimensions(demo, database) == {name: 8 for name in VECTOR_INDEXES.values()}
+    assert b.previous_model == a.model_id
+
+
+@pytest.mark.parametrize("failing_step", ["track_embeddings", "recommendations"])
+def test_failure_midway_keeps_previous_results_and_a_rerun_completes(demo, database, tmp_path,
+                                                                     failing_step):
+    a = publish(demo, database, write_run(tmp_path / "run-a"), progress=False)
+    run_b = write_run(tmp_path / "run-b", seed=2)
+    batches = []
+
+    def fail_on_second_batch(step: str, rows: int) -> None:
+        batches.append(step)
+        if batches.count(failing_step) == 2:
+            raise RuntimeError("injected failure")
+
+    with pytest.raises(RuntimeError, match="injected"):
+        publish(demo, database, run_b, batch_size=1, progress=False, on_step=fail_on_second_batch)
+    assert current_model(demo, database) == a.model_id
+    assert served_models(demo, database) == {a.model_id}
+    blob_a = torch.load(tmp_path / "run-a" / "embeddings.pt")
+    records, _, _ = demo.execute_query("MATCH (t:Track {id: 't0'}) RETURN t.embedding AS v",
+                                       database_=database)
+    assert torch.allclose(torch.tensor(records[0]["v"]), blob_a["track"][0])
+
+    b = publish(demo, database, run_b, progress=False)
+    assert current_model(demo, database) == b.model_id
+    assert count(demo, database, "MATCH ()-[r:RECOMMENDED {model: $m}]->() RETURN count(r) AS n",
+                 m=b.model_id) == N_USERS * K
+    assert count(demo, database, "MATCH (n) WHERE n.embedding_next IS NOT NULL RETURN count(n) AS n") == 0
+
+
+KILLER = """
+import os, signal, sys
+from pathlib import Path
+from mmkg.config import load_settings
+from mmkg.graph import connect
+from train.publish import publish
+settings = load_settings()
+seen = []
+def kill_after_two_recommendation_batches(step, rows):
+    seen.append(step)
+    if seen.count("recommendations") == 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+publish(connect(settings), settings.neo4j.database, Path(sys.argv[1]), batch_size=1,
+        progress=False, on_step=kill_after_two_recommendation_batches)
+"""
+
+
+def test_sigkilled_publish_leaves_previous_model_and_cli_rerun_completes(demo, database, tmp_path):
+    a = publish(demo, database, write_run(tmp_path / "run-a"), progress=False)
+    run_b = write_run(tmp_path / "run-b", seed=3)
+    done = subprocess.run([sys.executable, "-c", KILLER, str(run_b)], cwd=ROOT, env=os.environ,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    b_id = read_run(run_b).model_id
+    assert count(demo, database, "MATCH ()-[r:RECOMMENDED {model: $m}]->() RETURN count(r) AS n",
+                 m=b_id) == 2 * K  # two committed batches of one user each
+    assert served_models(demo, database) == {a.model_id}
+
+    from click.testing import CliRunner
+    from mmkg.cli import cli
+
+    out = CliRunner().invoke(cli, ["publish", str(run_b), "--keep", "0"])
+    assert out.exit_code == 0, out.output
+    assert f"model {b_id} is current" in out.output
+    assert served_models(demo, database) == {b_id}
+    assert count(demo, database, "MATCH ()-[r:RECOMMENDED]->() RETURN count(r) AS n") == N_USERS * K
+    assert count(demo, database, "MATCH (m:Model) RETURN count(m) AS n") == 1
+
+
+def test_keep_prunes_old_versions_and_their_recommendations(demo, database, tmp_path):
+    ids = [publish(demo, database, write_run(tmp_path / f"run-{s}", seed=s), keep=1,
+                   progress=False).model_id for s in range(4)]
+    records, _, _ = demo.execute_query("MATCH (m:Model) RETURN m.id AS id, m.current AS current",
+                                       database_=database)
+    assert {r["id"]: r["current"] for r in records} == {ids[2]: False, ids[3]: True}
+    records, _, _ = demo.execute_query(
+        "MATCH ()-[r:RECOMMENDED]->() RETURN r.model AS m, count(*) AS n", database_=database)
+    assert {r["m"]: r["n"] for r in records} == {ids[2]: N_USERS * K, ids[3]: N_USERS * K}
+
+
+def test_republishing_a_retained_version_makes_it_current_again(demo, database, tmp_path):
+    run_a = write_run(tmp_path / "run-a", dim=4)
+    a = publish(demo, database, run_a, progress=False)
+    publish(demo, database, write_run(tmp_path / "run-b", dim=8, seed=1), progress=False)
+    again = publish(demo, database, run_a, progress=False)
+    assert again.model_id == a.model_id and again.recommendations_reused
+    assert served_models(demo, database) == {a.model_id}
+    assert embedding_dims(demo, database) == {4}
+    assert vector_index_dimensions(demo, database) == {name: 4 for name in VECTOR_INDEXES.values()}
+
+
+def test_inconsistent_run_folder_is_refused_before_writing(demo, database, tmp_path):
+    run = write_run(tmp_path / "run-bad")
+    blob = torch.load(run / "embeddings.pt")
+    blob["user"] = blob["user"][:, :3]
+    torch.save(blob, run / "embeddings.pt")
+    with pytest.raises(PublishError, match="user is"):
+        publish(demo, database, run, progress=False)
+    with pytest.raises(PublishError, match="no embeddings.pt"):
+        publish(demo, database, tmp_path, progress=False)
+    assert count(demo, database, "MATCH (m:Model) RETURN count(m) AS n") == 0
+
+
+def test_run_of_another_graph_is_refused_before_the_flip(empty_db, database, tmp_path):
+    with pytest.raises(PublishError, match="none of its"):
+        publish(empty_db, database, write_run(tmp_path / "run-a"), progress=False)
+    assert count(empty_db, database, "MATCH (m:Model) RETURN count(m) AS n") == 0
