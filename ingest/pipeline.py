@@ -1,0 +1,198 @@
+"""Ingestion end to end: read → validate everything → (report rejects) → write → features.
+
+Nothing is written unless every row is valid, or ``skip_invalid`` is set (then only valid rows,
+and rows not depending on rejected ones, are written, and the rejects go to a CSV report).
+Writing is idempotent, so re-running the same command after a crash completes the graph exactly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from neo4j import Driver
+from rich.table import Table as RichTable
+
+from ingest.readers import GraphData, read_catalog, read_kgcn, read_mkgcn
+from ingest.readers.mkgcn import DEFAULT_RATING_THRESHOLD
+from ingest.validate import Problem, Validator
+from ingest.writers import DEFAULT_BATCH_SIZE, make_progress, write_graph
+from mmkg.errors import IngestError
+from mmkg.graph.schema import apply_schema
+from mmkg.schema import NON_KG_RELS
+
+log = logging.getLogger(__name__)
+
+Format = Literal["catalog", "kgcn", "mkgcn"]
+FORMATS: tuple[str, ...] = ("catalog", "kgcn", "mkgcn")
+DEFAULT_REJECT_REPORT = Path("ingest-rejects.csv")
+
+
+@dataclass
+class IngestSummary:
+    """What one ingestion did (or, with ``dry_run``, would do)."""
+
+    path: Path
+    format: str
+    dry_run: bool
+    nodes: dict[str, int] = field(default_factory=dict)
+    """Rows per label (``Feature:Audio`` for feature nodes), created or updated."""
+    relationships: dict[str, int] = field(default_factory=dict)
+    """Rows per relationship type, created or updated."""
+    dropped: dict[str, int] = field(default_factory=dict)
+    """Rows left out by the format's own rules (e.g. KGCN drops items without entity)."""
+    rejected: int = 0
+    """Rows rejected by validation (``skip_invalid``), cascaded rejects included."""
+    report: Path | None = None
+    nodes_created: int = 0
+    relationships_created: int = 0
+    features_computed: bool = False
+    read_seconds: float = 0.0
+    write_seconds: float = 0.0
+
+    @property
+    def rows(self) -> int:
+        return sum(self.nodes.values()) + sum(self.relationships.values())
+
+    @property
+    def seconds(self) -> float:
+        return self.read_seconds + self.write_seconds
+
+    @property
+    def rows_per_second(self) -> float:
+        """Rows written per second of writing (0 for a dry run)."""
+        return self.rows / self.write_seconds if self.write_seconds else 0.0
+
+    def to_table(self) -> RichTable:
+        """The summary as a rich table (what ``mmkg ingest`` prints)."""
+        verb = "would write" if self.dry_run else "written"
+        table = RichTable(title=f"{self.format} {self.path} ({verb})")
+        table.add_column("kind")
+        table.add_column("name")
+        table.add_column("rows", justify="right")
+        for name, n in sorted(self.nodes.items()):
+            table.add_row("nodes", name, f"{n:,}")
+        kg = {k: n for k, n in self.relationships.items() if k not in NON_KG_RELS}
+        for name, n in sorted(self.relationships.items()):
+            if name not in kg:
+                table.add_row("relationships", name, f"{n:,}")
+        if kg:
+            table.add_row("relationships", f"KG relations ({len(kg)} types)", f"{sum(kg.values()):,}")
+        for reason, n in sorted(self.dropped.items()):
+            table.add_row("dropped", reason, f"{n:,}")
+        if self.rejected:
+            table.add_row("rejected", str(self.report or ""), f"{self.rejected:,}")
+        if not self.dry_run:
+            table.add_row("created", "nodes / relationships",
+                          f"{self.nodes_created:,} / {self.relationships_created:,}")
+        table.caption = (f"read+validate {self.read_seconds:.1f} s, write {self.write_seconds:.1f} s"
+                         + (f", {self.rows_per_second:,.0f} rows/s" if self.write_seconds else ""))
+        return table
+
+
+def read_dataset(path: Path, fmt: Format, *, rating_threshold: float | None = None
+                 ) -> tuple[GraphData, Validator]:
+    """Read and validate the dataset at ``path``; return its graph data and the validator."""
+    validator = Validator()
+    path = Path(path)
+    if not path.is_dir():
+        validator.file_problem(str(path), "not a folder: expected a dataset folder")
+        return GraphData(), validator
+    if fmt == "catalog":
+        data = read_catalog(path, validator)
+    elif fmt == "kgcn":
+        data = read_kgcn(path, validator)
+    elif fmt == "mkgcn":
+        threshold = DEFAULT_RATING_THRESHOLD if rating_threshold is None else rating_threshold
+        data = read_mkgcn(path, validator, rating_threshold=threshold)
+    else:
+        raise ValueError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    return data, validator
+
+
+def write_reject_report(path: Path, problems: list[Problem]) -> None:
+    """CSV with one row per problem: ``file, line, column, message, cascaded``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["file", "line", "column", "message", "cascaded"])
+        for p in sorted(problems, key=lambda p: (p.file, p.line, p.column)):
+            out.writerow([p.file, p.line, p.column, p.message, str(p.cascaded).lower()])
+
+
+def ingest(
+    driver: Driver | None,
+    database: str,
+    path: Path,
+    *,
+    fmt: Format = "catalog",
+    dry_run: bool = False,
+    skip_invalid: bool = False,
+    reject_report: Path | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    rating_threshold: float | None = None,
+    features: bool | None = None,
+    progress: bool = True,
+) -> IngestSummary:
+    """Validate the dataset at ``path`` and write it to ``database`` (not with ``dry_run``).
+
+    Args:
+        driver: an open driver; may be ``None`` for a dry run.
+        skip_invalid: write valid rows only, report rejects to ``reject_report``
+            (default ``./ingest-rejects.csv``). Problems with whole files still stop everything.
+        features: after writing, compute missing features from media files (default: on for
+            the ``catalog`` format, off for ``kgcn``/``mkgcn``, which ship no media).
+
+    Raises:
+        IngestError: with every ``file:line:column: message`` problem; nothing was written.
+    """
+    started = time.perf_counter()
+    if rating_threshold is not None and fmt != "mkgcn":
+        raise ValueError("rating_threshold applies to the mkgcn format only")
+    data, validator = read_dataset(path, fmt, rating_threshold=rating_threshold)
+    summary = IngestSummary(Path(path), fmt, dry_run, nodes=data.node_counts(),
+                            relationships=data.relationship_counts(), dropped=dict(data.dropped))
+    if validator.problems and (reject_report or skip_invalid):
+        summary.report = reject_report or DEFAULT_REJECT_REPORT
+        write_reject_report(summary.report, validator.problems)
+    if validator.fatal:
+        raise IngestError([str(p) for p in validator.fatal],
+                          f"{len(validator.fatal)} file problem(s) found; nothing was written")
+    if validator.problems and not skip_invalid:
+        raise IngestError([str(p) for p in validator.causes])
+    summary.rejected = len({(p.file, p.line) for p in validator.problems})
+    summary.read_seconds = time.perf_counter() - started
+    if dry_run:
+        return summary
+    if driver is None:
+        raise ValueError("a driver is needed unless dry_run")
+
+    started = time.perf_counter()
+    apply_schema(driver, database)
+    with make_progress() if progress else contextlib.nullcontext() as bar:
+        written = write_graph(driver, database, data, batch_size=batch_size, progress=bar or False)
+    if features if features is not None else fmt == "catalog":
+        summary.features_computed = _compute_missing_features(driver, database)
+    summary.nodes_created = written.nodes_created
+    summary.relationships_created = written.relationships_created
+    summary.write_seconds = time.perf_counter() - started
+    return summary
+
+
+def _compute_missing_features(driver: Driver, database: str) -> bool:
+    try:
+        from ingest.features import compute_missing_features
+    except ImportError as e:
+        if "compute_missing_features" not in str(e) and getattr(e, "name", None) != "ingest.features":
+            raise
+        log.warning("feature extraction is not available yet (ingest.features."
+                    "compute_missing_features is missing): features were not computed; "
+                    "run `mmkg features` later or pass --no-features")
+        return False
+    compute_missing_features(driver, database, progress=True)
+    return True

@@ -1,0 +1,77 @@
+"""What every reader returns: validated node and relationship tables, and feature sets."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from ingest.featureset import FeatureSet
+from mmkg.schema import Label, NON_KG_RELS, RelType
+
+
+def property_frame(columns: dict[str, pd.Series | list]) -> pd.DataFrame:
+    """A frame whose columns are plain Python objects, with ``None`` for missing values.
+
+    Writers turn each row into ``{"id": ..., "props": {non-missing columns}}``; ``None`` and NaN
+    are left out so that a missing cell never erases a property written earlier.
+    """
+    frame = pd.DataFrame({k: pd.Series(v).reset_index(drop=True) for k, v in columns.items()})
+    return frame.astype(object).where(frame.notna(), None)
+
+
+@dataclass
+class NodeSet:
+    """Nodes of one label: column ``id`` (str) and one column per property."""
+
+    label: Label
+    frame: pd.DataFrame
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+
+@dataclass
+class RelSet:
+    """Relationships of one type between two labels: columns ``src``, ``dst`` and properties."""
+
+    rel_type: str
+    src: Label
+    dst: Label
+    frame: pd.DataFrame
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    @property
+    def is_kg(self) -> bool:
+        return self.rel_type not in NON_KG_RELS
+
+
+@dataclass
+class GraphData:
+    """Everything one catalog adds to the graph, in write order: nodes, relationships, features."""
+
+    nodes: list[NodeSet] = field(default_factory=list)
+    relationships: list[RelSet] = field(default_factory=list)
+    features: list[FeatureSet] = field(default_factory=list)
+    dropped: dict[str, int] = field(default_factory=dict)
+    """Rows left out on purpose by the format's rules (not errors), by reason."""
+
+    def node_counts(self) -> dict[str, int]:
+        counts: Counter[str] = Counter()
+        for s in self.nodes:
+            counts[s.label.value] += len(s)
+        for f in self.features:
+            counts[f"{Label.FEATURE.value}:{f.kind.value}"] += len(f.track_ids)
+        return dict(counts)
+
+    def relationship_counts(self) -> dict[str, int]:
+        counts: Counter[str] = Counter()
+        for s in self.relationships:
+            counts[s.rel_type] += len(s)
+        n_features = sum(len(f.track_ids) for f in self.features)
+        if n_features:
+            counts[RelType.HAS_FEATURE.value] += n_features
+        return dict(counts)

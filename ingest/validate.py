@@ -1,0 +1,240 @@
+"""Validation of input tables before anything is written: every problem as ``file:line:column: message``.
+
+Conventions (the same for every format):
+
+- ``file`` is the path relative to the dataset folder (``tracks.csv``, ``features/text_bert.csv``);
+- ``line`` is the 1-based line in that file (the CSV header is line 1, so the first data row is
+  line 2; files without a header start at line 1); for Parquet files it is the 1-based row number;
+  problems about a whole file (missing, empty, unreadable, missing column) are reported at line 1;
+- ``column`` is the column **name** (from the header, or from the format's documented names for
+  header-less files such as KGCN's ``kg.txt``: ``head``, ``relation``, ``tail``); ``*`` when the
+  problem is about the whole row or file;
+- ``message`` says what was found and what was expected.
+
+A problem is *fatal* when it concerns a file rather than rows (then ``--skip-invalid`` cannot
+help); a *cascaded* problem rejects a row only because a row it depends on was rejected (it is
+reported with ``--skip-invalid`` but not listed among the causes of an :class:`IngestError`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from mmkg.errors import SchemaError
+from mmkg.schema import kg_relation_type
+
+WHOLE = "*"
+"""The ``column`` of a problem about a whole row or file."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason to reject a row (or a whole file)."""
+
+    file: str
+    line: int
+    column: str
+    message: str
+    fatal: bool = False
+    cascaded: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.message}"
+
+
+@dataclass
+class Validator:
+    """Collects problems and the rejected lines of each file; every check is vectorised with pandas."""
+
+    problems: list[Problem] = field(default_factory=list)
+    _rejected: dict[str, set[int]] = field(default_factory=dict)
+
+    # -- recording ------------------------------------------------------------------------------
+    def add(self, file: str, line: int, column: str, message: str, *, fatal: bool = False,
+            cascaded: bool = False) -> None:
+        self.problems.append(Problem(file, int(line), column, message, fatal, cascaded))
+        self._rejected.setdefault(file, set()).add(int(line))
+
+    def file_problem(self, file: str, message: str, column: str = WHOLE) -> None:
+        """A problem that makes a whole file unusable."""
+        self.add(file, 1, column, message, fatal=True)
+
+    def add_rows(self, table, mask: pd.Series, column: str, messages: Iterable[str] | str,
+                 *, cascaded: bool = False) -> None:
+        """Record a problem for every row of ``table`` where ``mask`` is true."""
+        lines = table.frame.index[mask.to_numpy()]
+        if isinstance(messages, str):
+            messages = [messages] * len(lines)
+        for line, message in zip(lines, messages):
+            self.add(table.name, line, column, message, cascaded=cascaded)
+
+    # -- reading the outcome --------------------------------------------------------------------
+    @property
+    def causes(self) -> list[Problem]:
+        """Problems that are not merely consequences of other problems, in file/line order."""
+        return sorted((p for p in self.problems if not p.cascaded),
+                      key=lambda p: (p.file, p.line, p.column))
+
+    @property
+    def fatal(self) -> list[Problem]:
+        return [p for p in self.problems if p.fatal]
+
+    def rejected(self, table) -> np.ndarray:
+        """Boolean mask over ``table``'s rows: rejected so far."""
+        lines = self._rejected.get(table.name, set())
+        return table.frame.index.isin(list(lines))
+
+    def valid(self, table) -> pd.DataFrame:
+        """The rows of ``table`` with no problem so far."""
+        return table.frame[~self.rejected(table)]
+
+    # -- checks ---------------------------------------------------------------------------------
+    def require_columns(self, table, required: Iterable[str]) -> bool:
+        """Every ``required`` column is present (a fatal problem per missing one)."""
+        ok = True
+        for column in required:
+            if not table.has(column):
+                found = ", ".join(table.frame.columns) or "none"
+                self.file_problem(table.name, f"missing required column {column!r} (found: {found})",
+                                  column)
+                ok = False
+        return ok
+
+    def not_empty(self, table, column: str, what: str = "a value") -> None:
+        self.add_rows(table, table.frame[column] == "", column, f"expected {what}, found an empty cell")
+
+    def integers(self, table, column: str, *, minimum: int | None = None,
+                 required: bool = False) -> pd.Series:
+        """Parse ``column`` as integers (nullable ``Int64``); bad cells are problems."""
+        text = table.frame[column]
+        empty = text == ""
+        if required:
+            self.add_rows(table, empty, column, "expected an integer, found an empty cell")
+        ok = text.str.fullmatch(r"[+-]?\d+")
+        bad = ~ok & ~empty
+        self.add_rows(table, bad, column,
+                      [f"expected an integer, found {v!r}" for v in text[bad]])
+        values = pd.to_numeric(text.where(ok), errors="coerce").astype("Int64")
+        if minimum is not None:
+            low = (values < minimum).fillna(False)
+            self.add_rows(table, low, column,
+                          [f"expected an integer >= {minimum}, found {v}" for v in values[low]])
+        return values
+
+    def floats(self, table, column: str, *, required: bool = False) -> pd.Series:
+        """Parse ``column`` as finite floats (NaN where empty); bad cells are problems."""
+        text = table.frame[column]
+        empty = text == ""
+        if required:
+            self.add_rows(table, empty, column, "expected a number, found an empty cell")
+        values = pd.to_numeric(text.where(~empty), errors="coerce")
+        bad = ~empty & ~np.isfinite(values)
+        self.add_rows(table, bad, column,
+                      [f"expected a finite number, found {v!r}" for v in text[bad]])
+        return values
+
+    def timestamps(self, table, column: str) -> pd.Series:
+        """Parse ISO-8601 or epoch-second cells into epoch seconds (``Int64``, UTC)."""
+        text = table.frame[column]
+        empty = text == ""
+        epoch = text.str.fullmatch(r"\d+(\.\d+)?")
+        seconds = pd.to_numeric(text.where(epoch), errors="coerce")
+        iso = ~epoch & ~empty
+        if iso.any():
+            parsed = pd.to_datetime(text.where(iso), format="ISO8601", utc=True, errors="coerce")
+            seconds = seconds.where(~iso, (parsed - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1))
+        bad = ~empty & seconds.isna()
+        self.add_rows(table, bad, column, [
+            f"expected an ISO-8601 date-time or epoch seconds, found {v!r}" for v in text[bad]
+        ])
+        return seconds.astype("Float64").round().astype("Int64")
+
+    def unique(self, table, columns: list[str], what: str | None = None) -> None:
+        """Rows whose ``columns`` repeat an earlier row are problems (the first one is kept)."""
+        keys = table.frame[columns]
+        dup = keys.duplicated(keep="first")
+        if not dup.any():
+            return
+        first = keys[~dup].reset_index().set_index(columns)["index"]
+        label = what or " ".join(columns)
+        messages = []
+        for line, key in zip(table.frame.index[dup], keys[dup].itertuples(index=False, name=None)):
+            shown = key[0] if len(key) == 1 else key
+            messages.append(f"duplicate {label} {shown!r}: expected each once "
+                            f"(first at line {first.loc[key if len(key) > 1 else key[0]]})")
+        self.add_rows(table, dup, columns[0], messages)
+
+    def references(self, table, column: str, target, *, target_name: str,
+                   rows: pd.Series | None = None, target_column: str = "id") -> None:
+        """Every non-empty ``column`` cell (of ``rows``, default all) is the ``target_column`` of a
+        row of ``target`` (a :class:`Table`, or ``None`` when that file is absent).
+
+        A cell naming a row that exists but was rejected is a *cascaded* problem.
+        """
+        values = table.frame[column]
+        present = values != ""
+        if rows is not None:
+            present &= rows
+        if target is None:
+            self.add_rows(table, present, column, [
+                f"{column} {v!r} not found: expected an id from {target_name}, which is absent"
+                for v in values[present]
+            ])
+            return
+        ids = target.frame[target_column]
+        missing = present & ~values.isin(ids)
+        self.add_rows(table, missing, column, [
+            f"{column} {v!r} not found in {target.name}: expected an existing id"
+            for v in values[missing]
+        ])
+        valid = ids[~self.rejected(target)]
+        cascaded = present & ~missing & ~values.isin(valid)
+        if cascaded.any():
+            first_line = pd.Series(ids.index, index=ids.to_numpy()).groupby(level=0).first()
+            self.add_rows(table, cascaded, column, [
+                f"{column} {v!r} refers to rejected {target.name} line {first_line.loc[v]}"
+                for v in values[cascaded]
+            ], cascaded=True)
+
+    def relation_names(self, table, column: str) -> None:
+        """Cells must be valid KG relation names (:func:`mmkg.schema.kg_relation_type`)."""
+        names = table.frame[column]
+        for name in names.unique():
+            try:
+                kg_relation_type(name)
+            except SchemaError as e:
+                self.add_rows(table, names == name, column, str(e))
+
+    def vectors(self, table, columns: list[str]) -> np.ndarray:
+        """Parse feature columns ``f1..fD`` into ``float32 [rows, D]``; every cell must be finite."""
+        text = table.frame[columns]
+        empty = (text == "").to_numpy()
+        values = text.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+        dim = len(columns)
+        finite = np.isfinite(values)
+        suspect = empty.any(axis=1) | ~finite.all(axis=1)
+        for row in np.flatnonzero(suspect):
+            line = table.frame.index[row]
+            if empty[row].all():
+                self.add(table.name, line, columns[0], f"empty vector: expected {dim} numbers")
+            elif empty[row].any():
+                k = int(empty[row].argmax())
+                self.add(table.name, line, columns[k], f"vector dimension mismatch: expected {dim} "
+                         f"numbers, found {int((~empty[row]).sum())}")
+            else:
+                k = int((~finite[row]).argmax())
+                self.add(table.name, line, columns[k], _non_finite_message(text.iat[row, k]))
+        return values.astype(np.float32)
+
+
+def _non_finite_message(cell: str) -> str:
+    try:
+        value = float(cell)
+    except ValueError:
+        return f"expected a number, found {cell!r}"
+    kind = "NaN" if value != value else "infinite value"
+    return f"{kind} in vector: expected finite numbers"

@@ -1,0 +1,221 @@
+"""Write validated graph data to Neo4j: idempotent ``UNWIND … MERGE`` batches, nodes first.
+
+Every query keys nodes on their constrained ``id`` (``cypher/schema.cypher``), so a batch can be
+retried and a whole run repeated: a second run, or a re-run after a run was killed midway, leaves
+exactly the graph one uninterrupted run leaves. Labels and relationship types cannot be Cypher
+parameters; they are put into the ``cypher/`` templates by :func:`render` only after validation
+by :mod:`mmkg.schema` and quoting with :func:`mmkg.schema.quote`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Callable, Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+from neo4j import Driver
+from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task,
+                           TextColumn, TimeElapsedColumn)
+from rich.text import Text
+
+from ingest.featureset import FeatureSet
+from ingest.readers.graph import GraphData, NodeSet, RelSet
+from mmkg.graph import WriteSummary, load_query, run_batches
+from mmkg.schema import Label, Modality, RelType, feature_id, kg_relation_type, quote
+
+DEFAULT_BATCH_SIZE = 10_000
+FEATURE_BATCH_SIZE = 2_000
+"""Upper bound on feature rows per transaction: vectors make rows heavy (768 floats ≈ 7 kB)."""
+_PLACEHOLDER = re.compile(r"__[A-Z]+__")
+
+
+def render(name: str, **identifiers: Label | Modality | str) -> str:
+    """Load ``cypher/<name>.cypher`` and put each quoted identifier in place of ``__KEY__``.
+
+    ``Label``/``Modality``/``RelType`` members are schema names; any other string must be a
+    valid KG relation name (:func:`mmkg.schema.kg_relation_type` raises ``SchemaError`` if not).
+    """
+    text = load_query(name)
+    for key, value in identifiers.items():
+        if not isinstance(value, (Label, Modality, RelType)):
+            value = kg_relation_type(value)
+        text = text.replace(f"__{key.upper()}__", quote(str(value)))
+    if _PLACEHOLDER.search(text):
+        raise ValueError(f"cypher/{name}.cypher has an unfilled placeholder")
+    return text
+
+
+class RowView(Sequence):
+    """Rows of a frame as ``{key columns..., "props": {...}}`` dicts, built one batch at a time.
+
+    ``keys`` maps row keys to frame columns; every other column is a property, left out of
+    ``props`` where it is ``None`` or NaN (no ``props`` key when there are no property columns,
+    unless ``always_props``). Building dicts lazily keeps memory flat for 1M rows.
+    """
+
+    def __init__(self, frame: pd.DataFrame, keys: dict[str, str], *, always_props: bool = False) -> None:
+        self._frame = frame
+        self._keys = keys
+        self._props = [c for c in frame.columns if c not in keys.values()]
+        self._with_props = always_props or bool(self._props)
+
+    def __len__(self) -> int:
+        return len(self._frame)
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            return self[index:index + 1][0]
+        part = self._frame.iloc[index]
+        keys = {k: part[c].tolist() for k, c in self._keys.items()}
+        props = [part[c].tolist() for c in self._props]
+        rows = []
+        for i in range(len(part)):
+            row: dict = {k: v[i] for k, v in keys.items()}
+            if self._with_props:
+                row["props"] = {name: col[i] for name, col in zip(self._props, props)
+                                if col[i] is not None and col[i] == col[i]}
+            rows.append(row)
+        return rows
+
+
+class RateColumn(ProgressColumn):
+    """Rows per second of a task."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.0f} rows/s" if speed else "- rows/s", style="progress.data.speed")
+
+
+def make_progress() -> Progress:
+    """The progress display used by ingest writers (on stderr)."""
+    return Progress(
+        TextColumn("{task.description:<32}"), BarColumn(), MofNCompleteColumn(), RateColumn(),
+        TimeElapsedColumn(), console=Console(stderr=True),
+    )
+
+
+@contextlib.contextmanager
+def _progress(progress: bool | Progress, description: str, total: int
+              ) -> Iterator[Callable[[int], None] | None]:
+    """An ``on_batch`` callback advancing a task of ``progress`` (a new display when ``True``)."""
+    if isinstance(progress, Progress):
+        task = progress.add_task(description, total=total)
+        yield lambda n: progress.advance(task, n)
+    elif progress:
+        with make_progress() as p:
+            task = p.add_task(description, total=total)
+            yield lambda n: p.advance(task, n)
+    else:
+        yield None
+
+
+def write_nodes(driver: Driver, database: str, nodes: NodeSet, *,
+                batch_size: int = DEFAULT_BATCH_SIZE, progress: bool | Progress = True,
+                on_batch: Callable[[int], None] | None = None) -> WriteSummary:
+    """MERGE ``(:label {id})`` and set its properties, for every row of ``nodes``.
+
+    ``on_batch(n)`` (instead of ``progress``) is called after each committed batch.
+    """
+    query = render("upsert_nodes", label=nodes.label)
+    rows = RowView(nodes.frame, {"id": "id"}, always_props=True)
+    with _progress(progress if on_batch is None else False, f"nodes :{nodes.label.value}",
+                   len(rows)) as advance:
+        return run_batches(driver, database, query, rows, batch_size=batch_size,
+                           on_batch=on_batch or advance)
+
+
+def write_relationships(driver: Driver, database: str, rels: RelSet, *,
+                        batch_size: int = DEFAULT_BATCH_SIZE, progress: bool | Progress = True,
+                        on_batch: Callable[[int], None] | None = None) -> WriteSummary:
+    """MATCH both endpoints by id and MERGE ``(src)-[:rel_type]->(dst)`` with its properties.
+
+    Relationships without properties use a query without ``SET`` (no Eager step in the plan).
+    """
+    name = "merge_relationships_props" if len(rels.frame.columns) > 2 else "merge_relationships"
+    query = render(name, src=rels.src, dst=rels.dst, rel=_rel_type(rels.rel_type))
+    rows = RowView(rels.frame, {"src": "src", "dst": "dst"})
+    with _progress(progress if on_batch is None else False, f"rels :{rels.rel_type}",
+                   len(rows)) as advance:
+        return run_batches(driver, database, query, rows, batch_size=batch_size,
+                           on_batch=on_batch or advance)
+
+
+def write_feature_sets(driver: Driver, database: str, sets: list[FeatureSet], *,
+                       batch_size: int = DEFAULT_BATCH_SIZE, progress: bool | Progress = True,
+                       on_batch: Callable[[int], None] | None = None) -> WriteSummary:
+    """MERGE ``(:Track)-[:HAS_FEATURE]->(:Feature:<kind> {id: feature_id(track, name), name, dim,
+    vector, extractor, version, source})`` for every vector of every set.
+
+    Tracks must exist already (rows naming a missing track write nothing). Re-running replaces
+    the vectors and metadata of features with the same ``(track, name)``. Batches are capped at
+    :data:`FEATURE_BATCH_SIZE` rows.
+    """
+    total = WriteSummary()
+    batch_size = max(1, min(batch_size, FEATURE_BATCH_SIZE))
+    n_rows = sum(len(fs.track_ids) for fs in sets)
+    with _progress(progress if on_batch is None else False, "features", n_rows) as advance:
+        for fs in sets:
+            vectors = np.asarray(fs.vectors, dtype=np.float32)
+            if vectors.ndim != 2 or len(vectors) != len(fs.track_ids):
+                raise ValueError(f"feature set {fs.name!r}: expected vectors of shape "
+                                 f"[{len(fs.track_ids)}, dim], got {vectors.shape}")
+            props = {"name": fs.name, "dim": fs.dim, "extractor": fs.extractor,
+                     "version": fs.version, "source": fs.source}
+            query = render("merge_features", kind=Modality(fs.kind))
+            total.add(run_batches(driver, database, query, _FeatureRows(fs.track_ids, fs.name, vectors),
+                                  batch_size=batch_size, params={"props": props},
+                                  on_batch=on_batch or advance))
+    return total
+
+
+def _rel_type(name: str) -> RelType | str:
+    """A fixed :class:`RelType`, or a KG relation name (validated by :func:`render`)."""
+    try:
+        return RelType(name)
+    except ValueError:
+        return name
+
+
+class _FeatureRows(Sequence):
+    def __init__(self, track_ids: list[str], name: str, vectors: np.ndarray) -> None:
+        self._ids, self._name, self._vectors = track_ids, name, vectors
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            return self[index:index + 1][0]
+        ids = self._ids[index]
+        return [{"track": t, "id": feature_id(t, self._name), "vector": v}
+                for t, v in zip(ids, self._vectors[index].astype(np.float64).tolist())]
+
+
+def write_graph(driver: Driver, database: str, data: GraphData, *,
+                batch_size: int = DEFAULT_BATCH_SIZE, progress: bool | Progress = True) -> WriteSummary:
+    """Write ``data`` in the order nodes, relationships, features (one progress task per phase);
+    return the summed counters, with rows per label / relationship type in ``by_step``."""
+    total = WriteSummary()
+    phases = [("nodes", data.nodes), ("relationships", data.relationships)]
+    with contextlib.ExitStack() as stack:
+        for phase, sets in phases:
+            advance = stack.enter_context(_progress(progress, phase, sum(len(s) for s in sets)))
+            for s in sets:
+                if phase == "nodes":
+                    part = write_nodes(driver, database, s, batch_size=batch_size, on_batch=advance)
+                    key = s.label.value
+                else:
+                    part = write_relationships(driver, database, s, batch_size=batch_size,
+                                               on_batch=advance)
+                    key = s.rel_type
+                part.by_step[key] = part.rows
+                total.add(part)
+        if data.features:
+            advance = stack.enter_context(_progress(
+                progress, "features", sum(len(f.track_ids) for f in data.features)))
+            total.add(write_feature_sets(driver, database, data.features, batch_size=batch_size,
+                                         on_batch=advance))
+    return total
