@@ -1,0 +1,320 @@
+"""Stream a selection out of Neo4j into id maps and numpy arrays, with bounded memory.
+
+Every query is a ``cypher/export_*.cypher`` file run through ``session.execute_read``. Queries that
+start from known nodes take their ids in chunks (``UNWIND $ids``), and each transaction function
+consumes its result record by record into numpy :class:`~mmkg.export.columns.Column` chunks, so no
+list of records is ever materialised and a retried transaction simply rebuilds its own chunk.
+Rows that are heavy in number (listens, KG edges) come one record per *source node* with the
+targets collected, which keeps the Bolt record count — the driver's main cost — low.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import numpy as np
+from neo4j import Driver, ManagedTransaction, Result
+from neo4j.exceptions import Neo4jError
+from neo4j.time import Date, DateTime
+from rich.progress import Progress
+
+from mmkg.errors import DatabaseError, ExportError
+from mmkg.export.columns import Column
+from mmkg.export.idmap import IdMap
+from mmkg.export.selection import Selection
+from mmkg.graph import load_query
+from mmkg.schema import KG_LABELS, NON_KG_RELS, Label, Modality, quote
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+CanonicalEtype = tuple[str, str, str]
+
+_LABEL_SLOT = "__LABEL__"
+_PREDICATE_SLOT = "__PREDICATE__"
+_KG_LABEL_NAMES = [label.value for label in KG_LABELS]
+_MODALITY_NAMES = [m.value for m in Modality]
+_OUTLIERS_SHOWN = 20
+
+
+@dataclass
+class Listens:
+    """Distinct (user, track) interactions: index arrays, ``plays`` and ``ts`` (NaN = absent)."""
+
+    user: np.ndarray   # int64 [n]
+    track: np.ndarray  # int64 [n]
+    plays: np.ndarray  # float64 [n]
+    ts: np.ndarray     # float64 [n], epoch seconds
+
+
+class GraphReader:
+    """Reads one selection; records the names of the queries it ran in :attr:`queries_used`.
+
+    Args:
+        driver: an open driver (never created here).
+        database: the database every session names.
+        chunk_ids: how many ids one ``UNWIND $ids`` query takes.
+        progress: a rich progress display to report to, or None.
+    """
+
+    def __init__(self, driver: Driver, database: str, *, chunk_ids: int = 2000,
+                 progress: Progress | None = None) -> None:
+        self.driver = driver
+        self.database = database
+        self.chunk_ids = chunk_ids
+        self.progress = progress
+        self.queries_used: set[str] = set()
+
+    # -- nodes ---------------------------------------------------------------------------------
+    def tracks(self, selection: Selection) -> IdMap:
+        """The selected tracks (see :mod:`mmkg.export.selection`)."""
+        if selection.is_all:
+            return IdMap(self._ids("export_node_ids", label=Label.TRACK))
+        sets: list[set[str]] = []
+        if selection.genres:
+            sets.append(set(self._ids("export_tracks_by_genre", genres=list(selection.genres))))
+        if selection.users:
+            sets.append(set(self._ids("export_tracks_by_users", users=list(selection.users))))
+        if selection.where:
+            sets.append(set(self._ids("export_tracks_where", predicate=selection.where)))
+        return IdMap(set.intersection(*sets))
+
+    def users(self, selection: Selection, tracks: IdMap) -> IdMap:
+        """All users, the listed ones that exist, or the listeners of the selected tracks."""
+        if selection.is_all:
+            return IdMap(self._ids("export_node_ids", label=Label.USER))
+        name = "export_existing_users" if selection.users else "export_listeners"
+        ids = list(selection.users) if selection.users else tracks.ids
+        found: set[str] = set()
+        for chunk in self._chunks(ids, f"users ({name})"):
+            found.update(self._ids(name, ids=chunk))
+        return IdMap(found)
+
+    def kg_nodes(self, selection: Selection, tracks: IdMap) -> dict[str, IdMap]:
+        """The KG nodes to export, by label (``Track`` = the selected tracks; empty labels left out).
+
+        Unrestricted: every node of each KG label. Otherwise a breadth-first walk of
+        ``selection.hops`` KG relationships from the selected tracks that never enters an
+        unselected track.
+        """
+        if selection.is_all:
+            maps = {label.value: IdMap(self._ids("export_node_ids", label=label))
+                    for label in KG_LABELS if label is not Label.TRACK}
+        else:
+            found: dict[str, set[str]] = {label.value: set() for label in KG_LABELS}
+            frontier: dict[str, list[str]] = {Label.TRACK.value: tracks.ids}
+            for hop in range(selection.hops):
+                reached: dict[str, set[str]] = {}
+                for label, ids in frontier.items():
+                    for chunk in self._chunks(ids, f"KG hop {hop + 1} from {label}"):
+                        for kg_label, node_id in self._read(
+                            "export_kg_neighbours", _rows("label", "id"), label=Label(label),
+                            ids=chunk, kg_labels=_KG_LABEL_NAMES, non_kg=sorted(NON_KG_RELS),
+                        ):
+                            if kg_label == Label.TRACK.value or node_id in found[kg_label]:
+                                continue  # selected tracks are known; others are not entered
+                            reached.setdefault(kg_label, set()).add(node_id)
+                for label, ids in reached.items():
+                    found[label] |= ids
+                frontier = {label: sorted(ids) for label, ids in reached.items()}
+            maps = {label: IdMap(ids) for label, ids in found.items() if label != Label.TRACK}
+        maps = {label: m for label, m in maps.items() if len(m)}
+        return {Label.TRACK.value: tracks, **maps}
+
+    # -- relationships -------------------------------------------------------------------------
+    def kg_edges(self, nodes: dict[str, IdMap]) -> dict[CanonicalEtype, tuple[np.ndarray, np.ndarray]]:
+        """Every KG relationship whose two ends are in ``nodes``, grouped by canonical edge type,
+        as (source index, target index) int64 arrays."""
+        columns: dict[CanonicalEtype, tuple[Column, Column]] = {}
+        for label, id_map in nodes.items():
+            src_map = id_map
+            for chunk in self._chunks(id_map.ids, f"KG edges from {label}"):
+                part = self._read("export_kg_edges", _edge_consumer(label, src_map, nodes),
+                                  label=Label(label), ids=chunk, kg_labels=_KG_LABEL_NAMES,
+                                  non_kg=sorted(NON_KG_RELS))
+                for etype, (src, dst) in part.items():
+                    cols = columns.setdefault(etype, (Column(np.int64), Column(np.int64)))
+                    cols[0].extend(src)
+                    cols[1].extend(dst)
+        return {etype: (s.to_numpy(), d.to_numpy()) for etype, (s, d) in sorted(columns.items())}
+
+    def listens(self, users: IdMap, tracks: IdMap) -> Listens:
+        """The ``LISTENED`` interactions between exported users and tracks, one per distinct pair
+        (when Neo4j holds several relationships for a pair, the first streamed is kept)."""
+        cols = [Column(np.int64), Column(np.int64), Column(np.float64), Column(np.float64)]
+        for chunk in self._chunks(users.ids, "listens"):
+            part = self._read("export_listens", _listen_consumer(users, tracks), ids=chunk)
+            for col, values in zip(cols, part):
+                col.extend(values)
+        user, track, plays, ts = (c.to_numpy() for c in cols)
+        _, first = np.unique(user * max(len(tracks), 1) + track, return_index=True)
+        if len(first) < len(user):
+            log.warning("%d duplicate LISTENED relationships ignored", len(user) - len(first))
+            keep = np.sort(first)
+            user, track, plays, ts = user[keep], track[keep], plays[keep], ts[keep]
+        return Listens(user, track, plays, ts)
+
+    # -- features ------------------------------------------------------------------------------
+    def modalities(self, tracks: IdMap) -> dict[str, dict[str, Any]]:
+        """``{name: {"kind", "values": float32 [n_tracks, dim], "mask": bool [n_tracks]}}``.
+
+        Raises:
+            ExportError: a feature name whose vectors disagree in dimension (or with their ``dim``
+                property, or in modality), naming the offending track ids.
+        """
+        shapes: Counter[tuple[str, int, int, str | None]] = Counter()
+        for chunk in self._chunks(tracks.ids, "feature shapes"):
+            shapes.update(self._read("export_feature_shapes", _shape_consumer, ids=chunk,
+                                     modalities=_MODALITY_NAMES))
+        expected = self._check_shapes(shapes, tracks)
+        out = {name: {"kind": kind, "values": np.zeros((len(tracks), dim), dtype=np.float32),
+                      "mask": np.zeros(len(tracks), dtype=bool)}
+               for name, (dim, kind) in sorted(expected.items())}
+        for chunk in self._chunks(tracks.ids, "features"):
+            self._read("export_features", _feature_consumer(tracks, out), ids=chunk)
+        return out
+
+    def _check_shapes(self, shapes: Counter, tracks: IdMap) -> dict[str, tuple[int, str]]:
+        by_name: dict[str, Counter] = {}
+        for (name, dim, size, kind), n in shapes.items():
+            by_name.setdefault(name, Counter())[(dim, size, kind)] += n
+        expected: dict[str, tuple[int, str]] = {}
+        problems = []
+        for name, combos in sorted(by_name.items()):
+            sizes, kinds = Counter(), Counter()
+            for (dim, size, kind), n in combos.items():
+                sizes[size] += n
+                kinds[kind] += n
+            dim, kind = sizes.most_common(1)[0][0], kinds.most_common(1)[0][0]
+            if kind and all(size == dim and prop in (-1, dim) and k == kind
+                            for prop, size, k in combos):
+                expected[name] = (dim, kind)
+                continue
+            bad: list[str] = []
+            for chunk in self._chunks(tracks.ids, f"feature {name} outliers"):
+                bad += self._ids("export_feature_outliers", ids=chunk, name=name, dim=dim,
+                                 kind=kind or "", limit=_OUTLIERS_SHOWN - len(bad))
+                if len(bad) >= _OUTLIERS_SHOWN:
+                    break
+            found = ", ".join(f"size {size} dim {'-' if prop < 0 else prop} kind {k} ({n} tracks)"
+                              for (prop, size, k), n in sorted(combos.items(), key=str))
+            problems.append(f"feature {name!r}: expected dim {dim} and kind {kind}; found "
+                            f"{found}; offending tracks: {', '.join(sorted(bad))}")
+        if problems:
+            raise ExportError("inconsistent features:\n" + "\n".join(problems))
+        return expected
+
+    # -- plumbing ------------------------------------------------------------------------------
+    def _ids(self, name: str, /, *, label: Label | None = None, predicate: str | None = None,
+             **params: Any) -> list[str]:
+        return self._read(name, _id_consumer, label=label, predicate=predicate, **params)
+
+    def _read(self, name: str, consume: Callable[[Result], T], /, *, label: Label | None = None,
+              predicate: str | None = None, **params: Any) -> T:
+        query = load_query(name)
+        if label is not None:
+            query = query.replace(_LABEL_SLOT, quote(Label(label).value))
+        if predicate is not None:
+            query = query.replace(_PREDICATE_SLOT, predicate)
+        self.queries_used.add(name)
+        try:
+            with self.driver.session(database=self.database) as session:
+                return session.execute_read(_consume, query, params, consume)
+        except Neo4jError as e:
+            if predicate is not None:
+                raise ExportError(f"Neo4j rejected the track predicate {predicate!r}: {e.message}") from e
+            raise DatabaseError(f"export query {name} failed: {e.message}") from e
+
+    def _chunks(self, ids: Sequence[str], what: str) -> Iterator[list[str]]:
+        task = self.progress.add_task(what, total=len(ids)) if self.progress else None
+        for start in range(0, len(ids), self.chunk_ids):
+            chunk = list(ids[start:start + self.chunk_ids])
+            yield chunk
+            if task is not None:
+                self.progress.advance(task, len(chunk))
+
+
+# -- transaction functions and record consumers (module level: retried transactions rerun them) --
+def _consume(tx: ManagedTransaction, query: str, params: dict, consume: Callable[[Result], T]) -> T:
+    return consume(tx.run(query, params))
+
+
+def _id_consumer(result: Result) -> list[str]:
+    return [record["id"] for record in result]
+
+
+def _rows(*keys: str) -> Callable[[Result], list[tuple]]:
+    def consume(result: Result) -> list[tuple]:
+        return [tuple(record[k] for k in keys) for record in result]
+    return consume
+
+
+def _shape_consumer(result: Result) -> Counter:
+    return Counter({(r["name"], r["dim"], r["size"], r["kind"]): r["n"] for r in result})
+
+
+def _edge_consumer(label: str, src_map: IdMap, nodes: dict[str, IdMap]):
+    def consume(result: Result) -> dict[CanonicalEtype, tuple[np.ndarray, np.ndarray]]:
+        cols: dict[CanonicalEtype, tuple[Column, Column]] = {}
+        for record in result:
+            dst_map = nodes.get(record["dst_label"])
+            if dst_map is None:
+                continue
+            dst = [i for i in (dst_map.get(d) for d in record["dst"]) if i >= 0]
+            if not dst:
+                continue
+            src, dst_col = cols.setdefault((label, record["rel"], record["dst_label"]),
+                                           (Column(np.int64, 4096), Column(np.int64, 4096)))
+            src.extend(np.full(len(dst), src_map.get(record["src"])))
+            dst_col.extend(dst)
+        return {etype: (s.to_numpy(), d.to_numpy()) for etype, (s, d) in cols.items()}
+    return consume
+
+
+def _listen_consumer(users: IdMap, tracks: IdMap):
+    def consume(result: Result) -> tuple[np.ndarray, ...]:
+        cols = [Column(np.int64), Column(np.int64), Column(np.float64), Column(np.float64)]
+        for record in result:
+            u = users.get(record["user"])
+            rows = [(tracks.get(t), _number(p), _epoch(ts)) for t, p, ts in record["listens"]]
+            rows = [r for r in rows if r[0] >= 0]
+            if not rows:
+                continue
+            track, plays, ts = zip(*rows)
+            cols[0].extend(np.full(len(rows), u))
+            cols[1].extend(track)
+            cols[2].extend(plays)
+            cols[3].extend(ts)
+        return tuple(c.to_numpy() for c in cols)
+    return consume
+
+
+def _feature_consumer(tracks: IdMap, out: dict[str, dict[str, Any]]):
+    def consume(result: Result) -> None:
+        for record in result:
+            feature = out[record["name"]]
+            k = tracks.get(record["id"])
+            feature["values"][k] = record["vector"]
+            feature["mask"][k] = True
+    return consume
+
+
+def _number(value: Any) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def _epoch(value: Any) -> float:
+    """A ``ts`` property as epoch seconds: numbers as they are, temporal values converted."""
+    if value is None:
+        return float("nan")
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, DateTime):
+        return value.to_native().timestamp()
+    if isinstance(value, Date):
+        return float(value.to_ordinal() - 719163) * 86400.0  # days since 1970-01-01
+    raise ExportError(f"unsupported LISTENED.ts value {value!r} (expected epoch seconds or a datetime)")
