@@ -21,7 +21,7 @@ from mmkg.schema import VECTOR_INDEXES
 from tests.conftest import ROOT, count
 from train.publish import PublishError, publish, read_run, vector_index_dimensions
 
-N_TRACKS, N_USERS, K = 12, 4, 6
+N_TRACKS, N_USERS, K = 12, 4, 8
 GENRES = {"g-rock": "rock", "g-jazz": "jazz"}
 ARTISTS = {"a0": "Ada", "a1": "Bix", "a2": "Cleo"}
 
@@ -52,6 +52,11 @@ MATCH (a0:Artist {id: 'a0'}), (a1:Artist {id: 'a1'})
 MERGE (t0)-[:ON_ALBUM]->(al) MERGE (t4)-[:ON_ALBUM]->(al)
 MERGE (t8)-[:TAGGED]->(tag) MERGE (t11)-[:TAGGED]->(tag)
 MERGE (a0)-[:`music.artist.origin`]->(e) MERGE (a1)-[:`music.artist.origin`]->(e)
+MERGE (al)-[:PERFORMED_BY]->(a0)
+WITH e
+MATCH (t6:Track {id: 't6'}), (t9:Track {id: 't9'}), (t0:Track {id: 't0'})
+MERGE (t6)-[:`music.recording.place`]->(e)
+MERGE (t9)-[:`music.recording.cover_of`]->(t0)
 MERGE (newcomer:User {id: 'u-new'})
 MERGE (late:User {id: 'u-late'})
 MERGE (late)-[:LISTENED {plays: 1}]->(t0)
@@ -69,7 +74,8 @@ def listened_pairs() -> list[tuple[str, str]]:
 
 def build_demo_graph(driver, database: str) -> None:
     """12 tracks (even = rock, odd = jazz; artist i % 3), 4 users with 2 listens each, plus an
-    album, a tag, a KG entity, a user with no history (u-new) and one unknown to models (u-late)."""
+    album (t0, t4; by Ada), a tag (t8, t11), an entity Paris (origin of Ada and Bix, place of t6),
+    t9 a cover of t0, a user with no history (u-new) and one unknown to models (u-late)."""
     tracks = [{"id": track_id(i), "title": f"Song {i}", "genre": "g-rock" if i % 2 == 0 else "g-jazz",
                "artist": f"a{i % 3}"} for i in range(N_TRACKS)]
     driver.execute_query(DEMO_GRAPH, {

@@ -1,0 +1,16 @@
+// Top-K tracks for a user from the current model's RECOMMENDED relationships, best first,
+// without tracks the user already LISTENED to; optionally only tracks of one genre.
+// Browser:  :param userId => '2';  :param k => 10;  :param genre => null
+// Params:   $userId (string), $k (int), $genre (Genre id or name, or null = any genre)
+// Returns:  trackId, title, artist (name or null), score (float), rank (int, 1 = best of the
+//           model's list), model (Model.id); no rows when the user has none
+MATCH (m:Model {current: true})
+MATCH (u:User {id: $userId})-[r:RECOMMENDED]->(t:Track)
+WHERE r.model = m.id
+  AND NOT EXISTS { (u)-[:LISTENED]->(t) }
+  AND ($genre IS NULL OR EXISTS { (t)-[:HAS_GENRE]->(g:Genre) WHERE g.id = $genre OR g.name = $genre })
+WITH m, r, t ORDER BY r.rank LIMIT $k
+RETURN t.id AS trackId, t.title AS title,
+       COLLECT { MATCH (t)-[:PERFORMED_BY]->(a:Artist) RETURN a.name ORDER BY a.name LIMIT 1 }[0] AS artist,
+       r.score AS score, r.rank AS rank, m.id AS model
+ORDER BY rank

@@ -1,0 +1,191 @@
+"""The read queries of ``cypher/`` and ``mmkg recommend|similar`` on a small published demo graph."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from mmkg.cli import cli
+from mmkg.graph import CYPHER_DIR, load_query
+from mmkg.schema import VECTOR_INDEXES, Label
+from tests.test_publish import K, build_demo_graph, listened_pairs, track_id, write_run
+from train.publish import publish
+
+READ_QUERIES = {
+    "recommend": {"userId": "u0", "k": 10, "genre": None},
+    "similar_tracks": {"trackId": "t0", "k": 3},
+    "cold_start": {"trackIds": ["t0", "t2"], "k": 3},
+    "explain": {"userId": "u0", "trackId": "t8", "limit": 5},
+}
+OWNED = [*READ_QUERIES, *(p.stem for p in CYPHER_DIR.glob("publish_*.cypher"))]
+
+
+@pytest.fixture(scope="module")
+def published(driver, database, tmp_path_factory):
+    """The demo graph with model run-a (d = 4) published; built once for the module (read-only)."""
+    from mmkg.graph.schema import apply_schema, reset_database
+
+    reset_database(driver, database)
+    apply_schema(driver, database)
+    build_demo_graph(driver, database)
+    run = write_run(tmp_path_factory.mktemp("runs") / "run-a")
+    publish(driver, database, run, progress=False)
+    return torch.load(run / "embeddings.pt")
+
+
+def rows(driver, database, name, **params) -> list[dict]:
+    records, _, _ = driver.execute_query(load_query(name), params, database_=database)
+    return [r.data() for r in records]
+
+
+def mmkg(*args: str):
+    return CliRunner().invoke(cli, list(args))
+
+
+def test_cli_before_any_publish(empty_db, database):
+    build_demo_graph(empty_db, database)
+    out = mmkg("recommend", "u0")
+    assert out.exit_code == 1 and "no model is published yet" in out.output
+    out = mmkg("similar", "t0")
+    assert out.exit_code == 1 and "publish a model first" in out.output
+
+
+@pytest.mark.parametrize("name", OWNED)
+def test_query_files_document_params_and_columns(name):
+    header = (CYPHER_DIR / f"{name}.cypher").read_text().split("\n")
+    comments = "\n".join(line for line in header if line.startswith("//"))
+    assert "Params:" in comments and "Returns:" in comments
+    assert load_query(name)  # a body remains once comments are stripped
+
+
+@pytest.mark.parametrize("name", list(READ_QUERIES))
+def test_each_read_query_returns_rows(published, driver, database, name):
+    assert rows(driver, database, name, **READ_QUERIES[name])
+
+
+def test_vector_queries_name_the_schema_index():
+    for name in ("similar_tracks", "cold_start"):
+        assert f"'{VECTOR_INDEXES[Label.TRACK]}'" in load_query(name)
+
+
+def test_recommend_follows_the_model_ranking_without_listened_tracks(published, driver, database):
+    listened = {}
+    for user, track in listened_pairs():
+        listened.setdefault(user, set()).add(track)
+    for j, user in enumerate(sorted(listened)):
+        got = rows(driver, database, "recommend", userId=user, k=K, genre=None)
+        ranked = [track_id(i) for i in published["topk"]["items"][j].tolist()]
+        assert [r["trackId"] for r in got] == [t for t in ranked if t not in listened[user]]
+        assert [r["rank"] for r in got] == sorted(r["rank"] for r in got)
+        assert all(r["artist"] and r["title"] for r in got)
+    assert len(rows(driver, database, "recommend", userId="u0", k=2, genre=None)) == 2
+
+
+def test_recommend_genre_filter_by_id_or_name(published, driver, database):
+    all_rows = rows(driver, database, "recommend", userId="u1", k=K, genre=None)
+    odd = [r["trackId"] for r in all_rows if int(r["trackId"][1:]) % 2 == 1]
+    even = [r["trackId"] for r in all_rows if int(r["trackId"][1:]) % 2 == 0]
+    assert odd and even  # u1 (a jazz fan) also gets some rock tracks in its top-K
+    for genre in ("g-jazz", "jazz"):
+        assert [r["trackId"] for r in rows(driver, database, "recommend", userId="u1", k=K,
+                                           genre=genre)] == odd
+    assert [r["trackId"] for r in rows(driver, database, "recommend", userId="u1", k=K,
+                                       genre="rock")] == even
+
+
+def test_similar_tracks_match_exact_cosine_neighbours_through_the_index(published, driver, database):
+    vectors = published["track"].numpy()
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    cosine = unit @ unit[5]
+    expected = [track_id(i) for i in np.argsort(-cosine) if i != 5][:4]
+    got = rows(driver, database, "similar_tracks", trackId="t5", k=4)
+    assert [r["trackId"] for r in got] == expected
+    assert np.allclose([r["score"] for r in got], [(1 + cosine[int(t[1:])]) / 2 for t in expected],
+                       atol=1e-2)
+    plan = driver.execute_query("EXPLAIN " + load_query("similar_tracks"),
+                                {"trackId": "t5", "k": 4}, database_=database)[1].plan
+    assert "db.index.vector.queryNodes" in json.dumps(plan)
+
+
+def test_cold_start_averages_liked_tracks_and_excludes_them(published, driver, database):
+    got = rows(driver, database, "cold_start", trackIds=["t1", "t3", "unknown"], k=4)
+    ids = [r["trackId"] for r in got]
+    assert len(ids) == 4 and not {"t1", "t3"} & set(ids)
+    assert all(int(t[1:]) % 2 == 1 for t in ids)  # jazz likes → jazz tracks
+
+
+def reasons(driver, database, user: str, track: str) -> list[str]:
+    got = rows(driver, database, "explain", userId=user, trackId=track, limit=10)
+    assert [r["hops"] for r in got] == sorted(r["hops"] for r in got)
+    assert all(r["path"] is not None and r["support"] == len(r["listened"]) for r in got)
+    return [r["reason"] for r in got]
+
+
+def test_explain_shared_genre_artist_and_album(published, driver, database):
+    # u0 listened to t0 (Ada) and t4 (Bix), both rock and on 'First Album' (by Ada)
+    assert reasons(driver, database, "u0", "t8") == [
+        "same Genre 'rock' as 2 track(s) you listened to: 'Song 0', 'Song 4'"]
+    assert reasons(driver, database, "u0", "t3") == [
+        "same Artist 'Ada' as 1 track(s) you listened to: 'Song 0'",
+        "linked through Artist 'Ada' and Album 'First Album' to 2 track(s) you listened to: "
+        "'Song 0', 'Song 4'",
+    ]
+    assert reasons(driver, database, "u0", "t11") == []  # jazz, by Cleo: nothing within 3 hops
+    assert reasons(driver, database, "u-new", "t7") == []
+
+
+def test_explain_follows_generic_kg_relations(published, driver, database):
+    # t9 is a cover of t0 (1 hop); t6 was recorded in Paris, the origin of Ada (t0) and Bix (t4)
+    assert reasons(driver, database, "u0", "t9")[0] == (
+        "directly related (music.recording.cover_of) to 1 track(s) you listened to: 'Song 0'")
+    via_paris = [r for r in reasons(driver, database, "u0", "t6") if "Paris" in r]
+    assert sorted(via_paris) == [
+        "linked through Entity 'Paris' and Artist 'Ada' to 1 track(s) you listened to: 'Song 0'",
+        "linked through Entity 'Paris' and Artist 'Bix' to 1 track(s) you listened to: 'Song 4'",
+    ]
+
+
+def test_cli_recommend_json_with_explain(published):
+    out = mmkg("recommend", "u0", "--k", "3", "--json", "--explain")
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    assert [d["rank"] for d in data] == sorted(d["rank"] for d in data) and len(data) == 3
+    assert set(data[0]) >= {"trackId", "title", "artist", "score", "rank", "reasons"}
+    assert any(d["reasons"] for d in data)
+
+
+def test_cli_recommend_table_and_genre(published):
+    out = mmkg("recommend", "u1", "--genre", "rock")
+    assert out.exit_code == 0, out.output
+    assert "Song" in out.output
+
+
+def test_cli_user_messages(published):
+    out = mmkg("recommend", "nobody")
+    assert out.exit_code == 1 and "unknown user 'nobody'" in out.output
+    out = mmkg("recommend", "u-new")
+    assert out.exit_code == 1 and "has no listening history" in out.output and "--like" in out.output
+    out = mmkg("recommend", "u-late", "--json")  # listened to t0 after the model was trained
+    assert out.exit_code == 0, out.output
+    assert "cold start" in out.stderr
+    data = json.loads(out.stdout)
+    assert data and "t0" not in {d["trackId"] for d in data}
+    out = mmkg("recommend")
+    assert out.exit_code == 2 and "--like" in out.output
+
+
+def test_cli_cold_start_and_similar(published):
+    out = mmkg("recommend", "--like", "t1", "--like", "t3", "--k", "2", "--json")
+    assert out.exit_code == 0, out.output
+    assert [d["rank"] for d in json.loads(out.output)] == [1, 2]
+    out = mmkg("similar", "t5", "--k", "3", "--json")
+    assert out.exit_code == 0, out.output
+    assert len(json.loads(out.output)) == 3
+    out = mmkg("similar", "t99")
+    assert out.exit_code == 1 and "unknown track(s): t99" in out.output
+    out = mmkg("recommend", "--like", "t99")
+    assert out.exit_code == 1 and "unknown track" in out.output
