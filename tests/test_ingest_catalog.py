@@ -1,0 +1,161 @@
+"""`catalog` ingestion against a real Neo4j: the valid catalog, idempotence, every malformed
+variant (exact problem, database untouched), --skip-invalid, --dry-run, and the CLI."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+from click.testing import CliRunner
+
+from ingest.pipeline import ingest
+from mmkg.cli import cli
+from mmkg.errors import IngestError
+from tests.malformed import (EXPECTED_NODES, EXPECTED_RELS, MALFORMED, graph_state,
+                             write_valid_catalog)
+
+
+@pytest.fixture()
+def catalog(tmp_path):
+    return write_valid_catalog(tmp_path / "catalog")
+
+
+def run(driver, database, path, **kwargs):
+    kwargs.setdefault("features", False)  # feature extraction is tested by ingest/features' tests
+    return ingest(driver, database, path, progress=False, **kwargs)
+
+
+def test_valid_catalog_writes_the_documented_graph(empty_db, database, catalog):
+    summary = run(empty_db, database, catalog, batch_size=2)
+    state = graph_state(empty_db, database)
+    assert state["labels"] == EXPECTED_NODES
+    assert state["types"] == EXPECTED_RELS
+    assert summary.nodes_created == sum(v for k, v in EXPECTED_NODES.items() if k != "Text")
+    assert summary.relationships_created == sum(EXPECTED_RELS.values())
+
+    records, _, _ = empty_db.execute_query(
+        "MATCH (u:User {id: 'u1'})-[l:LISTENED]->(t:Track {id: 't1'}) "
+        "RETURN u.name AS name, l.plays AS plays, l.rating AS rating, l.ts AS ts, "
+        "t.audio AS audio, t.title AS title", database_=database)
+    r = records[0]
+    assert (r["name"], r["plays"], r["rating"], r["ts"], r["title"]) == (
+        "Ann", 10, 4.5, 1704164645, "Song One")
+    assert r["audio"] == str((catalog / "media/audio/t1.wav").resolve())
+    records, _, _ = empty_db.execute_query(
+        "MATCH (:Track {id: 't3'})-[:HAS_FEATURE]->(f:Feature:Text) RETURN f", database_=database)
+    f = records[0]["f"]
+    assert (f["id"], f["name"], f["dim"], f["extractor"], f["source"]) == (
+        "t3/text_demo", "text_demo", 4, "precomputed", "features/text_demo.csv")
+    assert f["vector"] == pytest.approx([-0.5, 0.5, 2.5, 1e-3])
+
+
+def test_second_run_changes_nothing(empty_db, database, catalog):
+    run(empty_db, database, catalog)
+    first = graph_state(empty_db, database)
+    summary = run(empty_db, database, catalog)
+    assert graph_state(empty_db, database) == first
+    assert (summary.nodes_created, summary.relationships_created) == (0, 0)
+
+
+def test_parquet_tables_read_like_csv(empty_db, database, catalog, tmp_path):
+    import pandas as pd
+
+    run(empty_db, database, catalog)
+    expected = graph_state(empty_db, database)
+    for name in ("tracks", "interactions"):
+        pd.read_csv(catalog / f"{name}.csv", dtype=str, keep_default_na=False).to_parquet(
+            catalog / f"{name}.parquet")
+        (catalog / f"{name}.csv").unlink()
+    run(empty_db, database, catalog)
+    assert graph_state(empty_db, database) == expected
+
+
+@pytest.fixture(scope="module")
+def populated(driver, database, tmp_path_factory):
+    """A database holding the valid catalog, so that 'unchanged' means more than 'still empty'."""
+    from mmkg.graph.schema import apply_schema, reset_database
+
+    reset_database(driver, database)
+    apply_schema(driver, database)
+    run(driver, database, write_valid_catalog(tmp_path_factory.mktemp("base") / "catalog"))
+    return driver
+
+
+@pytest.mark.parametrize("name, mutate, expected", MALFORMED, ids=[m[0] for m in MALFORMED])
+def test_malformed_catalog_fails_with_its_problem_and_writes_nothing(
+        populated, database, catalog, name, mutate, expected):
+    mutate(catalog)
+    before = graph_state(populated, database)
+    with pytest.raises(IngestError) as info:
+        run(populated, database, catalog)
+    problems = info.value.problems
+    assert any(p.startswith(expected) for p in problems), problems
+    assert len(problems) == 1, problems
+    assert graph_state(populated, database) == before
+
+
+def test_malformed_corpus_is_large_and_distinct():
+    assert len(MALFORMED) >= 20
+    assert len({m[2] for m in MALFORMED}) == len(MALFORMED)
+
+
+def test_skip_invalid_writes_valid_rows_and_reports_rejects(empty_db, database, catalog, tmp_path):
+    (catalog / "tracks.csv").write_text(
+        (catalog / "tracks.csv").read_text().replace("t5,Song Five,a3,", "t5,Song Five,a9,"))
+    with (catalog / "interactions.csv").open("a") as handle:
+        handle.write("u2,t2,many,,\n")
+    report = tmp_path / "rejects.csv"
+    summary = run(empty_db, database, catalog, skip_invalid=True, reject_report=report)
+
+    state = graph_state(empty_db, database)
+    assert state["labels"]["Track"] == 4
+    assert state["types"]["LISTENED"] == 4  # u3->t5 depends on the rejected track
+    assert state["types"]["PERFORMED_BY"] == 6
+    rows = list(csv.DictReader(report.open()))
+    got = {(r["file"], r["line"], r["column"], r["cascaded"]) for r in rows}
+    assert got == {("tracks.csv", "6", "artist_id", "false"),
+                   ("interactions.csv", "6", "track_id", "true"),
+                   ("interactions.csv", "7", "plays", "false")}
+    assert summary.rejected == 3
+    assert "refers to rejected tracks.csv line 6" in {r["message"] for r in rows if r["cascaded"] == "true"}.pop()
+
+
+def test_skip_invalid_still_stops_on_file_problems(empty_db, database, catalog):
+    (catalog / "artists.csv").write_text("")
+    with pytest.raises(IngestError, match="artists.csv:1:\\*: the file is empty"):
+        run(empty_db, database, catalog, skip_invalid=True, reject_report=catalog / "r.csv")
+    assert graph_state(empty_db, database)["labels"] == {}
+
+
+def test_cli_dry_run_writes_nothing(empty_db, database, catalog):
+    result = CliRunner().invoke(cli, ["ingest", str(catalog), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "would write" in result.output
+    assert "LISTENED" in result.output
+    assert graph_state(empty_db, database)["labels"] == {}
+
+
+def test_cli_reports_problems_with_exit_status_1(empty_db, database, catalog):
+    (catalog / "interactions.csv").write_text(
+        (catalog / "interactions.csv").read_text().replace("u1,t1,10,", "u1,t1,-1,"))
+    result = CliRunner().invoke(cli, ["ingest", str(catalog), "--no-features"])
+    assert result.exit_code == 1
+    assert "interactions.csv:2:plays: expected an integer >= 0, found -1" in result.output
+    assert graph_state(empty_db, database)["labels"] == {}
+
+
+def test_cli_ingest_and_skip_invalid_print_summary(empty_db, database, catalog):
+    runner = CliRunner()
+    with runner.isolated_filesystem():
+        (catalog / "track_tags.csv").write_text("track_id,tag_id\nt1,tg1\nt2,tg9\n")
+        result = runner.invoke(cli, ["ingest", str(catalog), "--no-features", "--skip-invalid"])
+        assert result.exit_code == 0, result.output
+        assert "1 row(s) rejected; reasons in ingest-rejects.csv" in result.output
+        assert "tg9" in open("ingest-rejects.csv").read()
+    assert graph_state(empty_db, database)["types"]["TAGGED"] == 1
+
+
+def test_cli_rejects_rating_threshold_outside_mkgcn(catalog):
+    result = CliRunner().invoke(cli, ["ingest", str(catalog), "--rating-threshold", "3"])
+    assert result.exit_code == 2
+    assert "--rating-threshold" in result.output
