@@ -122,17 +122,22 @@ class LocalServer:
 
     # -- lifecycle ----------------------------------------------------------------------------
     def pid(self) -> int | None:
-        """The pid of our running server, or None (a stale pid file is removed)."""
+        """The pid of our running server, or None (a stale pid file is removed).
+
+        A live process whose command line is still empty (the JVM launcher between exec calls)
+        counts as ours; one whose command line names another program means the pid was reused.
+        """
         try:
             pid = int(self.pid_file.read_text().strip())
         except (OSError, ValueError):
             return None
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-        except OSError:
-            cmdline = ""
-        if MAIN_CLASS in cmdline and str(self.home) in cmdline:
-            return pid
+        if _alive(pid):
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                cmdline = ""
+            if not cmdline or (MAIN_CLASS in cmdline and str(self.home) in cmdline):
+                return pid
         self.pid_file.unlink(missing_ok=True)
         return None
 
