@@ -1,0 +1,192 @@
+"""Feature extractors on real synthesised media, the media checks, and resumable computation in Neo4j."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from ingest.features import SPECS, check_media, compute_missing_features, extract
+from ingest.features import text as text_features
+from ingest.sample_catalog import cover_image, generate_sample_catalog, synth_audio
+from mmkg.cli import cli
+from mmkg.schema import Modality
+from tests.conftest import count
+
+N_TRACKS = 16
+
+
+@pytest.fixture(scope="module")
+def catalog(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("catalog")
+    generate_sample_catalog(root, tracks=N_TRACKS, users=5, seed=7, media=True, overwrite=True)
+    return root
+
+
+def _media(catalog: Path, column: str) -> tuple[list[Path], list[str]]:
+    import pandas as pd
+
+    tracks = pd.read_csv(catalog / "tracks.csv")
+    tracks = tracks[tracks[column].notna()]
+    return [catalog / p for p in tracks[column]], list(tracks["id"])
+
+
+@pytest.mark.parametrize("kind", ["lyrics", "cover", "audio"])
+def test_features_have_declared_dims_are_finite_and_distinct(catalog, kind):
+    paths, ids = _media(catalog, kind)
+    sets = extract(kind, paths, ids)
+    assert [fs.name for fs in sets] == [spec.name for spec in SPECS[kind]]
+    for fs, spec in zip(sets, SPECS[kind]):
+        assert fs.track_ids == ids
+        assert fs.vectors.dtype == np.float32
+        assert fs.vectors.shape == (len(ids), spec.dim) == (len(ids), fs.dim)
+        assert np.isfinite(fs.vectors).all()
+        assert (fs.kind, fs.extractor, fs.version) == (spec.kind, spec.extractor, spec.version)
+        # the reference MKGCN bug: one vector for every item
+        assert len(np.unique(fs.vectors, axis=0)) == len(ids), f"{fs.name}: repeated vectors"
+
+
+def test_minilm_puts_paraphrases_closer_than_unrelated_text():
+    v = text_features.embed([
+        "I love you more than words can say, my darling",
+        "My darling, words cannot say how much I love you",
+        "Quarterly revenue fell because shipping costs went up",
+    ])
+    assert v.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    assert v[0] @ v[1] > 0.8
+    assert v[0] @ v[1] > v[0] @ v[2] + 0.5
+
+
+def test_minilm_reads_long_lyrics_past_the_first_chunk():
+    verse = "we walk along the quiet road tonight\n" * 30
+    happy = text_features.embed([verse + "joy and sunshine, wonderful love\n" * 30])
+    sad = text_features.embed([verse + "tears and sorrow, broken and lonely\n" * 30])
+    assert float(happy[0] @ sad[0]) < 0.99
+
+
+def test_vader_tells_positive_from_negative_lyrics(tmp_path):
+    good, bad = tmp_path / "good.txt", tmp_path / "bad.txt"
+    good.write_text("I love this wonderful day\nSo happy, full of joy and smiles\n")
+    bad.write_text("I hate this awful night\nBroken, lonely, crying in pain\n")
+    _, sentiment = extract("lyrics", [good, bad], ["g", "b"])
+    assert sentiment.kind == Modality.SENTIMENT and sentiment.dim == 8
+    compound, pos_lines, neg_lines = sentiment.vectors[:, 3], sentiment.vectors[:, 6], sentiment.vectors[:, 7]
+    assert compound[0] > 0.5 and compound[1] < -0.5
+    assert pos_lines[0] == 1.0 and neg_lines[1] == 1.0
+
+
+def test_audio_features_separate_two_genres(tmp_path):
+    import soundfile
+
+    paths, labels = [], []
+    for genre, tempo in (("classical", 72.0), ("metal", 170.0)):
+        for i in range(4):
+            path = tmp_path / f"{genre}{i}.wav"
+            soundfile.write(str(path), synth_audio(np.random.default_rng(i), genre, tempo), 22050)
+            paths.append(path)
+            labels.append(genre)
+    (audio,) = extract("audio", paths, [p.stem for p in paths])
+    z = (audio.vectors - audio.vectors.mean(0)) / (audio.vectors.std(0) + 1e-6)
+    dist = np.linalg.norm(z[:, None] - z[None], axis=-1)
+    same = np.equal.outer(labels, labels) & ~np.eye(len(labels), dtype=bool)
+    assert dist[same].max() < dist[~np.equal.outer(labels, labels)].min()
+
+
+def test_cover_features_follow_the_palette(tmp_path):
+    paths = []
+    for mood in ("happy", "sad"):
+        path = tmp_path / f"{mood}.png"
+        cover_image(np.random.default_rng(0), mood).save(path)
+        paths.append(path)
+    (cover,) = extract("cover", paths, ["happy", "sad"])
+    value_mean, saturation_mean = cover.vectors[:, 28], cover.vectors[:, 26]
+    assert value_mean[0] > value_mean[1] + 0.3
+    assert saturation_mean[0] > saturation_mean[1]
+    assert np.isclose(cover.vectors[:, 12:16].sum(axis=1), 1.0).all()
+
+
+def test_check_media_accepts_good_files_and_names_what_is_wrong(catalog, tmp_path):
+    for kind in ("lyrics", "cover", "audio"):
+        paths, _ = _media(catalog, kind)
+        assert check_media(kind, paths[0]) is None
+
+    wav = (_media(catalog, "audio")[0][0]).read_bytes()
+    half = tmp_path / "half.wav"
+    half.write_bytes(wav[: len(wav) // 2])
+    header_only = tmp_path / "header.wav"
+    header_only.write_bytes(wav[:30])
+    for path in (half, header_only):
+        message = check_media("audio", path)
+        assert message and message.startswith("expected a readable audio file"), message
+
+    fake_png = tmp_path / "cover.png"
+    fake_png.write_text("this is not an image")
+    assert check_media("cover", fake_png).startswith("expected a readable image file")
+    png = (_media(catalog, "cover")[0][0]).read_bytes()
+    cut_png = tmp_path / "cut.png"
+    cut_png.write_bytes(png[: len(png) // 2])
+    assert check_media("cover", cut_png) is not None
+
+    latin1 = tmp_path / "lyrics.txt"
+    latin1.write_bytes("caf\xe9 au lait".encode("latin-1"))
+    assert check_media("lyrics", latin1) == "expected a non-empty UTF-8 text file: invalid UTF-8 at byte 3"
+    empty = tmp_path / "empty.txt"
+    empty.write_text("  \n")
+    assert "empty" in check_media("lyrics", empty)
+    assert "no such file" in check_media("audio", tmp_path / "missing.wav")
+    with pytest.raises(ValueError):
+        check_media("video", half)
+
+
+def test_extract_rejects_bad_arguments(catalog):
+    paths, ids = _media(catalog, "cover")
+    with pytest.raises(ValueError):
+        extract("cover", paths, ids[:-1])
+    with pytest.raises(ValueError):
+        extract("video", paths, ids)
+
+
+def test_compute_missing_features_is_resumable(empty_db, database, catalog, tmp_path):
+    driver = empty_db
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(_media(catalog, "audio")[0][0].read_bytes()[:1000])
+    rows = [{"id": f"t{i}", "lyrics": str(catalog / f"media/lyrics/t{i}.txt"),
+             "cover": str(catalog / f"media/covers/t{i}.png"),
+             "audio": str(catalog / f"media/audio/t{i}.wav")}
+            for i in range(N_TRACKS) if (catalog / f"media/lyrics/t{i}.txt").exists()][:3]
+    rows.append({"id": "broken", "audio": str(broken)})
+    rows.append({"id": "bare"})
+    driver.execute_query("UNWIND $rows AS row CREATE (t:Track) SET t = row",
+                         rows=rows, database_=database)
+
+    counts = compute_missing_features(driver, database, batch_size=2, progress=False)
+    assert counts == {"lyrics_minilm": 3, "lyrics_vader": 3, "cover_color": 3, "audio_librosa": 3}
+    records, _, _ = driver.execute_query(
+        "MATCH (t:Track)-[:HAS_FEATURE]->(f:Feature) "
+        "RETURN t.id AS track, f.id AS id, f.name AS name, f.dim AS dim, size(f.vector) AS n, "
+        "f.extractor AS extractor, f.version AS version, labels(f) AS labels",
+        database_=database)
+    assert len(records) == 12
+    specs = {spec.name: spec for specs in SPECS.values() for spec in specs}
+    for r in records:
+        spec = specs[r["name"]]
+        assert r["id"] == f"{r['track']}/{r['name']}"
+        assert r["dim"] == r["n"] == spec.dim
+        assert (r["extractor"], r["version"]) == (spec.extractor, spec.version)
+        assert sorted(r["labels"]) == sorted(["Feature", spec.kind.value])
+
+    again = compute_missing_features(driver, database, progress=False)
+    assert again == {name: 0 for name in counts}
+
+    driver.execute_query("MATCH (f:Feature {name: 'lyrics_vader'}) WITH f LIMIT 1 DETACH DELETE f",
+                         database_=database)
+    assert compute_missing_features(driver, database, only=["lyrics"], progress=False) == {
+        "lyrics_minilm": 1, "lyrics_vader": 1}
+    assert count(driver, database, "MATCH (f:Feature) RETURN count(f) AS n") == 12
+
+    result = CliRunner().invoke(cli, ["features", "--only", "cover", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert "nothing to compute" in result.output
