@@ -25,8 +25,8 @@ def make_export(n_users: int = 48, n_items: int = 64, n_artists: int = 8, n_tags
         liked = np.flatnonzero(np.isin(artist_of, fav))
         others = np.flatnonzero(~np.isin(artist_of, fav))
         n_noise = listens // 6
-        items = np.concatenate([rng.choice(liked, listens - n_noise, replace=False),
-                                rng.choice(others, n_noise, replace=False)])
+        items = np.concatenate([rng.choice(liked, min(listens - n_noise, len(liked)), replace=False),
+                                rng.choice(others, min(n_noise, len(others)), replace=False)])
         pairs += [(u, i) for i in items]
     pairs = np.array(pairs, dtype=np.int64)
 

@@ -1,0 +1,123 @@
+"""Model layers and recommenders: shapes, masking, consistency of forward and score_all."""
+
+import numpy as np
+import pytest
+import torch
+
+from mmkg.errors import TrainError
+from tests.synthetic_export import make_export
+from train.baselines import build_model
+from train.config import ModelConfig, TrainConfig
+from train.data import TrainData
+from train.model import KGConv, MultiModalFusion, UserAggregator
+from train.model.fusion import FUSIONS
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def data() -> TrainData:
+    return TrainData.from_export(make_export(n_users=12, n_items=20, seed=3))
+
+
+@pytest.mark.parametrize("mode", FUSIONS)
+def test_missing_modality_is_masked_not_averaged(mode):
+    torch.manual_seed(0)
+    fusion = MultiModalFusion(4, [3, 5], mode)
+    v, a = torch.randn(6, 4), torch.randn(6, 3)
+    mask = torch.tensor([[True, False]] * 6)
+    out_zero = fusion(v, [a, torch.zeros(6, 5)], mask)
+    out_junk = fusion(v, [a, 100 * torch.randn(6, 5)], mask)
+    assert torch.allclose(out_zero, out_junk)                   # missing value never leaks in
+    # equal to the same fusion computed without the second modality at all
+    pa = fusion.projections[0](a)
+    mean = (v + pa) / 2
+    x = {"residual": v + mean, "mean": mean, "sum": v + pa, "max": torch.maximum(v, pa),
+         "concat": torch.cat([v, mean], -1)}[mode]
+    assert torch.allclose(out_zero, torch.tanh(fusion.out(x)), atol=1e-6)
+
+
+def test_fusion_distinguishes_items_by_their_modalities():
+    torch.manual_seed(0)
+    fusion = MultiModalFusion(4, [3], "residual")
+    v = torch.randn(1, 4).expand(2, 4)                          # same embedding
+    out = fusion(v, [torch.tensor([[1.0, 0, 0], [0, 1.0, 0]])], torch.ones(2, 1, dtype=torch.bool))
+    assert not torch.allclose(out[0], out[1])
+
+
+def test_constant_modality_is_refused():
+    export = make_export(n_users=6, n_items=10)
+    export.modalities["audio_demo"]["values"] = torch.ones(10, 8)   # the reference code's bug
+    with pytest.raises(TrainError, match="same vector"):
+        TrainData.from_export(export)
+
+
+def test_unknown_modality_is_refused():
+    with pytest.raises(TrainError, match="unknown modality"):
+        TrainData.from_export(make_export(n_users=6, n_items=10), ["nope"])
+
+
+def test_kgconv_shapes_and_bad_options():
+    conv = KGConv(8, "concat", "sigmoid")
+    out = conv(torch.randn(3, 5, 8), torch.randn(3, 5, 4, 8), torch.randn(3, 5, 4, 8), torch.randn(3, 8))
+    assert out.shape == (3, 5, 8)
+    with pytest.raises(ValueError):
+        KGConv(8, "avg")
+    with pytest.raises(ValueError):
+        KGConv(8, "sum", "gelu")
+
+
+def test_user_aggregator_ignores_padding_and_handles_empty_history():
+    torch.manual_seed(0)
+    agg = UserAggregator(3, 8, "multi-head", heads=2).eval()
+    hist = torch.randn(3, 4, 8)
+    mask = torch.tensor([[True, True, False, False], [True, False, False, False], [False] * 4])
+    junk = hist.clone()
+    junk[~mask] = 50.0
+    users = torch.arange(3)
+    a, b = agg(users, hist, mask), agg(users, junk, mask)
+    assert torch.allclose(a, b, atol=1e-6) and torch.isfinite(a).all()
+    assert torch.equal(a[2], torch.zeros(8))                    # no history → zero vector
+
+
+def test_data_index_spaces(data):
+    assert data.n_entities == 20 + 8 + 4 + 2                    # tracks first, then the others
+    assert data.n_relations == 3 + 1 and data.self_relation == 3
+    assert data.kg[:, [0, 2]].max() < data.n_entities
+    assert len(data.kg) == 2 * (20 + 20 + 2)                    # both directions
+
+
+@pytest.mark.parametrize("name", ["mkgcn", "kgcn", "pop", "bpr", "lightgcn"])
+@pytest.mark.parametrize("hops", [1, 2])
+def test_forward_shapes_and_score_all_agree(data, name, hops):
+    torch.manual_seed(0)
+    config = ModelConfig(model=name, hops=hops, dim=8, neighbours=3, aggregator="concat" if hops == 2 else "sum")
+    model = build_model(config, data, np.random.default_rng(0)).eval()
+    users, items = torch.tensor([0, 1, 5, 11]), torch.tensor([0, 7, 19, 3])
+    with torch.no_grad():
+        logits, everything = model(users, items), model.score_all(users)
+    assert logits.shape == (4,) and everything.shape == (4, data.n_items)
+    assert torch.allclose(everything[torch.arange(4), items], logits, atol=1e-5)
+    track, user = model.get_embedding()
+    assert track.shape[0] == data.n_items and user.shape[0] == data.n_users
+
+
+def test_kgcn_preset_turns_modalities_off(data):
+    model = build_model(TrainConfig.load(model="kgcn").model, data, np.random.default_rng(0))
+    assert model.fusion is None and not model.user_agg.uses_history
+    mkgcn = build_model(ModelConfig(), data, np.random.default_rng(0))
+    assert mkgcn.fusion is not None and len(mkgcn.fusion.projections) == 2
+
+
+def test_recommend_excludes_items(data):
+    model = build_model(ModelConfig(model="pop"), data, np.random.default_rng(0))
+    exclude = torch.zeros(2, data.n_items, dtype=torch.bool)
+    exclude[:, :15] = True
+    items, scores = model.recommend(torch.tensor([0, 1]), 5, exclude)
+    assert items.shape == (2, 5) and (items >= 15).all()
+    assert (scores[:, :-1] >= scores[:, 1:]).all()
+
+
+def test_config_rejects_bad_combinations():
+    with pytest.raises(ValueError):
+        ModelConfig(dim=10, heads=3)
