@@ -24,6 +24,7 @@ KG = "kg.txt"
 ITEM_COLUMNS = ["item", "entity"]
 KG_COLUMNS = ["head", "relation", "tail"]
 DROPPED_NO_ENTITY = "interactions whose item has no KG entity"
+DROPPED_BELOW_THRESHOLD = "interactions rated below the threshold"
 
 
 def read_kgcn(root: Path, validator: Validator) -> GraphData:
@@ -99,7 +100,10 @@ def build_graph(validator: Validator, items: Table, kg: Table, interactions: Tab
         {"id": valid_items["item"], Prop.ENTITY_ID.value: valid_items["entity"]})))
     rows = validator.valid(interactions)
     if keep is not None:
-        rows = rows[keep.loc[rows.index].to_numpy()]
+        kept = keep.loc[rows.index].to_numpy()
+        if not kept.all():
+            data.dropped[DROPPED_BELOW_THRESHOLD] = int((~kept).sum())
+        rows = rows[kept]
     dropped = ~rows[item].isin(entity_of_item.index)
     if dropped.any():
         data.dropped[DROPPED_NO_ENTITY] = int(dropped.sum())
