@@ -1,0 +1,128 @@
+"""Ingest throughput: nodes/s and relationships/s written, validation time, peak RSS.
+
+Runs against the Neo4j configured by ``MMKG_*`` settings and **empties that database** first
+(hence ``--yes``). Two datasets: KGCN's Last.FM (``../shared/datasets/lastfm-kgcn``) and a
+synthetic catalog without media (``--tracks`` tracks, ``--interactions`` interactions, generated
+here with numpy into a temporary folder).
+
+    .venv/bin/python bench/ingest.py --yes   (or: python -m bench.ingest --yes)
+        [--tracks 100000 --interactions 1000000] [--batch-size 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shlex
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+if not __package__:  # run as a file: this script's folder would shadow the `ingest` package
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from ingest.pipeline import read_dataset
+from ingest.writers import write_feature_sets, write_nodes, write_relationships
+from mmkg.config import load_settings
+from mmkg.graph import connect
+from mmkg.graph.schema import apply_schema, reset_database
+
+LASTFM = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "lastfm-kgcn"
+
+
+def synthetic_catalog(root: Path, n_tracks: int, n_interactions: int, seed: int = 0) -> Path:
+    """A media-free catalog: tracks, artists, albums, genres, users, interactions, one feature."""
+    rng = np.random.default_rng(seed)
+    n_artists, n_albums, n_genres, n_users = n_tracks // 10, n_tracks // 5, 20, max(1, n_interactions // 20)
+    root.mkdir(parents=True, exist_ok=True)
+    ids = lambda prefix, n: np.char.add(prefix, np.arange(n).astype(str))  # noqa: E731
+    pd.DataFrame({"id": ids("a", n_artists), "name": ids("Artist ", n_artists)}).to_csv(root / "artists.csv", index=False)
+    pd.DataFrame({"id": ids("g", n_genres), "name": ids("genre ", n_genres)}).to_csv(root / "genres.csv", index=False)
+    pd.DataFrame({"id": ids("al", n_albums), "title": ids("Album ", n_albums),
+                  "artist_id": ids("a", n_artists)[rng.integers(0, n_artists, n_albums)]}
+                 ).to_csv(root / "albums.csv", index=False)
+    pd.DataFrame({"id": ids("t", n_tracks), "title": ids("Track ", n_tracks),
+                  "artist_id": ids("a", n_artists)[rng.integers(0, n_artists, n_tracks)],
+                  "album_id": ids("al", n_albums)[rng.integers(0, n_albums, n_tracks)],
+                  "genre_id": ids("g", n_genres)[rng.integers(0, n_genres, n_tracks)]}
+                 ).to_csv(root / "tracks.csv", index=False)
+    pairs = np.unique(np.stack([rng.integers(0, n_users, int(n_interactions * 1.05)),
+                                rng.zipf(1.3, int(n_interactions * 1.05)) % n_tracks], 1), axis=0)
+    pairs = pairs[rng.permutation(len(pairs))[:n_interactions]]
+    pd.DataFrame({"user_id": ids("u", n_users)[pairs[:, 0]], "track_id": ids("t", n_tracks)[pairs[:, 1]],
+                  "plays": rng.integers(1, 500, len(pairs)),
+                  "ts": rng.integers(1_500_000_000, 1_700_000_000, len(pairs))}
+                 ).to_csv(root / "interactions.csv", index=False)
+    (root / "features").mkdir(exist_ok=True)
+    feats = pd.DataFrame(rng.normal(size=(n_tracks, 16)).round(5), columns=[f"f{i}" for i in range(1, 17)])
+    feats.insert(0, "track_id", ids("t", n_tracks))
+    feats.to_csv(root / "features" / "audio_demo.csv", index=False)
+    return root
+
+
+def bench(driver, database: str, path: Path, fmt: str, batch_size: int) -> None:
+    reset_database(driver, database)
+    apply_schema(driver, database)
+    t0 = time.perf_counter()
+    data, validator = read_dataset(path, fmt)
+    assert not validator.problems, validator.causes[:5]
+    t1 = time.perf_counter()
+    nodes = sum(write_nodes(driver, database, s, batch_size=batch_size, progress=False).rows
+                for s in data.nodes)
+    t2 = time.perf_counter()
+    rels = sum(write_relationships(driver, database, s, batch_size=batch_size, progress=False).rows
+               for s in data.relationships)
+    t3 = time.perf_counter()
+    feats = write_feature_sets(driver, database, data.features, batch_size=batch_size,
+                               progress=False).rows if data.features else 0
+    t4 = time.perf_counter()
+    rerun = sum(write_relationships(driver, database, s, batch_size=batch_size, progress=False).rows
+                for s in data.relationships)
+    t5 = time.perf_counter()
+    print(f"  read+validate: {t1 - t0:6.1f} s")
+    print(f"  nodes:         {nodes:>9,} in {t2 - t1:6.1f} s = {nodes / (t2 - t1):>9,.0f} nodes/s")
+    print(f"  relationships: {rels:>9,} in {t3 - t2:6.1f} s = {rels / (t3 - t2):>9,.0f} rels/s (MERGE, new)")
+    print(f"  rels re-run:   {rerun:>9,} in {t5 - t4:6.1f} s = {rerun / (t5 - t4):>9,.0f} rels/s (MERGE, existing)")
+    if feats:
+        print(f"  features:      {feats:>9,} in {t4 - t3:6.1f} s = {feats / (t4 - t3):>9,.0f} vectors/s")
+    print(f"  peak RSS so far: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--yes", action="store_true", help="allow emptying the configured database")
+    parser.add_argument("--tracks", type=int, default=100_000)
+    parser.add_argument("--interactions", type=int, default=1_000_000)
+    parser.add_argument("--batch-size", type=int, default=10_000)
+    parser.add_argument("--skip-lastfm", action="store_true")
+    args = parser.parse_args()
+    if not args.yes:
+        parser.error("this empties the configured Neo4j database: pass --yes")
+    settings = load_settings()
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    print(f"command: {shlex.join([sys.executable, *sys.argv])}")
+    print(f"machine: {os.cpu_count()} CPUs (nproc), {mem:.1f} GiB RAM, load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}; Neo4j {settings.neo4j.bolt_uri} "
+          f"heap {settings.neo4j.heap} pagecache {settings.neo4j.pagecache}")
+    driver = connect(settings)
+    try:
+        if not args.skip_lastfm:
+            print(f"Last.FM (kgcn) {LASTFM}, batch {args.batch_size}")
+            bench(driver, settings.neo4j.database, LASTFM, "kgcn", args.batch_size)
+        with tempfile.TemporaryDirectory() as tmp:
+            t = time.perf_counter()
+            root = synthetic_catalog(Path(tmp) / "catalog", args.tracks, args.interactions)
+            print(f"synthetic catalog (--no-media): {args.tracks:,} tracks, {args.interactions:,} "
+                  f"interactions, generated in {time.perf_counter() - t:.1f} s, batch {args.batch_size}")
+            bench(driver, settings.neo4j.database, root, "catalog", args.batch_size)
+    finally:
+        driver.close()
+
+
+if __name__ == "__main__":
+    main()
