@@ -209,7 +209,8 @@ class _World:
         mood = rng.integers(0, len(MOODS), n_tracks)  # independent of everything in the KG
         base = np.array([GENRE_SOUND[g][2] for g in GENRES], dtype=np.float64)[genre]
         tempo = base * np.exp(rng.normal(0.0, TEMPO_SPREAD, n_tracks))
-        popularity = rng.lognormal(0.0, POPULARITY_SIGMA, n_tracks) * artist_pop[track_artist] ** 0.5
+        popularity = (rng.lognormal(0.0, POPULARITY_SIGMA, n_tracks)
+                      * artist_pop[track_artist] ** 0.5)
         return cls(
             n_tracks=n_tracks, n_artists=n_artists, artist_genre=artist_genre,
             artist_country=rng.integers(0, N_COUNTRIES, n_artists),
@@ -257,7 +258,8 @@ class _World:
     def _triples(self) -> pd.DataFrame:
         artists, albums = _ids("a", self.n_artists), _ids("al", len(self.album_artist))
         parts = [
-            ("Artist", artists, "music.artist.origin", _ids("country_", N_COUNTRIES)[self.artist_country]),
+            ("Artist", artists, "music.artist.origin",
+             _ids("country_", N_COUNTRIES)[self.artist_country]),
             ("Artist", artists, "music.artist.label",
              _ids("label_", int(self.artist_label.max()) + 1)[self.artist_label]),
             ("Album", albums, "music.album.release_decade",
@@ -402,14 +404,16 @@ def lyrics_text(rng: np.random.Generator, mood: str, genre: str) -> str:
 
 
 def cover_image(rng: np.random.Generator, mood: str):
-    """A ``COVER_SIZE``² RGB image: a two-colour gradient of the mood's palette, shapes, texture."""
+    """A ``COVER_SIZE``² RGB image: a gradient between two colours of the mood's palette, discs,
+    and stripes whose density grows with the mood's texture level."""
     from PIL import Image
 
     (h0, h1), (s0, s1), (v0, v1), texture = _PALETTES[mood]
     size = COVER_SIZE
 
     def colour() -> np.ndarray:
-        return np.array([(rng.uniform(h0, h1) % 360) / 360, rng.uniform(s0, s1), rng.uniform(v0, v1)])
+        hue = (rng.uniform(h0, h1) % 360) / 360
+        return np.array([hue, rng.uniform(s0, s1), rng.uniform(v0, v1)])
 
     yy, xx = np.mgrid[0:size, 0:size] / (size - 1)
     angle = rng.uniform(0, 2 * np.pi)
@@ -520,9 +524,9 @@ Triples link artists to `Entity` nodes `country_<k>` (`music.artist.origin`) and
 Media: {media_text}
 
 ## What is planted
-Each track has a genre (in the graph), a mood — happy, sad, angry, calm — shown only by its lyrics'
-sentiment words and its cover's palette and texture, and a tempo heard only in its audio (genre
-also sets the audio's timbre). Users' listening depends on genre, mood and tempo taste, track
+Each track has a genre (in the graph), a mood — happy, sad, angry, calm — shown only by its
+lyrics' sentiment words and its cover's palette and texture, and a tempo heard only in its audio
+(genre also sets the audio's timbre). Users' listening depends on genre, mood and tempo taste, track
 popularity (long tail) and {NOISE:.0%} noise, so a model that sees the modalities can beat a
 structure-only one. `ground_truth/tracks.{ext}` (genre, mood, tempo, popularity) and
 `ground_truth/users.{ext}` (taste) hold the hidden truth; ingest does not read them.

@@ -126,10 +126,11 @@ class _RateColumn(ProgressColumn):
 
     def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed
-        return Text(f"{speed:,.1f} tracks/s" if speed else "- tracks/s", style="progress.data.speed")
+        label = f"{speed:,.1f} tracks/s" if speed else "- tracks/s"
+        return Text(label, style="progress.data.speed")
 
 
 def _progress_bar(*, disable: bool) -> Progress:
     return Progress(TextColumn("[bold]{task.description:>7}"), BarColumn(), MofNCompleteColumn(),
-                    _RateColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=Console(stderr=True),
-                    disable=disable)
+                    _RateColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                    console=Console(stderr=True), disable=disable)

@@ -18,7 +18,7 @@ SPECS: dict[str, tuple[FeatureSpec, ...]] = {
 
 
 def extract(kind: str, paths: list[Path], track_ids: list[str]) -> list[FeatureSet]:
-    """Compute every feature of media ``kind`` for the files ``paths[i]`` of tracks ``track_ids[i]``.
+    """Compute every feature of media ``kind`` for files ``paths[i]`` of tracks ``track_ids[i]``.
 
     Returns one :class:`FeatureSet` per feature in ``SPECS[kind]``, rows in input order.
     Files should have passed :func:`ingest.features.check_media`; a file that still fails to

@@ -11,15 +11,18 @@ slice      dims  value
 16:20       4    value (brightness) histogram, 4 equal bins (sums to 1)
 20:26       6    R, G, B mean, then R, G, B standard deviation
 26:30       4    S mean, S std, V mean, V std
-30:32       2    saturation-weighted mean hue direction (cos, sin); its length = hue concentration
-32          1    colourfulness (Hasler & Süsstrunk 2003): √(σ_rg²+σ_yb²) + 0.3·√(μ_rg²+μ_yb²)
+30:32       2    mean hue direction (cos, sin) weighted by saturation·value; its length = hue
+                 concentration
+32          1    colourfulness (Hasler & Süsstrunk 2003):
+                 √(σ_rg² + σ_yb²) + 0.3·√(μ_rg² + μ_yb²)
 33:35       2    edge density: mean |∇L| (``FIND_EDGES`` on luminance L), share of pixels with
                  edge magnitude > 0.1
 35:37       2    mean |∂L/∂x|, mean |∂L/∂y| (directional texture)
 37          1    luminance contrast: std of L
-38:44       6    luminance standard deviation in 4×4 blocks: mean and std over blocks; the same for
-                 hue-weight and saturation (local texture / busyness)
-44:48       4    mean colour of the brightest and darkest 10 % of pixels: luminance, saturation
+38:44       6    standard deviation of luminance inside each of 4×4 blocks: its mean and std over
+                 the blocks; the same for saturation·value, then saturation (local busyness)
+44:48       4    mean luminance and saturation of the brightest 10 % of pixels, then of the
+                 darkest 10 %
 =========  ====  ===========================================================================
 """
 
@@ -55,7 +58,8 @@ def describe(path: Path) -> np.ndarray:
     hsv = np.asarray(rgb_image.convert("HSV"), dtype=np.float64) / 255.0
     lum_image = rgb_image.convert("L")
     lum = np.asarray(lum_image, dtype=np.float64) / 255.0
-    edges = np.asarray(lum_image.filter(ImageFilter.FIND_EDGES), dtype=np.float64)[1:-1, 1:-1] / 255.0
+    edges = np.asarray(lum_image.filter(ImageFilter.FIND_EDGES), dtype=np.float64) / 255.0
+    edges = edges[1:-1, 1:-1]  # the filter leaves the border at zero
     h, s, v = hsv[..., 0], hsv[..., 1], hsv[..., 2]
     r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
 
