@@ -135,6 +135,9 @@ def load_settings(
     neo4j.update({k: v for k, v in overrides.items() if v is not None})
     merged = {**{k: v for k, v in data.items() if k != "neo4j"}, **{k: v for k, v in env.items() if k != "neo4j"}}
     try:
-        return Settings(**merged, neo4j=Neo4jSettings(**neo4j))
+        settings = Settings(**merged, neo4j=Neo4jSettings(**neo4j))
     except ValidationError as e:
         raise ConfigError(f"invalid settings: {e}") from e
+    # Relative paths are relative to where the command started, even if it later changes directory.
+    return settings.model_copy(update={"home": settings.home.expanduser().resolve(),
+                                       "cache": settings.cache.expanduser().resolve()})
