@@ -15,7 +15,7 @@ from mmkg.cli import cli
 from mmkg.schema import Modality
 from tests.conftest import count
 
-N_TRACKS = 16
+N_TRACKS = 24
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +108,29 @@ def test_cover_features_follow_the_palette(tmp_path):
     assert value_mean[0] > value_mean[1] + 0.3
     assert saturation_mean[0] > saturation_mean[1]
     assert np.isclose(cover.vectors[:, 12:16].sum(axis=1), 1.0).all()
+
+
+def test_modalities_reveal_the_mood_the_graph_hides(catalog):
+    """The sample catalog plants mood only in covers and lyrics: the features must recover it."""
+    import pandas as pd
+
+    mood = pd.read_csv(catalog / "ground_truth" / "tracks.csv").set_index("track_id")["mood"]
+    paths, ids = _media(catalog, "cover")
+    (cover,) = extract("cover", paths, ids)
+    x = (cover.vectors - cover.vectors.mean(0)) / (cover.vectors.std(0) + 1e-6)
+    y = mood.loc[ids].to_numpy()
+    hits = 0
+    for i in range(len(ids)):  # leave-one-out nearest centroid
+        rest = np.arange(len(ids)) != i
+        labels = np.unique(y[rest])
+        centroids = np.stack([x[rest & (y == m)].mean(0) for m in labels])
+        hits += labels[np.argmin(((centroids - x[i]) ** 2).sum(1))] == y[i]
+    assert hits / len(ids) >= 0.75
+
+    paths, ids = _media(catalog, "lyrics")
+    _, sentiment = extract("lyrics", paths, ids)
+    compound = pd.Series(sentiment.vectors[:, 3], index=mood.loc[ids].to_numpy())
+    assert compound[["happy", "calm"]].mean() > 0.5 > -0.5 > compound[["sad", "angry"]].mean()
 
 
 def test_check_media_accepts_good_files_and_names_what_is_wrong(catalog, tmp_path):
