@@ -122,10 +122,12 @@ def _extract_batch(kind: str, batch: list[tuple[str, str]]) -> tuple[list[Featur
 
 
 class _RateColumn(ProgressColumn):
-    """Tracks per second."""
+    """Tracks per second: recent rate while running, the whole task's average once finished."""
 
     def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
+        speed = task.speed
+        if task.finished and task.elapsed:
+            speed = task.completed / task.elapsed
         label = f"{speed:,.1f} tracks/s" if speed else "- tracks/s"
         return Text(label, style="progress.data.speed")
 
