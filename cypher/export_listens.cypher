@@ -1,6 +1,6 @@
-// LISTENED relationships of the listed users, one row per user.
+// LISTENED relationships of the listed users.
 // Params: $ids (user ids).
-// Columns: user (string), listens (list of [track id, plays or null, ts or null]).
+// Columns: listens (list of [user id, track id, plays or null, ts or null]; one record).
 UNWIND $ids AS user_id
 MATCH (:User {id: user_id})-[r:LISTENED]->(t:Track)
-RETURN user_id AS user, collect([t.id, r.plays, r.ts]) AS listens
+RETURN collect([user_id, t.id, r.plays, r.ts]) AS listens

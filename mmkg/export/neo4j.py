@@ -1,11 +1,12 @@
 """Stream a selection out of Neo4j into id maps and numpy arrays, with bounded memory.
 
 Every query is a ``cypher/export_*.cypher`` file run through ``session.execute_read``. Queries that
-start from known nodes take their ids in chunks (``UNWIND $ids``), and each transaction function
-consumes its result record by record into numpy :class:`~mmkg.export.columns.Column` chunks, so no
-list of records is ever materialised and a retried transaction simply rebuilds its own chunk.
-Rows that are heavy in number (listens, KG edges) come one record per *source node* with the
-targets collected, which keeps the Bolt record count — the driver's main cost — low.
+start from known nodes take their ids in chunks (``UNWIND $ids``) and answer each chunk with one
+record of collected rows; whole-label id queries answer in pages of ``page`` ids per record. Bolt's
+cost is per record (≈70 µs on a loaded machine against ≈1 µs per list element), so this is ~20×
+faster than a record per row, while memory stays bounded by one chunk. Each transaction function
+turns its chunk into numpy arrays (never a list of dict records), which are appended to
+:class:`~mmkg.export.columns.Column` chunks; a retried transaction simply rebuilds its chunk.
 """
 
 from __future__ import annotations
@@ -57,15 +58,17 @@ class GraphReader:
     Args:
         driver: an open driver (never created here).
         database: the database every session names.
-        chunk_ids: how many ids one ``UNWIND $ids`` query takes.
+        chunk_ids: how many ids one ``UNWIND $ids`` query takes (its rows come as one record).
+        page: how many ids one record of a whole-label id query carries.
         progress: a rich progress display to report to, or None.
     """
 
-    def __init__(self, driver: Driver, database: str, *, chunk_ids: int = 2000,
-                 progress: Progress | None = None) -> None:
+    def __init__(self, driver: Driver, database: str, *, chunk_ids: int = 1000,
+                 page: int = 10_000, progress: Progress | None = None) -> None:
         self.driver = driver
         self.database = database
         self.chunk_ids = chunk_ids
+        self.page = page
         self.progress = progress
         self.queries_used: set[str] = set()
 
@@ -112,7 +115,7 @@ class GraphReader:
                 for label, ids in frontier.items():
                     for chunk in self._chunks(ids, f"KG hop {hop + 1} from {label}"):
                         for kg_label, node_id in self._read(
-                            "export_kg_neighbours", _rows("label", "id"), label=Label(label),
+                            "export_kg_neighbours", _list_consumer("nodes"), label=Label(label),
                             ids=chunk, kg_labels=_KG_LABEL_NAMES, non_kg=sorted(NON_KG_RELS),
                         ):
                             if kg_label == Label.TRACK.value or node_id in found[kg_label]:
@@ -131,9 +134,8 @@ class GraphReader:
         as (source index, target index) int64 arrays."""
         columns: dict[CanonicalEtype, tuple[Column, Column]] = {}
         for label, id_map in nodes.items():
-            src_map = id_map
             for chunk in self._chunks(id_map.ids, f"KG edges from {label}"):
-                part = self._read("export_kg_edges", _edge_consumer(label, src_map, nodes),
+                part = self._read("export_kg_edges", _edge_consumer(label, nodes),
                                   label=Label(label), ids=chunk, kg_labels=_KG_LABEL_NAMES,
                                   non_kg=sorted(NON_KG_RELS))
                 for etype, (src, dst) in part.items():
@@ -211,7 +213,8 @@ class GraphReader:
     # -- plumbing ------------------------------------------------------------------------------
     def _ids(self, name: str, /, *, label: Label | None = None, predicate: str | None = None,
              **params: Any) -> list[str]:
-        return self._read(name, _id_consumer, label=label, predicate=predicate, **params)
+        return self._read(name, _list_consumer("ids"), label=label, predicate=predicate,
+                          page=self.page, **params)
 
     def _read(self, name: str, consume: Callable[[Result], T], /, *, label: Label | None = None,
               predicate: str | None = None, **params: Any) -> T:
@@ -243,13 +246,10 @@ def _consume(tx: ManagedTransaction, query: str, params: dict, consume: Callable
     return consume(tx.run(query, params))
 
 
-def _id_consumer(result: Result) -> list[str]:
-    return [record["id"] for record in result]
-
-
-def _rows(*keys: str) -> Callable[[Result], list[tuple]]:
-    def consume(result: Result) -> list[tuple]:
-        return [tuple(record[k] for k in keys) for record in result]
+def _list_consumer(key: str) -> Callable[[Result], list]:
+    """The concatenation of the list column ``key`` over all records."""
+    def consume(result: Result) -> list:
+        return [item for record in result for item in record[key]]
     return consume
 
 
@@ -257,49 +257,51 @@ def _shape_consumer(result: Result) -> Counter:
     return Counter({(r["name"], r["dim"], r["size"], r["kind"]): r["n"] for r in result})
 
 
-def _edge_consumer(label: str, src_map: IdMap, nodes: dict[str, IdMap]):
+def _edge_consumer(label: str, nodes: dict[str, IdMap]):
+    """Rows ``[src, rel, dst_label, dst]`` → ``{(label, rel, dst_label): (src idx, dst idx)}``,
+    dropping targets outside ``nodes``."""
+    src_map = nodes[label]
+    empty = IdMap(())
+
     def consume(result: Result) -> dict[CanonicalEtype, tuple[np.ndarray, np.ndarray]]:
-        cols: dict[CanonicalEtype, tuple[Column, Column]] = {}
+        grouped: dict[CanonicalEtype, tuple[list[int], list[int]]] = {}
         for record in result:
-            dst_map = nodes.get(record["dst_label"])
-            if dst_map is None:
-                continue
-            dst = [i for i in (dst_map.get(d) for d in record["dst"]) if i >= 0]
-            if not dst:
-                continue
-            src, dst_col = cols.setdefault((label, record["rel"], record["dst_label"]),
-                                           (Column(np.int64, 4096), Column(np.int64, 4096)))
-            src.extend(np.full(len(dst), src_map.get(record["src"])))
-            dst_col.extend(dst)
-        return {etype: (s.to_numpy(), d.to_numpy()) for etype, (s, d) in cols.items()}
+            for src, rel, dst_label, dst in record["edges"]:
+                d = nodes.get(dst_label, empty).get(dst)
+                if d < 0:
+                    continue
+                pair = grouped.setdefault((label, rel, dst_label), ([], []))
+                pair[0].append(src_map.get(src))
+                pair[1].append(d)
+        return {etype: (np.asarray(s, dtype=np.int64), np.asarray(d, dtype=np.int64))
+                for etype, (s, d) in grouped.items()}
     return consume
 
 
 def _listen_consumer(users: IdMap, tracks: IdMap):
+    """Rows ``[user, track, plays, ts]`` → (user idx, track idx, plays, ts) arrays, dropping
+    tracks outside the selection."""
     def consume(result: Result) -> tuple[np.ndarray, ...]:
-        cols = [Column(np.int64), Column(np.int64), Column(np.float64), Column(np.float64)]
-        for record in result:
-            u = users.get(record["user"])
-            rows = [(tracks.get(t), _number(p), _epoch(ts)) for t, p, ts in record["listens"]]
-            rows = [r for r in rows if r[0] >= 0]
-            if not rows:
-                continue
-            track, plays, ts = zip(*rows)
-            cols[0].extend(np.full(len(rows), u))
-            cols[1].extend(track)
-            cols[2].extend(plays)
-            cols[3].extend(ts)
-        return tuple(c.to_numpy() for c in cols)
+        rows = [(users.get(u), t, _number(p), _epoch(ts))
+                for record in result for u, tid, p, ts in record["listens"]
+                if (t := tracks.get(tid)) >= 0]
+        if not rows:
+            return tuple(np.empty(0, dtype=d) for d in (np.int64, np.int64, np.float64, np.float64))
+        user, track, plays, ts = zip(*rows)
+        return (np.asarray(user, dtype=np.int64), np.asarray(track, dtype=np.int64),
+                np.asarray(plays, dtype=np.float64), np.asarray(ts, dtype=np.float64))
     return consume
 
 
 def _feature_consumer(tracks: IdMap, out: dict[str, dict[str, Any]]):
+    """Rows ``[track, name, vector]`` written into the preallocated ``out`` arrays (idempotent)."""
     def consume(result: Result) -> None:
         for record in result:
-            feature = out[record["name"]]
-            k = tracks.get(record["id"])
-            feature["values"][k] = record["vector"]
-            feature["mask"][k] = True
+            for track_id, name, vector in record["features"]:
+                feature = out[name]
+                k = tracks.get(track_id)
+                feature["values"][k] = vector
+                feature["mask"][k] = True
     return consume
 
 

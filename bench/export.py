@@ -1,0 +1,93 @@
+"""Measure ``export_heterograph``: wall time and peak RSS, on a synthetic graph or what is loaded.
+
+    python bench/export.py --build --tracks 100000 --users 10000 --listens 100   # writes the graph
+    python bench/export.py --split kgcn-ctr                                       # exports it again
+
+``--build`` EMPTIES the configured database, then writes with ``UNWIND range()`` in Cypher:
+``tracks`` tracks (``id`` "0".., ``year``), ``tracks // 20`` artists, 20 genres, ``tracks // 10``
+entities (``music.artist.origin`` from artists), ``users`` users each with ``listens`` distinct
+LISTENED {plays, ts}, and a 16-dim ``audio_bench`` Audio feature on every track.
+Prints one JSON line: counts, seconds, RSS after imports and peak RSS (MiB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import resource
+import time
+
+from mmkg.config import load_settings
+from mmkg.export import SplitConfig, export_heterograph
+from mmkg.graph import connect
+from mmkg.graph.schema import apply_schema, reset_database
+from mmkg.schema import kg_relation_type, quote
+
+BUILD = [
+    "UNWIND range(0, $tracks - 1) AS i CALL (i) { CREATE (:Track {id: toString(i), year: 1950 + i % 70}) }"
+    " IN TRANSACTIONS OF 20000 ROWS",
+    "UNWIND range(0, $tracks / 20 - 1) AS i CREATE (:Artist {id: 'a' + i, name: 'Artist ' + i})",
+    "UNWIND range(0, 19) AS i CREATE (:Genre {id: 'g' + i, name: 'Genre ' + i})",
+    "UNWIND range(0, $tracks / 10 - 1) AS i CREATE (:Entity {id: 'e' + i})",
+    "UNWIND range(0, $tracks - 1) AS i CALL (i) { MATCH (t:Track {id: toString(i)}), "
+    "(a:Artist {id: 'a' + (i % ($tracks / 20))}), (g:Genre {id: 'g' + (i % 20)}) "
+    "CREATE (t)-[:PERFORMED_BY]->(a), (t)-[:HAS_GENRE]->(g) } IN TRANSACTIONS OF 20000 ROWS",
+    "UNWIND range(0, $tracks / 20 - 1) AS i MATCH (a:Artist {id: 'a' + i}), "
+    "(e:Entity {id: 'e' + (i * 7 % ($tracks / 10))}) CREATE (a)-[:__ORIGIN__]->(e)",
+    "UNWIND range(0, $users - 1) AS u CREATE (:User {id: 'u' + u})",
+    # (u·7919 + k·4729) mod tracks is distinct for k < listens when gcd(4729, tracks) = 1.
+    "UNWIND range(0, $users - 1) AS u CALL (u) { MATCH (user:User {id: 'u' + u}) "
+    "UNWIND range(0, $listens - 1) AS k MATCH (t:Track {id: toString((u * 7919 + k * 4729) % $tracks)}) "
+    "CREATE (user)-[:LISTENED {plays: k + 1, ts: 1600000000 + u + k * 3600}]->(t) } IN TRANSACTIONS OF 500 ROWS",
+    "UNWIND range(0, $tracks - 1) AS i CALL (i) { MATCH (t:Track {id: toString(i)}) "
+    "CREATE (t)-[:HAS_FEATURE]->(:Feature:Audio {id: toString(i) + '/audio_bench', name: 'audio_bench', "
+    "dim: 16, vector: [x IN range(0, 15) | toFloat((i + x) % 7)], extractor: 'bench', version: '1', "
+    "source: 'synthetic'}) } IN TRANSACTIONS OF 20000 ROWS",
+]
+
+
+def build(driver, database: str, tracks: int, users: int, listens: int) -> None:
+    reset_database(driver, database)
+    apply_schema(driver, database)
+    origin = quote(kg_relation_type("music.artist.origin"))
+    for statement in BUILD:
+        started = time.perf_counter()
+        with driver.session(database=database) as session:  # IN TRANSACTIONS needs auto-commit
+            session.run(statement.replace("__ORIGIN__", origin),
+                        tracks=tracks, users=users, listens=listens).consume()
+        logging.info("%.1fs  %s", time.perf_counter() - started, statement[:70])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--build", action="store_true", help="empty the database, write the synthetic graph")
+    parser.add_argument("--tracks", type=int, default=100_000)
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--listens", type=int, default=100, help="LISTENED per user")
+    parser.add_argument("--split", default="ratio")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    settings = load_settings()
+    driver = connect(settings)
+    database = settings.neo4j.database
+    if args.build:
+        build(driver, database, args.tracks, args.users, args.listens)
+    import dgl  # noqa: F401 - count the libraries in the baseline, not in the export
+    import torch  # noqa: F401
+
+    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    started = time.perf_counter()
+    exported = export_heterograph(driver, database, split=SplitConfig(protocol=args.split), progress=False)
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    driver.close()
+    print(json.dumps({"split": args.split, "seconds": round(seconds, 1),
+                      "rss_after_imports_mib": round(baseline), "peak_rss_mib": round(peak),
+                      "nodes": exported.manifest["counts"]["nodes"],
+                      "interactions": exported.manifest["counts"]["interactions"],
+                      "split_sizes": exported.manifest["counts"]["split"]}))
+
+
+if __name__ == "__main__":
+    main()
