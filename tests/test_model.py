@@ -59,7 +59,8 @@ def test_unknown_modality_is_refused():
 
 def test_kgconv_shapes_and_bad_options():
     conv = KGConv(8, "concat", "sigmoid")
-    out = conv(torch.randn(3, 5, 8), torch.randn(3, 5, 4, 8), torch.randn(3, 5, 4, 8), torch.randn(3, 8))
+    out = conv(torch.randn(3, 5, 8), torch.randn(3, 5, 4, 8), torch.randint(0, 6, (3, 5, 4)),
+               torch.randn(6, 8), torch.randn(3, 8))
     assert out.shape == (3, 5, 8)
     with pytest.raises(ValueError):
         KGConv(8, "avg")

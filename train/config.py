@@ -96,9 +96,17 @@ class TrainConfig(BaseModel):
     """Stop after this many epochs without improvement of ``monitor`` on validation."""
     monitor: Literal["auc", "f1", "recall@20", "ndcg@20"] = "auc"
     """Validation metric used for model selection and early stopping."""
+    valid_topk: bool = True
+    """Top-K metrics on validation every epoch (False: CTR only per epoch; top-K at the end)."""
     eval_users: int = Field(64, ge=1)
     """Users per chunk when scoring all items (memory/speed trade-off only)."""
     seed: int = 0
+
+    @model_validator(mode="after")
+    def _check(self) -> "TrainConfig":
+        if not self.valid_topk and self.monitor not in ("auc", "f1"):
+            raise ValueError(f"monitor {self.monitor!r} needs valid_topk = true")
+        return self
 
     @classmethod
     def load(cls, path: Path | None = None, **overrides: Any) -> "TrainConfig":

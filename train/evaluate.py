@@ -78,8 +78,8 @@ def topk_metrics(model: Recommender, truth: np.ndarray, exclude: np.ndarray, n_u
 
 
 def evaluate(model: Recommender, data: TrainData, which: str = "valid",
-             user_batch: int = 64) -> dict[str, float]:
-    """CTR + top-K metrics on ``which`` (``"valid"`` or ``"test"``) of ``data.split``."""
+             user_batch: int = 64, topk: bool = True) -> dict[str, float]:
+    """CTR (+ top-K unless ``topk=False``) metrics on ``which`` (``"valid"``/``"test"``)."""
     if which not in ("valid", "test"):
         raise ValueError(f"which must be 'valid' or 'test', not {which!r}")
     model.eval()
@@ -89,7 +89,8 @@ def evaluate(model: Recommender, data: TrainData, which: str = "valid",
     negatives = split.get(f"{which}_neg")
     if negatives is not None and len(negatives) and len(split[which]):
         out.update(ctr_metrics(model, split[which], negatives))
-    out.update(topk_metrics(model, split[which], exclude, data.n_users, user_batch=user_batch))
+    if topk:
+        out.update(topk_metrics(model, split[which], exclude, data.n_users, user_batch=user_batch))
     return out
 
 

@@ -130,7 +130,7 @@ def _epochs(model, optimizer, data, config, state: FitState, out: Path, progress
             t0 = time.perf_counter()
             loss = train_one_epoch(model, optimizer, data, sampler, config, epoch)
             seconds = time.perf_counter() - t0
-            valid = evaluate(model, data, "valid", config.eval_users)
+            valid = evaluate(model, data, "valid", config.eval_users, topk=config.valid_topk)
             row = {"epoch": epoch, "loss": loss, "seconds": seconds,
                    **{f"valid_{k}": v for k, v in valid.items() if k in ("auc", "f1", "recall@20", "ndcg@20")}}
             state.history.append(row)

@@ -49,6 +49,8 @@ def _set_threads(threads: int | None) -> None:
 @click.option("--neg-alpha", type=float, help="Negatives ∝ (popularity+1)^alpha; 0 = uniform.")
 @click.option("--patience", type=int, help="Early-stopping patience (epochs).")
 @click.option("--monitor", type=click.Choice(["auc", "f1", "recall@20", "ndcg@20"]))
+@click.option("--valid-topk/--no-valid-topk", default=None,
+              help="Top-K on validation every epoch (off: CTR per epoch, top-K at the end).")
 @click.option("--threads", type=int, default=None, help="torch CPU threads (default: torch's).")
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")

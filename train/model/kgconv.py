@@ -19,14 +19,18 @@ class KGConv(nn.Module):
     then ``sum``: :math:`\sigma(W (h_e + v_N) + b)`, ``concat``: :math:`\sigma(W [h_e ; v_N] + b)`,
     ``neighbor``: :math:`\sigma(W v_N + b)`.
 
+    ``W`` is linear, so ``W v_N = Σ_k a_k (W h_k)``: when the neighbour vectors do not depend on
+    the user (no batch axis: the first iteration of score-all), they are transformed once and only
+    the attention-weighted sum is done per user; ``π`` is gathered from ``u · R^T`` (``[B, R]``).
+
     Args:
         dim: embedding size d (in and out).
         aggregator: one of :data:`AGGREGATORS`.
         activation: ``relu``, ``sigmoid`` or ``tanh`` (the last layer of a stack uses tanh).
 
     Shapes:
-        - self_vec ``[B, n, d]``, neigh_vec ``[B, n, K, d]``, neigh_rel ``[B, n, K, d]`` (or without
-          the batch axis, then broadcast), user ``[B, d]`` → ``[B, n, d]``
+        - self_vec ``[(B,) n, d]``, neigh_vec ``[(B,) n, K, d]``, neigh_rel (relation ids)
+          ``[(B,) n, K]``, relations (embedding table) ``[R, d]``, user ``[B, d]`` → ``[B, n, d]``
     """
 
     def __init__(self, dim: int, aggregator: str = "sum", activation: str = "relu") -> None:
@@ -35,7 +39,7 @@ class KGConv(nn.Module):
             raise ValueError(f"unknown aggregator {aggregator!r}; expected one of {AGGREGATORS}")
         if activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {activation!r}; expected one of {list(ACTIVATIONS)}")
-        self.aggregator, self.activation = aggregator, activation
+        self.dim, self.aggregator, self.activation = dim, aggregator, activation
         self.linear = nn.Linear(2 * dim if aggregator == "concat" else dim, dim)
         self.reset_parameters()
 
@@ -44,27 +48,33 @@ class KGConv(nn.Module):
         nn.init.zeros_(self.linear.bias)
 
     @staticmethod
-    def attention(user: torch.Tensor, neigh_rel: torch.Tensor) -> torch.Tensor:
-        """``softmax_k(u · r)``: ``[B, d]`` × ``[(B,) n, K, d]`` → ``[B, n, K]``."""
-        if neigh_rel.dim() == 3:
-            scores = torch.einsum("bd,nkd->bnk", user, neigh_rel)
+    def attention(user: torch.Tensor, neigh_rel: torch.Tensor, relations: torch.Tensor) -> torch.Tensor:
+        """``softmax_k(u · r_k)`` → ``[B, n, K]``."""
+        scores = user @ relations.T                                        # [B, R]
+        if neigh_rel.dim() == 2:
+            pi = scores[:, neigh_rel]
         else:
-            scores = torch.einsum("bd,bnkd->bnk", user, neigh_rel)
-        return torch.softmax(scores, dim=-1)
+            pi = torch.gather(scores, 1, neigh_rel.reshape(len(user), -1)).view(neigh_rel.shape)
+        return torch.softmax(pi, dim=-1)
 
     def forward(self, self_vec: torch.Tensor, neigh_vec: torch.Tensor, neigh_rel: torch.Tensor,
-                user: torch.Tensor) -> torch.Tensor:
-        weights = self.attention(user, neigh_rel)                          # [B, n, K]
+                relations: torch.Tensor, user: torch.Tensor) -> torch.Tensor:
+        weights = self.attention(user, neigh_rel, relations)               # [B, n, K]
+        w_self, w_neigh = self._weights()
         if neigh_vec.dim() == 3:                                           # shared by the batch
-            neigh = torch.einsum("bnk,nkd->bnd", weights, neigh_vec)
+            neigh = torch.einsum("bnk,nkd->bnd", weights, neigh_vec @ w_neigh.T)
         else:
-            neigh = (weights.unsqueeze(-1) * neigh_vec).sum(-2)            # [B, n, d]
-        if self_vec.dim() == 2:
-            self_vec = self_vec.unsqueeze(0).expand_as(neigh)
+            neigh = (weights.unsqueeze(-1) * neigh_vec).sum(-2) @ w_neigh.T  # [B, n, d]
+        x = neigh + self.linear.bias
+        if w_self is not None:
+            x = x + self_vec @ w_self.T                                    # broadcasts over B
+        return ACTIVATIONS[self.activation](x)
+
+    def _weights(self) -> tuple[torch.Tensor | None, torch.Tensor]:
+        """``(W_self, W_neigh)`` with ``W [h_e ; v_N] = W_self h_e + W_neigh v_N``."""
+        w = self.linear.weight
         if self.aggregator == "sum":
-            x = self_vec + neigh
-        elif self.aggregator == "concat":
-            x = torch.cat([self_vec, neigh], -1)
-        else:
-            x = neigh
-        return ACTIVATIONS[self.activation](self.linear(x))
+            return w, w
+        if self.aggregator == "concat":
+            return w[:, : self.dim], w[:, self.dim:]
+        return None, w

@@ -106,7 +106,7 @@ class MKGCN(Recommender):
         vecs = [self.embed(e) for e in entities]
         for i, conv in enumerate(self.convs):
             vecs = [conv(vecs[h], vecs[h + 1].reshape(b, -1, k, vecs[h].shape[-1]),
-                         self.relation(relations[h]).reshape(b, -1, k, vecs[h].shape[-1]), u)
+                         relations[h].reshape(b, -1, k), self.relation.weight, u)
                     for h in range(self.hops - i)]
         return (u * vecs[0][:, 0]).sum(-1)
 
@@ -117,13 +117,15 @@ class MKGCN(Recommender):
             sets.append(torch.unique(torch.cat([sets[-1], self.adj_entity[sets[-1]].reshape(-1)])))
         return sets
 
-    def score_all(self, users: torch.Tensor, max_elements: int = 2 ** 24) -> torch.Tensor:
+    def score_all(self, users: torch.Tensor, max_elements: int = 2 ** 25) -> torch.Tensor:
         """All items for each user, computed per *entity* rather than per tree path (an entity's
         update depends only on the entity and the user), in user chunks of bounded memory."""
         base = self.embed(torch.arange(self.n_entities))                  # [E, d] user-independent
         sets = self._receptive_sets()
         d = base.shape[-1]
-        chunk = max(1, max_elements // (max(len(s) for s in sets) * self.k * d))
+        # per user: [n, K] attention at every iteration, [n, K, d] neighbours after the first
+        per_user = max([len(sets[-1]) * (self.k + d)] + [len(s) * self.k * d for s in sets[:-1]])
+        chunk = max(1, max_elements // per_user)
         out = []
         for start in range(0, len(users), chunk):
             ub = users[start:start + chunk]
@@ -131,15 +133,14 @@ class MKGCN(Recommender):
             table, pos = base, torch.arange(self.n_entities)              # table rows ↔ pos[entity]
             for i, conv in enumerate(self.convs):
                 s = sets[self.hops - i - 1]
-                nb = self.adj_entity[s]
-                rel = self.relation(self.adj_relation[s])                  # [n, K, d]
+                nb, rel = pos[self.adj_entity[s]], self.adj_relation[s]
                 if table.dim() == 2:
-                    new = conv(table[pos[s]], table[pos[nb]], rel, u)
+                    table = conv(table[pos[s]], table[nb], rel, self.relation.weight, u)
                 else:
-                    new = conv(table[:, pos[s]], table[:, pos[nb]], rel, u)   # [B, n, d]
-                table, pos = new, torch.full((self.n_entities,), -1, dtype=torch.long)
+                    table = conv(table[:, pos[s]], table[:, nb], rel, self.relation.weight, u)
+                pos = torch.full((self.n_entities,), -1, dtype=torch.long)
                 pos[s] = torch.arange(len(s))
-            out.append(torch.einsum("bd,bnd->bn", u, table))
+            out.append(torch.einsum("bd,bnd->bn", u, table))              # table rows = items
         return torch.cat(out)
 
     @torch.no_grad()
