@@ -40,3 +40,7 @@ class ExportError(MmkgError):
 
 class TrainError(MmkgError):
     """Training or evaluation was configured or fed inconsistently."""
+
+
+class PublishError(MmkgError):
+    """A training run could not be published (inconsistent folder, missing nodes)."""

@@ -19,7 +19,8 @@ import torch
 from mmkg.graph import load_query
 from mmkg.schema import VECTOR_INDEXES
 from tests.conftest import ROOT, count
-from train.publish import PublishError, publish, read_run, vector_index_dimensions
+from mmkg.errors import PublishError
+from train.publish import publish, read_run, vector_index_dimensions
 
 N_TRACKS, N_USERS, K = 12, 4, 8
 GENRES = {"g-rock": "rock", "g-jazz": "jazz"}

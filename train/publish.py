@@ -54,7 +54,7 @@ import torch
 from neo4j import Driver, ManagedTransaction
 from neo4j.exceptions import Neo4jError
 
-from mmkg.errors import DatabaseError, MmkgError
+from mmkg.errors import DatabaseError, PublishError
 from mmkg.graph import load_query, run_batches
 from mmkg.schema import VECTOR_INDEXES, Label, Prop, quote
 
@@ -65,10 +65,6 @@ StepHook = Callable[[str, int], None]
 
 STEPS = ("track_embeddings", "user_embeddings", "recommendations")
 """Batched steps reported to :data:`StepHook`, in the order they run."""
-
-
-class PublishError(MmkgError):
-    """A training output folder cannot be published (missing file, inconsistent shapes)."""
 
 
 @dataclass(frozen=True)
