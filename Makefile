@@ -36,8 +36,22 @@ neo4j: install system-deps
 	$(MMKG) db start
 	$(MMKG) db init
 
+DEMO_USER ?= u1
+
+# The whole pipeline on a small synthetic catalog with real media (idempotent: safe to re-run).
 demo: neo4j
+	$(MMKG) sample-catalog $(DEMO_DIR)/catalog --tracks 300 --users 100 --seed 7 --force
+	$(MMKG) ingest $(DEMO_DIR)/catalog --format catalog
+	$(MMKG) train --out $(DEMO_DIR)/run --seed 7
+	$(MMKG) publish $(DEMO_DIR)/run
+	$(MMKG) recommend $(DEMO_USER) --k 10 --explain
 	$(MMKG) db status
+	@echo
+	@echo "Explore in Neo4j Browser: $$($(MMKG) db status | sed -n 's/^browser: *//p')  (user neo4j, password in .mmkg/neo4j-password)"
+	@echo "Paste after ':param userId => \"$(DEMO_USER)\"' and ':param trackId => \"t1\"' (more in cypher/browser/guide.md):"
+	@echo "  MATCH p = (:Track {id: \$$trackId})-[r]-() WHERE NOT type(r) IN ['LISTENED', 'RECOMMENDED'] RETURN p"
+	@echo "  MATCH p = (:User {id: \$$userId})-[:LISTENED]->(:Track)-[:PERFORMED_BY|HAS_GENRE|TAGGED]->() RETURN p LIMIT 300"
+	@echo "  MATCH (u:User {id: \$$userId})-[r:RECOMMENDED]->(t:Track), (m:Model {current: true}) WHERE r.model = m.id RETURN u, r, t"
 
 test: install system-deps
 	$(TEST_ENV) $(MMKG) db start

@@ -37,7 +37,8 @@ def cli(ctx: click.Context, config_file: Path | None, uri: str | None, database:
     """mmkg: a multi-modal music knowledge graph in Neo4j, and the MKGCN recommender on it."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    logging.getLogger("neo4j").setLevel(logging.WARNING)
+    for noisy in ("neo4j", "sentence_transformers"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         settings = load_settings(config_file, uri=uri, database=database)
     except MmkgError as e:

@@ -148,6 +148,7 @@ class LocalServer:
         """
         if self.pid() is not None:
             self.wait(timeout)
+            self._ensure_password()  # in case an earlier start died before setting it
             return False
         if _port_open(self.settings.neo4j.bolt_port):
             raise ServerError(
