@@ -122,3 +122,21 @@ def test_recommend_excludes_items(data):
 def test_config_rejects_bad_combinations():
     with pytest.raises(ValueError):
         ModelConfig(dim=10, heads=3)
+
+
+def test_training_leaves_the_scored_item_out_of_the_history(data):
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(dim=8, neighbours=3), data, np.random.default_rng(0))
+    user = int(data.train[0, 0])
+    slots = model.history_mask[user].nonzero().flatten()
+    item = model.history[user, slots[0]].clone()
+    users, items = torch.tensor([user]), item.view(1)
+    with torch.no_grad():
+        model.train()
+        with_item = model(users, items)
+        model.history_mask[user, slots[0]] = False                # the same history without it
+        without_item = model(users, items)
+        model.eval()
+        assert torch.allclose(with_item, without_item)
+        model.history_mask[user, slots[0]] = True
+        assert not torch.allclose(model(users, items), with_item)   # evaluation uses it all

@@ -22,6 +22,10 @@ class MKGCN(Recommender):
         \mathrm{hist}(u)\}),\quad v_i = \mathrm{KGConv}^{(H)}(h_i, \mathcal{N}(i) \mid u),\quad
         \hat y_{ui} = \sigma(u \cdot v_i)
 
+    In training mode the scored item is left out of the user's history (leave-target-out):
+    otherwise every training positive sits in its own user's history, which validation and test
+    positives never do. Evaluation (``eval()``) uses the full training history.
+
     Iteration ``i`` of the ``H`` KGConv layers updates the entities at hops ``0..H-i-1`` of the
     item's sampled tree; hidden layers use ``config.activation``, the last one tanh.
 
@@ -90,15 +94,20 @@ class MKGCN(Recommender):
         feats = [getattr(self, f"modality_{k}")[row] for k in range(self.modality_mask.shape[1])]
         return self.fusion(v, feats, self.modality_mask[row] & is_item.unsqueeze(-1))
 
-    def user_vector(self, users: torch.Tensor) -> torch.Tensor:
-        """``u`` for each user (``[B] -> [B, d]``), from training history only."""
+    def user_vector(self, users: torch.Tensor, leave_out: torch.Tensor | None = None) -> torch.Tensor:
+        """``u`` for each user (``[B] -> [B, d]``), from training history only; the items
+        ``leave_out [B]`` are masked out of their user's history."""
         if not self.user_agg.uses_history:
             return self.user_agg(users)
-        return self.user_agg(users, self.embed(self.history[users]), self.history_mask[users])
+        history, mask = self.history[users], self.history_mask[users]
+        if leave_out is not None:
+            mask = mask & (history != leave_out.unsqueeze(1))
+        return self.user_agg(users, self.embed(history), mask)
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         b, k = len(items), self.k
-        u = self.user_vector(users)                                        # [B, d]
+        # training: the scored item is left out of the history it would trivially match
+        u = self.user_vector(users, items if self.training else None)      # [B, d]
         entities, relations = [items.unsqueeze(1)], []
         for _ in range(self.hops):                                         # [B, K^h]
             relations.append(self.adj_relation[entities[-1]].reshape(b, -1))
