@@ -3,7 +3,7 @@
 ==========================  ===============================  ======================================
 env var                      default                          meaning
 ==========================  ===============================  ======================================
-``MMKG_HOME``                ``./.mmkg``                      project-local state: Neo4j data, logs
+``MMKG_HOME``                ``<checkout>/.mmkg``             project-local state: Neo4j data, logs
 ``MMKG_CACHE``               ``~/.cache/mmkg``                downloaded Neo4j jars (shared by clones)
 ``MMKG_NEO4J_URI``           ``bolt://127.0.0.1:<bolt port>`` where the driver connects
 ``MMKG_NEO4J_USER``          ``neo4j``
@@ -34,6 +34,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from mmkg.errors import ConfigError
 
 ENV_PREFIX = "MMKG_"
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+"""The checkout mmkg runs from (``cypher/`` and ``docker-compose.yml`` live there too)."""
 NEO4J_VERSION = "5.26.30"
 """The Neo4j server version mmkg runs locally and in ``docker-compose.yml``."""
 
@@ -70,7 +72,7 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    home: Path = Path(".mmkg")
+    home: Path = PROJECT_ROOT / ".mmkg"
     cache: Path = Path.home() / ".cache" / "mmkg"
     neo4j: Neo4jSettings = Neo4jSettings()
 

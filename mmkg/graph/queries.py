@@ -5,9 +5,10 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+from mmkg.config import PROJECT_ROOT
 from mmkg.errors import MmkgError
 
-CYPHER_DIR = Path(__file__).resolve().parents[2] / "cypher"
+CYPHER_DIR = PROJECT_ROOT / "cypher"
 
 
 @cache

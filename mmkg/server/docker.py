@@ -8,11 +8,11 @@ import subprocess
 import time
 from pathlib import Path
 
-from mmkg.config import NEO4J_VERSION, Settings
+from mmkg.config import NEO4J_VERSION, PROJECT_ROOT, Settings
 from mmkg.errors import ServerError
 from mmkg.server.local import ServerStatus, _port_open, http_version
 
-COMPOSE_FILE = Path(__file__).resolve().parents[2] / "docker-compose.yml"
+COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"
 
 
 def docker_engine_available() -> bool:
