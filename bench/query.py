@@ -22,8 +22,13 @@ import threading
 import time
 from pathlib import Path
 
+import sys
+
 import numpy as np
 import torch
+
+if not __package__:  # run as a file: bench/train.py would shadow the `train` package
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from mmkg.config import load_settings
 from mmkg.graph import connect, load_query, run_batches

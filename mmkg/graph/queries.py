@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 
 from mmkg.config import PROJECT_ROOT
 from mmkg.errors import MmkgError
