@@ -38,6 +38,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--score-users", type=int, default=None,
+                        help="time score-all for only the first N users (default: all)")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -59,15 +61,17 @@ def main() -> None:
         times.append(time.perf_counter() - t0)
         print(f"epoch {epoch}: loss {loss:.4f}  {times[-1]:.2f} s  {pairs / times[-1]:,.0f} pairs/s")
     model.eval()
+    scored = min(args.score_users or data.n_users, data.n_users)
     t0 = time.perf_counter()
     with torch.no_grad():
-        for start in range(0, data.n_users, 64):
-            model.score_all(torch.arange(start, min(start + 64, data.n_users)))
+        for start in range(0, scored, 64):
+            model.score_all(torch.arange(start, min(start + 64, scored)))
     score_all = time.perf_counter() - t0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     mean = f"{np.mean(times):.2f} s/epoch, {pairs / np.mean(times):,.0f} pairs/s, " if times else ""
     print(f"{args.model} d={args.dim} H={args.hops} K={args.neighbours} threads={args.threads}: {mean}"
-          f"score-all {data.n_users}x{data.n_items} in {score_all:.1f} s, peak RSS {rss:.0f} MB")
+          f"score-all {scored}x{data.n_items} in {score_all:.1f} s "
+          f"({scored * data.n_items / score_all:,.0f} scores/s), peak RSS {rss:.0f} MB")
 
 
 if __name__ == "__main__":
