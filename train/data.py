@@ -8,6 +8,8 @@ from either end is one relation); id ``R`` is reserved for the self-loops of iso
 
 Interactions come from ``split["train"]`` only, which is what ``LISTENED`` holds in the export;
 validation and test pairs are kept apart for evaluation and never reach a model or a sampler.
+Modality vectors are z-scored per column over the tracks that have them, then divided by √D
+(:func:`standardize`).
 """
 
 from __future__ import annotations
@@ -122,5 +124,27 @@ def _modalities(raw: dict, names: list[str] | None, n_items: int) -> list[Modali
                              "a broken feature extraction, refusing to train on it")
         log.info("modality %s (%s): dim %d, %d/%d tracks", name, entry.get("kind"),
                  values.shape[1], int(mask.sum()), n_items)
-        out.append(Modality(name, str(entry.get("kind", "")), values, mask))
+        out.append(Modality(name, str(entry.get("kind", "")), standardize(values, mask), mask))
     return out
+
+
+def standardize(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    r"""Per-column z-score over the present rows, scaled to unit mean row norm:
+    :math:`z_{ij} = (x_{ij} - \mu_j) / (\sigma_j \sqrt{D})`.
+
+    Raw extractor outputs live on very different scales (librosa MFCC means reach hundreds,
+    MiniLM components are ~0.04), so without this one modality saturates the fusion's ``tanh``
+    and another is invisible; the :math:`\sqrt{D}` keeps a 384-d and an 8-d modality at the
+    same norm. Item content only (no interactions), so it leaks nothing. Columns constant over
+    the present rows, and absent rows, become 0.
+
+    Shapes:
+        - values ``[n, D]``, mask ``[n]`` bool → ``[n, D]``
+    """
+    present = values[mask]
+    if len(present) == 0:
+        return torch.zeros_like(values)
+    mean, std = present.mean(0), present.std(0, unbiased=False)
+    varies = std > 1e-8
+    z = (values - mean) / (torch.where(varies, std, torch.ones_like(std)) * values.shape[1] ** 0.5)
+    return torch.where(mask.unsqueeze(1) & varies, z, torch.zeros_like(z))
