@@ -68,12 +68,17 @@ def _emit(rows: list[dict], as_json: bool, title: str) -> None:
 
     table = Table(title=title)
     columns = [c for c in ("rank", "trackId", "title", "artist", "score") if rows and c in rows[0]]
+    explained = any("reasons" in row for row in rows)
     for column in columns:
-        table.add_column(column, justify="right" if column in ("rank", "score") else "left")
+        table.add_column(column, justify="right" if column in ("rank", "score") else "left",
+                         no_wrap=explained, max_width=24 if explained else None, overflow="ellipsis")
+    if explained:
+        table.add_column("because (knowledge-graph paths to what they listened to)", ratio=1)
     for row in rows:
-        table.add_row(*(f"{row[c]:.4f}" if c == "score" else str(row[c] or "") for c in columns))
-        for reason in row.get("reasons", []):
-            table.add_row(*(f"  because {reason}" if c == "title" else "" for c in columns))
+        cells = [f"{row[c]:.4f}" if c == "score" else str(row[c] or "") for c in columns]
+        if explained:
+            cells.append("\n".join(row.get("reasons", [])) or "-")
+        table.add_row(*cells)
     Console().print(table)
 
 
