@@ -1,9 +1,7 @@
 """``mmkg publish | recommend | similar``: write a trained model to Neo4j, then query it.
 
-``recommend`` and ``similar`` run ``cypher/recommend.cypher``, ``cold_start.cypher``,
-``explain.cypher`` and ``similar_tracks.cypher`` unchanged (the queries one runs in Neo4j Browser).
-A user the current model does not know but who has a listening history gets a cold-start answer
-from those tracks; a user without history gets a one-line hint to use ``--like``.
+``recommend`` and ``similar`` print what :mod:`mmkg.recommend` reads through the ``cypher/`` files
+one also runs in Neo4j Browser.
 """
 
 from __future__ import annotations
@@ -12,51 +10,8 @@ import json
 from pathlib import Path
 
 import click
-from neo4j import Driver, ManagedTransaction
 
 from mmkg.cli.context import AppContext, pass_app
-
-#: Lookups that decide which message a user gets; not reusable queries, hence not in cypher/.
-_USER_STATE = """
-OPTIONAL MATCH (m:Model {current: true})
-OPTIONAL MATCH (u:User {id: $userId})
-RETURN m.id AS model, u IS NOT NULL AS exists,
-       COLLECT { MATCH (u)-[:LISTENED]->(t:Track) RETURN t.id } AS history,
-       EXISTS { MATCH (u)-[r:RECOMMENDED]->() WHERE r.model = m.id } AS known
-"""
-_TRACK_STATE = """
-UNWIND $trackIds AS id
-OPTIONAL MATCH (t:Track {id: id})
-RETURN id, t IS NOT NULL AS exists, t.embedding IS NOT NULL AS embedded
-"""
-
-
-def _fetch(tx: ManagedTransaction, query: str, params: dict) -> list[dict]:
-    return [record.data() for record in tx.run(query, params)]
-
-
-def read(driver: Driver, database: str, query: str, **params) -> list[dict]:
-    """Run a read query in a read transaction; rows as dicts."""
-    with driver.session(database=database) as session:
-        return session.execute_read(_fetch, query, params)
-
-
-def read_named(driver: Driver, database: str, name: str, **params) -> list[dict]:
-    """Run ``cypher/<name>.cypher`` with ``params``; rows as dicts."""
-    from mmkg.graph import load_query
-
-    return read(driver, database, load_query(name), **params)
-
-
-def _check_tracks(driver: Driver, database: str, track_ids: list[str]) -> None:
-    rows = read(driver, database, _TRACK_STATE, trackIds=track_ids)
-    unknown = [r["id"] for r in rows if not r["exists"]]
-    if unknown:
-        raise click.ClickException(f"unknown track(s): {', '.join(unknown)}")
-    if not any(r["embedded"] for r in rows):
-        raise click.ClickException(
-            "no embedding for " + ", ".join(track_ids) + ": publish a model first (`mmkg publish RUN_DIR`)"
-        )
 
 
 def _emit(rows: list[dict], as_json: bool, title: str) -> None:
@@ -118,41 +73,18 @@ def publish(app: AppContext, run_dir: Path, keep: int, batch_size: int, model_id
 def recommend(app: AppContext, user: str | None, k: int, genre: str | None, liked: tuple[str, ...],
               explain: bool, as_json: bool) -> None:
     """Top-K tracks for USER from the current model (or for --like TRACK ... without a USER)."""
-    driver, db = app.driver(), app.database
+    from mmkg import recommend as recs
+
     if liked:
-        _check_tracks(driver, db, list(liked))
-        rows = read_named(driver, db, "cold_start", trackIds=list(liked), k=k)
-        return _emit(_ranked(rows), as_json, f"cold start from {len(liked)} liked track(s)")
+        rows = recs.for_liked_tracks(app.driver(), app.database, list(liked), k=k)
+        return _emit(rows, as_json, f"cold start from {len(liked)} liked track(s)")
     if user is None:
         raise click.UsageError("give a USER, or --like TRACK for a cold start")
-    state = read(driver, db, _USER_STATE, userId=user)[0]
-    if not state["exists"]:
-        raise click.ClickException(f"unknown user {user!r}")
-    if state["model"] is None:
-        raise click.ClickException("no model is published yet: run `mmkg publish RUN_DIR`")
-    if state["known"]:
-        rows = read_named(driver, db, "recommend", userId=user, k=k, genre=genre)
-        if not rows:
-            raise click.ClickException(
-                f"no recommendations for user {user!r} in genre {genre!r} among model "
-                f"{state['model']}'s top list" if genre else
-                f"user {user!r} already listened to every track model {state['model']} recommends")
-    elif state["history"]:
-        click.echo(f"user {user!r} is newer than model {state['model']}: recommending from their "
-                   f"{len(state['history'])} listened tracks (cold start)", err=True)
-        rows = _ranked(read_named(driver, db, "cold_start", trackIds=state["history"], k=k))
-    else:
-        raise click.ClickException(f"user {user!r} has no listening history; try "
-                                   "`mmkg recommend --like TRACK [--like TRACK ...]`")
-    if explain:
-        for row in rows:
-            reasons = read_named(driver, db, "explain", userId=user, trackId=row["trackId"], limit=3)
-            row["reasons"] = [r["reason"] for r in reasons]
-    _emit(rows, as_json, f"recommendations for user {user} (model {state['model']})")
-
-
-def _ranked(rows: list[dict]) -> list[dict]:
-    return [{**row, "rank": rank} for rank, row in enumerate(rows, start=1)]
+    result = recs.for_user(app.driver(), app.database, user, k=k, genre=genre, explain=explain)
+    if result.cold_start:
+        click.echo(f"user {user!r} is newer than model {result.model}: recommending from their "
+                   f"{result.history} listened tracks (cold start)", err=True)
+    _emit(result.rows, as_json, f"recommendations for user {user} (model {result.model})")
 
 
 @click.command()
@@ -162,7 +94,6 @@ def _ranked(rows: list[dict]) -> list[dict]:
 @pass_app
 def similar(app: AppContext, track: str, k: int, as_json: bool) -> None:
     """Tracks nearest to TRACK in the current model's embedding space (vector index)."""
-    driver, db = app.driver(), app.database
-    _check_tracks(driver, db, [track])
-    rows = _ranked(read_named(driver, db, "similar_tracks", trackId=track, k=k))
-    _emit(rows, as_json, f"tracks similar to {track}")
+    from mmkg.recommend import similar_tracks
+
+    _emit(similar_tracks(app.driver(), app.database, track, k=k), as_json, f"tracks similar to {track}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from functools import cache
 
+from neo4j import Driver, ManagedTransaction
+
 from mmkg.config import PROJECT_ROOT
 from mmkg.errors import MmkgError
 
@@ -24,3 +26,18 @@ def load_query(name: str) -> str:
 def split_statements(text: str) -> list[str]:
     """Split a multi-statement ``.cypher`` file (such as ``schema.cypher``) on ``;``."""
     return [s.strip() for s in text.split(";") if s.strip()]
+
+
+def _fetch(tx: ManagedTransaction, query: str, params: dict) -> list[dict]:
+    return [record.data() for record in tx.run(query, params)]
+
+
+def read_rows(driver: Driver, database: str, query: str, **params) -> list[dict]:
+    """Run a read query in a read transaction (retried on transient errors); rows as dicts."""
+    with driver.session(database=database) as session:
+        return session.execute_read(_fetch, query, params)
+
+
+def read_named(driver: Driver, database: str, name: str, **params) -> list[dict]:
+    """Run ``cypher/<name>.cypher`` with ``params`` in a read transaction; rows as dicts."""
+    return read_rows(driver, database, load_query(name), **params)

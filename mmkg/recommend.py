@@ -1,0 +1,111 @@
+"""Read recommendations from Neo4j: the current published model's answers, via ``cypher/`` files.
+
+Every function runs the same ``.cypher`` files one pastes into Neo4j Browser
+(``recommend``, ``cold_start``, ``explain``, ``similar_tracks``) and returns rows as dicts with
+a 1-based ``rank``. Who gets what:
+
+- a user the current model knows → ``recommend.cypher`` (their exact top-K, minus listened tracks);
+- a user newer than the model who has listened to something → ``cold_start.cypher`` from those
+  tracks (``Recommendations.cold_start`` is True);
+- an unknown user, a user without history, or no published model → :class:`NotFoundError`
+  with a one-line hint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from neo4j import Driver
+
+from mmkg.errors import MmkgError
+from mmkg.graph import read_named, read_rows
+
+
+class NotFoundError(MmkgError):
+    """The user, track or published model asked for does not exist (or cannot answer)."""
+
+
+#: Lookups that decide which answer a user gets (not reusable queries, hence not in cypher/).
+_USER_STATE = """
+OPTIONAL MATCH (m:Model {current: true})
+OPTIONAL MATCH (u:User {id: $userId})
+RETURN m.id AS model, u IS NOT NULL AS exists,
+       COLLECT { MATCH (u)-[:LISTENED]->(t:Track) RETURN t.id } AS history,
+       EXISTS { MATCH (u)-[r:RECOMMENDED]->() WHERE r.model = m.id } AS known
+"""
+_TRACK_STATE = """
+UNWIND $trackIds AS id
+OPTIONAL MATCH (t:Track {id: id})
+RETURN id, t IS NOT NULL AS exists, t.embedding IS NOT NULL AS embedded
+"""
+
+
+@dataclass
+class Recommendations:
+    """Ranked tracks for one user from model ``model``."""
+
+    user: str
+    model: str
+    rows: list[dict] = field(default_factory=list)
+    cold_start: bool = False
+    history: int = 0
+
+
+def ranked(rows: list[dict]) -> list[dict]:
+    """``rows`` with a 1-based ``rank`` added in their order."""
+    return [{**row, "rank": rank} for rank, row in enumerate(rows, start=1)]
+
+
+def check_tracks(driver: Driver, database: str, track_ids: list[str]) -> None:
+    """Raise :class:`NotFoundError` if a track is unknown or none of them has an embedding."""
+    rows = read_rows(driver, database, _TRACK_STATE, trackIds=track_ids)
+    unknown = [r["id"] for r in rows if not r["exists"]]
+    if unknown:
+        raise NotFoundError(f"unknown track(s): {', '.join(unknown)}")
+    if not any(r["embedded"] for r in rows):
+        raise NotFoundError("no embedding for " + ", ".join(track_ids)
+                            + ": publish a model first (`mmkg publish RUN_DIR`)")
+
+
+def for_liked_tracks(driver: Driver, database: str, track_ids: list[str], *, k: int = 10) -> list[dict]:
+    """Cold start: the ``k`` tracks nearest to the mean embedding of ``track_ids``."""
+    check_tracks(driver, database, track_ids)
+    return ranked(read_named(driver, database, "cold_start", trackIds=track_ids, k=k))
+
+
+def for_user(driver: Driver, database: str, user: str, *, k: int = 10, genre: str | None = None,
+             explain: bool = False) -> Recommendations:
+    """Top-``k`` tracks for ``user`` (see the module docstring for who gets what).
+
+    With ``explain`` each row gets ``reasons``: up to three KG paths from ``explain.cypher``.
+    """
+    state = read_rows(driver, database, _USER_STATE, userId=user)[0]
+    if not state["exists"]:
+        raise NotFoundError(f"unknown user {user!r}")
+    if state["model"] is None:
+        raise NotFoundError("no model is published yet: run `mmkg publish RUN_DIR`")
+    result = Recommendations(user, state["model"], history=len(state["history"]))
+    if state["known"]:
+        result.rows = read_named(driver, database, "recommend", userId=user, k=k, genre=genre)
+        if not result.rows:
+            raise NotFoundError(
+                f"no recommendations for user {user!r} in genre {genre!r} among model "
+                f"{state['model']}'s top list" if genre else
+                f"user {user!r} already listened to every track model {state['model']} recommends")
+    elif state["history"]:
+        result.cold_start = True
+        result.rows = ranked(read_named(driver, database, "cold_start", trackIds=state["history"], k=k))
+    else:
+        raise NotFoundError(f"user {user!r} has no listening history; try "
+                            "`mmkg recommend --like TRACK [--like TRACK ...]`")
+    if explain:
+        for row in result.rows:
+            reasons = read_named(driver, database, "explain", userId=user, trackId=row["trackId"], limit=3)
+            row["reasons"] = [r["reason"] for r in reasons]
+    return result
+
+
+def similar_tracks(driver: Driver, database: str, track: str, *, k: int = 10) -> list[dict]:
+    """The ``k`` tracks nearest to ``track`` in the current embedding space (vector index)."""
+    check_tracks(driver, database, [track])
+    return ranked(read_named(driver, database, "similar_tracks", trackId=track, k=k))
