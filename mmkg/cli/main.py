@@ -49,31 +49,13 @@ def cli(ctx: click.Context, config_file: Path | None, uri: str | None, database:
 
 
 def _register() -> None:
-    from mmkg.cli import db
+    """Join the command modules to the root group (each keeps torch/dgl imports in its body)."""
+    from mmkg.cli import db, export, features, ingest, recommend, train
 
-    cli.add_command(db.db)
-    for module, name in _OPTIONAL_COMMANDS:
-        try:
-            mod = __import__(module, fromlist=[name])
-        except ModuleNotFoundError as e:
-            if e.name != module:
-                raise
-            continue
-        if hasattr(mod, name):
-            cli.add_command(getattr(mod, name))
+    for command in (db.db, ingest.ingest, features.features, features.sample_catalog, export.export,
+                    train.train, train.evaluate, recommend.publish, recommend.recommend,
+                    recommend.similar):
+        cli.add_command(command)
 
-
-#: Command modules joined to the root group: (module, click object name).
-_OPTIONAL_COMMANDS: list[tuple[str, str]] = [
-    ("mmkg.cli.ingest", "ingest"),
-    ("mmkg.cli.features", "features"),
-    ("mmkg.cli.features", "sample_catalog"),
-    ("mmkg.cli.export", "export"),
-    ("mmkg.cli.train", "train"),
-    ("mmkg.cli.train", "evaluate"),
-    ("mmkg.cli.recommend", "publish"),
-    ("mmkg.cli.recommend", "recommend"),
-    ("mmkg.cli.recommend", "similar"),
-]
 
 _register()
