@@ -140,3 +140,17 @@ def test_training_leaves_the_scored_item_out_of_the_history(data):
         assert torch.allclose(with_item, without_item)
         model.history_mask[user, slots[0]] = True
         assert not torch.allclose(model(users, items), with_item)   # evaluation uses it all
+
+
+def test_standardize_centres_present_columns_and_zeroes_the_rest():
+    from train.data import standardize
+
+    values = torch.tensor([[1.0, 5.0, 300.0], [3.0, 5.0, 100.0], [9.0, 9.0, 9.0]])
+    mask = torch.tensor([True, True, False])
+    out = standardize(values, mask)
+    assert torch.allclose(out[:2, 0].mean(), torch.tensor(0.0))
+    assert torch.allclose(out[:2, 2].mean(), torch.tensor(0.0))
+    assert out[0, 0] < 0 < out[1, 0] and out[0, 2] > 0 > out[1, 2]
+    assert torch.all(out[:, 1] == 0)  # constant over the present rows
+    assert torch.all(out[2] == 0)  # the track without this modality
+    assert torch.allclose(out[:2, 0].abs(), out[:2, 2].abs())  # scale-free: MFCC-sized = tiny columns
