@@ -152,7 +152,7 @@ def table(results: dict[str, list[dict]], manifest: dict, args: argparse.Namespa
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     if "all" in results and "none" in results:
         diff = [a["test"][MONITOR] - b["test"][MONITOR] for a, b in zip(results["all"], results["none"])]
-        lines += ["", f"Paired test Recall@20 gain of all over none, per seed: "
+        lines += ["", "Paired test Recall@20 gain of all over none, per seed: "
                   + ", ".join(f"{d:+.4f}" for d in diff) + f" (mean {np.mean(diff):+.4f})."]
     return "\n".join(lines) + "\n"
 
