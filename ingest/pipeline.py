@@ -177,22 +177,11 @@ def ingest(
     with make_progress() if progress else contextlib.nullcontext() as bar:
         written = write_graph(driver, database, data, batch_size=batch_size, progress=bar or False)
     if features if features is not None else fmt == "catalog":
-        summary.features_computed = _compute_missing_features(driver, database)
+        from ingest.features import compute_missing_features  # loads the media libraries
+
+        compute_missing_features(driver, database, progress=progress)
+        summary.features_computed = True
     summary.nodes_created = written.nodes_created
     summary.relationships_created = written.relationships_created
     summary.write_seconds = time.perf_counter() - started
     return summary
-
-
-def _compute_missing_features(driver: Driver, database: str) -> bool:
-    try:
-        from ingest.features import compute_missing_features
-    except ImportError as e:
-        if "compute_missing_features" not in str(e) and getattr(e, "name", None) != "ingest.features":
-            raise
-        log.warning("feature extraction is not available yet (ingest.features."
-                    "compute_missing_features is missing): features were not computed; "
-                    "run `mmkg features` later or pass --no-features")
-        return False
-    compute_missing_features(driver, database, progress=True)
-    return True
