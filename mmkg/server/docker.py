@@ -10,7 +10,7 @@ from pathlib import Path
 
 from mmkg.config import NEO4J_VERSION, PROJECT_ROOT, Settings
 from mmkg.errors import ServerError
-from mmkg.server.local import ServerStatus, _port_open, http_version
+from mmkg.server.local import ServerStatus, bolt_handshake, http_version
 
 COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"
 
@@ -52,7 +52,7 @@ class ComposeServer:
     def wait(self, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if _port_open(self.settings.neo4j.bolt_port):
+            if bolt_handshake(self.settings.neo4j.bolt_port):  # Docker's proxy opens the port early
                 return
             time.sleep(0.5)
         raise ServerError(f"Neo4j (docker) did not answer within {timeout:.0f}s\n" + self.log_tail())

@@ -176,7 +176,7 @@ class LocalServer:
         while time.monotonic() < deadline:
             if self.pid() is None and not _port_open(port):
                 raise ServerError("Neo4j is not running (it exited?)\n" + self.log_tail())
-            if _port_open(port) and self._bolt_answers():
+            if bolt_handshake(port):
                 return
             time.sleep(0.5)
         raise ServerError(f"Neo4j did not answer on Bolt port {port} within {timeout:.0f}s\n"
@@ -215,9 +215,6 @@ class LocalServer:
         return "\n".join(chunks) or f"(no log at {self.log_file})"
 
     # -- helpers ------------------------------------------------------------------------------
-    def _bolt_answers(self) -> bool:
-        return bolt_handshake(self.settings.neo4j.bolt_port)
-
     def _ensure_password(self) -> None:
         """On a fresh database, replace Neo4j's initial password with the configured one."""
         cfg = self.settings.neo4j
