@@ -21,9 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from ingest.features import compute_missing_features, extract
-from ingest.pipeline import ingest
-from ingest.sample_catalog import generate_sample_catalog
+from mmkg.ingest.features import compute_missing_features, extract
+from mmkg.ingest.pipeline import ingest
+from mmkg.ingest.sample_catalog import generate_sample_catalog
 from mmkg.config import load_settings
 from mmkg.graph import connect
 from mmkg.graph.schema import apply_schema, reset_database

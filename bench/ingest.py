@@ -23,11 +23,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-if not __package__:  # run as a file: this script's folder would shadow the `ingest` package
-    sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from ingest.pipeline import read_dataset
-from ingest.writers import write_feature_sets, write_nodes, write_relationships
+from mmkg.ingest.pipeline import read_dataset
+from mmkg.ingest.writers import write_feature_sets, write_nodes, write_relationships
 from mmkg.config import load_settings
 from mmkg.graph import connect
 from mmkg.graph.schema import apply_schema, reset_database

@@ -2,7 +2,7 @@
 
 Builds ``--tracks`` tracks (``--genres`` genres, ``--artists`` artists), ``--users`` users with
 ``--listens`` LISTENED each (from their favourite genre), publishes a synthetic training run
-(d = ``--dim``, exact top-``--topk``) with ``train.publish.publish``, then times
+(d = ``--dim``, exact top-``--topk``) with ``mmkg.train.publish.publish``, then times
 ``recommend.cypher``, ``similar_tracks.cypher`` and ``explain.cypher`` with 1 and ``--clients``
 concurrent clients (threads, one session each), ``--loops`` queries per client.
 
@@ -22,18 +22,15 @@ import threading
 import time
 from pathlib import Path
 
-import sys
 
 import numpy as np
 import torch
 
-if not __package__:  # run as a file: bench/train.py would shadow the `train` package
-    sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from mmkg.config import load_settings
 from mmkg.graph import connect, load_query, run_batches
 from mmkg.graph.schema import apply_schema, reset_database
-from train.publish import publish
+from mmkg.train.publish import publish
 
 GRAPH = {
     "genres": "UNWIND $rows AS row CREATE (:Genre {id: row.id, name: row.name})",

@@ -9,23 +9,18 @@ from __future__ import annotations
 
 import argparse
 import resource
-import sys
 import time
 from pathlib import Path
 
-# run as a script, this file's folder comes first on sys.path and `train` would name this file
-# instead of the package
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+import numpy as np
+import torch
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from mmkg.export import ExportedGraph  # noqa: E402
-from train.baselines import build_model  # noqa: E402
-from train.config import TrainConfig  # noqa: E402
-from train.data import TrainData  # noqa: E402
-from train.fit import train_one_epoch  # noqa: E402
-from train.sampling import NegativeSampler  # noqa: E402
+from mmkg.export import ExportedGraph
+from mmkg.train.baselines import build_model
+from mmkg.train.config import TrainConfig
+from mmkg.train.data import TrainData
+from mmkg.train.fit import train_one_epoch
+from mmkg.train.sampling import NegativeSampler
 
 
 def main() -> None:

@@ -18,10 +18,10 @@ from typing import Literal
 from neo4j import Driver
 from rich.table import Table as RichTable
 
-from ingest.readers import GraphData, read_catalog, read_kgcn, read_mkgcn
-from ingest.readers.mkgcn import DEFAULT_RATING_THRESHOLD
-from ingest.validate import Problem, Validator
-from ingest.writers import DEFAULT_BATCH_SIZE, make_progress, write_graph
+from mmkg.ingest.readers import GraphData, read_catalog, read_kgcn, read_mkgcn
+from mmkg.ingest.readers.mkgcn import DEFAULT_RATING_THRESHOLD
+from mmkg.ingest.validate import Problem, Validator
+from mmkg.ingest.writers import DEFAULT_BATCH_SIZE, make_progress, write_graph
 from mmkg.errors import IngestError
 from mmkg.graph.schema import apply_schema
 from mmkg.schema import NON_KG_RELS
@@ -177,7 +177,7 @@ def ingest(
     with make_progress() if progress else contextlib.nullcontext() as bar:
         written = write_graph(driver, database, data, batch_size=batch_size, progress=bar or False)
     if features if features is not None else fmt == "catalog":
-        from ingest.features import compute_missing_features  # loads the media libraries
+        from mmkg.ingest.features import compute_missing_features  # loads the media libraries
 
         compute_missing_features(driver, database, progress=progress)
         summary.features_computed = True

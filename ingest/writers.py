@@ -21,8 +21,8 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColu
                            TextColumn, TimeElapsedColumn)
 from rich.text import Text
 
-from ingest.featureset import FeatureSet
-from ingest.readers.graph import GraphData, NodeSet, RelSet
+from mmkg.ingest.featureset import FeatureSet
+from mmkg.ingest.readers.graph import GraphData, NodeSet, RelSet
 from mmkg.graph import WriteSummary, load_query, run_batches
 from mmkg.schema import Label, Modality, RelType, feature_id, kg_relation_type, quote
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ingest.pipeline import ingest
+from mmkg.ingest.pipeline import ingest
 from mmkg.export import SplitConfig, export_heterograph
 from mmkg.export.split import topk_801010_counts
 from mmkg.graph.schema import apply_schema, reset_database

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from ingest.features import SPECS, check_media, compute_missing_features, extract
-from ingest.features import text as text_features
-from ingest.sample_catalog import cover_image, generate_sample_catalog, synth_audio
+from mmkg.ingest.features import SPECS, check_media, compute_missing_features, extract
+from mmkg.ingest.features import text as text_features
+from mmkg.ingest.sample_catalog import cover_image, generate_sample_catalog, synth_audio
 from mmkg.cli import cli
 from mmkg.schema import Modality
 from tests.conftest import count

@@ -8,7 +8,7 @@ import csv
 import pytest
 from click.testing import CliRunner
 
-from ingest.pipeline import ingest
+from mmkg.ingest.pipeline import ingest
 from mmkg.cli import cli
 from mmkg.errors import IngestError
 from tests.malformed import (EXPECTED_NODES, EXPECTED_RELS, MALFORMED, graph_state,

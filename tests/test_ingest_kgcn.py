@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.pipeline import ingest
+from mmkg.ingest.pipeline import ingest
 from mmkg.errors import IngestError
 from mmkg.graph.schema import apply_schema, reset_database
 from mmkg.schema import NON_KG_RELS

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from train import metrics
+from mmkg.train import metrics
 
 
 def test_auc_counts_ordered_pairs():

@@ -6,11 +6,11 @@ import torch
 
 from mmkg.errors import TrainError
 from tests.synthetic_export import make_export
-from train.baselines import build_model
-from train.config import ModelConfig, TrainConfig
-from train.data import TrainData
-from train.model import KGConv, MultiModalFusion, UserAggregator
-from train.model.fusion import FUSIONS
+from mmkg.train.baselines import build_model
+from mmkg.train.config import ModelConfig, TrainConfig
+from mmkg.train.data import TrainData
+from mmkg.train.model import KGConv, MultiModalFusion, UserAggregator
+from mmkg.train.model.fusion import FUSIONS
 
 torch.set_num_threads(1)
 
@@ -143,7 +143,7 @@ def test_training_leaves_the_scored_item_out_of_the_history(data):
 
 
 def test_standardize_centres_present_columns_and_zeroes_the_rest():
-    from train.data import standardize
+    from mmkg.train.data import standardize
 
     values = torch.tensor([[1.0, 5.0, 300.0], [3.0, 5.0, 100.0], [9.0, 9.0, 9.0]])
     mask = torch.tensor([True, True, False])

@@ -20,7 +20,7 @@ from mmkg.graph import load_query
 from mmkg.schema import VECTOR_INDEXES
 from tests.conftest import ROOT, count
 from mmkg.errors import PublishError
-from train.publish import publish, read_run, vector_index_dimensions
+from mmkg.train.publish import publish, read_run, vector_index_dimensions
 
 N_TRACKS, N_USERS, K = 12, 4, 8
 GENRES = {"g-rock": "rock", "g-jazz": "jazz"}
@@ -241,7 +241,7 @@ import os, signal, sys
 from pathlib import Path
 from mmkg.config import load_settings
 from mmkg.graph import connect
-from train.publish import publish
+from mmkg.train.publish import publish
 settings = load_settings()
 seen = []
 def kill_after_two_recommendation_batches(step, rows):

@@ -13,7 +13,7 @@ from mmkg.cli import cli
 from mmkg.graph import CYPHER_DIR, load_query
 from mmkg.schema import VECTOR_INDEXES, Label
 from tests.test_publish import K, build_demo_graph, listened_pairs, track_id, write_run
-from train.publish import publish
+from mmkg.train.publish import publish
 
 READ_QUERIES = {
     "recommend": {"userId": "u0", "k": 10, "genre": None},

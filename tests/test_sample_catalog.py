@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from ingest.features import check_media
-from ingest.pipeline import read_dataset
-from ingest.sample_catalog import MOODS, generate_sample_catalog
+from mmkg.ingest.features import check_media
+from mmkg.ingest.pipeline import read_dataset
+from mmkg.ingest.sample_catalog import MOODS, generate_sample_catalog
 from mmkg.cli import cli
 from mmkg.errors import MmkgError
 

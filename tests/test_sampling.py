@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from train.sampling import NegativeSampler, history_table, neighbour_table
+from mmkg.train.sampling import NegativeSampler, history_table, neighbour_table
 
 torch.set_num_threads(1)
 

@@ -9,11 +9,11 @@ from click.testing import CliRunner
 
 from mmkg.cli import cli
 from tests.synthetic_export import make_export
-from train.baselines import build_model
-from train.config import TrainConfig
-from train.data import TrainData
-from train.fit import CHECKPOINT, fit
-from train.sampling import NegativeSampler
+from mmkg.train.baselines import build_model
+from mmkg.train.config import TrainConfig
+from mmkg.train.data import TrainData
+from mmkg.train.fit import CHECKPOINT, fit
+from mmkg.train.sampling import NegativeSampler
 
 torch.set_num_threads(1)
 

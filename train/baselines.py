@@ -1,5 +1,5 @@
 """Baselines on the same data and protocols: popularity, BPR-MF, LightGCN (KGCN is
-:class:`~train.model.MKGCN` with ``model = "kgcn"``), and :func:`build_model` for every name."""
+:class:`~mmkg.train.model.MKGCN` with ``model = "kgcn"``), and :func:`build_model` for every name."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from train.config import ModelConfig
-from train.model.base import Recommender
+from mmkg.train.config import ModelConfig
+from mmkg.train.model.base import Recommender
 
 
 class Popularity(Recommender):
@@ -98,8 +98,8 @@ class LightGCN(BPRMF):
 
 
 def build_model(config: ModelConfig, data, rng: np.random.Generator) -> Recommender:
-    """The recommender named by ``config.model``, built on :class:`train.data.TrainData`."""
-    from train.model import MKGCN
+    """The recommender named by ``config.model``, built on :class:`mmkg.train.data.TrainData`."""
+    from mmkg.train.model import MKGCN
 
     if config.model in ("mkgcn", "kgcn"):
         return MKGCN.from_data(config, data, rng)

@@ -4,8 +4,8 @@ CTR: the split's positives (label 1) and its precomputed uniform negatives ``<sp
 (label 0), scored by ``sigmoid(logit)``; AUC and F1 (threshold 0.5) over all rows at once.
 
 Top-K: every user with a positive in the evaluated split ranks **all** items except their
-training items (and, at test time, their validation items); metrics from :mod:`train.metrics`
-at every K in :data:`train.config.TOPK`. Users without a positive in the split are not ranked
+training items (and, at test time, their validation items); metrics from :mod:`mmkg.train.metrics`
+at every K in :data:`mmkg.train.config.TOPK`. Users without a positive in the split are not ranked
 (their number is logged).
 """
 
@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from train import metrics
+from mmkg.train import metrics
 from mmkg.errors import TrainError
-from train.config import TOPK, TrainConfig
-from train.data import TrainData
-from train.model.base import Recommender
+from mmkg.train.config import TOPK, TrainConfig
+from mmkg.train.data import TrainData
+from mmkg.train.model.base import Recommender
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ def load_run(run: Path, export_path: Path | None = None) -> tuple[Recommender, T
     """The selected model of a run folder and the data it was trained on (its recorded export,
     or ``export_path``)."""
     from mmkg.export import ExportedGraph
-    from train.baselines import build_model
+    from mmkg.train.baselines import build_model
 
     saved = torch.load(Path(run) / "model.pt")
     config = TrainConfig(**saved["config"])

@@ -19,12 +19,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from train.baselines import build_model
-from train.config import TrainConfig
-from train.data import TrainData
-from train.evaluate import evaluate
-from train.model.base import Recommender
-from train.sampling import NegativeSampler
+from mmkg.train.baselines import build_model
+from mmkg.train.config import TrainConfig
+from mmkg.train.data import TrainData
+from mmkg.train.evaluate import evaluate
+from mmkg.train.model.base import Recommender
+from mmkg.train.sampling import NegativeSampler
 
 log = logging.getLogger(__name__)
 

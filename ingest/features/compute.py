@@ -19,11 +19,11 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColu
                            TextColumn, TimeRemainingColumn)
 from rich.text import Text
 
-from ingest.features.extract import SPECS, extract
-from ingest.features.media import check_media
-from ingest.features.spec import MEDIA_KINDS
-from ingest.featureset import FeatureSet
-from ingest.writers import write_feature_sets
+from mmkg.ingest.features.extract import SPECS, extract
+from mmkg.ingest.features.media import check_media
+from mmkg.ingest.features.spec import MEDIA_KINDS
+from mmkg.ingest.featureset import FeatureSet
+from mmkg.ingest.writers import write_feature_sets
 from mmkg.errors import DatabaseError
 from mmkg.graph import load_query
 

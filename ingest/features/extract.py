@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingest.features import audio, image, sentiment, text
-from ingest.features.media import read_lyrics
-from ingest.features.spec import MEDIA_KINDS, FeatureSpec
-from ingest.featureset import FeatureSet
+from mmkg.ingest.features import audio, image, sentiment, text
+from mmkg.ingest.features.media import read_lyrics
+from mmkg.ingest.features.spec import MEDIA_KINDS, FeatureSpec
+from mmkg.ingest.featureset import FeatureSet
 
 #: The features computed from each media kind (lyrics feed two extractors).
 SPECS: dict[str, tuple[FeatureSpec, ...]] = {
@@ -21,7 +21,7 @@ def extract(kind: str, paths: list[Path], track_ids: list[str]) -> list[FeatureS
     """Compute every feature of media ``kind`` for files ``paths[i]`` of tracks ``track_ids[i]``.
 
     Returns one :class:`FeatureSet` per feature in ``SPECS[kind]``, rows in input order.
-    Files should have passed :func:`ingest.features.check_media`; a file that still fails to
+    Files should have passed :func:`mmkg.ingest.features.check_media`; a file that still fails to
     decode raises the decoder's error.
 
     Raises:

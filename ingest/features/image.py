@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest.features.spec import FeatureSpec
+from mmkg.ingest.features.spec import FeatureSpec
 from mmkg.schema import Modality
 
 SIZE = 128

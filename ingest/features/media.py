@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ingest.features.spec import MEDIA_KINDS
+from mmkg.ingest.features.spec import MEDIA_KINDS
 
 _EXPECTED = {
     "lyrics": "expected a non-empty UTF-8 text file",

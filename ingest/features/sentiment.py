@@ -13,7 +13,7 @@ from importlib.metadata import version
 
 import numpy as np
 
-from ingest.features.spec import FeatureSpec
+from mmkg.ingest.features.spec import FeatureSpec
 from mmkg.schema import Modality
 
 SPEC = FeatureSpec(

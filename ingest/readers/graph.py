@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ingest.featureset import FeatureSet
+from mmkg.ingest.featureset import FeatureSet
 from mmkg.schema import Label, NON_KG_RELS, RelType
 
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ingest.readers.graph import GraphData, NodeSet, RelSet, property_frame
-from ingest.readers.table import Header, Table, read_table
-from ingest.validate import Validator
+from mmkg.ingest.readers.graph import GraphData, NodeSet, RelSet, property_frame
+from mmkg.ingest.readers.table import Header, Table, read_table
+from mmkg.ingest.validate import Validator
 from mmkg.schema import Label, Prop, RelType
 
 INTERACTIONS = "user_artists.dat"

@@ -16,12 +16,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ingest.featureset import FeatureSet
-from ingest.readers.catalog import feature_kinds
-from ingest.readers.graph import GraphData
-from ingest.readers.kgcn import ITEM_COLUMNS, KG_COLUMNS, build_graph, load
-from ingest.readers.table import read_table
-from ingest.validate import Validator
+from mmkg.ingest.featureset import FeatureSet
+from mmkg.ingest.readers.catalog import feature_kinds
+from mmkg.ingest.readers.graph import GraphData
+from mmkg.ingest.readers.kgcn import ITEM_COLUMNS, KG_COLUMNS, build_graph, load
+from mmkg.ingest.readers.table import read_table
+from mmkg.ingest.validate import Validator
 from mmkg.schema import Modality, Prop
 
 RATINGS = "userID2itemID4ratings.tsv"

@@ -16,7 +16,7 @@ from typing import Literal
 
 import pandas as pd
 
-from ingest.validate import Validator
+from mmkg.ingest.validate import Validator
 
 Header = bool | Literal["auto"]
 

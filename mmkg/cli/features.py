@@ -24,7 +24,7 @@ def features(app: AppContext, batch_size: int, only: tuple[str, ...], no_progres
     Resumable: each batch is written as soon as it is computed, and a re-run only computes
     what is still missing.
     """
-    from ingest.features import compute_missing_features
+    from mmkg.ingest.features import compute_missing_features
 
     counts = compute_missing_features(app.driver(), app.database, batch_size=batch_size,
                                       progress=not no_progress, only=only or None)
@@ -49,7 +49,7 @@ def features(app: AppContext, batch_size: int, only: tuple[str, ...], no_progres
 def sample_catalog(out: Path, tracks: int, users: int, seed: int, media: bool,
                    interactions_per_user: int, fmt: str, force: bool) -> None:
     """Write a synthetic catalog (tables, media, planted taste) to OUT for `mmkg ingest`."""
-    from ingest.sample_catalog import generate_sample_catalog
+    from mmkg.ingest.sample_catalog import generate_sample_catalog
 
     summary = generate_sample_catalog(out, tracks=tracks, users=users, seed=seed, media=media,
                                       interactions_per_user=interactions_per_user, fmt=fmt,

@@ -31,7 +31,7 @@ def ingest(app: AppContext, path: Path, fmt: str, dry_run: bool, skip_invalid: b
     """Validate the dataset in PATH, then MERGE it into Neo4j (idempotent: re-run after a crash)."""
     from rich.console import Console
 
-    from ingest.pipeline import ingest as run_ingest
+    from mmkg.ingest.pipeline import ingest as run_ingest
 
     if rating_threshold is not None and fmt != "mkgcn":
         raise click.BadParameter("applies to --format mkgcn only", param_hint="--rating-threshold")

@@ -47,7 +47,7 @@ def _emit(rows: list[dict], as_json: bool, title: str) -> None:
 @pass_app
 def publish(app: AppContext, run_dir: Path, keep: int, batch_size: int, model_id: str | None) -> None:
     """Write RUN_DIR's embeddings and top-K to Neo4j as the new current model, atomically."""
-    from train.publish import publish as publish_run
+    from mmkg.train.publish import publish as publish_run
 
     s = publish_run(app.driver(), app.database, run_dir, keep=keep, batch_size=batch_size,
                     model_id=model_id)

@@ -59,9 +59,9 @@ def train(app: AppContext, config_file: Path | None, out: Path, export_path: Pat
           modality_names: tuple[str, ...], threads: int | None, resume: bool, quiet: bool,
           **overrides) -> None:
     """Train a recommender and write its run folder OUT (selection and test on the export's split)."""
-    from train.config import TrainConfig
-    from train.data import TrainData
-    from train.fit import fit
+    from mmkg.train.config import TrainConfig
+    from mmkg.train.data import TrainData
+    from mmkg.train.fit import fit
 
     _set_threads(threads)
     if resume and (out / "config.json").exists() and config_file is None:
@@ -86,7 +86,7 @@ def train(app: AppContext, config_file: Path | None, out: Path, export_path: Pat
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 def evaluate(run: Path, export_path: Path | None, threads: int | None, as_json: bool) -> None:
     """Re-evaluate RUN's selected model on validation and test; print every metric."""
-    from train.evaluate import evaluate as run_eval, load_run
+    from mmkg.train.evaluate import evaluate as run_eval, load_run
 
     _set_threads(threads)
     model, data = load_run(run, export_path)

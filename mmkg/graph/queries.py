@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from functools import cache
+from importlib import resources
+from pathlib import Path
 
 from neo4j import Driver, ManagedTransaction
 
-from mmkg.config import PROJECT_ROOT
 from mmkg.errors import MmkgError
 
-CYPHER_DIR = PROJECT_ROOT / "cypher"
+CYPHER_DIR = Path(str(resources.files("mmkg.cypher")))
+"""The installed ``cypher/`` folder (the repository's ``cypher/`` in an editable install)."""
 
 
 @cache

@@ -6,11 +6,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from train.config import ModelConfig
-from train.model.base import Recommender
-from train.model.fusion import MultiModalFusion
-from train.model.kgconv import KGConv
-from train.model.user import UserAggregator
+from mmkg.train.config import ModelConfig
+from mmkg.train.model.base import Recommender
+from mmkg.train.model.fusion import MultiModalFusion
+from mmkg.train.model.kgconv import KGConv
+from mmkg.train.model.user import UserAggregator
 
 
 class MKGCN(Recommender):
@@ -30,11 +30,11 @@ class MKGCN(Recommender):
     item's sampled tree; hidden layers use ``config.activation``, the last one tanh.
 
     Args:
-        config: the :class:`~train.config.ModelConfig`.
+        config: the :class:`~mmkg.train.config.ModelConfig`.
         n_users, n_items, n_entities, n_relations: index space sizes (items are entities
             ``0..n_items-1``).
         adj_entity, adj_relation: neighbour tables ``[n_entities, K]`` (see
-            :func:`train.sampling.neighbour_table`).
+            :func:`mmkg.train.sampling.neighbour_table`).
         history, history_mask: ``[n_users, K_u]`` training-history table and its mask.
         modalities: ``(values [n_items, D_k], mask [n_items])`` per modality.
 
@@ -71,8 +71,8 @@ class MKGCN(Recommender):
 
     @classmethod
     def from_data(cls, config: ModelConfig, data, rng: np.random.Generator) -> "MKGCN":
-        """Build from :class:`train.data.TrainData`, sampling neighbour and history tables."""
-        from train.sampling import history_table, neighbour_table
+        """Build from :class:`mmkg.train.data.TrainData`, sampling neighbour and history tables."""
+        from mmkg.train.sampling import history_table, neighbour_table
 
         adj_e, adj_r = neighbour_table(data.n_entities, data.kg, config.neighbours, data.self_relation, rng)
         hist, hist_mask = history_table(data.n_users, data.train, config.history, rng)
