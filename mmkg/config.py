@@ -14,11 +14,19 @@ env var                      default                          meaning
 ``MMKG_NEO4J_HEAP``          ``2g``                           local server's max heap
 ``MMKG_NEO4J_PAGECACHE``     ``2g``                           local server's page cache
 ``MMKG_NEO4J_SERVER``        ``auto``                         ``java`` | ``docker`` | ``auto``
+``MMKG_BATCH_INGEST``        ``10000``                        node/relationship rows per ingest write
+``MMKG_BATCH_FEATURE_ROWS``  ``2000``                         most feature vectors per write
+``MMKG_BATCH_FEATURES``      ``64``                           tracks per feature-extraction batch
+``MMKG_BATCH_EXPORT``        ``1000``                         ids per export read query
+``MMKG_BATCH_PUBLISH``       ``1000``                         users or vectors per publish write
+``MMKG_BATCH_DELETE``        ``10000``                        nodes deleted per ``mmkg db reset`` step
 ==========================  ===============================  ======================================
 
 The TOML file uses the same names without the prefix, lower-cased, under ``[neo4j]`` for the
-``NEO4J_*`` ones (``[neo4j] password = ...`` is allowed but env or the generated file is better).
-The password is a :class:`pydantic.SecretStr`: it never appears in ``repr``, logs or CLI output.
+``NEO4J_*`` ones and ``[batch]`` for the ``BATCH_*`` ones (``[neo4j] password = ...`` is allowed
+but env or the generated file is better). An unknown key in the file is an error (a typo would
+otherwise be ignored); unknown ``MMKG_*`` variables are ignored. The password is a
+:class:`pydantic.SecretStr`: it never appears in ``repr``, logs or CLI output.
 """
 
 from __future__ import annotations
@@ -43,7 +51,7 @@ NEO4J_VERSION = "5.26.30"
 class Neo4jSettings(BaseModel):
     """How to reach Neo4j, and how to run the local server."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     uri: str | None = None
     user: str = "neo4j"
@@ -67,14 +75,41 @@ class Neo4jSettings(BaseModel):
         return f"http://127.0.0.1:{self.http_port}/browser/"
 
 
+class BatchSettings(BaseModel):
+    """Rows per transaction of each step: trade-offs of memory and speed, never of results.
+
+    Library functions take these defaults (:data:`BATCH`); the CLI passes the configured values.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ingest: int = Field(10_000, ge=1)
+    """Node or relationship rows per ingest write transaction (``UNWIND … MERGE``)."""
+    feature_rows: int = Field(2_000, ge=1)
+    """Most feature rows per write transaction: vectors make rows heavy (384 floats ≈ 3 kB)."""
+    features: int = Field(64, ge=1)
+    """Tracks per feature-extraction batch; each batch is written as soon as it is computed."""
+    export: int = Field(1_000, ge=1)
+    """Node ids one export read query takes (its rows come back as one record)."""
+    publish: int = Field(1_000, ge=1)
+    """Users (``RECOMMENDED``) or nodes (vectors) per publish write transaction."""
+    delete: int = Field(10_000, ge=1)
+    """Nodes deleted per transaction when a database is emptied."""
+
+
+BATCH = BatchSettings()
+"""The default batch sizes."""
+
+
 class Settings(BaseModel):
     """All settings of one mmkg invocation."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     home: Path = PROJECT_ROOT / ".mmkg"
     cache: Path = Path.home() / ".cache" / "mmkg"
     neo4j: Neo4jSettings = Neo4jSettings()
+    batch: BatchSettings = BATCH
 
     @property
     def password_file(self) -> Path:
@@ -98,19 +133,24 @@ def _generated_password(path: Path) -> str:
     return value
 
 
+_SECTIONS: dict[str, type[BaseModel]] = {"neo4j": Neo4jSettings, "batch": BatchSettings}
+"""Settings sections: ``[name]`` in TOML, ``MMKG_<NAME>_<FIELD>`` in the environment."""
+
+
 def _from_env(environ: dict[str, str]) -> dict:
+    """The known ``MMKG_*`` variables as nested settings data (others are ignored)."""
     top: dict = {}
-    neo4j: dict = {}
     for key, value in environ.items():
         if not key.startswith(ENV_PREFIX):
             continue
         name = key[len(ENV_PREFIX):].lower()
-        if name.startswith("neo4j_"):
-            neo4j[name[len("neo4j_"):]] = value
-        elif name in ("home", "cache"):
+        if name in ("home", "cache"):
             top[name] = value
-    if neo4j:
-        top["neo4j"] = neo4j
+            continue
+        for section, model in _SECTIONS.items():
+            field = name.removeprefix(f"{section}_")
+            if field != name and field in model.model_fields:
+                top.setdefault(section, {})[field] = value
     return top
 
 
@@ -130,16 +170,20 @@ def load_settings(
     if path is not None:
         try:
             data = tomllib.loads(Path(path).read_text())
-        except (OSError, tomllib.TOMLDecodeError) as e:
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
             raise ConfigError(f"{path}: cannot read settings: {e}") from e
     env = _from_env(environ)
-    neo4j = {**data.get("neo4j", {}), **env.get("neo4j", {})}
-    neo4j.update({k: v for k, v in overrides.items() if v is not None})
-    merged = {**{k: v for k, v in data.items() if k != "neo4j"}, **{k: v for k, v in env.items() if k != "neo4j"}}
+    merged = {**data, **{k: v for k, v in env.items() if k not in _SECTIONS}}
+    for section in _SECTIONS:
+        values = data.get(section, {})
+        if not isinstance(values, dict):
+            raise ConfigError(f"{path}: [{section}] must be a table of settings")
+        merged[section] = {**values, **env.get(section, {})}
+    merged["neo4j"].update({k: v for k, v in overrides.items() if v is not None})
     try:
-        settings = Settings(**merged, neo4j=Neo4jSettings(**neo4j))
+        settings = Settings(**merged)
     except ValidationError as e:
-        raise ConfigError(f"invalid settings: {e}") from e
+        raise ConfigError.invalid(f"settings{f' in {path}' if path else ''}", e) from e
     # Relative paths are relative to where the command started, even if it later changes directory.
     return settings.model_copy(update={"home": settings.home.expanduser().resolve(),
                                        "cache": settings.cache.expanduser().resolve()})

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pydantic is only needed to word an error
+    from pydantic import ValidationError
+
 
 class MmkgError(Exception):
     """Root of all errors mmkg raises on purpose."""
@@ -9,6 +14,12 @@ class MmkgError(Exception):
 
 class ConfigError(MmkgError):
     """Settings are missing or invalid."""
+
+    @classmethod
+    def invalid(cls, what: str, error: "ValidationError") -> "ConfigError":
+        """One line naming every bad field of a pydantic ``error``, e.g.
+        ``invalid training config: lr: Input should be greater than 0 (got -1.0)``."""
+        return cls(f"invalid {what}: {validation_summary(error)}")
 
 
 class SchemaError(MmkgError):
@@ -23,11 +34,22 @@ class DatabaseError(MmkgError):
     """Neo4j refused a query or a connection (wrong password, constraint violation, ...)."""
 
 
+class NotFoundError(MmkgError):
+    """The user, track or published model asked for does not exist (or cannot answer)."""
+
+
 class IngestError(MmkgError):
-    """A catalog is invalid. ``problems`` lists every ``file:line:column: message``."""
+    """A catalog is invalid. ``problems`` lists every ``file:line:column: message``.
+
+    One problem makes a one-line message (``tracks.csv:3:*: ...; nothing was written``); several
+    make a summary line followed by one line per problem (at most 50).
+    """
 
     def __init__(self, problems: list[str], summary: str | None = None) -> None:
         self.problems = list(problems)
+        if len(self.problems) == 1:
+            super().__init__(f"{self.problems[0]}; nothing was written")
+            return
         head = summary or f"{len(self.problems)} problem(s) found; nothing was written"
         super().__init__("\n".join([head, *self.problems[:50]]) + (
             f"\n... and {len(self.problems) - 50} more" if len(self.problems) > 50 else ""
@@ -42,5 +64,22 @@ class TrainError(MmkgError):
     """Training or evaluation was configured or fed inconsistently."""
 
 
+class RunFolderError(MmkgError):
+    """A training run folder is missing, incomplete or unreadable."""
+
+
 class PublishError(MmkgError):
     """A training run could not be published (inconsistent folder, missing nodes)."""
+
+
+def validation_summary(error: "ValidationError") -> str:
+    """Every problem of a pydantic ``error`` on one line: ``field: message (got value); ...``."""
+    parts = []
+    for problem in error.errors(include_url=False):
+        where = ".".join(str(p) for p in problem["loc"])
+        if not where:  # a check across fields: its message says it all
+            parts.append(problem["msg"])
+            continue
+        got = "" if problem["type"] == "missing" else f" (got {repr(problem['input'])[:60]})"
+        parts.append(f"{where}: {problem['msg']}{got}")
+    return "; ".join(parts)
