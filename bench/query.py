@@ -31,6 +31,7 @@ from mmkg.config import load_settings
 from mmkg.graph import connect, load_query, run_batches
 from mmkg.graph.schema import apply_schema, reset_database
 from mmkg.train.publish import publish
+from mmkg.train.run_folder import Embeddings, RunFolder
 
 GRAPH = {
     "genres": "UNWIND $rows AS row CREATE (:Genre {id: row.id, name: row.name})",
@@ -78,13 +79,16 @@ def write_run(path: Path, args, listened: dict, rng: np.random.Generator) -> Pat
         s, i = torch.topk(user[start:start + 1000] @ track.T, args.topk, dim=1)
         items.append(i)
         scores.append(s)
-    path.mkdir(parents=True, exist_ok=True)
-    torch.save({"track_ids": [f"t{i}" for i in range(args.tracks)],
-                "user_ids": list(listened), "track": track, "user": user,
-                "topk": {"items": torch.cat(items), "scores": torch.cat(scores)}},
-               path / "embeddings.pt")
-    (path / "config.json").write_text(json.dumps(vars(args), default=str))
-    (path / "metrics.json").write_text(json.dumps({"test": {}}))
+    run = RunFolder(path)
+    run.save_embeddings(Embeddings(
+        track_ids=[f"t{i}" for i in range(args.tracks)], user_ids=list(listened),
+        track=track, user=user, topk_items=torch.cat(items), topk_scores=torch.cat(scores)))
+    run.save_config(json.loads(json.dumps(vars(args), default=str)))
+    run.save_metrics({"test": {}})
+    export = path / "export"  # the bench graph is written directly, not exported: a stub manifest
+    export.mkdir(exist_ok=True)
+    (export / "manifest.json").write_text(json.dumps({"source": "bench/query.py"}))
+    run.save_model({}, config=run.load_config(), export=export, epoch=0)
     return path
 
 

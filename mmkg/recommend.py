@@ -1,8 +1,9 @@
 """Read recommendations from Neo4j: the current published model's answers, via ``cypher/`` files.
 
 Every function runs the same ``.cypher`` files one pastes into Neo4j Browser
-(``recommend``, ``cold_start``, ``explain``, ``similar_tracks``) and returns rows as dicts with
-a 1-based ``rank``. Who gets what:
+(``recommend``, ``cold_start``, ``explain``, ``similar_tracks``; ``recommend_user_state`` and
+``recommend_track_state`` decide which applies) and returns rows as dicts with a 1-based
+``rank``. Who gets what:
 
 - a user the current model knows → ``recommend.cypher`` (their exact top-K, minus listened tracks);
 - a user newer than the model who has listened to something → ``cold_start.cypher`` from those
@@ -17,27 +18,8 @@ from dataclasses import dataclass, field
 
 from neo4j import Driver
 
-from mmkg.errors import MmkgError
-from mmkg.graph import read_named, read_rows
-
-
-class NotFoundError(MmkgError):
-    """The user, track or published model asked for does not exist (or cannot answer)."""
-
-
-#: Lookups that decide which answer a user gets (not reusable queries, hence not in cypher/).
-_USER_STATE = """
-OPTIONAL MATCH (m:Model {current: true})
-OPTIONAL MATCH (u:User {id: $userId})
-RETURN m.id AS model, u IS NOT NULL AS exists,
-       COLLECT { MATCH (u)-[:LISTENED]->(t:Track) RETURN t.id } AS history,
-       EXISTS { MATCH (u)-[r:RECOMMENDED]->() WHERE r.model = m.id } AS known
-"""
-_TRACK_STATE = """
-UNWIND $trackIds AS id
-OPTIONAL MATCH (t:Track {id: id})
-RETURN id, t IS NOT NULL AS exists, t.embedding IS NOT NULL AS embedded
-"""
+from mmkg.errors import NotFoundError
+from mmkg.graph import read_named
 
 
 @dataclass
@@ -58,7 +40,7 @@ def ranked(rows: list[dict]) -> list[dict]:
 
 def check_tracks(driver: Driver, database: str, track_ids: list[str]) -> None:
     """Raise :class:`NotFoundError` if a track is unknown or none of them has an embedding."""
-    rows = read_rows(driver, database, _TRACK_STATE, trackIds=track_ids)
+    rows = read_named(driver, database, "recommend_track_state", trackIds=track_ids)
     unknown = [r["id"] for r in rows if not r["exists"]]
     if unknown:
         raise NotFoundError(f"unknown track(s): {', '.join(unknown)}")
@@ -79,7 +61,7 @@ def for_user(driver: Driver, database: str, user: str, *, k: int = 10, genre: st
 
     With ``explain`` each row gets ``reasons``: up to three KG paths from ``explain.cypher``.
     """
-    state = read_rows(driver, database, _USER_STATE, userId=user)[0]
+    state = read_named(driver, database, "recommend_user_state", userId=user)[0]
     if not state["exists"]:
         raise NotFoundError(f"unknown user {user!r}")
     if state["model"] is None:

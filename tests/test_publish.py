@@ -1,6 +1,8 @@
 """publish (train/publish.py) against a real Neo4j: what it writes, atomic swaps, failures, pruning.
 
-The demo graph and training-run folders built here are reused by ``tests/test_queries.py``.
+These tests need exact control of the vectors, so their run folders are written through
+:class:`RunFolder` by ``tests/demo_graph.py``; ``tests/test_fit_publish.py`` publishes a really
+trained run.
 """
 
 from __future__ import annotations
@@ -16,99 +18,13 @@ from pathlib import Path
 import pytest
 import torch
 
+from mmkg.errors import PublishError, RunFolderError
 from mmkg.graph import load_query
 from mmkg.schema import VECTOR_INDEXES
-from tests.conftest import ROOT, count
-from mmkg.errors import PublishError
 from mmkg.train.publish import publish, read_run, vector_index_dimensions
-
-N_TRACKS, N_USERS, K = 12, 4, 8
-GENRES = {"g-rock": "rock", "g-jazz": "jazz"}
-ARTISTS = {"a0": "Ada", "a1": "Bix", "a2": "Cleo"}
-
-DEMO_GRAPH = """
-UNWIND $genres AS g MERGE (:Genre {id: g.id, name: g.name})
-WITH count(*) AS _
-UNWIND $artists AS a MERGE (:Artist {id: a.id, name: a.name})
-WITH count(*) AS _
-UNWIND $tracks AS row
-MERGE (t:Track {id: row.id}) SET t.title = row.title
-WITH t, row
-MATCH (g:Genre {id: row.genre}), (a:Artist {id: row.artist})
-MERGE (t)-[:HAS_GENRE]->(g)
-MERGE (t)-[:PERFORMED_BY]->(a)
-WITH count(*) AS _
-UNWIND $listened AS l
-MERGE (u:User {id: l.user})
-WITH u, l MATCH (t:Track {id: l.track})
-MERGE (u)-[:LISTENED {plays: 3}]->(t)
-"""
-KG_EXTRAS = """
-MERGE (al:Album {id: 'al0', title: 'First Album'})
-MERGE (tag:Tag {id: 'tag-chill', name: 'chill'})
-MERGE (e:Entity {id: 'e-paris', name: 'Paris'})
-WITH al, tag, e
-MATCH (t0:Track {id: 't0'}), (t4:Track {id: 't4'}), (t8:Track {id: 't8'}), (t11:Track {id: 't11'})
-MATCH (a0:Artist {id: 'a0'}), (a1:Artist {id: 'a1'})
-MERGE (t0)-[:ON_ALBUM]->(al) MERGE (t4)-[:ON_ALBUM]->(al)
-MERGE (t8)-[:TAGGED]->(tag) MERGE (t11)-[:TAGGED]->(tag)
-MERGE (a0)-[:`music.artist.origin`]->(e) MERGE (a1)-[:`music.artist.origin`]->(e)
-MERGE (al)-[:PERFORMED_BY]->(a0)
-WITH e
-MATCH (t6:Track {id: 't6'}), (t9:Track {id: 't9'}), (t0:Track {id: 't0'})
-MERGE (t6)-[:`music.recording.place`]->(e)
-MERGE (t9)-[:`music.recording.cover_of`]->(t0)
-MERGE (newcomer:User {id: 'u-new'})
-MERGE (late:User {id: 'u-late'})
-MERGE (late)-[:LISTENED {plays: 1}]->(t0)
-"""
-
-
-def track_id(i: int) -> str:
-    return f"t{i}"
-
-
-def listened_pairs() -> list[tuple[str, str]]:
-    """User ``u<j>`` listened to tracks ``j, j+4`` (so rock fans are u0, u2 and jazz fans u1, u3)."""
-    return [(f"u{j}", track_id(i)) for j in range(N_USERS) for i in (j, j + 4)]
-
-
-def build_demo_graph(driver, database: str) -> None:
-    """12 tracks (even = rock, odd = jazz; artist i % 3), 4 users with 2 listens each, plus an
-    album (t0, t4; by Ada), a tag (t8, t11), an entity Paris (origin of Ada and Bix, place of t6),
-    t9 a cover of t0, a user with no history (u-new) and one unknown to models (u-late)."""
-    tracks = [{"id": track_id(i), "title": f"Song {i}", "genre": "g-rock" if i % 2 == 0 else "g-jazz",
-               "artist": f"a{i % 3}"} for i in range(N_TRACKS)]
-    driver.execute_query(DEMO_GRAPH, {
-        "genres": [{"id": k, "name": v} for k, v in GENRES.items()],
-        "artists": [{"id": k, "name": v} for k, v in ARTISTS.items()],
-        "tracks": tracks,
-        "listened": [{"user": u, "track": t} for u, t in listened_pairs()],
-    }, database_=database)
-    driver.execute_query(KG_EXTRAS, database_=database)
-
-
-def write_run(path: Path, *, dim: int = 4, seed: int = 0, k: int = K) -> Path:
-    """A training output folder (docs/contracts.md §4): rock tracks point along axis 0, jazz along
-    axis 1; users follow their genre; topk = exact top-k of user·track (listened tracks included,
-    as a model's raw ranking would)."""
-    g = torch.Generator().manual_seed(seed)
-    genre = torch.tensor([i % 2 for i in range(N_TRACKS)])
-    track = 0.3 * torch.randn(N_TRACKS, dim, generator=g)
-    track[torch.arange(N_TRACKS), genre] += 2.0
-    user = 0.1 * torch.randn(N_USERS, dim, generator=g)
-    user[torch.arange(N_USERS), torch.arange(N_USERS) % 2] += 1.0
-    scores, items = torch.topk(user @ track.T, k, dim=1)
-    path.mkdir(parents=True, exist_ok=True)
-    torch.save({"track_ids": [track_id(i) for i in range(N_TRACKS)],
-                "user_ids": [f"u{j}" for j in range(N_USERS)],
-                "track": track, "user": user, "topk": {"items": items, "scores": scores}},
-               path / "embeddings.pt")
-    (path / "config.json").write_text(json.dumps({"dim": dim, "seed": seed}))
-    (path / "metrics.json").write_text(json.dumps({"test": {"auc": 0.5 + seed / 100}}))
-    (path / "export").mkdir(exist_ok=True)
-    (path / "export" / "manifest.json").write_text(json.dumps({"seed": seed, "counts": {}}))
-    return path
+from mmkg.train.run_folder import RunFolder
+from tests.conftest import ROOT, count
+from tests.demo_graph import K, N_TRACKS, N_USERS, build_demo_graph, track_id, write_run
 
 
 def current_model(driver, database: str) -> str | None:
@@ -163,7 +79,7 @@ def test_publish_writes_embeddings_recommendations_model_and_indexes(demo, datab
     assert count(demo, database, "MATCH (n) WHERE n.embedding_next IS NOT NULL RETURN count(n) AS n") == 0
     assert vector_index_dimensions(demo, database) == {name: 4 for name in VECTOR_INDEXES.values()}
     # the stored vectors and ranks are exactly the run's
-    blob = torch.load(run / "embeddings.pt")
+    blob = torch.load(run / RunFolder.EMBEDDINGS, weights_only=True)
     records, _, _ = demo.execute_query("MATCH (t:Track {id: 't3'}) RETURN t.embedding AS v",
                                        database_=database)
     assert torch.allclose(torch.tensor(records[0]["v"]), blob["track"][3])
@@ -224,7 +140,7 @@ def test_failure_midway_keeps_previous_results_and_a_rerun_completes(demo, datab
         publish(demo, database, run_b, batch_size=1, progress=False, on_step=fail_on_second_batch)
     assert current_model(demo, database) == a.model_id
     assert served_models(demo, database) == {a.model_id}
-    blob_a = torch.load(tmp_path / "run-a" / "embeddings.pt")
+    blob_a = torch.load(tmp_path / "run-a" / RunFolder.EMBEDDINGS, weights_only=True)
     records, _, _ = demo.execute_query("MATCH (t:Track {id: 't0'}) RETURN t.embedding AS v",
                                        database_=database)
     assert torch.allclose(torch.tensor(records[0]["v"]), blob_a["track"][0])
@@ -299,12 +215,12 @@ def test_republishing_a_retained_version_makes_it_current_again(demo, database, 
 
 def test_inconsistent_run_folder_is_refused_before_writing(demo, database, tmp_path):
     run = write_run(tmp_path / "run-bad")
-    blob = torch.load(run / "embeddings.pt")
+    blob = torch.load(run / RunFolder.EMBEDDINGS, weights_only=True)
     blob["user"] = blob["user"][:, :3]
-    torch.save(blob, run / "embeddings.pt")
-    with pytest.raises(PublishError, match="user is"):
+    torch.save(blob, run / RunFolder.EMBEDDINGS)
+    with pytest.raises(RunFolderError, match="user is"):
         publish(demo, database, run, progress=False)
-    with pytest.raises(PublishError, match="no embeddings.pt"):
+    with pytest.raises(RunFolderError, match="no embeddings.pt"):
         publish(demo, database, tmp_path, progress=False)
     assert count(demo, database, "MATCH (m:Model) RETURN count(m) AS n") == 0
 

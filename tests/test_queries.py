@@ -12,8 +12,9 @@ from click.testing import CliRunner
 from mmkg.cli import cli
 from mmkg.graph import CYPHER_DIR, load_query
 from mmkg.schema import VECTOR_INDEXES, Label
-from tests.test_publish import K, build_demo_graph, listened_pairs, track_id, write_run
 from mmkg.train.publish import publish
+from mmkg.train.run_folder import RunFolder
+from tests.demo_graph import K, build_demo_graph, listened_pairs, track_id, write_run
 
 READ_QUERIES = {
     "recommend": {"userId": "u0", "k": 10, "genre": None},
@@ -34,7 +35,7 @@ def published(driver, database, tmp_path_factory):
     build_demo_graph(driver, database)
     run = write_run(tmp_path_factory.mktemp("runs") / "run-a")
     publish(driver, database, run, progress=False)
-    return torch.load(run / "embeddings.pt")
+    return torch.load(run / RunFolder.EMBEDDINGS, weights_only=True)
 
 
 def rows(driver, database, name, **params) -> list[dict]:

@@ -40,9 +40,9 @@ def test_schema_applied_twice_gives_same_constraints(empty_db, database):
 
 def test_uniqueness_violation_is_a_clear_error(empty_db, database):
     query = "UNWIND $rows AS row CREATE (:Track {id: row.id})"
-    run_batches(empty_db, database, query, [{"id": "t1"}])
+    run_batches(empty_db, database, query, [{"id": "t1"}], batch_size=10)
     with pytest.raises(DatabaseError) as info:
-        run_batches(empty_db, database, query, [{"id": "t1"}])
+        run_batches(empty_db, database, query, [{"id": "t1"}], batch_size=10)
     message = str(info.value)
     assert "Track" in message and "t1" in message and "already exists" in message
 

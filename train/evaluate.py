@@ -17,11 +17,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from mmkg.errors import RunFolderError
 from mmkg.train import metrics
-from mmkg.errors import TrainError
 from mmkg.train.config import TOPK, TrainConfig
 from mmkg.train.data import TrainData
 from mmkg.train.model.base import Recommender
+from mmkg.train.run_folder import RunFolder
 
 log = logging.getLogger(__name__)
 
@@ -96,16 +97,22 @@ def evaluate(model: Recommender, data: TrainData, which: str = "valid",
 
 def load_run(run: Path, export_path: Path | None = None) -> tuple[Recommender, TrainData]:
     """The selected model of a run folder and the data it was trained on (its recorded export,
-    or ``export_path``)."""
-    from mmkg.export import ExportedGraph
-    from mmkg.train.baselines import build_model
+    or ``export_path``).
 
-    saved = torch.load(Path(run) / "model.pt")
-    config = TrainConfig(**saved["config"])
-    path = export_path or saved.get("export")
+    Raises:
+        RunFolderError: the folder has no readable ``model.pt``, or records no export.
+        ExportError: the export folder is not readable.
+    """
+    from mmkg.export import ExportedGraph
+    from mmkg.train.model import build_model
+
+    folder = RunFolder(run)
+    saved = folder.load_model()
+    config = TrainConfig(**saved.config)
+    path = export_path or saved.export
     if path is None:
-        raise TrainError(f"{run}/model.pt records no export folder: pass --export")
+        raise RunFolderError(f"{run}/{RunFolder.MODEL} records no export folder: pass --export")
     data = TrainData.from_export(ExportedGraph.load(Path(path)), config.model.modality_names)
     model = build_model(config.model, data, np.random.default_rng(config.seed))
-    model.load_state_dict(saved["state_dict"])
+    model.load_state_dict(saved.state_dict)
     return model, data

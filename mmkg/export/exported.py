@@ -77,7 +77,7 @@ class ExportedGraph:
             graph=graphs[0],
             id_maps=json.loads((path / "id_maps.json").read_text()),
             relations=[tuple(r) for r in json.loads((path / "relations.json").read_text())],
-            modalities=torch.load(path / "modalities.pt"),
+            modalities=torch.load(path / "modalities.pt", weights_only=True),
             split=split_arrays,
             manifest=json.loads((path / "manifest.json").read_text()),
         )

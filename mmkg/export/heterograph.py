@@ -12,15 +12,16 @@ from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 from neo4j import Driver
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from mmkg import __version__
+from mmkg.config import BATCH
 from mmkg.errors import ExportError
 from mmkg.export.exported import ExportedGraph
 from mmkg.export.idmap import IdMap
 from mmkg.export.neo4j import CanonicalEtype, GraphReader, Listens
 from mmkg.export.selection import Selection
 from mmkg.export.split import SplitConfig, split_interactions
+from mmkg.progress import progress_bar
 from mmkg.schema import Label, RelType
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ def export_heterograph(
     seed: int = 0,
     progress: bool = True,
     source_uri: str | None = None,
+    batch_size: int = BATCH.export,
 ) -> ExportedGraph:
     """Stream ``selection`` (default: the whole graph) out of ``database`` and split it.
 
@@ -48,7 +50,7 @@ def export_heterograph(
     (NaN where absent). ``relations`` lists the KG canonical edge types in sorted order.
 
     ``source_uri`` (without credentials) is recorded in the manifest; the server address is
-    recorded otherwise.
+    recorded otherwise. ``batch_size``: node ids per read query.
 
     Raises:
         ExportError: the selection has no track, features are inconsistent, or the split's
@@ -57,10 +59,9 @@ def export_heterograph(
     selection = selection or Selection()
     split = split or SplitConfig()
     started = time.perf_counter()
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn(), transient=True) if progress else None
+    bar = progress_bar("ids", transient=True) if progress else None
     with bar if bar is not None else nullcontext():
-        reader = GraphReader(driver, database, progress=bar)
+        reader = GraphReader(driver, database, chunk_ids=batch_size, progress=bar)
         tracks = reader.tracks(selection)
         if not len(tracks):
             raise ExportError(f"the selection matched no track: {selection.to_manifest()}")

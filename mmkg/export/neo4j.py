@@ -1,7 +1,7 @@
 """Stream a selection out of Neo4j into id maps and numpy arrays, with bounded memory.
 
 Every query is a ``cypher/export_*.cypher`` file run through ``session.execute_read``. Queries that
-start from known nodes take their ids in chunks (``UNWIND $ids``) and answer each chunk with one
+start from known nodes take their ids in chunks (``$ids``) and answer each chunk with one
 record of collected rows; whole-label id queries answer in pages of ``page`` ids per record. Bolt's
 cost is per record (≈70 µs on a loaded machine against ≈1 µs per list element), so this is ~20×
 faster than a record per row, while memory stays bounded by one chunk. Each transaction function
@@ -27,16 +27,15 @@ from mmkg.errors import DatabaseError, ExportError
 from mmkg.export.columns import Column
 from mmkg.export.idmap import IdMap
 from mmkg.export.selection import Selection
-from mmkg.graph import load_query
-from mmkg.schema import KG_LABELS, NON_KG_RELS, Label, Modality, quote
+from mmkg.config import BATCH
+from mmkg.graph import TrustedCypher, render
+from mmkg.schema import KG_LABELS, NON_KG_RELS, Label, Modality
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 CanonicalEtype = tuple[str, str, str]
 
-_LABEL_SLOT = "__LABEL__"
-_PREDICATE_SLOT = "__PREDICATE__"
 _KG_LABEL_NAMES = [label.value for label in KG_LABELS]
 _MODALITY_NAMES = [m.value for m in Modality]
 _OUTLIERS_SHOWN = 20
@@ -58,12 +57,12 @@ class GraphReader:
     Args:
         driver: an open driver (never created here).
         database: the database every session names.
-        chunk_ids: how many ids one ``UNWIND $ids`` query takes (its rows come as one record).
+        chunk_ids: how many ids one ``$ids`` query takes (its rows come as one record).
         page: how many ids one record of a whole-label id query carries.
         progress: a rich progress display to report to, or None.
     """
 
-    def __init__(self, driver: Driver, database: str, *, chunk_ids: int = 1000,
+    def __init__(self, driver: Driver, database: str, *, chunk_ids: int = BATCH.export,
                  page: int = 10_000, progress: Progress | None = None) -> None:
         self.driver = driver
         self.database = database
@@ -218,11 +217,12 @@ class GraphReader:
 
     def _read(self, name: str, consume: Callable[[Result], T], /, *, label: Label | None = None,
               predicate: str | None = None, **params: Any) -> T:
-        query = load_query(name)
+        slots: dict[str, Label | TrustedCypher] = {}
         if label is not None:
-            query = query.replace(_LABEL_SLOT, quote(Label(label).value))
+            slots["label"] = Label(label)
         if predicate is not None:
-            query = query.replace(_PREDICATE_SLOT, predicate)
+            slots["predicate"] = TrustedCypher(predicate)
+        query = render(name, **slots)
         self.queries_used.add(name)
         try:
             with self.driver.session(database=self.database) as session:

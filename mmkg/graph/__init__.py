@@ -1,7 +1,10 @@
-"""Neo4j access: driver factory, the ``cypher/`` query loader, and batched writes with retries."""
+"""Neo4j access: driver factory, the ``cypher/`` query loader and renderer, batched writes with retries."""
 
-from mmkg.graph.driver import connect, check_connection
-from mmkg.graph.queries import CYPHER_DIR, load_query, read_named, read_rows
-from mmkg.graph.batch import run_batches, WriteSummary
+from mmkg.graph.batch import WriteSummary, run_batches
+from mmkg.graph.driver import check_connection, connect
+from mmkg.graph.queries import (CYPHER_DIR, TrustedCypher, load_query, load_statements, read_named,
+                                read_rows, render, run_implicit, write_rows)
 
-__all__ = ["connect", "check_connection", "load_query", "read_rows", "read_named", "CYPHER_DIR", "run_batches", "WriteSummary"]
+__all__ = ["connect", "check_connection", "CYPHER_DIR", "TrustedCypher", "load_query",
+           "load_statements", "render", "read_rows", "read_named", "write_rows", "run_implicit",
+           "run_batches", "WriteSummary"]

@@ -1,8 +1,9 @@
-"""Batched, retried writes: one ``UNWIND $rows`` query per batch, each in its own transaction.
+"""Batched, retried writes: one query over ``$rows`` per batch, each batch in its own transaction.
 
-Every batch is an idempotent ``MERGE`` transaction function, so the driver's retry on transient
-errors (deadlocks, leader switches, a restarting server) is safe, and re-running a whole
-interrupted job converges to the same graph.
+Every write of mmkg goes through :func:`run_batches`. A batch is a transaction function, so the
+driver retries it on transient errors (deadlocks, leader switches); a lost connection (a
+restarting server) is retried here with back-off. Queries must therefore be idempotent (keyed on
+constrained ids), and re-running a whole interrupted job converges to the same graph.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ def _write_batch(tx: ManagedTransaction, query: str, rows: list[dict], params: d
 
 
 def chunked(rows: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    """Consecutive slices of ``rows`` of at most ``size`` items."""
     for start in range(0, len(rows), size):
         yield rows[start:start + size]
 
@@ -55,16 +57,23 @@ def run_batches(
     query: str,
     rows: Sequence[dict],
     *,
-    batch_size: int = 5000,
+    batch_size: int,
     params: dict | None = None,
     on_batch: Callable[[int], None] | None = None,
     retries: int = 5,
 ) -> WriteSummary:
-    """Run ``query`` (which must start with ``UNWIND $rows AS row``) over ``rows`` in batches.
+    """Run ``query`` over ``rows`` in batches of ``batch_size``; the query reads its batch as
+    ``$rows`` (and ``params`` as further parameters) and must be idempotent.
 
-    ``on_batch(n)`` is called after each committed batch with its row count (progress bars).
-    Transient errors are retried by ``execute_write``; a lost connection (server restart) is
-    retried here up to ``retries`` times with back-off.
+    ``on_batch(n)`` is called after each committed batch with its row count (progress bars); an
+    exception it raises stops the job after that batch. Transient errors are retried by
+    ``execute_write``; a lost connection is retried here up to ``retries`` times with back-off.
+
+    Returns:
+        The summed counters (a node found and updated counts in ``properties_set``).
+
+    Raises:
+        DatabaseError: Neo4j refused a batch, or stayed unreachable.
     """
     summary = WriteSummary()
     started = time.perf_counter()

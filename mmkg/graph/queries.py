@@ -1,22 +1,46 @@
-"""Load the Cypher queries that live in ``cypher/`` (one query per file, ``$params`` only)."""
+"""The one route from Python to Cypher text: every statement lives in ``cypher/<name>.cypher``.
+
+A query file holds one statement (``schema.cypher``: several, split on ``;``), a header of ``//``
+comments naming its parameters and returned columns, and ``$params`` for every value. Labels,
+relationship types and index names cannot be parameters: a file marks where one goes with a
+``__SLOT__`` placeholder, and :func:`render` fills it with a backtick-quoted identifier.
+"""
 
 from __future__ import annotations
 
+import re
+from enum import Enum
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
 from neo4j import Driver, ManagedTransaction
+from neo4j.exceptions import Neo4jError
 
-from mmkg.errors import MmkgError
+from mmkg.errors import DatabaseError, MmkgError
+from mmkg.schema import quote
 
 CYPHER_DIR = Path(str(resources.files("mmkg.cypher")))
 """The installed ``cypher/`` folder (the repository's ``cypher/`` in an editable install)."""
 
+PLACEHOLDER = re.compile(r"__[A-Z]+__")
+"""A template slot in a query file: ``__LABEL__``, ``__REL__``, ``__PREDICATE__``..."""
+
+
+class TrustedCypher(str):
+    """Cypher text written by the operator (``mmkg export --where``), pasted into a slot as is.
+
+    Never wrap text that comes from data or from other users in it.
+    """
+
 
 @cache
 def load_query(name: str) -> str:
-    """Return the text of ``cypher/<name>.cypher`` with ``//`` comment lines removed."""
+    """The text of ``cypher/<name>.cypher`` without its ``//`` comment lines (read once).
+
+    Raises:
+        MmkgError: no such file.
+    """
     path = CYPHER_DIR / f"{name}.cypher"
     try:
         text = path.read_text()
@@ -25,9 +49,34 @@ def load_query(name: str) -> str:
     return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("//")).strip()
 
 
-def split_statements(text: str) -> list[str]:
-    """Split a multi-statement ``.cypher`` file (such as ``schema.cypher``) on ``;``."""
-    return [s.strip() for s in text.split(";") if s.strip()]
+def load_statements(name: str) -> list[str]:
+    """The ``;``-separated statements of a multi-statement file such as ``schema.cypher``."""
+    return [s.strip() for s in load_query(name).split(";") if s.strip()]
+
+
+def render(name: str, /, **slots: str | Enum) -> str:
+    """``cypher/<name>.cypher`` with each ``__KEY__`` slot filled by ``slots[key]``.
+
+    A slot value is an identifier (a schema enum member or any string), put in backtick-quoted by
+    :func:`mmkg.schema.quote`, so it can never end its slot early; or a :class:`TrustedCypher`,
+    pasted as is. Validating names that come from data (``mmkg.schema.kg_relation_type``) is the
+    caller's job, before rendering.
+
+    Raises:
+        ValueError: a slot the file does not have, or a slot of the file left unfilled.
+    """
+    text = load_query(name)
+    for key, value in slots.items():
+        placeholder = f"__{key.upper()}__"
+        if placeholder not in text:
+            raise ValueError(f"cypher/{name}.cypher has no slot {placeholder}")
+        if isinstance(value, Enum):
+            value = value.value
+        text = text.replace(placeholder, value if isinstance(value, TrustedCypher) else quote(value))
+    leftover = sorted(set(PLACEHOLDER.findall(text)))
+    if leftover:
+        raise ValueError(f"cypher/{name}.cypher: unfilled slot(s) {', '.join(leftover)}")
+    return text
 
 
 def _fetch(tx: ManagedTransaction, query: str, params: dict) -> list[dict]:
@@ -35,11 +84,46 @@ def _fetch(tx: ManagedTransaction, query: str, params: dict) -> list[dict]:
 
 
 def read_rows(driver: Driver, database: str, query: str, **params) -> list[dict]:
-    """Run a read query in a read transaction (retried on transient errors); rows as dicts."""
-    with driver.session(database=database) as session:
-        return session.execute_read(_fetch, query, params)
+    """Run a read query in a read transaction (retried on transient errors); rows as dicts.
+
+    Raises:
+        DatabaseError: Neo4j refused the query.
+    """
+    try:
+        with driver.session(database=database) as session:
+            return session.execute_read(_fetch, query, params)
+    except Neo4jError as e:
+        raise DatabaseError(f"Neo4j refused a read: {e.message}") from e
 
 
 def read_named(driver: Driver, database: str, name: str, **params) -> list[dict]:
     """Run ``cypher/<name>.cypher`` with ``params`` in a read transaction; rows as dicts."""
     return read_rows(driver, database, load_query(name), **params)
+
+
+def write_rows(driver: Driver, database: str, query: str, **params) -> list[dict]:
+    """Run ``query`` in one write transaction (retried on transient errors, so it must be
+    idempotent); rows as dicts.
+
+    Raises:
+        DatabaseError: Neo4j refused the query.
+    """
+    try:
+        with driver.session(database=database) as session:
+            return session.execute_write(_fetch, query, params)
+    except Neo4jError as e:
+        raise DatabaseError(f"Neo4j refused a write: {e.message}") from e
+
+
+def run_implicit(driver: Driver, database: str, query: str, **params) -> list[dict]:
+    """Run ``query`` in an implicit (auto-commit) transaction, as ``CALL { … } IN TRANSACTIONS``
+    and schema commands (``CREATE INDEX``, ``SHOW INDEXES``) need; rows as dicts.
+
+    Raises:
+        DatabaseError: Neo4j refused the query.
+    """
+    try:
+        with driver.session(database=database) as session:
+            return [record.data() for record in session.run(query, params)]
+    except Neo4jError as e:
+        raise DatabaseError(f"Neo4j refused a query: {e.message}") from e

@@ -1,0 +1,277 @@
+"""The training run folder (``docs/contracts.md`` §4): its file names and their (de)serialisation.
+
+``mmkg train --out RUN`` writes it, ``mmkg eval`` and ``mmkg publish`` read it; nothing else
+spells its file names. Files::
+
+    config.json     the training config used (``TrainConfig.model_dump()``)
+    metrics.json    ``valid`` / ``test`` metrics, history, timings (see ``mmkg.train.fit``)
+    model.pt        the model selected on validation:
+                    {"state_dict": {name: tensor}, "config": dict, "export": str | None, "epoch": int}
+    checkpoint.pt   the last epoch's full state, for ``--resume`` (a dict of tensors and numbers)
+    embeddings.pt   what publish writes: {"track_ids": [str], "user_ids": [str],
+                    "track": [n_tracks, d], "user": [n_users, d],
+                    "topk": {"items": [n_users, K] long (indices into track_ids; < 0 = padding),
+                             "scores": [n_users, K] float}}
+    curves.png      training loss and validation metrics per epoch
+
+``model.pt``'s ``export`` records the ExportedGraph folder the run was trained on (relative to
+the run folder when inside it), so evaluation reloads the same data and publish stores that
+export's real ``manifest.json`` on the ``:Model`` node.
+
+Every ``.pt`` file holds only tensors, dicts, lists, strings and numbers, and is read with
+``torch.load(..., weights_only=True)``: loading a run folder never runs pickled code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from mmkg.errors import RunFolderError
+
+EXPORT_MANIFEST = "manifest.json"
+"""The manifest file of an ExportedGraph folder (``mmkg.export.exported``)."""
+
+
+@dataclass(frozen=True)
+class Embeddings:
+    """The content of ``embeddings.pt``: final vectors and the exact top-K per user."""
+
+    track_ids: list[str]
+    user_ids: list[str]
+    track: torch.Tensor
+    """[n_tracks, d] float"""
+    user: torch.Tensor
+    """[n_users, d] float"""
+    topk_items: torch.Tensor
+    """[n_users, K] long, indices into ``track_ids``; negative = padding"""
+    topk_scores: torch.Tensor
+    """[n_users, K] float"""
+
+    @property
+    def dimension(self) -> int:
+        return int(self.track.shape[1])
+
+    @property
+    def k(self) -> int:
+        return int(self.topk_items.shape[1])
+
+    def problems(self) -> list[str]:
+        """How the tensors disagree with the ids and with each other (empty when consistent)."""
+        track, user, items, scores = self.track, self.user, self.topk_items, self.topk_scores
+        out = []
+        if track.ndim != 2 or track.shape[0] != len(self.track_ids):
+            out.append(f"track is {tuple(track.shape)}, expected [{len(self.track_ids)}, d]")
+        if user.ndim != 2 or user.shape != (len(self.user_ids), track.shape[-1]):
+            out.append(f"user is {tuple(user.shape)}, expected "
+                       f"[{len(self.user_ids)}, {track.shape[-1]}]")
+        if items.ndim != 2 or items.shape[0] != len(self.user_ids) or scores.shape != items.shape:
+            out.append(f"topk items {tuple(items.shape)} / scores {tuple(scores.shape)}, "
+                       f"expected [{len(self.user_ids)}, K] both")
+        elif items.numel() and int(items.max()) >= len(self.track_ids):
+            out.append(f"topk items index {int(items.max())} >= {len(self.track_ids)} tracks")
+        return out
+
+
+@dataclass(frozen=True)
+class SavedModel:
+    """The content of ``model.pt``."""
+
+    state_dict: dict[str, torch.Tensor]
+    config: dict[str, Any]
+    """The training config as plain data (``TrainConfig.model_dump()``)."""
+    export: Path | None
+    """The ExportedGraph folder the run was trained on (absolute), if one was recorded."""
+    epoch: int
+    """The epoch selected on validation (0: an untrained model)."""
+
+
+class RunFolder:
+    """One training run folder at ``path`` (see the module docstring).
+
+    ``save_*`` methods write one file each (creating the folder); ``load_*`` methods read one and
+    raise :class:`~mmkg.errors.RunFolderError` with a one-line reason when it is missing or
+    unreadable.
+    """
+
+    CONFIG = "config.json"
+    METRICS = "metrics.json"
+    MODEL = "model.pt"
+    CHECKPOINT = "checkpoint.pt"
+    EMBEDDINGS = "embeddings.pt"
+    CURVES = "curves.png"
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"RunFolder({str(self.path)!r})"
+
+    def file(self, name: str) -> Path:
+        """The path of file ``name`` (one of the class constants) in this folder."""
+        return self.path / name
+
+    @property
+    def curves_file(self) -> Path:
+        """Where the training curves go (a plot is drawn by ``mmkg.train.fit``)."""
+        return self.file(self.CURVES)
+
+    def has(self, name: str) -> bool:
+        return self.file(name).is_file()
+
+    # -- config and metrics (JSON) -----------------------------------------------------------------
+    def save_config(self, config: dict[str, Any]) -> None:
+        self._write_json(self.CONFIG, config)
+
+    def load_config(self) -> dict[str, Any]:
+        return self._read_json(self.CONFIG)
+
+    def save_metrics(self, metrics: dict[str, Any]) -> None:
+        self._write_json(self.METRICS, metrics)
+
+    def load_metrics(self) -> dict[str, Any]:
+        return self._read_json(self.METRICS)
+
+    # -- the selected model and the export it was trained on --------------------------------------
+    def save_model(self, state_dict: dict[str, torch.Tensor], *, config: dict[str, Any],
+                   export: Path | None, epoch: int) -> None:
+        """Write ``model.pt``; ``export`` is the ExportedGraph folder the run was trained on."""
+        self._save_tensors(self.MODEL, {"state_dict": state_dict, "config": config,
+                                        "export": self._export_reference(export), "epoch": epoch})
+
+    def load_model(self) -> SavedModel:
+        blob = self._load_tensors(self.MODEL)
+        try:
+            export = blob["export"]
+            return SavedModel(state_dict=blob["state_dict"], config=blob["config"],
+                              export=None if export is None else self._resolve(export),
+                              epoch=int(blob["epoch"]))
+        except (KeyError, TypeError, ValueError) as e:
+            raise RunFolderError(f"{self.file(self.MODEL)}: not an mmkg model file ({e})") from e
+
+    def export_manifest(self, export: Path | None = None) -> dict[str, Any]:
+        """The ``manifest.json`` of ``export``, or of the export recorded in ``model.pt``.
+
+        Raises:
+            RunFolderError: no export recorded, or its manifest is gone or unreadable.
+        """
+        export = export or self.load_model().export
+        if export is None:
+            raise RunFolderError(f"{self.path}: {self.MODEL} records no export folder; "
+                                 "give the export it was trained on (--export)")
+        path = Path(export) / EXPORT_MANIFEST
+        if not path.is_file():
+            raise RunFolderError(f"{path}: no such file; the run was trained on export {export}, "
+                                 "which has moved or gone (give it with --export)")
+        return _json_file(path)
+
+    # -- checkpoint ---------------------------------------------------------------------------------
+    def save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Write ``checkpoint.pt`` atomically (a crash mid-write keeps the previous one)."""
+        self._save_tensors(self.CHECKPOINT, checkpoint, atomic=True)
+
+    def load_checkpoint(self) -> dict[str, Any] | None:
+        """The last checkpoint, or ``None`` when the run has none yet."""
+        return self._load_tensors(self.CHECKPOINT) if self.has(self.CHECKPOINT) else None
+
+    # -- embeddings ---------------------------------------------------------------------------------
+    def save_embeddings(self, embeddings: Embeddings) -> None:
+        """Write ``embeddings.pt``.
+
+        Raises:
+            ValueError: the tensors disagree with the ids (a bug of the caller).
+        """
+        problems = embeddings.problems()
+        if problems:
+            raise ValueError("; ".join(problems))
+        self._save_tensors(self.EMBEDDINGS, {
+            "track_ids": list(embeddings.track_ids), "user_ids": list(embeddings.user_ids),
+            "track": embeddings.track, "user": embeddings.user,
+            "topk": {"items": embeddings.topk_items, "scores": embeddings.topk_scores},
+        })
+
+    def load_embeddings(self) -> Embeddings:
+        """Read and check ``embeddings.pt``.
+
+        Raises:
+            RunFolderError: missing, unreadable, or tensors that disagree in shape.
+        """
+        path = self.file(self.EMBEDDINGS)
+        blob = self._load_tensors(self.EMBEDDINGS)
+        try:
+            embeddings = Embeddings(
+                track_ids=[str(i) for i in blob["track_ids"]],
+                user_ids=[str(i) for i in blob["user_ids"]],
+                track=blob["track"].float(), user=blob["user"].float(),
+                topk_items=blob["topk"]["items"].long(), topk_scores=blob["topk"]["scores"].float())
+        except (KeyError, TypeError, AttributeError) as e:
+            raise RunFolderError(f"{path}: not a training embeddings file ({e})") from e
+        problems = embeddings.problems()
+        if problems:
+            raise RunFolderError(f"{path}: " + "; ".join(problems))
+        return embeddings
+
+    def embeddings_digest(self) -> str:
+        """The first 8 hex digits of the SHA-256 of ``embeddings.pt`` (a model version's id)."""
+        return hashlib.sha256(self._need(self.EMBEDDINGS).read_bytes()).hexdigest()[:8]
+
+    # -- plumbing -----------------------------------------------------------------------------------
+    def _need(self, name: str) -> Path:
+        if not self.path.is_dir():
+            raise RunFolderError(f"{self.path}: no such run folder "
+                                 "(expected the --out folder of `mmkg train`)")
+        path = self.file(name)
+        if not path.is_file():
+            raise RunFolderError(f"{self.path}: no {name} (is this a `mmkg train --out` folder?)")
+        return path
+
+    def _write_json(self, name: str, data: dict[str, Any]) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.file(name).write_text(json.dumps(data, indent=2))
+
+    def _read_json(self, name: str) -> dict[str, Any]:
+        return _json_file(self._need(name))
+
+    def _save_tensors(self, name: str, blob: dict[str, Any], *, atomic: bool = False) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        path = self.file(name)
+        if not atomic:
+            torch.save(blob, path)
+            return
+        tmp = path.with_suffix(".tmp")
+        torch.save(blob, tmp)
+        tmp.replace(path)
+
+    def _load_tensors(self, name: str) -> dict[str, Any]:
+        path = self._need(name)
+        try:
+            blob = torch.load(path, map_location="cpu", weights_only=True)
+        except (RuntimeError, OSError, EOFError, ValueError) as e:
+            raise RunFolderError(f"{path}: unreadable ({str(e).splitlines()[0]})") from e
+        if not isinstance(blob, dict):
+            raise RunFolderError(f"{path}: expected a dict, found {type(blob).__name__}")
+        return blob
+
+    def _export_reference(self, export: Path | None) -> str | None:
+        """``export`` relative to this folder when inside it (the folder can move), else absolute."""
+        if export is None:
+            return None
+        export, here = Path(export).resolve(), self.path.resolve()
+        return os.path.relpath(export, here) if export.is_relative_to(here) else str(export)
+
+    def _resolve(self, reference: str) -> Path:
+        path = Path(reference)
+        return path if path.is_absolute() else (self.path / path).resolve()
+
+
+def _json_file(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise RunFolderError(f"{path}: unreadable JSON ({e})") from e
