@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from mmkg.export import ExportedGraph
-from mmkg.train.baselines import build_model
+from mmkg.train.model import build_model
 from mmkg.train.config import TrainConfig
 from mmkg.train.data import TrainData
 from mmkg.train.fit import train_one_epoch

@@ -6,7 +6,7 @@ import torch
 
 from mmkg.errors import TrainError
 from tests.synthetic_export import make_export
-from mmkg.train.baselines import build_model
+from mmkg.train.model import build_model
 from mmkg.train.config import ModelConfig, TrainConfig
 from mmkg.train.data import TrainData
 from mmkg.train.model import KGConv, MultiModalFusion, UserAggregator
@@ -88,7 +88,7 @@ def test_data_index_spaces(data):
     assert len(data.kg) == 2 * (20 + 20 + 2)                    # both directions
 
 
-@pytest.mark.parametrize("name", ["mkgcn", "kgcn", "pop", "bpr", "lightgcn"])
+@pytest.mark.parametrize("name", ["mkgcn", "mkgcn-paper", "kgcn", "pop", "bpr", "lightgcn"])
 @pytest.mark.parametrize("hops", [1, 2])
 def test_forward_shapes_and_score_all_agree(data, name, hops):
     torch.manual_seed(0)
@@ -121,12 +121,12 @@ def test_recommend_excludes_items(data):
 
 def test_config_rejects_bad_combinations():
     with pytest.raises(ValueError):
-        ModelConfig(dim=10, heads=3)
+        ModelConfig(model="mkgcn-paper", dim=10, heads=3)
 
 
 def test_training_leaves_the_scored_item_out_of_the_history(data):
     torch.manual_seed(0)
-    model = build_model(ModelConfig(dim=8, neighbours=3), data, np.random.default_rng(0))
+    model = build_model(ModelConfig(model="mkgcn-paper", dim=8, neighbours=3), data, np.random.default_rng(0))
     user = int(data.train[0, 0])
     slots = model.history_mask[user].nonzero().flatten()
     item = model.history[user, slots[0]].clone()
@@ -154,3 +154,51 @@ def test_standardize_centres_present_columns_and_zeroes_the_rest():
     assert torch.all(out[:, 1] == 0)  # constant over the present rows
     assert torch.all(out[2] == 0)  # the track without this modality
     assert torch.allclose(out[:2, 0].abs(), out[:2, 2].abs())  # scale-free: MFCC-sized = tiny columns
+
+
+def test_every_registered_model_builds_from_its_name(data):
+    from mmkg.train.model import MODELS
+
+    for name in MODELS:
+        model = build_model(ModelConfig(model=name, dim=8), data, np.random.default_rng(0))
+        assert isinstance(model, MODELS[name])
+    with pytest.raises(ValueError, match="unknown model 'nope'"):
+        ModelConfig(model="nope")
+
+
+def test_vector_models_score_with_the_vectors_they_publish(data):
+    """Publish writes get_embedding(); a Cypher dot product of those must be the model's score."""
+    for name in ("mkgcn", "lightgcn", "bpr", "pop"):
+        torch.manual_seed(0)
+        model = build_model(ModelConfig(model=name, dim=8), data, np.random.default_rng(0)).eval()
+        track, user = model.get_embedding()
+        users = torch.arange(data.n_users)
+        assert torch.allclose(user @ track.T, model.score_all(users), atol=1e-5)
+
+
+def test_mkgcn_kg_aggregation_mixes_kg_neighbours_only(data):
+    """Items that share KG neighbours start closer than the KG-free embeddings say; hops = 0
+    leaves the item inputs untouched; no user or interaction enters the KG step."""
+    from mmkg.train.model.mkgcn import RelationalKGAggregator
+
+    kg = np.array([[0, 0, 2], [2, 0, 0], [1, 0, 2], [2, 0, 1]])          # items 0, 1 share entity 2
+    h = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0], [5.0, 5.0]])  # entity 3 is isolated
+    rel = torch.ones(1, 2)
+    assert torch.equal(RelationalKGAggregator(kg, 4, 0)(h, rel), h)
+    out = RelationalKGAggregator(kg, 4, 2)(h, rel)
+    assert torch.equal(out[3], h[3])                                    # isolated: unchanged
+    cos = torch.nn.functional.cosine_similarity
+    assert cos(out[0], out[1], dim=0) > cos(h[0], h[1], dim=0)
+
+
+def test_mkgcn_without_modalities_or_kg_is_lightgcn(data):
+    """hops 0 and no modalities: the same propagation as LightGCN over the same graph."""
+    config = ModelConfig(model="mkgcn", dim=8, hops=0, modalities=False, layers=2)
+    torch.manual_seed(0)
+    mk = build_model(config, data, np.random.default_rng(0))
+    lg = build_model(config.model_copy(update={"model": "lightgcn"}), data, np.random.default_rng(0))
+    with torch.no_grad():
+        lg.user.weight.copy_(mk.user.weight)
+        lg.item.weight.copy_(mk.entity.weight[: data.n_items])
+    a, b = mk.propagate(), lg.propagate()
+    assert torch.allclose(a[0], b[0]) and torch.allclose(a[1], b[1])

@@ -82,7 +82,9 @@ def test_popularity_alpha_shifts_negatives_towards_popular_items():
 
 
 def test_user_with_every_item_is_refused():
-    with pytest.raises(ValueError):
+    from mmkg.errors import TrainError
+
+    with pytest.raises(TrainError, match="no negative exists"):
         NegativeSampler(np.array([[0, 0], [0, 1]]), n_items=2)
 
 

@@ -8,8 +8,9 @@ import torch
 from click.testing import CliRunner
 
 from mmkg.cli import cli
+from mmkg.errors import TrainError
 from tests.synthetic_export import make_export
-from mmkg.train.baselines import build_model
+from mmkg.train.model import build_model
 from mmkg.train.config import TrainConfig
 from mmkg.train.data import TrainData
 from mmkg.train.fit import CHECKPOINT, fit
@@ -23,12 +24,13 @@ def data() -> TrainData:
     return TrainData.from_export(make_export())
 
 
-def _config(**kw) -> TrainConfig:
-    return TrainConfig.load(**{"epochs": 8, "lr": 0.01, "batch_size": 32, "patience": 8, **kw})
+def _config(preset: str | None = None, **kw) -> TrainConfig:
+    return TrainConfig.load(preset=preset, **{"epochs": 8, "lr": 0.01, "batch_size": 32, "patience": 8, **kw})
 
 
-def test_mkgcn_learns_the_signal(data, tmp_path):
-    result = fit(data, _config(epochs=12), tmp_path, progress=False)
+@pytest.mark.parametrize("preset", [None, "paper"])
+def test_mkgcn_learns_the_signal(data, tmp_path, preset):
+    result = fit(data, _config(preset, epochs=12, patience=12), tmp_path, progress=False)
     assert result["test"]["auc"] > 0.65
     assert result["test"]["recall@20"] > 0.5                     # 20 of 64 items at random: ~0.31
     assert len(result["history"]) == 12 and result["history"][-1]["loss"] < result["history"][0]["loss"]
@@ -53,11 +55,16 @@ def test_resume_equals_an_uninterrupted_run(data, tmp_path):
 def test_no_validation_or_test_pair_reaches_training(data, tmp_path):
     train = {tuple(p) for p in data.split["train"]}
     held_out = {tuple(p) for k in ("valid", "test") for p in data.split[k]}
-    model = build_model(_config().model, data, np.random.default_rng(0))
-    # user histories: training pairs only
-    hist, mask = model.history, model.history_mask
+    paper = build_model(_config(model="mkgcn-paper").model, data, np.random.default_rng(0))
+    # the paper model's user histories: training pairs only
+    hist, mask = paper.history, paper.history_mask
     pairs = {(u, int(i)) for u in range(data.n_users) for i in hist[u][mask[u]]}
     assert pairs <= train and not pairs & held_out
+    # the ranking model's user–item graph: exactly the training pairs
+    ranking = build_model(_config().model, data, np.random.default_rng(0))
+    rows, cols = ranking.adj.to_sparse_coo().indices()
+    edges = {(int(r), int(c) - data.n_users) for r, c in zip(rows, cols) if r < data.n_users}
+    assert edges == train
     # the KG the neighbour tables come from has no user and no interaction
     assert data.kg[:, [0, 2]].max() < data.n_entities and data.n_entities == 64 + 8 + 4 + 2
     # popularity for negative sampling counts training interactions only
@@ -68,8 +75,8 @@ def test_no_validation_or_test_pair_reaches_training(data, tmp_path):
                          for k in ("valid", "test", "valid_neg", "test_neg")}}})
     fit(data, _config(epochs=2), tmp_path / "a", progress=False)
     fit(scrambled, _config(epochs=2), tmp_path / "b", progress=False)
-    a = torch.load(tmp_path / "a" / CHECKPOINT)["model"]
-    b = torch.load(tmp_path / "b" / CHECKPOINT)["model"]
+    a = torch.load(tmp_path / "a" / CHECKPOINT, weights_only=True)["model"]
+    b = torch.load(tmp_path / "b" / CHECKPOINT, weights_only=True)["model"]
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
@@ -93,7 +100,14 @@ def test_config_files_toml_and_yaml(tmp_path):
     a = TrainConfig.load(tmp_path / "c.toml", dim=64)
     assert (a.epochs, a.model.dim, a.model.fusion) == (3, 64, "max")
     b = TrainConfig.load(tmp_path / "c.yaml")
-    assert (b.lr, b.model.hops, b.model.dim) == (0.01, 2, 16)
+    assert (b.lr, b.model.hops, b.model.dim) == (0.01, 2, 64)
+    c = TrainConfig.load(tmp_path / "c.yaml", preset="paper", epochs=4)     # preset < file < flags
+    assert (c.loss, c.negatives, c.model.model, c.lr, c.model.hops, c.epochs) == \
+        ("bce", "ratio", "mkgcn-paper", 0.01, 2, 4)
+    with pytest.raises(TrainError, match="unknown preset 'nope'"):
+        TrainConfig.load(preset="nope")
+    with pytest.raises(TrainError, match=r"^invalid training config: lr: .*greater than 0"):
+        TrainConfig.load(lr=-1.0)
 
 
 def test_cli_train_then_eval(tmp_path):
@@ -101,7 +115,7 @@ def test_cli_train_then_eval(tmp_path):
     runner = CliRunner()
     out = tmp_path / "run"
     result = runner.invoke(cli, ["train", "--out", str(out), "--seed", "3", "--export", str(tmp_path / "export"),
-                                 "--epochs", "2", "--lr", "0.01", "--fusion", "mean", "--quiet"])
+                                 "--epochs", "2", "--lr", "0.01", "--fusion", "mean", "--dim", "16", "--quiet"])
     assert result.exit_code == 0, result.output
     for name in ("config.json", "metrics.json", "model.pt", "curves.png", "embeddings.pt", CHECKPOINT):
         assert (out / name).exists()
@@ -109,7 +123,7 @@ def test_cli_train_then_eval(tmp_path):
     assert {"auc", "f1", "recall@20", "ndcg@20"} <= set(metrics["test"])
     assert json.loads((out / "config.json").read_text())["model"]["fusion"] == "mean"
 
-    emb = torch.load(out / "embeddings.pt")
+    emb = torch.load(out / "embeddings.pt", weights_only=True)
     assert emb["track"].shape == (64, 16) and emb["user"].shape == (48, 16)
     assert len(emb["track_ids"]) == 64 and emb["topk"]["items"].shape == (48, 64)  # K capped at n_items
     exported = make_export()
@@ -122,3 +136,14 @@ def test_cli_train_then_eval(tmp_path):
     assert result.exit_code == 0, result.output
     again = json.loads(result.output[result.output.index("{"):])
     assert again["test"] == pytest.approx(metrics["test"])
+
+
+def test_cli_preset_paper_trains_the_paper_model(tmp_path):
+    make_export().save(tmp_path / "export")
+    out = tmp_path / "run"
+    result = CliRunner().invoke(cli, ["train", "--preset", "paper", "--out", str(out), "--export",
+                                      str(tmp_path / "export"), "--epochs", "1", "--quiet"])
+    assert result.exit_code == 0, result.output
+    config = json.loads((out / "config.json").read_text())
+    assert (config["model"]["model"], config["loss"], config["negatives"], config["neg_ratio"]) == \
+        ("mkgcn-paper", "bce", "ratio", 1)

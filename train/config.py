@@ -4,15 +4,20 @@ A config file may be flat or split into sections::
 
     # run.toml
     epochs = 20
-    lr = 5e-4
+    lr = 1e-3
     [model]
     model = "mkgcn"
-    dim = 16
-    fusion = "residual"
+    dim = 64
 
-Defaults follow KGCN's Last.FM settings (K 8, d 16, H 1, batch 128, L2 1e-4, lr 5e-4) where the
-spec has no better-measured value. ``model = "kgcn"`` is MKGCN with modalities off and a plain
-learned user embedding (KGCN's user vector).
+Defaults are the ranking MKGCN's (``model = "mkgcn"``, sampled softmax over shared uniform
+negatives), chosen on Last.FM validation Recall@20 (BENCHMARKS.md). A *preset* is a named config
+file in ``train/configs/`` read first (``--preset paper`` is the paper's MKGCN: pointwise BCE, one
+negative per positive, KGCN tree, multi-head user aggregator, KGCN's Last.FM settings); a
+``--config`` file and then flags override it.
+
+Names that select a component (``model``, ``fusion``, ``aggregator``, ``user_agg``, ``loss``,
+``negatives``) are checked against the registries of those components, so adding one never
+touches this file.
 """
 
 from __future__ import annotations
@@ -20,15 +25,53 @@ from __future__ import annotations
 import json
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mmkg.errors import TrainError
 
-ModelName = Literal["mkgcn", "kgcn", "pop", "bpr", "lightgcn"]
 TOPK = (1, 2, 5, 10, 20, 50, 100)
 """The cut-offs K of every top-K metric."""
+PRESETS_DIR = Path(__file__).resolve().parent / "configs"
+"""Named presets: ``<name>.toml``."""
+MONITORS = ("auc", "f1", "recall@20", "ndcg@20")
+
+
+def choices(kind: str) -> tuple[str, ...]:
+    """Valid names of a registered component — ``model``, ``fusion``, ``aggregator``,
+    ``user_agg``, ``loss`` or ``negatives`` — read from its registry (imported lazily: the
+    registries import torch). The CLI's choices come from here too."""
+    if kind == "model":
+        from mmkg.train.model.registry import model_names
+
+        return tuple(model_names())
+    if kind == "fusion":
+        from mmkg.train.model.fusion import FUSIONS
+
+        return tuple(FUSIONS)
+    if kind == "aggregator":
+        from mmkg.train.model.kgconv import AGGREGATORS
+
+        return tuple(AGGREGATORS)
+    if kind == "user_agg":
+        from mmkg.train.model.user import USER_AGGS
+
+        return tuple(USER_AGGS)
+    if kind == "loss":
+        from mmkg.train.objectives import LOSSES
+
+        return tuple(LOSSES)
+    from mmkg.train.sampling import NEGATIVES
+
+    return tuple(NEGATIVES)
+
+
+def _check_name(kind: str, value: str) -> str:
+    names = choices(kind)
+    if value not in names:
+        raise ValueError(f"unknown {kind} {value!r}; expected one of {', '.join(names)}")
+    return value
 
 
 class ModelConfig(BaseModel):
@@ -36,42 +79,67 @@ class ModelConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    model: ModelName = "mkgcn"
-    """``mkgcn``; ``kgcn`` (= no modalities, user-ID embedding as user vector); baselines ``pop``,
-    ``bpr`` (BPR-MF) and ``lightgcn``."""
-    dim: int = Field(16, ge=1)
+    model: str = "mkgcn"
+    """A registered model: ``mkgcn`` (ranking MKGCN), ``mkgcn-paper`` (the paper's), ``kgcn``,
+    baselines ``pop``, ``bpr`` (MF), ``lightgcn``."""
+    dim: int = Field(64, ge=1)
     """Embedding size d."""
-    neighbours: int = Field(8, ge=1)
-    """K: sampled (relation, neighbour) pairs per entity."""
-    hops: int = Field(1, ge=1)
-    """H: receptive-field depth of the item aggregator."""
-    aggregator: Literal["sum", "concat", "neighbor"] = "sum"
-    """How KGConv combines an entity with its neighbourhood."""
-    activation: Literal["relu", "sigmoid"] = "relu"
-    """Hidden activation of KGConv (ReLU as KGCN, sigmoid as MKGCN's reference); the last is tanh."""
-    fusion: Literal["residual", "mean", "sum", "max", "concat"] = "residual"
-    """Multi-modal fusion variant."""
+    hops: int = Field(1, ge=0)
+    """H: KG aggregation depth (``mkgcn``: 0 turns the KG off; the paper's tree needs ≥ 1)."""
+    layers: int = Field(3, ge=0)
+    """L: propagation layers over the user–item training graph (``mkgcn``, ``lightgcn``)."""
     modalities: bool = True
     """Use the export's modality vectors (False: no fusion layer at all)."""
     modality_names: list[str] | None = None
     """Subset of the export's feature names to use (None: all)."""
-    user_agg: Literal["multi-head", "mean", "embedding"] = "multi-head"
-    """User vector: self-attention over history, mean of history, or a learned user-ID embedding."""
+    fusion: str = "residual"
+    """Multi-modal fusion variant."""
+    neighbours: int = Field(8, ge=1)
+    """``mkgcn-paper``/``kgcn`` — K: sampled (relation, neighbour) pairs per entity."""
+    aggregator: str = "sum"
+    """``mkgcn-paper``/``kgcn`` — how KGConv combines an entity with its neighbourhood."""
+    activation: str = "relu"
+    """``mkgcn-paper``/``kgcn`` — hidden KGConv activation (``relu`` or ``sigmoid``); the last is tanh."""
+    user_agg: str = "multi-head"
+    """``mkgcn-paper`` — user vector: self-attention over history, mean of history, or a learned
+    user-ID embedding."""
     user_embedding: bool = False
-    """Add a learned user-ID embedding to the history-based user vector."""
+    """``mkgcn-paper`` — add a learned user-ID embedding to the history-based user vector."""
     heads: int = Field(2, ge=1)
-    """Attention heads of the ``multi-head`` user aggregator (must divide ``dim``)."""
+    """``mkgcn-paper`` — attention heads of the ``multi-head`` user aggregator (must divide ``dim``)."""
     history: int = Field(16, ge=1)
-    """K_u: training history items sampled per user."""
-    layers: int = Field(3, ge=1)
-    """LightGCN propagation layers."""
+    """``mkgcn-paper`` — K_u: training history items sampled per user."""
+
+    @field_validator("model")
+    @classmethod
+    def _model(cls, v: str) -> str:
+        return _check_name("model", v)
+
+    @field_validator("fusion")
+    @classmethod
+    def _fusion(cls, v: str) -> str:
+        return _check_name("fusion", v)
+
+    @field_validator("aggregator")
+    @classmethod
+    def _aggregator(cls, v: str) -> str:
+        return _check_name("aggregator", v)
+
+    @field_validator("user_agg")
+    @classmethod
+    def _user_agg(cls, v: str) -> str:
+        return _check_name("user_agg", v)
+
+    @field_validator("activation")
+    @classmethod
+    def _activation(cls, v: str) -> str:
+        if v not in ("relu", "sigmoid"):
+            raise ValueError(f"unknown activation {v!r}; expected relu or sigmoid")
+        return v
 
     @model_validator(mode="after")
-    def _check(self) -> "ModelConfig":
-        if self.model == "kgcn":
-            object.__setattr__(self, "modalities", False)
-            object.__setattr__(self, "user_agg", "embedding")
-        if self.user_agg == "multi-head" and self.dim % self.heads:
+    def _heads(self) -> "ModelConfig":
+        if self.model == "mkgcn-paper" and self.user_agg == "multi-head" and self.dim % self.heads:
             raise ValueError(f"dim ({self.dim}) must be a multiple of heads ({self.heads})")
         return self
 
@@ -82,25 +150,51 @@ class TrainConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     model: ModelConfig = ModelConfig()
-    epochs: int = Field(20, ge=0)
-    batch_size: int = Field(128, ge=1)
-    """Positive interactions per step (each brings ``neg_ratio`` negatives)."""
-    lr: float = Field(5e-4, gt=0)
+    epochs: int = Field(100, ge=0)
+    batch_size: int = Field(256, ge=1)
+    """Positive interactions per step."""
+    lr: float = Field(1e-3, gt=0)
     l2: float = Field(1e-4, ge=0)
-    """Weight of ``sum(p**2)/2`` over all parameters, added to the loss."""
-    neg_ratio: int = Field(1, ge=1)
-    """Negatives per training positive, resampled every epoch."""
+    """Weight of the L2 term (vector models: ``Σ‖e‖²/(2B)`` over the batch's layer-0 rows;
+    the paper's models: ``Σ p²/2`` over all parameters)."""
+    loss: str = "softmax"
+    """Objective: ``softmax`` (sampled softmax), ``bpr`` or ``bce`` (the paper's)."""
+    negatives: str = "shared"
+    """Negative sampler: ``shared`` (per batch), ``in-batch`` or ``ratio`` (per positive, per epoch)."""
+    neg_ratio: int = Field(256, ge=1)
+    """Negatives per positive (``shared``: drawn per batch and shared; ``in-batch``: unused)."""
     neg_alpha: float = 0.0
     """Negatives drawn with probability ∝ (train popularity + 1)^alpha; 0 = uniform."""
-    patience: int = Field(5, ge=1)
+    neg_correction: bool = False
+    """Sampled-softmax logQ correction (subtract ``τ log(N q_j)``) for non-uniform proposals."""
+    temperature: float = Field(0.2, gt=0)
+    """τ of the softmax and BPR objectives (logits are divided by it)."""
+    patience: int = Field(10, ge=1)
     """Stop after this many epochs without improvement of ``monitor`` on validation."""
-    monitor: Literal["auc", "f1", "recall@20", "ndcg@20"] = "auc"
+    monitor: str = "recall@20"
     """Validation metric used for model selection and early stopping."""
     valid_topk: bool = True
     """Top-K metrics on validation every epoch (False: CTR only per epoch; top-K at the end)."""
-    eval_users: int = Field(64, ge=1)
+    eval_users: int = Field(256, ge=1)
     """Users per chunk when scoring all items (memory/speed trade-off only)."""
     seed: int = 0
+
+    @field_validator("loss")
+    @classmethod
+    def _loss(cls, v: str) -> str:
+        return _check_name("loss", v)
+
+    @field_validator("negatives")
+    @classmethod
+    def _negatives(cls, v: str) -> str:
+        return _check_name("negatives", v)
+
+    @field_validator("monitor")
+    @classmethod
+    def _monitor(cls, v: str) -> str:
+        if v not in MONITORS:
+            raise ValueError(f"unknown monitor {v!r}; expected one of {', '.join(MONITORS)}")
+        return v
 
     @model_validator(mode="after")
     def _check(self) -> "TrainConfig":
@@ -109,16 +203,26 @@ class TrainConfig(BaseModel):
         return self
 
     @classmethod
-    def load(cls, path: Path | None = None, **overrides: Any) -> "TrainConfig":
-        """Read a TOML/YAML/JSON file (optional) and apply non-``None`` ``overrides``.
+    def load(cls, path: Path | None = None, preset: str | None = None, **overrides: Any) -> "TrainConfig":
+        """Read the ``preset`` (``train/configs/<name>.toml``), then the TOML/YAML/JSON file
+        ``path`` over it, then the non-``None`` ``overrides``.
 
         Overrides may name a training field or a model field (``dim=32`` lands in ``model``).
+
+        Raises:
+            TrainError: an unknown preset, an unreadable file, or an invalid value (one line).
         """
-        data: dict[str, Any] = _read(Path(path)) if path is not None else {}
-        model = dict(data.pop("model", {}) or {})
-        for key in list(data):
-            if key in ModelConfig.model_fields and key not in cls.model_fields:
-                model[key] = data.pop(key)
+        data: dict[str, Any] = {}
+        model: dict[str, Any] = {}
+        layers = [_read(preset_path(preset))] if preset else []
+        layers += [_read(Path(path))] if path is not None else []
+        for layer in layers:
+            section = dict(layer.pop("model", {}) or {})
+            for key in list(layer):
+                if key in ModelConfig.model_fields and key not in cls.model_fields:
+                    section[key] = layer.pop(key)
+            data.update(layer)
+            model.update(section)
         for key, value in overrides.items():
             if value is None:
                 continue
@@ -131,7 +235,20 @@ class TrainConfig(BaseModel):
         try:
             return cls(**data, model=ModelConfig(**model))
         except ValidationError as e:
-            raise TrainError(f"invalid training config: {e}") from e
+            problems = "; ".join(f"{'.'.join(map(str, err['loc'])) or 'config'}: {err['msg']}"
+                                 for err in e.errors())
+            raise TrainError(f"invalid training config: {problems}") from None
+
+
+def preset_names() -> list[str]:
+    """The presets shipped in ``train/configs/``."""
+    return sorted(p.stem for p in PRESETS_DIR.glob("*.toml"))
+
+
+def preset_path(name: str) -> Path:
+    if name not in preset_names():
+        raise TrainError(f"unknown preset {name!r}; expected one of {', '.join(preset_names())}")
+    return PRESETS_DIR / f"{name}.toml"
 
 
 def _read(path: Path) -> dict[str, Any]:

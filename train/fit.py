@@ -1,4 +1,4 @@
-"""The training loop: epochs of ratio-negative BCE/BPR steps, validation, early stopping,
+"""The training loop: epochs of sampled-negative steps under the configured objective, validation, early stopping,
 checkpoints (``--resume``), and the run folder (``docs/contracts.md`` section 4).
 
 Randomness: ``torch.manual_seed(seed)`` once per run (weights); every epoch's negatives and
@@ -12,6 +12,7 @@ import json
 import logging
 import resource
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,12 +20,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from mmkg.train.baselines import build_model
 from mmkg.train.config import TrainConfig
 from mmkg.train.data import TrainData
 from mmkg.train.evaluate import evaluate
-from mmkg.train.model.base import Recommender
-from mmkg.train.sampling import NegativeSampler
+from mmkg.train.model import Recommender, build_model
+from mmkg.train.sampling import NEGATIVES
 
 log = logging.getLogger(__name__)
 
@@ -53,30 +53,46 @@ def epoch_generators(seed: int, epoch: int) -> tuple[np.random.Generator, torch.
     return rng, torch.Generator().manual_seed(int(rng.integers(2 ** 62)))
 
 
+def make_sampler(data: TrainData, config: TrainConfig):
+    """The configured negative sampler (:data:`mmkg.train.sampling.NEGATIVES`) over the training pairs."""
+    return NEGATIVES[config.negatives](data.train, data.n_items, config.neg_ratio, config.neg_alpha,
+                                       config.neg_correction)
+
+
 def train_one_epoch(model: Recommender, optimizer: torch.optim.Optimizer, data: TrainData,
-                    sampler: NegativeSampler, config: TrainConfig, epoch: int) -> float:
-    """One pass over the training positives with freshly sampled negatives; the mean loss."""
+                    sampler, config: TrainConfig, epoch: int) -> float:
+    """One pass over the training positives in shuffled batches, each with freshly drawn
+    negatives, minimising ``config.loss``; returns the mean loss."""
     rng, gen = epoch_generators(config.seed, epoch)
-    negatives = torch.as_tensor(sampler.sample(rng))
+    sampler.start_epoch(rng)
     train = torch.as_tensor(data.train)
     model.train()
     total, n = 0.0, 0
-    for idx in torch.randperm(len(train), generator=gen).split(config.batch_size):
-        loss = model.loss(train[idx, 0], train[idx, 1], negatives[idx], config.l2)
+    for rows in torch.randperm(len(train), generator=gen).split(config.batch_size):
+        users, pos = train[rows, 0], train[rows, 1]
+        negatives = sampler.draw(rows, users, pos, gen)
+        loss = model.loss(users, pos, negatives, config.loss, config.l2, config.temperature)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        total += loss.item() * len(idx)
-        n += len(idx)
+        total += loss.item() * len(rows)
+        n += len(rows)
     return total / max(n, 1)
 
 
-def fit(data: TrainData, config: TrainConfig, out: Path, *, export_path: Path | None = None,
-        resume: bool = False, progress: bool = True) -> dict[str, Any]:
-    """Train ``config.model`` on ``data``, select the epoch by validation ``config.monitor``,
-    evaluate the selected model once on test, and write the run folder ``out``.
+EpochHook = Callable[[int, dict[str, float]], None]
+"""Called after every epoch with (epoch, validation metrics); may raise to stop training
+(``mmkg tune`` prunes trials this way)."""
 
-    Returns the ``metrics.json`` content.
+
+def fit(data: TrainData, config: TrainConfig, out: Path, *, export_path: Path | None = None,
+        resume: bool = False, progress: bool = True, test: bool = True,
+        on_epoch: EpochHook | None = None) -> dict[str, Any]:
+    """Train ``config.model`` on ``data``, select the epoch by validation ``config.monitor``,
+    evaluate the selected model once on test (unless ``test=False``: tuning never looks at
+    it), and write the run folder ``out``.
+
+    Returns the ``metrics.json`` content (``test`` is ``{}`` when not evaluated).
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -90,14 +106,14 @@ def fit(data: TrainData, config: TrainConfig, out: Path, *, export_path: Path | 
         if resume and (out / CHECKPOINT).exists():
             state = _load_checkpoint(out / CHECKPOINT, model, optimizer)
             log.info("resuming %s after epoch %d", out, state.epoch)
-        _epochs(model, optimizer, data, config, state, out, progress)
+        _epochs(model, optimizer, data, config, state, out, progress, on_epoch)
         if state.best_state is not None:
             model.load_state_dict(state.best_state)
     train_seconds = time.perf_counter() - started
 
     started = time.perf_counter()
     valid = evaluate(model, data, "valid", config.eval_users)
-    test = evaluate(model, data, "test", config.eval_users)
+    test = evaluate(model, data, "test", config.eval_users) if test else {}
     eval_seconds = time.perf_counter() - started
     epoch_times = [h["seconds"] for h in state.history]
     result = {
@@ -112,15 +128,16 @@ def fit(data: TrainData, config: TrainConfig, out: Path, *, export_path: Path | 
     torch.save({"state_dict": model.state_dict(), "config": config.model_dump(),
                 "export": result["export"], "epoch": state.best_epoch}, out / MODEL)
     (out / "metrics.json").write_text(json.dumps(result, indent=2))
-    save_embeddings(model, data, out / "embeddings.pt")
+    save_embeddings(model, data, out / "embeddings.pt", users_per_chunk=config.eval_users)
     plot_curves(state.history, config.monitor, out / "curves.png")
     return result
 
 
-def _epochs(model, optimizer, data, config, state: FitState, out: Path, progress: bool) -> None:
+def _epochs(model, optimizer, data, config, state: FitState, out: Path, progress: bool,
+            on_epoch: EpochHook | None) -> None:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    sampler = NegativeSampler(data.train, data.n_items, config.neg_ratio, config.neg_alpha)
+    sampler = make_sampler(data, config)
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[info]}"))
     with Progress(*columns, disable=not progress, transient=False) as bar:
@@ -146,6 +163,8 @@ def _epochs(model, optimizer, data, config, state: FitState, out: Path, progress
                     f"R@20 {valid.get('recall@20', float('nan')):.4f}  {seconds:.1f}s/epoch")
             bar.update(task, completed=epoch, info=info)
             log.debug("epoch %d: %s", epoch, info)
+            if on_epoch is not None:
+                on_epoch(epoch, valid)
     if state.bad_epochs >= config.patience:
         log.info("early stop after epoch %d (best %s %.4f at epoch %d)", state.epoch,
                  config.monitor, state.best_score, state.best_epoch)
@@ -159,22 +178,24 @@ def _save_checkpoint(path: Path, model, optimizer, state: FitState) -> None:
 
 
 def _load_checkpoint(path: Path, model, optimizer) -> FitState:
-    saved = torch.load(path)
+    saved = torch.load(path, weights_only=True)
     model.load_state_dict(saved["model"])
     optimizer.load_state_dict(saved["optimizer"])
     return FitState(**saved["state"])
 
 
 @torch.no_grad()
-def save_embeddings(model: Recommender, data: TrainData, path: Path, k: int = PUBLISH_K) -> None:
-    """Write ``embeddings.pt`` for publish: ids, track/user vectors, exact top-``k`` per user
-    over all tracks except the user's training tracks."""
+def save_embeddings(model: Recommender, data: TrainData, path: Path, k: int = PUBLISH_K,
+                    users_per_chunk: int = 256) -> None:
+    """Write ``embeddings.pt`` for publish: ids, track/user vectors (for a vector model, the
+    vectors whose dot product is the score), exact top-``k`` per user over all tracks except
+    the user's training tracks."""
     model.eval()
     track, user = model.get_embedding()
     items, scores = [], []
     train = data.train
-    for start in range(0, data.n_users, 64):
-        users = torch.arange(start, min(start + 64, data.n_users))
+    for start in range(0, data.n_users, users_per_chunk):
+        users = torch.arange(start, min(start + users_per_chunk, data.n_users))
         exclude = torch.zeros(len(users), data.n_items, dtype=torch.bool)
         sel = train[(train[:, 0] >= start) & (train[:, 0] < start + len(users))]
         exclude[sel[:, 0] - start, sel[:, 1]] = True

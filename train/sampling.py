@@ -1,12 +1,26 @@
-"""Seeded sampling: KG neighbour tables, user history tables, and ratio negative sampling.
+"""Seeded sampling: KG neighbour tables, user history tables, and the negative samplers.
 
-Every function takes a :class:`numpy.random.Generator`; nothing touches global random state.
+Negative samplers (registry :data:`NEGATIVES`, chosen by ``TrainConfig.negatives``):
+
+- ``ratio`` (MKGCN paper): every training positive gets ``neg_ratio`` items of its own, drawn
+  once per epoch and rejection-sampled so that none is one of the user's training positives.
+- ``shared``: each batch draws ``neg_ratio`` items (uniform, or ∝ (pop + 1)^alpha) that every
+  positive of the batch uses as negatives; a user's own training positives are masked out.
+- ``in-batch``: the batch's other positives are the negatives (popularity-distributed by
+  construction); the user's own training positives, the positive itself included, are masked.
+
+Popularity counts training interactions only. Every function takes a seeded generator; nothing
+touches global random state.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
+
+from mmkg.errors import TrainError
 
 
 def neighbour_table(
@@ -98,7 +112,7 @@ class NegativeSampler:
         self._cdf = np.cumsum(weights / weights.sum())
         per_user = np.bincount(self.train[:, 0])
         if (per_user >= n_items).any():
-            raise ValueError("a user interacted with every item: no negative exists")
+            raise TrainError("a user interacted with every item in training: no negative exists for them")
 
     def is_positive(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         keys = users * self.n_items + items
@@ -118,3 +132,98 @@ class NegativeSampler:
             items[bad] = self._draw(len(bad), rng)
             bad = bad[self.is_positive(users[bad], items[bad])]
         return items.reshape(-1, self.ratio)
+
+
+@dataclass(frozen=True)
+class Negatives:
+    """One batch's negatives.
+
+    Attributes:
+        items: ``[B, n]`` per positive, or ``[N]`` shared by the whole batch.
+        valid: ``[B, n]`` / ``[B, N]`` bool, False where the item is a training positive of the row's user.
+        log_q_pos, log_q_neg: log of the expected number of times the sampler proposes the
+            positive / each negative (``log(N q_j)``), for the sampled-softmax correction; None
+            when the sampler is not asked to correct.
+    """
+
+    items: torch.Tensor
+    valid: torch.Tensor
+    log_q_pos: torch.Tensor | None = None
+    log_q_neg: torch.Tensor | None = None
+
+
+class _TrainPositives:
+    """Membership test "is (u, i) a training positive?" on torch tensors (sorted keys + search)."""
+
+    def __init__(self, train: np.ndarray, n_items: int) -> None:
+        self.n_items = n_items
+        self.keys = torch.as_tensor(np.unique(train[:, 0] * n_items + train[:, 1]))
+
+    def contains(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        keys = users * self.n_items + items
+        pos = torch.searchsorted(self.keys, keys).clamp(max=len(self.keys) - 1)
+        return self.keys[pos] == keys
+
+
+class RatioNegatives:
+    """``ratio``: the paper's per-positive negatives, drawn once per epoch (:class:`NegativeSampler`)."""
+
+    def __init__(self, train: np.ndarray, n_items: int, ratio: int, alpha: float, correct: bool) -> None:
+        self.sampler = NegativeSampler(train, n_items, ratio, alpha)
+        self.epoch_items = torch.zeros(0, ratio, dtype=torch.long)
+
+    def start_epoch(self, rng: np.random.Generator) -> None:
+        self.epoch_items = torch.as_tensor(self.sampler.sample(rng))
+
+    def draw(self, rows: torch.Tensor, users: torch.Tensor, pos: torch.Tensor,
+             gen: torch.Generator) -> Negatives:
+        items = self.epoch_items[rows]
+        return Negatives(items, torch.ones_like(items, dtype=torch.bool))
+
+
+class SharedNegatives:
+    """``shared``: ``n`` items per batch drawn with probability ∝ (pop + 1)^alpha."""
+
+    def __init__(self, train: np.ndarray, n_items: int, ratio: int, alpha: float, correct: bool) -> None:
+        popularity = torch.as_tensor(np.bincount(train[:, 1], minlength=n_items), dtype=torch.float64)
+        weights = (popularity + 1.0) ** alpha
+        self.prob = (weights / weights.sum()).float()
+        self.n, self.correct = ratio, correct
+        self.positives = _TrainPositives(train, n_items)
+
+    def start_epoch(self, rng: np.random.Generator) -> None:
+        pass
+
+    def draw(self, rows: torch.Tensor, users: torch.Tensor, pos: torch.Tensor,
+             gen: torch.Generator) -> Negatives:
+        items = torch.multinomial(self.prob, self.n, replacement=True, generator=gen)
+        valid = ~self.positives.contains(users.unsqueeze(1), items.unsqueeze(0))
+        if not self.correct:
+            return Negatives(items, valid)
+        log_q = torch.log(self.n * self.prob)
+        return Negatives(items, valid, log_q[pos], log_q[items])
+
+
+class InBatchNegatives:
+    """``in-batch``: the other positives of the batch; expected proposals ``B · pop_j / |train|``."""
+
+    def __init__(self, train: np.ndarray, n_items: int, ratio: int, alpha: float, correct: bool) -> None:
+        popularity = torch.as_tensor(np.bincount(train[:, 1], minlength=n_items), dtype=torch.float32)
+        self.prob = popularity.clamp(min=1) / len(train)
+        self.correct = correct
+        self.positives = _TrainPositives(train, n_items)
+
+    def start_epoch(self, rng: np.random.Generator) -> None:
+        pass
+
+    def draw(self, rows: torch.Tensor, users: torch.Tensor, pos: torch.Tensor,
+             gen: torch.Generator) -> Negatives:
+        valid = ~self.positives.contains(users.unsqueeze(1), pos.unsqueeze(0))
+        if not self.correct:
+            return Negatives(pos, valid)
+        log_q = torch.log(len(pos) * self.prob[pos])
+        return Negatives(pos, valid, log_q, log_q)
+
+
+NEGATIVES: dict[str, type] = {"ratio": RatioNegatives, "shared": SharedNegatives, "in-batch": InBatchNegatives}
+"""Negative samplers by name: ``cls(train, n_items, ratio, alpha, correct)``."""

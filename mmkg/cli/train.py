@@ -9,7 +9,25 @@ import click
 
 from mmkg.cli.context import AppContext, pass_app
 
-_MODELS = ("mkgcn", "kgcn", "pop", "bpr", "lightgcn")
+
+
+class Registered(click.Choice):
+    """A choice among the names of a component registry (``model``, ``fusion``, ``loss``, ...),
+    read from :func:`mmkg.train.config.choices` when first needed (the registries import torch)."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        super().__init__([])
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        from mmkg.train.config import choices
+
+        return choices(self.kind)
+
+    @choices.setter
+    def choices(self, value) -> None:
+        pass
 
 
 def _set_threads(threads: int | None) -> None:
@@ -20,54 +38,65 @@ def _set_threads(threads: int | None) -> None:
 
 
 @click.command()
+@click.option("--preset", help="Named config read first: 'paper' = the paper's MKGCN (BCE, 1:1 "
+              "negatives, KGCN tree, multi-head user aggregator); see train/configs/.")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="TOML/YAML/JSON training config (flags below override it).")
+              help="TOML/YAML/JSON training config, read over the preset (flags below override both).")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Run folder: config.json, metrics.json, model.pt, curves.png, embeddings.pt.")
 @click.option("--seed", type=int, help="Seed of everything (and of the export when made here).")
 @click.option("--export", "export_path", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="ExportedGraph folder; default: export the database into OUT/export.")
-@click.option("--model", type=click.Choice(_MODELS), help="Model (kgcn = mkgcn without modalities).")
+@click.option("--model", type=Registered("model"),
+              help="Registered model (default mkgcn; mkgcn-paper = the paper's; kgcn = its tree without modalities).")
 @click.option("--dim", type=int, help="Embedding size d.")
 @click.option("--neighbours", type=int, help="K sampled KG neighbours per entity.")
-@click.option("--hops", type=int, help="H hops of the item aggregator.")
-@click.option("--aggregator", type=click.Choice(["sum", "concat", "neighbor"]))
+@click.option("--hops", type=int, help="H: KG aggregation depth (mkgcn: 0 = no KG).")
+@click.option("--aggregator", type=Registered("aggregator"), help="KGConv combination (paper model).")
 @click.option("--activation", type=click.Choice(["relu", "sigmoid"]), help="Hidden KGConv activation.")
-@click.option("--fusion", type=click.Choice(["residual", "mean", "sum", "max", "concat"]))
+@click.option("--fusion", type=Registered("fusion"), help="Multi-modal fusion variant.")
 @click.option("--modalities/--no-modalities", default=None, help="Use the export's modality vectors.")
 @click.option("--modality", "modality_names", multiple=True, help="Use only this feature; repeatable.")
-@click.option("--user-agg", type=click.Choice(["multi-head", "mean", "embedding"]))
+@click.option("--user-agg", type=Registered("user_agg"), help="User aggregator (paper model).")
 @click.option("--user-embedding/--no-user-embedding", default=None, help="Add a user-ID embedding.")
 @click.option("--heads", type=int, help="Attention heads of the user aggregator.")
 @click.option("--history", type=int, help="K_u history items per user.")
-@click.option("--layers", type=int, help="LightGCN layers.")
+@click.option("--layers", type=int, help="L: propagation layers over the user-item graph (mkgcn, lightgcn).")
 @click.option("--epochs", type=int)
 @click.option("--batch-size", type=int)
 @click.option("--lr", type=float)
 @click.option("--l2", type=float)
+@click.option("--loss", type=Registered("loss"), help="Objective (default softmax; the paper's is bce).")
+@click.option("--negatives", type=Registered("negatives"),
+              help="Negative sampler: shared per batch, in-batch, or ratio (per positive, per epoch).")
 @click.option("--neg-ratio", type=int, help="Negatives per positive.")
+@click.option("--neg-correction/--no-neg-correction", default=None,
+              help="logQ correction of the sampled softmax for non-uniform negatives.")
+@click.option("--temperature", type=float, help="Softmax/BPR temperature.")
 @click.option("--neg-alpha", type=float, help="Negatives ∝ (popularity+1)^alpha; 0 = uniform.")
 @click.option("--patience", type=int, help="Early-stopping patience (epochs).")
-@click.option("--monitor", type=click.Choice(["auc", "f1", "recall@20", "ndcg@20"]))
+@click.option("--monitor", type=click.Choice(["auc", "f1", "recall@20", "ndcg@20"]),
+              help="Validation metric that selects the epoch.")
 @click.option("--valid-topk/--no-valid-topk", default=None,
               help="Top-K on validation every epoch (off: CTR per epoch, top-K at the end).")
 @click.option("--threads", type=int, default=None, help="torch CPU threads (default: torch's).")
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @pass_app
-def train(app: AppContext, config_file: Path | None, out: Path, export_path: Path | None,
-          modality_names: tuple[str, ...], threads: int | None, resume: bool, quiet: bool,
-          **overrides) -> None:
+def train(app: AppContext, preset: str | None, config_file: Path | None, out: Path,
+          export_path: Path | None, modality_names: tuple[str, ...], threads: int | None, resume: bool,
+          quiet: bool, **overrides) -> None:
     """Train a recommender and write its run folder OUT (selection and test on the export's split)."""
     from mmkg.train.config import TrainConfig
     from mmkg.train.data import TrainData
     from mmkg.train.fit import fit
 
     _set_threads(threads)
-    if resume and (out / "config.json").exists() and config_file is None:
+    if resume and (out / "config.json").exists() and config_file is None and preset is None:
         config = TrainConfig.load(out / "config.json", **overrides)
     else:
-        config = TrainConfig.load(config_file, modality_names=list(modality_names) or None, **overrides)
+        config = TrainConfig.load(config_file, preset=preset, modality_names=list(modality_names) or None,
+                                  **overrides)
     export_path = export_path or _export_database(app, out / "export", config.seed)
     exported = _load_export(export_path)
     data = TrainData.from_export(exported, config.model.modality_names)

@@ -1,15 +1,27 @@
-"""What every recommender of mmkg exposes to training, evaluation and publish."""
+"""What every recommender of mmkg exposes to training, evaluation and publish.
+
+Two kinds:
+
+- :class:`Recommender`: any ``forward(users, items) -> logits`` model (the paper's MKGCN, whose
+  item vector depends on the user, is one); training scores candidates pair by pair.
+- :class:`VectorRecommender`: the score is one dot product of a final user vector and a final
+  item vector, :math:`s(u, i) = \\langle u, i \\rangle`, so scoring every item for many users is
+  one matrix product, and publish writes exactly the vectors that score.
+"""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn import functional as F
+
+from mmkg.train.objectives import LOSSES, Candidates
+from mmkg.train.sampling import Negatives
 
 
 class Recommender(nn.Module):
     """Base class: ``forward(users, items) -> logits``, ``score_all``, ``recommend``, ``loss``,
-    ``get_embedding``. Scores are logits; ``sigmoid(logit)`` is the click probability."""
+    ``get_embedding``. Scores are logits; ``sigmoid(logit)`` is the click probability for models
+    trained with ``bce``, and only an order for the others."""
 
     n_items: int
 
@@ -22,26 +34,39 @@ class Recommender(nn.Module):
         raise NotImplementedError
 
     def get_embedding(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """User-independent item vectors ``[n_items, d]`` and user vectors ``[n_users, d]``."""
+        """Item vectors ``[n_items, d]`` and user vectors ``[n_users, d]``."""
         raise NotImplementedError
 
     @property
     def trainable(self) -> bool:
         return any(p.requires_grad for p in self.parameters())
 
-    def loss(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor, l2: float) -> torch.Tensor:
-        """Binary cross-entropy over positives ``(users, pos)`` (label 1) and negatives
-        ``(users, neg[:, j])`` (label 0), plus ``l2 · Σ_p ‖p‖² / 2`` over all parameters.
+    def pair_logits(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits of the positives ``[B]`` and of the negatives ``[B, n]`` (``neg`` is ``[B, n]``
+        per positive, or ``[N]`` shared by the batch)."""
+        b = len(users)
+        neg = neg.expand(b, -1) if neg.dim() == 1 else neg
+        n = neg.shape[1]
+        logits = self(torch.cat([users, users.repeat_interleave(n)]), torch.cat([pos, neg.reshape(-1)]))
+        return logits[:b], logits[b:].view(b, n)
 
-        Shapes: users ``[B]``, pos ``[B]``, neg ``[B, ratio]``.
-        """
-        ratio = neg.shape[1]
-        logits = self(torch.cat([users, users.repeat_interleave(ratio)]), torch.cat([pos, neg.reshape(-1)]))
-        labels = torch.cat([torch.ones(len(pos)), torch.zeros(neg.numel())])
-        return F.binary_cross_entropy_with_logits(logits, labels) + l2 * self.l2_penalty()
-
-    def l2_penalty(self) -> torch.Tensor:
+    def regularizer(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
+        """The L2 term: ``Σ_p ‖p‖² / 2`` over all parameters (KGCN's)."""
         return sum((p.pow(2).sum() for p in self.parameters()), torch.tensor(0.0)) / 2
+
+    def loss(self, users: torch.Tensor, pos: torch.Tensor, negatives: Negatives, objective: str,
+             l2: float, temperature: float = 1.0) -> torch.Tensor:
+        """``LOSSES[objective]`` over the batch's candidates plus ``l2 · regularizer``.
+
+        Shapes: users ``[B]``, pos ``[B]``, ``negatives.items`` ``[B, n]`` or ``[N]``.
+        """
+        s_pos, s_neg = self.pair_logits(users, pos, negatives.items)
+        log_q_neg = negatives.log_q_neg
+        if log_q_neg is not None and log_q_neg.dim() == 1:
+            log_q_neg = log_q_neg.expand_as(s_neg)
+        candidates = Candidates(s_pos, s_neg, negatives.valid, negatives.log_q_pos, log_q_neg)
+        return LOSSES[objective](candidates, temperature) + l2 * self.regularizer(users, pos, negatives.items)
 
     @torch.no_grad()
     def recommend(self, users: torch.Tensor, k: int, exclude: torch.Tensor | None = None
@@ -55,3 +80,66 @@ class Recommender(nn.Module):
             scores = scores.masked_fill(exclude, float("-inf"))
         top = torch.topk(scores, min(k, self.n_items), dim=1)
         return top.indices, top.values
+
+
+class VectorRecommender(Recommender):
+    """A recommender scored by :math:`s(u, i) = \\langle U_u, I_i \\rangle` of final vectors.
+
+    Subclasses implement :meth:`propagate` (all final vectors, differentiable) and
+    :meth:`ego` (the layer-0 parameters that the L2 term of a batch covers). In evaluation mode
+    the final vectors are computed once and cached until the next :meth:`train` or
+    :meth:`load_state_dict`.
+    """
+
+    n_users: int
+    _cache: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def propagate(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Final vectors ``(U [n_users, d], I [n_items, d])``."""
+        raise NotImplementedError
+
+    def ego(self, users: torch.Tensor, items: torch.Tensor) -> list[torch.Tensor]:
+        """Layer-0 parameter rows of a batch (for the L2 term)."""
+        raise NotImplementedError
+
+    def vectors(self) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.training or torch.is_grad_enabled():
+            return self.propagate()
+        if self._cache is None:
+            self._cache = self.propagate()
+        return self._cache
+
+    def train(self, mode: bool = True) -> "VectorRecommender":
+        self._cache = None
+        return super().train(mode)
+
+    def load_state_dict(self, *args, **kwargs):
+        self._cache = None
+        return super().load_state_dict(*args, **kwargs)
+
+    def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        u, i = self.vectors()
+        return (u[users] * i[items]).sum(-1)
+
+    def score_all(self, users: torch.Tensor) -> torch.Tensor:
+        u, i = self.vectors()
+        return u[users] @ i.T
+
+    def pair_logits(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+        u, i = self.vectors()
+        eu = u[users]                                                      # [B, d]
+        s_pos = (eu * i[pos]).sum(-1)
+        if neg.dim() == 1:                                                 # shared: one matmul
+            return s_pos, eu @ i[neg].T
+        return s_pos, torch.einsum("bd,bnd->bn", eu, i[neg])
+
+    def regularizer(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
+        """``Σ ‖e‖² / (2B)`` over the batch's layer-0 user, positive and negative rows (LightGCN's)."""
+        rows = self.ego(users, torch.cat([pos, neg.reshape(-1)]))
+        return sum(r.pow(2).sum() for r in rows) / (2 * len(users))
+
+    @torch.no_grad()
+    def get_embedding(self) -> tuple[torch.Tensor, torch.Tensor]:
+        u, i = self.vectors()
+        return i, u

@@ -2,10 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
-FUSIONS = ("residual", "mean", "sum", "max", "concat")
+Fuse = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+"""``(v [*, d], projected [*, M, d] zeroed where missing, mask [*, M, 1] float) -> x``."""
+
+
+def _mean(v: torch.Tensor, projected: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    return (v + projected.sum(-2)) / (1.0 + m.sum(-2))                # over v_e and present ones
+
+
+def _max(v: torch.Tensor, projected: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    filler = torch.finfo(v.dtype).min
+    return torch.cat([v.unsqueeze(-2), projected.masked_fill(m == 0, filler)], -2).amax(-2)
+
+
+FUSIONS: dict[str, Fuse] = {
+    "residual": lambda v, p, m: v + _mean(v, p, m),
+    "mean": _mean,
+    "sum": lambda v, p, m: v + p.sum(-2),
+    "max": _max,
+    "concat": lambda v, p, m: torch.cat([v, _mean(v, p, m)], -1),
+}
+"""Fusion variants by name: what enters ``tanh(W x + b)``."""
 
 
 class MultiModalFusion(nn.Module):
@@ -32,7 +54,7 @@ class MultiModalFusion(nn.Module):
     def __init__(self, dim: int, modality_dims: list[int], mode: str = "residual") -> None:
         super().__init__()
         if mode not in FUSIONS:
-            raise ValueError(f"unknown fusion {mode!r}; expected one of {FUSIONS}")
+            raise ValueError(f"unknown fusion {mode!r}; expected one of {', '.join(FUSIONS)}")
         self.dim, self.mode = dim, mode
         self.projections = nn.ModuleList(nn.Linear(d_k, dim, bias=False) for d_k in modality_dims)
         self.out = nn.Linear(2 * dim if mode == "concat" else dim, dim)
@@ -48,17 +70,5 @@ class MultiModalFusion(nn.Module):
         # projected: [*, M, d], zeroed where missing so no garbage leaks through sums
         m = mask.unsqueeze(-1).to(v.dtype)
         projected = torch.stack([p(f) for p, f in zip(self.projections, feats)], -2) * m
-        count = 1.0 + m.sum(-2)                                           # [*, 1] incl. v_e
-        mean = (v + projected.sum(-2)) / count
-        if self.mode == "residual":
-            x = v + mean
-        elif self.mode == "mean":
-            x = mean
-        elif self.mode == "sum":
-            x = v + projected.sum(-2)
-        elif self.mode == "max":
-            filler = torch.finfo(v.dtype).min
-            x = torch.cat([v.unsqueeze(-2), projected.masked_fill(m == 0, filler)], -2).amax(-2)
-        else:
-            x = torch.cat([v, mean], -1)
+        x = FUSIONS[self.mode](v, projected, m)
         return torch.tanh(self.out(x))
