@@ -21,7 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from mmkg.ingest.features import compute_missing_features, extract
+from mmkg.ingest.features import extract
+from mmkg.ingest.features.compute import compute_missing_features
 from mmkg.ingest.pipeline import ingest
 from mmkg.ingest.sample_catalog import generate_sample_catalog
 from mmkg.config import load_settings

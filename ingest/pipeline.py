@@ -13,23 +13,22 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 from neo4j import Driver
 from rich.table import Table as RichTable
 
-from mmkg.ingest.readers import GraphData, read_catalog, read_kgcn, read_mkgcn
-from mmkg.ingest.readers.mkgcn import DEFAULT_RATING_THRESHOLD
-from mmkg.ingest.validate import Problem, Validator
-from mmkg.ingest.writers import DEFAULT_BATCH_SIZE, make_progress, write_graph
+from mmkg.config import BATCH
 from mmkg.errors import IngestError
 from mmkg.graph.schema import apply_schema
+from mmkg.ingest.graphdata import GraphData
+from mmkg.ingest.readers import catalog_format
+from mmkg.ingest.validate import Problem, Validator
+from mmkg.ingest.writers import write_graph
+from mmkg.progress import progress_bar
 from mmkg.schema import NON_KG_RELS
 
 log = logging.getLogger(__name__)
 
-Format = Literal["catalog", "kgcn", "mkgcn"]
-FORMATS: tuple[str, ...] = ("catalog", "kgcn", "mkgcn")
 DEFAULT_REJECT_REPORT = Path("ingest-rejects.csv")
 
 
@@ -95,24 +94,21 @@ class IngestSummary:
         return table
 
 
-def read_dataset(path: Path, fmt: Format, *, rating_threshold: float | None = None
+def read_dataset(path: Path, fmt: str, *, rating_threshold: float | None = None
                  ) -> tuple[GraphData, Validator]:
-    """Read and validate the dataset at ``path``; return its graph data and the validator."""
+    """Read and validate the dataset at ``path`` with the registered format ``fmt``; return its
+    graph data and the validator.
+
+    Raises:
+        ValueError: unknown format, or an option the format does not have.
+    """
+    reader = catalog_format(fmt)
     validator = Validator()
     path = Path(path)
     if not path.is_dir():
         validator.file_problem(str(path), "not a folder: expected a dataset folder")
         return GraphData(), validator
-    if fmt == "catalog":
-        data = read_catalog(path, validator)
-    elif fmt == "kgcn":
-        data = read_kgcn(path, validator)
-    elif fmt == "mkgcn":
-        threshold = DEFAULT_RATING_THRESHOLD if rating_threshold is None else rating_threshold
-        data = read_mkgcn(path, validator, rating_threshold=threshold)
-    else:
-        raise ValueError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
-    return data, validator
+    return reader(path, validator, rating_threshold=rating_threshold), validator
 
 
 def write_reject_report(path: Path, problems: list[Problem]) -> None:
@@ -130,11 +126,13 @@ def ingest(
     database: str,
     path: Path,
     *,
-    fmt: Format = "catalog",
+    fmt: str = "catalog",
     dry_run: bool = False,
     skip_invalid: bool = False,
     reject_report: Path | None = None,
-    batch_size: int = DEFAULT_BATCH_SIZE,
+    batch_size: int = BATCH.ingest,
+    feature_rows: int = BATCH.feature_rows,
+    feature_batch: int = BATCH.features,
     rating_threshold: float | None = None,
     features: bool | None = None,
     progress: bool = True,
@@ -143,17 +141,20 @@ def ingest(
 
     Args:
         driver: an open driver; may be ``None`` for a dry run.
+        fmt: a registered catalog format (:func:`mmkg.ingest.readers.format_names`).
         skip_invalid: write valid rows only, report rejects to ``reject_report``
             (default ``./ingest-rejects.csv``). Problems with whole files still stop everything.
+        batch_size: node/relationship rows per write transaction; ``feature_rows`` caps feature
+            vectors per transaction, ``feature_batch`` is tracks per feature-extraction batch.
+        rating_threshold: an option of the ``mkgcn`` format.
         features: after writing, compute missing features from media files (default: on for
-            the ``catalog`` format, off for ``kgcn``/``mkgcn``, which ship no media).
+            formats that reference media, such as ``catalog``).
 
     Raises:
         IngestError: with every ``file:line:column: message`` problem; nothing was written.
+        ValueError: unknown format, or an option the format does not have.
     """
     started = time.perf_counter()
-    if rating_threshold is not None and fmt != "mkgcn":
-        raise ValueError("rating_threshold applies to the mkgcn format only")
     data, validator = read_dataset(path, fmt, rating_threshold=rating_threshold)
     summary = IngestSummary(Path(path), fmt, dry_run, nodes=data.node_counts(),
                             relationships=data.relationship_counts(), dropped=dict(data.dropped))
@@ -174,12 +175,14 @@ def ingest(
 
     started = time.perf_counter()
     apply_schema(driver, database)
-    with make_progress() if progress else contextlib.nullcontext() as bar:
-        written = write_graph(driver, database, data, batch_size=batch_size, progress=bar or False)
-    if features if features is not None else fmt == "catalog":
-        from mmkg.ingest.features import compute_missing_features  # loads the media libraries
+    with progress_bar("rows") if progress else contextlib.nullcontext() as bar:
+        written = write_graph(driver, database, data, batch_size=batch_size,
+                              feature_rows=feature_rows, progress=bar or False)
+    if features if features is not None else catalog_format(fmt).media:
+        from mmkg.ingest.features.compute import compute_missing_features
 
-        compute_missing_features(driver, database, progress=progress)
+        compute_missing_features(driver, database, batch_size=feature_batch,
+                                 feature_rows=feature_rows, progress=progress)
         summary.features_computed = True
     summary.nodes_created = written.nodes_created
     summary.relationships_created = written.relationships_created

@@ -1,51 +1,28 @@
-"""Write validated graph data to Neo4j: idempotent ``UNWIND … MERGE`` batches, nodes first.
+"""Write validated graph data to Neo4j: idempotent batches keyed on constrained ids, nodes first.
 
 Every query keys nodes on their constrained ``id`` (``cypher/schema.cypher``), so a batch can be
 retried and a whole run repeated: a second run, or a re-run after a run was killed midway, leaves
 exactly the graph one uninterrupted run leaves. Labels and relationship types cannot be Cypher
-parameters; they are put into the ``cypher/`` templates by :func:`render` only after validation
-by :mod:`mmkg.schema` and quoting with :func:`mmkg.schema.quote`.
+parameters; they are put into the ``cypher/`` templates by :func:`mmkg.graph.render` (which
+backtick-quotes them) only after validation by :mod:`mmkg.schema`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
 from neo4j import Driver
-from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task,
-                           TextColumn, TimeElapsedColumn)
-from rich.text import Text
+from rich.progress import Progress
 
+from mmkg.config import BATCH
+from mmkg.graph import WriteSummary, render, run_batches
 from mmkg.ingest.featureset import FeatureSet
-from mmkg.ingest.readers.graph import GraphData, NodeSet, RelSet
-from mmkg.graph import WriteSummary, load_query, run_batches
-from mmkg.schema import Label, Modality, RelType, feature_id, kg_relation_type, quote
-
-DEFAULT_BATCH_SIZE = 10_000
-FEATURE_BATCH_SIZE = 2_000
-"""Upper bound on feature rows per transaction: vectors make rows heavy (768 floats ≈ 7 kB)."""
-_PLACEHOLDER = re.compile(r"__[A-Z]+__")
-
-
-def render(name: str, **identifiers: Label | Modality | str) -> str:
-    """Load ``cypher/<name>.cypher`` and put each quoted identifier in place of ``__KEY__``.
-
-    ``Label``/``Modality``/``RelType`` members are schema names; any other string must be a
-    valid KG relation name (:func:`mmkg.schema.kg_relation_type` raises ``SchemaError`` if not).
-    """
-    text = load_query(name)
-    for key, value in identifiers.items():
-        if not isinstance(value, (Label, Modality, RelType)):
-            value = kg_relation_type(value)
-        text = text.replace(f"__{key.upper()}__", quote(str(value)))
-    if _PLACEHOLDER.search(text):
-        raise ValueError(f"cypher/{name}.cypher has an unfilled placeholder")
-    return text
+from mmkg.ingest.graphdata import GraphData, NodeSet, RelSet
+from mmkg.progress import progress_bar
+from mmkg.schema import Modality, RelType, feature_id, kg_relation_type
 
 
 class RowView(Sequence):
@@ -81,22 +58,6 @@ class RowView(Sequence):
         return rows
 
 
-class RateColumn(ProgressColumn):
-    """Rows per second of a task."""
-
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text(f"{speed:,.0f} rows/s" if speed else "- rows/s", style="progress.data.speed")
-
-
-def make_progress() -> Progress:
-    """The progress display used by ingest writers (on stderr)."""
-    return Progress(
-        TextColumn("{task.description:<32}"), BarColumn(), MofNCompleteColumn(), RateColumn(),
-        TimeElapsedColumn(), console=Console(stderr=True),
-    )
-
-
 @contextlib.contextmanager
 def _progress(progress: bool | Progress, description: str, total: int
               ) -> Iterator[Callable[[int], None] | None]:
@@ -105,7 +66,7 @@ def _progress(progress: bool | Progress, description: str, total: int
         task = progress.add_task(description, total=total)
         yield lambda n: progress.advance(task, n)
     elif progress:
-        with make_progress() as p:
+        with progress_bar("rows") as p:
             task = p.add_task(description, total=total)
             yield lambda n: p.advance(task, n)
     else:
@@ -113,9 +74,9 @@ def _progress(progress: bool | Progress, description: str, total: int
 
 
 def write_nodes(driver: Driver, database: str, nodes: NodeSet, *,
-                batch_size: int = DEFAULT_BATCH_SIZE, progress: bool | Progress = True,
+                batch_size: int = BATCH.ingest, progress: bool | Progress = True,
                 on_batch: Callable[[int], None] | None = None) -> WriteSummary:
-    """MERGE ``(:label {id})`` and set its properties, for every row of ``nodes``.
+    """Upsert ``(:label {id})`` and set its properties, for every row of ``nodes``.
 
     ``on_batch(n)`` (instead of ``progress``) is called after each committed batch.
     """
@@ -128,11 +89,14 @@ def write_nodes(driver: Driver, database: str, nodes: NodeSet, *,
 
 
 def write_relationships(driver: Driver, database: str, rels: RelSet, *,
-                        batch_size: int = DEFAULT_BATCH_SIZE, progress: bool | Progress = True,
+                        batch_size: int = BATCH.ingest, progress: bool | Progress = True,
                         on_batch: Callable[[int], None] | None = None) -> WriteSummary:
-    """MATCH both endpoints by id and MERGE ``(src)-[:rel_type]->(dst)`` with its properties.
+    """Find both endpoints by id and upsert ``(src)-[:rel_type]->(dst)`` with its properties.
 
     Relationships without properties use a query without ``SET`` (no Eager step in the plan).
+
+    Raises:
+        SchemaError: ``rels.rel_type`` is neither a :class:`RelType` nor a valid KG relation name.
     """
     name = "merge_relationships_props" if len(rels.frame.columns) > 2 else "merge_relationships"
     query = render(name, src=rels.src, dst=rels.dst, rel=_rel_type(rels.rel_type))
@@ -144,17 +108,16 @@ def write_relationships(driver: Driver, database: str, rels: RelSet, *,
 
 
 def write_feature_sets(driver: Driver, database: str, sets: list[FeatureSet], *,
-                       batch_size: int = DEFAULT_BATCH_SIZE, progress: bool | Progress = True,
+                       batch_size: int = BATCH.feature_rows, progress: bool | Progress = True,
                        on_batch: Callable[[int], None] | None = None) -> WriteSummary:
-    """MERGE ``(:Track)-[:HAS_FEATURE]->(:Feature:<kind> {id: feature_id(track, name), name, dim,
-    vector, extractor, version, source})`` for every vector of every set.
+    """Upsert ``(:Track)-[:HAS_FEATURE]->(:Feature:<kind> {id: feature_id(track, name), name,
+    dim, vector, extractor, version, source})`` for every vector of every set, ``batch_size``
+    rows per transaction.
 
     Tracks must exist already (rows naming a missing track write nothing). Re-running replaces
-    the vectors and metadata of features with the same ``(track, name)``. Batches are capped at
-    :data:`FEATURE_BATCH_SIZE` rows.
+    the vectors and metadata of features with the same ``(track, name)``.
     """
     total = WriteSummary()
-    batch_size = max(1, min(batch_size, FEATURE_BATCH_SIZE))
     n_rows = sum(len(fs.track_ids) for fs in sets)
     with _progress(progress if on_batch is None else False, "features", n_rows) as advance:
         for fs in sets:
@@ -172,11 +135,12 @@ def write_feature_sets(driver: Driver, database: str, sets: list[FeatureSet], *,
 
 
 def _rel_type(name: str) -> RelType | str:
-    """A fixed :class:`RelType`, or a KG relation name (validated by :func:`render`)."""
+    """A fixed :class:`RelType`, or a KG relation name validated by
+    :func:`mmkg.schema.kg_relation_type` (raises ``SchemaError``)."""
     try:
         return RelType(name)
     except ValueError:
-        return name
+        return kg_relation_type(name)
 
 
 class _FeatureRows(Sequence):
@@ -195,9 +159,11 @@ class _FeatureRows(Sequence):
 
 
 def write_graph(driver: Driver, database: str, data: GraphData, *,
-                batch_size: int = DEFAULT_BATCH_SIZE, progress: bool | Progress = True) -> WriteSummary:
-    """Write ``data`` in the order nodes, relationships, features (one progress task per phase);
-    return the summed counters, with rows per label / relationship type in ``by_step``."""
+                batch_size: int = BATCH.ingest, feature_rows: int = BATCH.feature_rows,
+                progress: bool | Progress = True) -> WriteSummary:
+    """Write ``data`` in the order nodes, relationships, features (one progress task per phase),
+    ``batch_size`` rows per transaction (``feature_rows`` for feature vectors); return the summed
+    counters, with rows per label / relationship type in ``by_step``."""
     total = WriteSummary()
     phases = [("nodes", data.nodes), ("relationships", data.relationships)]
     with contextlib.ExitStack() as stack:
@@ -216,6 +182,6 @@ def write_graph(driver: Driver, database: str, data: GraphData, *,
         if data.features:
             advance = stack.enter_context(_progress(
                 progress, "features", sum(len(f.track_ids) for f in data.features)))
-            total.add(write_feature_sets(driver, database, data.features, batch_size=batch_size,
+            total.add(write_feature_sets(driver, database, data.features, batch_size=feature_rows,
                                          on_batch=advance))
     return total

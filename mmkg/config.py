@@ -84,7 +84,7 @@ class BatchSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     ingest: int = Field(10_000, ge=1)
-    """Node or relationship rows per ingest write transaction (``UNWIND … MERGE``)."""
+    """Node or relationship rows per ingest write transaction."""
     feature_rows: int = Field(2_000, ge=1)
     """Most feature rows per write transaction: vectors make rows heavy (384 floats ≈ 3 kB)."""
     features: int = Field(64, ge=1)

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from mmkg.ingest.features import SPECS, check_media, compute_missing_features, extract
+from mmkg.ingest.features import check_media, extract, feature_specs
+from mmkg.ingest.features.compute import compute_missing_features
 from mmkg.ingest.features import text as text_features
 from mmkg.ingest.sample_catalog import cover_image, generate_sample_catalog, synth_audio
 from mmkg.cli import cli
@@ -37,8 +38,8 @@ def _media(catalog: Path, column: str) -> tuple[list[Path], list[str]]:
 def test_features_have_declared_dims_are_finite_and_distinct(catalog, kind):
     paths, ids = _media(catalog, kind)
     sets = extract(kind, paths, ids)
-    assert [fs.name for fs in sets] == [spec.name for spec in SPECS[kind]]
-    for fs, spec in zip(sets, SPECS[kind]):
+    assert [fs.name for fs in sets] == [spec.name for spec in feature_specs()[kind]]
+    for fs, spec in zip(sets, feature_specs()[kind]):
         assert fs.track_ids == ids
         assert fs.vectors.dtype == np.float32
         assert fs.vectors.shape == (len(ids), spec.dim) == (len(ids), fs.dim)
@@ -196,7 +197,7 @@ def test_compute_missing_features_is_resumable(empty_db, database, catalog, tmp_
         "f.extractor AS extractor, f.version AS version, labels(f) AS labels",
         database_=database)
     assert len(records) == 12
-    specs = {spec.name: spec for specs in SPECS.values() for spec in specs}
+    specs = {spec.name: spec for specs in feature_specs().values() for spec in specs}
     for r in records:
         spec = specs[r["name"]]
         assert r["id"] == f"{r['track']}/{r['name']}"

@@ -1,21 +1,30 @@
 """Multi-modal feature extraction: lyrics (MiniLM text embedding + VADER sentiment), cover images
 (colour/texture) and audio (librosa summary), written as ``:Feature`` nodes on tracks.
 
-Public API (used by ``mmkg ingest`` and ``mmkg features``):
+Importing this package registers the built-in media kinds (:mod:`.media`) and extractors
+(:mod:`.text`, :mod:`.sentiment`, :mod:`.image`, :mod:`.audio`) in :mod:`.registry`; a new
+modality is one module with a ``@register_extractor(SPEC)`` function, imported below.
+
+Public API:
 
 * :func:`check_media` — cheap "does this file decode" check used during catalog validation;
 * :func:`extract` — media files of one kind → :class:`~mmkg.ingest.featureset.FeatureSet` list;
-* :func:`compute_missing_features` — resumable computation of every feature a track lacks.
+* :func:`feature_specs`, :func:`media_kinds` — what is registered;
+* ``mmkg.ingest.features.compute.compute_missing_features`` — resumable computation of every
+  feature a track in Neo4j lacks (imported on use: it loads the Neo4j driver).
 
-All models run offline on the CPU; nothing is fetched at run time.
+All models run offline on the CPU and load lazily; nothing is fetched at run time.
 """
 
-from mmkg.ingest.features.compute import compute_missing_features
-from mmkg.ingest.features.extract import SPECS, extract
+# Registration, in this order (the order of media kinds and of each kind's features):
+from mmkg.ingest.features import media  # noqa: F401, I001
+from mmkg.ingest.features import text  # noqa: F401
+from mmkg.ingest.features import sentiment  # noqa: F401
+from mmkg.ingest.features import image  # noqa: F401
+from mmkg.ingest.features import audio  # noqa: F401
+from mmkg.ingest.features.extract import extract
 from mmkg.ingest.features.media import check_media
-from mmkg.ingest.features.spec import MEDIA_KINDS, FeatureSpec, MediaKind
+from mmkg.ingest.features.registry import feature_specs, media_kinds
+from mmkg.ingest.features.spec import FeatureSpec
 
-__all__ = [
-    "check_media", "extract", "compute_missing_features",
-    "SPECS", "MEDIA_KINDS", "FeatureSpec", "MediaKind",
-]
+__all__ = ["check_media", "extract", "feature_specs", "media_kinds", "FeatureSpec"]

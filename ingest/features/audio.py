@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mmkg.ingest.features.registry import register_extractor
 from mmkg.ingest.features.spec import FeatureSpec
 from mmkg.schema import Modality
 
@@ -90,6 +91,7 @@ def describe(path: Path) -> np.ndarray:
     return np.nan_to_num(vector, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
 
 
+@register_extractor(SPEC)
 def describe_many(paths: list[Path]) -> np.ndarray:
     """:func:`describe` for each path: ``[len(paths), 80]``."""
     return np.stack([describe(p) for p in paths]) if paths else np.zeros((0, SPEC.dim), np.float32)

@@ -12,36 +12,34 @@ import logging
 from collections.abc import Iterable
 from pathlib import Path
 
-from neo4j import Driver, ManagedTransaction
-from neo4j.exceptions import Neo4jError
-from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task,
-                           TextColumn, TimeRemainingColumn)
-from rich.text import Text
+from neo4j import Driver
 
-from mmkg.ingest.features.extract import SPECS, extract
+from mmkg.config import BATCH
+from mmkg.graph import load_query, read_rows
+from mmkg.ingest.features.extract import extract
 from mmkg.ingest.features.media import check_media
-from mmkg.ingest.features.spec import MEDIA_KINDS
+from mmkg.ingest.features.registry import extractors, media_kinds
 from mmkg.ingest.featureset import FeatureSet
 from mmkg.ingest.writers import write_feature_sets
-from mmkg.errors import DatabaseError
-from mmkg.graph import load_query
+from mmkg.progress import progress_bar
 
 log = logging.getLogger(__name__)
 DECODE_ERRORS = (OSError, RuntimeError, ValueError, EOFError)
 """What decoders raise for a file that passed :func:`check_media` but is broken further in."""
 
 
-def compute_missing_features(driver: Driver, database: str, *, batch_size: int = 64,
-                             progress: bool = True,
+def compute_missing_features(driver: Driver, database: str, *,
+                             batch_size: int = BATCH.features,
+                             feature_rows: int = BATCH.feature_rows, progress: bool = True,
                              only: Iterable[str] | None = None) -> dict[str, int]:
     """Compute and write the features missing on tracks that have media files.
 
     Args:
         driver, database: where the tracks live.
-        batch_size: tracks per extraction batch (and per write transaction).
-        progress: show a rich progress bar (tracks/s, ETA) on stderr.
-        only: media kinds to consider (default: all of ``lyrics``, ``cover``, ``audio``).
+        batch_size: tracks per extraction batch (each batch is written once computed).
+        feature_rows: most feature rows per write transaction.
+        progress: show a progress bar (tracks/s, ETA) on stderr.
+        only: media kinds to consider (default: every registered one).
 
     Returns:
         The number of vectors written per feature name (0 for features nothing was missing for).
@@ -51,16 +49,16 @@ def compute_missing_features(driver: Driver, database: str, *, batch_size: int =
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     todo = {kind: _missing(driver, database, kind) for kind in kinds}
-    counts = {spec.name: 0 for kind in kinds for spec in SPECS[kind]}
+    counts = {e.spec.name: 0 for kind in kinds for e in extractors(kind)}
     skipped = 0
-    with _progress_bar(disable=not progress) as bar:
+    with progress_bar("tracks", disable=not progress) as bar:
         tasks = {kind: bar.add_task(kind, total=len(rows)) for kind, rows in todo.items()}
         for kind, rows in todo.items():
             for start in range(0, len(rows), batch_size):
                 batch = rows[start:start + batch_size]
                 sets, bad = _extract_batch(kind, batch)
                 skipped += bad
-                write_feature_sets(driver, database, sets, batch_size=batch_size, progress=False)
+                write_feature_sets(driver, database, sets, batch_size=feature_rows, progress=False)
                 for fs in sets:
                     counts[fs.name] += len(fs.track_ids)
                 bar.advance(tasks[kind], len(batch))
@@ -71,27 +69,19 @@ def compute_missing_features(driver: Driver, database: str, *, batch_size: int =
 
 
 def _kinds(only: Iterable[str] | None) -> list[str]:
-    kinds = list(MEDIA_KINDS if only is None else only)
-    unknown = sorted(set(kinds) - set(MEDIA_KINDS))
+    known = media_kinds()
+    kinds = list(known if only is None else only)
+    unknown = sorted(set(kinds) - set(known))
     if unknown:
-        raise ValueError(f"unknown media kind(s) {unknown}; expected {', '.join(MEDIA_KINDS)}")
+        raise ValueError(f"unknown media kind(s) {unknown}; expected {', '.join(known)}")
     return kinds
-
-
-def _read_missing(tx: ManagedTransaction, query: str, media: str,
-                  names: list[str]) -> list[tuple[str, str]]:
-    return [(r["track_id"], r["path"]) for r in tx.run(query, media=media, names=names)]
 
 
 def _missing(driver: Driver, database: str, kind: str) -> list[tuple[str, str]]:
     """``(track_id, path)`` of the tracks with a ``kind`` file lacking one of its features."""
-    names = [spec.name for spec in SPECS[kind]]
-    try:
-        with driver.session(database=database) as session:
-            return session.execute_read(_read_missing, load_query("tracks_missing_features"),
-                                        kind, names)
-    except Neo4jError as e:
-        raise DatabaseError(f"listing tracks without {kind} features failed: {e.message}") from e
+    rows = read_rows(driver, database, load_query("tracks_missing_features"), media=kind,
+                     names=[e.spec.name for e in extractors(kind)])
+    return [(r["track_id"], r["path"]) for r in rows]
 
 
 def _extract_batch(kind: str, batch: list[tuple[str, str]]) -> tuple[list[FeatureSet], int]:
@@ -119,20 +109,3 @@ def _extract_batch(kind: str, batch: list[tuple[str, str]]) -> tuple[list[Featur
             log.warning("track %s: cannot extract %s features from %s: %s", track_id, kind, path, e)
     done = {t for fs in sets for t in fs.track_ids}
     return sets, len(batch) - len(done)
-
-
-class _RateColumn(ProgressColumn):
-    """Tracks per second: recent rate while running, the whole task's average once finished."""
-
-    def render(self, task: Task) -> Text:
-        speed = task.speed
-        if task.finished and task.elapsed:
-            speed = task.completed / task.elapsed
-        label = f"{speed:,.1f} tracks/s" if speed else "- tracks/s"
-        return Text(label, style="progress.data.speed")
-
-
-def _progress_bar(*, disable: bool) -> Progress:
-    return Progress(TextColumn("[bold]{task.description:>7}"), BarColumn(), MofNCompleteColumn(),
-                    _RateColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-                    console=Console(stderr=True), disable=disable)

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mmkg.ingest.features.registry import register_extractor
 from mmkg.ingest.features.spec import FeatureSpec
 from mmkg.schema import Modality
 
@@ -92,6 +93,7 @@ def describe(path: Path) -> np.ndarray:
     return vector.astype(np.float32)
 
 
+@register_extractor(SPEC)
 def describe_many(paths: list[Path]) -> np.ndarray:
     """:func:`describe` for each path: ``[len(paths), 48]``."""
     return np.stack([describe(p) for p in paths]) if paths else np.zeros((0, SPEC.dim), np.float32)

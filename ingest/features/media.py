@@ -1,7 +1,7 @@
-"""Cheap checks that a media file exists and decodes, and reading lyrics text.
+"""The built-in media kinds (``lyrics``, ``cover``, ``audio``): cheap checks that a file decodes.
 
-:func:`check_media` runs during catalog validation (once per referenced file), so it decodes as
-little as possible: UTF-8 for lyrics, ``Image.verify`` for covers, the header for audio.
+:func:`check_media` runs during catalog validation (once per referenced file), so the checks
+decode as little as possible: UTF-8 for lyrics, ``Image.verify`` for covers, the header for audio.
 """
 
 from __future__ import annotations
@@ -9,13 +9,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from mmkg.ingest.features.spec import MEDIA_KINDS
+from mmkg.ingest.features.registry import media_kind, register_media
 
-_EXPECTED = {
-    "lyrics": "expected a non-empty UTF-8 text file",
-    "cover": "expected a readable image file (PNG/JPEG/WebP/...)",
-    "audio": "expected a readable audio file (WAV/FLAC/OGG)",
-}
 # libsndfile notes "data : 132300 (should be 66128)" when a header claims more than the file holds.
 _SIZE_MISMATCH = re.compile(r"^\s*(\w+)\s*:.*\(should be", re.MULTILINE)
 
@@ -25,22 +20,21 @@ def check_media(kind: str, path: Path) -> str | None:
     saying what was expected and why the file is not it.
 
     Args:
-        kind: ``"lyrics"``, ``"cover"`` or ``"audio"``.
+        kind: a registered media kind (``"lyrics"``, ``"cover"``, ``"audio"``, ...).
         path: the file to check.
 
     Raises:
         ValueError: unknown ``kind``.
     """
-    if kind not in MEDIA_KINDS:
-        raise ValueError(f"unknown media kind {kind!r}; expected one of {', '.join(MEDIA_KINDS)}")
+    media = media_kind(kind)
     path = Path(path)
     if not path.is_file():
-        return f"{_EXPECTED[kind]}: no such file {path}"
+        return f"{media.expected}: no such file {path}"
     try:
-        reason = _CHECKS[kind](path)
+        reason = media.check(path)
     except OSError as e:
         reason = e.strerror or str(e)
-    return None if reason is None else f"{_EXPECTED[kind]}: {reason}"
+    return None if reason is None else f"{media.expected}: {reason}"
 
 
 def read_lyrics(path: Path) -> str:
@@ -48,7 +42,8 @@ def read_lyrics(path: Path) -> str:
     return Path(path).read_text(encoding="utf-8-sig")
 
 
-def _check_lyrics(path: Path) -> str | None:
+@register_media("lyrics", "expected a non-empty UTF-8 text file")
+def check_lyrics(path: Path) -> str | None:
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -56,7 +51,8 @@ def _check_lyrics(path: Path) -> str | None:
     return None if text.strip() else "the file is empty"
 
 
-def _check_cover(path: Path) -> str | None:
+@register_media("cover", "expected a readable image file (PNG/JPEG/WebP/...)")
+def check_cover(path: Path) -> str | None:
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -69,7 +65,8 @@ def _check_cover(path: Path) -> str | None:
     return None
 
 
-def _check_audio(path: Path) -> str | None:
+@register_media("audio", "expected a readable audio file (WAV/FLAC/OGG)")
+def check_audio(path: Path) -> str | None:
     import soundfile
 
     try:
@@ -82,6 +79,3 @@ def _check_audio(path: Path) -> str | None:
     if mismatch:
         return f"the {mismatch.group(1)} chunk is shorter than its header says (truncated file?)"
     return None
-
-
-_CHECKS = {"lyrics": _check_lyrics, "cover": _check_cover, "audio": _check_audio}

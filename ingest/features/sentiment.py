@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from functools import cache
 from importlib.metadata import version
+from pathlib import Path
 
 import numpy as np
 
+from mmkg.ingest.features.media import read_lyrics
+from mmkg.ingest.features.registry import register_extractor
 from mmkg.ingest.features.spec import FeatureSpec
 from mmkg.schema import Modality
 
@@ -42,3 +45,9 @@ def score(texts: list[str]) -> np.ndarray:
                   per_line.mean(), per_line.std(),
                   (per_line >= THRESHOLD).mean(), (per_line <= -THRESHOLD).mean()]
     return out
+
+
+@register_extractor(SPEC)
+def score_files(paths: list[Path]) -> np.ndarray:
+    """:func:`score` of the lyrics files ``paths``."""
+    return score([read_lyrics(p) for p in paths])

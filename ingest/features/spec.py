@@ -3,27 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
 from mmkg.ingest.featureset import FeatureSet
 from mmkg.schema import Modality
 
-MediaKind = Literal["lyrics", "cover", "audio"]
-"""A media file kind; also the Track property holding the file's absolute path."""
-
-MEDIA_KINDS: tuple[MediaKind, ...] = ("lyrics", "cover", "audio")
-
 
 @dataclass(frozen=True)
 class FeatureSpec:
-    """Feature ``name`` of modality ``kind``, ``dim`` floats computed from a ``media`` file by
-    ``extractor`` at ``version`` (bump the version whenever the recipe changes)."""
+    """Feature ``name`` of modality ``kind``, ``dim`` floats computed from a ``media`` file (a
+    registered media kind, e.g. ``"lyrics"``) by ``extractor`` at ``version`` (bump the version
+    whenever the recipe changes)."""
 
     name: str
     kind: Modality
-    media: MediaKind
+    media: str
     extractor: str
     version: str
     dim: int

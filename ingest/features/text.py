@@ -12,9 +12,12 @@ import os
 import threading
 from functools import cache
 from importlib.metadata import version
+from pathlib import Path
 
 import numpy as np
 
+from mmkg.ingest.features.media import read_lyrics
+from mmkg.ingest.features.registry import register_extractor
 from mmkg.ingest.features.spec import FeatureSpec
 from mmkg.schema import Modality
 
@@ -54,6 +57,12 @@ def embed(texts: list[str]) -> np.ndarray:
     np.add.at(sums, np.asarray(owner), encoded)
     norms = np.linalg.norm(sums, axis=1, keepdims=True)
     return (sums / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+@register_extractor(SPEC)
+def embed_files(paths: list[Path]) -> np.ndarray:
+    """:func:`embed` of the lyrics files ``paths``."""
+    return embed([read_lyrics(p) for p in paths])
 
 
 def _chunks(model, text: str) -> list[str]:

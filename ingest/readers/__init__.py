@@ -1,8 +1,14 @@
-"""One reader per input format; each validates its files and returns :class:`GraphData`."""
+"""One reader per catalog format; each validates its files and returns :class:`GraphData`.
 
-from mmkg.ingest.readers.catalog import read_catalog
-from mmkg.ingest.readers.graph import GraphData, NodeSet, RelSet
-from mmkg.ingest.readers.kgcn import read_kgcn
-from mmkg.ingest.readers.mkgcn import read_mkgcn
+Importing this package registers the built-in formats (``catalog``, ``kgcn``, ``mkgcn``) in
+:mod:`.registry`; a new format is one module with a ``@register_format("name")`` reader,
+imported below.
+"""
 
-__all__ = ["GraphData", "NodeSet", "RelSet", "read_catalog", "read_kgcn", "read_mkgcn"]
+# Registration, in this order (the order `mmkg ingest --format` lists them):
+from mmkg.ingest.readers import catalog  # noqa: F401, I001
+from mmkg.ingest.readers import kgcn  # noqa: F401
+from mmkg.ingest.readers import mkgcn  # noqa: F401
+from mmkg.ingest.readers.registry import FORMATS, CatalogFormat, catalog_format, format_names
+
+__all__ = ["FORMATS", "CatalogFormat", "catalog_format", "format_names"]

@@ -7,21 +7,22 @@ still valid, so a row that depends on a rejected row is rejected too (a *cascade
 
 from __future__ import annotations
 
-import logging
-import tomllib
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from mmkg.ingest.features import check_media, media_kinds
 from mmkg.ingest.featureset import FeatureSet
-from mmkg.ingest.readers.graph import GraphData, NodeSet, RelSet, property_frame
+from mmkg.ingest.graphdata import GraphData, NodeSet, RelSet, property_frame
+from mmkg.ingest.readers.feature_kinds import feature_kinds
+from mmkg.ingest.readers.registry import register_format
 from mmkg.ingest.readers.table import Table, read_table
 from mmkg.ingest.validate import Validator
 from mmkg.schema import KG_LABELS, Label, Modality, Prop, RelType
 
-log = logging.getLogger(__name__)
+MEDIA_COLUMNS: tuple[str, ...] = media_kinds()
+"""Track columns naming a media file: one per registered media kind."""
 
 #: table name → (required columns, optional columns)
 TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -30,12 +31,11 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "tags": (("id", "name"), ()),
     "users": (("id",), ("name",)),
     "albums": (("id", "title"), ("artist_id",)),
-    "tracks": (("id", "title"), ("artist_id", "album_id", "genre_id", "lyrics", "cover", "audio")),
+    "tracks": (("id", "title"), ("artist_id", "album_id", "genre_id", *MEDIA_COLUMNS)),
     "track_tags": (("track_id", "tag_id"), ()),
     "interactions": (("user_id", "track_id"), ("plays", "rating", "ts")),
     "triples": (("head_label", "head", "relation", "tail_label", "tail"), ()),
 }
-MEDIA_COLUMNS = ("lyrics", "cover", "audio")
 #: Feature-name prefixes that give a precomputed feature's modality when features.toml does not.
 KIND_PREFIXES: dict[str, Modality] = {
     "text_": Modality.TEXT, "image_": Modality.IMAGE, "audio_": Modality.AUDIO,
@@ -47,31 +47,12 @@ LABEL_TABLES: dict[Label, str] = {
     Label.GENRE: "genres", Label.TAG: "tags",
 }
 
-MediaCheck = Callable[[str, Path], "str | None"]
-
-
-def media_checker() -> MediaCheck:
-    """``mmkg.ingest.features.check_media`` when available, else a check that the file exists."""
-    try:
-        from mmkg.ingest.features import check_media
-    except ImportError as e:
-        if "check_media" not in str(e) and getattr(e, "name", None) not in ("mmkg.ingest.features",):
-            raise
-        log.warning("mmkg.ingest.features.check_media is not available: media files are only "
-                    "checked for existence")
-        return _file_exists
-    return check_media
-
-
-def _file_exists(kind: str, path: Path) -> str | None:
-    return None if path.is_file() else f"{kind} file {str(path)!r} not found: expected a readable file"
-
-
-def read_catalog(root: Path, validator: Validator, *, check_media: MediaCheck | None = None) -> GraphData:
+@register_format("catalog", media=True)
+def read_catalog(root: Path, validator: Validator) -> GraphData:
     """Validate the catalog in ``root``; return what its valid rows add to the graph.
 
     Problems go to ``validator``; on a fatal problem (a missing, unreadable or malformed file) the
-    returned data is empty.
+    returned data is empty. Every referenced media file must decode (:func:`check_media`).
     """
     root = Path(root)
     tables = {name: _load(root, name, validator) for name in TABLES}
@@ -101,7 +82,7 @@ def read_catalog(root: Path, validator: Validator, *, check_media: MediaCheck | 
     for column, target in (("artist_id", "artists"), ("album_id", "albums"), ("genre_id", "genres")):
         if tracks.has(column):
             validator.references(tracks, column, tables[target], target_name=target)
-    _check_media(validator, tracks, root, check_media or media_checker())
+    _check_media(validator, tracks, root)
     track_tags = tables["track_tags"]
     if track_tags is not None:
         validator.references(track_tags, "track_id", tracks, target_name="tracks")
@@ -161,39 +142,19 @@ def _load_features(root: Path, validator: Validator) -> dict[str, tuple[Table, M
     return out
 
 
-def feature_kinds(path: Path, name: str, validator: Validator) -> dict[str, Modality]:
-    """The ``[NAME] kind = "Audio"`` entries of a ``features.toml`` (``{}`` when absent)."""
-    if not path.exists():
-        return {}
-    try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        validator.file_problem(name, f"cannot read TOML: {e}")
-        return {}
-    kinds: dict[str, Modality] = {}
-    for feature, entry in data.items():
-        kind = entry.get("kind") if isinstance(entry, dict) else None
-        try:
-            kinds[feature] = Modality(kind)
-        except ValueError:
-            validator.file_problem(name, f"[{feature}] kind = {kind!r}: expected "
-                                   f"one of {', '.join(m.value for m in Modality)}", "kind")
-    return kinds
-
-
 # -- checks -------------------------------------------------------------------------------------
 def _check_ids(validator: Validator, table: Table) -> None:
     validator.not_empty(table, "id", "an id")
     validator.unique(table, ["id"], "id")
 
 
-def _check_media(validator: Validator, tracks: Table, root: Path, check: MediaCheck) -> None:
+def _check_media(validator: Validator, tracks: Table, root: Path) -> None:
     for column in MEDIA_COLUMNS:
         if not tracks.has(column):
             continue
         cells = tracks.frame[column]
         for line, cell in cells[cells != ""].items():
-            problem = check(column, (root / cell).resolve())
+            problem = check_media(column, (root / cell).resolve())
             if problem:
                 validator.add(tracks.name, line, column, f"{cell!r}: {problem}")
 

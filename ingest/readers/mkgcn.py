@@ -17,9 +17,10 @@ import re
 from pathlib import Path
 
 from mmkg.ingest.featureset import FeatureSet
-from mmkg.ingest.readers.catalog import feature_kinds
-from mmkg.ingest.readers.graph import GraphData
-from mmkg.ingest.readers.kgcn import ITEM_COLUMNS, KG_COLUMNS, build_graph, load
+from mmkg.ingest.graphdata import GraphData
+from mmkg.ingest.readers.feature_kinds import feature_kinds
+from mmkg.ingest.readers.item_kg import ITEM_COLUMNS, KG_COLUMNS, build_graph, load
+from mmkg.ingest.readers.registry import register_format
 from mmkg.ingest.readers.table import read_table
 from mmkg.ingest.validate import Validator
 from mmkg.schema import Modality, Prop
@@ -38,6 +39,7 @@ MODAL_KINDS: tuple[Modality, ...] = (
 _MODAL_FILE = re.compile(r"modal_([0-6])\.tsv")
 
 
+@register_format("mkgcn", options=("rating_threshold",))
 def read_mkgcn(root: Path, validator: Validator, *,
                rating_threshold: float = DEFAULT_RATING_THRESHOLD) -> GraphData:
     """Validate an MKGCN dataset folder; return what its valid rows add to the graph."""

@@ -79,5 +79,5 @@ def reset(app: AppContext, yes: bool) -> None:
 
     if not yes:
         click.confirm(f"Empty database {app.database!r} at {app.settings.neo4j.bolt_uri}?", abort=True)
-    reset_database(app.driver(), app.database)
+    reset_database(app.driver(), app.database, batch_size=app.settings.batch.delete)
     click.echo("database emptied")

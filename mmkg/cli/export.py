@@ -39,19 +39,25 @@ def _ratios(ctx: click.Context, param: click.Parameter, value: str) -> tuple[flo
 @click.option("--ratios", default="6:2:2", show_default=True, callback=_ratios,
               help="TRAIN:VALID:TEST weights (ratio, time, kgcn-ctr; topk-801010 is 80/10/10).")
 @click.option("--seed", default=0, show_default=True, help="Seed of the split and negatives.")
+@click.option("--force", is_flag=True, help="Replace the export already in OUT.")
 @pass_app
 def export(app: AppContext, out: Path, genres: tuple[str, ...], users: tuple[str, ...],
            users_file: Path | None, where: str | None, hops: int, protocol: str,
-           ratios: tuple[float, float, float], seed: int) -> None:
+           ratios: tuple[float, float, float], seed: int, force: bool) -> None:
     """Export a subgraph (default: all of it) to OUT with a leakage-free train/valid/test split.
 
     Criteria combine: a track is kept when it meets every one given. OUT receives graph.bin,
-    id_maps.json, relations.json, modalities.pt, split.npz and manifest.json.
+    id_maps.json, relations.json, modalities.pt, split.npz and manifest.json; it must be empty
+    or absent (or hold an export, replaced with --force).
     """
     from pydantic import ValidationError
 
     from mmkg.export import Selection, SplitConfig, export_heterograph
 
+    if out.is_dir() and any(out.iterdir()) and not (force and (out / "manifest.json").is_file()):
+        hint = "give --force to replace it" if (out / "manifest.json").is_file() else \
+            "it is not an export folder; choose an empty one"
+        raise click.UsageError(f"{out} is not empty: {hint}")
     if users_file and users:
         raise click.UsageError("give either --users-file or --user, not both")
     if users_file:
@@ -62,7 +68,8 @@ def export(app: AppContext, out: Path, genres: tuple[str, ...], users: tuple[str
     except ValidationError as e:
         raise click.BadParameter(str(e)) from e
     exported = export_heterograph(app.driver(), app.database, selection=selection, split=split,
-                                  seed=seed, source_uri=app.settings.neo4j.bolt_uri)
+                                  seed=seed, source_uri=app.settings.neo4j.bolt_uri,
+                                  batch_size=app.settings.batch.export)
     exported.save(out)
     counts = exported.manifest["counts"]
     click.echo(f"exported to {out} in {exported.manifest['seconds']}s")

@@ -1,4 +1,16 @@
-"""Root ``mmkg`` group: builds the :class:`AppContext` once; sub-groups join via ``add_command``."""
+"""Root ``mmkg`` group: builds the :class:`AppContext` once; sub-groups join via ``add_command``.
+
+Every error a user can cause ends as one line on stderr and a non-zero exit status, never a
+traceback (``-v`` logs the traceback too):
+
+- :class:`~mmkg.errors.MmkgError` (bad catalog, unknown user, missing run folder, ...) → its
+  message, status 1 (a catalog with several problems: a summary line, then one line per problem);
+- Neo4j driver errors that escape a command (server gone, credentials, a refused query) → a
+  one-line explanation, status 1;
+- a file the command cannot read or write (:class:`OSError`) → ``path: reason``, status 1;
+- usage errors (unknown option or choice, missing argument) → click's message on one line with
+  a pointer to ``--help``, status 2.
+"""
 
 from __future__ import annotations
 
@@ -7,21 +19,66 @@ import sys
 from pathlib import Path
 
 import click
+from click.exceptions import NoArgsIsHelpError
 
 from mmkg import __version__
 from mmkg.cli.context import AppContext
 from mmkg.config import load_settings
 from mmkg.errors import MmkgError
 
+log = logging.getLogger(__name__)
+
 
 class MmkgGroup(click.Group):
-    """A group that turns :class:`MmkgError` into one clean line and exit status 1."""
+    """The root group: turns every user-caused error into one line (see the module docstring)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as e:
+            raise _one_line_usage(e) from e
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except MmkgError as e:
-            raise click.ClickException(str(e)) from e
+        except click.UsageError as e:
+            raise _one_line_usage(e) from e
+        except click.ClickException:
+            raise
+        except Exception as e:
+            message = _user_error(e, ctx)
+            if message is None:
+                raise
+            log.debug("%s", message, exc_info=True)
+            raise click.ClickException(message) from e
+
+
+def _one_line_usage(error: click.UsageError) -> click.UsageError:
+    """``error`` without click's usage block: one line, with a pointer to the command's help."""
+    if isinstance(error, NoArgsIsHelpError) or error.ctx is None:
+        return error
+    plain = click.UsageError(f"{error.format_message()} (see '{error.ctx.command_path} --help')")
+    plain.exit_code = error.exit_code
+    return plain
+
+
+def _user_error(error: Exception, ctx: click.Context) -> str | None:
+    """The one-line message of an error the user caused, or ``None`` for a bug."""
+    if isinstance(error, MmkgError):
+        return str(error)
+    if isinstance(error, OSError):
+        return f"{error.filename}: {error.strerror}" if error.filename else str(error)
+    neo4j = sys.modules.get("neo4j.exceptions")  # loaded if and only if the driver was used
+    if neo4j is None or not isinstance(error, neo4j.GqlError):
+        return None
+    uri = ctx.obj.settings.neo4j.bolt_uri if isinstance(ctx.obj, AppContext) else "the server"
+    if isinstance(error, neo4j.AuthError):
+        return ("Neo4j rejected the credentials: check MMKG_NEO4J_USER / MMKG_NEO4J_PASSWORD "
+                "(or .mmkg/neo4j-password for the local server)")
+    if isinstance(error, (neo4j.ServiceUnavailable, neo4j.SessionExpired)):
+        return f"lost the connection to Neo4j at {uri}: is it running? (`mmkg db status`)"
+    text = error.message if isinstance(error, neo4j.Neo4jError) else str(error)
+    return "Neo4j error: " + " ".join(str(text).split())
 
 
 @click.group(cls=MmkgGroup)
@@ -30,7 +87,7 @@ class MmkgGroup(click.Group):
               help="TOML settings file (default: ./mmkg.toml when present, or $MMKG_CONFIG).")
 @click.option("--uri", envvar="MMKG_NEO4J_URI", help="Neo4j URI (default bolt://127.0.0.1:7687).")
 @click.option("--database", envvar="MMKG_NEO4J_DATABASE", help="Neo4j database (default neo4j).")
-@click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
+@click.option("-v", "--verbose", is_flag=True, help="Log debug messages (and tracebacks of errors).")
 @click.pass_context
 def cli(ctx: click.Context, config_file: Path | None, uri: str | None, database: str | None,
         verbose: bool) -> None:
@@ -39,10 +96,7 @@ def cli(ctx: click.Context, config_file: Path | None, uri: str | None, database:
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     for noisy in ("neo4j", "sentence_transformers"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    try:
-        settings = load_settings(config_file, uri=uri, database=database)
-    except MmkgError as e:
-        raise click.ClickException(str(e)) from e
+    settings = load_settings(config_file, uri=uri, database=database)
     app = AppContext(settings)
     ctx.obj = app
     ctx.call_on_close(app.close)
@@ -50,10 +104,10 @@ def cli(ctx: click.Context, config_file: Path | None, uri: str | None, database:
 
 def _register() -> None:
     """Join the command modules to the root group (each keeps torch/dgl imports in its body)."""
-    from mmkg.cli import db, export, features, ingest, recommend, train
+    from mmkg.cli import catalog, db, export, features, ingest, publish, recommend, train
 
-    for command in (db.db, ingest.ingest, features.features, features.sample_catalog, export.export,
-                    train.train, train.evaluate, recommend.publish, recommend.recommend,
+    for command in (db.db, catalog.sample_catalog, ingest.ingest, features.features, export.export,
+                    train.train, train.evaluate, publish.publish, recommend.recommend,
                     recommend.similar):
         cli.add_command(command)
 

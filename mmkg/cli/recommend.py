@@ -1,13 +1,12 @@
-"""``mmkg publish | recommend | similar``: write a trained model to Neo4j, then query it.
+"""``mmkg recommend | similar``: query the current published model.
 
-``recommend`` and ``similar`` print what :mod:`mmkg.recommend` reads through the ``cypher/`` files
-one also runs in Neo4j Browser.
+Both print what :mod:`mmkg.recommend` reads through the ``cypher/`` files one also runs in Neo4j
+Browser.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 
@@ -35,30 +34,6 @@ def _emit(rows: list[dict], as_json: bool, title: str) -> None:
             cells.append("\n".join(row.get("reasons", [])) or "-")
         table.add_row(*cells)
     Console().print(table)
-
-
-@click.command()
-@click.argument("run_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
-@click.option("--keep", default=3, show_default=True, type=click.IntRange(min=0),
-              help="Previous model versions to retain; older ones are deleted.")
-@click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(min=1),
-              help="Rows per write transaction (users for RECOMMENDED, nodes for vectors).")
-@click.option("--model-id", help="Model version id (default: <run folder>-<hash of embeddings.pt>).")
-@pass_app
-def publish(app: AppContext, run_dir: Path, keep: int, batch_size: int, model_id: str | None) -> None:
-    """Write RUN_DIR's embeddings and top-K to Neo4j as the new current model, atomically."""
-    from mmkg.train.publish import publish as publish_run
-
-    s = publish_run(app.driver(), app.database, run_dir, keep=keep, batch_size=batch_size,
-                    model_id=model_id)
-    reused = " (recommendations already written)" if s.recommendations_reused else ""
-    click.echo(f"model {s.model_id} is current{reused}: {s.recommendations} recommendations, "
-               f"{s.tracks} track and {s.users} user vectors (d={s.dimension}) in {s.seconds:.1f} s "
-               f"({s.rows_per_second:,.0f} rows/s)")
-    if s.missing_tracks or s.missing_users:
-        click.echo(f"skipped {s.missing_tracks} tracks and {s.missing_users} users absent from the graph")
-    if s.pruned_models:
-        click.echo(f"pruned {len(s.pruned_models)} old version(s): {', '.join(s.pruned_models)}")
 
 
 @click.command()

@@ -117,7 +117,7 @@ def write_rows(driver: Driver, database: str, query: str, **params) -> list[dict
 
 def run_implicit(driver: Driver, database: str, query: str, **params) -> list[dict]:
     """Run ``query`` in an implicit (auto-commit) transaction, as ``CALL { … } IN TRANSACTIONS``
-    and schema commands (``CREATE INDEX``, ``SHOW INDEXES``) need; rows as dicts.
+    and schema commands (creating or listing indexes) need; rows as dicts.
 
     Raises:
         DatabaseError: Neo4j refused the query.

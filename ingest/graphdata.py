@@ -1,4 +1,4 @@
-"""What every reader returns: validated node and relationship tables, and feature sets."""
+"""What every catalog reader returns and the writers take: node and relationship tables, feature sets."""
 
 from __future__ import annotations
 
