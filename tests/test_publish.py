@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from mmkg.errors import PublishError, RunFolderError
+from mmkg.errors import DatabaseError, PublishError, RunFolderError
 from mmkg.graph import load_query
 from mmkg.schema import VECTOR_INDEXES
-from mmkg.train.publish import publish, read_run, vector_index_dimensions
+from mmkg.train.publish import prune, publish, read_run, vector_index_dimensions
 from mmkg.train.run_folder import RunFolder
 from tests.conftest import ROOT, count
 from tests.demo_graph import K, N_TRACKS, N_USERS, build_demo_graph, track_id, write_run
@@ -229,3 +229,8 @@ def test_run_of_another_graph_is_refused_before_the_flip(empty_db, database, tmp
     with pytest.raises(PublishError, match="none of its"):
         publish(empty_db, database, write_run(tmp_path / "run-a"), progress=False)
     assert count(empty_db, database, "MATCH (m:Model) RETURN count(m) AS n") == 0
+
+
+def test_prune_words_neo4j_errors(driver):
+    with pytest.raises(DatabaseError, match="nosuchdb"):
+        prune(driver, "nosuchdb", keep=1)

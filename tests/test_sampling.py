@@ -86,15 +86,3 @@ def test_user_with_every_item_is_refused():
 
     with pytest.raises(TrainError, match="no negative exists"):
         NegativeSampler(np.array([[0, 0], [0, 1]]), n_items=2)
-
-
-def test_pinned_dgl_builds_heterographs_and_samples_neighbours():
-    """The pinned torch/dgl/numpy/torchdata set imports and runs what mmkg relies on."""
-    import dgl
-    import torch
-
-    g = dgl.heterograph({("User", "LISTENED", "Track"): (torch.tensor([0, 0, 1]), torch.tensor([0, 1, 1])),
-                         ("Track", "music.artist.origin", "Entity"): (torch.tensor([0, 1]), torch.tensor([0, 0]))})
-    sub = dgl.sampling.sample_neighbors(g, {"Track": [1]}, 1)
-    assert sub.num_edges(("User", "LISTENED", "Track")) == 1
-    assert g.num_nodes("Entity") == 1 and "music.artist.origin" in g.etypes

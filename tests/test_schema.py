@@ -8,7 +8,7 @@ import pytest
 
 from mmkg.errors import DatabaseError, SchemaError
 from mmkg.graph import run_batches
-from mmkg.graph.schema import apply_schema, schema_statements
+from mmkg.graph.schema import apply_schema, reset_database, schema_statements
 from mmkg.schema import CONSTRAINTS, Label, kg_relation_type, quote
 
 
@@ -68,3 +68,8 @@ def test_dotted_relation_type_round_trips_through_neo4j(empty_db, database):
                            database_=database)
     records, _, _ = empty_db.execute_query("MATCH ()-[r]->() RETURN type(r) AS t", database_=database)
     assert [r["t"] for r in records] == ["music.artist.origin"]
+
+
+def test_reset_words_neo4j_errors(driver):
+    with pytest.raises(DatabaseError, match="nosuchdb"):
+        reset_database(driver, "nosuchdb")

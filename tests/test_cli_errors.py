@@ -1,0 +1,102 @@
+"""The most likely user errors, through the real ``mmkg`` command in a subprocess: each ends as
+exactly one line on stderr, without a traceback, and with a non-zero exit status."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+def mmkg(*args, env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "mmkg", *map(str, args)], cwd=cwd,
+                          env={**os.environ, **(env or {})}, capture_output=True, text=True,
+                          timeout=120)
+
+
+def assert_one_line_error(done: subprocess.CompletedProcess, status: int, *fragments: str) -> None:
+    """Exit ``status``, and stderr is one line holding every fragment (stdout has no traceback)."""
+    lines = done.stderr.splitlines()
+    assert done.returncode == status, done.stderr
+    assert len(lines) == 1, done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def unused_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_server_down():
+    port = unused_port()
+    done = mmkg("recommend", "u1", env={"MMKG_NEO4J_URI": f"bolt://127.0.0.1:{port}"})
+    assert_one_line_error(done, 1, f"no Neo4j answering at bolt://127.0.0.1:{port}", "mmkg db start")
+
+
+def test_wrong_password(server):
+    done = mmkg("recommend", "u1", env={"MMKG_NEO4J_PASSWORD": "not-the-password"})
+    assert_one_line_error(done, 1, "Neo4j rejected the credentials")
+
+
+def test_unknown_user(empty_db):
+    assert_one_line_error(mmkg("recommend", "nobody"), 1, "unknown user 'nobody'")
+
+
+def test_similar_with_an_unknown_track(empty_db):
+    assert_one_line_error(mmkg("similar", "t99"), 1, "unknown track(s): t99")
+
+
+def test_publish_a_folder_that_is_not_a_run(empty_db, tmp_path):
+    assert_one_line_error(mmkg("publish", tmp_path), 1, "no embeddings.pt", "mmkg train --out")
+
+
+def test_eval_a_missing_run_folder(tmp_path):
+    done = mmkg("eval", "--run", tmp_path / "no-run")
+    assert_one_line_error(done, 2, "does not exist", "mmkg eval --help")
+
+
+@pytest.mark.parametrize("config", ['epochs = 2\nlrr = 0.01\n', 'lr = -1.0\n'],
+                         ids=["typo", "negative-lr"])
+def test_bad_training_config(tmp_path, config):
+    (tmp_path / "bad.toml").write_text(config)
+    done = mmkg("train", "--config", tmp_path / "bad.toml", "--out", tmp_path / "run",
+                "--export", tmp_path)
+    assert_one_line_error(done, 1, "lrr" if "lrr" in config else "lr")
+
+
+def test_bad_settings_file(tmp_path):
+    (tmp_path / "mmkg.toml").write_text("[neo4j]\nbolt_prot = 7687\n")
+    done = mmkg("--config", tmp_path / "mmkg.toml", "recommend", "u1")
+    assert_one_line_error(done, 1, "invalid settings", "neo4j.bolt_prot")
+
+
+def test_unknown_catalog_format(tmp_path):
+    done = mmkg("ingest", tmp_path, "--format", "csv")
+    assert_one_line_error(done, 2, "'csv' is not one of 'catalog', 'kgcn', 'mkgcn'")
+
+
+def test_catalog_folder_that_does_not_exist(tmp_path):
+    done = mmkg("ingest", tmp_path / "nowhere")
+    assert_one_line_error(done, 2, "does not exist")
+
+
+def test_malformed_catalog_file(tmp_path):
+    (tmp_path / "tracks.csv").write_text("id,title\nt1,One\nt2,Two,extra\n")
+    done = mmkg("ingest", tmp_path, "--dry-run")
+    assert_one_line_error(done, 1, "tracks.csv:3:*: expected 2 fields, found 3", "nothing was written")
+
+
+def test_export_into_a_folder_that_is_not_empty(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    done = mmkg("export", tmp_path)
+    assert_one_line_error(done, 2, "is not empty", "not an export folder")
+    assert (tmp_path / "notes.txt").read_text() == "mine"

@@ -1,0 +1,56 @@
+"""A really trained run, published and queried: sample catalog → ingest → export → ``mmkg train``
+→ ``mmkg publish`` → ``mmkg recommend``, all through the real CLI (no hand-made run folder)."""
+
+from __future__ import annotations
+
+import json
+
+import torch
+from click.testing import CliRunner
+
+from mmkg.cli import cli
+from mmkg.ingest.sample_catalog import generate_sample_catalog
+from mmkg.train.run_folder import RunFolder
+
+torch.set_num_threads(1)
+
+
+def mmkg(*args) -> str:
+    """Run ``mmkg ARGS``; its stdout (the test fails with the output on a non-zero exit)."""
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_trained_run_is_published_with_its_export_manifest_and_recommends(empty_db, database,
+                                                                          tmp_path):
+    catalog, export, run = tmp_path / "catalog", tmp_path / "export", tmp_path / "run"
+    generate_sample_catalog(catalog, tracks=40, users=12, interactions_per_user=10, media=False)
+    mmkg("ingest", catalog, "--no-features")
+    mmkg("export", export, "--seed", "0")
+    mmkg("train", "--out", run, "--export", export, "--epochs", "2", "--seed", "0", "--quiet")
+    out = mmkg("publish", run)
+
+    folder = RunFolder(run)
+    records, _, _ = empty_db.execute_query(
+        "MATCH (m:Model {current: true}) RETURN m.id AS id, m.dataset_manifest AS manifest, "
+        "m.params AS params, m.metrics AS metrics", database_=database)
+    [model] = [r.data() for r in records]
+    assert f"model {model['id']} is current" in out
+    assert json.loads(model["manifest"]) == json.loads((export / "manifest.json").read_text())
+    assert json.loads(model["params"]) == folder.load_config()
+    assert json.loads(model["metrics"]) == folder.load_metrics()
+
+    embeddings = folder.load_embeddings()
+    records, _, _ = empty_db.execute_query(
+        "MATCH (u:User)-[:LISTENED]->(t:Track) RETURN u.id AS user, collect(t.id) AS tracks",
+        database_=database)
+    listened = {r["user"]: set(r["tracks"]) for r in records}
+    for row, user in enumerate(embeddings.user_ids[:3]):
+        ranked = sorted(zip(embeddings.topk_items[row].tolist(), embeddings.topk_scores[row].tolist()),
+                        key=lambda pair: -pair[1])
+        expected = [embeddings.track_ids[i] for i, _ in ranked
+                    if i >= 0 and embeddings.track_ids[i] not in listened[user]][:5]
+        got = json.loads(mmkg("recommend", user, "--k", "5", "--json"))
+        assert [r["trackId"] for r in got] == expected
+        assert [r["model"] for r in got] == [model["id"]] * len(got)
