@@ -31,6 +31,7 @@ from neo4j.exceptions import AuthError, ClientError
 
 from mmkg.config import NEO4J_VERSION, Settings
 from mmkg.errors import ServerError
+from mmkg.graph.queries import load_query
 
 POM = Path(__file__).with_name("pom.xml")
 MAIN_CLASS = "org.neo4j.server.CommunityEntryPoint"
@@ -229,8 +230,8 @@ class LocalServer:
         try:
             with GraphDatabase.driver(uri, auth=(cfg.user, DEFAULT_PASSWORD)) as driver:
                 with driver.session(database="system") as session:
-                    session.run("ALTER CURRENT USER SET PASSWORD FROM $old TO $new",
-                                old=DEFAULT_PASSWORD, new=wanted).consume()
+                    session.run(load_query("server_set_password"), old=DEFAULT_PASSWORD,
+                                new=wanted).consume()
         except (AuthError, ClientError) as e:
             raise ServerError(
                 "the local database already has a different password than the configured one; "
