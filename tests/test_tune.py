@@ -1,0 +1,178 @@
+"""``mmkg tune`` on the tiny synthetic export: resume, budget, determinism, best config, no test split."""
+
+import csv
+
+import optuna
+import pytest
+import torch
+from click.testing import CliRunner
+from optuna.trial import TrialState
+
+from mmkg.cli import cli
+from mmkg.errors import TrainError
+from mmkg.train import fit as fit_module
+from mmkg.train.config import TrainConfig, choices
+from mmkg.train.data import TrainData
+from mmkg.train.tune import BEST_CONFIG, SEARCH_SPACES, STUDY, TRIALS_TABLE, open_study, tune, with_params
+from tests.synthetic_export import make_export
+
+torch.set_num_threads(1)
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+FAST = ["--model", "lightgcn", "--epochs", "2", "--threads", "1", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def export_dir(tmp_path_factory):
+    return make_export().save(tmp_path_factory.mktemp("tune") / "export")
+
+
+@pytest.fixture(scope="module")
+def data(export_dir) -> TrainData:
+    from mmkg.export import ExportedGraph
+
+    return TrainData.from_export(ExportedGraph.load(export_dir))
+
+
+def _base(**kw) -> TrainConfig:
+    return TrainConfig.load(**{"model": "lightgcn", "epochs": 2, "seed": 0, **kw})
+
+
+def _finished(out) -> list[optuna.trial.FrozenTrial]:
+    study = optuna.load_study(study_name="mmkg-tune", storage=f"sqlite:///{out / STUDY}")
+    return study.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED))
+
+
+def _tune_cli(export_dir, out, *args: str):
+    result = CliRunner().invoke(cli, ["tune", "--export", str(export_dir), "--out", str(out), *FAST, *args])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+@pytest.fixture(scope="module")
+def straight(export_dir, tmp_path_factory):
+    """An uninterrupted study of 3 trials, seed 0."""
+    out = tmp_path_factory.mktemp("straight")
+    _tune_cli(export_dir, out, "--trials", "3")
+    return out
+
+
+def _summary(trials) -> list[tuple]:
+    return [(t.params, t.value, t.state) for t in trials]
+
+
+def test_resume_runs_only_the_missing_trials(export_dir, straight, tmp_path):
+    _tune_cli(export_dir, tmp_path, "--trials", "2")
+    first = _finished(tmp_path)
+    printed = _tune_cli(export_dir, tmp_path, "--trials", "3").output
+    resumed = _finished(tmp_path)
+    assert len(first) == 2 and len(resumed) == 3
+    assert _summary(resumed[:2]) == _summary(first)
+    assert "1 run now" in printed
+    # same seed: what an uninterrupted study proposed and scored, trial by trial
+    assert _summary(resumed) == _summary(_finished(straight))
+    # the budget is spent: a rerun trains nothing
+    assert "0 run now" in _tune_cli(export_dir, tmp_path, "--trials", "3").output
+
+
+def test_another_seed_proposes_other_params(export_dir, straight, tmp_path):
+    _tune_cli(export_dir, tmp_path, "--trials", "3", "--seed", "1")
+    assert [t.params for t in _finished(tmp_path)] != [t.params for t in _finished(straight)]
+
+
+def test_best_config_loads_and_equals_the_best_trial(straight):
+    finished = _finished(straight)
+    best = max((t for t in finished if t.state is TrialState.COMPLETE), key=lambda t: t.value)
+    loaded = TrainConfig.load(straight / BEST_CONFIG)
+    assert loaded == with_params(_base(), best.params)
+    assert all(getattr(loaded, k, None) == v or getattr(loaded.model, k, None) == v
+               for k, v in best.params.items())
+    with (straight / TRIALS_TABLE).open() as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["number"]) for r in rows] == [t.number for t in finished]
+    assert [float(r["value"]) for r in rows] == [t.value for t in finished]
+
+
+def test_no_trial_evaluates_the_test_split(data, tmp_path, monkeypatch):
+    splits = []
+
+    def spy(model, data, split, *args, **kwargs):
+        splits.append(split)
+        return evaluate(model, data, split, *args, **kwargs)
+
+    evaluate = fit_module.evaluate
+    monkeypatch.setattr(fit_module, "evaluate", spy)
+    result = tune(data, _base(), tmp_path, trials=2, progress=False)
+    assert splits and set(splits) == {"valid"}
+    for trial in _finished(tmp_path):
+        assert not any("test" in key for key in trial.user_attrs["valid"])
+        assert set(trial.user_attrs["valid"]) == {"auc", "f1", "recall@20", "ndcg@20"}
+    header = (tmp_path / TRIALS_TABLE).read_text().splitlines()[0]
+    assert "test" not in header and result.complete == 2
+
+
+class _PruneAllButTheFirst(optuna.pruners.BasePruner):
+    def prune(self, study, trial) -> bool:
+        return trial.number > 0
+
+
+def test_pruned_trials_count_toward_the_budget(data, tmp_path):
+    result = tune(data, _base(epochs=3), tmp_path, trials=3, progress=False, pruner=_PruneAllButTheFirst())
+    finished = _finished(tmp_path)
+    assert [t.state for t in finished] == [TrialState.COMPLETE, TrialState.PRUNED, TrialState.PRUNED]
+    assert [t.user_attrs["epochs_run"] for t in finished] == [3, 1, 1]
+    assert (result.complete, result.pruned, result.best.number) == (1, 2, 0)
+
+
+def test_an_interrupted_trial_is_run_again(export_dir, data, straight, tmp_path, monkeypatch):
+    fit = fit_module.fit
+    calls = []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return fit(*args, **kwargs)
+
+    monkeypatch.setattr("mmkg.train.tune.fit", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        tune(data, _base(), tmp_path, trials=3, progress=False)
+    monkeypatch.undo()
+    tune(data, _base(), tmp_path, trials=3, progress=False)
+    study = open_study(tmp_path, _base())
+    assert [t.state for t in study.trials].count(TrialState.FAIL) == 1
+    assert _summary(_finished(tmp_path)) == _summary(_finished(straight))
+
+
+def test_another_setup_in_the_folder_is_refused(data, tmp_path):
+    tune(data, _base(), tmp_path, trials=1, progress=False)
+    with pytest.raises(TrainError, match="seed: 0 → 1"):
+        tune(data, _base(seed=1), tmp_path, trials=2, progress=False)
+
+
+def test_a_model_with_nothing_to_search_runs_one_trial(data, tmp_path):
+    result = tune(data, _base(model="pop"), tmp_path, trials=5, progress=False)
+    assert (result.complete, result.pruned, result.best.params) == (1, 0, {})
+    assert TrainConfig.load(tmp_path / BEST_CONFIG).model.model == "pop"
+
+
+def test_every_model_has_a_search_space_and_the_objective_decides_its_part():
+    assert set(SEARCH_SPACES) == set(choices("model"))
+    study = optuna.create_study()
+    softmax = SEARCH_SPACES["lightgcn"](study.ask(), _base())
+    bce = SEARCH_SPACES["lightgcn"](study.ask(), _base(loss="bce", negatives="ratio", neg_ratio=1))
+    assert {"temperature", "neg_ratio"} <= set(softmax)
+    assert set(softmax) - set(bce) == {"temperature", "neg_ratio"}
+    paper = SEARCH_SPACES["mkgcn-paper"](optuna.create_study().ask(), TrainConfig.load(preset="paper"))
+    assert set(paper) == {"lr", "l2", "dim", "neighbours", "hops", "batch_size"}
+
+
+def test_cli_unknown_model_is_one_line(export_dir, tmp_path):
+    result = CliRunner().invoke(cli, ["tune", "--export", str(export_dir), "--out", str(tmp_path),
+                                      "--model", "nope"])
+    assert result.exit_code != 0
+    assert len(result.output.strip().splitlines()) == 1 and "nope" in result.output
+
+
+def test_cli_missing_export_is_one_line(tmp_path):
+    result = CliRunner().invoke(cli, ["tune", "--export", str(tmp_path / "none"), "--out", str(tmp_path)])
+    assert result.exit_code != 0 and len(result.output.strip().splitlines()) == 1
