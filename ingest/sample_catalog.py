@@ -13,6 +13,14 @@ popularity (log-normal, hence a long tail); a share ``NOISE`` of listens instead
 ∝ popularity. So a structure-only model can learn genre taste, while mood and tempo taste need
 the modalities — a multi-modal model can beat it by construction.
 
+``popularity_skew = s > 0`` makes listens heavy-tailed across tracks, as on real services: every
+track's popularity is multiplied by a Zipf prior ``r^-s``, ``r`` its rank in a random order (a
+hit can come from any artist, genre or mood). Taste still picks the cell, so it stays learnable,
+but the hits take most listens and item popularity becomes a hard baseline (s = 1, 1000 tracks:
+the top 10 % of tracks get ~60 % of the interactions, against ~40 % at s = 0). Repeated picks of
+a hit merge into plays, so a skewed catalog has fewer interaction rows (~20 % fewer at s = 1).
+``s = 0`` is the catalog of earlier releases, byte for byte.
+
 The hidden attributes are written to ``ground_truth/`` (not a catalog table; ingest ignores it).
 Everything is drawn from ``numpy.random.default_rng`` streams derived from the seed (media from a
 per-track stream), so a seed gives byte-identical tables and media. Tables and the listening
@@ -126,8 +134,8 @@ class SampleCatalog:
 
 def generate_sample_catalog(out: Path, *, tracks: int, users: int, seed: int = 0,
                             media: bool = True, interactions_per_user: int = 30,
-                            fmt: TableFormat = "auto", overwrite: bool = False,
-                            progress: bool = False) -> SampleCatalog:
+                            popularity_skew: float = 0.0, fmt: TableFormat = "auto",
+                            overwrite: bool = False, progress: bool = False) -> SampleCatalog:
     """Write a synthetic catalog with ``tracks`` tracks and ``users`` users to ``out``.
 
     Args:
@@ -138,6 +146,7 @@ def generate_sample_catalog(out: Path, *, tracks: int, users: int, seed: int = 0
         media: synthesise WAV audio, PNG covers and lyrics files under ``media/``.
         interactions_per_user: mean listening-history length (log-normal around it, at least 3;
             duplicate picks merge into one row with more plays, so totals come out a little lower).
+        popularity_skew: exponent of the Zipf prior over tracks (module docstring); 0 = none.
         fmt: table format; ``auto`` = CSV, or Parquet above :data:`PARQUET_ABOVE` interactions.
         progress: show a progress bar while writing media.
 
@@ -146,11 +155,15 @@ def generate_sample_catalog(out: Path, *, tracks: int, users: int, seed: int = 0
     """
     if tracks < 10 or users < 1 or interactions_per_user < 1:
         raise MmkgError("a sample catalog needs at least 10 tracks, 1 user, 1 interaction per user")
+    if not popularity_skew >= 0:
+        raise MmkgError(f"popularity skew must be >= 0, not {popularity_skew}")
     started = time.perf_counter()
     out = Path(out)
     _prepare(out, overwrite)
     rng = np.random.default_rng(seed)
-    world = _World.draw(rng, tracks)
+    # the prior has a stream of its own (media streams are [seed, track, 0..2])
+    prior = zipf_prior(np.random.default_rng([seed, 0, 3]), tracks, popularity_skew)
+    world = _World.draw(rng, tracks, prior)
     tables = world.tables(rng, media)
     listens, user_truth = _listen(rng, world, users, interactions_per_user)
     tables["users"] = pd.DataFrame({"id": _ids("u", users),
@@ -168,7 +181,7 @@ def generate_sample_catalog(out: Path, *, tracks: int, users: int, seed: int = 0
     summary = SampleCatalog(out, {k: len(v) for k, v in tables.items()}, fmt=fmt)
     if media:
         summary.media_files = _write_media(out, world, seed, tables["tracks"], progress)
-    (out / "README.md").write_text(_readme(summary, seed, media))
+    (out / "README.md").write_text(_readme(summary, seed, media, popularity_skew))
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -194,7 +207,8 @@ class _World:
     tags: list[np.ndarray]
 
     @classmethod
-    def draw(cls, rng: np.random.Generator, n_tracks: int) -> "_World":
+    def draw(cls, rng: np.random.Generator, n_tracks: int, prior: np.ndarray) -> "_World":
+        """A world of ``n_tracks`` tracks whose popularity is multiplied by ``prior [n_tracks]``."""
         n_artists = max(4, n_tracks // 8)
         artist_genre = rng.choice(len(GENRES), n_artists, p=GENRE_SHARE)
         albums_per_artist = 1 + rng.poisson(1.0, n_artists)
@@ -210,7 +224,7 @@ class _World:
         base = np.array([GENRE_SOUND[g][2] for g in GENRES], dtype=np.float64)[genre]
         tempo = base * np.exp(rng.normal(0.0, TEMPO_SPREAD, n_tracks))
         popularity = (rng.lognormal(0.0, POPULARITY_SIGMA, n_tracks)
-                      * artist_pop[track_artist] ** 0.5)
+                      * artist_pop[track_artist] ** 0.5) * prior
         return cls(
             n_tracks=n_tracks, n_artists=n_artists, artist_genre=artist_genre,
             artist_country=rng.integers(0, N_COUNTRIES, n_artists),
@@ -279,6 +293,12 @@ class _World:
             "tempo_bpm": self.tempo.round(2), "fast": self.fast,
             "popularity": self.popularity.round(6),
         })
+
+
+def zipf_prior(rng: np.random.Generator, n: int, skew: float) -> np.ndarray:
+    """``r^-skew`` for ``n`` tracks, ``r`` each one's rank (1 = the biggest hit) in a random
+    order: a Zipf law of exponent ``skew``. Exactly 1.0 everywhere at ``skew = 0``."""
+    return (rng.permutation(n) + 1.0) ** -skew
 
 
 def _draw_tags(rng: np.random.Generator, genre: np.ndarray) -> list[np.ndarray]:
@@ -497,7 +517,7 @@ def _pick(rng: np.random.Generator, options: tuple[str, ...]) -> str:
     return options[int(rng.integers(0, len(options)))]
 
 
-def _readme(summary: SampleCatalog, seed: int, media: bool) -> str:
+def _readme(summary: SampleCatalog, seed: int, media: bool, skew: float) -> str:
     ext = "parquet" if summary.fmt == "parquet" else "csv"
     counts = "\n".join(f"| `{name}.{ext}` | {n:,} |" for name, n in summary.rows.items())
     media_text = (
@@ -506,6 +526,7 @@ def _readme(summary: SampleCatalog, seed: int, media: bool) -> str:
         f"`media/audio/<track>.wav` ({AUDIO_SECONDS:g} s, {AUDIO_RATE} Hz, 16-bit mono). "
         "The `tracks` columns `lyrics`, `cover`, `audio` hold these paths, relative to this folder."
         if media else "None (generated with `--no-media`).")
+    prior = f", times a Zipf prior of exponent {skew:g}" if skew else ""
     return f"""# Synthetic mmkg sample catalog
 
 Generated by `mmkg sample-catalog` (`ingest/sample_catalog.py`) with seed {seed}. Load it with
@@ -527,7 +548,7 @@ Media: {media_text}
 Each track has a genre (in the graph), a mood — happy, sad, angry, calm — shown only by its
 lyrics' sentiment words and its cover's palette and texture, and a tempo heard only in its audio
 (genre also sets the audio's timbre). Users' listening depends on genre, mood and tempo taste, track
-popularity (long tail) and {NOISE:.0%} noise, so a model that sees the modalities can beat a
+popularity (long tail{prior}) and {NOISE:.0%} noise, so a model that sees the modalities can beat a
 structure-only one. `ground_truth/tracks.{ext}` (genre, mood, tempo, popularity) and
 `ground_truth/users.{ext}` (taste) hold the hidden truth; ingest does not read them.
 """

@@ -27,6 +27,27 @@ def _tables(root: Path) -> dict[str, pd.DataFrame]:
             for p in root.iterdir() if p.suffix in (".csv", ".parquet")}
 
 
+def _listened(root: Path) -> pd.DataFrame:
+    """The interactions joined with the tracks' hidden truth (genre, mood, tempo, popularity)."""
+    truth = pd.read_csv(root / "ground_truth" / "tracks.csv").set_index("track_id")
+    return pd.read_csv(root / "interactions.csv").join(truth, on="track_id")
+
+
+def _same_value_rate(listened: pd.DataFrame, column: str) -> tuple[float, float]:
+    """P(two listens of one user share ``column``) vs. the same for two random listens."""
+    per_user = listened.groupby(["user_id", column]).size()
+    shares = per_user / per_user.groupby(level=0).transform("sum")
+    within = float((shares ** 2).groupby(level=0).sum().mean())
+    chance = float((listened[column].value_counts(normalize=True) ** 2).sum())
+    return within, chance
+
+
+def _top_decile_share(listened: pd.DataFrame, n_tracks: int) -> float:
+    """Share of the interaction rows that go to the 10 % most listened tracks."""
+    counts = listened["track_id"].value_counts()
+    return counts.iloc[: n_tracks // 10].sum() / counts.sum()
+
+
 @pytest.fixture(scope="module")
 def small(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("small") / "catalog"
@@ -99,27 +120,49 @@ def test_listening_follows_mood_which_only_the_modalities_show(tmp_path):
     root = tmp_path / "taste"
     generate_sample_catalog(root, tracks=400, users=100, seed=3, media=False,
                             interactions_per_user=40)
-    inter = pd.read_csv(root / "interactions.csv")
+    listened = _listened(root)
     truth = pd.read_csv(root / "ground_truth" / "tracks.csv").set_index("track_id")
-    listened = inter.join(truth, on="track_id")
-
-    def same_value_rate(column: str) -> tuple[float, float]:
-        """P(two listens of one user share ``column``) vs. the same for two random listens."""
-        per_user = listened.groupby(["user_id", column]).size()
-        shares = per_user / per_user.groupby(level=0).transform("sum")
-        within = float((shares ** 2).groupby(level=0).sum().mean())
-        chance = float((listened[column].value_counts(normalize=True) ** 2).sum())
-        return within, chance
-
-    within, chance = same_value_rate("mood")
+    within, chance = _same_value_rate(listened, "mood")
     assert within > 1.5 * chance
     # mood is independent of what the graph shows (genre), so only the media can reveal it
     by_genre = pd.crosstab(truth["genre"], truth["mood"], normalize="index")
     assert set(truth["mood"]) == set(MOODS)
     assert (by_genre.max(axis=1) < 0.6).all()
     # and popularity is long-tailed
-    plays = inter["track_id"].value_counts()
-    assert plays.iloc[: len(plays) // 10].sum() > 0.3 * plays.sum()
+    assert _top_decile_share(listened, 400) > 0.3
+
+
+SKEW0_DIGEST = "fee7a87f4e03194e0b93dc46bc8cf1b3079051a15425a20c6e6dc8bda95b237e"
+"""sha256 over (path, sha256 of the bytes) of every file of the tracks=60, users=12, seed=7,
+no-media catalog, as written before ``popularity_skew`` existed."""
+
+
+def test_popularity_skew_zero_is_the_catalog_of_before(tmp_path):
+    for skew_args in ({}, {"popularity_skew": 0.0}):
+        root = tmp_path / str(len(skew_args))
+        generate_sample_catalog(root, tracks=60, users=12, seed=7, media=False, **skew_args)
+        digest = hashlib.sha256()
+        for name, sha in _digest(root).items():
+            digest.update(name.encode())
+            digest.update(bytes.fromhex(sha))
+        assert digest.hexdigest() == SKEW0_DIGEST
+
+
+def test_popularity_skew_concentrates_listens_and_keeps_taste(tmp_path):
+    listened = {}
+    for skew in (0.0, 1.0):
+        result = CliRunner().invoke(cli, ["sample-catalog", str(tmp_path / str(skew)), "--tracks", "1000",
+                                          "--users", "300", "--no-media", "--popularity-skew", str(skew)])
+        assert result.exit_code == 0, result.output
+        listened[skew] = _listened(tmp_path / str(skew))
+    flat, skewed = _top_decile_share(listened[0.0], 1000), _top_decile_share(listened[1.0], 1000)
+    assert skewed > 0.5 and skewed > flat + 0.1
+    # the hits take the listens, but each user's own taste still shows
+    within, chance = _same_value_rate(listened[1.0], "mood")
+    assert within > 1.5 * chance
+    assert "Zipf prior of exponent 1" in (tmp_path / "1.0" / "README.md").read_text()
+    with pytest.raises(MmkgError, match="skew"):
+        generate_sample_catalog(tmp_path / "bad", tracks=10, users=1, popularity_skew=-1.0, media=False)
 
 
 def test_refuses_to_write_into_a_non_empty_folder(small, tmp_path):

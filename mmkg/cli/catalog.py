@@ -16,16 +16,19 @@ import click
               help="Write synthesised audio, covers and lyrics under media/.")
 @click.option("--interactions-per-user", default=30, show_default=True,
               type=click.IntRange(min=1), help="Mean listening-history length.")
+@click.option("--popularity-skew", default=0.0, show_default=True, type=click.FloatRange(min=0),
+              help="Zipf exponent of a popularity prior over tracks (heavy-tailed listens); 0 = none.")
 @click.option("--format", "fmt", type=click.Choice(["auto", "csv", "parquet"]), default="auto",
               show_default=True, help="Table format (auto: Parquet above 200k interactions).")
 @click.option("--force", is_flag=True, help="Replace a catalog already in OUT.")
 def sample_catalog(out: Path, tracks: int, users: int, seed: int, media: bool,
-                   interactions_per_user: int, fmt: str, force: bool) -> None:
+                   interactions_per_user: int, popularity_skew: float, fmt: str, force: bool) -> None:
     """Write a synthetic catalog (tables, media, planted taste) to OUT for `mmkg ingest`."""
     from mmkg.ingest.sample_catalog import generate_sample_catalog
 
     summary = generate_sample_catalog(out, tracks=tracks, users=users, seed=seed, media=media,
-                                      interactions_per_user=interactions_per_user, fmt=fmt,
+                                      interactions_per_user=interactions_per_user,
+                                      popularity_skew=popularity_skew, fmt=fmt,
                                       overwrite=force, progress=True)
     rows = ", ".join(f"{n:,} {name}" for name, n in summary.rows.items())
     click.echo(f"wrote {out} ({summary.fmt}) in {summary.seconds:.1f} s: {rows}"
