@@ -50,3 +50,18 @@ def test_cypher_file_uses_schema_names(path):
 
 def test_there_are_query_files():
     assert {"schema", "recommend", "similar_tracks", "cold_start", "explain"} <= {p.stem for p in FILES}
+
+
+def test_render_quotes_identifiers_and_refuses_bad_slots():
+    from mmkg.graph import TrustedCypher, load_query, render
+
+    query = render("upsert_nodes", label=Label.TRACK)
+    assert "(n:`Track` {id: row.id})" in query and "__" not in query
+    assert "`a``b`" in render("schema_drop_index", name="a`b")  # cannot end its slot early
+    where = render("export_tracks_where", predicate=TrustedCypher("t.year > 2000"))
+    assert "WHERE (t.year > 2000)" in where
+    with pytest.raises(ValueError, match="unfilled slot"):
+        render("merge_relationships", src=Label.TRACK, dst=Label.ARTIST)
+    with pytest.raises(ValueError, match="no slot __LABEL__"):
+        render("recommend", label=Label.TRACK)
+    assert "//" not in load_query("recommend")  # comments stripped
