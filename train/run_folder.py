@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -252,6 +253,9 @@ class RunFolder:
         path = self._need(name)
         try:
             blob = torch.load(path, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as e:
+            raise RunFolderError(f"{path}: unreadable (it holds objects other than tensors and "
+                                 "plain data; loading them could run code)") from e
         except (RuntimeError, OSError, EOFError, ValueError) as e:
             raise RunFolderError(f"{path}: unreadable ({str(e).splitlines()[0]})") from e
         if not isinstance(blob, dict):
