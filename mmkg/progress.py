@@ -32,7 +32,7 @@ class RateColumn(ProgressColumn):
 def progress_bar(unit: str = "rows", *, info: bool = False, disable: bool = False,
                  transient: bool = False) -> Progress:
     """A rich :class:`~rich.progress.Progress` on stderr: description, bar, ``done/total``,
-    rate in ``unit`` per second, elapsed time and ETA.
+    rate in ``unit`` per second, elapsed time and ETA (one task per line within 80 columns).
 
     Args:
         unit: what the tasks count (``rows``, ``tracks``, ``ids``, ``epochs``).
@@ -42,7 +42,7 @@ def progress_bar(unit: str = "rows", *, info: bool = False, disable: bool = Fals
         transient: remove the bars when the display stops.
     """
     columns: list[ProgressColumn] = [
-        TextColumn("[bold]{task.description:<28}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("[bold]{task.description:<20}"), BarColumn(bar_width=12), MofNCompleteColumn(),
         RateColumn(unit), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
     ]
     if info:
