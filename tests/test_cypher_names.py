@@ -12,7 +12,7 @@ from mmkg.schema import Label, Modality, Prop, RelType
 #: Placeholders that writers replace with a validated, quoted schema name.
 TEMPLATE = re.compile(r"^__[A-Z]+__$")
 #: Variables that hold maps or namespaces rather than graph entities.
-NOT_ENTITIES = {"db", "row", "vector", "item", "props", "params", "rec"}
+NOT_ENTITIES = {"db", "gds", "row", "vector", "item", "props", "params", "rec"}
 
 FILES = sorted(CYPHER_DIR.rglob("*.cypher"))
 
