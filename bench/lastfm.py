@@ -1,15 +1,16 @@
-"""Last.FM end to end: ingest (KGCN files) → export (kgcn-ctr, topk-801010) → train models × seeds.
+"""Last.FM end to end: ingest (KGCN files) → export per split seed → train models × model seeds.
 
-    .venv/bin/python bench/lastfm.py --work /tmp/lastfm                 # everything
-    .venv/bin/python bench/lastfm.py --work /tmp/lastfm --skip-ingest   # reuse the graph
-    .venv/bin/python bench/lastfm.py --work /tmp/lastfm --models mkgcn,kgcn --seeds 0,1,2
+    .venv/bin/python bench/lastfm.py --work /tmp/lastfm                        # everything
+    .venv/bin/python bench/lastfm.py --work /tmp/lastfm --skip-ingest --models mkgcn,lightgcn \\
+        --split-seeds 0,1,2 --seeds 0,1,2 --protocols topk-801010
 
 Ingest and export go through the ``mmkg`` CLI (configured Neo4j: ``MMKG_*`` settings); an export
-folder already in ``--work`` is reused. Each (protocol, model, seed) trains with ``mmkg train``
-into ``WORK/runs/<protocol>/<model>/seed<N>`` (an existing ``metrics.json`` is reused). Prints
-mean ± std of test AUC/F1 (kgcn-ctr) and Recall/NDCG@20 (topk-801010), seconds/epoch, peak RSS,
-next to the published anchors. Hyperparameters per model are in :data:`SETTINGS`; they were
-chosen on validation only.
+folder already in ``--work`` is reused. Each (protocol, split seed, model, model seed) trains with
+``mmkg train`` into ``WORK/runs/<protocol>/s<split>/<model>/seed<N>`` (an existing
+``metrics.json`` is reused). Selection is on validation only (``PROTOCOLS``); test is read once
+per run. Prints, per model: the mean over model seeds for each split, then **mean ± std over
+split seeds**, and the **paired per-split difference** against ``--reference`` (LightGCN).
+Hyperparameters per model are in :data:`SETTINGS` (chosen on validation of split seed 0).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -26,27 +29,28 @@ import numpy as np
 DATASET = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "lastfm-kgcn"
 PROTOCOLS = {"kgcn-ctr": "auc", "topk-801010": "recall@20"}
 """Split protocol → validation metric used for model selection."""
+METRICS = {"kgcn-ctr": ("auc", "f1", "recall@20", "ndcg@20"), "topk-801010": ("recall@20", "ndcg@20", "auc")}
 SETTINGS: dict[str, list[str]] = {
-    "mkgcn": ["--dim", "32", "--lr", "0.002", "--epochs", "30", "--patience", "3"],
-    "kgcn": ["--lr", "0.002", "--epochs", "20", "--patience", "3"],
-    "pop": [],
-    "bpr": ["--dim", "64", "--lr", "0.005", "--l2", "0.0001", "--epochs", "40", "--patience", "3"],
-    "lightgcn": ["--dim", "64", "--lr", "0.005", "--l2", "0.0001", "--epochs", "40", "--patience", "3"],
+    "mkgcn": ["--batch-size", "1024", "--lr", "0.004"],
+    "mkgcn-nokg": ["--model", "mkgcn", "--hops", "0", "--batch-size", "1024", "--lr", "0.004"],
+    "lightgcn-softmax": ["--model", "lightgcn", "--batch-size", "1024", "--lr", "0.004"],
+    "mkgcn-paper": ["--preset", "paper", "--dim", "32", "--lr", "0.002", "--epochs", "30", "--patience", "3"],
+    "kgcn": ["--preset", "paper", "--model", "kgcn", "--lr", "0.002", "--epochs", "20", "--patience", "3"],
+    "pop": ["--model", "pop"],
+    "bpr": ["--model", "bpr", "--loss", "bpr", "--negatives", "ratio", "--neg-ratio", "1", "--temperature", "1",
+            "--batch-size", "128", "--lr", "0.005", "--epochs", "40", "--patience", "3"],
+    "lightgcn": ["--model", "lightgcn", "--loss", "bpr", "--negatives", "ratio", "--neg-ratio", "1",
+                 "--temperature", "1", "--batch-size", "128", "--lr", "0.005", "--epochs", "40", "--patience", "3"],
 }
-ANCHORS = {
-    ("kgcn-ctr", "kgcn"): "paper AUC 0.796 / F1 0.721",
-    ("kgcn-ctr", "mkgcn"): "goal AUC ≥ 0.84",
-    ("topk-801010", "lightgcn"): "RecBole R@20 0.3246 / N@20 0.1537",
-    ("topk-801010", "bpr"): "RecBole R@20 0.3166 / N@20 0.1532",
-    ("topk-801010", "kgcn"): "RecBole R@20 0.2633 / N@20 0.1118",
-    ("topk-801010", "pop"): "RecBole R@20 0.1612 / N@20 0.0519",
-    ("topk-801010", "mkgcn"): "goal R@20 ≥ 0.33",
-}
+"""Run name → ``mmkg train`` flags. ``lightgcn`` and ``bpr`` are the papers' models (BPR loss,
+one negative per positive); ``-nokg`` / ``-softmax`` are the ablations of the default MKGCN."""
 MMKG = [str(Path(sys.executable).with_name("mmkg"))]
 
 
 def run(args: list[str], log: Path) -> None:
     with log.open("a") as handle:
+        handle.write("$ mmkg " + shlex.join(args) + "\n")
+        handle.flush()
         subprocess.run(MMKG + args, check=True, stdout=handle, stderr=subprocess.STDOUT, env=os.environ)
 
 
@@ -54,45 +58,68 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument("--skip-ingest", action="store_true")
-    parser.add_argument("--models", default=",".join(SETTINGS))
-    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--models", default="mkgcn,lightgcn,bpr,pop")
+    parser.add_argument("--seeds", default="0,1,2", help="model seeds")
+    parser.add_argument("--split-seeds", default="0,1,2")
     parser.add_argument("--protocols", default=",".join(PROTOCOLS))
+    parser.add_argument("--reference", default="lightgcn", help="paired differences against this model")
     parser.add_argument("--threads", default="1")
     args = parser.parse_args()
     work: Path = args.work
     work.mkdir(parents=True, exist_ok=True)
     log = work / "bench.log"
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; "
+          f"command: {shlex.join([sys.executable, *sys.argv])}", flush=True)
     if not args.skip_ingest:
         run(["ingest", str(DATASET), "--format", "kgcn"], log)
     seeds = [int(s) for s in args.seeds.split(",")]
+    splits = [int(s) for s in args.split_seeds.split(",")]
+    models = args.models.split(",")
     for protocol in args.protocols.split(","):
-        export = work / f"export-{protocol}"
-        if not (export / "manifest.json").exists():
-            run(["export", str(export), "--split", protocol, "--seed", "0"], log)
-        for model in args.models.split(","):
-            results = []
-            for seed in seeds:
-                out = work / "runs" / protocol / model / f"seed{seed}"
-                if not (out / "metrics.json").exists():
-                    run(["train", "--out", str(out), "--export", str(export), "--seed", str(seed),
-                         "--model", model, "--monitor", PROTOCOLS[protocol], "--threads", args.threads,
-                         "--quiet", *(["--no-valid-topk"] if PROTOCOLS[protocol] == "auc" else []),
-                         *SETTINGS[model]], log)
-                results.append(json.loads((out / "metrics.json").read_text()))
-            report(protocol, model, results)
+        results: dict[str, dict[int, list[dict]]] = {m: {} for m in models}
+        for split in splits:
+            export = work / f"export-{protocol}-s{split}"
+            if not (export / "manifest.json").exists():
+                run(["export", str(export), "--split", protocol, "--seed", str(split)], log)
+            for model in models:
+                for seed in seeds:
+                    out = work / "runs" / protocol / f"s{split}" / model / f"seed{seed}"
+                    if not (out / "metrics.json").exists():
+                        run(["train", "--out", str(out), "--export", str(export), "--seed", str(seed),
+                             "--monitor", PROTOCOLS[protocol], "--threads", args.threads, "--quiet",
+                             *SETTINGS[model]], log)
+                    results[model].setdefault(split, []).append(json.loads((out / "metrics.json").read_text()))
+        report(protocol, results, args.reference)
 
 
-def report(protocol: str, model: str, results: list[dict]) -> None:
-    def stat(key: str) -> str:
-        values = np.array([r["test"][key] for r in results])
-        return f"{key} {values.mean():.4f} ± {values.std():.4f}"
-
-    keys = ("auc", "f1") if protocol == "kgcn-ctr" else ("recall@20", "ndcg@20")
-    spe = np.mean([r["seconds_per_epoch"] for r in results])
-    rss = max(r["peak_rss_mb"] for r in results)
-    print(f"{protocol:12s} {model:9s} " + "  ".join(stat(k) for k in keys)
-          + f"  | {spe:.1f} s/epoch, peak RSS {rss:.0f} MB, n={len(results)}"
-          + f"  [{ANCHORS.get((protocol, model), '')}]", flush=True)
+def report(protocol: str, results: dict[str, dict[int, list[dict]]], reference: str) -> None:
+    """Mean ± std over split seeds of the per-split mean over model seeds, and the paired
+    per-split difference against ``reference``."""
+    keys = METRICS[protocol]
+    print(f"\n### {protocol}: test metrics, mean ± std over split seeds "
+          f"(each split: mean of its model seeds); Δ = paired per-split difference vs {reference}")
+    print("| model | " + " | ".join(f"test {k}" for k in keys)
+          + f" | Δ {keys[0]} vs {reference} | s/epoch | peak RSS MB | runs |")
+    print("|---|" + "---:|" * (len(keys) + 4))
+    ref = results.get(reference, {})
+    for model, by_split in results.items():
+        per_split = {s: {k: np.mean([r["test"].get(k, np.nan) for r in rs]) for k in keys}
+                     for s, rs in by_split.items()}
+        cells = []
+        for k in keys:
+            v = np.array([per_split[s][k] for s in sorted(per_split)])
+            cells.append(f"{v.mean():.4f} ± {v.std():.4f}")
+        common = sorted(set(by_split) & set(ref))
+        if common and model != reference:
+            diffs = [per_split[s][keys[0]] - np.mean([r["test"][keys[0]] for r in ref[s]]) for s in common]
+            delta = ", ".join(f"{d:+.4f}" for d in diffs) + f" (mean {np.mean(diffs):+.4f})"
+        else:
+            delta = "–"
+        runs = [r for rs in by_split.values() for r in rs]
+        spe = np.mean([r["seconds_per_epoch"] for r in runs])
+        rss = max(r["peak_rss_mb"] for r in runs)
+        print(f"| {model} | " + " | ".join(cells) + f" | {delta} | {spe:.2f} | {rss:.0f} | "
+              f"{len(by_split)}×{len(runs) // max(len(by_split), 1)} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,36 +1,42 @@
-"""Training throughput on an export folder: seconds per epoch, training pairs/s, score-all time.
+"""Training throughput on an export folder: seconds per epoch, positives/s, score-all time, RSS.
 
-    .venv/bin/python bench/train.py EXPORT_DIR [--model mkgcn] [--dim 16] [--hops 1] [--epochs 2]
+    .venv/bin/python bench/train.py EXPORT_DIR [--preset paper] [--set dim=64 --set batch_size=1024] \
+        [--epochs 2] [--threads 1] [--score-users N]
 
-Prints one line per measured epoch and a summary (peak RSS included). No files are written.
+Any training or model field can be set with ``--set key=value`` (values parsed as JSON when they
+can be). Prints the machine, one line per measured epoch and a summary. No files are written.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import platform
 import resource
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from mmkg.export import ExportedGraph
-from mmkg.train.model import build_model
 from mmkg.train.config import TrainConfig
 from mmkg.train.data import TrainData
-from mmkg.train.fit import train_one_epoch
-from mmkg.train.sampling import NegativeSampler
+from mmkg.train.fit import make_sampler, train_one_epoch
+from mmkg.train.model import build_model
+
+
+def _value(text: str):
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("export")
-    parser.add_argument("--model", default="mkgcn")
-    parser.add_argument("--dim", type=int, default=16)
-    parser.add_argument("--hops", type=int, default=1)
-    parser.add_argument("--neighbours", type=int, default=8)
-    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--preset", default=None)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--score-users", type=int, default=None,
@@ -38,33 +44,36 @@ def main() -> None:
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
-    config = TrainConfig.load(model=args.model, dim=args.dim, hops=args.hops, neighbours=args.neighbours,
-                              batch_size=args.batch_size, heads=1 if args.dim % 2 else 2)
+    overrides = dict(item.split("=", 1) for item in args.set)
+    config = TrainConfig.load(preset=args.preset, **{k: _value(v) for k, v in overrides.items()})
+    print(f"machine: {platform.processor() or platform.machine()}, torch threads {args.threads}; "
+          f"config: {config.model.model} d={config.model.dim} loss={config.loss} negatives={config.negatives}"
+          f"x{config.neg_ratio} batch={config.batch_size}")
     t0 = time.perf_counter()
     data = TrainData.from_export(ExportedGraph.load(args.export))
     print(f"loaded {args.export}: {data.n_users} users, {data.n_items} tracks, {data.n_entities} entities, "
           f"{len(data.train)} training pairs, {len(data.modalities)} modalities in {time.perf_counter() - t0:.1f}s")
     torch.manual_seed(0)
     model = build_model(config.model, data, np.random.default_rng(0))
-    sampler = NegativeSampler(data.train, data.n_items, config.neg_ratio, config.neg_alpha)
+    sampler = make_sampler(data, config)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr) if model.trainable else None
-    pairs = len(data.train) * (1 + config.neg_ratio)
+    pairs = len(data.train)
     times = []
     for epoch in range(1, args.epochs + 1 if optimizer else 1):
         t0 = time.perf_counter()
         loss = train_one_epoch(model, optimizer, data, sampler, config, epoch)
         times.append(time.perf_counter() - t0)
-        print(f"epoch {epoch}: loss {loss:.4f}  {times[-1]:.2f} s  {pairs / times[-1]:,.0f} pairs/s")
+        print(f"epoch {epoch}: loss {loss:.4f}  {times[-1]:.2f} s  {pairs / times[-1]:,.0f} positives/s", flush=True)
     model.eval()
     scored = min(args.score_users or data.n_users, data.n_users)
     t0 = time.perf_counter()
     with torch.no_grad():
-        for start in range(0, scored, 64):
-            model.score_all(torch.arange(start, min(start + 64, scored)))
+        for start in range(0, scored, config.eval_users):
+            model.score_all(torch.arange(start, min(start + config.eval_users, scored)))
     score_all = time.perf_counter() - t0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    mean = f"{np.mean(times):.2f} s/epoch, {pairs / np.mean(times):,.0f} pairs/s, " if times else ""
-    print(f"{args.model} d={args.dim} H={args.hops} K={args.neighbours} threads={args.threads}: {mean}"
+    mean = f"{np.mean(times):.2f} s/epoch, {pairs / np.mean(times):,.0f} positives/s, " if times else ""
+    print(f"{config.model.model} d={config.model.dim} threads={args.threads}: {mean}"
           f"score-all {scored}x{data.n_items} in {score_all:.1f} s "
           f"({scored * data.n_items / score_all:,.0f} scores/s), peak RSS {rss:.0f} MB")
 
