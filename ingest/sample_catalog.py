@@ -385,13 +385,12 @@ def _pick_in_cell(rng: np.random.Generator, cell: np.ndarray, popularity: np.nda
 # -- media --------------------------------------------------------------------------------------
 
 def _write_media(out: Path, world: _World, seed: int, tracks: pd.DataFrame, progress: bool) -> int:
-    from rich.console import Console
-    from rich.progress import Progress
+    from mmkg.progress import progress_bar
 
     for sub in ("lyrics", "covers", "audio"):
         (out / "media" / sub).mkdir(parents=True, exist_ok=True)
     written = 0
-    with Progress(console=Console(stderr=True), disable=not progress) as bar:
+    with progress_bar("files", disable=not progress) as bar:
         task = bar.add_task("media", total=world.n_tracks)
         for i, row in enumerate(tracks.itertuples(index=False)):
             genre, mood = GENRES[world.genre[i]], MOODS[world.mood[i]]

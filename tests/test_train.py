@@ -13,7 +13,8 @@ from tests.synthetic_export import make_export
 from mmkg.train.model import build_model
 from mmkg.train.config import TrainConfig
 from mmkg.train.data import TrainData
-from mmkg.train.fit import CHECKPOINT, fit
+from mmkg.train.fit import fit
+from mmkg.train.run_folder import RunFolder
 from mmkg.train.sampling import NegativeSampler
 
 torch.set_num_threads(1)
@@ -75,8 +76,8 @@ def test_no_validation_or_test_pair_reaches_training(data, tmp_path):
                          for k in ("valid", "test", "valid_neg", "test_neg")}}})
     fit(data, _config(epochs=2), tmp_path / "a", progress=False)
     fit(scrambled, _config(epochs=2), tmp_path / "b", progress=False)
-    a = torch.load(tmp_path / "a" / CHECKPOINT, weights_only=True)["model"]
-    b = torch.load(tmp_path / "b" / CHECKPOINT, weights_only=True)["model"]
+    a = RunFolder(tmp_path / "a").load_checkpoint()["model"]
+    b = RunFolder(tmp_path / "b").load_checkpoint()["model"]
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
@@ -117,20 +118,21 @@ def test_cli_train_then_eval(tmp_path):
     result = runner.invoke(cli, ["train", "--out", str(out), "--seed", "3", "--export", str(tmp_path / "export"),
                                  "--epochs", "2", "--lr", "0.01", "--fusion", "mean", "--dim", "16", "--quiet"])
     assert result.exit_code == 0, result.output
-    for name in ("config.json", "metrics.json", "model.pt", "curves.png", "embeddings.pt", CHECKPOINT):
+    for name in (RunFolder.CONFIG, RunFolder.METRICS, RunFolder.MODEL, RunFolder.CURVES,
+                 RunFolder.EMBEDDINGS, RunFolder.CHECKPOINT):
         assert (out / name).exists()
     metrics = json.loads((out / "metrics.json").read_text())
     assert {"auc", "f1", "recall@20", "ndcg@20"} <= set(metrics["test"])
     assert json.loads((out / "config.json").read_text())["model"]["fusion"] == "mean"
 
-    emb = torch.load(out / "embeddings.pt", weights_only=True)
-    assert emb["track"].shape == (64, 16) and emb["user"].shape == (48, 16)
-    assert len(emb["track_ids"]) == 64 and emb["topk"]["items"].shape == (48, 64)  # K capped at n_items
-    exported = make_export()
-    train = exported.split["train"]
-    top = emb["topk"]["items"]
-    for u, i in train:
-        assert i not in top[u][torch.isfinite(torch.logit(emb["topk"]["scores"][u]))]
+    emb = RunFolder(out).load_embeddings()
+    assert emb.track.shape == (64, 16) and emb.user.shape == (48, 16)
+    assert len(emb.track_ids) == 64 and emb.topk_items.shape == (48, 64)  # K capped at n_items
+    train = make_export().split["train"]
+    n_train = np.bincount(train[:, 0], minlength=48)
+    for u in range(48):                                 # training tracks are padding (-1), never listed
+        listed = emb.topk_items[u][emb.topk_items[u] >= 0]
+        assert len(listed) == 64 - n_train[u] and not set(listed.tolist()) & set(train[train[:, 0] == u, 1])
 
     result = runner.invoke(cli, ["eval", "--run", str(out), "--json"])
     assert result.exit_code == 0, result.output

@@ -8,7 +8,6 @@ an uninterrupted one and two runs with the same seed give identical metrics.
 
 from __future__ import annotations
 
-import json
 import logging
 import resource
 import time
@@ -20,19 +19,18 @@ from typing import Any
 import numpy as np
 import torch
 
+from mmkg.progress import progress_bar
 from mmkg.train.config import TrainConfig
 from mmkg.train.data import TrainData
 from mmkg.train.evaluate import evaluate
 from mmkg.train.model import Recommender, build_model
+from mmkg.train.run_folder import Embeddings, RunFolder
 from mmkg.train.sampling import NEGATIVES
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT = "checkpoint.pt"
-"""Last epoch's full state (model, optimiser, history), for ``--resume``."""
-MODEL = "model.pt"
-"""Best model on validation: ``{"state_dict", "config", "export", "epoch"}``."""
 PUBLISH_K = 100
+"""Exact top-K written per user into ``embeddings.pt``."""
 
 
 @dataclass
@@ -94,19 +92,22 @@ def fit(data: TrainData, config: TrainConfig, out: Path, *, export_path: Path | 
 
     Returns the ``metrics.json`` content (``test`` is ``{}`` when not evaluated).
     """
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    run = RunFolder(out)
+    run.path.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(config.seed)
     model = build_model(config.model, data, np.random.default_rng(config.seed))
-    (out / "config.json").write_text(json.dumps(config.model_dump(), indent=2))
+    run.save_config(config.model_dump())
     state = FitState()
     started = time.perf_counter()
     if model.trainable:
         optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-        if resume and (out / CHECKPOINT).exists():
-            state = _load_checkpoint(out / CHECKPOINT, model, optimizer)
-            log.info("resuming %s after epoch %d", out, state.epoch)
-        _epochs(model, optimizer, data, config, state, out, progress, on_epoch)
+        checkpoint = run.load_checkpoint() if resume else None
+        if checkpoint is not None:
+            model.load_state_dict(checkpoint["model"])
+            optimizer.load_state_dict(checkpoint["optimizer"])
+            state = FitState(**checkpoint["state"])
+            log.info("resuming %s after epoch %d", run.path, state.epoch)
+        _epochs(model, optimizer, data, config, state, run, progress, on_epoch)
         if state.best_state is not None:
             model.load_state_dict(state.best_state)
     train_seconds = time.perf_counter() - started
@@ -125,22 +126,17 @@ def fit(data: TrainData, config: TrainConfig, out: Path, *, export_path: Path | 
         "n_parameters": sum(p.numel() for p in model.parameters()),
         "export": str(Path(export_path).resolve()) if export_path else None,
     }
-    torch.save({"state_dict": model.state_dict(), "config": config.model_dump(),
-                "export": result["export"], "epoch": state.best_epoch}, out / MODEL)
-    (out / "metrics.json").write_text(json.dumps(result, indent=2))
-    save_embeddings(model, data, out / "embeddings.pt", users_per_chunk=config.eval_users)
-    plot_curves(state.history, config.monitor, out / "curves.png")
+    run.save_model(model.state_dict(), config=config.model_dump(), export=export_path, epoch=state.best_epoch)
+    run.save_metrics(result)
+    run.save_embeddings(embeddings(model, data, users_per_chunk=config.eval_users))
+    plot_curves(state.history, config.monitor, run.curves_file)
     return result
 
 
-def _epochs(model, optimizer, data, config, state: FitState, out: Path, progress: bool,
+def _epochs(model, optimizer, data, config, state: FitState, run: RunFolder, progress: bool,
             on_epoch: EpochHook | None) -> None:
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
     sampler = make_sampler(data, config)
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-               TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[info]}"))
-    with Progress(*columns, disable=not progress, transient=False) as bar:
+    with progress_bar("epochs", info=True, disable=not progress) as bar:
         task = bar.add_task(config.model.model, total=config.epochs, completed=state.epoch, info="")
         while state.epoch < config.epochs and state.bad_epochs < config.patience:
             epoch = state.epoch + 1
@@ -158,7 +154,8 @@ def _epochs(model, optimizer, data, config, state: FitState, out: Path, progress
             else:
                 state.bad_epochs += 1
             state.epoch = epoch
-            _save_checkpoint(out / CHECKPOINT, model, optimizer, state)
+            run.save_checkpoint({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                                 "state": state.__dict__})
             info = (f"loss {loss:.4f}  valid auc {valid.get('auc', float('nan')):.4f}  "
                     f"R@20 {valid.get('recall@20', float('nan')):.4f}  {seconds:.1f}s/epoch")
             bar.update(task, completed=epoch, info=info)
@@ -170,26 +167,11 @@ def _epochs(model, optimizer, data, config, state: FitState, out: Path, progress
                  config.monitor, state.best_score, state.best_epoch)
 
 
-def _save_checkpoint(path: Path, model, optimizer, state: FitState) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "state": state.__dict__}, tmp)
-    tmp.replace(path)
-
-
-def _load_checkpoint(path: Path, model, optimizer) -> FitState:
-    saved = torch.load(path, weights_only=True)
-    model.load_state_dict(saved["model"])
-    optimizer.load_state_dict(saved["optimizer"])
-    return FitState(**saved["state"])
-
-
 @torch.no_grad()
-def save_embeddings(model: Recommender, data: TrainData, path: Path, k: int = PUBLISH_K,
-                    users_per_chunk: int = 256) -> None:
-    """Write ``embeddings.pt`` for publish: ids, track/user vectors (for a vector model, the
-    vectors whose dot product is the score), exact top-``k`` per user over all tracks except
-    the user's training tracks."""
+def embeddings(model: Recommender, data: TrainData, k: int = PUBLISH_K, users_per_chunk: int = 256) -> Embeddings:
+    """What publish writes: ids, track/user vectors (for a vector model, exactly the vectors whose
+    dot product is the score) and the exact top-``k`` per user over all tracks except the user's
+    training tracks; slots beyond the user's rankable tracks hold item ``-1`` (never published)."""
     model.eval()
     track, user = model.get_embedding()
     items, scores = [], []
@@ -200,11 +182,10 @@ def save_embeddings(model: Recommender, data: TrainData, path: Path, k: int = PU
         sel = train[(train[:, 0] >= start) & (train[:, 0] < start + len(users))]
         exclude[sel[:, 0] - start, sel[:, 1]] = True
         top, logit = model.recommend(users, k, exclude)
-        items.append(top)
+        items.append(top.masked_fill(torch.isinf(logit), -1))
         scores.append(torch.sigmoid(logit))
-    torch.save({"track_ids": data.item_ids, "user_ids": data.user_ids,
-                "track": track.float(), "user": user.float(),
-                "topk": {"items": torch.cat(items), "scores": torch.cat(scores)}}, path)
+    return Embeddings(track_ids=list(data.item_ids), user_ids=list(data.user_ids), track=track.float(),
+                      user=user.float(), topk_items=torch.cat(items), topk_scores=torch.cat(scores))
 
 
 def plot_curves(history: list[dict[str, float]], monitor: str, path: Path) -> None:

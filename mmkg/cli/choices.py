@@ -23,3 +23,26 @@ class RegistryChoice(click.Choice):
     @cached_property
     def choices(self) -> tuple[str, ...]:  # type: ignore[override]
         return tuple(self._names())
+
+
+def training_component(kind: str) -> RegistryChoice:
+    """Names of a training component registry — ``model``, ``fusion``, ``aggregator``,
+    ``user_agg``, ``loss`` or ``negatives`` (:func:`mmkg.train.config.choices`)."""
+
+    def names() -> tuple[str, ...]:
+        from mmkg.train.config import choices
+
+        return choices(kind)
+
+    return RegistryChoice(names)
+
+
+def presets() -> RegistryChoice:
+    """The training presets shipped in ``train/configs/``."""
+
+    def names() -> list[str]:
+        from mmkg.train.config import preset_names
+
+        return preset_names()
+
+    return RegistryChoice(names)

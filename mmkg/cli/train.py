@@ -7,27 +7,8 @@ from pathlib import Path
 
 import click
 
+from mmkg.cli.choices import presets, training_component
 from mmkg.cli.context import AppContext, pass_app
-
-
-
-class Registered(click.Choice):
-    """A choice among the names of a component registry (``model``, ``fusion``, ``loss``, ...),
-    read from :func:`mmkg.train.config.choices` when first needed (the registries import torch)."""
-
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-        super().__init__([])
-
-    @property
-    def choices(self) -> tuple[str, ...]:
-        from mmkg.train.config import choices
-
-        return choices(self.kind)
-
-    @choices.setter
-    def choices(self, value) -> None:
-        pass
 
 
 def _set_threads(threads: int | None) -> None:
@@ -38,7 +19,8 @@ def _set_threads(threads: int | None) -> None:
 
 
 @click.command()
-@click.option("--preset", help="Named config read first: 'paper' = the paper's MKGCN (BCE, 1:1 "
+@click.option("--preset", type=presets(),
+              help="Named config read first: 'paper' = the paper's MKGCN (BCE, 1:1 "
               "negatives, KGCN tree, multi-head user aggregator); see train/configs/.")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="TOML/YAML/JSON training config, read over the preset (flags below override both).")
@@ -47,17 +29,17 @@ def _set_threads(threads: int | None) -> None:
 @click.option("--seed", type=int, help="Seed of everything (and of the export when made here).")
 @click.option("--export", "export_path", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="ExportedGraph folder; default: export the database into OUT/export.")
-@click.option("--model", type=Registered("model"),
+@click.option("--model", type=training_component("model"),
               help="Registered model (default mkgcn; mkgcn-paper = the paper's; kgcn = its tree without modalities).")
 @click.option("--dim", type=int, help="Embedding size d.")
 @click.option("--neighbours", type=int, help="K sampled KG neighbours per entity.")
 @click.option("--hops", type=int, help="H: KG aggregation depth (mkgcn: 0 = no KG).")
-@click.option("--aggregator", type=Registered("aggregator"), help="KGConv combination (paper model).")
+@click.option("--aggregator", type=training_component("aggregator"), help="KGConv combination (paper model).")
 @click.option("--activation", type=click.Choice(["relu", "sigmoid"]), help="Hidden KGConv activation.")
-@click.option("--fusion", type=Registered("fusion"), help="Multi-modal fusion variant.")
+@click.option("--fusion", type=training_component("fusion"), help="Multi-modal fusion variant.")
 @click.option("--modalities/--no-modalities", default=None, help="Use the export's modality vectors.")
 @click.option("--modality", "modality_names", multiple=True, help="Use only this feature; repeatable.")
-@click.option("--user-agg", type=Registered("user_agg"), help="User aggregator (paper model).")
+@click.option("--user-agg", type=training_component("user_agg"), help="User aggregator (paper model).")
 @click.option("--user-embedding/--no-user-embedding", default=None, help="Add a user-ID embedding.")
 @click.option("--heads", type=int, help="Attention heads of the user aggregator.")
 @click.option("--history", type=int, help="K_u history items per user.")
@@ -66,8 +48,8 @@ def _set_threads(threads: int | None) -> None:
 @click.option("--batch-size", type=int)
 @click.option("--lr", type=float)
 @click.option("--l2", type=float)
-@click.option("--loss", type=Registered("loss"), help="Objective (default softmax; the paper's is bce).")
-@click.option("--negatives", type=Registered("negatives"),
+@click.option("--loss", type=training_component("loss"), help="Objective (default softmax; the paper's is bce).")
+@click.option("--negatives", type=training_component("negatives"),
               help="Negative sampler: shared per batch, in-batch, or ratio (per positive, per epoch).")
 @click.option("--neg-ratio", type=int, help="Negatives per positive.")
 @click.option("--neg-correction/--no-neg-correction", default=None,
@@ -87,20 +69,13 @@ def train(app: AppContext, preset: str | None, config_file: Path | None, out: Pa
           export_path: Path | None, modality_names: tuple[str, ...], threads: int | None, resume: bool,
           quiet: bool, **overrides) -> None:
     """Train a recommender and write its run folder OUT (selection and test on the export's split)."""
-    from mmkg.train.config import TrainConfig
-    from mmkg.train.data import TrainData
-    from mmkg.train.fit import fit
+    from mmkg.train.runner import resolve_config, train_run
 
     _set_threads(threads)
-    if resume and (out / "config.json").exists() and config_file is None and preset is None:
-        config = TrainConfig.load(out / "config.json", **overrides)
-    else:
-        config = TrainConfig.load(config_file, preset=preset, modality_names=list(modality_names) or None,
-                                  **overrides)
-    export_path = export_path or _export_database(app, out / "export", config.seed)
-    exported = _load_export(export_path)
-    data = TrainData.from_export(exported, config.model.modality_names)
-    result = fit(data, config, out, export_path=export_path, resume=resume, progress=not quiet)
+    config = resolve_config(out, preset=preset, config_file=config_file, resume=resume,
+                            modality_names=list(modality_names) or None, **overrides)
+    result = train_run(config, out, export_path=export_path, make_export=lambda path, seed: _export_database(
+        app, path, seed), resume=resume, progress=not quiet)
     _print_metrics(result["valid"], result["test"])
     click.echo(f"{config.model.model}: best epoch {result['best_epoch']}, "
                f"{result['seconds_per_epoch']:.2f} s/epoch, peak RSS {result['peak_rss_mb']:.0f} MB → {out}")
@@ -127,19 +102,13 @@ def evaluate(run: Path, export_path: Path | None, threads: int | None, as_json: 
         _print_metrics(valid, test)
 
 
-def _export_database(app: AppContext, path: Path, seed: int) -> Path:
+def _export_database(app: AppContext, path: Path, seed: int) -> None:
     from mmkg.export import SplitConfig, export_heterograph
 
     exported = export_heterograph(app.driver(), app.database, selection=None, split=SplitConfig(),
-                                  seed=seed, source_uri=app.settings.neo4j.bolt_uri)
+                                  seed=seed, source_uri=app.settings.neo4j.bolt_uri,
+                                  batch_size=app.settings.batch.export)
     exported.save(path)
-    return path
-
-
-def _load_export(path: Path):
-    from mmkg.export import ExportedGraph
-
-    return ExportedGraph.load(path)
 
 
 def _print_metrics(valid: dict[str, float], test: dict[str, float]) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from mmkg.cli.choices import RegistryChoice
+from mmkg.cli.choices import RegistryChoice, presets
 from mmkg.train.config import MONITORS
 
 
@@ -16,19 +16,13 @@ def _tunable_models() -> list[str]:
     return tunable_models()
 
 
-def _presets() -> list[str]:
-    from mmkg.train.config import preset_names
-
-    return preset_names()
-
-
 @click.command()
 @click.option("--export", "export_path", required=True,
               type=click.Path(exists=True, file_okay=False, path_type=Path), help="ExportedGraph folder.")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Study folder: study.db (resumed when present), best.toml, trials.csv.")
 @click.option("--model", type=RegistryChoice(_tunable_models), help="Model to tune (default: the config's).")
-@click.option("--preset", type=RegistryChoice(_presets), help="Named base config (train/configs/).")
+@click.option("--preset", type=presets(), help="Named base config (train/configs/).")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="TOML/YAML/JSON base config, read over the preset.")
 @click.option("--trials", type=click.IntRange(min=1), default=20, show_default=True,

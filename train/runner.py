@@ -1,0 +1,46 @@
+"""``mmkg train`` as a library call: choose the config, get an export, build the data, fit.
+
+The export may be made on demand (no ``export_path``): the caller passes ``make_export(path,
+seed)``, which writes an ExportedGraph folder there (the CLI exports the database), so this
+module never talks to Neo4j.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from mmkg.export import ExportedGraph
+from mmkg.train.config import TrainConfig
+from mmkg.train.data import TrainData
+from mmkg.train.fit import fit
+from mmkg.train.run_folder import RunFolder
+
+MakeExport = Callable[[Path, int], None]
+"""``make_export(folder, seed)``: write an ExportedGraph folder for this run."""
+
+
+def resolve_config(out: Path, *, preset: str | None = None, config_file: Path | None = None,
+                   resume: bool = False, **overrides: Any) -> TrainConfig:
+    """The run's config: on ``--resume`` with no preset or file, the one saved in the run folder
+    (flags still override it); otherwise preset < file < flags."""
+    run = RunFolder(out)
+    if resume and preset is None and config_file is None and run.has(RunFolder.CONFIG):
+        return TrainConfig.load(run.file(RunFolder.CONFIG), **overrides)
+    return TrainConfig.load(config_file, preset=preset, **overrides)
+
+
+def train_run(config: TrainConfig, out: Path, *, export_path: Path | None = None,
+              make_export: MakeExport | None = None, resume: bool = False,
+              progress: bool = True) -> dict[str, Any]:
+    """Fit ``config`` on ``export_path`` (or on ``OUT/export`` made by ``make_export``) and write
+    the run folder ``out``; returns ``metrics.json``'s content."""
+    if export_path is None:
+        if make_export is None:
+            raise ValueError("give export_path or make_export")
+        export_path = Path(out) / "export"
+        if not (export_path / "manifest.json").exists():
+            make_export(export_path, config.seed)
+    data = TrainData.from_export(ExportedGraph.load(export_path), config.model.modality_names)
+    return fit(data, config, out, export_path=export_path, resume=resume, progress=progress)
