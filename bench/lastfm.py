@@ -31,9 +31,9 @@ PROTOCOLS = {"kgcn-ctr": "auc", "topk-801010": "recall@20"}
 """Split protocol → validation metric used for model selection."""
 METRICS = {"kgcn-ctr": ("auc", "f1", "recall@20", "ndcg@20"), "topk-801010": ("recall@20", "ndcg@20", "auc")}
 SETTINGS: dict[str, list[str]] = {
-    "mkgcn": ["--batch-size", "1024", "--lr", "0.004"],
-    "mkgcn-nokg": ["--model", "mkgcn", "--hops", "0", "--batch-size", "1024", "--lr", "0.004"],
-    "lightgcn-softmax": ["--model", "lightgcn", "--batch-size", "1024", "--lr", "0.004"],
+    "mkgcn": [],
+    "mkgcn-nokg": ["--model", "mkgcn", "--hops", "0"],
+    "lightgcn-softmax": ["--model", "lightgcn"],
     "mkgcn-paper": ["--preset", "paper", "--dim", "32", "--lr", "0.002", "--epochs", "30", "--patience", "3"],
     "kgcn": ["--preset", "paper", "--model", "kgcn", "--lr", "0.002", "--epochs", "20", "--patience", "3"],
     "pop": ["--model", "pop"],
@@ -42,8 +42,9 @@ SETTINGS: dict[str, list[str]] = {
     "lightgcn": ["--model", "lightgcn", "--loss", "bpr", "--negatives", "ratio", "--neg-ratio", "1",
                  "--temperature", "1", "--batch-size", "128", "--lr", "0.005", "--epochs", "40", "--patience", "3"],
 }
-"""Run name → ``mmkg train`` flags. ``lightgcn`` and ``bpr`` are the papers' models (BPR loss,
-one negative per positive); ``-nokg`` / ``-softmax`` are the ablations of the default MKGCN."""
+"""Run name → ``mmkg train`` flags. ``mkgcn`` is ``mmkg train`` with no flags (the defaults);
+``lightgcn`` and ``bpr`` are the papers' models (BPR loss, one negative per positive);
+``-nokg`` / ``-softmax`` are the ablations of the default MKGCN (same objective and settings)."""
 MMKG = [str(Path(sys.executable).with_name("mmkg"))]
 
 

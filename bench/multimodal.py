@@ -40,8 +40,8 @@ import numpy as np
 MMKG = [str(Path(sys.executable).with_name("mmkg"))]
 MONITOR = "recall@20"
 """Validation metric for epoch selection / early stopping (test is never looked at)."""
-TRAIN = ["--model", "mkgcn", "--batch-size", "1024", "--lr", "0.004"]
-"""Every MKGCN variant (bench/lastfm.py's ``mkgcn`` settings)."""
+TRAIN = ["--model", "mkgcn"]
+"""Every MKGCN variant: the defaults of ``mmkg train``."""
 LIGHTGCN = ["--model", "lightgcn", "--loss", "bpr", "--negatives", "ratio", "--neg-ratio", "1",
             "--temperature", "1", "--batch-size", "128", "--lr", "0.005", "--epochs", "40", "--patience", "3"]
 """LightGCN as in bench/lastfm.py (BPR, one negative per positive)."""

@@ -151,9 +151,9 @@ class TrainConfig(BaseModel):
 
     model: ModelConfig = ModelConfig()
     epochs: int = Field(100, ge=0)
-    batch_size: int = Field(256, ge=1)
+    batch_size: int = Field(1024, ge=1)
     """Positive interactions per step."""
-    lr: float = Field(1e-3, gt=0)
+    lr: float = Field(4e-3, gt=0)
     l2: float = Field(1e-4, ge=0)
     """Weight of the L2 term (vector models: ``Σ‖e‖²/(2B)`` over the batch's layer-0 rows;
     the paper's models: ``Σ p²/2`` over all parameters)."""
