@@ -92,8 +92,8 @@ class ModelConfig(BaseModel):
     """Use the export's modality vectors (False: no fusion layer at all)."""
     modality_names: list[str] | None = None
     """Subset of the export's feature names to use (None: all)."""
-    fusion: str = "residual"
-    """Multi-modal fusion variant."""
+    fusion: str = "add"
+    """Multi-modal fusion variant (``add`` for the ranking MKGCN; the paper's is ``residual``)."""
     neighbours: int = Field(8, ge=1)
     """``mkgcn-paper``/``kgcn`` — K: sampled (relation, neighbour) pairs per entity."""
     aggregator: str = "sum"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -20,14 +21,27 @@ def _max(v: torch.Tensor, projected: torch.Tensor, m: torch.Tensor) -> torch.Ten
     return torch.cat([v.unsqueeze(-2), projected.masked_fill(m == 0, filler)], -2).amax(-2)
 
 
-FUSIONS: dict[str, Fuse] = {
-    "residual": lambda v, p, m: v + _mean(v, p, m),
-    "mean": _mean,
-    "sum": lambda v, p, m: v + p.sum(-2),
-    "max": _max,
-    "concat": lambda v, p, m: torch.cat([v, _mean(v, p, m)], -1),
+@dataclass(frozen=True)
+class Fusion:
+    """One fusion variant: how to combine, and whether ``tanh(W x + b)`` follows (the paper's
+    family) or ``x`` is the output (``add``, whose projections start near zero so that training
+    begins from the plain embedding)."""
+
+    combine: Fuse
+    squash: bool = True
+
+
+FUSIONS: dict[str, Fusion] = {
+    "residual": Fusion(lambda v, p, m: v + _mean(v, p, m)),
+    "mean": Fusion(_mean),
+    "sum": Fusion(lambda v, p, m: v + p.sum(-2)),
+    "max": Fusion(_max),
+    "concat": Fusion(lambda v, p, m: torch.cat([v, _mean(v, p, m)], -1)),
+    "add": Fusion(lambda v, p, m: v + p.sum(-2) / m.sum(-2).clamp(min=1.0), squash=False),
 }
-"""Fusion variants by name: what enters ``tanh(W x + b)``."""
+"""Fusion variants by name."""
+ADD_INIT_STD = 0.01
+"""Initial std of the projections of ``add`` (the embeddings start at std 0.1)."""
 
 
 class MultiModalFusion(nn.Module):
@@ -41,6 +55,8 @@ class MultiModalFusion(nn.Module):
     - ``sum``: :math:`\tanh(W (v_e + \sum_{k\ present} P_k m_e^k) + b)`
     - ``max``: :math:`\tanh(W \max(S_e) + b)` (elementwise)
     - ``concat``: :math:`\tanh(W [v_e ; \mathrm{mean}(S_e)] + b)`
+    - ``add``: :math:`h_e = v_e + \mathrm{mean}_{k\ present} P_k m_e^k` (no squashing; the
+      default of the ranking MKGCN, whose item vectors are then propagated linearly)
 
     Args:
         dim: embedding size d.
@@ -55,20 +71,24 @@ class MultiModalFusion(nn.Module):
         super().__init__()
         if mode not in FUSIONS:
             raise ValueError(f"unknown fusion {mode!r}; expected one of {', '.join(FUSIONS)}")
-        self.dim, self.mode = dim, mode
+        self.dim, self.mode, self.fusion = dim, mode, FUSIONS[mode]
         self.projections = nn.ModuleList(nn.Linear(d_k, dim, bias=False) for d_k in modality_dims)
-        self.out = nn.Linear(2 * dim if mode == "concat" else dim, dim)
+        self.out = nn.Linear(2 * dim if mode == "concat" else dim, dim) if self.fusion.squash else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         for p in self.projections:
-            nn.init.xavier_uniform_(p.weight)
-        nn.init.xavier_uniform_(self.out.weight)
-        nn.init.zeros_(self.out.bias)
+            if self.fusion.squash:
+                nn.init.xavier_uniform_(p.weight)
+            else:
+                nn.init.normal_(p.weight, std=ADD_INIT_STD)
+        if self.out is not None:
+            nn.init.xavier_uniform_(self.out.weight)
+            nn.init.zeros_(self.out.bias)
 
     def forward(self, v: torch.Tensor, feats: list[torch.Tensor], mask: torch.Tensor) -> torch.Tensor:
         # projected: [*, M, d], zeroed where missing so no garbage leaks through sums
         m = mask.unsqueeze(-1).to(v.dtype)
         projected = torch.stack([p(f) for p, f in zip(self.projections, feats)], -2) * m
-        x = FUSIONS[self.mode](v, projected, m)
-        return torch.tanh(self.out(x))
+        x = self.fusion.combine(v, projected, m)
+        return torch.tanh(self.out(x)) if self.out is not None else x
