@@ -27,7 +27,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
+                      model_validator)
 
 from mmkg.errors import TrainError
 
@@ -110,25 +111,10 @@ class ModelConfig(BaseModel):
     history: int = Field(16, ge=1)
     """``mkgcn-paper`` — K_u: training history items sampled per user."""
 
-    @field_validator("model")
+    @field_validator("model", "fusion", "aggregator", "user_agg")
     @classmethod
-    def _model(cls, v: str) -> str:
-        return _check_name("model", v)
-
-    @field_validator("fusion")
-    @classmethod
-    def _fusion(cls, v: str) -> str:
-        return _check_name("fusion", v)
-
-    @field_validator("aggregator")
-    @classmethod
-    def _aggregator(cls, v: str) -> str:
-        return _check_name("aggregator", v)
-
-    @field_validator("user_agg")
-    @classmethod
-    def _user_agg(cls, v: str) -> str:
-        return _check_name("user_agg", v)
+    def _registered(cls, v: str, info: ValidationInfo) -> str:
+        return _check_name(info.field_name, v)
 
     @field_validator("activation")
     @classmethod
@@ -179,15 +165,10 @@ class TrainConfig(BaseModel):
     """Users per chunk when scoring all items (memory/speed trade-off only)."""
     seed: int = 0
 
-    @field_validator("loss")
+    @field_validator("loss", "negatives")
     @classmethod
-    def _loss(cls, v: str) -> str:
-        return _check_name("loss", v)
-
-    @field_validator("negatives")
-    @classmethod
-    def _negatives(cls, v: str) -> str:
-        return _check_name("negatives", v)
+    def _registered(cls, v: str, info: ValidationInfo) -> str:
+        return _check_name(info.field_name, v)
 
     @field_validator("monitor")
     @classmethod
