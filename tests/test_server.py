@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import urllib.request
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,24 @@ def test_wrong_password_is_a_one_line_error(settings, server):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "rejected the credentials" in lines[0]
     assert "definitely-not-it" not in result.stderr + result.stdout
+
+
+def test_gds_plugin_jars_share_no_class_with_the_neo4j_jars(settings, server):
+    """plugins/ comes first on the classpath: a library in both folders would shadow Neo4j's own."""
+    local = LocalServer(settings)
+    if not (local.plugins / ".complete").exists():
+        pytest.skip("the server does not run from the jar cache")
+
+    def classes(folder: Path) -> set[str]:
+        names: set[str] = set()
+        for jar in folder.rglob("*.jar"):
+            with zipfile.ZipFile(jar) as archive:
+                names.update(n for n in archive.namelist() if n.endswith(".class")
+                             and not n.endswith("module-info.class") and not n.startswith("META-INF/"))
+        return names
+
+    assert any(local.plugins.glob("proc-*.jar")) and any((local.plugins / "lib").glob("algo-*.jar"))
+    assert classes(local.plugins) & classes(local.lib) == set()
 
 
 def test_connecting_to_nothing_is_a_clear_error():

@@ -51,6 +51,9 @@ class TrainData:
     split: dict[str, np.ndarray]
     user_ids: list[str] = field(default_factory=list)
     item_ids: list[str] = field(default_factory=list)
+    fastrp: tuple[torch.Tensor, torch.Tensor] | None = None
+    """GDS FastRP vectors of the training graph ``(users [n_users, d], items [n_items, d])``
+    when the export has them (``mmkg export --fastrp``)."""
 
     @property
     def self_relation(self) -> int:
@@ -103,6 +106,7 @@ class TrainData:
             modalities=_modalities(export.modalities, modality_names, n_items), split=split,
             user_ids=list(export.id_maps.get(Label.USER.value, [])),
             item_ids=list(export.id_maps.get(Label.TRACK.value, [])),
+            fastrp=(export.fastrp["user"], export.fastrp["track"]) if export.fastrp else None,
         )
 
 

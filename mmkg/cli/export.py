@@ -40,15 +40,20 @@ def _ratios(ctx: click.Context, param: click.Parameter, value: str) -> tuple[flo
               help="TRAIN:VALID:TEST weights (ratio, time, kgcn-ctr; topk-801010 is 80/10/10).")
 @click.option("--seed", default=0, show_default=True, help="Seed of the split and negatives.")
 @click.option("--force", is_flag=True, help="Replace the export already in OUT.")
+@click.option("--fastrp", is_flag=True,
+              help="Also save GDS FastRP vectors of the training graph (fastrp.pt; model fastrp).")
+@click.option("--fastrp-dim", type=click.IntRange(min=1),
+              help="FastRP embedding size (default: the one tuned on Last.FM); implies --fastrp.")
 @pass_app
 def export(app: AppContext, out: Path, genres: tuple[str, ...], users: tuple[str, ...],
            users_file: Path | None, where: str | None, hops: int, protocol: str,
-           ratios: tuple[float, float, float], seed: int, force: bool) -> None:
+           ratios: tuple[float, float, float], seed: int, force: bool, fastrp: bool,
+           fastrp_dim: int | None) -> None:
     """Export a subgraph (default: all of it) to OUT with a leakage-free train/valid/test split.
 
     Criteria combine: a track is kept when it meets every one given. OUT receives graph.bin,
-    id_maps.json, relations.json, modalities.pt, split.npz and manifest.json; it must be empty
-    or absent (or hold an export, replaced with --force).
+    id_maps.json, relations.json, modalities.pt, split.npz, manifest.json (and fastrp.pt with
+    --fastrp); it must be empty or absent (or hold an export, replaced with --force).
     """
     from pydantic import ValidationError
 
@@ -70,6 +75,11 @@ def export(app: AppContext, out: Path, genres: tuple[str, ...], users: tuple[str
     exported = export_heterograph(app.driver(), app.database, selection=selection, split=split,
                                   seed=seed, source_uri=app.settings.neo4j.bolt_uri,
                                   batch_size=app.settings.batch.export)
+    if fastrp or fastrp_dim:
+        from mmkg.export.fastrp import FastRPConfig, add_fastrp
+
+        dim = {"dim": fastrp_dim} if fastrp_dim else {}
+        add_fastrp(exported, app.driver(), app.database, FastRPConfig(seed=seed, **dim))
     exported.save(out)
     counts = exported.manifest["counts"]
     click.echo(f"exported to {out} in {exported.manifest['seconds']}s")
@@ -79,3 +89,7 @@ def export(app: AppContext, out: Path, genres: tuple[str, ...], users: tuple[str
     click.echo("split:  " + ", ".join(f"{k} {v}" for k, v in counts["split"].items()))
     for name, m in exported.manifest["modalities"].items():
         click.echo(f"feature: {name} ({m['kind']}, dim {m['dim']}) on {m['present']} tracks")
+    if exported.fastrp is not None:
+        f = exported.manifest["fastrp"]
+        click.echo(f"fastrp: dim {f['dim']} on {f['nodes']} nodes, {f['relationships'] // 2} "
+                   f"training/KG edges, in {f['seconds']}s")

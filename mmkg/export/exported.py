@@ -7,7 +7,9 @@ Files (see ``docs/contracts.md``)::
     relations.json   [[src_label, rel_type, dst_label], ...]  KG relation index space
     modalities.pt    {name: {"kind": str, "values": FloatTensor[n_tracks, dim], "mask": BoolTensor[n_tracks]}}
     split.npz        int64 [n, 2] (user index, track index): train, valid, test, valid_neg, test_neg[, train_neg]
-    manifest.json    selection, split protocol, seed, counts, time, source
+    manifest.json    selection, split protocol, seed, counts, time, source[, fastrp]
+    fastrp.pt        optional (``mmkg export --fastrp``): {"user": FloatTensor[n_users, d],
+                     "track": FloatTensor[n_tracks, d]}, GDS FastRP of the training graph
 
 Loading needs no Neo4j.
 """
@@ -36,6 +38,8 @@ class ExportedGraph:
     modalities: dict[str, dict[str, Any]]
     split: dict[str, np.ndarray]
     manifest: dict[str, Any] = field(default_factory=dict)
+    fastrp: dict[str, Any] | None = None
+    """``{"user": [n_users, d], "track": [n_tracks, d]}`` (:mod:`mmkg.export.fastrp`), or None."""
 
     @property
     def num_users(self) -> int:
@@ -58,6 +62,10 @@ class ExportedGraph:
         torch.save(self.modalities, path / "modalities.pt")
         np.savez_compressed(path / "split.npz", **{k: v for k, v in self.split.items()})
         (path / "manifest.json").write_text(json.dumps(self.manifest, indent=2, sort_keys=True))
+        if self.fastrp is None:
+            (path / "fastrp.pt").unlink(missing_ok=True)  # never a stale one beside a new export
+        else:
+            torch.save(self.fastrp, path / "fastrp.pt")
         return path
 
     @classmethod
@@ -80,4 +88,6 @@ class ExportedGraph:
             modalities=torch.load(path / "modalities.pt", weights_only=True),
             split=split_arrays,
             manifest=json.loads((path / "manifest.json").read_text()),
+            fastrp=torch.load(path / "fastrp.pt", weights_only=True)
+            if (path / "fastrp.pt").exists() else None,
         )

@@ -3,6 +3,9 @@
 Layout (``home`` = ``settings.home / "neo4j"``)::
 
     ~/.cache/mmkg/neo4j-<version>/lib/*.jar     jars, fetched once by Maven (pom.xml beside this file)
+    ~/.cache/mmkg/neo4j-<version>/plugins/*.jar Graph Data Science jars that declare procedures
+    ~/.cache/mmkg/neo4j-<version>/plugins/lib/  the rest of GDS and its libraries (both fetched
+                                                once by Maven, gds.pom.xml)
     .mmkg/neo4j/conf/neo4j.conf                  written on every start from settings
     .mmkg/neo4j/data/                            the database files
     .mmkg/neo4j/logs/neo4j.log                   the server log (``mmkg db status`` points to it)
@@ -11,6 +14,12 @@ Layout (``home`` = ``settings.home / "neo4j"``)::
 Auth is always on. On the first start the built-in ``neo4j/neo4j`` account gets the configured
 password (``ALTER CURRENT USER``), so the password never appears on a command line or in a file
 other than the user's own config / ``.mmkg/neo4j-password``.
+
+The JVM runs with the classpath ``plugins/*:plugins/lib/*:conf/*:lib/*`` (plugins first, as
+Neo4j's own launcher does), so that Graph Data Science (a kernel extension, not only procedures)
+loads; its procedures need ``dbms.security.procedures.unrestricted=gds.*``. Neo4j loads every
+class of every jar directly in the plugins folder to find procedures: keeping GDS's other jars
+in ``plugins/lib`` (on the classpath, never scanned) saves ~6 s of every start.
 """
 
 from __future__ import annotations
@@ -23,6 +32,8 @@ import socket
 import subprocess
 import time
 import urllib.request
+import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +45,14 @@ from mmkg.errors import ServerError
 from mmkg.graph.queries import load_query
 
 POM = Path(__file__).with_name("pom.xml")
+GDS_POM = Path(__file__).with_name("gds.pom.xml")
+GDS_VERSION = "2.13.9"
+"""Open-source Graph Data Science (``org.neo4j.gds:proc``), the release line for Neo4j 5.26."""
+PLUGIN_LIBRARIES = "lib"
+"""Subfolder of the plugins folder for plugin jars that declare no procedure (not scanned)."""
+PROCEDURE_ANNOTATIONS = tuple(f"Lorg/neo4j/procedure/{a};".encode()
+                              for a in ("Procedure", "UserFunction", "UserAggregationFunction"))
+"""Class-file descriptors of the annotations Neo4j's procedure loader looks for."""
 MAIN_CLASS = "org.neo4j.server.CommunityEntryPoint"
 DEFAULT_PASSWORD = "neo4j"  # the built-in initial password Neo4j forces you to change
 JVM_OPTIONS = (
@@ -65,38 +84,24 @@ class LocalServer:
         self.settings = settings
         self.home = (settings.home / "neo4j").resolve()
         self.lib = (settings.cache / f"neo4j-{NEO4J_VERSION}" / "lib").resolve()
+        self.plugins = (settings.cache / f"neo4j-{NEO4J_VERSION}" / "plugins").resolve()
         self.conf_dir = self.home / "conf"
         self.log_file = self.home / "logs" / "neo4j.log"
         self.console_log = self.home / "logs" / "console.log"
         self.pid_file = self.home / "run" / "neo4j.pid"
 
     # -- installation -----------------------------------------------------------------------
-    def install(self) -> Path:
-        """Fetch the Neo4j jars into the cache once (idempotent); return the lib folder."""
-        marker = self.lib / ".complete"
-        if marker.exists():
-            return self.lib
-        mvn = shutil.which("mvn")
-        if mvn is None:
-            raise ServerError("Maven (mvn) is needed once to fetch the Neo4j jars: apt-get install maven")
-        staging = self.lib.with_name(f"lib.partial-{os.getpid()}")
-        shutil.rmtree(staging, ignore_errors=True)
-        cmd = [mvn, "-q", "-B", "-f", str(POM), f"-Dneo4j.version={NEO4J_VERSION}",
-               "dependency:copy-dependencies", f"-DoutputDirectory={staging}",
-               "-Dmdep.includeScope=runtime"]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            shutil.rmtree(staging, ignore_errors=True)
-            tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-15:])
-            raise ServerError(f"fetching Neo4j {NEO4J_VERSION} jars with Maven failed:\n{tail}")
-        (staging / ".complete").write_text(NEO4J_VERSION + "\n")
-        shutil.rmtree(self.lib, ignore_errors=True)
-        staging.rename(self.lib)
-        return self.lib
+    def install(self) -> tuple[Path, Path]:
+        """Fetch the Neo4j jars and the GDS plugin jars into the cache once (idempotent);
+        return the lib and plugins folders."""
+        lib = _fetch(POM, self.lib, "neo4j.version", NEO4J_VERSION, "Neo4j")
+        plugins = _fetch(GDS_POM, self.plugins, "gds.version", GDS_VERSION, "GDS",
+                         arrange=_set_aside_library_jars)
+        return lib, plugins
 
     def write_conf(self) -> Path:
         cfg = self.settings.neo4j
-        for sub in ("conf", "data", "logs", "run", "import", "plugins"):
+        for sub in ("conf", "data", "logs", "run", "import"):
             (self.home / sub).mkdir(parents=True, exist_ok=True)
         conf = self.conf_dir / "neo4j.conf"
         conf.write_text("\n".join([
@@ -115,7 +120,8 @@ class LocalServer:
             f"server.directories.logs={self.home / 'logs'}",
             f"server.directories.run={self.home / 'run'}",
             f"server.directories.import={self.home / 'import'}",
-            f"server.directories.plugins={self.home / 'plugins'}",
+            f"server.directories.plugins={self.plugins}",
+            "dbms.security.procedures.unrestricted=gds.*",
             "dbms.usage_report.enabled=false",
             "",
         ]))
@@ -157,10 +163,11 @@ class LocalServer:
                 "MMKG_NEO4J_BOLT_PORT / MMKG_NEO4J_HTTP_PORT"
             )
         java = _java()
-        lib = self.install()
+        lib, plugins = self.install()
         self.write_conf()
         heap = self.settings.neo4j.heap
-        cmd = [java, f"-Xms{heap}", f"-Xmx{heap}", *JVM_OPTIONS, "-cp", f"{lib}/*", MAIN_CLASS,
+        classpath = f"{plugins}/*:{plugins / PLUGIN_LIBRARIES}/*:{self.conf_dir}/*:{lib}/*"
+        cmd = [java, f"-Xms{heap}", f"-Xmx{heap}", *JVM_OPTIONS, "-cp", classpath, MAIN_CLASS,
                f"--home-dir={self.home}", f"--config-dir={self.conf_dir}"]
         with open(self.console_log, "ab") as console:
             proc = subprocess.Popen(cmd, stdout=console, stderr=subprocess.STDOUT,
@@ -237,6 +244,51 @@ class LocalServer:
                 "the local database already has a different password than the configured one; "
                 "set MMKG_NEO4J_PASSWORD to it, or remove .mmkg/neo4j to start afresh"
             ) from e
+
+
+def _fetch(pom: Path, folder: Path, version_property: str, version: str, what: str,
+           arrange: Callable[[Path], None] | None = None) -> Path:
+    """Copy the runtime dependencies of ``pom`` (with ``-D<version_property>=<version>``) into
+    ``folder`` with Maven, once; ``arrange`` may then rearrange the fetched folder.
+
+    ``folder/.complete`` (holding ``version``) marks a finished fetch; a fetch of another version
+    (e.g. a new GDS release in the same Neo4j cache) replaces the folder.
+    """
+    marker = folder / ".complete"
+    if marker.exists() and marker.read_text().strip() == version:
+        return folder
+    what = f"{what} {version}"
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise ServerError(f"Maven (mvn) is needed once to fetch the {what} jars: apt-get install maven")
+    staging = folder.with_name(f"{folder.name}.partial-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    cmd = [mvn, "-q", "-B", "-f", str(pom), f"-D{version_property}={version}", "dependency:copy-dependencies",
+           f"-DoutputDirectory={staging}", "-Dmdep.includeScope=runtime"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        shutil.rmtree(staging, ignore_errors=True)
+        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-15:])
+        raise ServerError(f"fetching the {what} jars with Maven failed:\n{tail}")
+    if arrange is not None:
+        arrange(staging)
+    (staging / ".complete").write_text(version + "\n")
+    shutil.rmtree(folder, ignore_errors=True)
+    staging.rename(folder)
+    return folder
+
+
+def _set_aside_library_jars(plugins: Path) -> None:
+    """Move every jar of ``plugins`` that declares no procedure or function into
+    ``plugins/lib`` (:data:`PLUGIN_LIBRARIES`)."""
+    libraries = plugins / PLUGIN_LIBRARIES
+    libraries.mkdir()
+    for jar in plugins.glob("*.jar"):
+        with zipfile.ZipFile(jar) as archive:
+            declares = any(marker in archive.read(name) for name in archive.namelist()
+                           if name.endswith(".class") for marker in PROCEDURE_ANNOTATIONS)
+        if not declares:
+            jar.rename(libraries / jar.name)
 
 
 def _java() -> str:

@@ -8,6 +8,7 @@ import numpy as np
 
 from mmkg.train.model.base import Recommender, VectorRecommender
 from mmkg.train.model.bprmf import BPRMF
+from mmkg.train.model.fastrp import FastRP
 from mmkg.train.model.fusion import MultiModalFusion
 from mmkg.train.model.kgconv import KGConv
 from mmkg.train.model.lightgcn import LightGCN
@@ -26,4 +27,4 @@ def build_model(config, data, rng: np.random.Generator) -> Recommender:
 
 __all__ = ["MODELS", "register_model", "build_model", "Recommender", "VectorRecommender",
            "MultiModalFusion", "KGConv", "UserAggregator", "MKGCN", "MKGCNPaper", "KGCN",
-           "Popularity", "BPRMF", "LightGCN"]
+           "Popularity", "BPRMF", "LightGCN", "FastRP"]
