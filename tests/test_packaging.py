@@ -1,0 +1,23 @@
+"""``pip install .`` installs one namespace, ``mmkg``, with its queries and server files."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+
+def test_a_wheel_installs_only_the_mmkg_namespace(tmp_path: Path):
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--no-cache-dir", "--target", str(target), str(ROOT)], check=True, cwd=tmp_path)
+    top = {p.name for p in target.iterdir() if not p.name.endswith((".dist-info", ".egg-info"))} - {"bin"}
+    assert top == {"mmkg"}, top                          # no `train`, no `ingest` (bin: the console script)
+    pkg = target / "mmkg"
+    assert (pkg / "train" / "model" / "mkgcn.py").is_file() and (pkg / "ingest" / "pipeline.py").is_file()
+    assert (pkg / "cypher" / "recommend.cypher").is_file() and (pkg / "server" / "pom.xml").is_file()
+    assert (pkg / "train" / "configs" / "paper.toml").is_file()
+    probe = "import importlib.util as u; print(u.find_spec('train'), u.find_spec('ingest'))"
+    out = subprocess.run([sys.executable, "-S", "-c", f"import sys; sys.path[:0] = [{str(target)!r}]; {probe}"],
+                         capture_output=True, text=True, check=True, cwd=tmp_path).stdout
+    assert out.split() == ["None", "None"]
