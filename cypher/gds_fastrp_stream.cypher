@@ -1,8 +1,7 @@
-// FastRP embeddings (GDS) of the users and tracks of the projected graph $graph_name.
-// Params: $graph_name (string), $dim (int), $iteration_weights (list of float),
+// FastRP embeddings (GDS) of the nodes numbered below $n_vectors of the projected graph $graph_name.
+// Params: $graph_name (string), $n_vectors (int), $dim (int), $iteration_weights (list of float),
 //         $normalization_strength (float), $node_self_influence (float), $seed (int).
-// Columns: user (true for a User, false for a Track), id (node id), embedding (list of float);
-//          one row per user or track.
+// Columns: node (the caller's node number), embedding (list of float); one row per node.
 CALL gds.fastRP.stream($graph_name, {
   embeddingDimension: $dim,
   iterationWeights: $iteration_weights,
@@ -11,6 +10,5 @@ CALL gds.fastRP.stream($graph_name, {
   randomSeed: $seed
 })
 YIELD nodeId, embedding
-WITH gds.util.asNode(nodeId) AS node, embedding
-WHERE node:User OR node:Track
-RETURN node:User AS user, node.id AS id, embedding
+WHERE nodeId < $n_vectors
+RETURN nodeId AS node, embedding

@@ -15,10 +15,12 @@ vectors. Nothing is trained.
 
 Honest evaluation: the split is made in Python (:mod:`mmkg.export.split`), so Neo4j cannot tell
 training ``LISTENED`` from held-out ones. The projection is therefore built from the **export
-itself**, passed as query parameters: every exported node, the training pairs
-(``split["train"]``) and the export's KG edges — never from the database's relationships, so no
-validation or test interaction reaches GDS (``cypher/gds_project_training_graph.cypher``). The
-graph is undirected, projected under a unique name and always dropped afterwards.
+itself**, passed as query parameters: every exported node (numbered by the export's id maps),
+the training pairs (``split["train"]``) and the export's KG edges — never from the database's
+nodes or relationships, so no validation or test interaction reaches GDS, and FastRP's seeded
+random vectors depend on the export alone, not on the database's internal node ids
+(``cypher/gds_project_training_graph.cypher``). The graph is undirected, projected under a
+unique name and always dropped afterwards.
 """
 
 from __future__ import annotations
@@ -42,16 +44,17 @@ log = logging.getLogger(__name__)
 
 class FastRPConfig(BaseModel):
     """The knobs of ``gds.fastRP``. Defaults: tuned for model ``fastrp`` on Last.FM
-    (``topk-801010``, split seed 0) validation Recall@20. The even hops 2 and 4 (tracks sharing
-    listeners or KG neighbours) carry the signal; with weights (0, 0, 1, 0, 1) more dimensions
-    help up to ~1024 (0.324 at 128, 0.335 at 256, 0.337 at 512, 0.340 at 1024, 0.334 at 2048);
-    hop 3 at 0.5 gives 0.344 at 1024; degree normalisation and self influence do not help."""
+    (``topk-801010``, split seed 0) validation Recall@20, averaged over 3 FastRP seeds
+    (``bench/fastrp.py``): the even hops 2 and 4 (tracks sharing listeners or KG neighbours)
+    carry the signal — weights (0, 1, 1) at 256 dims 0.318; (0, 0, 1, 0, 1) 0.332 at 512 and at
+    1024 dims; (0, 0, 1, 0.5, 1) 0.336 at 2048 — and beyond 512 dims the differences stay within
+    the seed noise (±0.003), so the cheapest of the tied settings is the default."""
 
     model_config = ConfigDict(frozen=True)
 
-    dim: int = Field(1024, ge=1)
+    dim: int = Field(512, ge=1)
     """``embeddingDimension``."""
-    iteration_weights: tuple[float, ...] = (0.0, 0.0, 1.0, 0.5, 1.0)
+    iteration_weights: tuple[float, ...] = (0.0, 0.0, 1.0, 0.0, 1.0)
     """``iterationWeights`` :math:`w_1..w_K`: weight of the k-hop average in the final vector."""
     normalization_strength: float = 0.0
     """``normalizationStrength`` β: random vectors scaled by degree^β (β < 0 damps hubs)."""
@@ -72,33 +75,30 @@ def add_fastrp(exported: ExportedGraph, driver: Driver, database: str,
 
     Sets ``exported.fastrp`` to ``{"user": float32 [n_users, dim], "track": float32 [n_tracks,
     dim]}`` (row ``k`` = node ``k`` of the id map) and ``exported.manifest["fastrp"]`` to the
-    config plus the projection's counts, which it returns.
+    config plus the projection's counts, which it returns. The same export and config give the
+    same vectors on any server.
 
     Raises:
-        ExportError: an exported node is missing from the database (it changed since the
-            export), or GDS did not answer for every user and track.
+        ExportError: GDS did not answer for every user and track.
         DatabaseError: Neo4j refused a query (e.g. GDS is not installed).
     """
     config = config or FastRPConfig()
     started = time.perf_counter()
-    nodes, edges = _training_graph(exported)
+    n_nodes, edges = _training_graph(exported)
+    n_vectors = exported.num_users + exported.num_tracks
     graph_name = f"mmkg-fastrp-{uuid.uuid4().hex}"
-    projected = read_named(driver, database, "gds_project_training_graph",
-                           graph_name=graph_name, nodes=nodes, edges=edges)[0]["projection"]
+    projected = read_named(driver, database, "gds_project_training_graph", graph_name=graph_name,
+                           n_nodes=n_nodes, edges=edges.tolist())[0]["projection"]
     try:
-        if projected["nodeCount"] != len(nodes):
-            raise ExportError(f"FastRP: {len(nodes) - projected['nodeCount']} exported node(s) are "
-                              "no longer in the database; export again")
         rows = read_named(driver, database, "gds_fastrp_stream", graph_name=graph_name,
-                          dim=config.dim, iteration_weights=list(config.iteration_weights),
+                          n_vectors=n_vectors, dim=config.dim,
+                          iteration_weights=list(config.iteration_weights),
                           normalization_strength=config.normalization_strength,
                           node_self_influence=config.node_self_influence, seed=config.seed)
     finally:
         read_named(driver, database, "gds_drop_graph", graph_name=graph_name)
-    exported.fastrp = {
-        "user": _matrix(rows, True, exported.id_maps[Label.USER.value], config.dim),
-        "track": _matrix(rows, False, exported.id_maps[Label.TRACK.value], config.dim),
-    }
+    vectors = _matrix(rows, n_vectors, config.dim)
+    exported.fastrp = {"user": vectors[:exported.num_users], "track": vectors[exported.num_users:]}
     summary = {**config.to_manifest(), "nodes": projected["nodeCount"],
                "relationships": projected["relationshipCount"],
                "seconds": round(time.perf_counter() - started, 2)}
@@ -108,33 +108,32 @@ def add_fastrp(exported: ExportedGraph, driver: Driver, database: str,
     return summary
 
 
-def _training_graph(exported: ExportedGraph) -> tuple[list[list[str]], list[list[str]]]:
-    """``[label, id]`` of every exported node and ``[src label, src id, dst label, dst id]`` of
-    every training pair and KG edge of ``exported``."""
-    ids = exported.id_maps
-    nodes = [[label, node_id] for label, label_ids in ids.items() for node_id in label_ids]
-    users, tracks = ids[Label.USER.value], ids[Label.TRACK.value]
-    edges = [[Label.USER.value, users[u], Label.TRACK.value, tracks[t]]
-             for u, t in np.asarray(exported.split["train"]).tolist()]
+def _training_graph(exported: ExportedGraph) -> tuple[int, np.ndarray]:
+    """The node count and the int64 ``[n_edges, 2]`` edges of ``exported``'s training graph.
+
+    Nodes are numbered users first, then tracks (so node ``n_users + t`` is track ``t``), then
+    the other KG labels in sorted order; edges are the training pairs and every KG edge.
+    """
+    users, tracks = Label.USER.value, Label.TRACK.value
+    order = [users, tracks, *sorted(set(exported.id_maps) - {users, tracks})]
+    offsets = dict(zip(order, np.cumsum([0] + [len(exported.id_maps[lab]) for lab in order])))
+    train = np.asarray(exported.split["train"], dtype=np.int64).reshape(-1, 2)
+    parts = [np.stack([train[:, 0] + offsets[users], train[:, 1] + offsets[tracks]], 1)]
     for src_label, rel, dst_label in exported.relations:
-        src, dst = exported.graph.edges(etype=(src_label, rel, dst_label))
-        edges += [[src_label, ids[src_label][s], dst_label, ids[dst_label][d]]
-                  for s, d in zip(src.tolist(), dst.tolist())]
-    return nodes, edges
+        src, dst = (t.numpy().astype(np.int64) for t in
+                    exported.graph.edges(etype=(src_label, rel, dst_label)))
+        parts.append(np.stack([src + offsets[src_label], dst + offsets[dst_label]], 1))
+    n_nodes = int(sum(len(ids) for ids in exported.id_maps.values()))
+    return n_nodes, np.concatenate(parts)
 
 
-def _matrix(rows: list[dict], user: bool, id_list: list[str], dim: int):
-    """The ``[len(id_list), dim]`` float32 tensor of the rows of users (or tracks), in id order."""
+def _matrix(rows: list[dict], n_vectors: int, dim: int):
+    """The float32 ``[n_vectors, dim]`` tensor of the streamed rows, row = node number."""
     import torch
 
-    index = {node_id: k for k, node_id in enumerate(id_list)}
-    out = torch.zeros(len(id_list), dim, dtype=torch.float32)
-    seen = 0
-    for row in rows:
-        if row["user"] == user and row["id"] in index:
-            out[index[row["id"]]] = torch.tensor(row["embedding"], dtype=torch.float32)
-            seen += 1
-    if seen != len(id_list):
-        what = "users" if user else "tracks"
-        raise ExportError(f"FastRP returned vectors for {seen} of {len(id_list)} {what}")
+    out = torch.zeros(n_vectors, dim, dtype=torch.float32)
+    nodes = [row["node"] for row in rows]
+    if sorted(nodes) != list(range(n_vectors)):
+        raise ExportError(f"FastRP returned {len(set(nodes))} vectors for {n_vectors} users and tracks")
+    out[torch.as_tensor(nodes)] = torch.tensor([row["embedding"] for row in rows], dtype=torch.float32)
     return out
