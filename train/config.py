@@ -82,7 +82,7 @@ class ModelConfig(BaseModel):
 
     model: str = "mkgcn"
     """A registered model: ``mkgcn`` (ranking MKGCN), ``mkgcn-paper`` (the paper's), ``kgcn``,
-    baselines ``pop``, ``bpr`` (MF), ``lightgcn``."""
+    baselines ``pop``, ``bpr`` (MF), ``lightgcn``, ``fastrp`` (GDS FastRP vectors of the export)."""
     dim: int = Field(64, ge=1)
     """Embedding size d."""
     hops: int = Field(1, ge=0)
