@@ -127,6 +127,7 @@ def _nothing(trial: optuna.Trial, base: TrainConfig) -> dict[str, Any]:
 SEARCH_SPACES: dict[str, SearchSpace] = {
     "mkgcn": _mkgcn, "lightgcn": _lightgcn, "bpr": _bpr,
     "mkgcn-paper": _kgcn_tree, "kgcn": _kgcn_tree, "pop": _nothing,
+    "fastrp": _nothing,                  # its knobs belong to `mmkg export --fastrp` (bench/fastrp.py)
 }
 """Search space of every tunable model (``pop`` has nothing to search: one trial)."""
 
