@@ -29,6 +29,6 @@ def test_a_wheel_installs_only_the_mmkg_namespace(tmp_path: Path):
     assert (pkg / "cypher" / "recommend.cypher").is_file() and (pkg / "server" / "pom.xml").is_file()
     assert (pkg / "train" / "configs" / "paper.toml").is_file()
     probe = "import importlib.util as u; print(u.find_spec('train'), u.find_spec('ingest'))"
-    out = subprocess.run([sys.executable, "-S", "-c", f"import sys; sys.path[:0] = [{str(target)!r}]; {probe}"],
+    out = subprocess.run([sys.executable, "-S", "-c", probe], env={"PYTHONPATH": str(target)},
                          capture_output=True, text=True, check=True, cwd=tmp_path).stdout
     assert out.split() == ["None", "None"]
