@@ -75,6 +75,11 @@ def _check_name(kind: str, value: str) -> str:
     return value
 
 
+def _registered_name(cls, v: str, info: ValidationInfo) -> str:
+    """Field validator: the value must be registered under the field's name."""
+    return _check_name(info.field_name, v)
+
+
 class ModelConfig(BaseModel):
     """Hyperparameters of the model (what ``model.pt`` needs to rebuild the network)."""
 
@@ -111,10 +116,7 @@ class ModelConfig(BaseModel):
     history: int = Field(16, ge=1)
     """``mkgcn-paper`` — K_u: training history items sampled per user."""
 
-    @field_validator("model", "fusion", "aggregator", "user_agg")
-    @classmethod
-    def _registered(cls, v: str, info: ValidationInfo) -> str:
-        return _check_name(info.field_name, v)
+    _names = field_validator("model", "fusion", "aggregator", "user_agg")(_registered_name)
 
     @field_validator("activation")
     @classmethod
@@ -165,10 +167,7 @@ class TrainConfig(BaseModel):
     """Users per chunk when scoring all items (memory/speed trade-off only)."""
     seed: int = 0
 
-    @field_validator("loss", "negatives")
-    @classmethod
-    def _registered(cls, v: str, info: ValidationInfo) -> str:
-        return _check_name(info.field_name, v)
+    _names = field_validator("loss", "negatives")(_registered_name)
 
     @field_validator("monitor")
     @classmethod

@@ -9,12 +9,13 @@ relationship types and index names cannot be parameters: a file marks where one 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from enum import Enum
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from neo4j import Driver, ManagedTransaction
+from neo4j import Driver, ManagedTransaction, Session
 from neo4j.exceptions import Neo4jError
 
 from mmkg.errors import DatabaseError, MmkgError
@@ -83,17 +84,22 @@ def _fetch(tx: ManagedTransaction, query: str, params: dict) -> list[dict]:
     return [record.data() for record in tx.run(query, params)]
 
 
+def _in_session(driver: Driver, database: str, kind: str, work: Callable[[Session], list[dict]]) -> list[dict]:
+    """``work(session)`` in a new session; a Neo4j error becomes one-line :class:`DatabaseError`."""
+    try:
+        with driver.session(database=database) as session:
+            return work(session)
+    except Neo4jError as e:
+        raise DatabaseError(f"Neo4j refused a {kind}: {e.message}") from e
+
+
 def read_rows(driver: Driver, database: str, query: str, **params) -> list[dict]:
     """Run a read query in a read transaction (retried on transient errors); rows as dicts.
 
     Raises:
         DatabaseError: Neo4j refused the query.
     """
-    try:
-        with driver.session(database=database) as session:
-            return session.execute_read(_fetch, query, params)
-    except Neo4jError as e:
-        raise DatabaseError(f"Neo4j refused a read: {e.message}") from e
+    return _in_session(driver, database, "read", lambda session: session.execute_read(_fetch, query, params))
 
 
 def read_named(driver: Driver, database: str, name: str, **params) -> list[dict]:
@@ -108,11 +114,7 @@ def write_rows(driver: Driver, database: str, query: str, **params) -> list[dict
     Raises:
         DatabaseError: Neo4j refused the query.
     """
-    try:
-        with driver.session(database=database) as session:
-            return session.execute_write(_fetch, query, params)
-    except Neo4jError as e:
-        raise DatabaseError(f"Neo4j refused a write: {e.message}") from e
+    return _in_session(driver, database, "write", lambda session: session.execute_write(_fetch, query, params))
 
 
 def run_implicit(driver: Driver, database: str, query: str, **params) -> list[dict]:
@@ -122,8 +124,5 @@ def run_implicit(driver: Driver, database: str, query: str, **params) -> list[di
     Raises:
         DatabaseError: Neo4j refused the query.
     """
-    try:
-        with driver.session(database=database) as session:
-            return [record.data() for record in session.run(query, params)]
-    except Neo4jError as e:
-        raise DatabaseError(f"Neo4j refused a query: {e.message}") from e
+    return _in_session(driver, database, "query",
+                       lambda session: [record.data() for record in session.run(query, params)])
