@@ -8,8 +8,11 @@ MMKG    := $(VENV)/bin/mmkg
 STAMP   := $(VENV)/.installed
 
 # `make test` runs its own Neo4j (ports 7688/7475, data in .mmkg/test) so that it never
-# touches the demo database (7687/7474, data in .mmkg/neo4j).
-TEST_ENV := MMKG_HOME=$(CURDIR)/.mmkg/test MMKG_NEO4J_BOLT_PORT=7688 MMKG_NEO4J_HTTP_PORT=7475 \
+# touches the demo database (7687/7474, data in .mmkg/neo4j). Override TEST_BOLT_PORT and
+# TEST_HTTP_PORT to run two checkouts' suites side by side.
+TEST_BOLT_PORT ?= 7688
+TEST_HTTP_PORT ?= 7475
+TEST_ENV := MMKG_HOME=$(CURDIR)/.mmkg/test MMKG_NEO4J_BOLT_PORT=$(TEST_BOLT_PORT) MMKG_NEO4J_HTTP_PORT=$(TEST_HTTP_PORT) \
             MMKG_NEO4J_HEAP=1g MMKG_NEO4J_PAGECACHE=1g
 
 DEMO_DIR ?= .mmkg/demo
