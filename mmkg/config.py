@@ -14,6 +14,8 @@ env var                      default                          meaning
 ``MMKG_NEO4J_HEAP``          ``2g``                           local server's max heap
 ``MMKG_NEO4J_PAGECACHE``     ``2g``                           local server's page cache
 ``MMKG_NEO4J_SERVER``        ``auto``                         ``java`` | ``docker`` | ``auto``
+``MMKG_NEO4J_RETRY_SECONDS`` ``30``                           longest a write keeps retrying an
+                                                             unreachable or busy Neo4j, in total
 ``MMKG_BATCH_INGEST``        ``10000``                        node/relationship rows per ingest write
 ``MMKG_BATCH_FEATURE_ROWS``  ``2000``                         most feature vectors per write
 ``MMKG_BATCH_FEATURES``      ``64``                           tracks per feature-extraction batch
@@ -36,8 +38,9 @@ import secrets
 import tomllib
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from mmkg.errors import ConfigError
 
@@ -46,6 +49,32 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 """The checkout mmkg runs from (``cypher/`` and ``docker-compose.yml`` live there too)."""
 NEO4J_VERSION = "5.26.30"
 """The Neo4j server version mmkg runs locally and in ``docker-compose.yml``."""
+URI_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
+"""The schemes of the Bolt protocol the driver speaks (``+s``: TLS, ``+ssc``: TLS, any certificate)."""
+
+
+def check_bolt_uri(uri: str) -> str:
+    """``uri`` if it is ``<scheme>://HOST[:PORT]`` with a :data:`URI_SCHEMES` scheme and a port in
+    1..65535 (credentials, a path or a fragment are refused; a query, the routing context, only
+    with ``neo4j*`` schemes).
+
+    Raises:
+        ValueError: naming what was expected (pydantic words it as a settings error).
+    """
+    expected = f"expected {'|'.join(URI_SCHEMES)}://HOST[:PORT]"
+    try:
+        parts = urlsplit(uri)
+        port = parts.port
+    except ValueError as e:  # e.g. bolt://host:notaport
+        raise ValueError(f"{expected}: {e}") from None
+    if parts.scheme not in URI_SCHEMES:
+        raise ValueError(f"{expected}; scheme {parts.scheme or '(none)'!r} is not one of them")
+    if not parts.hostname or parts.username or parts.password or parts.path not in ("", "/") \
+            or parts.fragment or (parts.query and not parts.scheme.startswith("neo4j")):
+        raise ValueError(expected)
+    if port == 0:
+        raise ValueError(f"{expected}: port must be in 1..65535")
+    return uri
 
 
 class Neo4jSettings(BaseModel):
@@ -64,6 +93,14 @@ class Neo4jSettings(BaseModel):
     server: Literal["auto", "java", "docker"] = "auto"
     """How ``mmkg db start`` runs Neo4j: Maven Central jars, Docker Compose, or Docker when an
     engine answers."""
+    retry_seconds: float = Field(30.0, gt=0, le=3600)
+    """Longest one transaction keeps being retried while Neo4j is unreachable or answers with a
+    transient error, waits included (``mmkg.graph.run_batches`` says so on stderr per retry)."""
+
+    @field_validator("uri")
+    @classmethod
+    def _bolt_uri(cls, uri: str | None) -> str | None:
+        return None if uri is None else check_bolt_uri(uri)
 
     @property
     def bolt_uri(self) -> str:

@@ -33,6 +33,14 @@ class ServerError(MmkgError):
 class DatabaseError(MmkgError):
     """Neo4j refused a query or a connection (wrong password, constraint violation, ...)."""
 
+    @classmethod
+    def commit_unknown(cls, what: str = "a write") -> "DatabaseError":
+        """The connection died while ``what`` was committing (the driver's ``IncompleteCommit``):
+        the server may or may not have applied it. Every mmkg write is idempotent, so running
+        the command again completes it."""
+        return cls(f"Neo4j went away while committing {what}: whether that commit was applied is "
+                   "unknown; the graph stays consistent, and re-running the command completes it")
+
 
 class NotFoundError(MmkgError):
     """The user, track or published model asked for does not exist (or cannot answer)."""
@@ -81,5 +89,6 @@ def validation_summary(error: "ValidationError") -> str:
             parts.append(problem["msg"])
             continue
         got = "" if problem["type"] == "missing" else f" (got {repr(problem['input'])[:60]})"
-        parts.append(f"{where}: {problem['msg']}{got}")
+        message = problem["msg"].removeprefix("Value error, ")  # a validator's own wording
+        parts.append(f"{where}: {message}{got}")
     return "; ".join(parts)

@@ -100,3 +100,30 @@ def test_export_into_a_folder_that_is_not_empty(tmp_path):
     done = mmkg("export", tmp_path)
     assert_one_line_error(done, 2, "is not empty", "not an export folder")
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("args", [
+    ("similar", "t1", "--k", "9223372036854775807"),
+    ("recommend", "--like", "t1", "--k", "9223372036854775807"),
+    ("recommend", "u1", "--k", "99999999999999999999"),
+    ("recommend", "u1", "--k", "0"),
+], ids=["similar-int64-max", "like-int64-max", "recommend-beyond-int64", "zero"])
+def test_k_out_of_range_is_a_usage_error(args):
+    """Audit item 10: a huge --k used to overflow Neo4j's 64-bit integers into a traceback."""
+    assert_one_line_error(mmkg(*args), 2, "Invalid value for '--k'", "1<=x<=1000",
+                          f"mmkg {args[0]} --help")
+
+
+@pytest.mark.parametrize("uri, reason", [
+    ("http://127.0.0.1:7474", "scheme 'http' is not one of them"),
+    ("bolt://127.0.0.1:notaport", "'notaport'"),
+    ("bolt://127.0.0.1:99999", "Port out of range"),
+    ("127.0.0.1:7687", "expected bolt|bolt+s|bolt+ssc|neo4j|neo4j+s|neo4j+ssc://HOST[:PORT]"),
+], ids=["http", "port-not-a-number", "port-too-big", "no-scheme"])
+@pytest.mark.parametrize("how", ["flag", "env"])
+def test_unusable_uri_is_one_line(uri, reason, how):
+    """Audit item 10: an http:// URI used to end in ModuleNotFoundError (aiohttp), a bad port in
+    a traceback; the settings now check the URI's form before any driver is made."""
+    args = ("--uri", uri, "recommend", "u1") if how == "flag" else ("recommend", "u1")
+    done = mmkg(*args, env={"MMKG_NEO4J_URI": uri} if how == "env" else None)
+    assert_one_line_error(done, 1, "invalid settings: neo4j.uri: expected", reason)

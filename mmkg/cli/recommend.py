@@ -12,6 +12,10 @@ import click
 
 from mmkg.cli.context import AppContext, pass_app
 
+K_RANGE = click.IntRange(1, 1000)
+"""``--k``: a page of results, not the catalog; larger values overflow the vector index queries'
+``$k + 1`` (Neo4j integers are 64-bit) long before they are useful."""
+
 
 def _emit(rows: list[dict], as_json: bool, title: str) -> None:
     if as_json:
@@ -38,7 +42,7 @@ def _emit(rows: list[dict], as_json: bool, title: str) -> None:
 
 @click.command()
 @click.argument("user", required=False)
-@click.option("--k", default=10, show_default=True, type=click.IntRange(min=1))
+@click.option("--k", default=10, show_default=True, type=K_RANGE)
 @click.option("--genre", help="Only tracks of this genre (id or name).")
 @click.option("--like", "liked", multiple=True, metavar="TRACK",
               help="Cold start: recommend for someone who likes these tracks (repeatable).")
@@ -64,7 +68,7 @@ def recommend(app: AppContext, user: str | None, k: int, genre: str | None, like
 
 @click.command()
 @click.argument("track")
-@click.option("--k", default=10, show_default=True, type=click.IntRange(min=1))
+@click.option("--k", default=10, show_default=True, type=K_RANGE)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
 @pass_app
 def similar(app: AppContext, track: str, k: int, as_json: bool) -> None:
