@@ -13,6 +13,7 @@ Graph model::
     (:Track)-[:HAS_FEATURE]->(:Feature:Text|Image|Audio|Sentiment {name, dim, vector, ...})
     (:User)-[:RECOMMENDED {score, rank, model}]->(:Track)     written by publish
     (:Model {id, created_at, params, metrics, dataset_manifest, current})
+    (:PublishLock {id, owner, host, pid, run, started_at})    while a publish runs
 
 Generic KG relation names (``music.artist.origin``) come from data. They are validated against
 :data:`KG_RELATION_PATTERN` and used *verbatim* as the relationship type, quoted with backticks by
@@ -44,6 +45,8 @@ class Label(StrEnum):
     """A multi-modal attribute node; always carries one :class:`Modality` label too."""
     MODEL = "Model"
     """A published model version (see ``train/publish.py``)."""
+    PUBLISH_LOCK = "PublishLock"
+    """At most one node, held by the publish that runs (see ``train/publish_lock.py``)."""
 
 
 class Modality(StrEnum):
@@ -112,6 +115,12 @@ class Prop(StrEnum):
     """On a Track: absolute path of its lyrics file (likewise ``cover``, ``audio``)."""
     COVER = "cover"
     AUDIO = "audio"
+    OWNER = "owner"
+    """On the PublishLock: a token naming the publish that holds it (likewise ``host``, ``pid``)."""
+    HOST = "host"
+    PID = "pid"
+    RUN = "run"
+    STARTED_AT = "started_at"
 
 
 @dataclass(frozen=True)

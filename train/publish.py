@@ -35,8 +35,10 @@ Vector indexes (names from :data:`mmkg.schema.VECTOR_INDEXES`, cosine, dimension
 created when missing; when an existing one has another dimension it is dropped just before the
 flip and re-created right after it. In that window (flip + index population: about 70 s for
 110k vectors in the benchmark above, far less on a free machine) ``similar_tracks`` and
-``cold_start`` fail with "no such index"; ``recommend`` is unaffected. Concurrent publishes are
-not supported.
+``cold_start`` fail with "no such index"; ``recommend`` is unaffected.
+
+One publish at a time: :func:`publish` holds the publish lock (``train/publish_lock.py``) from
+before staging until after pruning; a second one meanwhile is refused with one line.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ from mmkg.errors import DatabaseError, PublishError
 from mmkg.graph import load_query, render, run_batches, run_implicit, write_rows
 from mmkg.progress import progress_bar
 from mmkg.schema import VECTOR_INDEXES, Label
+from mmkg.train.publish_lock import holding_publish_lock
 from mmkg.train.run_folder import Embeddings, RunFolder
 
 log = logging.getLogger(__name__)
@@ -178,6 +181,7 @@ def _stage(driver: Driver, database: str, step: str, ids: list[str], vectors: to
     return staged.properties_set
 
 
+@holding_publish_lock
 def publish(
     driver: Driver,
     database: str,
@@ -201,10 +205,12 @@ def publish(
             where the run's ``model.pt`` says.
         on_step: called after every committed batch with (step, rows); an exception it raises
             aborts the publish before the flip, leaving the current version untouched.
+        force_unlock: (added by :func:`~mmkg.train.publish_lock.holding_publish_lock`) break a
+            publish lock left by a publish that died on another host first.
 
     Raises:
         RunFolderError: the folder is incomplete or inconsistent, or its export manifest is gone.
-        PublishError: no node of the run exists in the graph.
+        PublishError: no node of the run exists in the graph, or another publish is running.
         DatabaseError: Neo4j refused a write.
     """
     if keep < 0 or batch_size < 1:
