@@ -1,22 +1,31 @@
 """Batched, retried writes: one query over ``$rows`` per batch, each batch in its own transaction.
 
-Every write of mmkg goes through :func:`run_batches`. A batch is a transaction function, so the
-driver retries it on transient errors (deadlocks, leader switches); a lost connection (a
-restarting server) is retried here with back-off. Queries must therefore be idempotent (keyed on
-constrained ids), and re-running a whole interrupted job converges to the same graph.
+Every write of mmkg goes through :func:`run_batches`. A batch is a transaction function retried
+here, with back-off, on a lost connection (a restarting or killed server) and on transient errors
+(deadlocks, leader switches), for at most the ``neo4j.retry_seconds`` setting in total (waits
+included), each retry announced by one line on stderr. Queries must therefore be idempotent
+(keyed on constrained ids), and re-running a whole interrupted job converges to the same graph.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from neo4j import Driver, ManagedTransaction
-from neo4j.exceptions import Neo4jError, ServiceUnavailable, SessionExpired
+from neo4j import Driver, ManagedTransaction, Session
+from neo4j.exceptions import IncompleteCommit, Neo4jError, ServiceUnavailable, SessionExpired
 
 from mmkg.errors import DatabaseError
+from mmkg.graph.driver import retry_seconds
+
+log = logging.getLogger(__name__)
+
+FIRST_RETRY_S = 1.0
+"""The first wait before a retry; each next one doubles, up to :data:`LONGEST_RETRY_S`."""
+LONGEST_RETRY_S = 8.0
 
 
 @dataclass
@@ -45,6 +54,50 @@ def _write_batch(tx: ManagedTransaction, query: str, rows: list[dict], params: d
     return counters.nodes_created, counters.relationships_created, counters.properties_set
 
 
+def retry_delays(budget_s: float) -> list[float]:
+    """The waits before each retry: 1, 2, 4, 8, 8, ... seconds, the last one cut short so that
+    they add up to ``budget_s``; e.g. 30 s → [1, 2, 4, 8, 8, 7], 2.5 s → [1, 1.5]."""
+    delays: list[float] = []
+    delay, left = FIRST_RETRY_S, budget_s
+    while left > 1e-9:
+        delays.append(min(delay, left))
+        left -= delays[-1]
+        delay = min(2 * delay, LONGEST_RETRY_S)
+    return delays
+
+
+def _one_line(error: Exception) -> str:
+    """The driver's message of ``error`` on one line (connection errors span several)."""
+    return " ".join((getattr(error, "message", None) or str(error)).split())
+
+
+def _write_with_retries(session: Session, query: str, batch: list[dict], params: dict,
+                        budget_s: float) -> tuple[int, int, int]:
+    """One batch in one write transaction, retried for at most ``budget_s`` seconds in total."""
+    delays = retry_delays(budget_s)
+    deadline = time.monotonic() + budget_s
+    attempt = 0
+    while True:
+        try:
+            return session.execute_write(_write_batch, query, batch, params)
+        except IncompleteCommit as e:  # before ServiceUnavailable, its base class
+            raise DatabaseError.commit_unknown("a batch of writes") from e
+        except (ServiceUnavailable, SessionExpired) as e:
+            what, cause = "Neo4j unreachable", e
+            failure = (f"Neo4j stayed unreachable through {budget_s:g} s of retries "
+                       f"(setting neo4j.retry_seconds): {_one_line(e)}")
+        except Neo4jError as e:
+            what, cause, failure = f"Neo4j busy ({e.code})", e, f"Neo4j refused a write: {_one_line(e)}"
+            if not e.is_retryable():
+                raise DatabaseError(failure) from e
+        if attempt == len(delays) or time.monotonic() >= deadline:
+            raise DatabaseError(failure) from cause
+        delay = min(delays[attempt], deadline - time.monotonic())
+        attempt += 1
+        log.warning("%s, retrying in %gs (%d/%d)", what, round(delay, 1), attempt, len(delays))
+        time.sleep(delay)
+
+
 def chunked(rows: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
     """Consecutive slices of ``rows`` of at most ``size`` items."""
     for start in range(0, len(rows), size):
@@ -60,37 +113,33 @@ def run_batches(
     batch_size: int,
     params: dict | None = None,
     on_batch: Callable[[int], None] | None = None,
-    retries: int = 5,
+    retry_s: float | None = None,
 ) -> WriteSummary:
     """Run ``query`` over ``rows`` in batches of ``batch_size``; the query reads its batch as
     ``$rows`` (and ``params`` as further parameters) and must be idempotent.
 
     ``on_batch(n)`` is called after each committed batch with its row count (progress bars); an
-    exception it raises stops the job after that batch. Transient errors are retried by
-    ``execute_write``; a lost connection is retried here up to ``retries`` times with back-off.
+    exception it raises stops the job after that batch. A batch that meets a lost connection or a
+    transient error is retried for at most ``retry_s`` seconds in total (default: the
+    ``neo4j.retry_seconds`` setting the driver was opened with), each retry logged as one warning
+    line ``Neo4j unreachable, retrying in 2s (2/6)``.
 
     Returns:
         The summed counters (a node found and updated counts in ``properties_set``).
 
     Raises:
-        DatabaseError: Neo4j refused a batch, or stayed unreachable.
+        DatabaseError: Neo4j refused a batch, stayed unreachable, or went away while committing
+            one (its outcome unknown: re-running completes it).
     """
     summary = WriteSummary()
     started = time.perf_counter()
     params = params or {}
-    with driver.session(database=database) as session:
+    budget_s = retry_seconds(driver) if retry_s is None else retry_s
+    # The driver's own retries are off for this session: the loop above does them, and says so.
+    with driver.session(database=database, max_transaction_retry_time=0) as session:
         for batch in chunked(rows, batch_size):
             batch = list(batch)
-            for attempt in range(retries + 1):
-                try:
-                    n, r, p = session.execute_write(_write_batch, query, batch, params)
-                    break
-                except (ServiceUnavailable, SessionExpired) as e:
-                    if attempt == retries:
-                        raise DatabaseError(f"Neo4j went away and did not come back: {e}") from e
-                    time.sleep(min(2 ** attempt, 10))
-                except Neo4jError as e:
-                    raise DatabaseError(f"Neo4j refused a write: {e.message}") from e
+            n, r, p = _write_with_retries(session, query, batch, params, budget_s)
             summary.rows += len(batch)
             summary.nodes_created += n
             summary.relationships_created += r

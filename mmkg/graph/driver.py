@@ -2,25 +2,42 @@
 
 from __future__ import annotations
 
+from weakref import WeakKeyDictionary
+
 import neo4j
 from neo4j import Driver, GraphDatabase
-from neo4j.exceptions import AuthError, ServiceUnavailable
+from neo4j.exceptions import AuthError, ConfigurationError, ServiceUnavailable
 
-from mmkg.config import Settings
+from mmkg.config import Neo4jSettings, Settings
 from mmkg.errors import DatabaseError
+
+_RETRY_SECONDS: "WeakKeyDictionary[Driver, float]" = WeakKeyDictionary()
+"""The ``neo4j.retry_seconds`` setting of each driver :func:`connect` opened."""
+
+
+def retry_seconds(driver: Driver) -> float:
+    """How long a transaction on ``driver`` may keep being retried, in total: the
+    ``neo4j.retry_seconds`` setting it was opened with (the default for other drivers)."""
+    return _RETRY_SECONDS.get(driver, Neo4jSettings.model_fields["retry_seconds"].default)
 
 
 def connect(settings: Settings, *, verify: bool = True) -> Driver:
     """Open a driver to ``settings.neo4j``; with ``verify`` fail fast with a one-line error.
 
+    The driver retries a managed transaction for at most ``neo4j.retry_seconds`` in total.
+
     Raises:
-        DatabaseError: wrong password, or nothing answering at the URI.
+        DatabaseError: an unusable URI, wrong password, or nothing answering at the URI.
     """
     cfg = settings.neo4j
-    driver = GraphDatabase.driver(
-        cfg.bolt_uri, auth=(cfg.user, settings.password()), max_connection_pool_size=16,
-        notifications_min_severity="OFF",
-    )
+    try:
+        driver = GraphDatabase.driver(
+            cfg.bolt_uri, auth=(cfg.user, settings.password()), max_connection_pool_size=16,
+            notifications_min_severity="OFF", max_transaction_retry_time=cfg.retry_seconds,
+        )
+    except (ConfigurationError, ValueError) as e:  # the settings check the URI's form first
+        raise DatabaseError(f"cannot use Neo4j URI {cfg.bolt_uri}: {e}") from e
+    _RETRY_SECONDS[driver] = cfg.retry_seconds
     if verify:
         try:
             check_connection(driver, cfg.bolt_uri)

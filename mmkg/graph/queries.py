@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from neo4j import Driver, ManagedTransaction, Session
-from neo4j.exceptions import Neo4jError
+from neo4j.exceptions import IncompleteCommit, Neo4jError
 
 from mmkg.errors import DatabaseError, MmkgError
 from mmkg.schema import quote
@@ -89,6 +89,8 @@ def _in_session(driver: Driver, database: str, kind: str, work: Callable[[Sessio
     try:
         with driver.session(database=database) as session:
             return work(session)
+    except IncompleteCommit as e:
+        raise DatabaseError.commit_unknown(f"a {kind}") from e
     except Neo4jError as e:
         raise DatabaseError(f"Neo4j refused a {kind}: {e.message}") from e
 
