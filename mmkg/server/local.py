@@ -15,6 +15,11 @@ Auth is always on. On the first start the built-in ``neo4j/neo4j`` account gets 
 password (``ALTER CURRENT USER``), so the password never appears on a command line or in a file
 other than the user's own config / ``.mmkg/neo4j-password``.
 
+Owner-only: the store holds the password's hash (the ``system`` database's transaction log) and
+every value of the graph, so ``start`` makes ``$MMKG_HOME`` and the whole ``.mmkg/neo4j`` tree
+owner-only (directories 0700, files 0600, also for a tree an older version left readable) and
+runs the JVM under umask 077, so that what Neo4j creates later is owner-only too.
+
 The JVM runs with the classpath ``plugins/*:plugins/lib/*:conf/*:lib/*`` (plugins first, as
 Neo4j's own launcher does), so that Graph Data Science (a kernel extension, not only procedures)
 loads; its procedures need ``dbms.security.procedures.unrestricted=gds.*``. Neo4j loads every
@@ -24,16 +29,18 @@ in ``plugins/lib`` (on the classpath, never scanned) saves ~6 s of every start.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import time
 import urllib.request
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,6 +61,8 @@ PROCEDURE_ANNOTATIONS = tuple(f"Lorg/neo4j/procedure/{a};".encode()
                               for a in ("Procedure", "UserFunction", "UserAggregationFunction"))
 """Class-file descriptors of the annotations Neo4j's procedure loader looks for."""
 MAIN_CLASS = "org.neo4j.server.CommunityEntryPoint"
+OWNER_ONLY_UMASK = 0o077
+"""The umask of ``start`` and of the JVM: new directories 0700, new files 0600."""
 DEFAULT_PASSWORD = "neo4j"  # the built-in initial password Neo4j forces you to change
 JVM_OPTIONS = (
     "-XX:+UseG1GC",
@@ -153,6 +162,7 @@ class LocalServer:
 
         Returns True when a new server process was started.
         """
+        restrict_to_owner(self.settings.home, self.home)
         if self.pid() is not None:
             self.wait(timeout)
             self._ensure_password()  # in case an earlier start died before setting it
@@ -164,15 +174,17 @@ class LocalServer:
             )
         java = _java()
         lib, plugins = self.install()
-        self.write_conf()
-        heap = self.settings.neo4j.heap
-        classpath = f"{plugins}/*:{plugins / PLUGIN_LIBRARIES}/*:{self.conf_dir}/*:{lib}/*"
-        cmd = [java, f"-Xms{heap}", f"-Xmx{heap}", *JVM_OPTIONS, "-cp", classpath, MAIN_CLASS,
-               f"--home-dir={self.home}", f"--config-dir={self.conf_dir}"]
-        with open(self.console_log, "ab") as console:
-            proc = subprocess.Popen(cmd, stdout=console, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True, cwd=self.home)
-        self.pid_file.write_text(f"{proc.pid}\n")
+        with _umask(OWNER_ONLY_UMASK):  # conf, console log, pid file, and the JVM's own files
+            self.write_conf()
+            heap = self.settings.neo4j.heap
+            classpath = f"{plugins}/*:{plugins / PLUGIN_LIBRARIES}/*:{self.conf_dir}/*:{lib}/*"
+            cmd = [java, f"-Xms{heap}", f"-Xmx{heap}", *JVM_OPTIONS, "-cp", classpath, MAIN_CLASS,
+                   f"--home-dir={self.home}", f"--config-dir={self.conf_dir}"]
+            with open(self.console_log, "ab") as console:
+                proc = subprocess.Popen(cmd, stdout=console, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL, start_new_session=True,
+                                        cwd=self.home, umask=OWNER_ONLY_UMASK)
+            self.pid_file.write_text(f"{proc.pid}\n")
         self.wait(timeout)
         self._ensure_password()
         return True
@@ -289,6 +301,33 @@ def _set_aside_library_jars(plugins: Path) -> None:
                            if name.endswith(".class") for marker in PROCEDURE_ANNOTATIONS)
         if not declares:
             jar.rename(libraries / jar.name)
+
+
+def restrict_to_owner(home: Path, tree: Path) -> None:
+    """Make ``home`` (not what else it holds) and everything under ``tree`` owner-only:
+    directories 0700, other files 0600 (an executable bit is kept for the owner). Entries that
+    vanish meanwhile (a running server rotating its logs) are skipped."""
+    if home.is_dir():
+        os.chmod(home, 0o700)
+    if not tree.is_dir():
+        return
+    for folder, dirs, files in os.walk(tree):
+        for name, mode in [(folder, 0o700), *((os.path.join(folder, f), 0o600) for f in files)]:
+            with contextlib.suppress(FileNotFoundError):
+                st = os.lstat(name)
+                if stat.S_ISLNK(st.st_mode):
+                    continue
+                os.chmod(name, mode | (st.st_mode & stat.S_IXUSR))
+
+
+@contextlib.contextmanager
+def _umask(mask: int) -> Iterator[None]:
+    """Run the block under the process umask ``mask``."""
+    previous = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(previous)
 
 
 def _java() -> str:
