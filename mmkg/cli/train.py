@@ -3,12 +3,39 @@
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from pathlib import Path
 
 import click
 
 from mmkg.cli.choices import presets, training_component
 from mmkg.cli.context import AppContext, pass_app
+from mmkg.errors import RunFolderError
+
+MIN_FREE_MIB = 200
+"""Free space ``mmkg train`` wants on OUT's filesystem before it starts: a few times the export,
+checkpoints and embeddings of a catalog of 100k tracks (small catalogs need far less)."""
+
+
+def check_out_folder(out: Path, min_free_mib: float = MIN_FREE_MIB) -> None:
+    """Create OUT if needed and check that a file can be written there and that its filesystem
+    has ``min_free_mib`` MiB free, so that a bad OUT fails in a second, not after the export.
+
+    Raises:
+        RunFolderError: OUT cannot be created or written, or its filesystem is (nearly) full.
+    """
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+        free_mib = shutil.disk_usage(out).free / 2**20
+    except OSError as e:
+        raise RunFolderError(f"--out {out}: cannot write a run folder there "
+                             f"({e.strerror or e})") from e
+    if free_mib < min_free_mib:
+        raise RunFolderError(f"--out {out}: only {free_mib:.0f} MiB free on its filesystem; a run "
+                             f"needs at least {min_free_mib:.0f} MiB (export, checkpoints, embeddings)")
 
 
 def _set_threads(threads: int | None) -> None:
@@ -74,6 +101,7 @@ def train(app: AppContext, preset: str | None, config_file: Path | None, out: Pa
     _set_threads(threads)
     config = resolve_config(out, preset=preset, config_file=config_file, resume=resume,
                             modality_names=list(modality_names) or None, **overrides)
+    check_out_folder(out)
     result = train_run(config, out, export_path=export_path, make_export=lambda path, seed: _export_database(
         app, path, seed), resume=resume, progress=not quiet)
     _print_metrics(result["valid"], result["test"])
