@@ -62,6 +62,20 @@ def test_crafted_pickle_in_a_run_folder_is_refused_and_never_runs(empty_db, tmp_
     assert not marker.exists()
 
 
+@pytest.mark.parametrize("file", ["modalities.pt", "fastrp.pt"])
+def test_crafted_pickle_in_an_export_folder_is_refused_and_never_runs(tmp_path, file):
+    """Audit item 2, export folders (``mmkg train --export``): refused on one line, not run."""
+    from tests.synthetic_export import make_export
+
+    export = tmp_path / "export"
+    make_export().save(export)
+    marker = tmp_path / "payload-ran"
+    torch.save({"track": RunsCode(f"touch {marker}")}, export / file)
+    done = mmkg("train", "--export", export, "--out", tmp_path / "run", "--epochs", "1")
+    assert_one_line_error(done, 1, f"{export}: unreadable export folder", "mmkg export")
+    assert not marker.exists()
+
+
 # -- item 10: one line instead of a traceback -----------------------------------------------------
 
 @pytest.mark.parametrize("uri", ["bolt://127.0.0.1:7687", "bolt+s://db.example.org",

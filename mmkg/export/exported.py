@@ -17,6 +17,8 @@ Loading needs no Neo4j.
 from __future__ import annotations
 
 import json
+import pickle
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,16 +80,22 @@ class ExportedGraph:
                                "split.npz", "manifest.json") if not (path / f).exists()]
         if missing:
             raise ExportError(f"{path} is not an mmkg export folder (missing {', '.join(missing)})")
-        graphs, _ = dgl.load_graphs(str(path / "graph.bin"))
-        with np.load(path / "split.npz") as split:
-            split_arrays = {k: split[k] for k in split.files}
-        return cls(
-            graph=graphs[0],
-            id_maps=json.loads((path / "id_maps.json").read_text()),
-            relations=[tuple(r) for r in json.loads((path / "relations.json").read_text())],
-            modalities=torch.load(path / "modalities.pt", weights_only=True),
-            split=split_arrays,
-            manifest=json.loads((path / "manifest.json").read_text()),
-            fastrp=torch.load(path / "fastrp.pt", weights_only=True)
-            if (path / "fastrp.pt").exists() else None,
-        )
+        try:  # torch.load(weights_only) and np.load(allow_pickle=False) never run pickled code
+            graphs, _ = dgl.load_graphs(str(path / "graph.bin"))
+            with np.load(path / "split.npz") as split:
+                split_arrays = {k: split[k] for k in split.files}
+            return cls(
+                graph=graphs[0],
+                id_maps=json.loads((path / "id_maps.json").read_text()),
+                relations=[tuple(r) for r in json.loads((path / "relations.json").read_text())],
+                modalities=torch.load(path / "modalities.pt", weights_only=True),
+                split=split_arrays,
+                manifest=json.loads((path / "manifest.json").read_text()),
+                fastrp=torch.load(path / "fastrp.pt", weights_only=True)
+                if (path / "fastrp.pt").exists() else None,
+            )
+        except (dgl.DGLError, pickle.UnpicklingError, RuntimeError, ValueError, TypeError,
+                OSError, EOFError, IndexError, zipfile.BadZipFile) as e:
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise ExportError(f"{path}: unreadable export folder ({first[:200]}); "
+                              "export it again with `mmkg export`") from e
