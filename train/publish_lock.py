@@ -33,12 +33,15 @@ from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 from neo4j import Driver
-from neo4j.exceptions import DriverError
 
 from mmkg.errors import DatabaseError, PublishError
-from mmkg.graph import load_query, write_rows
+from mmkg.graph import load_query, run_batches, write_rows
 
 log = logging.getLogger(__name__)
+
+RELEASE_RETRY_S = 3.0
+"""How long releasing the lock retries: short, as it mostly fails when Neo4j is gone, after the
+publish already waited ``neo4j.retry_seconds`` (a dead holder's lock is taken over anyway)."""
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -114,8 +117,9 @@ def publish_lock(driver: Driver, database: str, run: str, *,
         yield holder
     finally:
         try:
-            write_rows(driver, database, load_query("publish_lock_release"), owner=me.owner)
-        except (DatabaseError, DriverError) as e:  # never hide the error that ended the block
+            run_batches(driver, database, load_query("publish_lock_release"), [{"owner": me.owner}],
+                        batch_size=1, retry_s=RELEASE_RETRY_S)
+        except DatabaseError as e:  # never hide the error that ended the block
             log.warning("could not release the publish lock (%s); the next publish on this host "
                         "takes it over, elsewhere use --force-unlock", e)
 
