@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -24,8 +23,8 @@ import torch
 
 from mmkg.cli.train import check_out_folder
 from mmkg.config import check_bolt_uri
-from mmkg.errors import RunFolderError
-from mmkg.graph import connect
+from mmkg.errors import DatabaseError, RunFolderError
+from mmkg.graph import connect, run_batches
 from mmkg.graph.batch import retry_delays
 from mmkg.server.local import LocalServer
 from mmkg.train.publish import read_run
@@ -250,9 +249,6 @@ def test_writes_to_a_dead_server_retry_within_the_budget(throwaway, caplog):
     run_batches announces each retry and gives up when the waits reach the budget."""
     settings, server = throwaway
     assert server.pid() is None, "runs after the test that kills the throwaway server"
-    from mmkg.graph import run_batches
-    from mmkg.errors import DatabaseError
-
     slow = settings.model_copy(update={"neo4j": settings.neo4j.model_copy(
         update={"retry_seconds": 2.5})})
     driver = connect(slow, verify=False)

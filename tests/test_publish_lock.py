@@ -6,6 +6,7 @@ and a lock left by a dead publish is recoverable."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -127,8 +128,6 @@ def test_lock_is_released_when_a_publish_fails(demo, database, tmp_path):
 def test_lock_of_a_dead_publish_on_this_host_is_taken_over(demo, database, tmp_path, caplog):
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)
-    import socket
-
     plant_lock(demo, database, host=socket.gethostname(), pid=int(gone.stdout))
     summary = publish(demo, database, write_run(tmp_path / "run"), progress=False)
     assert current_models(demo, database) == [summary.model_id]

@@ -311,7 +311,7 @@ def restrict_to_owner(home: Path, tree: Path) -> None:
         os.chmod(home, 0o700)
     if not tree.is_dir():
         return
-    for folder, dirs, files in os.walk(tree):
+    for folder, _subfolders, files in os.walk(tree):
         for name, mode in [(folder, 0o700), *((os.path.join(folder, f), 0o600) for f in files)]:
             with contextlib.suppress(FileNotFoundError):
                 st = os.lstat(name)
