@@ -53,7 +53,8 @@ def read_mkgcn(root: Path, validator: Validator, *,
     validator.not_empty(ratings, "user", "a user id")
     validator.not_empty(ratings, "item", "an item id")
     rating = validator.floats(ratings, "rating", required=True)
-    validator.unique(ratings, ["user", "item"], "(user, item)")
+    rating = validator.unique(ratings, ["user", "item"], "(user, item)", values={"rating": rating},
+                              policy=True)["rating"]
     data = build_graph(validator, items, kg, ratings, user="user", item="item",
                        props={Prop.RATING.value: rating}, keep=(rating >= rating_threshold).fillna(False))
     tracks = data.nodes[0].frame["id"]
@@ -61,7 +62,7 @@ def read_mkgcn(root: Path, validator: Validator, *,
         validator.references(table, "item_id", items, target_name=ITEMS, target_column="item")
         validator.unique(table, ["item_id"], "item_id")
         vectors = validator.vectors(table, [c for c in table.frame.columns if c != "item_id"])
-        keep = ~validator.rejected(table) & table.frame["item_id"].isin(tracks).to_numpy()
+        keep = validator.kept(table) & table.frame["item_id"].isin(tracks).to_numpy()
         data.features.append(FeatureSet(
             name=name, kind=kind, extractor="precomputed", version="1", source=table.name,
             track_ids=table.frame["item_id"][keep].tolist(), vectors=vectors[keep]))
