@@ -114,6 +114,7 @@ def bulk_load(driver: Driver, database: str, data: GraphData, server: LocalServe
             _drop_store(server, database)
             server.start()
             apply_schema(driver, database)
+            _renew_bookmarks(driver, database)
             raise
         finally:
             if server.pid() is None:
@@ -122,6 +123,7 @@ def bulk_load(driver: Driver, database: str, data: GraphData, server: LocalServe
         bar.update(task, completed=100)
         schema = bar.add_task("constraints", total=1)
         apply_schema(driver, database)
+        _renew_bookmarks(driver, database)
         bar.advance(schema)
     summary.nodes_created = sum(files.node_rows.values())
     summary.relationships_created = sum(files.relationship_rows.values())
@@ -290,15 +292,16 @@ def import_command(server: LocalServer, files: ImportFiles, database: str) -> li
     the server's page cache size)."""
     cfg = server.settings.neo4j
     lib, _ = server.install()
+    # the database first: --nodes/--relationships take every following non-option as a file
     cmd = [_java(), f"-Xmx{cfg.heap}", "-cp", f"{lib}/*", ADMIN_TOOL, "database", "import", "full",
-           "--overwrite-destination=true", "--bad-tolerance=0", "--skip-bad-relationships=false",
+           database, "--overwrite-destination=true", "--bad-tolerance=0", "--skip-bad-relationships=false",
            "--skip-duplicate-nodes=false", f"--max-off-heap-memory={cfg.pagecache}",
            f"--report-file={files.folder / 'import.report'}"]
     cmd += [f"--nodes={labels}={path}" for labels, path in files.nodes]
     cmd += [f"--relationships={rel}={path}" for rel, path in files.relationships]
     if files.multiline:
         cmd.append("--multiline-fields=true")
-    return [*cmd, database]
+    return cmd
 
 
 def run_import(server: LocalServer, files: ImportFiles, database: str,
@@ -341,6 +344,17 @@ def _process(cmd: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen]:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def _renew_bookmarks(driver: Driver, database: str) -> None:
+    """Replace the bookmarks ``driver.execute_query`` causally chains on by one of the new store:
+    the old ones name transactions of the store the import replaced, which the new store
+    (numbered afresh) would never reach, so every later query would wait for them and fail."""
+    with driver.session(database=database) as session:
+        session.run(load_query("count_nodes")).consume()
+        fresh = session.last_bookmarks()
+    manager = driver.execute_query_bookmark_manager
+    manager.update_bookmarks(manager.get_bookmarks(), fresh.raw_values)
 
 
 def _drop_store(server: LocalServer, database: str) -> None:

@@ -61,12 +61,13 @@ def ingest(app: AppContext, path: Path, fmt: str, dry_run: bool, skip_invalid: b
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--rating-threshold") from e
     batch = app.settings.batch
+    server = _local_server(app) if bulk and not dry_run else None
     summary = run_ingest(
         None if dry_run else app.driver(), app.database, path, fmt=fmt, dry_run=dry_run,
         skip_invalid=skip_invalid, reject_report=reject_report,
         batch_size=batch_size or batch.ingest, feature_rows=batch.feature_rows,
         feature_batch=batch.features, rating_threshold=rating_threshold, on_conflict=on_conflict,
-        bulk=_local_server(app) if bulk and not dry_run else None, features=features,
+        bulk=server, features=features,
     )
     Console().print(summary.to_table())
     if summary.rejected:
