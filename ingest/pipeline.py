@@ -20,6 +20,7 @@ from rich.table import Table as RichTable
 
 from mmkg.config import BATCH
 from mmkg.errors import IngestError
+from mmkg.graph import read_named
 from mmkg.graph.schema import apply_schema
 from mmkg.ingest.bulk import bulk_load, check_bulk_target
 from mmkg.ingest.graphdata import GraphData
@@ -123,6 +124,26 @@ def read_dataset(path: Path, fmt: str, *, rating_threshold: float | None = None,
     return reader(path, validator, rating_threshold=rating_threshold), validator
 
 
+def check_feature_dimensions(driver: Driver, database: str, data: GraphData) -> None:
+    """Every feature set of ``data`` has the dimension already stored in ``database`` for its
+    name (``cypher/feature_dims.cypher``): mixed dimensions would only fail at export.
+
+    Raises:
+        IngestError: one ``source:1:*`` problem per feature set whose dimension differs.
+    """
+    if not data.features:
+        return
+    stored = {r["name"]: r["dim"] for r in read_named(
+        driver, database, "feature_dims", names=[f.name for f in data.features])}
+    problems = [
+        f"{fs.source}:1:*: feature {fs.name!r} has dimension {fs.dim} here but "
+        f"{stored[fs.name]} in the database: expected {stored[fs.name]} numbers per vector "
+        "(or delete the stored features of that name first)"
+        for fs in data.features if fs.name in stored and stored[fs.name] != fs.dim]
+    if problems:
+        raise IngestError(problems)
+
+
 def write_reject_report(path: Path, problems: list[Problem]) -> None:
     """CSV with one row per problem: ``file, line, column, message, cascaded``."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -200,6 +221,7 @@ def ingest(
         raise ValueError("a driver is needed unless dry_run")
 
     started = time.perf_counter()
+    check_feature_dimensions(driver, database, data)
     if bulk is not None:
         written = bulk_load(driver, database, data, bulk, progress=progress)
         summary.bulk = True

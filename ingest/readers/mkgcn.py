@@ -1,8 +1,8 @@
 """Read and validate the ``mkgcn`` format (``docs/contracts.md`` §2).
 
 Files (tab-separated): ``userID2itemID4ratings.tsv`` (``user item rating``),
-``itemID2entityID.txt`` (``item entity``) — both with or without a header row (a first line with
-no numeric field is a header) —, ``kg.txt`` (``head relation tail`` *with* a header row), and
+``itemID2entityID.txt`` (``item entity``) and ``kg.txt`` (``head relation tail``) — each with or
+without a header row (a first line with no numeric field is a header) —, and
 optional ``modals/modal_0.tsv`` … ``modal_6.tsv`` (``item_id f1 … fD``, header optional).
 
 A rating ``>= rating_threshold`` becomes ``LISTENED {rating}``; lower ratings are dropped.
@@ -13,6 +13,7 @@ Modalities: ``modal_k`` is a feature set named ``modal_k`` whose kind comes from
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -42,11 +43,17 @@ _MODAL_FILE = re.compile(r"modal_([0-6])\.tsv")
 @register_format("mkgcn", options=("rating_threshold",))
 def read_mkgcn(root: Path, validator: Validator, *,
                rating_threshold: float = DEFAULT_RATING_THRESHOLD) -> GraphData:
-    """Validate an MKGCN dataset folder; return what its valid rows add to the graph."""
+    """Validate an MKGCN dataset folder; return what its valid rows add to the graph.
+
+    Raises:
+        ValueError: ``rating_threshold`` is NaN or infinite.
+    """
+    if not math.isfinite(rating_threshold):
+        raise ValueError(f"rating_threshold must be a finite number, not {rating_threshold}")
     root = Path(root)
     ratings = load(root, RATINGS, validator, header="auto", names=RATING_COLUMNS)
     items = load(root, ITEMS, validator, header="auto", names=ITEM_COLUMNS)
-    kg = load(root, KG, validator, header=True, names=KG_COLUMNS)
+    kg = load(root, KG, validator, header="auto", names=KG_COLUMNS)
     modals = _load_modals(root, validator)
     if validator.fatal:
         return GraphData()

@@ -16,6 +16,20 @@ def _formats() -> tuple[str, ...]:
     return format_names()
 
 
+class FiniteFloat(click.ParamType):
+    """A float that is neither NaN nor infinite (``nan`` would silently drop every row)."""
+
+    name = "number"
+
+    def convert(self, value, param, ctx) -> float:
+        import math
+
+        number = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"expected a finite number, found {value!r}", param, ctx)
+        return number
+
+
 def _policies() -> tuple[str, ...]:
     from mmkg.ingest.validate import ON_CONFLICT
 
@@ -33,7 +47,7 @@ def _policies() -> tuple[str, ...]:
               help="CSV of rejected rows and reasons [default with --skip-invalid: ./ingest-rejects.csv].")
 @click.option("--batch-size", type=click.IntRange(min=1),
               help="Rows per write transaction [default: the batch.ingest setting, 10000].")
-@click.option("--rating-threshold", type=float,
+@click.option("--rating-threshold", type=FiniteFloat(),
               help="mkgcn: ratings >= this become LISTENED [default: 4.0].")
 @click.option("--on-conflict", type=RegistryChoice(_policies), default="error",
               show_default=True,
