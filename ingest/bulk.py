@@ -15,7 +15,7 @@ Limits of Neo4j 5.26 Community: the importer refuses a running database and cann
 so ``--bulk`` only loads an empty database (:func:`count_nodes`) of the local server (not a remote
 URI, not Docker); the importer's ``--schema`` needs Enterprise's block format, so the
 constraints are created after the import (which builds their indexes). Later ingests use the
-online writers (``MERGE``).
+online writers.
 """
 
 from __future__ import annotations
@@ -82,18 +82,21 @@ def check_bulk_target(driver: Driver, database: str, server: LocalServer) -> Non
     n = count_nodes(driver, database)
     if n:
         raise IngestError([f"--bulk loads an empty database only, and database {database!r} holds "
-                           f"{n:,} nodes: ingest without --bulk (online MERGE) to add to it, or "
+                           f"{n:,} nodes: ingest without --bulk (online writes) to add to it, or "
                            "empty it first (`mmkg db reset --yes`)"])
 
 
 def bulk_load(driver: Driver, database: str, data: GraphData, server: LocalServer, *,
-              progress: bool = True, work_dir: Path | None = None) -> WriteSummary:
+              progress: bool = True, work_dir: Path | None = None,
+              timings: dict[str, float] | None = None) -> WriteSummary:
     """Write ``data`` into the empty ``database`` of ``server`` with the offline importer, then
     apply the schema. The server is stopped during the import and running afterwards.
 
     Args:
         work_dir: where the CSV files go (a temporary folder inside it, removed afterwards);
             default: the server's home, on the same disk as its data.
+        timings: filled with the seconds of each step (``csv``, ``stop``, ``import``,
+            ``start``, ``constraints``).
 
     Raises:
         IngestError: the database is not empty, the server does not run, or the importer failed
@@ -102,14 +105,25 @@ def bulk_load(driver: Driver, database: str, data: GraphData, server: LocalServe
     check_bulk_target(driver, database, server)
     started = time.perf_counter()
     summary = WriteSummary()
+    timings = timings if timings is not None else {}
+    clock = [started]
+
+    def lap(step: str) -> None:
+        now = time.perf_counter()
+        timings[step] = now - clock[0]
+        clock[0] = now
+
     with progress_bar("rows", disable=not progress) as bar, \
             tempfile.TemporaryDirectory(prefix="bulk-", dir=work_dir or server.home) as tmp:
         files = write_import_files(data, Path(tmp), bar)
+        lap("csv")
         task = bar.add_task("import: stop server", total=100)
         server.stop()
+        lap("stop")
         try:
             run_import(server, files, database, lambda text, done: bar.update(
                 task, description=f"import: {text}"[:20], completed=done))
+            lap("import")
         except IngestError:
             _drop_store(server, database)
             server.start()
@@ -120,10 +134,12 @@ def bulk_load(driver: Driver, database: str, data: GraphData, server: LocalServe
             if server.pid() is None:
                 bar.update(task, description="import: start server")
                 server.start()
+                lap("start")
         bar.update(task, completed=100)
         schema = bar.add_task("constraints", total=1)
         apply_schema(driver, database)
         _renew_bookmarks(driver, database)
+        lap("constraints")
         bar.advance(schema)
     summary.nodes_created = sum(files.node_rows.values())
     summary.relationships_created = sum(files.relationship_rows.values())
@@ -140,7 +156,7 @@ def write_import_files(data: GraphData, folder: Path, progress: Progress | None 
     Node files have the header ``id:ID(<Label>),<prop>:<type>,...`` (one id space per label, as
     ids are unique per label only); relationship files ``:START_ID(<Src>),:END_ID(<Dst>),...``.
     Rows repeating a node id of a label, or a relationship's (type, endpoints), are combined as
-    the online ``MERGE ... SET +=`` combines them: later non-missing values win.
+    repeated online upserts (``SET n += props``) combine them: later non-missing values win.
     """
     files = ImportFiles(folder)
     nodes = _combine([(s.label.value, s.frame) for s in data.nodes], ["id"])

@@ -61,7 +61,7 @@ class IngestSummary:
     relationships_created: int = 0
     features_computed: bool = False
     bulk: bool = False
-    """Written by Neo4j's offline importer (``--bulk``), not by online ``MERGE``."""
+    """Written by Neo4j's offline importer (``--bulk``), not by the online writers."""
     read_seconds: float = 0.0
     write_seconds: float = 0.0
 
@@ -186,7 +186,7 @@ def ingest(
             different values (:data:`mmkg.ingest.validate.ON_CONFLICT`); exact repeats of any
             row are always merged and counted in ``IngestSummary.merged``.
         bulk: load the empty database of this local server with Neo4j's offline importer
-            (:mod:`mmkg.ingest.bulk`; the server is restarted) instead of online ``MERGE``.
+            (:mod:`mmkg.ingest.bulk`; the server is restarted) instead of the online writers.
         features: after writing, compute missing features from media files (default: on for
             formats that reference media, such as ``catalog``).
 

@@ -63,4 +63,4 @@ def test_cli_bulk_refuses_a_remote_server(tmp_path):
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
         "Error: --bulk runs Neo4j's offline importer on the local server's own files and cannot "
-        "load bolt://db.example.org:7687, not the local server: ingest without --bulk (online MERGE)"]
+        "load bolt://db.example.org:7687, not the local server: ingest without --bulk (online writes)"]

@@ -106,5 +106,5 @@ def _local_server(app: AppContext):
     if not isinstance(server, LocalServer) or not local:
         what = "the Docker server" if local else f"{cfg.bolt_uri}, not the local server"
         raise ConfigError(f"--bulk runs Neo4j's offline importer on the local server's own files "
-                          f"and cannot load {what}: ingest without --bulk (online MERGE)")
+                          f"and cannot load {what}: ingest without --bulk (online writes)")
     return server
