@@ -32,7 +32,7 @@ from mmkg.ingest.writers import write_feature_sets, write_nodes, write_relations
 from mmkg.config import load_settings
 from mmkg.graph import connect
 from mmkg.graph.schema import apply_schema, reset_database
-from mmkg.ingest.bulk import bulk_load
+from mmkg.ingest.bulk import bulk_load, empty_store
 from mmkg.server.local import LocalServer
 
 LASTFM = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "lastfm-kgcn"
@@ -66,6 +66,15 @@ def synthetic_catalog(root: Path, n_tracks: int, n_interactions: int, seed: int 
     feats.insert(0, "track_id", ids("t", n_tracks))
     feats.to_csv(root / "features" / "audio_demo.csv", index=False)
     return root
+
+
+def fresh_database(driver, database: str, server: LocalServer) -> None:
+    """An empty database: its files removed while the server is stopped (deleting millions of
+    nodes through Cypher takes minutes on a loaded machine), then the schema applied."""
+    server.stop()
+    empty_store(server, database)
+    server.start()
+    driver.close()
 
 
 def bench(driver, database: str, path: Path, fmt: str, batch_size: int) -> dict:
@@ -125,6 +134,7 @@ def bench_bulk(driver, database: str, path: Path, fmt: str, server: LocalServer)
 
 def run_mode(args: argparse.Namespace, settings) -> dict:
     """One mode in this process: Last.FM (online only, unless skipped), then the synthetic catalog."""
+    fresh_database(connect(settings), settings.neo4j.database, LocalServer(settings))
     driver = connect(settings)
     try:
         if args.mode == "online" and not args.skip_lastfm:

@@ -125,7 +125,7 @@ def bulk_load(driver: Driver, database: str, data: GraphData, server: LocalServe
                 task, description=f"import: {text}"[:20], completed=done))
             lap("import")
         except IngestError:
-            _drop_store(server, database)
+            empty_store(server, database)
             server.start()
             apply_schema(driver, database)
             _renew_bookmarks(driver, database)
@@ -373,8 +373,9 @@ def _renew_bookmarks(driver: Driver, database: str) -> None:
     manager.update_bookmarks(manager.get_bookmarks(), fresh.raw_values)
 
 
-def _drop_store(server: LocalServer, database: str) -> None:
-    """Remove what a failed import left of ``database``: the server creates it empty on start."""
+def empty_store(server: LocalServer, database: str) -> None:
+    """Remove the files of ``database`` of the *stopped* ``server`` (what a failed import left):
+    the server creates it empty on its next start. Faster than deleting millions of nodes."""
     data = server.home / "data"
     for folder in (data / "databases" / database, data / "transactions" / database):
         shutil.rmtree(folder, ignore_errors=True)
