@@ -168,14 +168,15 @@ class Validator:
         bad = ~ok & ~empty
         self.add_rows(table, bad, column,
                       [f"expected an integer, found {v!r}" for v in text[bad]])
-        wide = ok & (text.str.lstrip("+-").str.lstrip("0").str.len() >= 19)
-        if wide.any():
-            wide &= text.map(lambda v: not -INT64_MAX - 1 <= int(v) <= INT64_MAX if v else False)
-            self.add_rows(table, wide, column, [
-                f"expected an integer of at most {INT64_MAX} (64 bits), found {v!r}"
-                for v in text[wide]])
-            ok &= ~wide
-        values = pd.to_numeric(text.where(ok), errors="coerce").astype("Int64")
+        long = ok & (text.str.lstrip("+-").str.lstrip("0").str.len() >= 19)
+        exact = text[long].map(int)  # near or past 64 bits: floats would round, so Python ints
+        outside = (exact > INT64_MAX) | (exact < -INT64_MAX - 1)
+        self.add_rows(table, outside.reindex(text.index, fill_value=False).astype(bool), column, [
+            f"expected an integer of at most {INT64_MAX} (64 bits), found {v!r}"
+            for v in text[long][outside]])
+        values = pd.to_numeric(text.where(ok & ~long), errors="coerce").astype("Int64")
+        if (~outside).any():
+            values.loc[exact.index[~outside]] = exact[~outside].tolist()
         if minimum is not None:
             low = (values < minimum).fillna(False)
             self.add_rows(table, low, column,

@@ -44,14 +44,16 @@ def test_mkgcn_kg_without_header_keeps_its_first_triple(empty_db, database, tmp_
 
 def test_kgcn_weight_above_int64_is_a_problem_not_a_traceback(tmp_path, driver, database):
     (tmp_path / "user_artists.dat").write_text(
-        "userID\tartistID\tweight\n2\t51\t99999999999999999999\n")
+        "userID\tartistID\tweight\n2\t51\t99999999999999999999\n2\t52\tmany\n"
+        "2\t53\t9223372036854775807\n")
     (tmp_path / "item_index2entity_id.txt").write_text("51\t0\n")
     (tmp_path / "kg.txt").write_text("0\tmusic.artist.genre\t1\n")
     with pytest.raises(IngestError) as info:
         run(driver, database, tmp_path, fmt="kgcn", dry_run=True)
     assert info.value.problems == [
         "user_artists.dat:2:weight: expected an integer of at most 9223372036854775807 (64 bits), "
-        "found '99999999999999999999'"]
+        "found '99999999999999999999'",
+        "user_artists.dat:3:weight: expected an integer, found 'many'"]
 
 
 def test_mkgcn_nul_byte_in_ratings_is_placed(tmp_path, driver, database):
