@@ -68,13 +68,12 @@ def synthetic_catalog(root: Path, n_tracks: int, n_interactions: int, seed: int 
     return root
 
 
-def fresh_database(driver, database: str, server: LocalServer) -> None:
+def fresh_database(database: str, server: LocalServer) -> None:
     """An empty database: its files removed while the server is stopped (deleting millions of
     nodes through Cypher takes minutes on a loaded machine), then the schema applied."""
     server.stop()
     empty_store(server, database)
     server.start()
-    driver.close()
 
 
 def bench(driver, database: str, path: Path, fmt: str, batch_size: int) -> dict:
@@ -134,7 +133,7 @@ def bench_bulk(driver, database: str, path: Path, fmt: str, server: LocalServer)
 
 def run_mode(args: argparse.Namespace, settings) -> dict:
     """One mode in this process: Last.FM (online only, unless skipped), then the synthetic catalog."""
-    fresh_database(connect(settings), settings.neo4j.database, LocalServer(settings))
+    fresh_database(settings.neo4j.database, LocalServer(settings))
     driver = connect(settings)
     try:
         if args.mode == "online" and not args.skip_lastfm:
