@@ -1,20 +1,23 @@
-"""Ingest throughput: nodes/s and relationships/s written, validation time, peak RSS.
+"""Ingest throughput, online (``MERGE`` in batches) vs ``--bulk`` (Neo4j's offline importer), side by side.
 
-Runs against the Neo4j configured by ``MMKG_*`` settings and **empties that database** first
-(hence ``--yes``). Two datasets: KGCN's Last.FM (``../shared/datasets/lastfm-kgcn``) and a
-synthetic catalog without media (``--tracks`` tracks, ``--interactions`` interactions, generated
-here with numpy into a temporary folder).
+Runs against the Neo4j configured by ``MMKG_*`` settings (the local server, for ``--bulk``) and
+**empties that database** first (hence ``--yes``). Datasets: KGCN's Last.FM
+(``../shared/datasets/lastfm-kgcn``, online only) and a synthetic catalog without media
+(``--tracks`` tracks, ``--interactions`` interactions, generated here with numpy). Each mode runs
+in its own process, so that its peak RSS is its own (the importer's JVM is reported apart).
 
-    .venv/bin/python bench/ingest.py --yes   (or: python -m bench.ingest --yes)
-        [--tracks 100000 --interactions 1000000] [--batch-size 10000]
+    .venv/bin/python bench/ingest.py --yes [--mode both|online|bulk]
+        [--tracks 100000 --interactions 1000000] [--batch-size 10000] [--skip-lastfm]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shlex
+import subprocess
 import sys
 import tempfile
 import time
@@ -29,6 +32,8 @@ from mmkg.ingest.writers import write_feature_sets, write_nodes, write_relations
 from mmkg.config import load_settings
 from mmkg.graph import connect
 from mmkg.graph.schema import apply_schema, reset_database
+from mmkg.ingest.bulk import bulk_load, empty_store
+from mmkg.server.local import LocalServer
 
 LASTFM = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "lastfm-kgcn"
 
@@ -63,7 +68,16 @@ def synthetic_catalog(root: Path, n_tracks: int, n_interactions: int, seed: int 
     return root
 
 
-def bench(driver, database: str, path: Path, fmt: str, batch_size: int) -> None:
+def fresh_database(database: str, server: LocalServer) -> None:
+    """An empty database: its files removed while the server is stopped (deleting millions of
+    nodes through Cypher takes minutes on a loaded machine), then the schema applied."""
+    server.stop()
+    empty_store(server, database)
+    server.start()
+
+
+def bench(driver, database: str, path: Path, fmt: str, batch_size: int) -> dict:
+    """Online ingest, step by step; prints and returns the figures."""
     reset_database(driver, database)
     apply_schema(driver, database)
     t0 = time.perf_counter()
@@ -88,38 +102,101 @@ def bench(driver, database: str, path: Path, fmt: str, batch_size: int) -> None:
     print(f"  rels re-run:   {rerun:>9,} in {t5 - t4:6.1f} s = {rerun / (t5 - t4):>9,.0f} rels/s (MERGE, existing)")
     if feats:
         print(f"  features:      {feats:>9,} in {t4 - t3:6.1f} s = {feats / (t4 - t3):>9,.0f} vectors/s")
-    print(f"  peak RSS so far: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB")
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"  peak RSS so far: {rss:,.0f} MiB")
+    # features count as nodes + HAS_FEATURE relationships, as in the bulk figures
+    return {"validate_s": t1 - t0, "write_s": t4 - t1, "nodes": nodes + feats, "rels": rels + feats,
+            "rss_mib": rss, "child_rss_mib": 0.0}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--yes", action="store_true", help="allow emptying the configured database")
-    parser.add_argument("--tracks", type=int, default=100_000)
-    parser.add_argument("--interactions", type=int, default=1_000_000)
-    parser.add_argument("--batch-size", type=int, default=10_000)
-    parser.add_argument("--skip-lastfm", action="store_true")
-    args = parser.parse_args()
-    if not args.yes:
-        parser.error("this empties the configured Neo4j database: pass --yes")
-    settings = load_settings()
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    print(f"command: {shlex.join([sys.executable, *sys.argv])}")
-    print(f"machine: {os.cpu_count()} CPUs (nproc), {mem:.1f} GiB RAM, load average "
-          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}; Neo4j {settings.neo4j.bolt_uri} "
-          f"heap {settings.neo4j.heap} pagecache {settings.neo4j.pagecache}")
+def bench_bulk(driver, database: str, path: Path, fmt: str, server: LocalServer) -> dict:
+    """``--bulk``: validate, importer CSVs, stop, import, start, constraints; returns the figures."""
+    reset_database(driver, database)
+    t0 = time.perf_counter()
+    data, validator = read_dataset(path, fmt)
+    assert not validator.problems, validator.causes[:5]
+    t1 = time.perf_counter()
+    steps: dict[str, float] = {}
+    written = bulk_load(driver, database, data, server, progress=False, timings=steps)
+    t2 = time.perf_counter()
+    nodes, rels = written.nodes_created, written.relationships_created
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"  read+validate: {t1 - t0:6.1f} s")
+    print(f"  bulk (CSVs, stop, import, start, constraints): {nodes:,} nodes + {rels:,} rels in "
+          f"{t2 - t1:.1f} s = {nodes / (t2 - t1):,.0f} nodes/s, {rels / (t2 - t1):,.0f} rels/s")
+    print("  steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in steps.items()))
+    print(f"  peak RSS: {rss:,.0f} MiB (python), {child:,.0f} MiB (importer JVM)")
+    return {"validate_s": t1 - t0, "write_s": t2 - t1, "nodes": nodes, "rels": rels,
+            "rss_mib": rss, "child_rss_mib": child, "steps": steps}
+
+
+def run_mode(args: argparse.Namespace, settings) -> dict:
+    """One mode in this process: Last.FM (online only, unless skipped), then the synthetic catalog."""
+    fresh_database(settings.neo4j.database, LocalServer(settings))
     driver = connect(settings)
     try:
-        if not args.skip_lastfm:
+        if args.mode == "online" and not args.skip_lastfm:
             print(f"Last.FM (kgcn) {LASTFM}, batch {args.batch_size}")
             bench(driver, settings.neo4j.database, LASTFM, "kgcn", args.batch_size)
         with tempfile.TemporaryDirectory() as tmp:
             t = time.perf_counter()
             root = synthetic_catalog(Path(tmp) / "catalog", args.tracks, args.interactions)
             print(f"synthetic catalog (--no-media): {args.tracks:,} tracks, {args.interactions:,} "
-                  f"interactions, generated in {time.perf_counter() - t:.1f} s, batch {args.batch_size}")
-            bench(driver, settings.neo4j.database, root, "catalog", args.batch_size)
+                  f"interactions, generated in {time.perf_counter() - t:.1f} s; mode {args.mode}")
+            if args.mode == "online":
+                return bench(driver, settings.neo4j.database, root, "catalog", args.batch_size)
+            return bench_bulk(driver, settings.neo4j.database, root, "catalog", LocalServer(settings))
     finally:
         driver.close()
+
+
+def side_by_side(results: dict[str, dict]) -> None:
+    """The table for BENCHMARKS.md: wall time and rates of each mode."""
+    print("\n| mode | read + validate | write | nodes/s | rels/s | end to end (rels/s incl. validate) "
+          "| peak RSS (python / importer) |")
+    print("|---|---|---|---|---|---|---|")
+    for mode, r in results.items():
+        total = r["validate_s"] + r["write_s"]
+        print(f"| {mode} | {r['validate_s']:.1f} s | {r['write_s']:.1f} s | {r['nodes'] / r['write_s']:,.0f} "
+              f"| {r['rels'] / r['write_s']:,.0f} | {total:.1f} s ({r['rels'] / total:,.0f}) "
+              f"| {r['rss_mib']:,.0f} / {r['child_rss_mib']:,.0f} MiB |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--yes", action="store_true", help="allow emptying the configured database")
+    parser.add_argument("--mode", choices=("both", "online", "bulk"), default="both")
+    parser.add_argument("--tracks", type=int, default=100_000)
+    parser.add_argument("--interactions", type=int, default=1_000_000)
+    parser.add_argument("--batch-size", type=int, default=10_000)
+    parser.add_argument("--skip-lastfm", action="store_true")
+    parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)  # a child's result file
+    args = parser.parse_args()
+    if not args.yes:
+        parser.error("this empties the configured Neo4j database: pass --yes")
+    settings = load_settings()
+    if args.mode != "both":
+        result = run_mode(args, settings)
+        if args.json:
+            args.json.write_text(json.dumps(result))
+        return
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    print(f"command: {shlex.join([sys.executable, *sys.argv])}")
+    print(f"machine: {os.cpu_count()} CPUs (nproc), {mem:.1f} GiB RAM, load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}; Neo4j {settings.neo4j.bolt_uri} "
+          f"heap {settings.neo4j.heap} pagecache {settings.neo4j.pagecache}")
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for mode in ("online", "bulk"):
+            out = Path(tmp) / f"{mode}.json"
+            child = ["--yes", "--tracks", str(args.tracks), "--interactions", str(args.interactions),
+                     "--batch-size", str(args.batch_size), *(["--skip-lastfm"] * args.skip_lastfm)]
+            subprocess.run([sys.executable, __file__, *child, "--mode", mode, "--json", str(out)],
+                           check=True)
+            results[mode] = json.loads(out.read_text())
+    print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    side_by_side(results)
 
 
 if __name__ == "__main__":

@@ -13,19 +13,25 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from neo4j import Driver
 from rich.table import Table as RichTable
 
 from mmkg.config import BATCH
 from mmkg.errors import IngestError
+from mmkg.graph import read_named
 from mmkg.graph.schema import apply_schema
+from mmkg.ingest.bulk import bulk_load, check_bulk_target
 from mmkg.ingest.graphdata import GraphData
 from mmkg.ingest.readers import catalog_format
 from mmkg.ingest.validate import Problem, Validator
 from mmkg.ingest.writers import write_graph
 from mmkg.progress import progress_bar
 from mmkg.schema import NON_KG_RELS
+
+if TYPE_CHECKING:
+    from mmkg.server.local import LocalServer
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +51,17 @@ class IngestSummary:
     """Rows per relationship type, created or updated."""
     dropped: dict[str, int] = field(default_factory=dict)
     """Rows left out by the format's own rules (e.g. KGCN drops items without entity)."""
+    merged: dict[str, int] = field(default_factory=dict)
+    """Rows left out because they repeat an earlier row (exactly, or resolved by
+    ``on_conflict``), by ``"<file>: <what>"``."""
     rejected: int = 0
     """Rows rejected by validation (``skip_invalid``), cascaded rejects included."""
     report: Path | None = None
     nodes_created: int = 0
     relationships_created: int = 0
     features_computed: bool = False
+    bulk: bool = False
+    """Written by Neo4j's offline importer (``--bulk``), not by the online writers."""
     read_seconds: float = 0.0
     write_seconds: float = 0.0
 
@@ -69,7 +80,7 @@ class IngestSummary:
 
     def to_table(self) -> RichTable:
         """The summary as a rich table (what ``mmkg ingest`` prints)."""
-        verb = "would write" if self.dry_run else "written"
+        verb = "would write" if self.dry_run else "bulk-imported" if self.bulk else "written"
         table = RichTable(title=f"{self.format} {self.path} ({verb})")
         table.add_column("kind")
         table.add_column("name")
@@ -84,6 +95,8 @@ class IngestSummary:
             table.add_row("relationships", f"KG relations ({len(kg)} types)", f"{sum(kg.values()):,}")
         for reason, n in sorted(self.dropped.items()):
             table.add_row("dropped", reason, f"{n:,}")
+        for reason, n in sorted(self.merged.items()):
+            table.add_row("merged", reason, f"{n:,}")
         if self.rejected:
             table.add_row("rejected", str(self.report or ""), f"{self.rejected:,}")
         if not self.dry_run:
@@ -94,21 +107,41 @@ class IngestSummary:
         return table
 
 
-def read_dataset(path: Path, fmt: str, *, rating_threshold: float | None = None
-                 ) -> tuple[GraphData, Validator]:
+def read_dataset(path: Path, fmt: str, *, rating_threshold: float | None = None,
+                 on_conflict: str = "error") -> tuple[GraphData, Validator]:
     """Read and validate the dataset at ``path`` with the registered format ``fmt``; return its
-    graph data and the validator.
+    graph data and the validator (``on_conflict``: :data:`mmkg.ingest.validate.ON_CONFLICT`).
 
     Raises:
-        ValueError: unknown format, or an option the format does not have.
+        ValueError: unknown format or policy, or an option the format does not have.
     """
     reader = catalog_format(fmt)
-    validator = Validator()
+    validator = Validator(on_conflict=on_conflict)
     path = Path(path)
     if not path.is_dir():
         validator.file_problem(str(path), "not a folder: expected a dataset folder")
         return GraphData(), validator
     return reader(path, validator, rating_threshold=rating_threshold), validator
+
+
+def check_feature_dimensions(driver: Driver, database: str, data: GraphData) -> None:
+    """Every feature set of ``data`` has the dimension already stored in ``database`` for its
+    name (``cypher/feature_dims.cypher``): mixed dimensions would only fail at export.
+
+    Raises:
+        IngestError: one ``source:1:*`` problem per feature set whose dimension differs.
+    """
+    if not data.features:
+        return
+    stored = {r["name"]: r["dim"] for r in read_named(
+        driver, database, "feature_dims", names=[f.name for f in data.features])}
+    problems = [
+        f"{fs.source}:1:*: feature {fs.name!r} has dimension {fs.dim} here but "
+        f"{stored[fs.name]} in the database: expected {stored[fs.name]} numbers per vector "
+        "(or delete the stored features of that name first)"
+        for fs in data.features if fs.name in stored and stored[fs.name] != fs.dim]
+    if problems:
+        raise IngestError(problems)
 
 
 def write_reject_report(path: Path, problems: list[Problem]) -> None:
@@ -134,6 +167,8 @@ def ingest(
     feature_rows: int = BATCH.feature_rows,
     feature_batch: int = BATCH.features,
     rating_threshold: float | None = None,
+    on_conflict: str = "error",
+    bulk: "LocalServer | None" = None,
     features: bool | None = None,
     progress: bool = True,
 ) -> IngestSummary:
@@ -147,17 +182,29 @@ def ingest(
         batch_size: node/relationship rows per write transaction; ``feature_rows`` caps feature
             vectors per transaction, ``feature_batch`` is tracks per feature-extraction batch.
         rating_threshold: an option of the ``mkgcn`` format.
+        on_conflict: what to do with interactions that repeat a (user, track) pair with
+            different values (:data:`mmkg.ingest.validate.ON_CONFLICT`); exact repeats of any
+            row are always merged and counted in ``IngestSummary.merged``.
+        bulk: load the empty database of this local server with Neo4j's offline importer
+            (:mod:`mmkg.ingest.bulk`; the server is restarted) instead of the online writers.
         features: after writing, compute missing features from media files (default: on for
             formats that reference media, such as ``catalog``).
 
     Raises:
         IngestError: with every ``file:line:column: message`` problem; nothing was written.
+            With ``bulk``: also when the database is not empty or the importer failed.
         ValueError: unknown format, or an option the format does not have.
     """
     started = time.perf_counter()
-    data, validator = read_dataset(path, fmt, rating_threshold=rating_threshold)
+    if bulk is not None and not dry_run:
+        if driver is None:
+            raise ValueError("a driver is needed unless dry_run")
+        check_bulk_target(driver, database, bulk)  # before a long validation
+    data, validator = read_dataset(path, fmt, rating_threshold=rating_threshold,
+                                   on_conflict=on_conflict)
     summary = IngestSummary(Path(path), fmt, dry_run, nodes=data.node_counts(),
-                            relationships=data.relationship_counts(), dropped=dict(data.dropped))
+                            relationships=data.relationship_counts(), dropped=dict(data.dropped),
+                            merged=dict(validator.merged))
     if validator.problems and (reject_report or skip_invalid):
         summary.report = reject_report or DEFAULT_REJECT_REPORT
         write_reject_report(summary.report, validator.problems)
@@ -174,10 +221,15 @@ def ingest(
         raise ValueError("a driver is needed unless dry_run")
 
     started = time.perf_counter()
-    apply_schema(driver, database)
-    with progress_bar("rows") if progress else contextlib.nullcontext() as bar:
-        written = write_graph(driver, database, data, batch_size=batch_size,
-                              feature_rows=feature_rows, progress=bar or False)
+    check_feature_dimensions(driver, database, data)
+    if bulk is not None:
+        written = bulk_load(driver, database, data, bulk, progress=progress)
+        summary.bulk = True
+    else:
+        apply_schema(driver, database)
+        with progress_bar("rows") if progress else contextlib.nullcontext() as bar:
+            written = write_graph(driver, database, data, batch_size=batch_size,
+                                  feature_rows=feature_rows, progress=bar or False)
     if features if features is not None else catalog_format(fmt).media:
         from mmkg.ingest.features.compute import compute_missing_features
 

@@ -14,6 +14,12 @@ Conventions (the same for every format):
 A problem is *fatal* when it concerns a file rather than rows (then ``--skip-invalid`` cannot
 help); a *cascaded* problem rejects a row only because a row it depends on was rejected (it is
 reported with ``--skip-invalid`` but not listed among the causes of an :class:`IngestError`).
+
+Repeated rows are data, not errors (a knowledge graph is a set): a row whose key repeats an
+earlier row's and whose values are the same is *merged* into it (left out, counted in
+:attr:`Validator.merged`). Rows whose key repeats with *different* values are conflicts; what
+happens to them is the validator's ``on_conflict`` policy (:data:`ON_CONFLICT`) where a table has
+one (interactions), and a problem otherwise (two different tracks under one id).
 """
 
 from __future__ import annotations
@@ -29,6 +35,21 @@ from mmkg.schema import kg_relation_type
 
 WHOLE = "*"
 """The ``column`` of a problem about a whole row or file."""
+
+MAX_ID_LENGTH = 1024
+"""Longest id (characters) accepted: ids are indexed, and Neo4j refuses index keys over ~8 KB
+(4 bytes per character at worst in UTF-8)."""
+INT64_MAX = 2**63 - 1
+MAX_EPOCH_SECONDS = 253_402_300_799
+"""9999-12-31T23:59:59Z, the last second an ISO-8601 date-time can name."""
+
+ON_CONFLICT: dict[str, str] = {
+    "error": "a problem for each conflicting row (the default)",
+    "first": "keep the first row of each key",
+    "last": "keep the last row of each key",
+    "max": "keep one row per key with the largest value of each property",
+}
+"""Policies for rows that repeat a key with different values (``mmkg ingest --on-conflict``)."""
 
 
 @dataclass(frozen=True)
@@ -50,8 +71,18 @@ class Problem:
 class Validator:
     """Collects problems and the rejected lines of each file; every check is vectorised with pandas."""
 
+    on_conflict: str = "error"
+    """What to do with conflicting repeated keys (:data:`ON_CONFLICT`)."""
     problems: list[Problem] = field(default_factory=list)
+    merged: dict[str, int] = field(default_factory=dict)
+    """Rows left out because they repeat an earlier row, by ``"<file>: <what>"``."""
     _rejected: dict[str, set[int]] = field(default_factory=dict)
+    _merged: dict[str, set[int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.on_conflict not in ON_CONFLICT:
+            raise ValueError(f"unknown on_conflict {self.on_conflict!r}: expected one of "
+                             f"{', '.join(ON_CONFLICT)}")
 
     # -- recording ------------------------------------------------------------------------------
     def add(self, file: str, line: int, column: str, message: str, *, fatal: bool = False,
@@ -88,9 +119,21 @@ class Validator:
         lines = self._rejected.get(table.name, set())
         return table.frame.index.isin(list(lines))
 
+    def kept(self, table) -> np.ndarray:
+        """Boolean mask over ``table``'s rows: neither rejected nor merged into an earlier row."""
+        gone = self._rejected.get(table.name, set()) | self._merged.get(table.name, set())
+        return ~table.frame.index.isin(list(gone))
+
     def valid(self, table) -> pd.DataFrame:
-        """The rows of ``table`` with no problem so far."""
-        return table.frame[~self.rejected(table)]
+        """The rows of ``table`` with no problem so far, each key once (merged rows left out)."""
+        return table.frame[self.kept(table)]
+
+    def _merge(self, table, lines, reason: str) -> None:
+        lines = [int(x) for x in lines]
+        if lines:
+            self._merged.setdefault(table.name, set()).update(lines)
+            key = f"{table.name}: {reason}"
+            self.merged[key] = self.merged.get(key, 0) + len(lines)
 
     # -- checks ---------------------------------------------------------------------------------
     def require_columns(self, table, required: Iterable[str]) -> bool:
@@ -107,6 +150,13 @@ class Validator:
     def not_empty(self, table, column: str, what: str = "a value") -> None:
         self.add_rows(table, table.frame[column] == "", column, f"expected {what}, found an empty cell")
 
+    def id_length(self, table, column: str) -> None:
+        """Cells of ``column`` are at most :data:`MAX_ID_LENGTH` characters long."""
+        lengths = table.frame[column].str.len()
+        long = lengths > MAX_ID_LENGTH
+        self.add_rows(table, long, column, [
+            f"an id of {n:,} characters: expected at most {MAX_ID_LENGTH:,}" for n in lengths[long]])
+
     def integers(self, table, column: str, *, minimum: int | None = None,
                  required: bool = False) -> pd.Series:
         """Parse ``column`` as integers (nullable ``Int64``); bad cells are problems."""
@@ -118,7 +168,15 @@ class Validator:
         bad = ~ok & ~empty
         self.add_rows(table, bad, column,
                       [f"expected an integer, found {v!r}" for v in text[bad]])
-        values = pd.to_numeric(text.where(ok), errors="coerce").astype("Int64")
+        long = ok & (text.str.lstrip("+-").str.lstrip("0").str.len() >= 19)
+        exact = text[long].map(int)  # near or past 64 bits: floats would round, so Python ints
+        outside = (exact > INT64_MAX) | (exact < -INT64_MAX - 1)
+        self.add_rows(table, outside.reindex(text.index, fill_value=False).astype(bool), column, [
+            f"expected an integer of at most {INT64_MAX} (64 bits), found {v!r}"
+            for v in text[long][outside]])
+        values = pd.to_numeric(text.where(ok & ~long), errors="coerce").astype("Int64")
+        if (~outside).any():
+            values.loc[exact.index[~outside]] = exact[~outside].tolist()
         if minimum is not None:
             low = (values < minimum).fillna(False)
             self.add_rows(table, low, column,
@@ -151,22 +209,70 @@ class Validator:
         self.add_rows(table, bad, column, [
             f"expected an ISO-8601 date-time or epoch seconds, found {v!r}" for v in text[bad]
         ])
+        late = (seconds > MAX_EPOCH_SECONDS).fillna(False)
+        self.add_rows(table, late, column, [
+            f"expected epoch seconds up to {MAX_EPOCH_SECONDS} (9999-12-31), found {v!r}"
+            for v in text[late]])
+        seconds = seconds.where(~late)
         return seconds.astype("Float64").round().astype("Int64")
 
-    def unique(self, table, columns: list[str], what: str | None = None) -> None:
-        """Rows whose ``columns`` repeat an earlier row are problems (the first one is kept)."""
-        keys = table.frame[columns]
-        dup = keys.duplicated(keep="first")
-        if not dup.any():
-            return
-        first = keys[~dup].reset_index().set_index(columns)["index"]
+    def unique(self, table, columns: list[str], what: str | None = None,
+               values: dict[str, pd.Series] | None = None,
+               policy: bool = False) -> dict[str, pd.Series]:
+        """Each key ``columns`` once among the rows still valid.
+
+        A row repeating an earlier row's key with the same values (every column of the table,
+        or ``values``, the parsed properties, when given) is merged into it. A row repeating the
+        key with different values is a problem, unless ``policy`` is set: then the validator's
+        ``on_conflict`` decides (``first``/``last``: one row per key survives; ``max``: the first
+        survives holding the largest of each of ``values``). Returns ``values``, resolved.
+        """
+        values = dict(values or {})
         label = what or " ".join(columns)
-        messages = []
-        for line, key in zip(table.frame.index[dup], keys[dup].itertuples(index=False, name=None)):
-            shown = key[0] if len(key) == 1 else key
-            messages.append(f"duplicate {label} {shown!r}: expected each once "
-                            f"(first at line {first.loc[key if len(key) > 1 else key[0]]})")
-        self.add_rows(table, dup, columns[0], messages)
+        live = self.kept(table)
+        frame = table.frame[live]
+        repeated = frame.duplicated(columns, keep="first")
+        if not repeated.any():
+            return values
+        compare = (pd.DataFrame({k: v.loc[frame.index] for k, v in values.items()})
+                   if values else frame)
+        group = frame.groupby(columns, sort=False).ngroup().to_numpy()
+        lines = pd.Series(frame.index.to_numpy(), index=frame.index)
+        first = lines.groupby(group).transform("first").to_numpy()
+        same = np.ones(len(frame), dtype=bool)
+        for column in compare.columns:
+            cells = compare[column].astype(object).where(compare[column].notna(), None)
+            same &= cells.to_numpy() == cells.loc[first].to_numpy()
+        self._merge(table, frame.index[repeated.to_numpy() & same], f"repeated {label}")
+        conflict = repeated.to_numpy() & ~same
+        if not conflict.any():
+            return values
+        # every row of a key with a conflict, exact repeats already merged
+        in_conflict = pd.Series(group).isin(group[conflict]).to_numpy() & (~repeated.to_numpy() | ~same)
+        if not policy or self.on_conflict == "error":
+            keys = frame[columns][conflict]
+            hint = ", or choose --on-conflict first|last|max" if policy else ""
+            messages = [
+                f"duplicate {label} {(k[0] if len(k) == 1 else k)!r} with different values: "
+                f"expected each once (first at line {f}){hint}"
+                for k, f in zip(keys.itertuples(index=False, name=None), first[conflict])]
+            self.add_rows(table, pd.Series(conflict, index=frame.index).reindex(
+                table.frame.index, fill_value=False), columns[0], messages)
+            return values
+        rows = frame.index[in_conflict]
+        groups = group[in_conflict]
+        keep_last = self.on_conflict == "last"
+        survivor = pd.Series(rows, index=rows).groupby(groups).transform(
+            "last" if keep_last else "first").to_numpy()
+        if self.on_conflict == "max":
+            for name, series in values.items():
+                best = series.loc[rows].groupby(groups).transform("max")
+                series = series.copy()
+                series.loc[rows] = best.to_numpy()
+                values[name] = series
+        self._merge(table, rows[rows != survivor],
+                    f"conflicting {label} (--on-conflict {self.on_conflict})")
+        return values
 
     def references(self, table, column: str, target, *, target_name: str,
                    rows: pd.Series | None = None, target_column: str = "id") -> None:
@@ -191,7 +297,7 @@ class Validator:
             f"{column} {v!r} not found in {target.name}: expected an existing id"
             for v in values[missing]
         ])
-        valid = ids[~self.rejected(target)]
+        valid = ids[self.kept(target)]
         cascaded = present & ~missing & ~values.isin(valid)
         if cascaded.any():
             first_line = pd.Series(ids.index, index=ids.to_numpy()).groupby(level=0).first()

@@ -145,6 +145,7 @@ def _load_features(root: Path, validator: Validator) -> dict[str, tuple[Table, M
 # -- checks -------------------------------------------------------------------------------------
 def _check_ids(validator: Validator, table: Table) -> None:
     validator.not_empty(table, "id", "an id")
+    validator.id_length(table, "id")
     validator.unique(table, ["id"], "id")
 
 
@@ -162,6 +163,7 @@ def _check_media(validator: Validator, tracks: Table, root: Path) -> None:
 def _check_interactions(validator: Validator, table: Table, tracks: Table,
                         users: Table | None) -> dict[str, pd.Series]:
     validator.not_empty(table, "user_id", "a user id")
+    validator.id_length(table, "user_id")
     validator.references(table, "track_id", tracks, target_name="tracks")
     if users is not None:  # users absent from users.csv are created; rejected ones cascade
         known = table.frame["user_id"].isin(users.frame["id"])
@@ -173,8 +175,8 @@ def _check_interactions(validator: Validator, table: Table, tracks: Table,
         values["rating"] = validator.floats(table, "rating")
     if table.has("ts"):
         values["ts"] = validator.timestamps(table, "ts")
-    validator.unique(table, ["user_id", "track_id"], "interaction (user_id, track_id)")
-    return values
+    return validator.unique(table, ["user_id", "track_id"], "interaction (user_id, track_id)",
+                            values=values, policy=True)
 
 
 def _check_features(validator: Validator, table: Table, tracks: Table) -> np.ndarray:
@@ -192,6 +194,7 @@ def _check_triples(validator: Validator, table: Table, tables: dict[str, Table |
             f"unknown label {v!r}: expected one of {', '.join(sorted(allowed))}" for v in labels[bad]
         ])
         validator.not_empty(table, side, "an id")
+        validator.id_length(table, side)
         for label, name in LABEL_TABLES.items():
             validator.references(table, side, tables[name], target_name=name,
                                  rows=labels == label.value)
@@ -260,7 +263,7 @@ def _build(root: Path, validator: Validator, tables: dict[str, Table | None],
             rel(r, Label(h), Label(t), group, "head", "tail")
 
     for name, (table, kind) in features.items():
-        keep = ~validator.rejected(table)
+        keep = validator.kept(table)
         data.features.append(FeatureSet(
             name=name, kind=kind, extractor="precomputed", version="1", source=table.name,
             track_ids=table.frame["track_id"][keep].tolist(), vectors=vectors[name][keep]))

@@ -37,9 +37,11 @@ def check_items_and_kg(validator: Validator, items: Table, kg: Table) -> None:
     """Item map: non-empty, each item and each entity once. KG: valid relation names, no repeats."""
     for column in ITEM_COLUMNS:
         validator.not_empty(items, column, f"an {column} id")
+        validator.id_length(items, column)
         validator.unique(items, [column], column)
     for column in ("head", "tail"):
         validator.not_empty(kg, column, "an entity id")
+        validator.id_length(kg, column)
     validator.not_empty(kg, "relation", "a relation name")
     validator.relation_names(kg, "relation")
     validator.unique(kg, KG_COLUMNS, "triple")
@@ -54,6 +56,7 @@ def build_graph(validator: Validator, items: Table, kg: Table, interactions: Tab
     rating threshold); rows whose item has no entity are dropped and counted.
     """
     check_items_and_kg(validator, items, kg)
+    validator.id_length(interactions, user)
     valid_items = validator.valid(items)
     entity_of_item = pd.Series(valid_items["entity"].to_numpy(), index=valid_items["item"].to_numpy())
 

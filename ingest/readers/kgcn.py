@@ -36,6 +36,7 @@ def read_kgcn(root: Path, validator: Validator) -> GraphData:
     validator.integers(ratings, "userID", required=True)
     validator.integers(ratings, "artistID", required=True)
     plays = validator.integers(ratings, "weight", minimum=0, required=True)
-    validator.unique(ratings, ["userID", "artistID"], "(userID, artistID)")
+    plays = validator.unique(ratings, ["userID", "artistID"], "(userID, artistID)",
+                             values={"weight": plays}, policy=True)["weight"]
     return build_graph(validator, items, kg, ratings, user="userID", item="artistID",
                        props={Prop.PLAYS.value: plays})

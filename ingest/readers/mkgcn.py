@@ -1,8 +1,8 @@
 """Read and validate the ``mkgcn`` format (``docs/contracts.md`` §2).
 
 Files (tab-separated): ``userID2itemID4ratings.tsv`` (``user item rating``),
-``itemID2entityID.txt`` (``item entity``) — both with or without a header row (a first line with
-no numeric field is a header) —, ``kg.txt`` (``head relation tail`` *with* a header row), and
+``itemID2entityID.txt`` (``item entity``) and ``kg.txt`` (``head relation tail``) — each with or
+without a header row (a first line with no numeric field is a header) —, and
 optional ``modals/modal_0.tsv`` … ``modal_6.tsv`` (``item_id f1 … fD``, header optional).
 
 A rating ``>= rating_threshold`` becomes ``LISTENED {rating}``; lower ratings are dropped.
@@ -13,6 +13,7 @@ Modalities: ``modal_k`` is a feature set named ``modal_k`` whose kind comes from
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -42,18 +43,25 @@ _MODAL_FILE = re.compile(r"modal_([0-6])\.tsv")
 @register_format("mkgcn", options=("rating_threshold",))
 def read_mkgcn(root: Path, validator: Validator, *,
                rating_threshold: float = DEFAULT_RATING_THRESHOLD) -> GraphData:
-    """Validate an MKGCN dataset folder; return what its valid rows add to the graph."""
+    """Validate an MKGCN dataset folder; return what its valid rows add to the graph.
+
+    Raises:
+        ValueError: ``rating_threshold`` is NaN or infinite.
+    """
+    if not math.isfinite(rating_threshold):
+        raise ValueError(f"rating_threshold must be a finite number, not {rating_threshold}")
     root = Path(root)
     ratings = load(root, RATINGS, validator, header="auto", names=RATING_COLUMNS)
     items = load(root, ITEMS, validator, header="auto", names=ITEM_COLUMNS)
-    kg = load(root, KG, validator, header=True, names=KG_COLUMNS)
+    kg = load(root, KG, validator, header="auto", names=KG_COLUMNS)
     modals = _load_modals(root, validator)
     if validator.fatal:
         return GraphData()
     validator.not_empty(ratings, "user", "a user id")
     validator.not_empty(ratings, "item", "an item id")
     rating = validator.floats(ratings, "rating", required=True)
-    validator.unique(ratings, ["user", "item"], "(user, item)")
+    rating = validator.unique(ratings, ["user", "item"], "(user, item)", values={"rating": rating},
+                              policy=True)["rating"]
     data = build_graph(validator, items, kg, ratings, user="user", item="item",
                        props={Prop.RATING.value: rating}, keep=(rating >= rating_threshold).fillna(False))
     tracks = data.nodes[0].frame["id"]
@@ -61,7 +69,7 @@ def read_mkgcn(root: Path, validator: Validator, *,
         validator.references(table, "item_id", items, target_name=ITEMS, target_column="item")
         validator.unique(table, ["item_id"], "item_id")
         vectors = validator.vectors(table, [c for c in table.frame.columns if c != "item_id"])
-        keep = ~validator.rejected(table) & table.frame["item_id"].isin(tracks).to_numpy()
+        keep = validator.kept(table) & table.frame["item_id"].isin(tracks).to_numpy()
         data.features.append(FeatureSet(
             name=name, kind=kind, extractor="precomputed", version="1", source=table.name,
             track_ids=table.frame["item_id"][keep].tolist(), vectors=vectors[keep]))

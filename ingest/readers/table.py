@@ -3,8 +3,13 @@
 Every cell is read as text (``str``, stripped; empty cells are ``""``) so that validation, not the parser,
 decides what a bad value is and can say where it is. The index of ``Table.frame`` is the 1-based
 line of the row in its file: with a header row the first data row is line 2; without one it is
-line 1. For Parquet files the index is the 1-based row number. Blank lines keep their numbers and
-are dropped.
+line 1; a quoted cell spanning several lines moves every later row's number by as many lines,
+so the index is always the *physical* line where the row starts. For Parquet files the index is
+the 1-based row number. Blank lines keep their numbers and are dropped.
+
+Control characters (NUL, and every C0 character but tab, line feed and carriage return) make a
+file unusable: the parser would silently cut a cell at a NUL. They are reported at their line and
+column before parsing.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from mmkg.ingest.validate import Validator
@@ -38,6 +44,9 @@ class Table:
 
 
 _BAD_FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+_UNCLOSED = re.compile(r"EOF inside string")
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_TEXT = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 
 
 def read_table(
@@ -71,6 +80,8 @@ def read_table(
         return None
     if header == "auto":
         header = not any(_is_number(f) for f in first.split(sep))
+    if _control_characters(path, name, validator, sep, None if header else (names or [])):
+        return None
     try:
         frame = pd.read_csv(
             path, sep=sep, dtype=str, keep_default_na=False, na_filter=False,
@@ -79,9 +90,19 @@ def read_table(
         )
     except pd.errors.ParserError as e:
         m = _BAD_FIELDS.search(str(e))
+        if m or _UNCLOSED.search(str(e)):
+            starts, unclosed = _scan_records(path, sep)
         if m:
-            validator.add(name, int(m.group(2)), "*",
+            record = int(m.group(2))  # the parser counts records (header included), not lines
+            line = starts[record - 1] if record <= len(starts) else record
+            validator.add(name, line, "*",
                           f"expected {m.group(1)} fields, found {m.group(3)}", fatal=True)
+        elif unclosed is not None:
+            line, field = unclosed
+            columns = names if names and not header else first.split(sep)
+            column = columns[field].strip() if field < len(columns) else "*"
+            validator.add(name, line, column, "a quoted cell is never closed: expected a closing "
+                          "quote (\")", fatal=True)
         else:
             validator.file_problem(name, f"cannot parse the file: {e}")
         return None
@@ -95,9 +116,10 @@ def read_table(
             )
             return None
         frame.columns = names
+    first_row = 1 + (1 + sum(str(c).count("\n") for c in frame.columns) if header else 0)
+    frame.index = _row_lines(frame, first_row)
     frame.columns = [str(c).strip() for c in frame.columns]
     frame = frame.apply(lambda column: column.str.strip())
-    frame.index = pd.RangeIndex(2 if header else 1, len(frame) + (2 if header else 1))
     blank = (frame == "").all(axis=1)
     if blank.any():
         frame = frame[~blank]
@@ -119,6 +141,13 @@ def _read_parquet(path: Path, name: str, validator: Validator) -> Table | None:
         if pd.api.types.is_float_dtype(values) and values.dropna().mod(1).eq(0).all():
             values = values.astype("Int64")  # integers with gaps come back as floats: 7.0 -> "7"
         text[str(column)] = values.astype(object).where(values.notna(), "").astype(str).to_numpy()
+    for column in text.columns:
+        bad = text[column].str.contains(_CONTROL_TEXT, regex=True)
+        for line, cell in text[column][bad].items():
+            char = re.search(_CONTROL_TEXT, cell).group()
+            validator.add(name, int(line), column, _control_message(char), fatal=True)
+    if validator.fatal:
+        return None
     return Table(name, path, text)
 
 
@@ -136,3 +165,73 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _row_lines(frame: pd.DataFrame, first: int) -> pd.Index:
+    """The physical line where each row of ``frame`` (cells as parsed) starts, the first at
+    ``first``: a row spans one line plus one per line break inside its quoted cells."""
+    spans = None
+    for column in frame.columns:
+        breaks = frame[column].str.count("\n")
+        if breaks.any():
+            spans = breaks if spans is None else spans + breaks
+    if spans is None:
+        return pd.RangeIndex(first, first + len(frame))
+    starts = first + np.concatenate([[0], np.cumsum(spans.to_numpy() + 1)[:-1]])
+    return pd.Index(starts.astype(np.int64))
+
+
+def _scan_records(path: Path, sep: str) -> tuple[list[int], tuple[int, int] | None]:
+    """The physical start line of every record of a delimited file (header included), and
+    ``(line, field index)`` of a quoted cell that is never closed (or ``None``).
+
+    Follows the parser's rules: a quote opens a quoted cell only at the start of a cell; inside
+    one, ``""`` is a literal quote and separators and line feeds are text. Only used to place a
+    parser error.
+    """
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if '"' not in text:
+        return list(range(1, text.count("\n") + 2)), None
+    starts, line, field, cell_start, quoted = [1], 1, 0, 0, None
+    for m in re.finditer('""|"|\n|' + re.escape(sep), text):
+        token, pos = m.group(), m.start()
+        if quoted is not None:
+            if token == '"':
+                quoted = None
+            elif token == "\n":
+                line += 1
+        elif token == '"' and pos == cell_start:
+            quoted = (line, field)
+        elif token == sep:
+            field, cell_start = field + 1, m.end()
+        elif token == "\n":
+            line, field, cell_start = line + 1, 0, m.end()
+            starts.append(line)
+    return starts, quoted
+
+
+def _control_characters(path: Path, name: str, validator: Validator, sep: str,
+                        names: list[str] | None) -> bool:
+    """Report every line holding a control character (``file:line:column``); True if any."""
+    data = path.read_bytes()
+    if _CONTROL.search(data) is None:
+        return False
+    header = names if names is not None else data.split(b"\n", 1)[0].decode("utf-8", "replace").rstrip("\r").split(sep)
+    reported: set[int] = set()
+    for m in _CONTROL.finditer(data):
+        line = data.count(b"\n", 0, m.start()) + 1
+        if line in reported:
+            continue
+        reported.add(line)
+        line_start = data.rfind(b"\n", 0, m.start()) + 1
+        field = data.count(sep.encode(), line_start, m.start())
+        column = header[field].strip() if field < len(header) else "*"
+        validator.add(name, line, column, _control_message(chr(m.group()[0])), fatal=True)
+        if len(reported) >= 50:
+            break
+    return True
+
+
+def _control_message(char: str) -> str:
+    return (f"control character U+{ord(char):04X} in a cell: expected text without control "
+            "characters (a NUL would silently cut the cell short)")

@@ -16,6 +16,26 @@ def _formats() -> tuple[str, ...]:
     return format_names()
 
 
+class FiniteFloat(click.ParamType):
+    """A float that is neither NaN nor infinite (``nan`` would silently drop every row)."""
+
+    name = "number"
+
+    def convert(self, value, param, ctx) -> float:
+        import math
+
+        number = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"expected a finite number, found {value!r}", param, ctx)
+        return number
+
+
+def _policies() -> tuple[str, ...]:
+    from mmkg.ingest.validate import ON_CONFLICT
+
+    return tuple(ON_CONFLICT)
+
+
 @click.command()
 @click.argument("path", type=click.Path(path_type=Path, file_okay=False, exists=True))
 @click.option("--format", "fmt", type=RegistryChoice(_formats), default="catalog",
@@ -27,15 +47,23 @@ def _formats() -> tuple[str, ...]:
               help="CSV of rejected rows and reasons [default with --skip-invalid: ./ingest-rejects.csv].")
 @click.option("--batch-size", type=click.IntRange(min=1),
               help="Rows per write transaction [default: the batch.ingest setting, 10000].")
-@click.option("--rating-threshold", type=float,
+@click.option("--rating-threshold", type=FiniteFloat(),
               help="mkgcn: ratings >= this become LISTENED [default: 4.0].")
+@click.option("--on-conflict", type=RegistryChoice(_policies), default="error",
+              show_default=True,
+              help="Interactions repeating a (user, track) pair with different values: error, "
+                   "keep the first or last row, or the largest of each value (exact repeats of "
+                   "any row are always merged and counted).")
+@click.option("--bulk", is_flag=True,
+              help="First load of an EMPTY database of the local server with Neo4j's offline "
+                   "importer (much faster; the server restarts; later ingests go without it).")
 @click.option("--features/--no-features", default=None,
               help="Compute missing features from media after writing [default: on for formats "
                    "with media, such as catalog].")
 @pass_app
 def ingest(app: AppContext, path: Path, fmt: str, dry_run: bool, skip_invalid: bool,
            reject_report: Path | None, batch_size: int | None, rating_threshold: float | None,
-           features: bool | None) -> None:
+           on_conflict: str, bulk: bool, features: bool | None) -> None:
     """Validate the dataset in PATH, then write it to Neo4j (idempotent: re-run after a crash)."""
     from rich.console import Console
 
@@ -47,12 +75,36 @@ def ingest(app: AppContext, path: Path, fmt: str, dry_run: bool, skip_invalid: b
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--rating-threshold") from e
     batch = app.settings.batch
+    server = _local_server(app) if bulk and not dry_run else None
     summary = run_ingest(
         None if dry_run else app.driver(), app.database, path, fmt=fmt, dry_run=dry_run,
         skip_invalid=skip_invalid, reject_report=reject_report,
         batch_size=batch_size or batch.ingest, feature_rows=batch.feature_rows,
-        feature_batch=batch.features, rating_threshold=rating_threshold, features=features,
+        feature_batch=batch.features, rating_threshold=rating_threshold, on_conflict=on_conflict,
+        bulk=server, features=features,
     )
     Console().print(summary.to_table())
     if summary.rejected:
         click.echo(f"{summary.rejected:,} row(s) rejected; reasons in {summary.report}")
+
+
+def _local_server(app: AppContext):
+    """The local (Java) server that ``--bulk`` imports into, which must be the one we talk to.
+
+    Raises:
+        ConfigError: the configured URI is another server, or the server runs in Docker.
+    """
+    from urllib.parse import urlsplit
+
+    from mmkg.errors import ConfigError
+    from mmkg.server import LocalServer, server_for
+
+    cfg = app.settings.neo4j
+    server = server_for(app.settings)
+    where = urlsplit(cfg.bolt_uri)
+    local = where.hostname in ("127.0.0.1", "localhost", "::1") and (where.port or 7687) == cfg.bolt_port
+    if not isinstance(server, LocalServer) or not local:
+        what = "the Docker server" if local else f"{cfg.bolt_uri}, not the local server"
+        raise ConfigError(f"--bulk runs Neo4j's offline importer on the local server's own files "
+                          f"and cannot load {what}: ingest without --bulk (online writes)")
+    return server
