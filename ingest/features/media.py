@@ -54,7 +54,7 @@ def resolve_catalog_media(kind: str, root: Path, cell: str,
     if not any(real.is_relative_to(folder) for folder in allowed):
         return None, (f"{media.expected}: resolves to {real}, outside the catalog folder "
                       f"{' and the media root '.join(str(f) for f in allowed)} (allow another "
-                      "folder with media.root, MMKG_MEDIA_ROOT or --media-root)")
+                      "folder with the media.root setting, MMKG_MEDIA_ROOT)")
     problem = check_media(kind, real, settings)
     return (None, problem) if problem else (real, None)
 
@@ -128,7 +128,8 @@ def file_fingerprint(path: Path, *, chunk: int = 1 << 20) -> str:
 def same_file(path: Path, fingerprint: str | None) -> bool:
     """Whether ``path`` still holds the content ``fingerprint`` (:func:`file_fingerprint`) was
     taken of: same size, and the same modification time or else the same SHA-256 (so only a
-    touched file is hashed again)."""
+    touched file is hashed again). Like ``make`` and ``rsync``, it trusts a file whose size and
+    modification time are both unchanged; ``mmkg features --recompute`` covers the rest."""
     if not fingerprint or fingerprint.count(":") != 2:
         return False
     size, mtime, digest = fingerprint.split(":")
@@ -165,9 +166,11 @@ def check_cover(path: Path, settings: MediaSettings) -> str | None:
             if problem:
                 return problem
             image.verify()
-    except Image.DecompressionBombError:  # Pillow refuses > 2 × its own limit at open
-        return f"{path} claims more pixels than Pillow opens (media.max_cover_pixels " \
-               f"{settings.max_cover_pixels:,})"
+    except Image.DecompressionBombError as e:  # Pillow refuses > 2 × its own limit at open
+        claimed = re.search(r"\((\d+) pixels\)", str(e))
+        pixels = f"{int(claimed.group(1)):,}" if claimed else "too many"
+        return (f"{path} claims {pixels} pixels, more than the {settings.max_cover_pixels:,} "
+                "allowed (media.max_cover_pixels)")
     except UnidentifiedImageError:
         return "not an image format Pillow recognises"
     except (SyntaxError, ValueError, EOFError) as e:  # Pillow's "broken file" errors
