@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -55,11 +56,20 @@ class JobResult:
     sets: list[FeatureSet] = field(default_factory=list)
     sources: dict[str, tuple[str, str]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    cpu_seconds: float = 0.0
+    """CPU time the job took in its process (all threads)."""
 
 
 def run_job(job: Job, settings: MediaSettings) -> JobResult:
     """Check, fingerprint and extract the files of ``job`` (a file that fails is skipped with a
     warning; the others are kept) under the media limits ``settings``."""
+    started = time.process_time()
+    result = _run_job(job, settings)
+    result.cpu_seconds = time.process_time() - started
+    return result
+
+
+def _run_job(job: Job, settings: MediaSettings) -> JobResult:
     use_media_settings(settings)  # a worker process starts with the defaults
     result = JobResult(job.kind, len(job.rows))
     good: list[tuple[str, Path]] = []
