@@ -17,7 +17,8 @@ from click.testing import CliRunner
 from PIL import Image
 
 from mmkg.cli import cli
-from mmkg.config import MediaSettings
+from mmkg.config import MediaSettings, load_settings
+from mmkg.errors import ConfigError
 from mmkg.ingest.features import check_media, extract
 from mmkg.ingest.features import image as image_features
 from mmkg.ingest.features.compute import compute_missing_features
@@ -297,3 +298,16 @@ def test_audio_is_decoded_for_thirty_seconds_at_most(tmp_path):
     soundfile.write(str(path), two_minutes, AUDIO_RATE, format="FLAC")
     [features] = extract("audio", [path], ["long"])
     assert features.vectors[0, 78] == pytest.approx(1.0)  # 30 s used of a 120 s file
+
+
+def test_media_settings_come_from_the_environment_and_toml(tmp_path):
+    settings = load_settings(environ={"MMKG_MEDIA_MAX_COVER_PIXELS": "123",
+                                      "MMKG_MEDIA_ROOT": str(tmp_path)})
+    assert settings.media.max_cover_pixels == 123 and settings.media.root == tmp_path
+    assert settings.media.max_bytes("lyrics") == 1 << 20
+    typo = tmp_path / "mmkg.toml"
+    typo.write_text("[media]\nmax_lyric_bytes = 5\n")
+    with pytest.raises(ConfigError, match="max_lyric_bytes"):
+        load_settings(typo, environ={})
+    with pytest.raises(ValueError, match="media.max_video_bytes"):
+        MediaSettings().max_bytes("video")
