@@ -66,7 +66,8 @@ def check_stored_media(kind: str, path: Path, settings: MediaSettings | None = N
     path = Path(path)
     try:
         if not path.is_absolute() or path.resolve() != path:
-            return f"{media.expected}: {path} is not the real path of the file ingest stored"
+            return (f"{media.expected}: {path} is not the real path of a file any more (a symlink "
+                    "on the way); re-ingest the catalog")
     except (RuntimeError, OSError):
         return f"{media.expected}: cannot resolve {path}: a symlink loop"
     return check_media(kind, path, settings)
