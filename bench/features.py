@@ -117,13 +117,15 @@ def main() -> None:
         per_extractor = _per_extractor(root, rows)
         slowest = min(per_extractor, key=per_extractor.get)
         one_core = 1 / sum(1 / rate for rate in per_extractor.values())
-        _emit("profile", cpu_seconds_per_track={k: round(1 / v, 4) for k, v in per_extractor.items()},
+        _emit("profile",
+              cpu_seconds_per_track={k: round(1 / v, 4) for k, v in per_extractor.items()},
               share={k: round((1 / v) / sum(1 / r for r in per_extractor.values()), 2)
                      for k, v in per_extractor.items()},
               dominant=slowest, all_four_tracks_per_cpu_s=round(one_core, 2),
               all_four_two_idle_cores_tracks_per_s_at_most=round(2 * one_core, 2))
 
-        jobs = [Job(kind, [(r["id"], str((root / r[kind]).resolve())) for r in rows[i:i + args.batch_size]])
+        jobs = [Job(kind, [(r["id"], str((root / r[kind]).resolve()))
+                           for r in rows[i:i + args.batch_size]])
                 for i in range(0, len(rows), args.batch_size) for kind in media_kinds()]
         for workers in sorted({1, args.workers}):
             started = time.perf_counter()

@@ -1,39 +1,38 @@
 """Typed settings, read once: defaults < ``mmkg.toml`` (or ``$MMKG_CONFIG``) < ``MMKG_*`` env vars.
 
-==========================  ===============================  ======================================
-env var                      default                          meaning
-==========================  ===============================  ======================================
-``MMKG_HOME``                ``<checkout>/.mmkg``             project-local state: Neo4j data, logs
-``MMKG_CACHE``               ``~/.cache/mmkg``                downloaded Neo4j jars (shared by clones)
-``MMKG_NEO4J_URI``           ``bolt://127.0.0.1:<bolt port>`` where the driver connects
-``MMKG_NEO4J_USER``          ``neo4j``
-``MMKG_NEO4J_PASSWORD``      generated into ``$MMKG_HOME/neo4j-password`` on first use
-``MMKG_NEO4J_DATABASE``      ``neo4j``
-``MMKG_NEO4J_BOLT_PORT``     ``7687``                         local server's Bolt port
-``MMKG_NEO4J_HTTP_PORT``     ``7474``                         local server's HTTP port (Browser)
-``MMKG_NEO4J_HEAP``          ``2g``                           local server's max heap
-``MMKG_NEO4J_PAGECACHE``     ``2g``                           local server's page cache
-``MMKG_NEO4J_SERVER``        ``auto``                         ``java`` | ``docker`` | ``auto``
-``MMKG_BATCH_INGEST``        ``10000``                        node/relationship rows per ingest write
-``MMKG_BATCH_FEATURE_ROWS``  ``2000``                         most feature vectors per write
-``MMKG_BATCH_FEATURES``      ``64``                           tracks per feature-extraction batch
-``MMKG_BATCH_EXPORT``        ``1000``                         ids per export read query
-``MMKG_BATCH_PUBLISH``       ``1000``                         users or vectors per publish write
-``MMKG_BATCH_DELETE``        ``10000``                        nodes deleted per ``mmkg db reset`` step
-``MMKG_MEDIA_ROOT``          unset                            a folder catalog media may live in
-                                                             besides the catalog folder
-``MMKG_MEDIA_MAX_LYRICS_BYTES`` ``1048576`` (1 MiB)           largest lyrics file read
-``MMKG_MEDIA_MAX_COVER_BYTES``  ``20971520`` (20 MiB)         largest cover file read
-``MMKG_MEDIA_MAX_COVER_PIXELS`` ``40000000``                  most pixels (width × height) a cover may claim
-``MMKG_MEDIA_MAX_AUDIO_BYTES``  ``104857600`` (100 MiB)       largest audio file read
-``MMKG_MEDIA_WORKERS``       ``0`` (one per CPU)              feature-extraction worker processes
-==========================  ===============================  ======================================
+===============================  ================================  ================================
+env var                          default                           meaning
+===============================  ================================  ================================
+``MMKG_HOME``                    ``<checkout>/.mmkg``              project-local state: Neo4j data, logs
+``MMKG_CACHE``                   ``~/.cache/mmkg``                 downloaded Neo4j jars (shared by clones)
+``MMKG_NEO4J_URI``               ``bolt://127.0.0.1:<bolt port>``  where the driver connects
+``MMKG_NEO4J_USER``              ``neo4j``
+``MMKG_NEO4J_PASSWORD``          generated into ``$MMKG_HOME/neo4j-password`` on first use
+``MMKG_NEO4J_DATABASE``          ``neo4j``
+``MMKG_NEO4J_BOLT_PORT``         ``7687``                          local server's Bolt port
+``MMKG_NEO4J_HTTP_PORT``         ``7474``                          local server's HTTP port (Browser)
+``MMKG_NEO4J_HEAP``              ``2g``                            local server's max heap
+``MMKG_NEO4J_PAGECACHE``         ``2g``                            local server's page cache
+``MMKG_NEO4J_SERVER``            ``auto``                          ``java`` | ``docker`` | ``auto``
+``MMKG_BATCH_INGEST``            ``10000``                         node/relationship rows per ingest write
+``MMKG_BATCH_FEATURE_ROWS``      ``2000``                          most feature vectors per write
+``MMKG_BATCH_FEATURES``          ``64``                            tracks per feature-extraction batch
+``MMKG_BATCH_EXPORT``            ``1000``                          ids per export read query
+``MMKG_BATCH_PUBLISH``           ``1000``                          users or vectors per publish write
+``MMKG_BATCH_DELETE``            ``10000``                         nodes deleted per ``mmkg db reset`` step
+``MMKG_MEDIA_ROOT``              unset                             another folder media may live in
+``MMKG_MEDIA_MAX_LYRICS_BYTES``  ``1048576`` (1 MiB)               largest lyrics file read
+``MMKG_MEDIA_MAX_COVER_BYTES``   ``20971520`` (20 MiB)             largest cover file read
+``MMKG_MEDIA_MAX_COVER_PIXELS``  ``40000000``                      most pixels a cover may claim
+``MMKG_MEDIA_MAX_AUDIO_BYTES``   ``104857600`` (100 MiB)           largest audio file read
+``MMKG_MEDIA_WORKERS``           ``0`` (one per CPU)               feature-extraction worker processes
+===============================  ================================  ================================
 
 The TOML file uses the same names without the prefix, lower-cased, under ``[neo4j]`` for the
-``NEO4J_*`` ones, ``[batch]`` for the ``BATCH_*`` ones and ``[media]`` for the ``MEDIA_*`` ones (``[neo4j] password = ...`` is allowed
-but env or the generated file is better). An unknown key in the file is an error (a typo would
-otherwise be ignored); unknown ``MMKG_*`` variables are ignored. The password is a
-:class:`pydantic.SecretStr`: it never appears in ``repr``, logs or CLI output.
+``NEO4J_*`` ones, ``[batch]`` for the ``BATCH_*`` ones and ``[media]`` for the ``MEDIA_*`` ones
+(``[neo4j] password = ...`` is allowed but env or the generated file is better). An unknown key in
+the file is an error (a typo would otherwise be ignored); unknown ``MMKG_*`` variables are ignored.
+The password is a :class:`pydantic.SecretStr`: it never appears in ``repr``, logs or CLI output.
 """
 
 from __future__ import annotations

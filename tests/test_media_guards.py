@@ -166,7 +166,8 @@ def test_stored_paths_must_still_be_real_files_within_the_caps(cat, tmp_path):
     loop = tmp_path / "loop.txt"
     loop.symlink_to(loop.name)
     assert "symlink loop" in check_stored_media("lyrics", loop)
-    assert "max_lyrics_bytes" in check_stored_media("lyrics", lyrics, MediaSettings(max_lyrics_bytes=10))
+    tiny = MediaSettings(max_lyrics_bytes=10)
+    assert "max_lyrics_bytes" in check_stored_media("lyrics", lyrics, tiny)
 
 
 # -- item 4: stale features are recomputed -------------------------------------------------------
@@ -270,7 +271,8 @@ def test_mp3_ogg_flac_and_wav_decode_to_nearly_the_same_audio_features(tmp_path)
         assert check_media("audio", path) is None, ext
         paths.append(path)
     other = tmp_path / "classical.wav"
-    soundfile.write(str(other), synth_audio(np.random.default_rng(0), "classical", 70.0), AUDIO_RATE)
+    classical = synth_audio(np.random.default_rng(0), "classical", 70.0)
+    soundfile.write(str(other), classical, AUDIO_RATE)
     [features] = extract("audio", [*paths, other], ["wav", "flac", "ogg", "mp3", "other"])
     v = features.vectors
     assert np.allclose(v[1], v[0], rtol=1e-3, atol=1e-3)  # FLAC is lossless

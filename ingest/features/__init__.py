@@ -30,4 +30,5 @@ from mmkg.ingest.features.media import check_media, resolve_catalog_media
 from mmkg.ingest.features.registry import feature_specs, media_kinds
 from mmkg.ingest.features.spec import FeatureSpec
 
-__all__ = ["check_media", "resolve_catalog_media", "extract", "feature_specs", "media_kinds", "FeatureSpec"]
+__all__ = ["check_media", "resolve_catalog_media", "extract", "feature_specs", "media_kinds",
+           "FeatureSpec"]

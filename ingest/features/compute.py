@@ -103,7 +103,8 @@ def _due(driver: Driver, database: str, kind: str, recompute: bool) -> list[tupl
 def _fresh(path: str, features: list[list], versions: dict[str, str]) -> bool:
     """Whether ``features`` (``[name, version, source_path, source_fingerprint]`` rows) are all
     there, at the current versions, and computed from the file now at ``path``."""
-    found = {name: (version, source, fingerprint) for name, version, source, fingerprint in features}
+    found = {name: (version, source, fingerprint)
+             for name, version, source, fingerprint in features}
     if set(found) != set(versions):
         return False
     if any(found[name][:2] != (versions[name], path) for name in versions):
