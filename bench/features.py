@@ -1,15 +1,22 @@
-"""Measure the sample-catalog generator and feature extraction.
+"""Measure feature extraction on realistic media: 30-second MP3 clips, 600×600 JPEG covers and
+300-word lyrics.
 
-    python bench/features.py --big-tracks 100000 --big-users 10000 --media-tracks 500
+    python bench/features.py --tracks 96 --workers 2 [--neo4j --yes]
 
-1. ``generate_sample_catalog`` of ``big-tracks`` tracks / ``big-users`` users × 100 listens,
-   without media;
-2. the same with media for ``media-tracks`` tracks;
-3. ingest of (2) into the configured database, which it EMPTIES first (``--no-features``), then
-   ``compute_missing_features`` on it, once per media kind (tracks/s), in a warm process
-   (model loading and JIT compilation are timed separately, on one track).
+1. writes ``--tracks`` tracks of such media into a temporary folder (``--unique`` distinct files
+   of each kind, copied round-robin: decoding cost does not depend on which clip it is);
+2. per extractor (MiniLM text, VADER sentiment, Pillow image, librosa audio), warm, in this
+   process with one math thread: tracks/s of wall time and per CPU second (what one idle core
+   gives; on a shared machine the CPU figure is the stable one), and which extractor dominates;
+3. all four together, checks and fingerprints included, on ``--workers`` worker processes
+   (:func:`mmkg.ingest.features.jobs.run_jobs`, pool start-up included) and on one: tracks/s,
+   and CPU seconds per track summed over the workers;
+4. with ``--neo4j --yes``: the same end to end through Neo4j (``mmkg ingest --no-features`` of the
+   folder, then ``compute_missing_features``) into the configured database, which it EMPTIES.
 
-Prints one JSON line per step.
+Prints the machine, the command and the load average first (this machine may be shared: compare
+figures within one run only), then one JSON line per step; a profile line says which extractor
+takes most of the time.
 """
 
 from __future__ import annotations
@@ -17,70 +24,177 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import platform
+import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from mmkg.ingest.features import extract
-from mmkg.ingest.features.compute import compute_missing_features
-from mmkg.ingest.pipeline import ingest
-from mmkg.ingest.sample_catalog import generate_sample_catalog
-from mmkg.config import load_settings
-from mmkg.graph import connect
-from mmkg.graph.schema import apply_schema, reset_database
+import numpy as np
+
+from mmkg.config import MEDIA
+from mmkg.ingest.features.jobs import Job, available_cpus, run_jobs
+from mmkg.ingest.features.registry import extractors, media_kinds
+
+CLIP_SECONDS, CLIP_RATE = 30.0, 44_100
+COVER_SIDE = 600
+LYRICS_WORDS = 300
+_WORDS = ("love night fire heart cold rain dance sky road home light dark gold river summer "
+          "city dream wild blue stone burn fall away again tonight forever slow hold").split()
 
 
 def _emit(step: str, **fields) -> None:
     print(json.dumps({"step": step, **fields}), flush=True)
 
 
+def write_media(folder: Path, tracks: int, unique: int) -> list[dict[str, str]]:
+    """``tracks`` rows ``{id, lyrics, cover, audio}`` (paths relative to ``folder``)."""
+    import soundfile
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for sub in ("lyrics", "covers", "audio"):
+        (folder / "media" / sub).mkdir(parents=True, exist_ok=True)
+    originals = []
+    t = np.arange(int(CLIP_SECONDS * CLIP_RATE)) / CLIP_RATE
+    for k in range(unique):
+        f0 = 110 * 2 ** (k / 5)
+        beat = (t * (1.5 + 0.2 * k)) % 1.0
+        tone = np.sin(2 * np.pi * f0 * t) + 0.4 * np.sin(4 * np.pi * f0 * t)
+        stereo = np.stack([0.4 * tone + 0.3 * np.exp(-beat / 0.05) * rng.normal(size=t.size),
+                           0.4 * tone + 0.05 * rng.normal(size=t.size)], axis=1)
+        audio = folder / f"u{k}.mp3"
+        soundfile.write(str(audio), (0.5 * stereo / np.abs(stereo).max()).astype(np.float32),
+                        CLIP_RATE, format="MP3")
+        yy, xx = np.mgrid[0:COVER_SIDE, 0:COVER_SIDE] / COVER_SIDE
+        pixels = np.stack([np.sin(7 * xx + k), np.cos(5 * yy - k), np.sin(3 * (xx + yy) * k)], -1)
+        pixels = (127 + 100 * pixels + rng.normal(0, 20, pixels.shape)).clip(0, 255)
+        cover = folder / f"u{k}.jpg"
+        Image.fromarray(pixels.astype(np.uint8)).save(cover, quality=90)
+        lyrics = folder / f"u{k}.txt"
+        words = rng.choice(_WORDS, LYRICS_WORDS)
+        lyrics.write_text("\n".join(" ".join(words[i:i + 8]) for i in range(0, LYRICS_WORDS, 8)))
+        originals.append((lyrics, cover, audio))
+    rows = []
+    for i in range(tracks):
+        lyrics, cover, audio = originals[i % unique]
+        row = {"id": f"t{i}", "lyrics": f"media/lyrics/t{i}.txt",
+               "cover": f"media/covers/t{i}.jpg", "audio": f"media/audio/t{i}.mp3"}
+        for source, column in ((lyrics, "lyrics"), (cover, "cover"), (audio, "audio")):
+            shutil.copyfile(source, folder / row[column])
+        rows.append(row)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--big-tracks", type=int, default=100_000)
-    parser.add_argument("--big-users", type=int, default=10_000)
-    parser.add_argument("--media-tracks", type=int, default=500)
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--tracks", type=int, default=96)
+    parser.add_argument("--unique", type=int, default=8, help="distinct files of each kind")
+    parser.add_argument("--workers", type=int, default=available_cpus())
+    parser.add_argument("--batch-size", type=int, default=16, help="tracks per job")
+    parser.add_argument("--neo4j", action="store_true", help="also run end to end through Neo4j")
+    parser.add_argument("--yes", action="store_true", help="allow emptying the database")
     args = parser.parse_args()
+    if args.neo4j and not args.yes:
+        parser.error("--neo4j empties the configured database: add --yes")
     logging.basicConfig(level=logging.WARNING)
+    _emit("machine", platform=platform.platform(), python=platform.python_version(),
+          cpus=available_cpus(), load_average=os.getloadavg(), command=" ".join(sys.argv),
+          note="shared machine: other jobs may run on the same cores (see load_average); "
+               "compare figures within one run only")
 
     with tempfile.TemporaryDirectory() as tmp:
-        big = generate_sample_catalog(Path(tmp) / "big", tracks=args.big_tracks,
-                                      users=args.big_users, interactions_per_user=100,
-                                      seed=0, media=False)
-        _emit("generate --no-media", tracks=args.big_tracks, users=args.big_users,
-              interactions=big.rows["interactions"], seconds=round(big.seconds, 2))
+        root = Path(tmp) / "catalog"
+        started = time.perf_counter()
+        rows = write_media(root, args.tracks, args.unique)
+        _emit("media", tracks=args.tracks, audio="30 s MP3, 44.1 kHz stereo",
+              cover=f"{COVER_SIDE}x{COVER_SIDE} JPEG", lyrics=f"{LYRICS_WORDS} words",
+              mp3_bytes=(root / rows[0]["audio"]).stat().st_size,
+              seconds=round(time.perf_counter() - started, 1))
 
-        root = Path(tmp) / "media"
-        small = generate_sample_catalog(root, tracks=args.media_tracks, users=50, seed=0)
-        _emit("generate --media", tracks=args.media_tracks, media_files=small.media_files,
-              seconds=round(small.seconds, 2))
+        per_extractor = _per_extractor(root, rows)
+        slowest = min(per_extractor, key=per_extractor.get)
+        one_core = 1 / sum(1 / rate for rate in per_extractor.values())
+        _emit("profile",
+              cpu_seconds_per_track={k: round(1 / v, 4) for k, v in per_extractor.items()},
+              share={k: round((1 / v) / sum(1 / r for r in per_extractor.values()), 2)
+                     for k, v in per_extractor.items()},
+              dominant=slowest, all_four_tracks_per_cpu_s=round(one_core, 2),
+              all_four_two_idle_cores_tracks_per_s_at_most=round(2 * one_core, 2))
 
-        for kind, rel in (("lyrics", "media/lyrics/t1.txt"), ("cover", "media/covers/t1.png"),
-                          ("audio", "media/audio/t1.wav")):
+        jobs = [Job(kind, [(r["id"], str((root / r[kind]).resolve()))
+                           for r in rows[i:i + args.batch_size]])
+                for i in range(0, len(rows), args.batch_size) for kind in media_kinds()]
+        for workers in sorted({1, args.workers}):
             started = time.perf_counter()
-            extract(kind, [root / rel], ["warm"])
-            _emit("first call (load/JIT)", kind=kind,
-                  seconds=round(time.perf_counter() - started, 2))
-
-        settings = load_settings()
-        driver = connect(settings)
-        database = settings.neo4j.database
-        reset_database(driver, database)
-        apply_schema(driver, database)
-        ingest(driver, database, root, features=False, progress=False)
-        total = 0.0
-        for kind in ("lyrics", "cover", "audio"):
-            started = time.perf_counter()
-            counts = compute_missing_features(driver, database, batch_size=args.batch_size,
-                                              progress=False, only=[kind])
+            results = list(run_jobs(jobs, MEDIA, workers))
             seconds = time.perf_counter() - started
-            total += seconds
-            tracks = max(counts.values())
-            _emit("features", kind=kind, tracks=tracks, seconds=round(seconds, 2),
-                  tracks_per_s=round(tracks / seconds, 1))
-        _emit("features all kinds", tracks=args.media_tracks, seconds=round(total, 2),
-              tracks_per_s=round(args.media_tracks / total, 1))
-        driver.close()
+            done = sum(r.tracks for r in results) / len(media_kinds())
+            cpu = sum(r.cpu_seconds for r in results)
+            _emit("all four together", workers=workers, tracks=int(done),
+                  seconds=round(seconds, 2), tracks_per_s=round(done / seconds, 2),
+                  cpu_seconds_per_track=round(cpu / done, 4),
+                  cpu_seconds_by_kind={k: round(sum(r.cpu_seconds for r in results
+                                                    if r.kind == k) / done, 4)
+                                       for k in media_kinds()},
+                  load_average=os.getloadavg())
+
+        if args.neo4j:
+            _through_neo4j(root, rows, args)
+
+
+def _per_extractor(root: Path, rows: list[dict[str, str]]) -> dict[str, float]:
+    """Warm tracks/s of each extractor alone, in this process, one math thread."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(1)
+    rates: dict[str, float] = {}
+    with threadpool_limits(1):
+        for kind in media_kinds():
+            paths = [root / r[kind] for r in rows]
+            for extractor in extractors(kind):
+                started = time.perf_counter()
+                extractor.compute(paths[:1])
+                first = time.perf_counter() - started
+                started, cpu = time.perf_counter(), time.process_time()
+                extractor.compute(paths)
+                seconds = time.perf_counter() - started
+                cpu = time.process_time() - cpu
+                rates[extractor.spec.name] = len(paths) / cpu
+                _emit("extractor", name=extractor.spec.name, kind=kind, tracks=len(paths),
+                      first_call_seconds=round(first, 2), seconds=round(seconds, 2),
+                      tracks_per_s=round(len(paths) / seconds, 2),
+                      tracks_per_cpu_s=round(len(paths) / cpu, 2), threads=1)
+    return rates
+
+
+def _through_neo4j(root: Path, rows: list[dict[str, str]], args) -> None:
+    import pandas as pd
+
+    from mmkg.config import load_settings
+    from mmkg.graph import connect
+    from mmkg.graph.schema import apply_schema, reset_database
+    from mmkg.ingest.features.compute import compute_missing_features
+    from mmkg.ingest.pipeline import ingest
+
+    pd.DataFrame([{**r, "title": r["id"]} for r in rows]).to_csv(root / "tracks.csv", index=False)
+    settings = load_settings()
+    driver = connect(settings)
+    database = settings.neo4j.database
+    reset_database(driver, database)
+    apply_schema(driver, database)
+    ingest(driver, database, root, features=False, progress=False)
+    started = time.perf_counter()
+    counts = compute_missing_features(driver, database, batch_size=args.batch_size,
+                                      progress=False, workers=args.workers)
+    seconds = time.perf_counter() - started
+    _emit("features through Neo4j", workers=args.workers, vectors=counts,
+          seconds=round(seconds, 2), tracks_per_s=round(len(rows) / seconds, 2),
+          load_average=os.getloadavg())
+    driver.close()
 
 
 if __name__ == "__main__":

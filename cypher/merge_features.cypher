@@ -3,8 +3,12 @@
 // Params:  $rows: list of {track: string, id: string (feature_id(track, name)), vector: list of float}
 //          $props: map {name, dim, extractor, version, source} shared by the whole feature set
 // Returns: nothing (counters only). Rows whose track does not exist write nothing.
+// A new vector drops the source file's path and fingerprint: features computed from media get
+// them back from set_feature_sources.cypher once written, so a run stopped between the two is
+// seen as stale (recomputed) by tracks_missing_features.cypher, never as fresh.
 UNWIND $rows AS row
 MATCH (t:Track {id: row.track})
 MERGE (f:Feature {id: row.id})
 SET f:__KIND__, f += $props, f.vector = row.vector
+REMOVE f.source_path, f.source_fingerprint
 MERGE (t)-[:HAS_FEATURE]->(f)

@@ -80,6 +80,9 @@ TEMPO_SPREAD = 0.15
 AUDIO_RATE = 22050
 AUDIO_SECONDS = 3.0
 COVER_SIZE = 64
+LOSSY_EVERY = 3
+"""Every third track (``t2``, ``t5``, ...) has an MP3 and a JPEG cover; the others WAV and PNG."""
+JPEG_QUALITY = 90
 PARQUET_ABOVE = 200_000
 """``fmt="auto"`` writes Parquet when the interactions table has more rows than this."""
 TS_START, TS_END = 1640995200, 1735689600  # 2022-01-01 .. 2025-01-01 (UTC, epoch seconds)
@@ -143,7 +146,8 @@ def generate_sample_catalog(out: Path, *, tracks: int, users: int, seed: int = 0
             only what this function writes).
         tracks, users: catalog size (at least 10 tracks and 1 user).
         seed: the one source of randomness.
-        media: synthesise WAV audio, PNG covers and lyrics files under ``media/``.
+        media: synthesise audio (WAV; MP3 for every ``LOSSY_EVERY``-th track), covers (PNG;
+            JPEG likewise) and lyrics files under ``media/``.
         interactions_per_user: mean listening-history length (log-normal around it, at least 3;
             duplicate picks merge into one row with more plays, so totals come out a little lower).
         popularity_skew: exponent of the Zipf prior over tracks (module docstring); 0 = none.
@@ -250,8 +254,9 @@ class _World:
             for i, tags in enumerate(self.tags):
                 instrumental[i] = INSTRUMENTAL in tags
             tracks["lyrics"] = np.where(instrumental, None, "media/lyrics/" + names + ".txt")
-            tracks["cover"] = "media/covers/" + names + ".png"
-            tracks["audio"] = "media/audio/" + names + ".wav"
+            lossy = np.arange(n) % LOSSY_EVERY == LOSSY_EVERY - 1
+            tracks["cover"] = "media/covers/" + names + np.where(lossy, ".jpg", ".png")
+            tracks["audio"] = "media/audio/" + names + np.where(lossy, ".mp3", ".wav")
         artists = pd.DataFrame({"id": _ids("a", self.n_artists),
                                 "name": ["The " + t + "s" for t in _titles(rng, self.n_artists)]})
         albums = pd.DataFrame({"id": _ids("al", n_albums), "title": _titles(rng, n_albums),
@@ -398,10 +403,9 @@ def _write_media(out: Path, world: _World, seed: int, tracks: pd.DataFrame, prog
                 (out / row.lyrics).write_text(
                     lyrics_text(np.random.default_rng([seed, i, 0]), mood, genre), encoding="utf-8")
                 written += 1
-            cover_image(np.random.default_rng([seed, i, 1]), mood).save(out / row.cover,
-                                                                          format="PNG")
-            _write_wav(out / row.audio,
-                       synth_audio(np.random.default_rng([seed, i, 2]), genre, world.tempo[i]))
+            _write_cover(out / row.cover, cover_image(np.random.default_rng([seed, i, 1]), mood))
+            _write_audio(out / row.audio,
+                         synth_audio(np.random.default_rng([seed, i, 2]), genre, world.tempo[i]))
             written += 2
             bar.advance(task)
     return written
@@ -475,10 +479,22 @@ def synth_audio(rng: np.random.Generator, genre: str, tempo: float) -> np.ndarra
     return (0.8 * signal / np.abs(signal).max()).astype(np.float32)
 
 
-def _write_wav(path: Path, samples: np.ndarray) -> None:
+def _write_audio(path: Path, samples: np.ndarray) -> None:
+    """16-bit WAV, or MP3 (libsndfile's LAME encoder, deterministic) for a ``.mp3`` path."""
     import soundfile
 
-    soundfile.write(str(path), samples, AUDIO_RATE, subtype="PCM_16", format="WAV")
+    if path.suffix == ".mp3":
+        soundfile.write(str(path), samples, AUDIO_RATE, format="MP3")
+    else:
+        soundfile.write(str(path), samples, AUDIO_RATE, subtype="PCM_16", format="WAV")
+
+
+def _write_cover(path: Path, image) -> None:
+    """PNG, or JPEG at ``JPEG_QUALITY`` for a ``.jpg`` path."""
+    if path.suffix == ".jpg":
+        image.save(path, format="JPEG", quality=JPEG_QUALITY)
+    else:
+        image.save(path, format="PNG")
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -522,7 +538,8 @@ def _readme(summary: SampleCatalog, seed: int, media: bool, skew: float) -> str:
     media_text = (
         "`media/lyrics/<track>.txt` (UTF-8; none for tracks tagged *instrumental*), "
         f"`media/covers/<track>.png` ({COVER_SIZE}×{COVER_SIZE} RGB), "
-        f"`media/audio/<track>.wav` ({AUDIO_SECONDS:g} s, {AUDIO_RATE} Hz, 16-bit mono). "
+        f"`media/audio/<track>.wav` ({AUDIO_SECONDS:g} s, {AUDIO_RATE} Hz, 16-bit mono); "
+        "every third track (t2, t5, ...) has a JPEG cover and MP3 audio instead. "
         "The `tracks` columns `lyrics`, `cover`, `audio` hold these paths, relative to this folder."
         if media else "None (generated with `--no-media`).")
     prior = f", times a Zipf prior of exponent {skew:g}" if skew else ""

@@ -1,34 +1,40 @@
 """Typed settings, read once: defaults < ``mmkg.toml`` (or ``$MMKG_CONFIG``) < ``MMKG_*`` env vars.
 
-==========================  ===============================  ======================================
-env var                      default                          meaning
-==========================  ===============================  ======================================
-``MMKG_HOME``                ``<checkout>/.mmkg``             project-local state: Neo4j data, logs
-``MMKG_CACHE``               ``~/.cache/mmkg``                downloaded Neo4j jars (shared by clones)
-``MMKG_NEO4J_URI``           ``bolt://127.0.0.1:<bolt port>`` where the driver connects
-``MMKG_NEO4J_USER``          ``neo4j``
-``MMKG_NEO4J_PASSWORD``      generated into ``$MMKG_HOME/neo4j-password`` on first use
-``MMKG_NEO4J_DATABASE``      ``neo4j``
-``MMKG_NEO4J_BOLT_PORT``     ``7687``                         local server's Bolt port
-``MMKG_NEO4J_HTTP_PORT``     ``7474``                         local server's HTTP port (Browser)
-``MMKG_NEO4J_HEAP``          ``2g``                           local server's max heap
-``MMKG_NEO4J_PAGECACHE``     ``2g``                           local server's page cache
-``MMKG_NEO4J_SERVER``        ``auto``                         ``java`` | ``docker`` | ``auto``
-``MMKG_NEO4J_RETRY_SECONDS`` ``30``                           longest a write keeps retrying an
-                                                             unreachable or busy Neo4j, in total
-``MMKG_BATCH_INGEST``        ``10000``                        node/relationship rows per ingest write
-``MMKG_BATCH_FEATURE_ROWS``  ``2000``                         most feature vectors per write
-``MMKG_BATCH_FEATURES``      ``64``                           tracks per feature-extraction batch
-``MMKG_BATCH_EXPORT``        ``1000``                         ids per export read query
-``MMKG_BATCH_PUBLISH``       ``1000``                         users or vectors per publish write
-``MMKG_BATCH_DELETE``        ``10000``                        nodes deleted per ``mmkg db reset`` step
-==========================  ===============================  ======================================
+===============================  ================================  ================================
+env var                          default                           meaning
+===============================  ================================  ================================
+``MMKG_HOME``                    ``<checkout>/.mmkg``              project-local state: Neo4j data, logs
+``MMKG_CACHE``                   ``~/.cache/mmkg``                 downloaded Neo4j jars (shared by clones)
+``MMKG_NEO4J_URI``               ``bolt://127.0.0.1:<bolt port>``  where the driver connects
+``MMKG_NEO4J_USER``              ``neo4j``
+``MMKG_NEO4J_PASSWORD``          generated into ``$MMKG_HOME/neo4j-password`` on first use
+``MMKG_NEO4J_DATABASE``          ``neo4j``
+``MMKG_NEO4J_BOLT_PORT``         ``7687``                          local server's Bolt port
+``MMKG_NEO4J_HTTP_PORT``         ``7474``                          local server's HTTP port (Browser)
+``MMKG_NEO4J_HEAP``              ``2g``                            local server's max heap
+``MMKG_NEO4J_PAGECACHE``         ``2g``                            local server's page cache
+``MMKG_NEO4J_SERVER``            ``auto``                          ``java`` | ``docker`` | ``auto``
+``MMKG_NEO4J_RETRY_SECONDS``      ``30``                            longest a write keeps retrying an
+                                                                   unreachable or busy Neo4j, in total
+``MMKG_BATCH_INGEST``            ``10000``                         node/relationship rows per ingest write
+``MMKG_BATCH_FEATURE_ROWS``      ``2000``                          most feature vectors per write
+``MMKG_BATCH_FEATURES``          ``64``                            tracks per feature-extraction batch
+``MMKG_BATCH_EXPORT``            ``1000``                          ids per export read query
+``MMKG_BATCH_PUBLISH``           ``1000``                          users or vectors per publish write
+``MMKG_BATCH_DELETE``            ``10000``                         nodes deleted per ``mmkg db reset`` step
+``MMKG_MEDIA_ROOT``              unset                             another folder media may live in
+``MMKG_MEDIA_MAX_LYRICS_BYTES``  ``1048576`` (1 MiB)               largest lyrics file read
+``MMKG_MEDIA_MAX_COVER_BYTES``   ``20971520`` (20 MiB)             largest cover file read
+``MMKG_MEDIA_MAX_COVER_PIXELS``  ``40000000``                      most pixels a cover may claim
+``MMKG_MEDIA_MAX_AUDIO_BYTES``   ``104857600`` (100 MiB)           largest audio file read
+``MMKG_MEDIA_WORKERS``           ``0`` (one per CPU)               feature-extraction worker processes
+===============================  ================================  ================================
 
 The TOML file uses the same names without the prefix, lower-cased, under ``[neo4j]`` for the
-``NEO4J_*`` ones and ``[batch]`` for the ``BATCH_*`` ones (``[neo4j] password = ...`` is allowed
-but env or the generated file is better). An unknown key in the file is an error (a typo would
-otherwise be ignored); unknown ``MMKG_*`` variables are ignored. The password is a
-:class:`pydantic.SecretStr`: it never appears in ``repr``, logs or CLI output.
+``NEO4J_*`` ones, ``[batch]`` for the ``BATCH_*`` ones and ``[media]`` for the ``MEDIA_*`` ones
+(``[neo4j] password = ...`` is allowed but env or the generated file is better). An unknown key in
+the file is an error (a typo would otherwise be ignored); unknown ``MMKG_*`` variables are ignored.
+The password is a :class:`pydantic.SecretStr`: it never appears in ``repr``, logs or CLI output.
 """
 
 from __future__ import annotations
@@ -137,6 +143,62 @@ class BatchSettings(BaseModel):
 BATCH = BatchSettings()
 """The default batch sizes."""
 
+MIB = 1 << 20
+
+
+class MediaSettings(BaseModel):
+    """Where catalog media may live and how much of a file mmkg reads: the guards that keep a
+    hostile or broken catalog from reading host files or exhausting memory.
+
+    A media path from a catalog must resolve (symlinks followed) inside the catalog folder or
+    inside ``root``; a file larger than its kind's ``max_<kind>_bytes``, or a cover claiming more
+    than ``max_cover_pixels`` pixels, is rejected with a one-line error naming it.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    root: Path | None = None
+    """A folder media may live in besides the catalog folder (``None``: the catalog folder only)."""
+    max_lyrics_bytes: int = Field(1 * MIB, ge=1)
+    """Largest lyrics file (300 words are about 2 kB)."""
+    max_cover_bytes: int = Field(20 * MIB, ge=1)
+    """Largest cover image file."""
+    max_cover_pixels: int = Field(40_000_000, ge=1)
+    """Most pixels (width × height) a cover may claim; Pillow's own bomb limit is 89 M."""
+    max_audio_bytes: int = Field(100 * MIB, ge=1)
+    """Largest audio file (a 30-second MP3 clip is about 0.5 MB, a 10-minute WAV 100 MB)."""
+    workers: int = Field(0, ge=0)
+    """Feature-extraction worker processes (0: one per CPU this process may use)."""
+
+    def max_bytes(self, kind: str) -> int:
+        """The size cap of media kind ``kind`` (``max_<kind>_bytes``).
+
+        Raises:
+            ValueError: no cap is defined for ``kind``.
+        """
+        field = f"max_{kind}_bytes"
+        if field not in type(self).model_fields:
+            raise ValueError(f"no size cap for media kind {kind!r}: add media.{field}")
+        return getattr(self, field)
+
+
+MEDIA = MediaSettings()
+"""The default media settings."""
+_media_in_effect: MediaSettings = MEDIA
+
+
+def use_media_settings(settings: MediaSettings) -> None:
+    """Make ``settings`` the media limits of this process. The CLI calls it once with the loaded
+    settings; catalog readers and feature extraction, which have no settings object of their
+    own, read :func:`media_settings`."""
+    global _media_in_effect
+    _media_in_effect = settings
+
+
+def media_settings() -> MediaSettings:
+    """The media limits in effect (:func:`use_media_settings`, else :data:`MEDIA`)."""
+    return _media_in_effect
+
 
 class Settings(BaseModel):
     """All settings of one mmkg invocation."""
@@ -147,6 +209,7 @@ class Settings(BaseModel):
     cache: Path = Path.home() / ".cache" / "mmkg"
     neo4j: Neo4jSettings = Neo4jSettings()
     batch: BatchSettings = BATCH
+    media: MediaSettings = MEDIA
 
     @property
     def password_file(self) -> Path:
@@ -170,7 +233,8 @@ def _generated_password(path: Path) -> str:
     return value
 
 
-_SECTIONS: dict[str, type[BaseModel]] = {"neo4j": Neo4jSettings, "batch": BatchSettings}
+_SECTIONS: dict[str, type[BaseModel]] = {"neo4j": Neo4jSettings, "batch": BatchSettings,
+                                         "media": MediaSettings}
 """Settings sections: ``[name]`` in TOML, ``MMKG_<NAME>_<FIELD>`` in the environment."""
 
 

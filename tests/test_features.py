@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -27,8 +28,6 @@ def catalog(tmp_path_factory) -> Path:
 
 
 def _media(catalog: Path, column: str) -> tuple[list[Path], list[str]]:
-    import pandas as pd
-
     tracks = pd.read_csv(catalog / "tracks.csv")
     tracks = tracks[tracks[column].notna()]
     return [catalog / p for p in tracks[column]], list(tracks["id"])
@@ -180,10 +179,10 @@ def test_compute_missing_features_is_resumable(empty_db, database, catalog, tmp_
     driver = empty_db
     broken = tmp_path / "broken.wav"
     broken.write_bytes(_media(catalog, "audio")[0][0].read_bytes()[:1000])
-    rows = [{"id": f"t{i}", "lyrics": str(catalog / f"media/lyrics/t{i}.txt"),
-             "cover": str(catalog / f"media/covers/t{i}.png"),
-             "audio": str(catalog / f"media/audio/t{i}.wav")}
-            for i in range(N_TRACKS) if (catalog / f"media/lyrics/t{i}.txt").exists()][:3]
+    tracks = pd.read_csv(catalog / "tracks.csv").dropna(subset=["lyrics"]).head(3)
+    rows = [{"id": t.id, **{kind: str((catalog / getattr(t, kind)).resolve())
+                            for kind in ("lyrics", "cover", "audio")}}
+            for t in tracks.itertuples()]
     rows.append({"id": "broken", "audio": str(broken)})
     rows.append({"id": "bare"})
     driver.execute_query("UNWIND $rows AS row CREATE (t:Track) SET t = row",

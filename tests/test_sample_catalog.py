@@ -82,6 +82,11 @@ def test_media_files_exist_decode_and_catalog_passes_ingest_validation(small):
         for rel in tracks[column].dropna():
             assert check_media(column, small / rel) is None, rel
     assert tracks["cover"].notna().all() and tracks["audio"].notna().all()
+    lossy = tracks.index % 3 == 2  # t2, t5, ...: MP3 audio and a JPEG cover
+    assert tracks.loc[lossy, "audio"].str.endswith(".mp3").all()
+    assert tracks.loc[lossy, "cover"].str.endswith(".jpg").all()
+    assert tracks.loc[~lossy, "audio"].str.endswith(".wav").all()
+    assert tracks.loc[~lossy, "cover"].str.endswith(".png").all()
     assert (small / "README.md").read_text().startswith("# Synthetic mmkg sample catalog")
     _, validator = read_dataset(small, "catalog")
     assert not validator.problems, [str(p) for p in validator.problems[:5]]

@@ -7,13 +7,16 @@ modality is one module with a ``@register_extractor(SPEC)`` function, imported b
 
 Public API:
 
-* :func:`check_media` — cheap "does this file decode" check used during catalog validation;
+* :func:`resolve_catalog_media` — where a catalog's media path leads, refused outside the catalog
+  folder, over the size caps or undecodable (catalog validation);
+* :func:`check_media` — the size caps and a cheap "does this file decode" check;
 * :func:`extract` — media files of one kind → :class:`~mmkg.ingest.featureset.FeatureSet` list;
 * :func:`feature_specs`, :func:`media_kinds` — what is registered;
 * ``mmkg.ingest.features.compute.compute_missing_features`` — resumable computation of every
   feature a track in Neo4j lacks (imported on use: it loads the Neo4j driver).
 
-All models run offline on the CPU and load lazily; nothing is fetched at run time.
+All models run offline and load lazily (MiniLM on a GPU when torch sees one, else the CPU);
+nothing is fetched at run time.
 """
 
 # Registration, in this order (the order of media kinds and of each kind's features):
@@ -23,8 +26,9 @@ from mmkg.ingest.features import sentiment  # noqa: F401
 from mmkg.ingest.features import image  # noqa: F401
 from mmkg.ingest.features import audio  # noqa: F401
 from mmkg.ingest.features.extract import extract
-from mmkg.ingest.features.media import check_media
+from mmkg.ingest.features.media import check_media, resolve_catalog_media
 from mmkg.ingest.features.registry import feature_specs, media_kinds
 from mmkg.ingest.features.spec import FeatureSpec
 
-__all__ = ["check_media", "extract", "feature_specs", "media_kinds", "FeatureSpec"]
+__all__ = ["check_media", "resolve_catalog_media", "extract", "feature_specs", "media_kinds",
+           "FeatureSpec"]

@@ -63,17 +63,16 @@ def describe(path: Path) -> np.ndarray:
         y = np.pad(y, (0, 2048 - y.size))
     stft = np.abs(librosa.stft(y, n_fft=2048, hop_length=HOP))
     power = stft ** 2
-    mel = librosa.feature.melspectrogram(S=power, sr=sr)
-    mfcc = librosa.feature.mfcc(S=librosa.power_to_db(mel), n_mfcc=20)
+    mel_db = librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sr))
+    mfcc = librosa.feature.mfcc(S=mel_db, n_mfcc=20)
     chroma = librosa.feature.chroma_stft(S=power, sr=sr, tuning=0.0)  # A440; skips estimation
     contrast = librosa.feature.spectral_contrast(S=stft, sr=sr)
-    centroid = librosa.feature.spectral_centroid(S=stft, sr=sr)[0] / 1000
-    bandwidth = librosa.feature.spectral_bandwidth(S=stft, sr=sr)[0] / 1000
+    centroid, bandwidth = _centroid_bandwidth(stft, sr)
     rolloff = librosa.feature.spectral_rolloff(S=stft, sr=sr)[0] / 1000
     zcr = librosa.feature.zero_crossing_rate(y, hop_length=HOP)[0]
     rms = librosa.feature.rms(S=stft)[0]
     flatness = librosa.feature.spectral_flatness(S=stft)[0]
-    onset_env = librosa.onset.onset_strength(y=y, sr=sr, hop_length=HOP)
+    onset_env = librosa.onset.onset_strength(S=mel_db, sr=sr, hop_length=HOP)  # = from y
     tempo = float(np.atleast_1d(librosa.feature.tempo(onset_envelope=onset_env, sr=sr,
                                                       hop_length=HOP))[0])
     seconds = y.size / sr
@@ -89,6 +88,20 @@ def describe(path: Path) -> np.ndarray:
     ])
     # silence gives 0/0 in chroma and tonnetz: a silent frame has no pitch class, i.e. zeros
     return np.nan_to_num(vector, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
+
+
+def _centroid_bandwidth(stft: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame, in kHz: the spectral centroid ``c = Σ_f f·S_f / Σ_f S_f`` and bandwidth
+    ``√(Σ_f S_f (f − c)² / Σ_f S_f)`` — librosa's ``spectral_centroid`` and
+    ``spectral_bandwidth`` (p = 2, norm = True), computed once and without its generic
+    normalisation, which took a quarter of this extractor's time."""
+    import librosa
+
+    freq = librosa.fft_frequencies(sr=sr, n_fft=2 * (stft.shape[0] - 1))[:, None]
+    weights = stft / np.maximum(stft.sum(axis=0, keepdims=True), np.finfo(stft.dtype).tiny)
+    centroid = (weights * freq).sum(axis=0)
+    bandwidth = np.sqrt((weights * (freq - centroid) ** 2).sum(axis=0))
+    return centroid / 1000, bandwidth / 1000
 
 
 @register_extractor(SPEC)

@@ -1,69 +1,83 @@
-"""Compute, resumably, every feature a track in Neo4j lacks: ``compute_missing_features``.
+"""Compute, resumably, every feature a track in Neo4j lacks or holds stale:
+``compute_missing_features``.
 
-For each media kind (``lyrics``, ``cover``, ``audio``) the tracks that have the file's path in
-the property of that name but lack one of its features (``cypher/tracks_missing_features.cypher``)
-are processed in batches; each batch is written as soon as it is computed, so an interrupted run
-loses at most one batch and a re-run computes only what is still missing.
+For each media kind (``lyrics``, ``cover``, ``audio``), ``cypher/tracks_missing_features.cypher``
+lists the tracks with a file path in the property of that name and the state of the features
+computed from it. A track's features of that kind are (re)computed when one is **missing**, was
+made by another extractor **version**, or is **stale**: computed from another path, or from a
+file whose size or content changed since (:func:`~mmkg.ingest.features.media.same_file` on the
+``source_fingerprint`` stored beside the vector; features from before fingerprints count as
+stale once). ``recompute=True`` recomputes everything.
+
+The work runs as chunks on worker processes (:mod:`.jobs`); each chunk is written as soon as it
+is done — vectors first (``merge_features``, which clears the old fingerprint), then the
+fingerprints (``set_feature_sources``) — so an interrupted run loses at most the chunks in flight
+and a re-run computes only what is still missing or stale.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterable
-from pathlib import Path
 
 from neo4j import Driver
 
-from mmkg.config import BATCH
-from mmkg.graph import load_query, read_rows
-from mmkg.ingest.features.extract import extract
-from mmkg.ingest.features.media import check_media
+from mmkg.config import BATCH, MediaSettings, media_settings
+from mmkg.graph import load_query, read_rows, run_batches
+from mmkg.ingest.features.jobs import Job, JobResult, available_cpus, run_jobs
+from mmkg.ingest.features.media import same_file
 from mmkg.ingest.features.registry import extractors, media_kinds
-from mmkg.ingest.featureset import FeatureSet
 from mmkg.ingest.writers import write_feature_sets
 from mmkg.progress import progress_bar
+from mmkg.schema import feature_id
 
 log = logging.getLogger(__name__)
-DECODE_ERRORS = (OSError, RuntimeError, ValueError, EOFError)
-"""What decoders raise for a file that passed :func:`check_media` but is broken further in."""
 
 
 def compute_missing_features(driver: Driver, database: str, *,
                              batch_size: int = BATCH.features,
                              feature_rows: int = BATCH.feature_rows, progress: bool = True,
-                             only: Iterable[str] | None = None) -> dict[str, int]:
-    """Compute and write the features missing on tracks that have media files.
+                             only: Iterable[str] | None = None, recompute: bool = False,
+                             settings: MediaSettings | None = None,
+                             workers: int | None = None) -> dict[str, int]:
+    """Compute and write the features missing or stale on tracks that have media files.
 
     Args:
         driver, database: where the tracks live.
-        batch_size: tracks per extraction batch (each batch is written once computed).
+        batch_size: tracks per extraction chunk (each chunk is written once computed).
         feature_rows: most feature rows per write transaction.
         progress: show a progress bar (tracks/s, ETA) on stderr.
         only: media kinds to consider (default: every registered one).
+        recompute: recompute every feature of those kinds, fresh or not.
+        settings: media limits (default: those in effect, :func:`media_settings`).
+        workers: worker processes (default: ``settings.workers``, 0 meaning one per CPU).
 
     Returns:
-        The number of vectors written per feature name (0 for features nothing was missing for).
-        Files that do not decode are skipped with a warning (and retried by the next run).
+        The number of vectors written per feature name (0 for features nothing was due for).
+        Files that fail a check or do not decode are skipped with a one-line warning naming the
+        file (and retried by the next run).
     """
     kinds = _kinds(only)
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    todo = {kind: _missing(driver, database, kind) for kind in kinds}
+    settings = settings or media_settings()
+    workers = workers or settings.workers or available_cpus()
+    todo = {kind: _due(driver, database, kind, recompute) for kind in kinds}
     counts = {e.spec.name: 0 for kind in kinds for e in extractors(kind)}
     skipped = 0
     with progress_bar("tracks", disable=not progress) as bar:
         tasks = {kind: bar.add_task(kind, total=len(rows)) for kind, rows in todo.items()}
-        for kind, rows in todo.items():
-            for start in range(0, len(rows), batch_size):
-                batch = rows[start:start + batch_size]
-                sets, bad = _extract_batch(kind, batch)
-                skipped += bad
-                write_feature_sets(driver, database, sets, batch_size=feature_rows, progress=False)
-                for fs in sets:
-                    counts[fs.name] += len(fs.track_ids)
-                bar.advance(tasks[kind], len(batch))
+        for result in run_jobs(_interleaved(todo, batch_size), settings, workers):
+            _write(driver, database, result, feature_rows)
+            for message in result.warnings:
+                log.warning("%s", message)
+            skipped += len(result.warnings)
+            for fs in result.sets:
+                counts[fs.name] += len(fs.track_ids)
+            bar.advance(tasks[result.kind], result.tracks)
     if skipped:
-        log.warning("%d media file(s) could not be decoded; their features are still missing",
+        log.warning("%d media file(s) were skipped; their features are still missing or stale",
                     skipped)
     return counts
 
@@ -77,35 +91,42 @@ def _kinds(only: Iterable[str] | None) -> list[str]:
     return kinds
 
 
-def _missing(driver: Driver, database: str, kind: str) -> list[tuple[str, str]]:
-    """``(track_id, path)`` of the tracks with a ``kind`` file lacking one of its features."""
+def _due(driver: Driver, database: str, kind: str, recompute: bool) -> list[tuple[str, str]]:
+    """``(track_id, path)`` of the tracks with a ``kind`` file whose features are due."""
+    versions = {e.spec.name: e.spec.version for e in extractors(kind)}
     rows = read_rows(driver, database, load_query("tracks_missing_features"), media=kind,
-                     names=[e.spec.name for e in extractors(kind)])
-    return [(r["track_id"], r["path"]) for r in rows]
+                     names=list(versions))
+    return [(r["track_id"], r["path"]) for r in rows
+            if recompute or not _fresh(r["path"], r["features"], versions)]
 
 
-def _extract_batch(kind: str, batch: list[tuple[str, str]]) -> tuple[list[FeatureSet], int]:
-    """Feature sets for the decodable files of ``batch``, and how many files were skipped."""
-    good: list[tuple[str, Path]] = []
-    for track_id, path in batch:
-        problem = check_media(kind, Path(path))
-        if problem:
-            log.warning("track %s: %s", track_id, problem)
-        else:
-            good.append((track_id, Path(path)))
-    if not good:
-        return [], len(batch)
-    ids, paths = [t for t, _ in good], [p for _, p in good]
-    try:
-        return extract(kind, paths, ids), len(batch) - len(good)
-    except DECODE_ERRORS:
-        pass
-    # one file broke the batch: extract one by one to keep the others
-    sets: list[FeatureSet] = []
-    for track_id, path in good:
-        try:
-            sets.extend(extract(kind, [path], [track_id]))
-        except DECODE_ERRORS as e:
-            log.warning("track %s: cannot extract %s features from %s: %s", track_id, kind, path, e)
-    done = {t for fs in sets for t in fs.track_ids}
-    return sets, len(batch) - len(done)
+def _fresh(path: str, features: list[list], versions: dict[str, str]) -> bool:
+    """Whether ``features`` (``[name, version, source_path, source_fingerprint]`` rows) are all
+    there, at the current versions, and computed from the file now at ``path``."""
+    found = {name: (version, source, fingerprint)
+             for name, version, source, fingerprint in features}
+    if set(found) != set(versions):
+        return False
+    if any(found[name][:2] != (versions[name], path) for name in versions):
+        return False
+    fingerprints = {fingerprint for _, _, fingerprint in found.values()}
+    return len(fingerprints) == 1 and same_file(path, fingerprints.pop())
+
+
+def _interleaved(todo: dict[str, list[tuple[str, str]]], batch_size: int) -> list[Job]:
+    """Chunks of ``batch_size`` tracks, kinds taking turns (so every extractor runs early)."""
+    chunks = [[Job(kind, rows[i:i + batch_size]) for i in range(0, len(rows), batch_size)]
+              for kind, rows in todo.items()]
+    return [job for turn in itertools.zip_longest(*chunks) for job in turn if job is not None]
+
+
+def _write(driver: Driver, database: str, result: JobResult, feature_rows: int) -> None:
+    """Write the vectors of ``result``, then the path and fingerprint of their files."""
+    if not result.sets:
+        return
+    write_feature_sets(driver, database, result.sets, batch_size=feature_rows, progress=False)
+    rows = [{"id": feature_id(track, fs.name), "path": result.sources[track][0],
+             "fingerprint": result.sources[track][1]}
+            for fs in result.sets for track in fs.track_ids]
+    run_batches(driver, database, load_query("set_feature_sources"), rows,
+                batch_size=feature_rows)

@@ -7,7 +7,7 @@ feature, described by its :class:`~mmkg.ingest.features.spec.FeatureSpec` (name,
 dimension, version). Both register with a decorator in their own module::
 
     @register_media("lyrics", "expected a non-empty UTF-8 text file")
-    def check_lyrics(path: Path) -> str | None: ...
+    def check_lyrics(path: Path, settings: MediaSettings) -> str | None: ...
 
     @register_extractor(SPEC)                       # SPEC.media == "lyrics"
     def embed_files(paths: list[Path]) -> np.ndarray: ...
@@ -24,10 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
+from mmkg.config import MediaSettings
 from mmkg.ingest.features.spec import FeatureSpec
 
-Check = Callable[[Path], "str | None"]
-"""Given an existing file: ``None`` when it decodes, else why not (a short phrase)."""
+Check = Callable[[Path, MediaSettings], "str | None"]
+"""Given an existing regular file within its size cap, and the media limits in effect: ``None``
+when it decodes, else why not (a short phrase)."""
 Compute = Callable[[list[Path]], np.ndarray]
 """Given files of one media kind: their vectors ``[len(paths), spec.dim]``."""
 

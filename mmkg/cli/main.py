@@ -23,7 +23,7 @@ from click.exceptions import NoArgsIsHelpError
 
 from mmkg import __version__
 from mmkg.cli.context import AppContext
-from mmkg.config import load_settings
+from mmkg.config import load_settings, media_settings, use_media_settings
 from mmkg.errors import MmkgError
 
 log = logging.getLogger(__name__)
@@ -97,6 +97,9 @@ def cli(ctx: click.Context, config_file: Path | None, uri: str | None, database:
     for noisy in ("neo4j", "sentence_transformers"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = load_settings(config_file, uri=uri, database=database)
+    previous = media_settings()
+    use_media_settings(settings.media)  # what catalog readers and feature extraction obey
+    ctx.call_on_close(lambda: use_media_settings(previous))
     app = AppContext(settings)
     ctx.obj = app
     ctx.call_on_close(app.close)

@@ -1,0 +1,165 @@
+"""Feature extraction in worker processes: :func:`run_jobs` spreads :class:`Job` s — a chunk of
+files of one media kind — over a process pool and yields each :class:`JobResult` as it is done.
+
+A worker checks each file (:func:`~mmkg.ingest.features.media.check_stored_media`: real path,
+size caps, decodes), fingerprints it, and runs every extractor of the kind on the chunk at once
+(MiniLM encodes the chunk's lyrics in batches). Kinds are interleaved, so text, sentiment, image
+and audio extraction run side by side on all workers.
+
+Workers come from a ``forkserver``: forked from a clean server process that imported the
+extractor libraries once (not from the caller, whose threads — Neo4j driver, OpenMP — a plain
+``fork`` would copy half-alive), so a pool starts in well under a second after the first. Each
+worker limits its math libraries to ``cpus // workers`` threads, so the workers do not fight over
+cores. With one worker, or one job, everything runs in the calling process.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import time
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mmkg.config import MediaSettings, use_media_settings
+from mmkg.ingest.features.extract import extract
+from mmkg.ingest.features.media import check_stored_media, file_fingerprint
+from mmkg.ingest.featureset import FeatureSet
+
+log = logging.getLogger(__name__)
+DECODE_ERRORS = (OSError, RuntimeError, ValueError, EOFError)
+"""What decoders raise for a file that passed the checks but is broken further in."""
+PRELOAD = ["mmkg.ingest.features", "librosa", "soundfile", "PIL.Image", "sentence_transformers"]
+"""Imported once by the forkserver, so that workers start with them loaded."""
+IN_FLIGHT_PER_WORKER = 2
+"""Jobs queued per worker: enough to keep it busy, few enough to keep memory flat."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """Files ``rows[i] = (track_id, absolute path)`` of media ``kind``."""
+
+    kind: str
+    rows: list[tuple[str, str]]
+
+
+@dataclass
+class JobResult:
+    """What a job made: one feature set per extractor of ``kind`` (rows: the files that
+    decoded), their files' ``(path, fingerprint)`` by track id, and one warning per file skipped."""
+
+    kind: str
+    tracks: int
+    sets: list[FeatureSet] = field(default_factory=list)
+    sources: dict[str, tuple[str, str]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    cpu_seconds: float = 0.0
+    """CPU time the job took in its process (all threads)."""
+
+
+def run_job(job: Job, settings: MediaSettings) -> JobResult:
+    """Check, fingerprint and extract the files of ``job`` (a file that fails is skipped with a
+    warning; the others are kept) under the media limits ``settings``."""
+    started = time.process_time()
+    result = _run_job(job, settings)
+    result.cpu_seconds = time.process_time() - started
+    return result
+
+
+def _run_job(job: Job, settings: MediaSettings) -> JobResult:
+    use_media_settings(settings)  # a worker process starts with the defaults
+    result = JobResult(job.kind, len(job.rows))
+    good: list[tuple[str, Path]] = []
+    for track_id, path in job.rows:
+        problem = check_stored_media(job.kind, Path(path), settings)
+        if problem is None:
+            try:
+                result.sources[track_id] = (path, file_fingerprint(path))
+            except OSError as e:
+                problem = f"cannot read {path}: {e.strerror}"
+        if problem:
+            result.warnings.append(f"track {track_id}: {problem}")
+        else:
+            good.append((track_id, Path(path)))
+    if not good:
+        return result
+    ids, paths = [t for t, _ in good], [p for _, p in good]
+    try:
+        result.sets = extract(job.kind, paths, ids)
+        return result
+    except DECODE_ERRORS:
+        pass
+    # one file broke the chunk: extract one by one to keep the others
+    for track_id, path in good:
+        try:
+            result.sets.extend(extract(job.kind, [path], [track_id]))
+        except DECODE_ERRORS as e:
+            result.warnings.append(f"track {track_id}: cannot extract {job.kind} features from "
+                                   f"{path}: {e}")
+            result.sources.pop(track_id, None)
+    result.sets = _merge(result.sets)
+    return result
+
+
+def run_jobs(jobs: list[Job], settings: MediaSettings, workers: int) -> Iterator[JobResult]:
+    """Run ``jobs`` on ``workers`` processes (in this process when one suffices); yield each
+    result as soon as it is done (not in job order)."""
+    workers = max(1, min(workers, len(jobs)))
+    if workers == 1:
+        for job in jobs:
+            yield run_job(job, settings)
+        return
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)
+    threads = max(1, available_cpus() // workers)
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_limit_threads,
+                             initargs=(threads,)) as pool:
+        queue = iter(jobs)
+        running: set[Future] = set()
+        while True:
+            while len(running) < IN_FLIGHT_PER_WORKER * workers:
+                job = next(queue, None)
+                if job is None:
+                    break
+                running.add(pool.submit(run_job, job, settings))
+            if not running:
+                return
+            done, running = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield future.result()
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _limit_threads(threads: int) -> None:
+    """Worker initialiser: ``threads`` threads for BLAS/OpenMP and torch."""
+    from threadpoolctl import threadpool_limits
+
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = str(threads)
+    threadpool_limits(threads)
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _merge(sets: list[FeatureSet]) -> list[FeatureSet]:
+    """Feature sets of the same feature (one per file) joined into one per feature, in order."""
+    import numpy as np
+
+    merged: dict[str, FeatureSet] = {}
+    for fs in sets:
+        if fs.name not in merged:
+            merged[fs.name] = FeatureSet(fs.name, fs.kind, fs.extractor, fs.version, fs.source,
+                                         list(fs.track_ids), fs.vectors)
+        else:
+            into = merged[fs.name]
+            into.track_ids.extend(fs.track_ids)
+            into.vectors = np.concatenate([into.vectors, fs.vectors])
+    return list(merged.values())
