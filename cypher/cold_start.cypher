@@ -1,6 +1,6 @@
 // Recommendations for a new user known only by tracks they like: the mean of those tracks'
 // embeddings is looked up in the vector index `track_embedding`; the liked tracks are excluded.
-// Browser:  :param trackIds => ['1', '2', '3'];  :param k => 10
+// Browser:  :params {trackIds: ['t1', 't2', 't3'], k: 5}
 // Params:   $trackIds (list of string), $k (int)
 // Returns:  trackId, title, artist (name or null), score (cosine similarity mapped to [0, 1]),
 //           best first; no rows when none of the tracks has an embedding

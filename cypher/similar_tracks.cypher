@@ -1,6 +1,6 @@
 // Nearest tracks to a track by cosine similarity of the current model's embeddings, through the
 // vector index `track_embedding` (mmkg.schema.VECTOR_INDEXES); the track itself is excluded.
-// Browser:  :param trackId => '1';  :param k => 10
+// Browser:  :params {trackId: 't1', k: 5}
 // Params:   $trackId (string), $k (int)
 // Returns:  trackId, title, artist (name or null), score (cosine similarity mapped to [0, 1]),
 //           best first; no rows when the track is unknown or has no embedding
