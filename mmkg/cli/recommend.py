@@ -34,8 +34,9 @@ def _emit(rows: list[dict], as_json: bool, title: str) -> None:
 def _emit_explained(rows: list[dict], title: str) -> None:
     """One line per track (rank, id, title, artist, score), then its reasons below it, each
     wrapped under a hanging indent, so the text reads in an 80-column terminal."""
+    import textwrap
+
     from rich.console import Console
-    from rich.padding import Padding
     from rich.text import Text
 
     console = Console()
@@ -47,7 +48,8 @@ def _emit_explained(rows: list[dict], title: str) -> None:
         head.overflow, head.no_wrap = "ellipsis", True
         console.print(head)
         for reason in row.get("reasons") or ["(no knowledge-graph path to what they listened to)"]:
-            console.print(Padding(Text("- " + reason), (0, 0, 0, 5)))
+            console.print(textwrap.fill(reason, width=max(console.width, 40), initial_indent="     - ",
+                                        subsequent_indent="       "), highlight=False, markup=False)
 
 
 @click.command()
