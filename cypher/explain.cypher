@@ -43,4 +43,4 @@ RETURN
   [h IN reached[..3] | coalesce(h.title, h.id)] AS listened,
   reduce(s = names[0], i IN range(0, hops - 1) | s + arrows[i] + names[i + 1]) AS path
 ORDER BY hops, support DESC, reason
-LIMIT $limit
+LIMIT toInteger($limit)

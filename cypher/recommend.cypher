@@ -10,7 +10,7 @@ MATCH (u:User {id: $userId})-[r:RECOMMENDED]->(t:Track)
 WHERE r.model = model
   AND NOT EXISTS { (u)-[:LISTENED]->(t) }
   AND ($genre IS NULL OR EXISTS { (t)-[:HAS_GENRE]->(g:Genre) WHERE g.id = $genre OR g.name = $genre })
-WITH model, r, t ORDER BY r.rank LIMIT $k
+WITH model, r, t ORDER BY r.rank LIMIT toInteger($k)
 RETURN r.rank AS rank, t.id AS trackId, t.title AS title,
        COLLECT { MATCH (t)-[:PERFORMED_BY]->(a:Artist) RETURN a.name ORDER BY a.name LIMIT 1 }[0] AS artist,
        r.score AS score, model

@@ -6,9 +6,9 @@
 //           best first; no rows when the track is unknown or has no embedding
 MATCH (seed:Track {id: $trackId})
 WHERE seed.embedding IS NOT NULL
-CALL db.index.vector.queryNodes('track_embedding', $k + 1, seed.embedding) YIELD node, score
+CALL db.index.vector.queryNodes('track_embedding', toInteger($k) + 1, seed.embedding) YIELD node, score
 WITH node, score WHERE node <> seed
-WITH node, score ORDER BY score DESC LIMIT $k
+WITH node, score ORDER BY score DESC LIMIT toInteger($k)
 RETURN node.id AS trackId, node.title AS title,
        COLLECT { MATCH (node)-[:PERFORMED_BY]->(a:Artist) RETURN a.name ORDER BY a.name LIMIT 1 }[0] AS artist,
        score

@@ -1,6 +1,6 @@
 // Guide slide 4, the current model: version, when it was published, what it holds (its params
 // and metrics are JSON text on the node, shown in the Browser's node inspector).
-// Browser:  :params {}
+// Browser:  (no parameters)
 // Params:   none
 // Returns:  model (id), created_at, dimension (int: embedding size), k (int: recommendations per user)
 MATCH (m:Model {current: true})

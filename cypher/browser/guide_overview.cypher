@@ -1,5 +1,5 @@
 // Guide slide 1, "What is in the graph": how many nodes carry each label, most first.
-// Browser:  :params {}
+// Browser:  (no parameters)
 // Params:   none
 // Returns:  label (string), nodes (int)
 MATCH (n)
