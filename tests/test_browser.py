@@ -309,7 +309,15 @@ def test_browser_plays_the_guide_styles_and_draws(demo, chrome, settings, driver
     assert len(drawn) >= 1 + len(nodes["top"])
     page.shot("04-recommended-graph")
 
-    # 5. slide 2: a track's neighbourhood: features read modality + name, entities their id
+    # 5. the same slide's explanation table: reasons and paths as text, no vectors
+    page.run_block(guide, ":params {userId: 'u1', trackId: null, limit: 5}")
+    explained = page.run_block(guide, "MATCH (u:User {id: $userId})\nWITH u, coalesce($trackId")
+    text = explained.get_attribute("textContent")
+    assert "track(s) you listened to" in text and not re.search(r"\[-?0\.\d+, -?0\.\d+", text)
+    assert re.search(r"'[^']+' (-[A-Z_.a-z]+->|<-[A-Z_.a-z]+-) '", text), text[-600:]
+    page.shot("05-explain-table")
+
+    # 6. slide 2: a track's neighbourhood: features read modality + name, entities their id
     for _ in range(2):
         guide.find_element("css selector", "[data-testid=previousSlide]").click()
     assert "A track's multi-modal neighbourhood" in guide.text
@@ -328,7 +336,15 @@ def test_browser_plays_the_guide_styles_and_draws(demo, chrome, settings, driver
         assert any(c == entity or (c.endswith("\u2026") and entity.startswith(c[:-1]) and len(c) > 8)
                    for c in captions), (entity, captions)
     assert len(rendered_nodes(graph)) == 1 + len(expected["near"]) + len(expected["entities"])
-    page.shot("05-track-neighbourhood")
+    page.shot("06-track-neighbourhood")
+
+    # 7. the guide in the sidebar: :guide mmkg
+    page.paste(f":guide {GUIDE_NAME}")
+    page.by("[data-testid=editor-Run]")[0].click()
+    drawer = page.wait.until(lambda _: next((d for d in page.by("[data-testid=guidesDrawer]")
+                                             if "What is in the graph" in d.get_attribute("textContent")), None))
+    assert drawer.is_displayed()
+    page.shot("07-guide-in-sidebar")
 
     assert not page.errors(), page.errors()
     assert guides_url(settings.neo4j.http_port).startswith(f"http://127.0.0.1:{settings.neo4j.http_port}/")
