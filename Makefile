@@ -28,12 +28,17 @@ $(STAMP): requirements.lock pyproject.toml
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
-# Java 17 and Maven are needed once (Maven fetches the Neo4j jars from Maven Central).
+# Java 17 and Maven are needed once (Maven fetches the Neo4j jars from Maven Central);
+# Chromium and its driver once, for the real-browser test (tests/test_browser.py).
 system-deps:
 	@command -v java >/dev/null && command -v mvn >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless maven; \
 	  else echo "install Java 17 and Maven (e.g. apt-get install openjdk-17-jre-headless maven)" >&2; exit 1; fi; }
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq chromium chromium-driver; \
+	  else echo "install Chromium and its driver (e.g. apt-get install chromium chromium-driver)" >&2; exit 1; fi; }
 
 neo4j: install system-deps
 	$(MMKG) db start
@@ -45,16 +50,14 @@ DEMO_USER ?= u1
 demo: neo4j
 	$(MMKG) sample-catalog $(DEMO_DIR)/catalog --tracks 300 --users 100 --seed 7 --force
 	$(MMKG) ingest $(DEMO_DIR)/catalog --format catalog
-	$(MMKG) train --config train/configs/demo.toml --out $(DEMO_DIR)/run --seed 7
-	$(MMKG) publish $(DEMO_DIR)/run
+	$(MMKG) train --config train/configs/demo.toml --out $(DEMO_DIR)/run --seed 7 --refit
+	$(MMKG) publish $(DEMO_DIR)/run --keep 0
 	$(MMKG) recommend $(DEMO_USER) --k 10 --explain
 	$(MMKG) db status
 	@echo
 	@echo "Explore in Neo4j Browser: $$($(MMKG) db status | sed -n 's/^browser: *//p')  (user neo4j, password in .mmkg/neo4j-password)"
-	@echo "Paste after ':param userId => \"$(DEMO_USER)\"' and ':param trackId => \"t1\"' (more in cypher/browser/guide.md):"
-	@echo "  MATCH p = (:Track {id: \$$trackId})-[r]-() WHERE NOT type(r) IN ['LISTENED', 'RECOMMENDED'] RETURN p"
-	@echo "  MATCH p = (:User {id: \$$userId})-[:LISTENED]->(:Track)-[:PERFORMED_BY|HAS_GENRE|TAGGED]->() RETURN p LIMIT 300"
-	@echo "  MATCH (u:User {id: \$$userId})-[r:RECOMMENDED]->(t:Track), (m:Model {current: true}) WHERE r.model = m.id RETURN u, r, t"
+	@echo "It plays the mmkg guide after you connect (:play mmkg brings it back): six slides, each with"
+	@echo "its parameters and queries, and a :style command that colours and captions every label."
 
 test: install system-deps
 	$(TEST_ENV) $(MMKG) db start

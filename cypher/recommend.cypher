@@ -1,16 +1,17 @@
 // Top-K tracks for a user from the current model's RECOMMENDED relationships, best first,
 // without tracks the user already LISTENED to; optionally only tracks of one genre.
-// Browser:  :param userId => '2';  :param k => 10;  :param genre => null
+// Browser:  :params {userId: 'u1', k: 10, genre: null}
 // Params:   $userId (string), $k (int), $genre (Genre id or name, or null = any genre)
-// Returns:  trackId, title, artist (name or null), score (float), rank (int, 1 = best of the
-//           model's list), model (Model.id); no rows when the user has none
+// Returns:  rank (int, 1 = best of the model's list), trackId, title, artist (name or null),
+//           score (float), model (Model.id); no rows when the user has none
 MATCH (m:Model {current: true})
+WITH m.id AS model
 MATCH (u:User {id: $userId})-[r:RECOMMENDED]->(t:Track)
-WHERE r.model = m.id
+WHERE r.model = model
   AND NOT EXISTS { (u)-[:LISTENED]->(t) }
   AND ($genre IS NULL OR EXISTS { (t)-[:HAS_GENRE]->(g:Genre) WHERE g.id = $genre OR g.name = $genre })
-WITH m, r, t ORDER BY r.rank LIMIT $k
-RETURN t.id AS trackId, t.title AS title,
+WITH model, r, t ORDER BY r.rank LIMIT toInteger($k)
+RETURN r.rank AS rank, t.id AS trackId, t.title AS title,
        COLLECT { MATCH (t)-[:PERFORMED_BY]->(a:Artist) RETURN a.name ORDER BY a.name LIMIT 1 }[0] AS artist,
-       r.score AS score, r.rank AS rank, m.id AS model
+       r.score AS score, model
 ORDER BY rank

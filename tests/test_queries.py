@@ -202,16 +202,3 @@ def test_browser_style_gives_every_label_a_colour_and_caption():
     for label in [*Label, *Modality]:
         line = next((l for l in style.splitlines() if l.startswith(f"node.{label.value} ")), "")
         assert "color:" in line and "caption:" in line, label
-
-
-def test_browser_guide_queries_run(published, driver, database):
-    guide = (BROWSER / "guide.md").read_text()
-    blocks = [b.split("```", 1)[0].strip() for b in guide.split("```cypher")[1:]]
-    assert len(blocks) >= 5
-    params = {"userId": "u0", "trackId": "t0"}
-    returned = [rows_of(driver, database, block, params) for block in blocks]
-    assert sum(1 for r in returned if r) >= len(blocks) - 1  # the demo graph has no feature nodes
-
-
-def rows_of(driver, database, query: str, params: dict) -> list:
-    return driver.execute_query(query, params, database_=database)[0]

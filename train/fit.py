@@ -12,7 +12,7 @@ import logging
 import resource
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +131,33 @@ def fit(data: TrainData, config: TrainConfig, out: Path, *, export_path: Path | 
     run.save_embeddings(embeddings(model, data, users_per_chunk=config.eval_users))
     plot_curves(state.history, config.monitor, run.curves_file)
     return result
+
+
+def all_listens(data: TrainData) -> TrainData:
+    """``data`` with every known listen (train, valid and test positives, each pair once) as
+    its training pairs and no validation or test: what a refit trains on."""
+    listens = np.concatenate([data.split[k] for k in ("train", "valid", "test") if k in data.split])
+    listens = np.unique(listens.reshape(-1, 2), axis=0)
+    empty = np.empty((0, 2), dtype=np.int64)
+    return replace(data, split={"train": listens, "valid": empty, "test": empty})
+
+
+def refit(data: TrainData, config: TrainConfig, epochs: int, *, progress: bool = True) -> Embeddings:
+    """Train ``config.model`` afresh on :func:`all_listens` for exactly ``epochs`` epochs (no
+    validation, no early stopping; same seeds as :func:`fit`) and return what publish writes:
+    the top-K of every user then excludes every track they listened to."""
+    data = all_listens(data)
+    torch.manual_seed(config.seed)
+    model = build_model(config.model, data, np.random.default_rng(config.seed))
+    if model.trainable and epochs > 0:
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+        sampler = make_sampler(data, config)
+        with progress_bar("refit", info=True, disable=not progress) as bar:
+            task = bar.add_task(config.model.model, total=epochs, info="")
+            for epoch in range(1, epochs + 1):
+                loss = train_one_epoch(model, optimizer, data, sampler, config, epoch)
+                bar.update(task, completed=epoch, info=f"loss {loss:.4f}")
+    return embeddings(model, data, users_per_chunk=config.eval_users)
 
 
 def _epochs(model, optimizer, data, config, state: FitState, run: RunFolder, progress: bool,

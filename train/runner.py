@@ -1,4 +1,5 @@
-"""``mmkg train`` as a library call: choose the config, get an export, build the data, fit.
+"""``mmkg train`` as a library call: choose the config, get an export, build the data, fit;
+and ``mmkg train --refit``: retrain the selected settings on every listen for publishing.
 
 The export may be made on demand (no ``export_path``): the caller passes ``make_export(path,
 seed)``, which writes an ExportedGraph folder there (the CLI exports the database), so this
@@ -7,14 +8,16 @@ module never talks to Neo4j.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from mmkg.errors import RunFolderError
 from mmkg.export import ExportedGraph
 from mmkg.train.config import TrainConfig
 from mmkg.train.data import TrainData
-from mmkg.train.fit import fit
+from mmkg.train.fit import fit, refit
 from mmkg.train.run_folder import RunFolder
 
 MakeExport = Callable[[Path, int], None]
@@ -44,3 +47,31 @@ def train_run(config: TrainConfig, out: Path, *, export_path: Path | None = None
             make_export(export_path, config.seed)
     data = TrainData.from_export(ExportedGraph.load(export_path), config.model.modality_names)
     return fit(data, config, out, export_path=export_path, resume=resume, progress=progress)
+
+
+def refit_run(out: Path, *, export_path: Path | None = None, progress: bool = True) -> dict[str, Any]:
+    """Retrain run ``out``'s config on all listens of its export (train, valid and test) for the
+    run's selected epoch count, and replace ``embeddings.pt`` with the result, so that published
+    top-K lists exclude every LISTENED track (held-out listens included).
+
+    ``model.pt`` and the ``valid``/``test`` metrics stay those of the evaluated run;
+    ``metrics.json`` gains ``refit``: ``{"epochs", "listens", "seconds"}``. Returns that entry.
+
+    Raises:
+        RunFolderError: ``out`` is not a finished run folder, or its export is gone.
+    """
+    run = RunFolder(out)
+    metrics = run.load_metrics()
+    config = TrainConfig.load(run.file(RunFolder.CONFIG))
+    export = Path(export_path) if export_path else run.load_model().export
+    if export is None:
+        raise RunFolderError(f"{run.path}: {RunFolder.MODEL} records no export folder; give it with --export")
+    data = TrainData.from_export(ExportedGraph.load(export), config.model.modality_names)
+    started = time.perf_counter()
+    embeddings = refit(data, config, int(metrics["best_epoch"]), progress=progress)
+    run.save_embeddings(embeddings)
+    metrics["refit"] = {"epochs": int(metrics["best_epoch"]),
+                        "listens": sum(len(data.split[k]) for k in ("train", "valid", "test")),
+                        "seconds": time.perf_counter() - started}
+    run.save_metrics(metrics)
+    return metrics["refit"]

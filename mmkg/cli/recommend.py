@@ -24,20 +24,36 @@ def _emit(rows: list[dict], as_json: bool, title: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    if any("reasons" in row for row in rows):
+        return _emit_explained(rows, title)
     table = Table(title=title)
     columns = [c for c in ("rank", "trackId", "title", "artist", "score") if rows and c in rows[0]]
-    explained = any("reasons" in row for row in rows)
     for column in columns:
-        table.add_column(column, justify="right" if column in ("rank", "score") else "left",
-                         no_wrap=explained, max_width=24 if explained else None, overflow="ellipsis")
-    if explained:
-        table.add_column("because (knowledge-graph paths to what they listened to)", ratio=1)
+        table.add_column(column, justify="right" if column in ("rank", "score") else "left")
     for row in rows:
-        cells = [f"{row[c]:.4f}" if c == "score" else str(row[c] or "") for c in columns]
-        if explained:
-            cells.append("\n".join(row.get("reasons", [])) or "-")
-        table.add_row(*cells)
+        table.add_row(*[f"{row[c]:.4f}" if c == "score" else str(row[c] or "") for c in columns])
     Console().print(table)
+
+
+def _emit_explained(rows: list[dict], title: str) -> None:
+    """One line per track (rank, id, title, artist, score), then its reasons below it, each
+    wrapped under a hanging indent, so the text reads in an 80-column terminal."""
+    import textwrap
+
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console()
+    console.print(Text(title, style="bold"))
+    for row in rows:
+        head = Text.assemble((f"{row['rank']:>3}. ", "bold"), (str(row["trackId"]), "cyan"), "  ",
+                             (str(row["title"] or ""), "bold"), f"  {row['artist'] or ''}",
+                             (f"  score {row['score']:.4f}", "dim"))
+        head.overflow, head.no_wrap = "ellipsis", True
+        console.print(head)
+        for reason in row.get("reasons") or ["(no knowledge-graph path to what they listened to)"]:
+            console.print(textwrap.fill(reason, width=max(console.width, 40), initial_indent="     - ",
+                                        subsequent_indent="       "), highlight=False, markup=False)
 
 
 @click.command()

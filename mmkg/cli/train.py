@@ -90,11 +90,15 @@ def _set_threads(threads: int | None) -> None:
               help="Top-K on validation every epoch (off: CTR per epoch, top-K at the end).")
 @click.option("--threads", type=int, default=None, help="torch CPU threads (default: torch's).")
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
+@click.option("--refit", is_flag=True,
+              help="After selection and test, retrain the same config on every listen (valid and "
+              "test too) for the selected epoch count; OUT/embeddings.pt then excludes every "
+              "listened track from the top-K that publish writes. Metrics stay the evaluated run's.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @pass_app
 def train(app: AppContext, preset: str | None, config_file: Path | None, out: Path,
           export_path: Path | None, modality_names: tuple[str, ...], threads: int | None, resume: bool,
-          quiet: bool, **overrides) -> None:
+          refit: bool, quiet: bool, **overrides) -> None:
     """Train a recommender and write its run folder OUT (selection and test on the export's split)."""
     from mmkg.train.runner import resolve_config, train_run
 
@@ -107,6 +111,12 @@ def train(app: AppContext, preset: str | None, config_file: Path | None, out: Pa
     _print_metrics(result["valid"], result["test"])
     click.echo(f"{config.model.model}: best epoch {result['best_epoch']}, "
                f"{result['seconds_per_epoch']:.2f} s/epoch, peak RSS {result['peak_rss_mb']:.0f} MB → {out}")
+    if refit:
+        from mmkg.train.runner import refit_run
+
+        done = refit_run(out, export_path=export_path, progress=not quiet)
+        click.echo(f"refit on all {done['listens']} listens for {done['epochs']} epochs "
+                   f"({done['seconds']:.1f} s): {out / 'embeddings.pt'} is what publish writes")
 
 
 @click.command("eval")

@@ -50,6 +50,7 @@ from neo4j.exceptions import AuthError, ClientError
 from mmkg.config import NEO4J_VERSION, Settings
 from mmkg.errors import ServerError
 from mmkg.graph.queries import load_query
+from mmkg.server.browser import browser_conf_lines
 
 POM = Path(__file__).with_name("pom.xml")
 GDS_POM = Path(__file__).with_name("gds.pom.xml")
@@ -132,6 +133,7 @@ class LocalServer:
             f"server.directories.plugins={self.plugins}",
             "dbms.security.procedures.unrestricted=gds.*",
             "dbms.usage_report.enabled=false",
+            *browser_conf_lines(self.lib, self.home, cfg.http_port),
             "",
         ]))
         return conf
