@@ -63,11 +63,14 @@ def _set_threads(threads: int | None) -> None:
               help="Top-K on validation every epoch (off: CTR per epoch, top-K at the end).")
 @click.option("--threads", type=int, default=None, help="torch CPU threads (default: torch's).")
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Data-parallel worker processes (torch.distributed DDP, gloo on loopback); "
+              "effective batch = workers × --batch-size. Or launch with torchrun.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @pass_app
 def train(app: AppContext, preset: str | None, config_file: Path | None, out: Path,
           export_path: Path | None, modality_names: tuple[str, ...], threads: int | None, resume: bool,
-          quiet: bool, **overrides) -> None:
+          workers: int, quiet: bool, **overrides) -> None:
     """Train a recommender and write its run folder OUT (selection and test on the export's split)."""
     from mmkg.train.runner import resolve_config, train_run
 
@@ -75,7 +78,9 @@ def train(app: AppContext, preset: str | None, config_file: Path | None, out: Pa
     config = resolve_config(out, preset=preset, config_file=config_file, resume=resume,
                             modality_names=list(modality_names) or None, **overrides)
     result = train_run(config, out, export_path=export_path, make_export=lambda path, seed: _export_database(
-        app, path, seed), resume=resume, progress=not quiet)
+        app, path, seed), resume=resume, progress=not quiet, workers=workers)
+    if not result:
+        return  # a torchrun worker other than rank 0: rank 0 reports
     _print_metrics(result["valid"], result["test"])
     click.echo(f"{config.model.model}: best epoch {result['best_epoch']}, "
                f"{result['seconds_per_epoch']:.2f} s/epoch, peak RSS {result['peak_rss_mb']:.0f} MB → {out}")

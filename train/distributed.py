@@ -1,0 +1,205 @@
+"""Data-parallel training on ``torch.distributed``: DDP over gloo (CPU) or NCCL (GPU).
+
+Two ways to start the workers, one code path once they run:
+
+- ``mmkg train --workers N`` (:func:`fit_workers`): this process loads the export once, puts its
+  arrays in shared memory and starts ``N`` processes with ``torch.multiprocessing.spawn``; they
+  rendezvous on a free loopback port. The graph tensors are shared read-only, never copied.
+- ``torchrun --nproc-per-node N -m mmkg train --export DIR ...``: torchrun sets ``RANK``,
+  ``WORLD_SIZE``, ``MASTER_ADDR``/``MASTER_PORT``; :func:`group_from_env` joins that group (each
+  process loads the export folder itself; nothing reads Neo4j a second time).
+
+Sharding (:meth:`WorkerGroup.shard`): every step draws one **global** batch of
+``W · batch_size`` training interactions from the epoch's permutation (seeded by ``(seed,
+epoch)``, the same on every worker) and worker ``r`` takes the ``r``-th of ``W`` contiguous,
+disjoint slices. Each worker propagates over the whole graph (MKGCN's KG aggregation and
+LightGCN layers need it), scores its slice against the batch's shared negatives (drawn from the
+same seeded generator, so identical on every worker) and weights its mean loss by
+``W · n_r / N`` so that DDP's gradient average equals the gradient of the global batch's mean
+loss. Effective batch = ``W × batch_size``; one worker with ``batch_size = W · b`` follows the
+same trajectory up to floating-point summation order (and the L2 term of the shared negatives,
+which every worker counts). Runs are deterministic for a fixed ``W``.
+
+Rank 0 evaluates, keeps the best state, writes checkpoints and the run folder; the
+early-stopping decision is broadcast so every worker leaves the epoch loop together.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from mmkg.errors import TrainError
+
+log = logging.getLogger(__name__)
+
+LOOPBACK = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class WorkerGroup:
+    """This process's place among the training workers (``world == 1``: plain training)."""
+
+    rank: int = 0
+    world: int = 1
+
+    @property
+    def is_main(self) -> bool:
+        """Rank 0: evaluates, checkpoints, writes the run folder."""
+        return self.rank == 0
+
+    @property
+    def distributed(self) -> bool:
+        return self.world > 1
+
+    def shard(self, rows: torch.Tensor) -> torch.Tensor:
+        """This worker's slice of a global batch: the ``rank``-th of ``world`` contiguous parts
+        (sizes differ by at most one)."""
+        return rows if self.world == 1 else torch.tensor_split(rows, self.world)[self.rank]
+
+    def loss_weight(self, n_local: int, n_global: int) -> float:
+        """``W · n_r / N``: DDP averages gradients over workers, so weighting each worker's mean
+        loss by this makes the average the gradient of the global batch's mean loss."""
+        return self.world * n_local / n_global
+
+    def wrap(self, model: nn.Module) -> nn.Module:
+        """The module whose ``forward`` computes a step's loss: ``model`` itself alone, else
+        :class:`torch.nn.parallel.DistributedDataParallel` around :class:`StepLoss` (DDP
+        broadcasts rank 0's parameters at construction and all-reduces gradients in backward).
+        Buffers (the graph's sparse adjacency) are built identically by every worker from the
+        same export and never change, so they are not broadcast."""
+        step = StepLoss(model)
+        if not self.distributed:
+            return step
+        return nn.parallel.DistributedDataParallel(step, broadcast_buffers=False, find_unused_parameters=True)
+
+    def sum(self, *values: float) -> list[float]:
+        """Element-wise sums of ``values`` over all workers."""
+        if not self.distributed:
+            return list(values)
+        t = torch.tensor(values, dtype=torch.float64)
+        dist.all_reduce(t)
+        return t.tolist()
+
+    def broadcast(self, value: Any) -> Any:
+        """Rank 0's ``value`` on every worker (any picklable object)."""
+        if not self.distributed:
+            return value
+        box = [value]
+        dist.broadcast_object_list(box, src=0)
+        return box[0]
+
+    def barrier(self) -> None:
+        if self.distributed:
+            dist.barrier()
+
+
+SINGLE = WorkerGroup()
+"""One process, no collective calls."""
+
+
+class StepLoss(nn.Module):
+    """``forward(...)`` = ``model.loss(...)``: DDP synchronises gradients only through a
+    module's ``forward``, and a recommender's training entry point is its ``loss`` method."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, users: torch.Tensor, pos: torch.Tensor, negatives, objective: str, l2: float,
+                temperature: float) -> torch.Tensor:
+        return self.model.loss(users, pos, negatives, objective, l2, temperature)
+
+
+def backend(device: torch.device | None = None) -> str:
+    """``nccl`` for CUDA tensors, ``gloo`` for CPU (the trainer's models live on the CPU)."""
+    return "nccl" if device is not None and device.type == "cuda" else "gloo"
+
+
+def group_from_env(environ: dict[str, str] | None = None) -> WorkerGroup:
+    """Join the process group torchrun describes in ``RANK``/``WORLD_SIZE`` (``MASTER_ADDR``,
+    ``MASTER_PORT``); :data:`SINGLE` when those are absent or ``WORLD_SIZE`` is 1."""
+    env = os.environ if environ is None else environ
+    world = int(env.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return SINGLE
+    if not dist.is_initialized():
+        dist.init_process_group(backend(), init_method="env://")
+    return WorkerGroup(rank=dist.get_rank(), world=dist.get_world_size())
+
+
+def free_port(host: str = LOOPBACK) -> int:
+    """A TCP port free on ``host`` right now (for the workers' rendezvous)."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def threads_per_worker(workers: int) -> int:
+    """CPU threads each worker uses so that ``workers`` of them share the machine's cores."""
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+def share(data):
+    """``data`` (a :class:`~mmkg.train.data.TrainData`) with its arrays as torch tensors in shared
+    memory: passed to spawned workers, they map the same pages instead of copying."""
+    def shared(a):
+        return torch.as_tensor(a).share_memory_()
+
+    for m in data.modalities:
+        m.values.share_memory_()
+        m.mask.share_memory_()
+    return dataclasses.replace(data, kg=shared(data.kg),
+                               split={k: shared(v) for k, v in data.split.items()})
+
+
+def unshare(data):
+    """The inverse of :func:`share` in a worker: numpy views of the shared tensors (no copy)."""
+    return dataclasses.replace(data, kg=data.kg.numpy(), split={k: v.numpy() for k, v in data.split.items()})
+
+
+def fit_workers(data, config, out: Path, workers: int, *, export_path: Path | None = None,
+                resume: bool = False, progress: bool = True) -> dict[str, Any]:
+    """:func:`mmkg.train.fit.fit` on ``workers`` processes (spawned here, gloo over loopback);
+    returns ``metrics.json``'s content as rank 0 wrote it.
+
+    Raises:
+        TrainError: a worker failed (its error is in the message).
+    """
+    import torch.multiprocessing as mp
+
+    from mmkg.train.run_folder import RunFolder
+
+    if workers < 1:
+        raise TrainError(f"--workers must be at least 1, got {workers}")
+    port = free_port()
+    try:
+        mp.spawn(_worker, args=(workers, port, share(data), config, Path(out), export_path, resume,
+                                progress), nprocs=workers, join=True)
+    except mp.ProcessRaisedException as e:
+        last = str(e).strip().splitlines()[-1]
+        raise TrainError(f"a training worker failed: {last}") from e
+    return RunFolder(out).load_metrics()
+
+
+def _worker(rank: int, world: int, port: int, data, config, out: Path, export_path: Path | None,
+            resume: bool, progress: bool) -> None:
+    from mmkg.train.fit import fit
+
+    torch.set_num_threads(threads_per_worker(world))
+    dist.init_process_group(backend(), init_method=f"tcp://{LOOPBACK}:{port}", rank=rank,
+                            world_size=world)
+    try:
+        fit(unshare(data), config, out, export_path=export_path, resume=resume,
+            progress=progress and rank == 0, group=WorkerGroup(rank, world))
+    finally:
+        dist.destroy_process_group()
