@@ -17,6 +17,7 @@ from neo4j import Driver, ManagedTransaction
 from neo4j.exceptions import Neo4jError, ServiceUnavailable, SessionExpired
 
 from mmkg.errors import DatabaseError
+from mmkg.graph.queries import open_session
 
 
 @dataclass
@@ -78,7 +79,7 @@ def run_batches(
     summary = WriteSummary()
     started = time.perf_counter()
     params = params or {}
-    with driver.session(database=database) as session:
+    with open_session(driver, database) as session:
         for batch in chunked(rows, batch_size):
             batch = list(batch)
             for attempt in range(retries + 1):
