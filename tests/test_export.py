@@ -252,6 +252,7 @@ def test_save_and_load_without_neo4j(full, tmp_path):
         f"[12, 6, {len(full.split['train'])}, {len(full.split['test'])}, 4, 3]")
 
 
+@pytest.mark.usefixtures("uri_scheme")
 def test_cli_export(graph_db, database, tmp_path):
     users = tmp_path / "users.txt"
     users.write_text("u1\nu2\n")
