@@ -22,6 +22,11 @@ env var                      default                          meaning
 ``MMKG_BATCH_DELETE``        ``10000``                        nodes deleted per ``mmkg db reset`` step
 ==========================  ===============================  ======================================
 
+``MMKG_NEO4J_URI`` (or ``--uri``) takes any scheme of the official driver: ``bolt://`` /
+``bolt+s://`` for one server, ``neo4j://`` / ``neo4j+s://`` (routing: a Neo4j Enterprise cluster,
+or Aura, always ``neo4j+s://``). With a routing URI, reads go to followers or read replicas and
+writes to the leader (:func:`mmkg.graph.open_session`); ``docs/scale.md`` has the recipe.
+
 The TOML file uses the same names without the prefix, lower-cased, under ``[neo4j]`` for the
 ``NEO4J_*`` ones and ``[batch]`` for the ``BATCH_*`` ones (``[neo4j] password = ...`` is allowed
 but env or the generated file is better). An unknown key in the file is an error (a typo would
@@ -67,7 +72,7 @@ class Neo4jSettings(BaseModel):
 
     @property
     def bolt_uri(self) -> str:
-        """The URI the driver uses."""
+        """The URI the driver uses (any Bolt scheme; the local server's direct one by default)."""
         return self.uri or f"bolt://127.0.0.1:{self.bolt_port}"
 
     @property
