@@ -2,6 +2,10 @@
 effective batch, are deterministic, resume, and run from the CLI."""
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -68,6 +72,21 @@ def test_cli_workers_are_deterministic_and_resume(export_dir, two_workers, tmp_p
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["workers"] == 2 and metrics["epochs_run"] == 4
     assert metrics["valid"] == two_workers["valid"] and metrics["test"] == two_workers["test"]
+
+
+def test_torchrun_launches_the_same_training(export_dir, two_workers, tmp_path):
+    """`torchrun --nproc-per-node 2 -m mmkg train --export DIR`: the same run as `--workers 2`."""
+    torchrun = Path(sys.executable).with_name("torchrun")
+    done = subprocess.run(
+        [str(torchrun), "--standalone", "--nproc-per-node", "2", "-m", "mmkg", "train", "--export",
+         str(export_dir), "--out", str(tmp_path / "run"), "--seed", "5", "--lr", "0.01", "--epochs", "4",
+         "--patience", "4", "--dim", "16", "--neg-ratio", "32", "--batch-size", str(EFFECTIVE_BATCH // 2),
+         "--quiet"], capture_output=True, text=True, timeout=600, env=os.environ)
+    assert done.returncode == 0, done.stderr[-2000:]
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["workers"] == 2
+    for key, value in two_workers["valid"].items():
+        assert metrics["valid"][key] == pytest.approx(value, abs=TOLERANCE), key
 
 
 def test_shards_are_disjoint_and_cover_the_batch():

@@ -1,4 +1,4 @@
-"""Data-parallel training on ``torch.distributed``: DDP over gloo (CPU) or NCCL (GPU).
+"""Data-parallel training on ``torch.distributed``: DDP over gloo (the trainer runs on CPUs).
 
 Two ways to start the workers, one code path once they run:
 
@@ -120,9 +120,11 @@ class StepLoss(nn.Module):
         return self.model.loss(users, pos, negatives, objective, l2, temperature)
 
 
-def backend(device: torch.device | None = None) -> str:
-    """``nccl`` for CUDA tensors, ``gloo`` for CPU (the trainer's models live on the CPU)."""
-    return "nccl" if device is not None and device.type == "cuda" else "gloo"
+def backend() -> str:
+    """The collective backend: ``gloo``, because the trainer keeps models and batches on the
+    CPU. NCCL needs CUDA tensors; it becomes the choice once models are placed on GPUs (not
+    done yet: ``docs/scale.md``)."""
+    return "gloo"
 
 
 def group_from_env(environ: dict[str, str] | None = None) -> WorkerGroup:
