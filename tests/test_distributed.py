@@ -14,8 +14,9 @@ from click.testing import CliRunner
 from mmkg.cli import cli
 from mmkg.train.config import TrainConfig
 from mmkg.train.data import TrainData
-from mmkg.train.distributed import WorkerGroup, fit_workers
+from mmkg.train.distributed import fit_workers
 from mmkg.train.fit import fit
+from mmkg.train.worker_group import WorkerGroup
 from tests.synthetic_export import make_export
 
 torch.set_num_threads(1)

@@ -5,7 +5,7 @@ Randomness: ``torch.manual_seed(seed)`` once per run (weights); every epoch's ne
 batch order come from generators seeded with ``(seed, epoch)``, so a resumed run is identical to
 an uninterrupted one and two runs with the same seed give identical metrics.
 
-Data-parallel (``group`` from :mod:`mmkg.train.distributed`): every worker follows the same
+Data-parallel (``group``, :mod:`mmkg.train.distributed`): every worker follows the same
 seeded permutation and negatives, trains on its slice of each global batch of
 ``W × batch_size`` under DDP, and only rank 0 evaluates and writes; deterministic for a fixed
 worker count.
@@ -27,7 +27,7 @@ import torch
 from mmkg.progress import progress_bar
 from mmkg.train.config import TrainConfig
 from mmkg.train.data import TrainData
-from mmkg.train.distributed import SINGLE, WorkerGroup
+from mmkg.train.worker_group import SINGLE, WorkerGroup
 from mmkg.train.evaluate import evaluate
 from mmkg.train.model import Recommender, build_model
 from mmkg.train.run_folder import Embeddings, RunFolder
