@@ -27,11 +27,11 @@ import torch
 from mmkg.progress import progress_bar
 from mmkg.train.config import TrainConfig
 from mmkg.train.data import TrainData
-from mmkg.train.worker_group import SINGLE, WorkerGroup
 from mmkg.train.evaluate import evaluate
 from mmkg.train.model import Recommender, build_model
 from mmkg.train.run_folder import Embeddings, RunFolder
 from mmkg.train.sampling import NEGATIVES
+from mmkg.train.worker_group import SINGLE, WorkerGroup
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ def fit(data: TrainData, config: TrainConfig, out: Path, *, export_path: Path | 
     evaluate the selected model once on test (unless ``test=False``: tuning never looks at
     it), and write the run folder ``out``.
 
-    Under a :class:`~mmkg.train.distributed.WorkerGroup` of several workers only rank 0
+    Under a :class:`~mmkg.train.worker_group.WorkerGroup` of several workers only rank 0
     evaluates and writes; the others return ``{}`` after the last epoch.
 
     Returns the ``metrics.json`` content (``test`` is ``{}`` when not evaluated).
