@@ -27,7 +27,6 @@ early-stopping decision is broadcast so every worker leaves the epoch loop toget
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 import socket
 from pathlib import Path
@@ -35,11 +34,14 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
+import torch.multiprocessing as mp
 
 from mmkg.errors import TrainError
+from mmkg.train.config import TrainConfig
+from mmkg.train.data import TrainData
+from mmkg.train.fit import fit
+from mmkg.train.run_folder import RunFolder
 from mmkg.train.worker_group import SINGLE, WorkerGroup
-
-log = logging.getLogger(__name__)
 
 LOOPBACK = "127.0.0.1"
 
@@ -51,11 +53,10 @@ def backend() -> str:
     return "gloo"
 
 
-def group_from_env(environ: dict[str, str] | None = None) -> WorkerGroup:
+def group_from_env() -> WorkerGroup:
     """Join the process group torchrun describes in ``RANK``/``WORLD_SIZE`` (``MASTER_ADDR``,
     ``MASTER_PORT``); :data:`SINGLE` when those are absent or ``WORLD_SIZE`` is 1."""
-    env = os.environ if environ is None else environ
-    world = int(env.get("WORLD_SIZE", "1"))
+    world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return SINGLE
     if not dist.is_initialized():
@@ -75,9 +76,9 @@ def threads_per_worker(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // workers)
 
 
-def share(data):
-    """``data`` (a :class:`~mmkg.train.data.TrainData`) with its arrays as torch tensors in shared
-    memory: passed to spawned workers, they map the same pages instead of copying."""
+def share(data: TrainData) -> TrainData:
+    """``data`` with its arrays as torch tensors in shared memory (its modality tensors are moved
+    there in place): passed to spawned workers, they map the same pages instead of copying."""
     def shared(a):
         return torch.as_tensor(a).share_memory_()
 
@@ -88,23 +89,20 @@ def share(data):
                                split={k: shared(v) for k, v in data.split.items()})
 
 
-def unshare(data):
+def unshare(data: TrainData) -> TrainData:
     """The inverse of :func:`share` in a worker: numpy views of the shared tensors (no copy)."""
     return dataclasses.replace(data, kg=data.kg.numpy(), split={k: v.numpy() for k, v in data.split.items()})
 
 
-def fit_workers(data, config, out: Path, workers: int, *, export_path: Path | None = None,
-                resume: bool = False, progress: bool = True) -> dict[str, Any]:
+def fit_workers(data: TrainData, config: TrainConfig, out: Path, workers: int, *,
+                export_path: Path | None = None, resume: bool = False,
+                progress: bool = True) -> dict[str, Any]:
     """:func:`mmkg.train.fit.fit` on ``workers`` processes (spawned here, gloo over loopback);
     returns ``metrics.json``'s content as rank 0 wrote it.
 
     Raises:
         TrainError: a worker failed (its error is in the message).
     """
-    import torch.multiprocessing as mp
-
-    from mmkg.train.run_folder import RunFolder
-
     if workers < 1:
         raise TrainError(f"--workers must be at least 1, got {workers}")
     port = free_port()
@@ -117,10 +115,8 @@ def fit_workers(data, config, out: Path, workers: int, *, export_path: Path | No
     return RunFolder(out).load_metrics()
 
 
-def _worker(rank: int, world: int, port: int, data, config, out: Path, export_path: Path | None,
-            resume: bool, progress: bool) -> None:
-    from mmkg.train.fit import fit
-
+def _worker(rank: int, world: int, port: int, data: TrainData, config: TrainConfig, out: Path,
+            export_path: Path | None, resume: bool, progress: bool) -> None:
     torch.set_num_threads(threads_per_worker(world))
     dist.init_process_group(backend(), init_method=f"tcp://{LOOPBACK}:{port}", rank=rank,
                             world_size=world)
