@@ -4,7 +4,8 @@ Two ways to start the workers, one code path once they run:
 
 - ``mmkg train --workers N`` (:func:`fit_workers`): this process loads the export once, puts its
   arrays in shared memory and starts ``N`` processes with ``torch.multiprocessing.spawn``; they
-  rendezvous on a free loopback port. The graph tensors are shared read-only, never copied.
+  rendezvous through a file in a private temporary folder (no port to race other programs for)
+  and exchange tensors over loopback. The graph tensors are shared read-only, never copied.
 - ``torchrun --nproc-per-node N -m mmkg train --export DIR ...``: torchrun sets ``RANK``,
   ``WORLD_SIZE``, ``MASTER_ADDR``/``MASTER_PORT``; :func:`group_from_env` joins that group (each
   process loads the export folder itself; nothing reads Neo4j a second time).
@@ -28,7 +29,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import socket
+import tempfile
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +45,9 @@ from mmkg.train.fit import fit
 from mmkg.train.run_folder import RunFolder
 from mmkg.train.worker_group import SINGLE, WorkerGroup
 
-LOOPBACK = "127.0.0.1"
+COLLECTIVE_TIMEOUT = timedelta(hours=1)
+"""How long a worker waits in a collective (rank 0 evaluating while the others wait in the
+epoch's broadcast included) before failing instead of hanging."""
 
 
 def backend() -> str:
@@ -60,15 +64,8 @@ def group_from_env() -> WorkerGroup:
     if world <= 1:
         return SINGLE
     if not dist.is_initialized():
-        dist.init_process_group(backend(), init_method="env://")
+        dist.init_process_group(backend(), init_method="env://", timeout=COLLECTIVE_TIMEOUT)
     return WorkerGroup(rank=dist.get_rank(), world=dist.get_world_size())
-
-
-def free_port(host: str = LOOPBACK) -> int:
-    """A TCP port free on ``host`` right now (for the workers' rendezvous)."""
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 def threads_per_worker(workers: int) -> int:
@@ -97,29 +94,32 @@ def unshare(data: TrainData) -> TrainData:
 def fit_workers(data: TrainData, config: TrainConfig, out: Path, workers: int, *,
                 export_path: Path | None = None, resume: bool = False,
                 progress: bool = True) -> dict[str, Any]:
-    """:func:`mmkg.train.fit.fit` on ``workers`` processes (spawned here, gloo over loopback);
-    returns ``metrics.json``'s content as rank 0 wrote it.
+    """:func:`mmkg.train.fit.fit` on ``workers`` processes (spawned here, gloo, rendezvous
+    through a file); returns ``metrics.json``'s content as rank 0 wrote it.
 
     Raises:
         TrainError: a worker failed (its error is in the message).
     """
     if workers < 1:
         raise TrainError(f"--workers must be at least 1, got {workers}")
-    port = free_port()
-    try:
-        mp.spawn(_worker, args=(workers, port, share(data), config, Path(out), export_path, resume,
-                                progress), nprocs=workers, join=True)
-    except mp.ProcessRaisedException as e:
-        last = str(e).strip().splitlines()[-1]
-        raise TrainError(f"a training worker failed: {last}") from e
+    with tempfile.TemporaryDirectory(prefix="mmkg-workers-") as folder:
+        rendezvous = f"file://{Path(folder) / 'rendezvous'}"
+        try:
+            mp.spawn(_worker, args=(workers, rendezvous, share(data), config, Path(out), export_path,
+                                    resume, progress), nprocs=workers, join=True)
+        except mp.ProcessRaisedException as e:
+            last = str(e).strip().splitlines()[-1]
+            raise TrainError(f"a training worker failed: {last}") from e
+        except mp.ProcessExitedException as e:
+            raise TrainError(f"a training worker died: {e}") from e
     return RunFolder(out).load_metrics()
 
 
-def _worker(rank: int, world: int, port: int, data: TrainData, config: TrainConfig, out: Path,
+def _worker(rank: int, world: int, rendezvous: str, data: TrainData, config: TrainConfig, out: Path,
             export_path: Path | None, resume: bool, progress: bool) -> None:
     torch.set_num_threads(threads_per_worker(world))
-    dist.init_process_group(backend(), init_method=f"tcp://{LOOPBACK}:{port}", rank=rank,
-                            world_size=world)
+    dist.init_process_group(backend(), init_method=rendezvous, rank=rank, world_size=world,
+                            timeout=COLLECTIVE_TIMEOUT)
     try:
         fit(unshare(data), config, out, export_path=export_path, resume=resume,
             progress=progress and rank == 0, group=WorkerGroup(rank, world))
