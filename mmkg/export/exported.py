@@ -80,7 +80,7 @@ class ExportedGraph:
                                "split.npz", "manifest.json") if not (path / f).exists()]
         if missing:
             raise ExportError(f"{path} is not an mmkg export folder (missing {', '.join(missing)})")
-        try:  # torch.load(weights_only) and np.load(allow_pickle=False) never run pickled code
+        try:  # tensors load with weights_only, arrays without pickles: no pickled code ever runs
             graphs, _ = dgl.load_graphs(str(path / "graph.bin"))
             with np.load(path / "split.npz") as split:
                 split_arrays = {k: split[k] for k in split.files}
