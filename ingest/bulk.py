@@ -44,7 +44,7 @@ from mmkg.ingest.featureset import FeatureSet
 from mmkg.ingest.graphdata import GraphData, NodeSet, RelSet
 from mmkg.progress import progress_bar
 from mmkg.schema import Label, RelType, feature_id, kg_relation_type
-from mmkg.server.local import LocalServer, _java
+from mmkg.server.local import LocalServer, java_executable
 
 ADMIN_TOOL = "org.neo4j.cli.AdminTool"
 """The ``neo4j-admin`` entry point (``neo4j-command-line``, a dependency of ``org.neo4j:neo4j``)."""
@@ -309,7 +309,7 @@ def import_command(server: LocalServer, files: ImportFiles, database: str) -> li
     cfg = server.settings.neo4j
     lib, _ = server.install()
     # the database first: --nodes/--relationships take every following non-option as a file
-    cmd = [_java(), f"-Xmx{cfg.heap}", "-cp", f"{lib}/*", ADMIN_TOOL, "database", "import", "full",
+    cmd = [java_executable(), f"-Xmx{cfg.heap}", "-cp", f"{lib}/*", ADMIN_TOOL, "database", "import", "full",
            database, "--overwrite-destination=true", "--bad-tolerance=0", "--skip-bad-relationships=false",
            "--skip-duplicate-nodes=false", f"--max-off-heap-memory={cfg.pagecache}",
            f"--report-file={files.folder / 'import.report'}"]

@@ -174,7 +174,7 @@ class LocalServer:
                 f"port {self.settings.neo4j.bolt_port} is taken by another process; stop it or set "
                 "MMKG_NEO4J_BOLT_PORT / MMKG_NEO4J_HTTP_PORT"
             )
-        java = _java()
+        java = java_executable()
         lib, plugins = self.install()
         with _umask(OWNER_ONLY_UMASK):  # conf, console log, pid file, and the JVM's own files
             self.write_conf()
@@ -332,7 +332,12 @@ def _umask(mask: int) -> Iterator[None]:
         os.umask(previous)
 
 
-def _java() -> str:
+def java_executable() -> str:
+    """The ``java`` of ``JAVA_HOME`` or the PATH, checked to be Java 17 or newer (Neo4j 5 needs it).
+
+    Raises:
+        ServerError: no Java, or one older than 17.
+    """
     java_home = os.environ.get("JAVA_HOME")
     java = str(Path(java_home) / "bin" / "java") if java_home else shutil.which("java")
     if not java or not Path(java).exists():
