@@ -30,6 +30,11 @@ env var                          default                           meaning
 ``MMKG_MEDIA_WORKERS``           ``0`` (one per CPU)               feature-extraction worker processes
 ===============================  ================================  ================================
 
+``MMKG_NEO4J_URI`` (or ``--uri``) takes any scheme of the official driver: ``bolt://`` /
+``bolt+s://`` for one server, ``neo4j://`` / ``neo4j+s://`` (routing: a Neo4j Enterprise cluster,
+or Aura, always ``neo4j+s://``). With a routing URI, reads go to followers or read replicas and
+writes to the leader (:func:`mmkg.graph.open_session`); ``docs/scale.md`` has the recipe.
+
 The TOML file uses the same names without the prefix, lower-cased, under ``[neo4j]`` for the
 ``NEO4J_*`` ones, ``[batch]`` for the ``BATCH_*`` ones and ``[media]`` for the ``MEDIA_*`` ones
 (``[neo4j] password = ...`` is allowed but env or the generated file is better). An unknown key in
@@ -110,7 +115,7 @@ class Neo4jSettings(BaseModel):
 
     @property
     def bolt_uri(self) -> str:
-        """The URI the driver uses."""
+        """The URI the driver uses (any Bolt scheme; the local server's direct one by default)."""
         return self.uri or f"bolt://127.0.0.1:{self.bolt_port}"
 
     @property

@@ -1,12 +1,15 @@
 """Fixtures: a real Neo4j (started here if `make test` has not started it), and a clean database.
 
 Tests never mock the database. They talk to the server configured by ``MMKG_*`` settings
-(by default the project-local one on 127.0.0.1:7687).
+(by default the project-local one on 127.0.0.1:7687). CLI tests that reach Neo4j take the
+``uri_scheme`` fixture and so run twice: over ``bolt://`` (a direct connection) and over
+``neo4j://`` (the routing scheme of clusters and Aura, which a standalone Neo4j 5 also answers).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -37,6 +40,19 @@ def driver(settings, server):
     drv = connect(settings)
     yield drv
     drv.close()
+
+
+URI_SCHEMES = ("bolt", "neo4j")
+"""Direct and routing Bolt schemes every CLI test runs under."""
+
+
+@pytest.fixture(params=URI_SCHEMES)
+def uri_scheme(request, settings, monkeypatch) -> str:
+    """The test's CLI invocations (and subprocesses) connect with ``--uri <scheme>://host:port``:
+    ``MMKG_NEO4J_URI`` is the ``--uri`` option's environment variable."""
+    address = urlsplit(settings.neo4j.bolt_uri)
+    monkeypatch.setenv("MMKG_NEO4J_URI", f"{request.param}://{address.hostname}:{address.port}")
+    return request.param
 
 
 @pytest.fixture(scope="session")

@@ -36,10 +36,11 @@ def unused_port() -> int:
         return s.getsockname()[1]
 
 
-def test_server_down():
+@pytest.mark.parametrize("scheme", ["bolt", "neo4j"])
+def test_server_down(scheme):
     port = unused_port()
-    done = mmkg("recommend", "u1", env={"MMKG_NEO4J_URI": f"bolt://127.0.0.1:{port}"})
-    assert_one_line_error(done, 1, f"no Neo4j answering at bolt://127.0.0.1:{port}", "mmkg db start")
+    done = mmkg("recommend", "u1", env={"MMKG_NEO4J_URI": f"{scheme}://127.0.0.1:{port}"})
+    assert_one_line_error(done, 1, f"no Neo4j answering at {scheme}://127.0.0.1:{port}", "mmkg db start")
 
 
 def test_wrong_password(server):
@@ -47,14 +48,17 @@ def test_wrong_password(server):
     assert_one_line_error(done, 1, "Neo4j rejected the credentials")
 
 
+@pytest.mark.usefixtures("uri_scheme")
 def test_unknown_user(empty_db):
     assert_one_line_error(mmkg("recommend", "nobody"), 1, "unknown user 'nobody'")
 
 
+@pytest.mark.usefixtures("uri_scheme")
 def test_similar_with_an_unknown_track(empty_db):
     assert_one_line_error(mmkg("similar", "t99"), 1, "unknown track(s): t99")
 
 
+@pytest.mark.usefixtures("uri_scheme")
 def test_publish_a_folder_that_is_not_a_run(empty_db, tmp_path):
     assert_one_line_error(mmkg("publish", tmp_path), 1, "no embeddings.pt", "mmkg train --out")
 

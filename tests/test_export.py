@@ -252,7 +252,7 @@ def test_save_and_load_without_neo4j(full, tmp_path):
         f"[12, 6, {len(full.split['train'])}, {len(full.split['test'])}, 4, 3]")
 
 
-def test_cli_export(graph_db, database, tmp_path):
+def test_cli_export(graph_db, database, tmp_path, uri_scheme):
     users = tmp_path / "users.txt"
     users.write_text("u1\nu2\n")
     result = CliRunner().invoke(cli, ["export", str(tmp_path / "out"), "--users-file", str(users),
@@ -262,7 +262,7 @@ def test_cli_export(graph_db, database, tmp_path):
     manifest = ExportedGraph.load(tmp_path / "out").manifest
     assert manifest["selection"]["users"] == ["u1", "u2"]
     assert manifest["split"]["protocol"] == "topk-801010" and manifest["seed"] == 5
-    assert manifest["source"]["uri"].startswith("bolt://") and "@" not in manifest["source"]["uri"]
+    assert manifest["source"]["uri"].startswith(f"{uri_scheme}://") and "@" not in manifest["source"]["uri"]
     assert "export_listens" in manifest["queries"]
     bad = CliRunner().invoke(cli, ["export", str(tmp_path / "x"), "--ratios", "6:2"])
     assert bad.exit_code == 2 and "6:2:2" in bad.output

@@ -129,6 +129,7 @@ def test_model_without_fastrp_vectors_says_how_to_export():
         build_model(ModelConfig(model="fastrp"), data, np.random.default_rng(0))
 
 
+@pytest.mark.usefixtures("uri_scheme")
 def test_cli_export_fastrp_then_train(graph_db, database, tmp_path):
     runner = CliRunner()
     result = runner.invoke(cli, ["export", str(tmp_path / "e"), "--split", "topk-801010", "--seed", "1",

@@ -175,6 +175,7 @@ def test_extract_rejects_bad_arguments(catalog):
         extract("video", paths, ids)
 
 
+@pytest.mark.usefixtures("uri_scheme")
 def test_compute_missing_features_is_resumable(empty_db, database, catalog, tmp_path):
     driver = empty_db
     broken = tmp_path / "broken.wav"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 from click.testing import CliRunner
 
@@ -22,6 +23,7 @@ def mmkg(*args) -> str:
     return result.stdout
 
 
+@pytest.mark.usefixtures("uri_scheme")
 def test_trained_run_is_published_with_its_export_manifest_and_recommends(empty_db, database,
                                                                           tmp_path):
     catalog, export, run = tmp_path / "catalog", tmp_path / "export", tmp_path / "run"

@@ -127,6 +127,7 @@ def test_skip_invalid_still_stops_on_file_problems(empty_db, database, catalog):
     assert graph_state(empty_db, database)["labels"] == {}
 
 
+@pytest.mark.usefixtures("uri_scheme")
 def test_cli_dry_run_writes_nothing(empty_db, database, catalog):
     result = CliRunner().invoke(cli, ["ingest", str(catalog), "--dry-run"])
     assert result.exit_code == 0, result.output
@@ -135,6 +136,7 @@ def test_cli_dry_run_writes_nothing(empty_db, database, catalog):
     assert graph_state(empty_db, database)["labels"] == {}
 
 
+@pytest.mark.usefixtures("uri_scheme")
 def test_cli_reports_problems_with_exit_status_1(empty_db, database, catalog):
     (catalog / "interactions.csv").write_text(
         (catalog / "interactions.csv").read_text().replace("u1,t1,10,", "u1,t1,-1,"))
@@ -144,6 +146,7 @@ def test_cli_reports_problems_with_exit_status_1(empty_db, database, catalog):
     assert graph_state(empty_db, database)["labels"] == {}
 
 
+@pytest.mark.usefixtures("uri_scheme")
 def test_cli_ingest_and_skip_invalid_print_summary(empty_db, database, catalog):
     runner = CliRunner()
     with runner.isolated_filesystem():

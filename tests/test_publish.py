@@ -169,6 +169,7 @@ publish(connect(settings), settings.neo4j.database, Path(sys.argv[1]), batch_siz
 """
 
 
+@pytest.mark.usefixtures("uri_scheme")
 def test_sigkilled_publish_leaves_previous_model_and_cli_rerun_completes(demo, database, tmp_path):
     a = publish(demo, database, write_run(tmp_path / "run-a"), progress=False)
     run_b = write_run(tmp_path / "run-b", seed=3)

@@ -47,6 +47,7 @@ def mmkg(*args: str):
     return CliRunner().invoke(cli, list(args))
 
 
+@pytest.mark.usefixtures("uri_scheme")
 def test_cli_before_any_publish(empty_db, database):
     build_demo_graph(empty_db, database)
     out = mmkg("recommend", "u0")
@@ -150,6 +151,7 @@ def test_explain_follows_generic_kg_relations(published, driver, database):
     ]
 
 
+@pytest.mark.usefixtures("uri_scheme")
 def test_cli_recommend_json_with_explain(published):
     out = mmkg("recommend", "u0", "--k", "3", "--json", "--explain")
     assert out.exit_code == 0, out.output
@@ -159,12 +161,14 @@ def test_cli_recommend_json_with_explain(published):
     assert any(d["reasons"] for d in data)
 
 
+@pytest.mark.usefixtures("uri_scheme")
 def test_cli_recommend_table_and_genre(published):
     out = mmkg("recommend", "u1", "--genre", "rock")
     assert out.exit_code == 0, out.output
     assert "Song" in out.output
 
 
+@pytest.mark.usefixtures("uri_scheme")
 def test_cli_user_messages(published):
     out = mmkg("recommend", "nobody")
     assert out.exit_code == 1 and "unknown user 'nobody'" in out.output
@@ -179,6 +183,7 @@ def test_cli_user_messages(published):
     assert out.exit_code == 2 and "--like" in out.output
 
 
+@pytest.mark.usefixtures("uri_scheme")
 def test_cli_cold_start_and_similar(published):
     out = mmkg("recommend", "--like", "t1", "--like", "t3", "--k", "2", "--json")
     assert out.exit_code == 0, out.output

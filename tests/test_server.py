@@ -38,6 +38,7 @@ def test_browser_is_served(settings, server):
     assert "<html" in html.lower() and "Neo4j Browser" in html
 
 
+@pytest.mark.usefixtures("uri_scheme")
 def test_db_status_reports_the_server_version(server):
     result = CliRunner().invoke(cli, ["db", "status"])
     assert result.exit_code == 0, result.output

@@ -4,6 +4,11 @@ checkpoints (``--resume``), and the run folder (``docs/contracts.md`` section 4)
 Randomness: ``torch.manual_seed(seed)`` once per run (weights); every epoch's negatives and
 batch order come from generators seeded with ``(seed, epoch)``, so a resumed run is identical to
 an uninterrupted one and two runs with the same seed give identical metrics.
+
+Data-parallel (``group``, :mod:`mmkg.train.distributed`): every worker follows the same
+seeded permutation and negatives, trains on its slice of each global batch of
+``W × batch_size`` under DDP, and only rank 0 evaluates and writes; deterministic for a fixed
+worker count.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from mmkg.train.evaluate import evaluate
 from mmkg.train.model import Recommender, build_model
 from mmkg.train.run_folder import Embeddings, RunFolder
 from mmkg.train.sampling import NEGATIVES
+from mmkg.train.worker_group import SINGLE, WorkerGroup
 
 log = logging.getLogger(__name__)
 
@@ -58,23 +64,34 @@ def make_sampler(data: TrainData, config: TrainConfig):
 
 
 def train_one_epoch(model: Recommender, optimizer: torch.optim.Optimizer, data: TrainData,
-                    sampler, config: TrainConfig, epoch: int) -> float:
+                    sampler, config: TrainConfig, epoch: int, group: WorkerGroup = SINGLE,
+                    step: torch.nn.Module | None = None) -> float:
     """One pass over the training positives in shuffled batches, each with freshly drawn
-    negatives, minimising ``config.loss``; returns the mean loss."""
+    negatives, minimising ``config.loss``; returns the mean loss (over all workers).
+
+    With ``group.world = W > 1`` a global batch holds ``W · batch_size`` positives, of which
+    this worker trains on its slice (``group.shard``) through ``step`` (the DDP-wrapped loss,
+    :meth:`WorkerGroup.wrap`); a final global batch with fewer than ``W`` rows is skipped by all.
+    """
     rng, gen = epoch_generators(config.seed, epoch)
     sampler.start_epoch(rng)
     train = torch.as_tensor(data.train)
+    step = step if step is not None else group.wrap(model)
     model.train()
     total, n = 0.0, 0
-    for rows in torch.randperm(len(train), generator=gen).split(config.batch_size):
-        users, pos = train[rows, 0], train[rows, 1]
-        negatives = sampler.draw(rows, users, pos, gen)
-        loss = model.loss(users, pos, negatives, config.loss, config.l2, config.temperature)
+    for rows in torch.randperm(len(train), generator=gen).split(config.batch_size * group.world):
+        if len(rows) < group.world:
+            continue
+        local = group.shard(rows)
+        users, pos = train[local, 0], train[local, 1]
+        negatives = sampler.draw(local, users, pos, gen)
+        loss = step(users, pos, negatives, config.loss, config.l2, config.temperature)
         optimizer.zero_grad()
-        loss.backward()
+        (loss * group.loss_weight(len(local), len(rows))).backward()
         optimizer.step()
-        total += loss.item() * len(rows)
-        n += len(rows)
+        total += loss.item() * len(local)
+        n += len(local)
+    total, n = group.sum(total, n)
     return total / max(n, 1)
 
 
@@ -85,18 +102,22 @@ EpochHook = Callable[[int, dict[str, float]], None]
 
 def fit(data: TrainData, config: TrainConfig, out: Path, *, export_path: Path | None = None,
         resume: bool = False, progress: bool = True, test: bool = True,
-        on_epoch: EpochHook | None = None) -> dict[str, Any]:
+        on_epoch: EpochHook | None = None, group: WorkerGroup = SINGLE) -> dict[str, Any]:
     """Train ``config.model`` on ``data``, select the epoch by validation ``config.monitor``,
     evaluate the selected model once on test (unless ``test=False``: tuning never looks at
     it), and write the run folder ``out``.
 
+    Under a :class:`~mmkg.train.worker_group.WorkerGroup` of several workers only rank 0
+    evaluates and writes; the others return ``{}`` after the last epoch.
+
     Returns the ``metrics.json`` content (``test`` is ``{}`` when not evaluated).
     """
     run = RunFolder(out)
-    run.path.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(config.seed)
     model = build_model(config.model, data, np.random.default_rng(config.seed))
-    run.save_config(config.model_dump())
+    if group.is_main:
+        run.path.mkdir(parents=True, exist_ok=True)
+        run.save_config(config.model_dump())
     state = FitState()
     started = time.perf_counter()
     if model.trainable:
@@ -107,10 +128,12 @@ def fit(data: TrainData, config: TrainConfig, out: Path, *, export_path: Path | 
             optimizer.load_state_dict(checkpoint["optimizer"])
             state = FitState(**checkpoint["state"])
             log.info("resuming %s after epoch %d", run.path, state.epoch)
-        _epochs(model, optimizer, data, config, state, run, progress, on_epoch)
+        _epochs(model, optimizer, data, config, state, run, progress, on_epoch, group)
         if state.best_state is not None:
             model.load_state_dict(state.best_state)
     train_seconds = time.perf_counter() - started
+    if not group.is_main:
+        return {}
 
     started = time.perf_counter()
     valid = evaluate(model, data, "valid", config.eval_users)
@@ -125,6 +148,7 @@ def fit(data: TrainData, config: TrainConfig, out: Path, *, export_path: Path | 
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "n_parameters": sum(p.numel() for p in model.parameters()),
         "export": str(Path(export_path).resolve()) if export_path else None,
+        "workers": group.world,
     }
     run.save_model(model.state_dict(), config=config.model_dump(), export=export_path, epoch=state.best_epoch)
     run.save_metrics(result)
@@ -161,15 +185,19 @@ def refit(data: TrainData, config: TrainConfig, epochs: int, *, progress: bool =
 
 
 def _epochs(model, optimizer, data, config, state: FitState, run: RunFolder, progress: bool,
-            on_epoch: EpochHook | None) -> None:
+            on_epoch: EpochHook | None, group: WorkerGroup) -> None:
     sampler = make_sampler(data, config)
-    with progress_bar("epochs", info=True, disable=not progress) as bar:
+    step = group.wrap(model)
+    with progress_bar("epochs", info=True, disable=not progress or not group.is_main) as bar:
         task = bar.add_task(config.model.model, total=config.epochs, completed=state.epoch, info="")
         while state.epoch < config.epochs and state.bad_epochs < config.patience:
             epoch = state.epoch + 1
             t0 = time.perf_counter()
-            loss = train_one_epoch(model, optimizer, data, sampler, config, epoch)
+            loss = train_one_epoch(model, optimizer, data, sampler, config, epoch, group, step)
             seconds = time.perf_counter() - t0
+            if not group.is_main:
+                state.epoch, state.bad_epochs = group.broadcast(None)
+                continue
             valid = evaluate(model, data, "valid", config.eval_users, topk=config.valid_topk)
             row = {"epoch": epoch, "loss": loss, "seconds": seconds,
                    **{f"valid_{k}": v for k, v in valid.items() if k in ("auc", "f1", "recall@20", "ndcg@20")}}
@@ -187,6 +215,7 @@ def _epochs(model, optimizer, data, config, state: FitState, run: RunFolder, pro
                     f"R@20 {valid.get('recall@20', float('nan')):.4f}  {seconds:.1f}s/epoch")
             bar.update(task, completed=epoch, info=info)
             log.debug("epoch %d: %s", epoch, info)
+            group.broadcast((state.epoch, state.bad_epochs))
             if on_epoch is not None:
                 on_epoch(epoch, valid)
     if state.bad_epochs >= config.patience:

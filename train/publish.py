@@ -46,7 +46,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -128,19 +128,35 @@ def embedding_rows(ids: list[str], vectors: torch.Tensor) -> list[dict]:
     return [{"id": i, "vector": v} for i, v in zip(ids, vectors.tolist())]
 
 
-def recommendation_rows(embeddings: Embeddings) -> list[dict]:
-    """``[{user, items: [{track, score, rank}]}]``; rank is 1-based in score order, padding dropped."""
-    order = torch.argsort(embeddings.topk_scores, dim=1, descending=True, stable=True)
-    items = torch.gather(embeddings.topk_items, 1, order).tolist()
-    scores = torch.gather(embeddings.topk_scores, 1, order).tolist()
-    rows = []
-    for user, its, scs in zip(embeddings.user_ids, items, scores):
-        kept = [(i, s) for i, s in zip(its, scs) if i >= 0 and s == s]  # s == s: not NaN
-        rows.append({"user": user, "items": [
-            {"track": embeddings.track_ids[i], "score": s, "rank": rank}
-            for rank, (i, s) in enumerate(kept, start=1)
-        ]})
-    return rows
+class RecommendationRows(Sequence[dict]):
+    """``[{user, items: [{track, score, rank}]}]``, rank 1-based in score order, padding dropped;
+    a slice builds the rows of its users only, so publishing holds one batch of rows in memory
+    (not users × K dicts: 5M at 1M listens)."""
+
+    def __init__(self, embeddings: Embeddings) -> None:
+        self.embeddings = embeddings
+
+    def __len__(self) -> int:
+        return len(self.embeddings.user_ids)
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            position = range(len(self))[index]       # IndexError past the end, as a list
+            return self[position:position + 1][0]
+        start, stop, step = index.indices(len(self))
+        emb = self.embeddings
+        top_scores, top_items = emb.topk_scores[start:stop:step], emb.topk_items[start:stop:step]
+        order = torch.argsort(top_scores, dim=1, descending=True, stable=True)
+        items = torch.gather(top_items, 1, order).tolist()
+        scores = torch.gather(top_scores, 1, order).tolist()
+        rows = []
+        for user, its, scs in zip(emb.user_ids[start:stop:step], items, scores):
+            kept = [(i, s) for i, s in zip(its, scs) if i >= 0 and s == s]  # s == s: not NaN
+            rows.append({"user": user, "items": [
+                {"track": emb.track_ids[i], "score": s, "rank": rank}
+                for rank, (i, s) in enumerate(kept, start=1)
+            ]})
+        return rows
 
 
 def vector_index_dimensions(driver: Driver, database: str) -> dict[str, int]:
@@ -240,7 +256,7 @@ def publish(
                 _in_batches(driver, database, "publish_delete_recommendations",
                             model=run.model_id, batchSize=batch_size)
                 written = run_batches(driver, database, load_query("publish_recommendations"),
-                                      recommendation_rows(emb), batch_size=batch_size,
+                                      RecommendationRows(emb), batch_size=batch_size,
                                       params={"model": run.model_id},
                                       on_batch=bar.callback("recommendations"))
                 summary.recommendations = written.relationships_created

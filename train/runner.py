@@ -13,10 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mmkg.errors import RunFolderError
+from mmkg.errors import RunFolderError, TrainError
 from mmkg.export import ExportedGraph
 from mmkg.train.config import TrainConfig
 from mmkg.train.data import TrainData
+from mmkg.train.distributed import fit_workers, group_from_env
 from mmkg.train.fit import fit, refit
 from mmkg.train.run_folder import RunFolder
 
@@ -36,9 +37,21 @@ def resolve_config(out: Path, *, preset: str | None = None, config_file: Path | 
 
 def train_run(config: TrainConfig, out: Path, *, export_path: Path | None = None,
               make_export: MakeExport | None = None, resume: bool = False,
-              progress: bool = True) -> dict[str, Any]:
+              progress: bool = True, workers: int = 1) -> dict[str, Any]:
     """Fit ``config`` on ``export_path`` (or on ``OUT/export`` made by ``make_export``) and write
-    the run folder ``out``; returns ``metrics.json``'s content."""
+    the run folder ``out``; returns ``metrics.json``'s content.
+
+    ``workers > 1``: data-parallel on that many spawned processes
+    (:func:`mmkg.train.distributed.fit_workers`). Under ``torchrun`` (``WORLD_SIZE > 1``) this
+    process is one worker of torchrun's group; it needs ``export_path`` (no worker exports), and
+    only rank 0 returns the metrics (the others ``{}``).
+
+    Raises:
+        TrainError: torchrun without an export folder, or ``workers > 1`` under torchrun.
+    """
+    group = group_from_env()
+    if group.distributed and (export_path is None or workers > 1):
+        raise TrainError("under torchrun give --export DIR (made once by `mmkg export`) and no --workers")
     if export_path is None:
         if make_export is None:
             raise ValueError("give export_path or make_export")
@@ -46,7 +59,11 @@ def train_run(config: TrainConfig, out: Path, *, export_path: Path | None = None
         if not (export_path / "manifest.json").exists():
             make_export(export_path, config.seed)
     data = TrainData.from_export(ExportedGraph.load(export_path), config.model.modality_names)
-    return fit(data, config, out, export_path=export_path, resume=resume, progress=progress)
+    if workers > 1:
+        return fit_workers(data, config, out, workers, export_path=export_path, resume=resume,
+                           progress=progress)
+    return fit(data, config, out, export_path=export_path, resume=resume, progress=progress and group.is_main,
+               group=group)
 
 
 def refit_run(out: Path, *, export_path: Path | None = None, progress: bool = True) -> dict[str, Any]:

@@ -94,8 +94,10 @@ def cli(ctx: click.Context, config_file: Path | None, uri: str | None, database:
     """mmkg: a multi-modal music knowledge graph in Neo4j, and the MKGCN recommender on it."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    for noisy in ("neo4j", "sentence_transformers"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("sentence_transformers").setLevel(logging.WARNING)
+    # The driver logs a failed routing-table fetch (neo4j:// to a server that is down) at ERROR
+    # before raising; the raised error is what the user sees, as one line.
+    logging.getLogger("neo4j").setLevel(logging.WARNING if verbose else logging.CRITICAL)
     settings = load_settings(config_file, uri=uri, database=database)
     previous = media_settings()
     use_media_settings(settings.media)  # what catalog readers and feature extraction obey

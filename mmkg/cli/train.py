@@ -94,11 +94,14 @@ def _set_threads(threads: int | None) -> None:
               help="After selection and test, retrain the same config on every listen (valid and "
               "test too) for the selected epoch count; OUT/embeddings.pt then excludes every "
               "listened track from the top-K that publish writes. Metrics stay the evaluated run's.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Data-parallel worker processes (torch.distributed DDP, gloo on loopback); "
+              "effective batch = workers × --batch-size. Or launch with torchrun.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @pass_app
 def train(app: AppContext, preset: str | None, config_file: Path | None, out: Path,
           export_path: Path | None, modality_names: tuple[str, ...], threads: int | None, resume: bool,
-          refit: bool, quiet: bool, **overrides) -> None:
+          refit: bool, workers: int, quiet: bool, **overrides) -> None:
     """Train a recommender and write its run folder OUT (selection and test on the export's split)."""
     from mmkg.train.runner import resolve_config, train_run
 
@@ -107,7 +110,9 @@ def train(app: AppContext, preset: str | None, config_file: Path | None, out: Pa
                             modality_names=list(modality_names) or None, **overrides)
     check_out_folder(out)
     result = train_run(config, out, export_path=export_path, make_export=lambda path, seed: _export_database(
-        app, path, seed), resume=resume, progress=not quiet)
+        app, path, seed), resume=resume, progress=not quiet, workers=workers)
+    if not result:
+        return  # a torchrun worker other than rank 0: rank 0 reports
     _print_metrics(result["valid"], result["test"])
     click.echo(f"{config.model.model}: best epoch {result['best_epoch']}, "
                f"{result['seconds_per_epoch']:.2f} s/epoch, peak RSS {result['peak_rss_mb']:.0f} MB → {out}")

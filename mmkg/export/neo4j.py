@@ -1,6 +1,7 @@
 """Stream a selection out of Neo4j into id maps and numpy arrays, with bounded memory.
 
-Every query is a ``cypher/export_*.cypher`` file run through ``session.execute_read``. Queries that
+Every query is a ``cypher/export_*.cypher`` file run through ``session.execute_read`` (on a
+cluster: a follower or read replica). Queries that
 start from known nodes take their ids in chunks (``$ids``) and answer each chunk with one
 record of collected rows; whole-label id queries answer in pages of ``page`` ids per record. Bolt's
 cost is per record (≈70 µs on a loaded machine against ≈1 µs per list element), so this is ~20×
@@ -28,7 +29,7 @@ from mmkg.export.columns import Column
 from mmkg.export.idmap import IdMap
 from mmkg.export.selection import Selection
 from mmkg.config import BATCH
-from mmkg.graph import TrustedCypher, render
+from mmkg.graph import TrustedCypher, open_session, render
 from mmkg.schema import KG_LABELS, NON_KG_RELS, Label, Modality
 
 log = logging.getLogger(__name__)
@@ -225,7 +226,7 @@ class GraphReader:
         query = render(name, **slots)
         self.queries_used.add(name)
         try:
-            with self.driver.session(database=self.database) as session:
+            with open_session(self.driver, self.database, read=True) as session:
                 return session.execute_read(_consume, query, params, consume)
         except Neo4jError as e:
             if predicate is not None:

@@ -20,6 +20,7 @@ from neo4j.exceptions import IncompleteCommit, Neo4jError, ServiceUnavailable, S
 
 from mmkg.errors import DatabaseError
 from mmkg.graph.driver import retry_seconds
+from mmkg.graph.queries import open_session
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +137,7 @@ def run_batches(
     params = params or {}
     budget_s = retry_seconds(driver) if retry_s is None else retry_s
     # The driver's own retries are off for this session: the loop above does them, and says so.
-    with driver.session(database=database, max_transaction_retry_time=0) as session:
+    with open_session(driver, database, max_transaction_retry_time=0) as session:
         for batch in chunked(rows, batch_size):
             batch = list(batch)
             n, r, p = _write_with_retries(session, query, batch, params, budget_s)

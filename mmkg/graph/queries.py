@@ -4,6 +4,13 @@ A query file holds one statement (``schema.cypher``: several, split on ``;``), a
 comments naming its parameters and returned columns, and ``$params`` for every value. Labels,
 relationship types and index names cannot be parameters: a file marks where one goes with a
 ``__SLOT__`` placeholder, and :func:`render` fills it with a backtick-quoted identifier.
+
+Clusters and Aura (``neo4j://`` / ``neo4j+s://`` URIs): every session comes from
+:func:`open_session`, which names its access mode, so the routing driver sends read
+transactions (:func:`read_rows`, ``execute_read``) to followers or read replicas and write
+transactions and implicit transactions (schema commands, ``CALL … IN TRANSACTIONS``) to the
+leader; and which shares one bookmark manager per driver, so a read in an mmkg process always sees
+that process's earlier writes (causal consistency), whichever member answers it.
 """
 
 from __future__ import annotations
@@ -14,8 +21,10 @@ from enum import Enum
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from weakref import WeakKeyDictionary
 
-from neo4j import Driver, ManagedTransaction, Session
+from neo4j import READ_ACCESS, WRITE_ACCESS, Driver, GraphDatabase, ManagedTransaction, Session
+from neo4j.api import BookmarkManager
 from neo4j.exceptions import IncompleteCommit, Neo4jError
 
 from mmkg.errors import DatabaseError, MmkgError
@@ -80,14 +89,31 @@ def render(name: str, /, **slots: str | Enum) -> str:
     return text
 
 
+_BOOKMARKS: WeakKeyDictionary[Driver, BookmarkManager] = WeakKeyDictionary()
+
+
+def open_session(driver: Driver, database: str, *, read: bool = False, **config) -> Session:
+    """A session on ``database`` for reads (``read``: routed to followers / read replicas) or
+    writes (the leader), sharing the driver's bookmark manager (causal consistency across the
+    sessions of this process). Explicit ``execute_read`` / ``execute_write`` transactions route
+    by themselves; the access mode decides where implicit transactions run.
+    """
+    bookmarks = _BOOKMARKS.get(driver)
+    if bookmarks is None:
+        bookmarks = _BOOKMARKS[driver] = GraphDatabase.bookmark_manager()
+    return driver.session(database=database, default_access_mode=READ_ACCESS if read else WRITE_ACCESS,
+                          bookmark_manager=bookmarks, **config)
+
+
 def _fetch(tx: ManagedTransaction, query: str, params: dict) -> list[dict]:
     return [record.data() for record in tx.run(query, params)]
 
 
-def _in_session(driver: Driver, database: str, kind: str, work: Callable[[Session], list[dict]]) -> list[dict]:
+def _in_session(driver: Driver, database: str, kind: str, work: Callable[[Session], list[dict]],
+                *, read: bool = False) -> list[dict]:
     """``work(session)`` in a new session; a Neo4j error becomes one-line :class:`DatabaseError`."""
     try:
-        with driver.session(database=database) as session:
+        with open_session(driver, database, read=read) as session:
             return work(session)
     except IncompleteCommit as e:
         raise DatabaseError.commit_unknown(f"a {kind}") from e
@@ -101,7 +127,8 @@ def read_rows(driver: Driver, database: str, query: str, **params) -> list[dict]
     Raises:
         DatabaseError: Neo4j refused the query.
     """
-    return _in_session(driver, database, "read", lambda session: session.execute_read(_fetch, query, params))
+    return _in_session(driver, database, "read", lambda session: session.execute_read(_fetch, query, params),
+                       read=True)
 
 
 def read_named(driver: Driver, database: str, name: str, **params) -> list[dict]:
@@ -121,7 +148,9 @@ def write_rows(driver: Driver, database: str, query: str, **params) -> list[dict
 
 def run_implicit(driver: Driver, database: str, query: str, **params) -> list[dict]:
     """Run ``query`` in an implicit (auto-commit) transaction, as ``CALL { … } IN TRANSACTIONS``
-    and schema commands (creating or listing indexes) need; rows as dicts.
+    and schema commands (creating or listing indexes) need; rows as dicts. It runs on the
+    leader of a cluster (a write session): schema changes and batched writes must, and a
+    listing there sees the schema this process just changed.
 
     Raises:
         DatabaseError: Neo4j refused the query.

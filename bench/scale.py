@@ -1,0 +1,241 @@
+"""The growth curve: every step of the pipeline at 10k, 100k, 1M (and 10M) listens.
+
+For each size N this EMPTIES the configured database (``--yes`` required), generates a synthetic
+media-free catalog with ``bench/ingest.py``'s generator (N interactions, N/20 users, N/50 tracks
+with Zipf popularity, a 16-d feature vector per track) and times, each through the real ``mmkg``
+CLI in its own process (wall seconds and that process's peak RSS):
+
+- ``ingest``: ``mmkg ingest`` of the catalog without its feature table (``--bulk`` for N ≥ 1M when
+  ``mmkg ingest --help`` offers it);
+- ``features``: ``mmkg ingest`` of the feature table (tracks + ``features/``): the vectors written;
+- ``export``: ``mmkg export`` (Neo4j → export folder);
+- ``epoch``: one MKGCN training epoch (``seconds_per_epoch`` of ``mmkg train --epochs 1``) with a
+  batch of ``n_train / --steps`` positives (a fixed number of steps per epoch, as W workers × a
+  per-worker batch give; at a fixed batch an epoch costs steps × whole-graph propagation, i.e.
+  O(N²)); ``train`` is the whole command (its end-of-run scoring of users × tracks included);
+- ``publish``: ``mmkg publish`` (vectors, top-100 per user, the flip, vector indexes);
+- ``recommend``: p50 / p99 latency of ``mmkg.recommend.for_user`` (``cypher/recommend.cypher``)
+  for ``--queries`` random users, one client.
+
+Then fits ``log(seconds) = a + slope · log(N)`` per step (and the slope of the last interval),
+prints a Markdown table, writes ``--plot`` (log-log PNG) and ``--json``::
+
+    MMKG_NEO4J_BOLT_PORT=7751 ... .venv/bin/python -m bench.scale --yes --sizes 10000 100000 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bench.ingest import synthetic_catalog
+from mmkg.config import load_settings
+from mmkg.graph import connect
+from mmkg.graph.schema import apply_schema, reset_database
+from mmkg.recommend import for_user
+
+MMKG = [sys.executable, "-m", "mmkg"]
+STEPS = ("ingest", "features", "export", "epoch", "train", "publish", "recommend_p50", "recommend_p99")
+LINEAR_STEPS = ("ingest", "features", "export", "epoch", "publish", "recommend_p50", "recommend_p99")
+"""The steps the growth claim covers (``train`` adds the users × tracks scoring, O(N²) here)."""
+
+
+def timed(args: list[str], log: Path) -> tuple[float, float, str]:
+    """Run ``mmkg ARGS`` in a child process: (wall seconds, peak RSS MiB, stdout); fails loudly."""
+    started = time.perf_counter()
+    with log.open("a") as handle:
+        handle.write(f"\n$ mmkg {shlex.join(args)}\n")
+        handle.flush()
+        proc = subprocess.Popen(MMKG + args, stdout=subprocess.PIPE, stderr=handle, text=True, env=os.environ)
+        out = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    with log.open("a") as handle:
+        handle.write(out)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"mmkg {shlex.join(args)} failed; see {log}")
+    return seconds, usage.ru_maxrss / 1024, out
+
+
+def bulk_available() -> bool:
+    """Whether this checkout's ``mmkg ingest`` offers ``--bulk`` (neo4j-admin database import)."""
+    done = subprocess.run(MMKG + ["ingest", "--help"], capture_output=True, text=True, check=True)
+    return "--bulk" in done.stdout
+
+
+def split_features(catalog: Path, features_only: Path) -> None:
+    """Move the feature table to a second catalog of the tracks' ids and that table."""
+    features_only.mkdir(parents=True)
+    tracks = pd.read_csv(catalog / "tracks.csv", usecols=["id", "title"])
+    tracks.to_csv(features_only / "tracks.csv", index=False)
+    (catalog / "features").rename(features_only / "features")
+
+
+def recommend_latency(users: list[str], queries: int, seed: int) -> tuple[float, float]:
+    """p50 / p99 milliseconds of ``for_user`` over ``queries`` random users (one client, warmed)."""
+    settings = load_settings()
+    driver = connect(settings)
+    rng = random.Random(seed)
+    try:
+        for user in rng.sample(users, min(20, len(users))):
+            for_user(driver, settings.neo4j.database, user, k=10)
+        times = []
+        for _ in range(queries):
+            user = rng.choice(users)
+            t0 = time.perf_counter()
+            for_user(driver, settings.neo4j.database, user, k=10)
+            times.append((time.perf_counter() - t0) * 1000)
+    finally:
+        driver.close()
+    times.sort()
+    return statistics.median(times), times[min(len(times) - 1, int(0.99 * len(times)))]
+
+
+def measure(n: int, work: Path, args: argparse.Namespace, bulk: bool, log: Path) -> dict:
+    settings = load_settings()
+    driver = connect(settings)
+    try:
+        reset_database(driver, settings.neo4j.database)
+        apply_schema(driver, settings.neo4j.database)
+    finally:
+        driver.close()
+    catalog, features, export, run = (work / f"{n}-{name}" for name in ("catalog", "features", "export", "run"))
+    t0 = time.perf_counter()
+    synthetic_catalog(catalog, max(n // 50, 100), n, seed=args.seed)
+    split_features(catalog, features)
+    print(f"  catalog generated in {time.perf_counter() - t0:.1f} s", flush=True)
+    row: dict = {"listens": n, "users": max(1, n // 20), "tracks": max(n // 50, 100), "rss_mb": {}}
+    use_bulk = bulk and n >= 1_000_000
+    row["bulk"] = use_bulk
+
+    def step(name: str, cli_args: list[str]) -> str:
+        seconds, rss, out = timed(cli_args, log)
+        row[name], row["rss_mb"][name] = seconds, rss
+        print(f"  {name:9s} {seconds:8.1f} s  peak RSS {rss:7.0f} MiB", flush=True)
+        return out
+
+    step("ingest", ["ingest", str(catalog), "--no-features", *(["--bulk"] if use_bulk else [])])
+    step("features", ["ingest", str(features), "--no-features"])
+    step("export", ["export", str(export), "--seed", str(args.seed)])
+    n_train = json.loads((export / "manifest.json").read_text())["counts"]["split"]["train"]
+    batch = max(1, -(-n_train // args.steps))
+    step("train", ["train", "--export", str(export), "--out", str(run), "--epochs", "1", "--seed",
+                   str(args.seed), "--batch-size", str(batch), "--no-valid-topk", "--monitor", "auc",
+                   "--quiet"])
+    metrics = json.loads((run / "metrics.json").read_text())
+    row["epoch"], row["batch_size"] = metrics["seconds_per_epoch"], batch
+    print(f"  epoch     {row['epoch']:8.1f} s  (batch {batch:,}, {args.steps} steps)", flush=True)
+    step("publish", ["publish", str(run), "--keep", "0"])
+    users = json.loads((export / "id_maps.json").read_text())["User"]
+    p50, p99 = recommend_latency(users, args.queries, args.seed)
+    row["recommend_p50"], row["recommend_p99"] = p50 / 1000, p99 / 1000
+    print(f"  recommend p50 {p50:.1f} ms  p99 {p99:.1f} ms", flush=True)
+    return row
+
+
+def slopes(rows: list[dict]) -> dict[str, dict[str, float]]:
+    """Least-squares slope of log(seconds) on log(listens) per step, and of the last interval."""
+    out = {}
+    for name in STEPS:
+        pts = [(r["listens"], r[name]) for r in rows if r.get(name)]
+        if len(pts) < 2:
+            continue
+        x, y = np.log([p[0] for p in pts]), np.log([p[1] for p in pts])
+        out[name] = {"slope": float(np.polyfit(x, y, 1)[0]),
+                     "last": float((y[-1] - y[-2]) / (x[-1] - x[-2]))}
+    return out
+
+
+def plot(rows: list[dict], fitted: dict, path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    for name in STEPS:
+        pts = [(r["listens"], r[name]) for r in rows if r.get(name)]
+        if pts:
+            label = f"{name} (slope {fitted[name]['slope']:.2f})" if name in fitted else name
+            ax.plot(*zip(*pts), marker="o", label=label)
+    xs = np.array([rows[0]["listens"], rows[-1]["listens"]], dtype=float)
+    ax.plot(xs, xs / xs[0] * 0.05, "k:", label="slope 1 (reference)")
+    ax.set(xscale="log", yscale="log", xlabel="listens", ylabel="seconds", title=title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def table(rows: list[dict], fitted: dict) -> str:
+    head = "| listens | users | tracks | ingest s | features s | export s | epoch s (batch) | train s | publish s | recommend p50 / p99 ms |"
+    lines = [head, "|" + "---|" * 10]
+    for r in rows:
+        lines.append(f"| {r['listens']:,} | {r['users']:,} | {r['tracks']:,} | {r['ingest']:.1f}"
+                     f"{' (bulk)' if r['bulk'] else ''} | {r['features']:.1f} | {r['export']:.1f} | "
+                     f"{r['epoch']:.1f} ({r['batch_size']:,}) | {r['train']:.1f} | {r['publish']:.1f} | "
+                     f"{r['recommend_p50'] * 1000:.1f} / {r['recommend_p99'] * 1000:.1f} |")
+    lines.append("| **fitted slope** (last interval) | | | " + " | ".join(
+        f"{fitted[s]['slope']:.2f} ({fitted[s]['last']:.2f})" if s in fitted else "–"
+        for s in ("ingest", "features", "export", "epoch", "train", "publish")) + " | " +
+        (f"{fitted['recommend_p50']['slope']:.2f} / {fitted['recommend_p99']['slope']:.2f}"
+         if "recommend_p50" in fitted else "–") + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--yes", action="store_true", help="allow emptying the configured database")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--steps", type=int, default=32, help="training steps per epoch")
+    parser.add_argument("--queries", type=int, default=300, help="recommend queries per size")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--work", type=Path, help="working folder (default: a temporary one)")
+    parser.add_argument("--plot", type=Path, default=Path("bench/scale.png"))
+    parser.add_argument("--json", type=Path, default=Path("bench/scale.json"))
+    args = parser.parse_args()
+    if not args.yes:
+        parser.error("this empties the configured Neo4j database: pass --yes")
+    settings = load_settings()
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    machine = (f"{os.cpu_count()} CPUs (nproc), {mem:.1f} GiB RAM, load average "
+               f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} at start (shared machine); Neo4j "
+               f"{settings.neo4j.bolt_uri} heap {settings.neo4j.heap} pagecache {settings.neo4j.pagecache}")
+    command = shlex.join([sys.executable, "-m", "bench.scale", *sys.argv[1:]])
+    print(f"command: {command}\nmachine: {machine}", flush=True)
+    bulk = bulk_available()
+    print(f"mmkg ingest --bulk: {'available, used for N >= 1M' if bulk else 'not offered by this checkout'}")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = args.work or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        log = work / "scale.log"
+        for n in sorted(args.sizes):
+            print(f"{n:,} listens", flush=True)
+            rows.append(measure(n, work, args, bulk, log))
+            fitted = slopes(rows)
+            args.json.write_text(json.dumps({"command": command, "machine": machine, "rows": rows,
+                                             "slopes": fitted}, indent=2))
+    fitted = slopes(rows)
+    plot(rows, fitted, args.plot, f"mmkg growth curve ({os.cpu_count()} shared CPUs)")
+    print(table(rows, fitted))
+    worst = max(LINEAR_STEPS, key=lambda s: fitted.get(s, {}).get("slope", 0))
+    print(f"steepest covered step: {worst} (slope {fitted.get(worst, {}).get('slope', float('nan')):.2f}); "
+          f"plot {args.plot}, figures {args.json}")
+
+
+if __name__ == "__main__":
+    main()

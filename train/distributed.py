@@ -1,0 +1,127 @@
+"""Data-parallel training on ``torch.distributed``: DDP over gloo (the trainer runs on CPUs).
+
+Two ways to start the workers, one code path once they run:
+
+- ``mmkg train --workers N`` (:func:`fit_workers`): this process loads the export once, puts its
+  arrays in shared memory and starts ``N`` processes with ``torch.multiprocessing.spawn``; they
+  rendezvous through a file in a private temporary folder (no port to race other programs for)
+  and exchange tensors over loopback. The graph tensors are shared read-only, never copied.
+- ``torchrun --nproc-per-node N -m mmkg train --export DIR ...``: torchrun sets ``RANK``,
+  ``WORLD_SIZE``, ``MASTER_ADDR``/``MASTER_PORT``; :func:`group_from_env` joins that group (each
+  process loads the export folder itself; nothing reads Neo4j a second time).
+
+Sharding (:meth:`mmkg.train.worker_group.WorkerGroup.shard`): every step draws one **global** batch of
+``W · batch_size`` training interactions from the epoch's permutation (seeded by ``(seed,
+epoch)``, the same on every worker) and worker ``r`` takes the ``r``-th of ``W`` contiguous,
+disjoint slices. Each worker propagates over the whole graph (MKGCN's KG aggregation and
+LightGCN layers need it), scores its slice against the batch's shared negatives (drawn from the
+same seeded generator, so identical on every worker) and weights its mean loss by
+``W · n_r / N`` so that DDP's gradient average equals the gradient of the global batch's mean
+loss. Effective batch = ``W × batch_size``; one worker with ``batch_size = W · b`` follows the
+same trajectory up to floating-point summation order (and the L2 term of the shared negatives,
+which every worker counts). Runs are deterministic for a fixed ``W``.
+
+Rank 0 evaluates, keeps the best state, writes checkpoints and the run folder; the
+early-stopping decision is broadcast so every worker leaves the epoch loop together.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+from mmkg.errors import TrainError
+from mmkg.train.config import TrainConfig
+from mmkg.train.data import TrainData
+from mmkg.train.fit import fit
+from mmkg.train.run_folder import RunFolder
+from mmkg.train.worker_group import SINGLE, WorkerGroup
+
+COLLECTIVE_TIMEOUT = timedelta(hours=1)
+"""How long a worker waits in a collective (rank 0 evaluating while the others wait in the
+epoch's broadcast included) before failing instead of hanging."""
+
+
+def backend() -> str:
+    """The collective backend: ``gloo``, because the trainer keeps models and batches on the
+    CPU. NCCL needs CUDA tensors; it becomes the choice once models are placed on GPUs (not
+    done yet: ``docs/scale.md``)."""
+    return "gloo"
+
+
+def group_from_env() -> WorkerGroup:
+    """Join the process group torchrun describes in ``RANK``/``WORLD_SIZE`` (``MASTER_ADDR``,
+    ``MASTER_PORT``); :data:`SINGLE` when those are absent or ``WORLD_SIZE`` is 1."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return SINGLE
+    if not dist.is_initialized():
+        dist.init_process_group(backend(), init_method="env://", timeout=COLLECTIVE_TIMEOUT)
+    return WorkerGroup(rank=dist.get_rank(), world=dist.get_world_size())
+
+
+def threads_per_worker(workers: int) -> int:
+    """CPU threads each worker uses so that ``workers`` of them share the machine's cores."""
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+def share(data: TrainData) -> TrainData:
+    """``data`` with its arrays as torch tensors in shared memory (its modality tensors are moved
+    there in place): passed to spawned workers, they map the same pages instead of copying."""
+    def shared(a):
+        return torch.as_tensor(a).share_memory_()
+
+    for m in data.modalities:
+        m.values.share_memory_()
+        m.mask.share_memory_()
+    return dataclasses.replace(data, kg=shared(data.kg),
+                               split={k: shared(v) for k, v in data.split.items()})
+
+
+def unshare(data: TrainData) -> TrainData:
+    """The inverse of :func:`share` in a worker: numpy views of the shared tensors (no copy)."""
+    return dataclasses.replace(data, kg=data.kg.numpy(), split={k: v.numpy() for k, v in data.split.items()})
+
+
+def fit_workers(data: TrainData, config: TrainConfig, out: Path, workers: int, *,
+                export_path: Path | None = None, resume: bool = False,
+                progress: bool = True) -> dict[str, Any]:
+    """:func:`mmkg.train.fit.fit` on ``workers`` processes (spawned here, gloo, rendezvous
+    through a file); returns ``metrics.json``'s content as rank 0 wrote it.
+
+    Raises:
+        TrainError: a worker failed (its error is in the message).
+    """
+    if workers < 1:
+        raise TrainError(f"--workers must be at least 1, got {workers}")
+    with tempfile.TemporaryDirectory(prefix="mmkg-workers-") as folder:
+        rendezvous = f"file://{Path(folder) / 'rendezvous'}"
+        try:
+            mp.spawn(_worker, args=(workers, rendezvous, share(data), config, Path(out), export_path,
+                                    resume, progress), nprocs=workers, join=True)
+        except mp.ProcessRaisedException as e:
+            last = str(e).strip().splitlines()[-1]
+            raise TrainError(f"a training worker failed: {last}") from e
+        except mp.ProcessExitedException as e:
+            raise TrainError(f"a training worker died: {e}") from e
+    return RunFolder(out).load_metrics()
+
+
+def _worker(rank: int, world: int, rendezvous: str, data: TrainData, config: TrainConfig, out: Path,
+            export_path: Path | None, resume: bool, progress: bool) -> None:
+    torch.set_num_threads(threads_per_worker(world))
+    dist.init_process_group(backend(), init_method=rendezvous, rank=rank, world_size=world,
+                            timeout=COLLECTIVE_TIMEOUT)
+    try:
+        fit(unshare(data), config, out, export_path=export_path, resume=resume,
+            progress=progress and rank == 0, group=WorkerGroup(rank, world))
+    finally:
+        dist.destroy_process_group()

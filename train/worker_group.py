@@ -1,0 +1,87 @@
+"""One training process's place among data-parallel workers, and the collectives the training
+loop needs (see :mod:`mmkg.train.distributed` for how workers are started and how a batch is
+sharded)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+
+@dataclass(frozen=True)
+class WorkerGroup:
+    """This process's place among the training workers (``world == 1``: plain training)."""
+
+    rank: int = 0
+    world: int = 1
+
+    @property
+    def is_main(self) -> bool:
+        """Rank 0: evaluates, checkpoints, writes the run folder."""
+        return self.rank == 0
+
+    @property
+    def distributed(self) -> bool:
+        return self.world > 1
+
+    def shard(self, rows: torch.Tensor) -> torch.Tensor:
+        """This worker's slice of a global batch: the ``rank``-th of ``world`` contiguous parts
+        (sizes differ by at most one)."""
+        return rows if self.world == 1 else torch.tensor_split(rows, self.world)[self.rank]
+
+    def loss_weight(self, n_local: int, n_global: int) -> float:
+        """``W · n_r / N``: DDP averages gradients over workers, so weighting each worker's mean
+        loss by this makes the average the gradient of the global batch's mean loss."""
+        return self.world * n_local / n_global
+
+    def wrap(self, model: nn.Module) -> nn.Module:
+        """The module whose ``forward`` computes a step's loss: ``model`` itself alone, else
+        :class:`torch.nn.parallel.DistributedDataParallel` around :class:`StepLoss` (DDP
+        broadcasts rank 0's parameters at construction and all-reduces gradients in backward).
+        Buffers (the graph's sparse adjacency) are built identically by every worker from the
+        same export and never change, so they are not broadcast."""
+        step = StepLoss(model)
+        if not self.distributed:
+            return step
+        return nn.parallel.DistributedDataParallel(step, broadcast_buffers=False, find_unused_parameters=True)
+
+    def sum(self, *values: float) -> list[float]:
+        """Element-wise sums of ``values`` over all workers."""
+        if not self.distributed:
+            return list(values)
+        t = torch.tensor(values, dtype=torch.float64)
+        dist.all_reduce(t)
+        return t.tolist()
+
+    def broadcast(self, value: Any) -> Any:
+        """Rank 0's ``value`` on every worker (any picklable object)."""
+        if not self.distributed:
+            return value
+        box = [value]
+        dist.broadcast_object_list(box, src=0)
+        return box[0]
+
+    def barrier(self) -> None:
+        if self.distributed:
+            dist.barrier()
+
+
+SINGLE = WorkerGroup()
+"""One process, no collective calls."""
+
+
+class StepLoss(nn.Module):
+    """``forward(...)`` = ``model.loss(...)``: DDP synchronises gradients only through a
+    module's ``forward``, and a recommender's training entry point is its ``loss`` method."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, users: torch.Tensor, pos: torch.Tensor, negatives, objective: str, l2: float,
+                temperature: float) -> torch.Tensor:
+        return self.model.loss(users, pos, negatives, objective, l2, temperature)
