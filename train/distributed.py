@@ -30,6 +30,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -57,15 +59,21 @@ def backend() -> str:
     return "gloo"
 
 
-def group_from_env() -> WorkerGroup:
+@contextmanager
+def group_from_env() -> Iterator[WorkerGroup]:
     """Join the process group torchrun describes in ``RANK``/``WORLD_SIZE`` (``MASTER_ADDR``,
-    ``MASTER_PORT``); :data:`SINGLE` when those are absent or ``WORLD_SIZE`` is 1."""
+    ``MASTER_PORT``) for the ``with`` block, and leave it at the end; :data:`SINGLE` when those
+    are absent or ``WORLD_SIZE`` is 1."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
-        return SINGLE
-    if not dist.is_initialized():
-        dist.init_process_group(backend(), init_method="env://", timeout=COLLECTIVE_TIMEOUT)
-    return WorkerGroup(rank=dist.get_rank(), world=dist.get_world_size())
+        yield SINGLE
+        return
+    dist.init_process_group(backend(), init_method="env://", timeout=COLLECTIVE_TIMEOUT)
+    group = WorkerGroup(rank=dist.get_rank(), world=dist.get_world_size())
+    try:
+        yield group
+    finally:
+        dist.destroy_process_group()
 
 
 def threads_per_worker(workers: int) -> int:
@@ -120,8 +128,9 @@ def _worker(rank: int, world: int, rendezvous: str, data: TrainData, config: Tra
     torch.set_num_threads(threads_per_worker(world))
     dist.init_process_group(backend(), init_method=rendezvous, rank=rank, world_size=world,
                             timeout=COLLECTIVE_TIMEOUT)
+    group = WorkerGroup(rank, world)  # outlives the process group (WorkerGroup's doc says why)
     try:
         fit(unshare(data), config, out, export_path=export_path, resume=resume,
-            progress=progress and rank == 0, group=WorkerGroup(rank, world))
+            progress=progress and rank == 0, group=group)
     finally:
         dist.destroy_process_group()

@@ -196,7 +196,7 @@ def _epochs(model, optimizer, data, config, state: FitState, run: RunFolder, pro
             loss = train_one_epoch(model, optimizer, data, sampler, config, epoch, group, step)
             seconds = time.perf_counter() - t0
             if not group.is_main:
-                state.epoch, state.bad_epochs = group.broadcast(None)
+                state.epoch, state.bad_epochs = group.broadcast_ints(0, 0)
                 continue
             valid = evaluate(model, data, "valid", config.eval_users, topk=config.valid_topk)
             row = {"epoch": epoch, "loss": loss, "seconds": seconds,
@@ -215,7 +215,7 @@ def _epochs(model, optimizer, data, config, state: FitState, run: RunFolder, pro
                     f"R@20 {valid.get('recall@20', float('nan')):.4f}  {seconds:.1f}s/epoch")
             bar.update(task, completed=epoch, info=info)
             log.debug("epoch %d: %s", epoch, info)
-            group.broadcast((state.epoch, state.bad_epochs))
+            group.broadcast_ints(state.epoch, state.bad_epochs)
             if on_epoch is not None:
                 on_epoch(epoch, valid)
     if state.bad_epochs >= config.patience:

@@ -49,21 +49,21 @@ def train_run(config: TrainConfig, out: Path, *, export_path: Path | None = None
     Raises:
         TrainError: torchrun without an export folder, or ``workers > 1`` under torchrun.
     """
-    group = group_from_env()
-    if group.distributed and (export_path is None or workers > 1):
-        raise TrainError("under torchrun give --export DIR (made once by `mmkg export`) and no --workers")
-    if export_path is None:
-        if make_export is None:
-            raise ValueError("give export_path or make_export")
-        export_path = Path(out) / "export"
-        if not (export_path / "manifest.json").exists():
-            make_export(export_path, config.seed)
-    data = TrainData.from_export(ExportedGraph.load(export_path), config.model.modality_names)
-    if workers > 1:
-        return fit_workers(data, config, out, workers, export_path=export_path, resume=resume,
-                           progress=progress)
-    return fit(data, config, out, export_path=export_path, resume=resume, progress=progress and group.is_main,
-               group=group)
+    with group_from_env() as group:
+        if group.distributed and (export_path is None or workers > 1):
+            raise TrainError("under torchrun give --export DIR (made once by `mmkg export`) and no --workers")
+        if export_path is None:
+            if make_export is None:
+                raise ValueError("give export_path or make_export")
+            export_path = Path(out) / "export"
+            if not (export_path / "manifest.json").exists():
+                make_export(export_path, config.seed)
+        data = TrainData.from_export(ExportedGraph.load(export_path), config.model.modality_names)
+        if workers > 1:
+            return fit_workers(data, config, out, workers, export_path=export_path, resume=resume,
+                               progress=progress)
+        return fit(data, config, out, export_path=export_path, resume=resume,
+                   progress=progress and group.is_main, group=group)
 
 
 def refit_run(out: Path, *, export_path: Path | None = None, progress: bool = True) -> dict[str, Any]:

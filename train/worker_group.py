@@ -4,8 +4,7 @@ sharded)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
 
 import torch
 import torch.distributed as dist
@@ -14,10 +13,20 @@ from torch import nn
 
 @dataclass(frozen=True)
 class WorkerGroup:
-    """This process's place among the training workers (``world == 1``: plain training)."""
+    """This process's place among the training workers (``world == 1``: plain training).
+
+    Collectives run on tensors the group owns for its whole life (:meth:`_buffer`), and the
+    group must outlive ``dist.destroy_process_group()``. The reason is a lock-order hazard of
+    gloo in torch 2.2: a finished collective is released on gloo's own thread; if that release
+    drops the last reference to a tensor that Python created, it needs the GIL, while
+    destroying the process group joins that thread with the GIL held. A temporary tensor
+    (``broadcast_object_list``'s, for one) thereby hung a worker at exit about one run in three.
+    """
 
     rank: int = 0
     world: int = 1
+    _buffers: dict[tuple[int, torch.dtype], torch.Tensor] = field(default_factory=dict, compare=False,
+                                                                  repr=False)
 
     @property
     def is_main(self) -> bool:
@@ -53,21 +62,23 @@ class WorkerGroup:
         """Element-wise sums of ``values`` over all workers."""
         if not self.distributed:
             return list(values)
-        t = torch.tensor(values, dtype=torch.float64)
-        dist.all_reduce(t)
-        return t.tolist()
+        buffer = self._buffer(len(values), torch.float64)
+        buffer.copy_(torch.tensor(values, dtype=torch.float64))
+        dist.all_reduce(buffer)
+        return buffer.tolist()
 
-    def broadcast(self, value: Any) -> Any:
-        """Rank 0's ``value`` on every worker (any picklable object)."""
+    def broadcast_ints(self, *values: int) -> list[int]:
+        """Rank 0's ``values`` on every worker (the others pass placeholders of the same count)."""
         if not self.distributed:
-            return value
-        box = [value]
-        dist.broadcast_object_list(box, src=0)
-        return box[0]
+            return list(values)
+        buffer = self._buffer(len(values), torch.int64)
+        buffer.copy_(torch.tensor(values, dtype=torch.int64))
+        dist.broadcast(buffer, src=0)
+        return buffer.tolist()
 
-    def barrier(self) -> None:
-        if self.distributed:
-            dist.barrier()
+    def _buffer(self, n: int, dtype: torch.dtype) -> torch.Tensor:
+        """The group's own ``n``-element tensor for collectives of that size (see the class doc)."""
+        return self._buffers.setdefault((n, dtype), torch.zeros(n, dtype=dtype))
 
 
 SINGLE = WorkerGroup()
