@@ -38,7 +38,7 @@ from neo4j import Driver
 from rich.progress import Progress
 
 from mmkg.errors import IngestError
-from mmkg.graph import WriteSummary, load_query, run_implicit
+from mmkg.graph import WriteSummary, load_query, renew_bookmarks, run_implicit
 from mmkg.graph.schema import apply_schema
 from mmkg.ingest.featureset import FeatureSet
 from mmkg.ingest.graphdata import GraphData, NodeSet, RelSet
@@ -127,8 +127,8 @@ def bulk_load(driver: Driver, database: str, data: GraphData, server: LocalServe
         except IngestError:
             empty_store(server, database)
             server.start()
+            renew_bookmarks(driver, database)
             apply_schema(driver, database)
-            _renew_bookmarks(driver, database)
             raise
         finally:
             if server.pid() is None:
@@ -137,8 +137,8 @@ def bulk_load(driver: Driver, database: str, data: GraphData, server: LocalServe
                 lap("start")
         bar.update(task, completed=100)
         schema = bar.add_task("constraints", total=1)
+        renew_bookmarks(driver, database)
         apply_schema(driver, database)
-        _renew_bookmarks(driver, database)
         lap("constraints")
         bar.advance(schema)
     summary.nodes_created = sum(files.node_rows.values())
@@ -360,17 +360,6 @@ def _process(cmd: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen]:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-
-
-def _renew_bookmarks(driver: Driver, database: str) -> None:
-    """Replace the bookmarks ``driver.execute_query`` causally chains on by one of the new store:
-    the old ones name transactions of the store the import replaced, which the new store
-    (numbered afresh) would never reach, so every later query would wait for them and fail."""
-    with driver.session(database=database) as session:
-        session.run(load_query("count_nodes")).consume()
-        fresh = session.last_bookmarks()
-    manager = driver.execute_query_bookmark_manager
-    manager.update_bookmarks(manager.get_bookmarks(), fresh.raw_values)
 
 
 def empty_store(server: LocalServer, database: str) -> None:

@@ -105,6 +105,20 @@ def open_session(driver: Driver, database: str, *, read: bool = False, **config)
                           bookmark_manager=bookmarks, **config)
 
 
+def renew_bookmarks(driver: Driver, database: str) -> None:
+    """Replace the bookmarks this process holds for ``driver`` (its sessions' and
+    ``driver.execute_query``'s) by one of ``database``'s current store, after the store was
+    replaced underneath (``mmkg ingest --bulk``): the old ones name transactions of the old
+    store, which the new one, numbered afresh, never reaches, so every later query would wait
+    for them and fail."""
+    _BOOKMARKS[driver] = GraphDatabase.bookmark_manager()
+    with open_session(driver, database) as session:
+        session.run(load_query("count_nodes")).consume()
+        fresh = session.last_bookmarks()
+    manager = driver.execute_query_bookmark_manager
+    manager.update_bookmarks(manager.get_bookmarks(), fresh.raw_values)
+
+
 def _fetch(tx: ManagedTransaction, query: str, params: dict) -> list[dict]:
     return [record.data() for record in tx.run(query, params)]
 
