@@ -1,7 +1,8 @@
 """A TCP proxy in front of the real test Neo4j that plays "the server died while committing".
 
 It forwards Bolt traffic both ways unchanged until the client sends its ``cut_at``-th COMMIT
-message; it forwards that COMMIT to Neo4j, then closes every connection and refuses new ones.
+message; it forwards that COMMIT to Neo4j but none of Neo4j's replies after it, then closes
+every connection and refuses new ones.
 The client therefore cannot know whether the commit was applied (the driver's
 ``IncompleteCommit``), exactly as when the JVM is killed mid-commit, but at a chosen commit
 instead of a racy moment, and without a server restart. No database behaviour is faked: Neo4j
@@ -57,19 +58,32 @@ class CommitCutter:
         while True:
             try:
                 data = source.recv(65536)
-                if not data:
-                    break
+            except OSError:
+                break
+            if not data:
+                break
+            if not from_client and self.cut.is_set():
+                break  # Neo4j's answer to the cut COMMIT never reaches the client
+            cut_now = from_client and self._reaches_cut(data)
+            try:
                 sink.sendall(data)
             except OSError:
                 break
-            if from_client and COMMIT in data:
-                with self._lock:
-                    self.commits += data.count(COMMIT)
-                    cut_now = self.commits >= self.cut_at and not self.cut.is_set()
-                if cut_now:
-                    self.cut.set()
-                    self._close_all()
-                    break
+            if cut_now:
+                self._close_all()
+                break
+
+    def _reaches_cut(self, data: bytes) -> bool:
+        """Count the COMMITs in ``data``; True (and the cut flagged, before ``data`` is forwarded,
+        so that no reply can overtake it on a busy machine) when the ``cut_at``-th is among them."""
+        if COMMIT not in data:
+            return False
+        with self._lock:
+            self.commits += data.count(COMMIT)
+            if self.commits < self.cut_at or self.cut.is_set():
+                return False
+            self.cut.set()
+            return True
 
     def _close_all(self) -> None:
         self.cut.set()
