@@ -14,7 +14,7 @@ from mmkg.cli import cli
 from mmkg.errors import ExportError
 from mmkg.export import ExportedGraph, SplitConfig, export_heterograph
 from mmkg.export.exported import LISTENED_COLUMNS, split_file
-from mmkg.export.npy_append import NpyAppender
+from mmkg.export.npy_append import NpyAppender, read_blocks
 from mmkg.export.split import SplitProtocol, SplitStream, part_names
 from mmkg.graph.schema import apply_schema, reset_database
 from tests import export_graph
@@ -80,9 +80,14 @@ def test_split_does_not_depend_on_row_or_chunk_order(protocol, tmp_path):
     assert any(not np.array_equal(other_seed[k], straight[k]) for k in ("valid", "valid_neg"))
 
 
-def test_kgcn_ctr_counts_are_exact_over_all_labelled_rows(tmp_path):
+def test_kgcn_ctr_counts_are_exact_over_all_labelled_rows(tmp_path, monkeypatch):
+    monkeypatch.setattr("mmkg.export.split._SCAN_ROWS", 100)  # many blocks per pass
     user, track, ts = interactions(n_users=300, n_tracks=50, seed=2)
-    sizes, _ = stream(tmp_path, user, track, ts, 50, SplitConfig(protocol="kgcn-ctr"), 0, users_per_chunk=17)
+    config = SplitConfig(protocol="kgcn-ctr")
+    sizes, parts = stream(tmp_path, user, track, ts, 50, config, 0, users_per_chunk=17)
+    expected = oracle_split(user, track, ts, 50, config, 0)
+    for name, array in parts.items():
+        np.testing.assert_array_equal(array, expected[name], name)
     n_rows = sum(sizes.values())
     assert sizes["valid"] + sizes["valid_neg"] == n_rows * 2 // 10
     assert sizes["test"] + sizes["test_neg"] == n_rows * 2 // 10
@@ -102,6 +107,7 @@ def test_npy_appender_fixes_the_shape_on_close(tmp_path):
         out.append(np.zeros((0, 2)))
         out.append([[7, 8]])
     assert np.load(tmp_path / "a.npy").tolist() == [[0, 1], [2, 3], [4, 5], [7, 8]]
+    assert [b.tolist() for b in read_blocks(tmp_path / "a.npy", 3)] == [[[0, 1], [2, 3], [4, 5]], [[7, 8]]]
     with NpyAppender(tmp_path / "b.npy", np.float64) as out:
         pass
     assert np.load(tmp_path / "b.npy").shape == (0,)

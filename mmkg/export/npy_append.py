@@ -1,4 +1,5 @@
-"""Append rows to a ``.npy`` file as they arrive; the header's row count is fixed on close.
+"""Stream ``.npy`` files: append rows as they arrive (the header's row count is fixed on close),
+and read them back in blocks.
 
 A ``.npy`` file is a header (magic, version, a Python-literal dict with ``descr``,
 ``fortran_order`` and ``shape``) followed by the raw C-order data. :class:`NpyAppender` writes
@@ -10,6 +11,7 @@ header in place with the real shape when closed, so the file never lives in memo
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -74,3 +76,19 @@ class NpyAppender:
         if len(text) + 1 > room:
             raise ValueError(f"{self.path.name}: a .npy header of {len(text)} bytes does not fit")
         return _MAGIC + struct.pack("<H", room) + text.ljust(room - 1) + b"\n"
+
+
+def read_blocks(path: Path, rows: int) -> Iterator[np.ndarray]:
+    """The array in the ``.npy`` file ``path``, ``rows`` rows at a time, by plain reads: unlike
+    a memory map, the pages read do not stay in the process's resident set."""
+    with open(path, "rb") as f:
+        version = np.lib.format.read_magic(f)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+            np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = read_header(f)
+        if fortran:
+            raise ValueError(f"{path.name}: a Fortran-order array cannot be read in row blocks")
+        row_items = int(np.prod(shape[1:], dtype=np.int64))
+        for start in range(0, shape[0], rows):
+            count = min(rows, shape[0] - start)
+            yield np.fromfile(f, dtype=dtype, count=count * row_items).reshape(count, *shape[1:])

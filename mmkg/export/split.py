@@ -44,6 +44,7 @@ from __future__ import annotations
 import logging
 import math
 import shutil
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
 
@@ -51,7 +52,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from mmkg.errors import ExportError
-from mmkg.export.npy_append import NpyAppender
+from mmkg.export.npy_append import NpyAppender, read_blocks
 
 log = logging.getLogger(__name__)
 
@@ -217,14 +218,12 @@ class SplitStream:
         out.setdefault("key", []).append(rng.bit_generator.random_raw(n).astype(np.uint64))
 
     def _split_labelled(self) -> None:
-        """``kgcn-ctr``'s global split of the labelled rows kept in ``_ctr`` (read back mapped)."""
-        rows = {name: np.load(self.folder / _CTR / f"{name}.npy", mmap_mode="r") for name in _CTR_COLUMNS}
-        n_rows = len(rows["key"])
+        """``kgcn-ctr``'s global split of the labelled rows kept in ``_ctr`` (read back in blocks)."""
+        n_rows = self._ctr["key"].rows
         _, f_valid, f_test = self.config.fractions
         n_valid, n_test = _floor(n_rows * f_valid), _floor(n_rows * f_test)
-        valid_end, test_end = _rank_bounds(rows, [n_valid, n_valid + n_test])
-        for start in range(0, n_rows, _SCAN_ROWS):
-            block = {name: np.asarray(a[start:start + _SCAN_ROWS]) for name, a in rows.items()}
+        valid_end, test_end = _rank_bounds(self._labelled, [n_valid, n_valid + n_test], n_rows)
+        for block in self._labelled():
             below_valid, below_test = _below(block, valid_end), _below(block, test_end)
             pairs = np.stack([block["user"], block["track"]], axis=1)
             positive = block["label"] == 1
@@ -233,37 +232,44 @@ class SplitStream:
                 self._parts[name].append(pairs[mask & positive])
                 self._parts[f"{name}_neg"].append(pairs[mask & ~positive])
 
+    def _labelled(self) -> Iterator[dict[str, np.ndarray]]:
+        """The labelled rows, ``_SCAN_ROWS`` at a time, as ``{column: array}``."""
+        columns = [read_blocks(self.folder / _CTR / f"{name}.npy", _SCAN_ROWS) for name in _CTR_COLUMNS]
+        for arrays in zip(*columns):
+            yield dict(zip(_CTR_COLUMNS, arrays))
+
 
 _CTR = "_ctr"
 _CTR_COLUMNS = {"key": np.uint64, "user": np.int64, "label": np.uint8, "track": np.int64}
 """A labelled row of ``kgcn-ctr``, in the order it is ranked by."""
-_SCAN_ROWS = 1 << 20
-_BUCKET_SHIFT = 48  # keys are bucketed by their top 16 bits
+_SCAN_ROWS = 1 << 18
+_BUCKET_SHIFT = np.uint64(48)  # keys are bucketed by their top 16 bits
 
 
-def _rank_bounds(rows: dict[str, np.ndarray], ranks: list[int]) -> list[tuple[int, ...] | None]:
-    """For each rank ``r``: the (key, user, label, track) tuple that exactly ``r`` rows rank
-    below, or None when ``r`` is every row. Two passes over the rows: a histogram of the keys'
-    top bits, then the rows of the bucket holding the rank, sorted (keys are uniform, so a
-    bucket holds about ``n / 65536`` rows)."""
-    n_rows = len(rows["key"])
-    counts = np.zeros(1 << (64 - _BUCKET_SHIFT), dtype=np.int64)
-    for start in range(0, n_rows, _SCAN_ROWS):
-        buckets = (np.asarray(rows["key"][start:start + _SCAN_ROWS]) >> np.uint64(_BUCKET_SHIFT)).astype(np.int64)
-        counts += np.bincount(buckets, minlength=len(counts))
+def _rank_bounds(blocks: Callable[[], Iterator[dict[str, np.ndarray]]], ranks: list[int],
+                 n_rows: int) -> list[tuple[int, ...] | None]:
+    """For each rank ``r``: the (key, user, label, track) tuple that exactly ``r`` of the
+    ``n_rows`` rows rank below, or None when ``r`` is every row. Two passes over ``blocks()``: a
+    histogram of the keys' top bits, then the rows of the bucket holding the rank, sorted (keys
+    are uniform, so a bucket holds about ``n_rows / 65536`` rows)."""
+    counts = np.zeros(1 << 16, dtype=np.int64)
+    for block in blocks():
+        counts += np.bincount((block["key"] >> _BUCKET_SHIFT).astype(np.int64), minlength=len(counts))
     before = np.r_[0, np.cumsum(counts)]
+    buckets = {rank: int(np.searchsorted(before, rank, side="right")) - 1 for rank in ranks if rank < n_rows}
+    members: dict[int, list[dict[str, np.ndarray]]] = {bucket: [] for bucket in buckets.values()}
+    for block in blocks():
+        top = (block["key"] >> _BUCKET_SHIFT).astype(np.int64)
+        for bucket, found in members.items():
+            mask = top == bucket
+            found.append({name: column[mask] for name, column in block.items()})
     bounds: list[tuple[int, ...] | None] = []
     for rank in ranks:
         if rank >= n_rows:
             bounds.append(None)
             continue
-        bucket = int(np.searchsorted(before, rank, side="right")) - 1
-        members = []
-        for start in range(0, n_rows, _SCAN_ROWS):
-            keys = np.asarray(rows["key"][start:start + _SCAN_ROWS])
-            mask = (keys >> np.uint64(_BUCKET_SHIFT)) == np.uint64(bucket)
-            members.append({name: np.asarray(a[start:start + _SCAN_ROWS])[mask] for name, a in rows.items()})
-        inside = {name: np.concatenate([m[name] for m in members]) for name in _CTR_COLUMNS}
+        bucket = buckets[rank]
+        inside = {name: np.concatenate([m[name] for m in members[bucket]]) for name in _CTR_COLUMNS}
         order = np.lexsort(tuple(inside[name] for name in reversed(_CTR_COLUMNS)))
         k = order[rank - before[bucket]]
         bounds.append(tuple(int(inside[name][k]) for name in _CTR_COLUMNS))
