@@ -15,7 +15,9 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -63,20 +65,22 @@ def main() -> None:
     settings = load_settings()
     driver = connect(settings)
     database = settings.neo4j.database
-    exported = export_heterograph(driver, database, split=SplitConfig(protocol=args.split),
-                                  seed=args.seed, progress=False)
-    print(f"machine: {platform.processor() or platform.machine()}; split {args.split} seed {args.seed}; "
-          f"{exported.num_users} users, {exported.num_tracks} tracks; validation only")
-    for entry in args.grid:
-        started = time.perf_counter()
-        add_fastrp(exported, driver, database, FastRPConfig(**{"seed": args.seed, **entry}))
-        data = TrainData.from_export(exported)
-        users, items = data.fastrp
-        knn = _valid(FastRP(items, data.n_users, data.train), data)
-        dot = _valid(_Dot(users, items), data)
-        print(f"{json.dumps(entry)}  knn R@20 {knn[0]:.4f} N@20 {knn[1]:.4f}  "
-              f"dot R@20 {dot[0]:.4f} N@20 {dot[1]:.4f}  ({time.perf_counter() - started:.1f}s)",
-              flush=True)
+    with tempfile.TemporaryDirectory(prefix="mmkg-bench-fastrp-") as folder:
+        exported = export_heterograph(driver, database, Path(folder) / "export",
+                                      split=SplitConfig(protocol=args.split), seed=args.seed,
+                                      progress=False)
+        print(f"machine: {platform.processor() or platform.machine()}; split {args.split} seed {args.seed}; "
+              f"{exported.num_users} users, {exported.num_tracks} tracks; validation only")
+        for entry in args.grid:
+            started = time.perf_counter()
+            add_fastrp(exported, driver, database, FastRPConfig(**{"seed": args.seed, **entry}))
+            data = TrainData.from_export(exported)
+            users, items = data.fastrp
+            knn = _valid(FastRP(items, data.n_users, data.train), data)
+            dot = _valid(_Dot(users, items), data)
+            print(f"{json.dumps(entry)}  knn R@20 {knn[0]:.4f} N@20 {knn[1]:.4f}  "
+                  f"dot R@20 {dot[0]:.4f} N@20 {dot[1]:.4f}  ({time.perf_counter() - started:.1f}s)",
+                  flush=True)
     driver.close()
 
 

@@ -45,8 +45,7 @@ def data(export_dir) -> TrainData:
 @pytest.fixture(scope="module")
 def two_workers(data, export_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("ddp") / "two"
-    return fit_workers(data, _config(batch_size=EFFECTIVE_BATCH // 2), out, 2, export_path=export_dir,
-                       progress=False)
+    return fit_workers(export_dir, _config(batch_size=EFFECTIVE_BATCH // 2), out, 2, progress=False)
 
 
 def test_two_workers_match_one_worker_at_the_same_effective_batch(data, two_workers, tmp_path):

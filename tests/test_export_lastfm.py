@@ -24,8 +24,8 @@ def per_user(array: np.ndarray, n_users: int) -> np.ndarray:
     return np.bincount(array[:, 0], minlength=n_users)
 
 
-def test_lastfm_kgcn_ctr_export(lastfm_db, database):
-    exported = export_heterograph(lastfm_db, database, split=SplitConfig(protocol="kgcn-ctr"),
+def test_lastfm_kgcn_ctr_export(lastfm_db, database, tmp_path):
+    exported = export_heterograph(lastfm_db, database, tmp_path / "e", split=SplitConfig(protocol="kgcn-ctr"),
                                   progress=False)
     counts = exported.manifest["counts"]
     assert counts["nodes"] == {"Entity": 5_520, "Track": 3_846, "User": 1_872}
@@ -44,12 +44,12 @@ def test_lastfm_kgcn_ctr_export(lastfm_db, database):
     assert len(np.unique(key(negatives))) == len(negatives)
     n = per_user(positives, n_users)
     np.testing.assert_array_equal(per_user(negatives, n_users), np.minimum(n, n_tracks - n))
-    src, dst = exported.graph.edges(etype=("User", "LISTENED", "Track"))
-    assert sorted((src * n_tracks + dst).tolist()) == sorted(key(split["train"]).tolist())
+    listened = exported.listened["user"] * n_tracks + exported.listened["track"]
+    assert sorted(listened.tolist()) == sorted(key(positives).tolist())
 
 
-def test_lastfm_topk_801010_export(lastfm_db, database):
-    exported = export_heterograph(lastfm_db, database, split=SplitConfig(protocol="topk-801010"),
+def test_lastfm_topk_801010_export(lastfm_db, database, tmp_path):
+    exported = export_heterograph(lastfm_db, database, tmp_path / "e", split=SplitConfig(protocol="topk-801010"),
                                   seed=1, progress=False)
     split, n_users = exported.split, exported.num_users
     n = sum(per_user(split[k], n_users) for k in ("train", "valid", "test"))

@@ -1,4 +1,4 @@
-"""The split protocols on hand-made interaction arrays (pure numpy: no Neo4j needed)."""
+"""The split protocols on hand-made interaction arrays (no Neo4j needed)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from mmkg.errors import ExportError
 from mmkg.export.columns import Column
 from mmkg.export.idmap import IdMap, sorted_ids
-from mmkg.export.split import SplitConfig, sample_unseen, split_interactions, topk_801010_counts
+from mmkg.export.split import SplitConfig, SplitStream, part_names, sample_unseen, topk_801010_counts
 
 
 def interactions(counts: list[int], n_tracks: int, seed: int = 0):
@@ -26,26 +26,33 @@ def test_topk_801010_counts(n, expected):
     assert topk_801010_counts(n) == expected
 
 
-def test_ratio_split_counts_and_order_independence():
+def split_interactions(folder, user, track, ts, n_tracks, config, seed) -> dict[str, np.ndarray]:
+    """Every part of the split of the interactions, given as one chunk."""
+    split = SplitStream(folder, config, seed, int(user.max()) + 1, n_tracks)
+    split.add(user, track, ts)
+    split.close()
+    return {name: np.load(folder / f"{name}.npy") for name in part_names(config.protocol)}
+
+
+def test_ratio_split_counts_and_order_independence(tmp_path):
     user, track = interactions([4, 5, 9, 10, 50], n_tracks=80)
     config = SplitConfig(ratios=(6, 2, 2))
-    split = split_interactions(user, track, None, 80, config, seed=7)
-    sizes = {k: np.bincount(user[r], minlength=5).tolist() for k, r in split.rows.items()}
+    split = split_interactions(tmp_path / "a", user, track, None, 80, config, seed=7)
+    sizes = {k: np.bincount(split[k][:, 0], minlength=5).tolist() for k in ("train", "valid", "test")}
     assert sizes["valid"] == sizes["test"] == [0, 1, 1, 2, 10]
     assert sizes["train"] == [4, 3, 7, 6, 30]
-    rows = np.concatenate(list(split.rows.values()))
-    assert sorted(rows.tolist()) == list(range(len(user)))  # a partition
+    pairs = np.concatenate([split[k] for k in ("train", "valid", "test")])
+    assert sorted(map(tuple, pairs.tolist())) == sorted(zip(user.tolist(), track.tolist()))  # a partition
     # The same interaction set streamed in another order gives the same pairs.
     perm = np.random.default_rng(1).permutation(len(user))
-    again = split_interactions(user[perm], track[perm], None, 80, config, seed=7).arrays(user[perm], track[perm])
-    for key, array in split.arrays(user, track).items():
+    again = split_interactions(tmp_path / "b", user[perm], track[perm], None, 80, config, seed=7)
+    for key, array in split.items():
         np.testing.assert_array_equal(again[key], array)
 
 
-def test_negatives_are_unseen_and_one_per_positive():
+def test_negatives_are_unseen_and_one_per_positive(tmp_path):
     user, track = interactions([10, 20, 30], n_tracks=40)
-    split = split_interactions(user, track, None, 40, SplitConfig(), seed=0)
-    arrays = split.arrays(user, track)
+    arrays = split_interactions(tmp_path, user, track, None, 40, SplitConfig(), seed=0)
     seen = set(zip(user.tolist(), track.tolist()))
     for pos, neg in (("valid", "valid_neg"), ("test", "test_neg")):
         assert len(arrays[neg]) == len(arrays[pos])
@@ -53,27 +60,27 @@ def test_negatives_are_unseen_and_one_per_positive():
         np.testing.assert_array_equal(arrays[neg][:, 0], arrays[pos][:, 0])
 
 
-def test_time_split_orders_by_ts_and_needs_every_ts():
+def test_time_split_orders_by_ts_and_needs_every_ts(tmp_path):
     user = np.zeros(5, dtype=np.int64)
     track = np.array([4, 3, 2, 1, 0], dtype=np.int64)
     ts = np.array([50.0, 40.0, 30.0, 20.0, 10.0])
-    split = split_interactions(user, track, ts, 10, SplitConfig(protocol="time"), seed=0)
-    assert track[split.rows["test"]].tolist() == [4] and track[split.rows["valid"]].tolist() == [3]
+    split = split_interactions(tmp_path / "a", user, track, ts, 10, SplitConfig(protocol="time"), seed=0)
+    assert split["test"][:, 1].tolist() == [4] and split["valid"][:, 1].tolist() == [3]
     ts[2] = np.nan
     with pytest.raises(ExportError, match="1 have none"):
-        split_interactions(user, track, ts, 10, SplitConfig(protocol="time"), seed=0)
+        split_interactions(tmp_path / "b", user, track, ts, 10, SplitConfig(protocol="time"), seed=0)
 
 
-def test_kgcn_ctr_splits_all_labelled_rows_globally():
+def test_kgcn_ctr_splits_all_labelled_rows_globally(tmp_path):
     user, track = interactions([5, 8, 12], n_tracks=15)
-    split = split_interactions(user, track, None, 15, SplitConfig(protocol="kgcn-ctr"), seed=3)
-    negatives = np.concatenate([split.negatives[k] for k in ("train_neg", "valid_neg", "test_neg")])
+    split = split_interactions(tmp_path, user, track, None, 15, SplitConfig(protocol="kgcn-ctr"), seed=3)
+    negatives = np.concatenate([split[k] for k in ("train_neg", "valid_neg", "test_neg")])
     per_user = np.bincount(negatives[:, 0], minlength=3).tolist()
     assert per_user == [5, 7, 3]  # min(n, 15 - n)
     n_rows = len(user) + len(negatives)  # 25 + 15 = 40 → 8 valid, 8 test, 24 train
-    assert len(split.rows["valid"]) + len(split.negatives["valid_neg"]) == 8
-    assert len(split.rows["test"]) + len(split.negatives["test_neg"]) == 8
-    assert len(split.rows["train"]) + len(split.negatives["train_neg"]) == n_rows - 16
+    assert len(split["valid"]) + len(split["valid_neg"]) == 8
+    assert len(split["test"]) + len(split["test_neg"]) == 8
+    assert len(split["train"]) + len(split["train_neg"]) == n_rows - 16
 
 
 def test_sample_unseen():

@@ -4,6 +4,8 @@ and the ``fastrp`` baseline trains and reports in the same harness (real Neo4j, 
 from __future__ import annotations
 
 import json
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -32,7 +34,8 @@ def graph_db(empty_db, database):
 
 
 def _export(driver, database) -> ExportedGraph:
-    return export_heterograph(driver, database, split=SplitConfig(protocol="topk-801010"), seed=3,
+    out = Path(tempfile.mkdtemp(prefix="mmkg-test-fastrp-")) / "export"
+    return export_heterograph(driver, database, out, split=SplitConfig(protocol="topk-801010"), seed=3,
                               progress=False)
 
 

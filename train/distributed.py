@@ -2,10 +2,12 @@
 
 Two ways to start the workers, one code path once they run:
 
-- ``mmkg train --workers N`` (:func:`fit_workers`): this process loads the export once, puts its
-  arrays in shared memory and starts ``N`` processes with ``torch.multiprocessing.spawn``; they
+- ``mmkg train --workers N`` (:func:`fit_workers`): starts ``N`` processes with
+  ``torch.multiprocessing.spawn``; each memory-maps the same export folder
+  (``ExportedGraph.load(path, mmap=True)``), so the interaction arrays and modality tensors
+  are one copy in the page cache, shared read-only, never pickled to the workers. They
   rendezvous through a file in a private temporary folder (no port to race other programs for)
-  and exchange tensors over loopback. The graph tensors are shared read-only, never copied.
+  and exchange tensors over loopback.
 - ``torchrun --nproc-per-node N -m mmkg train --export DIR ...``: torchrun sets ``RANK``,
   ``WORLD_SIZE``, ``MASTER_ADDR``/``MASTER_PORT``; :func:`group_from_env` joins that group (each
   process loads the export folder itself; nothing reads Neo4j a second time).
@@ -27,7 +29,6 @@ early-stopping decision is broadcast so every worker leaves the epoch loop toget
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import tempfile
 from collections.abc import Iterator
@@ -41,6 +42,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from mmkg.errors import TrainError
+from mmkg.export import ExportedGraph
 from mmkg.train.config import TrainConfig
 from mmkg.train.data import TrainData
 from mmkg.train.fit import fit
@@ -81,29 +83,11 @@ def threads_per_worker(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // workers)
 
 
-def share(data: TrainData) -> TrainData:
-    """``data`` with its arrays as torch tensors in shared memory (its modality tensors are moved
-    there in place): passed to spawned workers, they map the same pages instead of copying."""
-    def shared(a):
-        return torch.as_tensor(a).share_memory_()
-
-    for m in data.modalities:
-        m.values.share_memory_()
-        m.mask.share_memory_()
-    return dataclasses.replace(data, kg=shared(data.kg),
-                               split={k: shared(v) for k, v in data.split.items()})
-
-
-def unshare(data: TrainData) -> TrainData:
-    """The inverse of :func:`share` in a worker: numpy views of the shared tensors (no copy)."""
-    return dataclasses.replace(data, kg=data.kg.numpy(), split={k: v.numpy() for k, v in data.split.items()})
-
-
-def fit_workers(data: TrainData, config: TrainConfig, out: Path, workers: int, *,
-                export_path: Path | None = None, resume: bool = False,
-                progress: bool = True) -> dict[str, Any]:
+def fit_workers(export_path: Path, config: TrainConfig, out: Path, workers: int, *,
+                resume: bool = False, progress: bool = True) -> dict[str, Any]:
     """:func:`mmkg.train.fit.fit` on ``workers`` processes (spawned here, gloo, rendezvous
-    through a file); returns ``metrics.json``'s content as rank 0 wrote it.
+    through a file), each on the export folder ``export_path`` memory-mapped; returns
+    ``metrics.json``'s content as rank 0 wrote it.
 
     Raises:
         TrainError: a worker failed (its error is in the message).
@@ -113,8 +97,8 @@ def fit_workers(data: TrainData, config: TrainConfig, out: Path, workers: int, *
     with tempfile.TemporaryDirectory(prefix="mmkg-workers-") as folder:
         rendezvous = f"file://{Path(folder) / 'rendezvous'}"
         try:
-            mp.spawn(_worker, args=(workers, rendezvous, share(data), config, Path(out), export_path,
-                                    resume, progress), nprocs=workers, join=True)
+            mp.spawn(_worker, args=(workers, rendezvous, Path(export_path), config, Path(out), resume,
+                                    progress), nprocs=workers, join=True)
         except mp.ProcessRaisedException as e:
             last = str(e).strip().splitlines()[-1]
             raise TrainError(f"a training worker failed: {last}") from e
@@ -123,14 +107,15 @@ def fit_workers(data: TrainData, config: TrainConfig, out: Path, workers: int, *
     return RunFolder(out).load_metrics()
 
 
-def _worker(rank: int, world: int, rendezvous: str, data: TrainData, config: TrainConfig, out: Path,
-            export_path: Path | None, resume: bool, progress: bool) -> None:
+def _worker(rank: int, world: int, rendezvous: str, export_path: Path, config: TrainConfig, out: Path,
+            resume: bool, progress: bool) -> None:
     torch.set_num_threads(threads_per_worker(world))
+    data = TrainData.from_export(ExportedGraph.load(export_path, mmap=True), config.model.modality_names)
     dist.init_process_group(backend(), init_method=rendezvous, rank=rank, world_size=world,
                             timeout=COLLECTIVE_TIMEOUT)
     group = WorkerGroup(rank, world)  # outlives the process group (WorkerGroup's doc says why)
     try:
-        fit(unshare(data), config, out, export_path=export_path, resume=resume,
+        fit(data, config, out, export_path=export_path, resume=resume,
             progress=progress and rank == 0, group=group)
     finally:
         dist.destroy_process_group()

@@ -112,7 +112,7 @@ def load_run(run: Path, export_path: Path | None = None) -> tuple[Recommender, T
     path = export_path or saved.export
     if path is None:
         raise RunFolderError(f"{run}/{RunFolder.MODEL} records no export folder: pass --export")
-    data = TrainData.from_export(ExportedGraph.load(Path(path)), config.model.modality_names)
+    data = TrainData.from_export(ExportedGraph.load(Path(path), mmap=True), config.model.modality_names)
     model = build_model(config.model, data, np.random.default_rng(config.seed))
     model.load_state_dict(saved.state_dict)
     return model, data

@@ -41,8 +41,9 @@ def train_run(config: TrainConfig, out: Path, *, export_path: Path | None = None
     """Fit ``config`` on ``export_path`` (or on ``OUT/export`` made by ``make_export``) and write
     the run folder ``out``; returns ``metrics.json``'s content.
 
-    ``workers > 1``: data-parallel on that many spawned processes
-    (:func:`mmkg.train.distributed.fit_workers`). Under ``torchrun`` (``WORLD_SIZE > 1``) this
+    The export is memory-mapped (:meth:`ExportedGraph.load`). ``workers > 1``: data-parallel
+    on that many spawned processes (:func:`mmkg.train.distributed.fit_workers`), each mapping
+    the same folder. Under ``torchrun`` (``WORLD_SIZE > 1``) this
     process is one worker of torchrun's group; it needs ``export_path`` (no worker exports), and
     only rank 0 returns the metrics (the others ``{}``).
 
@@ -58,10 +59,9 @@ def train_run(config: TrainConfig, out: Path, *, export_path: Path | None = None
             export_path = Path(out) / "export"
             if not (export_path / "manifest.json").exists():
                 make_export(export_path, config.seed)
-        data = TrainData.from_export(ExportedGraph.load(export_path), config.model.modality_names)
         if workers > 1:
-            return fit_workers(data, config, out, workers, export_path=export_path, resume=resume,
-                               progress=progress)
+            return fit_workers(export_path, config, out, workers, resume=resume, progress=progress)
+        data = TrainData.from_export(ExportedGraph.load(export_path, mmap=True), config.model.modality_names)
         return fit(data, config, out, export_path=export_path, resume=resume,
                    progress=progress and group.is_main, group=group)
 
@@ -83,7 +83,7 @@ def refit_run(out: Path, *, export_path: Path | None = None, progress: bool = Tr
     export = Path(export_path) if export_path else run.load_model().export
     if export is None:
         raise RunFolderError(f"{run.path}: {RunFolder.MODEL} records no export folder; give it with --export")
-    data = TrainData.from_export(ExportedGraph.load(export), config.model.modality_names)
+    data = TrainData.from_export(ExportedGraph.load(export, mmap=True), config.model.modality_names)
     started = time.perf_counter()
     embeddings = refit(data, config, int(metrics["best_epoch"]), progress=progress)
     run.save_embeddings(embeddings)

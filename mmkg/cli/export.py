@@ -52,8 +52,9 @@ def export(app: AppContext, out: Path, genres: tuple[str, ...], users: tuple[str
     """Export a subgraph (default: all of it) to OUT with a leakage-free train/valid/test split.
 
     Criteria combine: a track is kept when it meets every one given. OUT receives graph.bin,
-    id_maps.json, relations.json, modalities.pt, split.npz, manifest.json (and fastrp.pt with
-    --fastrp); it must be empty or absent (or hold an export, replaced with --force).
+    id_maps.json, relations.json, modalities.pt, listened/, split/, manifest.json (and fastrp.pt
+    with --fastrp); it must be empty or absent (or hold an export, replaced with --force). The
+    folder is built beside OUT and moved in when complete: a failed export changes nothing.
     """
     from pydantic import ValidationError
 
@@ -72,15 +73,15 @@ def export(app: AppContext, out: Path, genres: tuple[str, ...], users: tuple[str
         split = SplitConfig(protocol=protocol, ratios=ratios)
     except ValidationError as e:
         raise click.BadParameter(str(e)) from e
-    exported = export_heterograph(app.driver(), app.database, selection=selection, split=split,
-                                  seed=seed, source_uri=app.settings.neo4j.bolt_uri,
-                                  batch_size=app.settings.batch.export)
+    fastrp_config = None
     if fastrp or fastrp_dim:
-        from mmkg.export.fastrp import FastRPConfig, add_fastrp
+        from mmkg.export.fastrp import FastRPConfig
 
-        dim = {"dim": fastrp_dim} if fastrp_dim else {}
-        add_fastrp(exported, app.driver(), app.database, FastRPConfig(seed=seed, **dim))
-    exported.save(out)
+        fastrp_config = FastRPConfig(seed=seed, **({"dim": fastrp_dim} if fastrp_dim else {}))
+    exported = export_heterograph(app.driver(), app.database, out, selection=selection, split=split,
+                                  seed=seed, source_uri=app.settings.neo4j.bolt_uri,
+                                  batch_size=app.settings.batch.export, replace=force,
+                                  fastrp=fastrp_config)
     counts = exported.manifest["counts"]
     click.echo(f"exported to {out} in {exported.manifest['seconds']}s")
     click.echo("nodes:  " + ", ".join(f"{k} {v}" for k, v in counts["nodes"].items()))

@@ -148,10 +148,9 @@ def evaluate(run: Path, export_path: Path | None, threads: int | None, as_json: 
 def _export_database(app: AppContext, path: Path, seed: int) -> None:
     from mmkg.export import SplitConfig, export_heterograph
 
-    exported = export_heterograph(app.driver(), app.database, selection=None, split=SplitConfig(),
-                                  seed=seed, source_uri=app.settings.neo4j.bolt_uri,
-                                  batch_size=app.settings.batch.export)
-    exported.save(path)
+    export_heterograph(app.driver(), app.database, path, selection=None, split=SplitConfig(),
+                       seed=seed, source_uri=app.settings.neo4j.bolt_uri,
+                       batch_size=app.settings.batch.export)
 
 
 def _print_metrics(valid: dict[str, float], test: dict[str, float]) -> None:

@@ -50,7 +50,7 @@ def tune(export_path: Path, out: Path, model: str | None, preset: str | None, co
     if threads:
         torch.set_num_threads(threads)
     base = TrainConfig.load(config_file, preset=preset, model=model, seed=seed, monitor=monitor, epochs=epochs)
-    data = TrainData.from_export(ExportedGraph.load(export_path), base.model.modality_names)
+    data = TrainData.from_export(ExportedGraph.load(export_path, mmap=True), base.model.modality_names)
     result = run_tune(data, base, out, trials=trials, timeout=timeout, progress=not quiet)
     best = result.best
     params = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in best.params.items())

@@ -6,8 +6,10 @@ start from known nodes take their ids in chunks (``$ids``) and answer each chunk
 record of collected rows; whole-label id queries answer in pages of ``page`` ids per record. Bolt's
 cost is per record (≈70 µs on a loaded machine against ≈1 µs per list element), so this is ~20×
 faster than a record per row, while memory stays bounded by one chunk. Each transaction function
-turns its chunk into numpy arrays (never a list of dict records), which are appended to
-:class:`~mmkg.export.columns.Column` chunks; a retried transaction simply rebuilds its chunk.
+turns its chunk into numpy arrays (never a list of dict records); a retried transaction simply
+rebuilds its chunk. KG edges are gathered in :class:`~mmkg.export.columns.Column` chunks; the
+listens, the bulk of the data, are handed to the caller one chunk of users at a time
+(:meth:`GraphReader.listen_chunks`) and never gathered here.
 """
 
 from __future__ import annotations
@@ -144,21 +146,22 @@ class GraphReader:
                     cols[1].extend(dst)
         return {etype: (s.to_numpy(), d.to_numpy()) for etype, (s, d) in sorted(columns.items())}
 
-    def listens(self, users: IdMap, tracks: IdMap) -> Listens:
-        """The ``LISTENED`` interactions between exported users and tracks, one per distinct pair
-        (when Neo4j holds several relationships for a pair, the first streamed is kept)."""
-        cols = [Column(np.int64), Column(np.int64), Column(np.float64), Column(np.float64)]
+    def listen_chunks(self, users: IdMap, tracks: IdMap) -> Iterator[Listens]:
+        """The ``LISTENED`` interactions between exported users and tracks, one chunk of
+        ``chunk_ids`` users at a time: each chunk holds *every* interaction of its users, one per
+        distinct pair, sorted by (user, track) whatever order Neo4j streamed them in. When Neo4j
+        holds several relationships for a pair, the smallest (plays, ts) is kept (logged)."""
+        duplicates = 0
         for chunk in self._chunks(users.ids, "listens"):
-            part = self._read("export_listens", _listen_consumer(users, tracks), ids=chunk)
-            for col, values in zip(cols, part):
-                col.extend(values)
-        user, track, plays, ts = (c.to_numpy() for c in cols)
-        _, first = np.unique(user * max(len(tracks), 1) + track, return_index=True)
-        if len(first) < len(user):
-            log.warning("%d duplicate LISTENED relationships ignored", len(user) - len(first))
-            keep = np.sort(first)
-            user, track, plays, ts = user[keep], track[keep], plays[keep], ts[keep]
-        return Listens(user, track, plays, ts)
+            user, track, plays, ts = self._read("export_listens", _listen_consumer(users, tracks), ids=chunk)
+            order = np.lexsort((ts, plays, track, user))
+            user, track, plays, ts = user[order], track[order], plays[order], ts[order]
+            first = np.r_[True, (np.diff(user) != 0) | (np.diff(track) != 0)] if len(user) else \
+                np.zeros(0, dtype=bool)
+            duplicates += int(len(first) - first.sum())
+            yield Listens(user[first], track[first], plays[first], ts[first])
+        if duplicates:
+            log.warning("%d duplicate LISTENED relationships ignored", duplicates)
 
     # -- features ------------------------------------------------------------------------------
     def modalities(self, tracks: IdMap) -> dict[str, dict[str, Any]]:

@@ -1,8 +1,12 @@
-"""Leakage-free train/valid/test splits of user→track interactions (pure numpy, seeded).
+"""Leakage-free train/valid/test splits of user→track interactions, computed while they stream.
 
-Interactions are first put in a canonical order (user index, then track index), so a split depends
-only on the interaction *set*, the protocol and the seed — never on the order Neo4j streamed rows.
-Only ``train`` positives become ``LISTENED`` edges of the exported graph.
+:class:`SplitStream` takes the interactions in chunks, each holding *every* interaction of its
+users (``export_listens`` answers a chunk of user ids with all their listens), and appends the
+split to ``.npy`` files as it goes (:mod:`mmkg.export.npy_append`), so memory is one chunk, never
+the whole interaction set. Randomness is drawn per user from a generator seeded by
+``(seed, user index)`` (:func:`user_rng`), on that user's interactions sorted by track index:
+a split depends only on the interaction *set*, the protocol and the seed — never on the order
+Neo4j streams rows or users, nor on the chunk size. Only ``train`` positives are training data.
 
 Protocols (``r_v``, ``r_t`` = normalised valid/test ratios; ``n`` = a user's interactions):
 
@@ -15,8 +19,11 @@ Protocols (``r_v``, ``r_t`` = normalised valid/test ratios; ``n`` = a user's int
 ``kgcn-ctr`` (KGCN's CTR protocol)
     Per user, ``min(n, n_unseen)`` negatives drawn *without replacement* from the tracks the user
     never listened to; then *all* labelled rows (positives and negatives together, not per user)
-    are shuffled and split ``⌊N·r_v⌋`` valid, ``⌊N·r_t⌋`` test, the rest train. Negatives land in
-    ``train_neg``/``valid_neg``/``test_neg``.
+    are split ``⌊N·r_v⌋`` valid, ``⌊N·r_t⌋`` test, the rest train, uniformly at random. Streamed:
+    every labelled row gets a 64-bit random key from its user's generator; the rows are ranked by
+    (key, user, label, track), the first ``⌊N·r_v⌋`` go to valid, the next ``⌊N·r_t⌋`` to test.
+    The ranks are found in bounded memory by a histogram of the keys' top 16 bits over the rows
+    kept on disk (:func:`_rank_bounds`). Negatives land in ``train_neg``/``valid_neg``/``test_neg``.
 ``topk-801010``
     Per user, shuffled; ``k = max(1, ⌊0.1·n⌋)``; test gets ``min(k, max(0, n - 2))``, valid
     ``min(k, max(0, n - 2 - n_test))``, train the rest — so train keeps at least 2 whenever
@@ -27,19 +34,25 @@ For ``ratio``, ``time`` and ``topk-801010`` every valid/test positive gets one C
 uniform track the user never interacted with at all, distinct within the user while enough such
 tracks exist (else drawn with replacement); ``valid_neg[i]`` belongs to the user of ``valid[i]``
 (same order, same length, except users who interacted with every track: they get none, logged).
+
+Every part is an int64 ``[n, 2]`` array of (user index, track index), grouped by user in the
+order the chunks arrived (``mmkg export`` streams users in index order).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+import shutil
+from collections.abc import Callable, Iterator
 from enum import StrEnum
+from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from mmkg.errors import ExportError
+from mmkg.export.npy_append import NpyAppender, read_blocks
 
 log = logging.getLogger(__name__)
 
@@ -80,72 +93,204 @@ class SplitConfig(BaseModel):
         return {"protocol": self.protocol.value, "ratios": list(self.fractions)}
 
 
-@dataclass
-class Split:
-    """A split of interaction arrays ``(user, track)``.
+PARTS = ("train", "valid", "test")
+"""The positive parts of every protocol."""
 
-    ``rows``: ``train``/``valid``/``test`` → indices into the interaction arrays (positives).
-    ``negatives``: ``valid_neg``/``test_neg`` (and ``train_neg`` for ``kgcn-ctr``) → int64 ``[n, 2]``
-    (user index, track index).
+
+def part_names(protocol: SplitProtocol) -> tuple[str, ...]:
+    """The arrays a protocol writes: the positives, then the CTR negatives."""
+    if protocol is SplitProtocol.KGCN_CTR:
+        return (*PARTS, "train_neg", "valid_neg", "test_neg")
+    return (*PARTS, "valid_neg", "test_neg")
+
+
+def user_rng(seed: int, user: int) -> np.random.Generator:
+    """The generator of user index ``user``'s random choices under ``seed`` (both ≥ 0)."""
+    return np.random.default_rng((seed, user))
+
+
+class SplitStream:
+    """Split interactions that arrive in chunks of whole users, appending every part to
+    ``folder/<part>.npy`` (:func:`part_names`).
+
+    Args:
+        folder: where the part files go (created); ``kgcn-ctr`` also keeps its labelled rows in
+            ``folder/_ctr`` until :meth:`close`, which removes them.
+        config: the protocol and ratios.
+        seed: the split's seed (≥ 0).
+        n_users: users in the index space (user indices are ``0..n_users-1``).
+        n_tracks: tracks in the index space (negatives are drawn from ``0..n_tracks-1``).
+
+    Use: :meth:`add` each chunk, then :meth:`close`, which returns the part sizes.
     """
 
-    rows: dict[str, np.ndarray]
-    negatives: dict[str, np.ndarray]
+    def __init__(self, folder: Path, config: SplitConfig, seed: int, n_users: int, n_tracks: int) -> None:
+        if seed < 0:
+            raise ExportError(f"the split seed must be ≥ 0, got {seed}")
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.config = config
+        self.seed = seed
+        self.n_tracks = n_tracks
+        self._done = np.zeros(n_users, dtype=bool)
+        self._parts = {name: NpyAppender(self.folder / f"{name}.npy", np.int64, (2,))
+                       for name in part_names(config.protocol)}
+        self._ctr: dict[str, NpyAppender] = {}
+        if config.protocol is SplitProtocol.KGCN_CTR:
+            (self.folder / _CTR).mkdir(exist_ok=True)
+            self._ctr = {name: NpyAppender(self.folder / _CTR / f"{name}.npy", dtype)
+                         for name, dtype in _CTR_COLUMNS.items()}
 
-    def arrays(self, user: np.ndarray, track: np.ndarray) -> dict[str, np.ndarray]:
-        """Every part as int64 ``[n, 2]`` (user index, track index): the ``split.npz`` content."""
-        out = {name: np.stack([user[r], track[r]], axis=1).astype(np.int64)
-               for name, r in self.rows.items()}
-        out.update(self.negatives)
-        return out
+    def add(self, user: np.ndarray, track: np.ndarray, ts: np.ndarray | None = None) -> None:
+        """Split one chunk: distinct ``(user[i], track[i])`` pairs holding every interaction of
+        each user in it (``ts[i]``: epoch seconds or NaN; needed by ``time`` only).
 
-
-def split_interactions(
-    user: np.ndarray, track: np.ndarray, ts: np.ndarray | None, n_tracks: int,
-    config: SplitConfig, seed: int,
-) -> Split:
-    """Split the interactions ``(user[i], track[i])`` (distinct pairs; ``ts[i]`` epoch seconds or
-    NaN) over ``n_tracks`` tracks according to ``config``, reproducibly for ``seed``."""
-    rng = np.random.default_rng(seed)
-    order = np.lexsort((track, user))
-    bounds = np.flatnonzero(np.diff(user[order])) + 1
-    groups = np.split(order, bounds) if len(order) else []
-    if config.protocol is SplitProtocol.KGCN_CTR:
-        return _kgcn_ctr(groups, user, track, n_tracks, config.fractions, rng)
-    if config.protocol is SplitProtocol.TIME:
-        if ts is None or np.isnan(ts).any():
+        Raises:
+            ExportError: ``time`` and an interaction without ``ts``.
+            ValueError: a user already seen in an earlier chunk.
+        """
+        order = np.lexsort((track, user))
+        user, track = user[order], track[order]
+        ts = ts[order] if ts is not None else None
+        if self.config.protocol is SplitProtocol.TIME and (ts is None or np.isnan(ts).any()):
             missing = len(user) if ts is None else int(np.isnan(ts).sum())
             raise ExportError(f"the time split needs a ts on every LISTENED; {missing} have none")
-    _, r_valid, r_test = config.fractions
-    parts: dict[str, list[np.ndarray]] = {"train": [], "valid": [], "test": []}
-    negatives: dict[str, list[np.ndarray]] = {"valid_neg": [], "test_neg": []}
-    for rows in groups:
-        n = len(rows)
-        if config.protocol is SplitProtocol.TIME:
-            rows = rows[np.lexsort((track[rows], ts[rows]))]
-            n_valid, n_test = _floor(n * r_valid), _floor(n * r_test)
-        elif config.protocol is SplitProtocol.TOPK_801010:
-            rows = rows[rng.permutation(n)]
-            n_valid, n_test = topk_801010_counts(n)
+        bounds = np.flatnonzero(np.diff(user)) + 1
+        starts, ends = np.r_[0, bounds], np.r_[bounds, len(user)]
+        users = user[starts] if len(user) else user
+        if self._done[users].any():
+            raise ValueError(f"user index {int(users[self._done[users]][0])} came in two chunks")
+        self._done[users] = True
+        out: dict[str, list[np.ndarray]] = {}
+        for u, a, b in zip(users.tolist(), starts.tolist(), ends.tolist()):
+            rng = user_rng(self.seed, u)
+            if self.config.protocol is SplitProtocol.KGCN_CTR:
+                self._ctr_user(u, track[a:b], rng, out)
+            else:
+                self._split_user(u, track[a:b], None if ts is None else ts[a:b], rng, out)
+        for name, blocks in out.items():
+            target = self._ctr if self.config.protocol is SplitProtocol.KGCN_CTR else self._parts
+            target[name].append(np.concatenate(blocks))
+
+    def close(self) -> dict[str, int]:
+        """Finish the part files (for ``kgcn-ctr``: the global split) and return their sizes."""
+        if self._ctr:
+            for column in self._ctr.values():
+                column.close()
+            self._split_labelled()
+            shutil.rmtree(self.folder / _CTR)
+        for part in self._parts.values():
+            part.close()
+        return {name: part.rows for name, part in self._parts.items()}
+
+    def _split_user(self, u: int, tracks: np.ndarray, ts: np.ndarray | None,
+                    rng: np.random.Generator, out: dict[str, list[np.ndarray]]) -> None:
+        n = len(tracks)
+        if self.config.protocol is SplitProtocol.TIME:
+            tracks = tracks[np.argsort(ts, kind="stable")]  # tracks are sorted: ties by track
+            n_valid, n_test = _ratio_counts(n, self.config.fractions)
         else:
-            rows = rows[rng.permutation(n)]
-            n_valid, n_test = _floor(n * r_valid), _floor(n * r_test)
+            tracks = tracks[rng.permutation(n)]
+            n_valid, n_test = topk_801010_counts(n) if self.config.protocol is SplitProtocol.TOPK_801010 \
+                else _ratio_counts(n, self.config.fractions)
         n_train = n - n_valid - n_test
-        parts["train"].append(rows[:n_train])
-        parts["valid"].append(rows[n_train:n_train + n_valid])
-        parts["test"].append(rows[n_train + n_valid:])
-        if n_valid + n_test:
-            u = user[rows[0]]
-            seen = np.unique(track[rows])
-            drawn = sample_unseen(rng, seen, n_tracks, n_valid + n_test,
-                                  replace=n_tracks - len(seen) < n_valid + n_test)
-            if len(drawn) == 0:
-                log.warning("user index %d interacted with every track: no CTR negatives", u)
-                continue
-            negatives["valid_neg"].append(_pairs(u, drawn[:n_valid]))
-            negatives["test_neg"].append(_pairs(u, drawn[n_valid:]))
-    return Split(rows={k: _cat(v) for k, v in parts.items()},
-                 negatives={k: _cat_pairs(v) for k, v in negatives.items()})
+        for name, part in zip(PARTS, (tracks[:n_train], tracks[n_train:n_train + n_valid],
+                                      tracks[n_train + n_valid:])):
+            out.setdefault(name, []).append(_pairs(u, part))
+        if n_valid + n_test == 0:
+            return
+        seen = np.sort(tracks)
+        drawn = sample_unseen(rng, seen, self.n_tracks, n_valid + n_test,
+                              replace=self.n_tracks - n < n_valid + n_test)
+        if len(drawn) == 0:
+            log.warning("user index %d interacted with every track: no CTR negatives", u)
+            return
+        out.setdefault("valid_neg", []).append(_pairs(u, drawn[:n_valid]))
+        out.setdefault("test_neg", []).append(_pairs(u, drawn[n_valid:]))
+
+    def _ctr_user(self, u: int, tracks: np.ndarray, rng: np.random.Generator,
+                  out: dict[str, list[np.ndarray]]) -> None:
+        negatives = np.sort(sample_unseen(rng, tracks, self.n_tracks, len(tracks)))
+        n = len(tracks) + len(negatives)
+        out.setdefault("user", []).append(np.full(n, u, dtype=np.int64))
+        out.setdefault("track", []).append(np.concatenate([tracks, negatives]))
+        out.setdefault("label", []).append(np.r_[np.ones(len(tracks), np.uint8), np.zeros(len(negatives), np.uint8)])
+        out.setdefault("key", []).append(rng.bit_generator.random_raw(n).astype(np.uint64))
+
+    def _split_labelled(self) -> None:
+        """``kgcn-ctr``'s global split of the labelled rows kept in ``_ctr`` (read back in blocks)."""
+        n_rows = self._ctr["key"].rows
+        _, f_valid, f_test = self.config.fractions
+        n_valid, n_test = _floor(n_rows * f_valid), _floor(n_rows * f_test)
+        valid_end, test_end = _rank_bounds(self._labelled, [n_valid, n_valid + n_test], n_rows)
+        for block in self._labelled():
+            below_valid, below_test = _below(block, valid_end), _below(block, test_end)
+            pairs = np.stack([block["user"], block["track"]], axis=1)
+            positive = block["label"] == 1
+            for name, mask in (("valid", below_valid), ("test", below_test & ~below_valid),
+                               ("train", ~below_test)):
+                self._parts[name].append(pairs[mask & positive])
+                self._parts[f"{name}_neg"].append(pairs[mask & ~positive])
+
+    def _labelled(self) -> Iterator[dict[str, np.ndarray]]:
+        """The labelled rows, ``_SCAN_ROWS`` at a time, as ``{column: array}``."""
+        columns = [read_blocks(self.folder / _CTR / f"{name}.npy", _SCAN_ROWS) for name in _CTR_COLUMNS]
+        for arrays in zip(*columns):
+            yield dict(zip(_CTR_COLUMNS, arrays))
+
+
+_CTR = "_ctr"
+_CTR_COLUMNS = {"key": np.uint64, "user": np.int64, "label": np.uint8, "track": np.int64}
+"""A labelled row of ``kgcn-ctr``, in the order it is ranked by."""
+_SCAN_ROWS = 1 << 18
+_BUCKET_SHIFT = np.uint64(48)  # keys are bucketed by their top 16 bits
+
+
+def _rank_bounds(blocks: Callable[[], Iterator[dict[str, np.ndarray]]], ranks: list[int],
+                 n_rows: int) -> list[tuple[int, ...] | None]:
+    """For each rank ``r``: the (key, user, label, track) tuple that exactly ``r`` of the
+    ``n_rows`` rows rank below, or None when ``r`` is every row. Two passes over ``blocks()``: a
+    histogram of the keys' top bits, then the rows of the bucket holding the rank, sorted (keys
+    are uniform, so a bucket holds about ``n_rows / 65536`` rows)."""
+    counts = np.zeros(1 << 16, dtype=np.int64)
+    for block in blocks():
+        counts += np.bincount((block["key"] >> _BUCKET_SHIFT).astype(np.int64), minlength=len(counts))
+    before = np.r_[0, np.cumsum(counts)]
+    buckets = {rank: int(np.searchsorted(before, rank, side="right")) - 1 for rank in ranks if rank < n_rows}
+    members: dict[int, list[dict[str, np.ndarray]]] = {bucket: [] for bucket in buckets.values()}
+    for block in blocks():
+        top = (block["key"] >> _BUCKET_SHIFT).astype(np.int64)
+        for bucket, found in members.items():
+            mask = top == bucket
+            found.append({name: column[mask] for name, column in block.items()})
+    bounds: list[tuple[int, ...] | None] = []
+    for rank in ranks:
+        if rank >= n_rows:
+            bounds.append(None)
+            continue
+        bucket = buckets[rank]
+        inside = {name: np.concatenate([m[name] for m in members[bucket]]) for name in _CTR_COLUMNS}
+        order = np.lexsort(tuple(inside[name] for name in reversed(_CTR_COLUMNS)))
+        k = order[rank - before[bucket]]
+        bounds.append(tuple(int(inside[name][k]) for name in _CTR_COLUMNS))
+    return bounds
+
+
+def _below(block: dict[str, np.ndarray], bound: tuple[int, ...] | None) -> np.ndarray:
+    """Rows of ``block`` whose (key, user, label, track) tuple ranks below ``bound``."""
+    if bound is None:
+        return np.ones(len(block["key"]), dtype=bool)
+    less = np.zeros(len(block["key"]), dtype=bool)
+    equal = np.ones(len(block["key"]), dtype=bool)
+    for name, value in zip(_CTR_COLUMNS, bound):
+        column, value = block[name], block[name].dtype.type(value)
+        less |= equal & (column < value)
+        equal &= column == value
+    return less
+
+
+def _ratio_counts(n: int, fractions: tuple[float, float, float]) -> tuple[int, int]:
+    return _floor(n * fractions[1]), _floor(n * fractions[2])
 
 
 def topk_801010_counts(n: int) -> tuple[int, int]:
@@ -181,31 +326,6 @@ def sample_unseen(rng: np.random.Generator, seen: np.ndarray, n_items: int, k: i
     return pool[:k]
 
 
-def _kgcn_ctr(groups: list[np.ndarray], user: np.ndarray, track: np.ndarray, n_tracks: int,
-              fractions: tuple[float, float, float], rng: np.random.Generator) -> Split:
-    neg_pairs = []
-    for rows in groups:
-        seen = np.unique(track[rows])
-        drawn = sample_unseen(rng, seen, n_tracks, len(rows))
-        neg_pairs.append(_pairs(user[rows[0]], drawn))
-    negatives = _cat_pairs(neg_pairs)
-    n_pos = len(user)
-    # Labelled row j < n_pos is positive interaction j; j ≥ n_pos is negative j - n_pos.
-    n_rows = n_pos + len(negatives)
-    perm = rng.permutation(n_rows)
-    n_valid, n_test = _floor(n_rows * fractions[1]), _floor(n_rows * fractions[2])
-    n_train = n_rows - n_valid - n_test
-    chunks = {"train": perm[:n_train], "valid": perm[n_train:n_train + n_valid],
-              "test": perm[n_train + n_valid:]}
-    rows, negs = {}, {}
-    for name, chunk in chunks.items():
-        pos = chunk[chunk < n_pos]
-        rows[name] = pos[np.lexsort((track[pos], user[pos]))]
-        neg = negatives[chunk[chunk >= n_pos] - n_pos]
-        negs[f"{name}_neg"] = neg[np.lexsort((neg[:, 1], neg[:, 0]))] if len(neg) else neg
-    return Split(rows=rows, negatives=negs)
-
-
 def _floor(x: float) -> int:
     return math.floor(x + _EPS)
 
@@ -219,11 +339,3 @@ def _member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
 
 def _pairs(u: int, items: np.ndarray) -> np.ndarray:
     return np.stack([np.full(len(items), u, dtype=np.int64), items.astype(np.int64)], axis=1)
-
-
-def _cat(arrays: list[np.ndarray]) -> np.ndarray:
-    return np.concatenate(arrays).astype(np.int64) if arrays else np.empty(0, dtype=np.int64)
-
-
-def _cat_pairs(arrays: list[np.ndarray]) -> np.ndarray:
-    return np.concatenate(arrays) if arrays else np.empty((0, 2), dtype=np.int64)
