@@ -28,16 +28,16 @@ Consistency design (one model version is published at a time):
    Model gets ``current = false``, the new one ``current = true``. Readers therefore see either all
    old or all new results, and a failure before the flip leaves the previous version untouched.
    The flip copies vectors inside the server (no parameters cross the wire): one property write
-   (and vector-index update) per node. ``bench/query.py`` measured 19 s for 100k tracks + 10k
-   users x 64 floats on a 2-core box shared with other servers, within a 1 GB heap. Readers are
-   not blocked meanwhile; they keep reading the old version until the commit.
+   (and vector-index update) per node. ``bench/query.py`` measured 6–9 s for 100k tracks + 10k
+   users x 64 floats on a 2-core box shared with other jobs (load average ~8), heap 2 GB.
+   Readers are not blocked meanwhile; they keep reading the old version until the commit.
 5. Pruning: all but the ``keep`` most recent non-current complete versions are deleted
    (relationships in batches of users, then the Model node), and so are incomplete leftovers.
 
 Vector indexes (names from :data:`mmkg.schema.VECTOR_INDEXES`, cosine, dimension = the model's):
 created when missing; when an existing one has another dimension it is dropped just before the
-flip and re-created right after it. In that window (flip + index population: about 70 s for
-110k vectors in the benchmark above, far less on a free machine) ``similar_tracks`` and
+flip and re-created right after it. In that window (flip + index population: about 33 s for
+110k vectors in the benchmark above, less on a free machine) ``similar_tracks`` and
 ``cold_start`` fail with "no such index"; ``recommend`` is unaffected.
 
 One publish at a time: :func:`publish` holds the publish lock (``train/publish_lock.py``) from
