@@ -304,7 +304,7 @@ def _timed(phases: dict[str, float], phase: str) -> Iterator[None]:
 
 
 def _write_recommendations(driver: Driver, database: str, run: RunOutput, summary: PublishSummary,
-                           batch_size: int, bar: "_Progress") -> None:
+                           batch_size: int, bar: _Progress) -> None:
     """Register the Model node and write its RECOMMENDED relationships, unless a previous run of
     this version completed them; partial ones of an interrupted run are deleted first."""
     emb = run.embeddings
