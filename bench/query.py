@@ -161,10 +161,10 @@ def main() -> None:
                             batch_size=args.batch_size, progress=False)
                 rows = s.recommendations + s.tracks + s.users
                 print(f"publish ({attempt}): {rows} rows in {s.seconds:.1f} s = "
-                      f"{s.rows_per_second:,.0f} rows/s; flip + indexes {s.flip_seconds:.2f} s")
+                      f"{s.rows_per_second:,.0f} rows/s; phases: {s.phases_line()}")
                 results[f"publish_{attempt}"] = {"rows": rows, "seconds": s.seconds,
                                                  "rows_per_s": s.rows_per_second,
-                                                 "flip_seconds": s.flip_seconds}
+                                                 "phase_seconds": s.phase_seconds}
 
     users = [f"u{u}" for u in range(args.users)]
     records, _, _ = driver.execute_query(

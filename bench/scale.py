@@ -1,6 +1,8 @@
 """The growth curve: every step of the pipeline at 10k, 100k, 1M (and 10M) listens.
 
-For each size N this EMPTIES the configured database (``--yes`` required), generates a synthetic
+For each size N this EMPTIES the configured database of the local server (``--yes`` required:
+the server is stopped, the database's files removed, the server started, the schema applied, as
+``bench/ingest.py`` does; a Cypher delete of millions of nodes timed out), generates a synthetic
 media-free catalog with ``bench/ingest.py``'s generator (N interactions, N/20 users, N/50 tracks
 with Zipf popularity, a 16-d feature vector per track) and times, each through the real ``mmkg``
 CLI in its own process (wall seconds and that process's peak RSS):
@@ -13,7 +15,8 @@ CLI in its own process (wall seconds and that process's peak RSS):
   batch of ``n_train / --steps`` positives (a fixed number of steps per epoch, as W workers × a
   per-worker batch give; at a fixed batch an epoch costs steps × whole-graph propagation, i.e.
   O(N²)); ``train`` is the whole command (its end-of-run scoring of users × tracks included);
-- ``publish``: ``mmkg publish`` (vectors, top-100 per user, the flip, vector indexes);
+- ``publish``: ``mmkg publish`` (vectors, top-100 per user, the flip, vector indexes), and its
+  ``phases:`` line (seconds per phase) as ``publish_phases``;
 - ``recommend``: p50 / p99 latency of ``mmkg.recommend.for_user`` (``cypher/recommend.cypher``)
   for ``--queries`` random users, one client.
 
@@ -29,6 +32,7 @@ import argparse
 import json
 import os
 import random
+import re
 import shlex
 import statistics
 import subprocess
@@ -40,11 +44,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.ingest import synthetic_catalog
+from bench.ingest import fresh_database, synthetic_catalog
 from mmkg.config import load_settings
 from mmkg.graph import connect
-from mmkg.graph.schema import apply_schema, reset_database
+from mmkg.graph.schema import apply_schema
 from mmkg.recommend import for_user
+from mmkg.server.local import LocalServer
 
 MMKG = [sys.executable, "-m", "mmkg"]
 STEPS = ("ingest", "features", "export", "epoch", "train", "publish", "recommend_p50", "recommend_p99")
@@ -73,6 +78,14 @@ def bulk_available() -> bool:
     """Whether this checkout's ``mmkg ingest`` offers ``--bulk`` (neo4j-admin database import)."""
     done = subprocess.run(MMKG + ["ingest", "--help"], capture_output=True, text=True, check=True)
     return "--bulk" in done.stdout
+
+
+def publish_phases(out: str) -> dict[str, float]:
+    """``{phase: seconds}`` from the ``phases: vectors 1.2 s, recommendations 30.4 s, ...`` line
+    that ``mmkg publish`` prints."""
+    line = next(line for line in out.splitlines() if line.startswith("phases: "))
+    pairs = (item.rsplit(" ", 2)[:2] for item in line.removeprefix("phases: ").split(", "))
+    return {name: float(seconds) for name, seconds in pairs}
 
 
 def split_features(catalog: Path, features_only: Path) -> None:
@@ -105,9 +118,9 @@ def recommend_latency(users: list[str], queries: int, seed: int) -> tuple[float,
 
 def measure(n: int, work: Path, args: argparse.Namespace, bulk: bool, log: Path) -> dict:
     settings = load_settings()
+    fresh_database(settings.neo4j.database, LocalServer(settings))
     driver = connect(settings)
     try:
-        reset_database(driver, settings.neo4j.database)
         apply_schema(driver, settings.neo4j.database)
     finally:
         driver.close()
@@ -137,7 +150,11 @@ def measure(n: int, work: Path, args: argparse.Namespace, bulk: bool, log: Path)
     metrics = json.loads((run / "metrics.json").read_text())
     row["epoch"], row["batch_size"] = metrics["seconds_per_epoch"], batch
     print(f"  epoch     {row['epoch']:8.1f} s  (batch {batch:,}, {args.steps} steps)", flush=True)
-    step("publish", ["publish", str(run), "--keep", "0"])
+    out = step("publish", ["publish", str(run), "--keep", "0"])
+    row["publish_phases"] = publish_phases(out)
+    row["recommendations"] = int(re.search(r"(\d+) recommendations,", out).group(1))
+    print("  publish phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in row["publish_phases"].items()),
+          flush=True)
     users = json.loads((export / "id_maps.json").read_text())["User"]
     p50, p99 = recommend_latency(users, args.queries, args.seed)
     row["recommend_p50"], row["recommend_p99"] = p50 / 1000, p99 / 1000
@@ -196,6 +213,19 @@ def table(rows: list[dict], fitted: dict) -> str:
     return "\n".join(lines)
 
 
+def phases_table(rows: list[dict]) -> str:
+    """Seconds per ``mmkg publish`` phase and size, with the RECOMMENDED relationships per second."""
+    names = list(rows[0]["publish_phases"])
+    lines = ["| listens | RECOMMENDED | " + " | ".join(f"{n} s" for n in names) + " | RECOMMENDED/s |",
+             "|" + "---|" * (len(names) + 3)]
+    for r in rows:
+        phases, written = r["publish_phases"], r["recommendations"]
+        lines.append(f"| {r['listens']:,} | {written:,} | "
+                     + " | ".join(f"{phases.get(n, 0):.1f}" for n in names)
+                     + f" | {written / phases['recommendations']:,.0f} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--yes", action="store_true", help="allow emptying the configured database")
@@ -232,6 +262,7 @@ def main() -> None:
     fitted = slopes(rows)
     plot(rows, fitted, args.plot, f"mmkg growth curve ({os.cpu_count()} shared CPUs)")
     print(table(rows, fitted))
+    print(phases_table(rows))
     worst = max(LINEAR_STEPS, key=lambda s: fitted.get(s, {}).get("slope", 0))
     print(f"steepest covered step: {worst} (slope {fitted.get(worst, {}).get('slope', float('nan')):.2f}); "
           f"plot {args.plot}, figures {args.json}")

@@ -21,8 +21,9 @@ import torch
 from mmkg.errors import DatabaseError, PublishError, RunFolderError
 from mmkg.graph import load_query
 from mmkg.schema import VECTOR_INDEXES
-from mmkg.train.publish import prune, publish, read_run, vector_index_dimensions
-from mmkg.train.run_folder import RunFolder
+from mmkg.train.publish import (RecommendationBatches, prune, publish, read_run,
+                                vector_index_dimensions)
+from mmkg.train.run_folder import Embeddings, RunFolder
 from tests.conftest import ROOT, count
 from tests.demo_graph import K, N_TRACKS, N_USERS, build_demo_graph, track_id, write_run
 
@@ -88,6 +89,23 @@ def test_publish_writes_embeddings_recommendations_model_and_indexes(demo, datab
         "ORDER BY rank", database_=database)
     assert [r["t"] for r in records] == [track_id(i) for i in blob["topk"]["items"][1].tolist()]
     assert [r["rank"] for r in records] == list(range(1, K + 1))
+
+
+def test_recommendation_batches_are_parallel_lists_in_rank_order_without_padding():
+    nan = float("nan")
+    emb = Embeddings(track_ids=["a", "b", "c"], user_ids=["u0", "u1", "u2"],
+                     track=torch.zeros(3, 2), user=torch.zeros(3, 2),
+                     topk_items=torch.tensor([[1, 2, 0], [2, -1, 0], [0, 1, -1]]),
+                     topk_scores=torch.tensor([[0.5, 0.9, 0.1], [0.7, 0.0, nan], [0.3, 0.2, 0.0]]))
+    batches = RecommendationBatches(emb, batch_size=2)
+    assert [(b.rows, b.params) for b in batches] == [
+        (2, {"users": ["u0", "u1"], "tracks": [["c", "b", "a"], ["c"]],
+             "scores": [[pytest.approx(0.9), pytest.approx(0.5), pytest.approx(0.1)],
+                        [pytest.approx(0.7)]]}),
+        (1, {"users": ["u2"], "tracks": [["a", "b"]],
+             "scores": [[pytest.approx(0.3), pytest.approx(0.2)]]}),
+    ]
+    assert batches.recommendations == 6
 
 
 def test_readers_see_previous_model_until_the_flip(demo, database, tmp_path):
@@ -190,6 +208,34 @@ def test_sigkilled_publish_leaves_previous_model_and_cli_rerun_completes(demo, d
     assert served_models(demo, database) == {b_id}
     assert count(demo, database, "MATCH ()-[r:RECOMMENDED]->() RETURN count(r) AS n") == N_USERS * K
     assert count(demo, database, "MATCH (m:Model) RETURN count(m) AS n") == 1
+
+
+@pytest.mark.usefixtures("uri_scheme")
+def test_recommended_track_missing_from_the_graph_is_skipped_and_counted(demo, database, tmp_path):
+    """A run whose top-K names a track the graph no longer holds: its vector and every
+    recommendation of it are skipped, counted and reported; the others keep their ranks."""
+    from click.testing import CliRunner
+    from mmkg.cli import cli
+
+    run = write_run(tmp_path / "run-a")
+    items = torch.load(run / RunFolder.EMBEDDINGS, weights_only=True)["topk"]["items"]
+    ghost = int(items[0, 0])  # u0's best track
+    demo.execute_query("MATCH (t:Track {id: $id}) DETACH DELETE t", {"id": track_id(ghost)},
+                       database_=database)
+    naming_it = int((items == ghost).sum())
+
+    out = CliRunner().invoke(cli, ["publish", str(run)])
+    assert out.exit_code == 0, out.output
+    assert f"{N_USERS * K - naming_it} recommendations" in out.output
+    assert f"skipped 1 tracks, 0 users and {naming_it} recommendations naming them" in out.output
+    assert "phases: vectors " in out.output and ", prune " in out.output
+    assert count(demo, database, "MATCH ()-[r:RECOMMENDED]->() RETURN count(r) AS n") == \
+        N_USERS * K - naming_it
+    records, _, _ = demo.execute_query(
+        "MATCH (:User {id: 'u0'})-[r:RECOMMENDED]->(t) RETURN t.id AS t, r.rank AS rank ORDER BY rank",
+        database_=database)
+    assert [r["rank"] for r in records] == list(range(2, K + 1))
+    assert [r["t"] for r in records] == [track_id(i) for i in items[0, 1:].tolist()]
 
 
 def test_keep_prunes_old_versions_and_their_recommendations(demo, database, tmp_path):

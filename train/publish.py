@@ -16,7 +16,10 @@ Consistency design (one model version is published at a time):
 2. The ``:Model {id}`` node is registered with ``current = false``
    (``cypher/publish_begin.cypher``). The id is ``<run folder>-<sha256 of embeddings.pt>[:8]``,
    so re-running an interrupted publish resumes the same version.
-3. ``RECOMMENDED`` relationships are written in batches tagged ``model = id``. Every reader query
+3. ``RECOMMENDED`` relationships are written in batches of users tagged ``model = id``, each batch
+   sent as parallel lists (users, their tracks in rank order, their scores;
+   :class:`RecommendationBatches`), not one map per relationship. A track or user missing from
+   the graph is skipped and counted (``recommendations_skipped``). Every reader query
    (``cypher/recommend.cypher``) reads only the relationships of ``(:Model {current: true})``, so
    new ones are invisible while they are written; partial ones of an interrupted run are deleted
    first on a re-run. Then ``complete = true`` (a later re-run of this version skips this step).
@@ -25,16 +28,16 @@ Consistency design (one model version is published at a time):
    Model gets ``current = false``, the new one ``current = true``. Readers therefore see either all
    old or all new results, and a failure before the flip leaves the previous version untouched.
    The flip copies vectors inside the server (no parameters cross the wire): one property write
-   (and vector-index update) per node. ``bench/query.py`` measured 19 s for 100k tracks + 10k
-   users x 64 floats on a 2-core box shared with other servers, within a 1 GB heap. Readers are
-   not blocked meanwhile; they keep reading the old version until the commit.
+   (and vector-index update) per node. ``bench/query.py`` measured 6–9 s for 100k tracks + 10k
+   users x 64 floats on a 2-core box shared with other jobs (load average ~8), heap 2 GB.
+   Readers are not blocked meanwhile; they keep reading the old version until the commit.
 5. Pruning: all but the ``keep`` most recent non-current complete versions are deleted
    (relationships in batches of users, then the Model node), and so are incomplete leftovers.
 
 Vector indexes (names from :data:`mmkg.schema.VECTOR_INDEXES`, cosine, dimension = the model's):
 created when missing; when an existing one has another dimension it is dropped just before the
-flip and re-created right after it. In that window (flip + index population: about 70 s for
-110k vectors in the benchmark above, far less on a free machine) ``similar_tracks`` and
+flip and re-created right after it. In that window (flip + index population: about 33 s for
+110k vectors in the benchmark above, less on a free machine) ``similar_tracks`` and
 ``cold_start`` fail with "no such index"; ``recommend`` is unaffected.
 
 One publish at a time: :func:`publish` holds the publish lock (``train/publish_lock.py``) from
@@ -46,16 +49,19 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from neo4j import Driver
 
 from mmkg.config import BATCH
 from mmkg.errors import DatabaseError, PublishError
-from mmkg.graph import load_query, render, run_batches, run_implicit, write_rows
+from mmkg.graph import (ParameterBatch, load_query, render, run_batches, run_implicit,
+                        run_parameter_batches, write_rows)
 from mmkg.progress import progress_bar
 from mmkg.schema import VECTOR_INDEXES, Label
 from mmkg.train.publish_lock import holding_publish_lock
@@ -68,6 +74,9 @@ StepHook = Callable[[str, int], None]
 
 STEPS = ("track_embeddings", "user_embeddings", "recommendations")
 """Batched steps reported to :data:`StepHook`, in the order they run."""
+
+PHASES = ("vectors", "recommendations", "flip", "index", "prune")
+"""The timed phases of a publish (:attr:`PublishSummary.phase_seconds`), in the order they run."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +100,8 @@ class PublishSummary:
     tracks: int = 0
     users: int = 0
     recommendations: int = 0
+    recommendations_skipped: int = 0
+    """Recommendations of the run not written: their track (or user) is not in the graph."""
     missing_tracks: int = 0
     missing_users: int = 0
     recommendations_reused: bool = False
@@ -99,7 +110,15 @@ class PublishSummary:
     indexes_created: list[str] = field(default_factory=list)
     pruned_models: list[str] = field(default_factory=list)
     seconds: float = 0.0
-    flip_seconds: float = 0.0
+    phase_seconds: dict[str, float] = field(default_factory=dict)
+    """Wall seconds per phase of :data:`PHASES` that ran: ``vectors`` (staging), ``recommendations``
+    (Model node, RECOMMENDED), ``flip`` (the swap transaction, and dropping vector indexes of
+    another dimension), ``index`` (creating vector indexes and waiting until online), ``prune``."""
+
+    def phases_line(self) -> str:
+        """``vectors 1.2 s, recommendations 30.4 s, ...`` in :data:`PHASES` order."""
+        return ", ".join(f"{p} {self.phase_seconds[p]:.1f} s" for p in PHASES
+                         if p in self.phase_seconds)
 
     @property
     def rows_per_second(self) -> float:
@@ -128,35 +147,42 @@ def embedding_rows(ids: list[str], vectors: torch.Tensor) -> list[dict]:
     return [{"id": i, "vector": v} for i, v in zip(ids, vectors.tolist())]
 
 
-class RecommendationRows(Sequence[dict]):
-    """``[{user, items: [{track, score, rank}]}]``, rank 1-based in score order, padding dropped;
-    a slice builds the rows of its users only, so publishing holds one batch of rows in memory
-    (not users × K dicts: 5M at 1M listens)."""
+class RecommendationBatches:
+    """The ``RECOMMENDED`` batches of ``cypher/publish_recommendations.cypher``: per batch of
+    ``batch_size`` users, parallel lists ``users``, ``tracks`` (per user, in rank order) and
+    ``scores``, padding (negative items) and NaN scores dropped. Built one batch at a time, so
+    publishing holds one batch in memory (not users × K values: 5M at 1M listens); iterate it
+    again to rebuild the batches."""
 
-    def __init__(self, embeddings: Embeddings) -> None:
+    def __init__(self, embeddings: Embeddings, batch_size: int) -> None:
         self.embeddings = embeddings
+        self.batch_size = batch_size
+        self._track_ids = np.asarray(embeddings.track_ids, dtype=object)
 
-    def __len__(self) -> int:
-        return len(self.embeddings.user_ids)
-
-    def __getitem__(self, index):
-        if not isinstance(index, slice):
-            position = range(len(self))[index]       # IndexError past the end, as a list
-            return self[position:position + 1][0]
-        start, stop, step = index.indices(len(self))
+    @property
+    def recommendations(self) -> int:
+        """How many (user, track) pairs the batches send in all."""
         emb = self.embeddings
-        top_scores, top_items = emb.topk_scores[start:stop:step], emb.topk_items[start:stop:step]
-        order = torch.argsort(top_scores, dim=1, descending=True, stable=True)
-        items = torch.gather(top_items, 1, order).tolist()
-        scores = torch.gather(top_scores, 1, order).tolist()
-        rows = []
-        for user, its, scs in zip(emb.user_ids[start:stop:step], items, scores):
-            kept = [(i, s) for i, s in zip(its, scs) if i >= 0 and s == s]  # s == s: not NaN
-            rows.append({"user": user, "items": [
-                {"track": emb.track_ids[i], "score": s, "rank": rank}
-                for rank, (i, s) in enumerate(kept, start=1)
-            ]})
-        return rows
+        return int(((emb.topk_items >= 0) & ~torch.isnan(emb.topk_scores)).sum())
+
+    def __iter__(self) -> Iterator[ParameterBatch]:
+        emb = self.embeddings
+        for start in range(0, len(emb.user_ids), self.batch_size):
+            stop = start + self.batch_size
+            top_scores, top_items = emb.topk_scores[start:stop], emb.topk_items[start:stop]
+            order = torch.argsort(top_scores, dim=1, descending=True, stable=True)
+            items = torch.gather(top_items, 1, order).numpy()
+            scores = torch.gather(top_scores, 1, order).numpy()
+            kept = (items >= 0) & ~np.isnan(scores)
+            tracks = self._track_ids[np.where(kept, items, 0)]
+            if kept.all():
+                track_lists, score_lists = tracks.tolist(), scores.tolist()
+            else:
+                track_lists = [t[k].tolist() for t, k in zip(tracks, kept)]
+                score_lists = [s[k].tolist() for s, k in zip(scores, kept)]
+            users = emb.user_ids[start:stop]
+            yield ParameterBatch(len(users), {"users": users, "tracks": track_lists,
+                                              "scores": score_lists})
 
 
 def vector_index_dimensions(driver: Driver, database: str) -> dict[str, int]:
@@ -212,6 +238,12 @@ def publish(
 ) -> PublishSummary:
     """Publish ``run_dir`` as a new current model version (see the module docstring).
 
+    Tracks and users of the run that are not in the graph are skipped, and so are the
+    recommendations that name them: counted in :attr:`PublishSummary.missing_tracks`,
+    :attr:`~PublishSummary.missing_users` and :attr:`~PublishSummary.recommendations_skipped`,
+    logged as one warning; the other recommendations keep their rank (so a user's ranks may have
+    a gap where a skipped track was).
+
     Args:
         keep: previous complete versions to retain (their RECOMMENDED and Model node); older go.
         batch_size: rows per write transaction (users for recommendations, nodes for vectors).
@@ -235,40 +267,66 @@ def publish(
     run = read_run(Path(run_dir), model_id, export)
     emb = run.embeddings
     summary = PublishSummary(model_id=run.model_id, dimension=emb.dimension)
+    phases = summary.phase_seconds
     total = {"track_embeddings": len(emb.track_ids), "user_embeddings": len(emb.user_ids),
              "recommendations": len(emb.user_ids)}
     with _Progress(progress, total, on_step) as bar:
         try:
-            _in_batches(driver, database, "publish_clear_staging", batchSize=batch_size)
-            summary.tracks = _stage(driver, database, "track_embeddings", emb.track_ids,
-                                    emb.track, batch_size, bar.callback("track_embeddings"))
-            summary.users = _stage(driver, database, "user_embeddings", emb.user_ids, emb.user,
-                                   batch_size, bar.callback("user_embeddings"))
+            with _timed(phases, "vectors"):
+                _in_batches(driver, database, "publish_clear_staging", batchSize=batch_size)
+                summary.tracks = _stage(driver, database, "track_embeddings", emb.track_ids,
+                                        emb.track, batch_size, bar.callback("track_embeddings"))
+                summary.users = _stage(driver, database, "user_embeddings", emb.user_ids,
+                                       emb.user, batch_size, bar.callback("user_embeddings"))
             _check_found(run, summary)
-            state = _write(driver, database, "publish_begin", model=run.model_id,
-                           params=json.dumps(run.params), metrics=json.dumps(run.metrics),
-                           datasetManifest=json.dumps(run.manifest), dimension=emb.dimension,
-                           k=emb.k)
-            summary.recommendations_reused = bool(state["complete"])
-            if state["complete"]:
-                bar.skip("recommendations")
-            else:
-                _in_batches(driver, database, "publish_delete_recommendations",
-                            model=run.model_id, batchSize=batch_size)
-                written = run_batches(driver, database, load_query("publish_recommendations"),
-                                      RecommendationRows(emb), batch_size=batch_size,
-                                      params={"model": run.model_id},
-                                      on_batch=bar.callback("recommendations"))
-                summary.recommendations = written.relationships_created
-                _write(driver, database, "publish_complete", model=run.model_id)
+            with _timed(phases, "recommendations"):
+                _write_recommendations(driver, database, run, summary, batch_size, bar)
         except DatabaseError as e:
             raise DatabaseError(f"publish of {run.model_id} failed: {e}") from e
     _flip(driver, database, run, summary)
-    summary.pruned_models = prune(driver, database, keep=keep, batch_size=batch_size)
+    with _timed(phases, "prune"):
+        summary.pruned_models = prune(driver, database, keep=keep, batch_size=batch_size)
     summary.seconds = time.perf_counter() - started
-    log.info("published %s: %d recommendations, %d track and %d user vectors in %.1f s",
-             run.model_id, summary.recommendations, summary.tracks, summary.users, summary.seconds)
+    log.info("published %s: %d recommendations, %d track and %d user vectors in %.1f s (%s)",
+             run.model_id, summary.recommendations, summary.tracks, summary.users, summary.seconds,
+             summary.phases_line())
     return summary
+
+
+@contextmanager
+def _timed(phases: dict[str, float], phase: str) -> Iterator[None]:
+    """Add the wall seconds of the ``with`` block to ``phases[phase]``."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        phases[phase] = phases.get(phase, 0.0) + time.perf_counter() - started
+
+
+def _write_recommendations(driver: Driver, database: str, run: RunOutput, summary: PublishSummary,
+                           batch_size: int, bar: _Progress) -> None:
+    """Register the Model node and write its RECOMMENDED relationships, unless a previous run of
+    this version completed them; partial ones of an interrupted run are deleted first."""
+    emb = run.embeddings
+    state = _write(driver, database, "publish_begin", model=run.model_id,
+                   params=json.dumps(run.params), metrics=json.dumps(run.metrics),
+                   datasetManifest=json.dumps(run.manifest), dimension=emb.dimension, k=emb.k)
+    summary.recommendations_reused = bool(state["complete"])
+    if state["complete"]:
+        bar.skip("recommendations")
+        return
+    _in_batches(driver, database, "publish_delete_recommendations", model=run.model_id,
+                batchSize=batch_size)
+    batches = RecommendationBatches(emb, batch_size)
+    written = run_parameter_batches(driver, database, load_query("publish_recommendations"),
+                                    batches, params={"model": run.model_id},
+                                    on_batch=bar.callback("recommendations"))
+    summary.recommendations = written.relationships_created
+    summary.recommendations_skipped = batches.recommendations - written.relationships_created
+    if summary.recommendations_skipped:
+        log.warning("%s: %d recommendations name a track or user that is not in the graph "
+                    "(skipped)", run.model_id, summary.recommendations_skipped)
+    _write(driver, database, "publish_complete", model=run.model_id)
 
 
 def _check_found(run: RunOutput, summary: PublishSummary) -> None:
@@ -289,23 +347,24 @@ def _flip(driver: Driver, database: str, run: RunOutput, summary: PublishSummary
     dimension = run.embeddings.dimension
     existing = vector_index_dimensions(driver, database)
     stale = [name for name in VECTOR_INDEXES.values() if existing.get(name, dimension) != dimension]
-    started = time.perf_counter()
+    phases = summary.phase_seconds
     try:
-        for name in stale:
-            log.info("vector index %s has dimension %d, model has %d: recreating it",
-                     name, existing[name], dimension)
-            run_implicit(driver, database, render("schema_drop_index", name=name))
-        result = _write(driver, database, "publish_flip", model=run.model_id)
-        for label, name in VECTOR_INDEXES.items():
-            if name not in existing or name in stale:
-                create_vector_index(driver, database, label, dimension)
-                summary.indexes_created.append(name)
+        with _timed(phases, "flip"):
+            for name in stale:
+                log.info("vector index %s has dimension %d, model has %d: recreating it",
+                         name, existing[name], dimension)
+                run_implicit(driver, database, render("schema_drop_index", name=name))
+            result = _write(driver, database, "publish_flip", model=run.model_id)
+        with _timed(phases, "index"):
+            for label, name in VECTOR_INDEXES.items():
+                if name not in existing or name in stale:
+                    create_vector_index(driver, database, label, dimension)
+                    summary.indexes_created.append(name)
     except DatabaseError as e:
         raise DatabaseError(f"publish of {run.model_id} failed at the flip: {e}") from e
     if result is None:
         raise PublishError(f"{run.model_id}: Model node vanished or is incomplete at the flip")
     summary.previous_model = result["previous"]
-    summary.flip_seconds = time.perf_counter() - started
 
 
 def prune(driver: Driver, database: str, *, keep: int = 3,

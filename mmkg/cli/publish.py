@@ -35,7 +35,9 @@ def publish(app: AppContext, run_dir: Path, keep: int, batch_size: int | None,
     click.echo(f"model {s.model_id} is current{reused}: {s.recommendations} recommendations, "
                f"{s.tracks} track and {s.users} user vectors (d={s.dimension}) in {s.seconds:.1f} s "
                f"({s.rows_per_second:,.0f} rows/s)")
-    if s.missing_tracks or s.missing_users:
-        click.echo(f"skipped {s.missing_tracks} tracks and {s.missing_users} users absent from the graph")
+    click.echo(f"phases: {s.phases_line()}")
+    if s.missing_tracks or s.missing_users or s.recommendations_skipped:
+        click.echo(f"skipped {s.missing_tracks} tracks, {s.missing_users} users and "
+                   f"{s.recommendations_skipped} recommendations naming them: absent from the graph")
     if s.pruned_models:
         click.echo(f"pruned {len(s.pruned_models)} old version(s): {', '.join(s.pruned_models)}")

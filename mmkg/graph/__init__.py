@@ -1,6 +1,6 @@
 """Neo4j access: driver factory, the ``cypher/`` query loader and renderer, batched writes with retries."""
 
-from mmkg.graph.batch import WriteSummary, run_batches
+from mmkg.graph.batch import ParameterBatch, WriteSummary, run_batches, run_parameter_batches
 from mmkg.graph.driver import check_connection, connect
 from mmkg.graph.queries import (CYPHER_DIR, TrustedCypher, load_query, load_statements, open_session,
                                 read_named, read_rows, render, renew_bookmarks, run_implicit,
@@ -8,4 +8,4 @@ from mmkg.graph.queries import (CYPHER_DIR, TrustedCypher, load_query, load_stat
 
 __all__ = ["connect", "check_connection", "CYPHER_DIR", "TrustedCypher", "load_query",
            "load_statements", "open_session", "renew_bookmarks", "render", "read_rows", "read_named", "write_rows",
-           "run_implicit", "run_batches", "WriteSummary"]
+           "run_implicit", "run_batches", "run_parameter_batches", "ParameterBatch", "WriteSummary"]

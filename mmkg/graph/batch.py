@@ -1,6 +1,8 @@
-"""Batched, retried writes: one query over ``$rows`` per batch, each batch in its own transaction.
+"""Batched, retried writes: one query per batch of parameters, each batch in its own transaction.
 
-Every write of mmkg goes through :func:`run_batches`. A batch is a transaction function retried
+Every write of mmkg goes through :func:`run_parameter_batches`: :func:`run_batches` (one query
+over ``$rows``, a list of maps) for most writers, the batches directly where a writer sends
+parallel lists (publish's ``RECOMMENDED``: no map keys repeated on the wire). A batch is a transaction function retried
 here, with back-off, on a lost connection (a restarting or killed server) and on transient errors
 (deadlocks, leader switches), for at most the ``neo4j.retry_seconds`` setting in total (waits
 included), each retry announced by one line on stderr. Queries must therefore be idempotent
@@ -50,8 +52,17 @@ class WriteSummary:
             self.by_step[k] = self.by_step.get(k, 0) + v
 
 
-def _write_batch(tx: ManagedTransaction, query: str, rows: list[dict], params: dict) -> tuple[int, int, int]:
-    counters = tx.run(query, rows=rows, **params).consume().counters
+@dataclass(frozen=True)
+class ParameterBatch:
+    """The parameters of one write transaction and how many rows they stand for (what
+    ``on_batch`` and :attr:`WriteSummary.rows` count: users, nodes, relationships...)."""
+
+    rows: int
+    params: dict[str, Any]
+
+
+def _write_batch(tx: ManagedTransaction, query: str, params: dict) -> tuple[int, int, int]:
+    counters = tx.run(query, params).consume().counters
     return counters.nodes_created, counters.relationships_created, counters.properties_set
 
 
@@ -72,7 +83,7 @@ def _one_line(error: Exception) -> str:
     return " ".join((getattr(error, "message", None) or str(error)).split())
 
 
-def _write_with_retries(session: Session, query: str, batch: list[dict], params: dict,
+def _write_with_retries(session: Session, query: str, params: dict,
                         budget_s: float) -> tuple[int, int, int]:
     """One batch in one write transaction, retried for at most ``budget_s`` seconds in total."""
     delays = retry_delays(budget_s)
@@ -80,7 +91,7 @@ def _write_with_retries(session: Session, query: str, batch: list[dict], params:
     attempt = 0
     while True:
         try:
-            return session.execute_write(_write_batch, query, batch, params)
+            return session.execute_write(_write_batch, query, params)
         except IncompleteCommit as e:  # before ServiceUnavailable, its base class
             raise DatabaseError.commit_unknown("a batch of writes") from e
         except (ServiceUnavailable, SessionExpired) as e:
@@ -105,6 +116,51 @@ def chunked(rows: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
         yield rows[start:start + size]
 
 
+def run_parameter_batches(
+    driver: Driver,
+    database: str,
+    query: str,
+    batches: Iterable[ParameterBatch],
+    *,
+    params: dict | None = None,
+    on_batch: Callable[[int], None] | None = None,
+    retry_s: float | None = None,
+) -> WriteSummary:
+    """Run ``query`` once per batch, each in its own write transaction, with the batch's
+    parameters plus ``params`` (the same for every batch; a batch's own win on a name clash).
+    The query must be idempotent. ``batches`` is consumed lazily: one batch is built at a time.
+
+    ``on_batch(n)`` is called after each committed batch with its :attr:`ParameterBatch.rows`
+    (progress bars); an exception it raises stops the job after that batch. A batch that meets a
+    lost connection or a transient error is retried for at most ``retry_s`` seconds in total
+    (default: the ``neo4j.retry_seconds`` setting the driver was opened with), each retry logged
+    as one warning line ``Neo4j unreachable, retrying in 2s (2/6)``.
+
+    Returns:
+        The summed counters (a node found and updated counts in ``properties_set``).
+
+    Raises:
+        DatabaseError: Neo4j refused a batch, stayed unreachable, or went away while committing
+            one (its outcome unknown: re-running completes it).
+    """
+    summary = WriteSummary()
+    started = time.perf_counter()
+    budget_s = retry_seconds(driver) if retry_s is None else retry_s
+    # The driver's own retries are off for this session: the loop above does them, and says so.
+    with open_session(driver, database, max_transaction_retry_time=0) as session:
+        for batch in batches:
+            n, r, p = _write_with_retries(session, query, {**(params or {}), **batch.params},
+                                          budget_s)
+            summary.rows += batch.rows
+            summary.nodes_created += n
+            summary.relationships_created += r
+            summary.properties_set += p
+            if on_batch:
+                on_batch(batch.rows)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
 def run_batches(
     driver: Driver,
     database: str,
@@ -117,35 +173,13 @@ def run_batches(
     retry_s: float | None = None,
 ) -> WriteSummary:
     """Run ``query`` over ``rows`` in batches of ``batch_size``; the query reads its batch as
-    ``$rows`` (and ``params`` as further parameters) and must be idempotent.
-
-    ``on_batch(n)`` is called after each committed batch with its row count (progress bars); an
-    exception it raises stops the job after that batch. A batch that meets a lost connection or a
-    transient error is retried for at most ``retry_s`` seconds in total (default: the
-    ``neo4j.retry_seconds`` setting the driver was opened with), each retry logged as one warning
-    line ``Neo4j unreachable, retrying in 2s (2/6)``.
-
-    Returns:
-        The summed counters (a node found and updated counts in ``properties_set``).
+    ``$rows`` (and ``params`` as further parameters) and must be idempotent. Batches, retries,
+    ``on_batch`` and the result are those of :func:`run_parameter_batches`.
 
     Raises:
-        DatabaseError: Neo4j refused a batch, stayed unreachable, or went away while committing
-            one (its outcome unknown: re-running completes it).
+        DatabaseError: as :func:`run_parameter_batches`.
     """
-    summary = WriteSummary()
-    started = time.perf_counter()
-    params = params or {}
-    budget_s = retry_seconds(driver) if retry_s is None else retry_s
-    # The driver's own retries are off for this session: the loop above does them, and says so.
-    with open_session(driver, database, max_transaction_retry_time=0) as session:
-        for batch in chunked(rows, batch_size):
-            batch = list(batch)
-            n, r, p = _write_with_retries(session, query, batch, params, budget_s)
-            summary.rows += len(batch)
-            summary.nodes_created += n
-            summary.relationships_created += r
-            summary.properties_set += p
-            if on_batch:
-                on_batch(len(batch))
-    summary.seconds = time.perf_counter() - started
-    return summary
+    batches = (ParameterBatch(len(batch), {"rows": list(batch)})
+               for batch in chunked(rows, batch_size))
+    return run_parameter_batches(driver, database, query, batches, params=params,
+                                 on_batch=on_batch, retry_s=retry_s)
