@@ -68,6 +68,17 @@ def empty_db(driver, database):
     return driver
 
 
+@pytest.fixture(scope="module")
+def export_graph_db(driver, database):
+    """The small graph of ``tests/export_graph.py`` (schema applied), once per test module."""
+    from tests import export_graph
+
+    reset_database(driver, database)
+    apply_schema(driver, database)
+    export_graph.build(driver, database)
+    return driver
+
+
 def count(driver, database: str, query: str, **params) -> int:
     """Run a query returning one integer column ``n``."""
     records, _, _ = driver.execute_query(query, params, database_=database)

@@ -16,20 +16,11 @@ from click.testing import CliRunner
 from mmkg.cli import cli
 from mmkg.errors import ExportError
 from mmkg.export import ExportedGraph, Selection, SplitConfig, export_heterograph
-from mmkg.graph.schema import apply_schema, reset_database
 from mmkg.schema import KG_LABELS, NON_KG_RELS
 from tests import export_graph
 from tests.conftest import count
 
 LISTENED = ("User", "LISTENED", "Track")
-
-
-@pytest.fixture(scope="module")
-def graph_db(driver, database):
-    reset_database(driver, database)
-    apply_schema(driver, database)
-    export_graph.build(driver, database)
-    return driver
 
 
 def export(driver, database, **kwargs) -> ExportedGraph:
@@ -53,31 +44,31 @@ def all_listens(exported: ExportedGraph) -> set[tuple[int, int]]:
 
 
 @pytest.fixture(scope="module")
-def full(graph_db, database) -> ExportedGraph:
-    return export(graph_db, database, seed=3)
+def full(export_graph_db, database) -> ExportedGraph:
+    return export(export_graph_db, database, seed=3)
 
 
-def test_counts_equal_database_counts(full, graph_db, database):
+def test_counts_equal_database_counts(full, export_graph_db, database):
     for label in [*(label.value for label in KG_LABELS), "User"]:
-        n = count(graph_db, database, f"MATCH (n:{label}) RETURN count(n) AS n")
+        n = count(export_graph_db, database, f"MATCH (n:{label}) RETURN count(n) AS n")
         assert len(full.id_maps.get(label, [])) == n
         assert (full.graph.num_nodes(label) if label in full.graph.ntypes else 0) == n
     assert "Tag" not in full.graph.ntypes  # node types are the labels present
-    kg = count(graph_db, database, "MATCH (a)-[r]->(b) WHERE NOT type(r) IN $non_kg "
+    kg = count(export_graph_db, database, "MATCH (a)-[r]->(b) WHERE NOT type(r) IN $non_kg "
                "AND NOT a:User AND NOT b:Feature RETURN count(r) AS n", non_kg=sorted(NON_KG_RELS))
     assert kg == export_graph.KG_EDGES
     assert sum(full.graph.num_edges(etype) for etype in full.relations) == kg
-    listens = count(graph_db, database, "MATCH ()-[r:LISTENED]->() RETURN count(r) AS n")
+    listens = count(export_graph_db, database, "MATCH ()-[r:LISTENED]->() RETURN count(r) AS n")
     parts = full.manifest["counts"]["split"]
     assert parts["train"] + parts["valid"] + parts["test"] == listens
     assert full.graph.num_edges(LISTENED) == 0 and len(full.split["train"]) == parts["train"]
     assert full.manifest["counts"]["interactions"] == listens
 
 
-def test_id_maps_are_sorted_and_stable(full, graph_db, database):
+def test_id_maps_are_sorted_and_stable(full, export_graph_db, database):
     assert full.id_maps["Track"] == [str(t) for t in range(1, 13)]  # numeric, not "1", "10", ...
     assert full.id_maps["Entity"] == ["e1", "e2", "e3", "e9"]
-    again = export(graph_db, database, seed=4)
+    again = export(export_graph_db, database, seed=4)
     assert again.id_maps == full.id_maps
     assert again.relations == full.relations
 
@@ -131,16 +122,16 @@ def test_ctr_negatives_are_never_listened_and_aligned(full):
     assert len(mine) == 4 and set(mine) <= {10, 11}
 
 
-def test_same_seed_same_split_other_seed_other_split(full, graph_db, database):
-    same = export(graph_db, database, seed=3)
-    other = export(graph_db, database, seed=4)
+def test_same_seed_same_split_other_seed_other_split(full, export_graph_db, database):
+    same = export(export_graph_db, database, seed=3)
+    other = export(export_graph_db, database, seed=4)
     for key in full.split:
         np.testing.assert_array_equal(same.split[key], full.split[key])
     assert any(not np.array_equal(other.split[k], full.split[k]) for k in ("train", "valid", "valid_neg"))
 
 
-def test_time_split_puts_the_newest_listens_in_test(graph_db, database):
-    exported = export(graph_db, database, split=SplitConfig(protocol="time"))
+def test_time_split_puts_the_newest_listens_in_test(export_graph_db, database):
+    exported = export(export_graph_db, database, split=SplitConfig(protocol="time"))
     tracks = exported.id_maps["Track"]
     users = exported.id_maps["User"]
     for user, listens in export_graph.LISTENS.items():
@@ -152,8 +143,8 @@ def test_time_split_puts_the_newest_listens_in_test(graph_db, database):
         assert valid == sorted(listens)[len(listens) - 2 * k:len(listens) - k]
 
 
-def test_kgcn_ctr_split(graph_db, database):
-    exported = export(graph_db, database, split=SplitConfig(protocol="kgcn-ctr"), seed=1)
+def test_kgcn_ctr_split(export_graph_db, database):
+    exported = export(export_graph_db, database, split=SplitConfig(protocol="kgcn-ctr"), seed=1)
     split = exported.split
     listened = all_listens(exported)
     positives = pairs(np.concatenate([split["train"], split["valid"], split["test"]]))
@@ -170,8 +161,8 @@ def test_kgcn_ctr_split(graph_db, database):
     assert len(split["test"]) + len(split["test_neg"]) == n_rows * 2 // 10
 
 
-def test_topk_801010_split(graph_db, database):
-    exported = export(graph_db, database, split=SplitConfig(protocol="topk-801010"), seed=2)
+def test_topk_801010_split(export_graph_db, database):
+    exported = export(export_graph_db, database, split=SplitConfig(protocol="topk-801010"), seed=2)
     users = exported.id_maps["User"]
     expected = {"u1": (3, 1, 1), "u2": (4, 1, 1), "u3": (4, 1, 1), "u4": (2, 0, 0),
                 "u5": (2, 0, 1), "u6": (8, 1, 1)}
@@ -184,19 +175,19 @@ def test_topk_801010_split(graph_db, database):
         == listened_pairs(exported)
 
 
-def test_time_split_needs_timestamps(graph_db, database):
-    graph_db.execute_query("MATCH (:User {id: 'u4'})-[r:LISTENED]->(:Track {id: '9'}) "
+def test_time_split_needs_timestamps(export_graph_db, database):
+    export_graph_db.execute_query("MATCH (:User {id: 'u4'})-[r:LISTENED]->(:Track {id: '9'}) "
                            "SET r.ts = null", database_=database)
     try:
         with pytest.raises(ExportError, match="ts"):
-            export(graph_db, database, split=SplitConfig(protocol="time"))
+            export(export_graph_db, database, split=SplitConfig(protocol="time"))
     finally:
-        graph_db.execute_query("MATCH (:User {id: 'u4'})-[r:LISTENED]->(:Track {id: '9'}) "
+        export_graph_db.execute_query("MATCH (:User {id: 'u4'})-[r:LISTENED]->(:Track {id: '9'}) "
                                "SET r.ts = 4090", database_=database)
 
 
-def test_selection_by_genre_walks_hops(graph_db, database):
-    rock = export(graph_db, database, selection=Selection(genres=("Rock",)))
+def test_selection_by_genre_walks_hops(export_graph_db, database):
+    rock = export(export_graph_db, database, selection=Selection(genres=("Rock",)))
     assert rock.id_maps["Track"] == ["1", "2", "3", "4", "5", "6"]
     assert rock.id_maps["Artist"] == ["a1", "a2"]
     assert rock.id_maps["Entity"] == ["e1", "e3"]  # e2 is 3 hops away; e9 is unreachable
@@ -205,24 +196,24 @@ def test_selection_by_genre_walks_hops(graph_db, database):
     assert rock.graph.num_edges(("Album", "PERFORMED_BY", "Artist")) == 1
     assert pairs(rock.split["train"]) | pairs(rock.split["valid"]) | pairs(rock.split["test"]) \
         == all_listens(rock)
-    deeper = export(graph_db, database, selection=Selection(genres=("g1",), hops=3))
+    deeper = export(export_graph_db, database, selection=Selection(genres=("g1",), hops=3))
     assert deeper.id_maps["Entity"] == ["e1", "e2", "e3"]
     assert deeper.graph.num_edges(("Entity", "location.location.containedby", "Entity")) == 1
     assert deeper.id_maps["Track"] == rock.id_maps["Track"]  # tracks 7, 8 (artist a2) stay out
 
 
-def test_selection_by_users_and_predicate(graph_db, database):
-    by_users = export(graph_db, database, selection=Selection(users=("u4", "u5", "nobody")))
+def test_selection_by_users_and_predicate(export_graph_db, database):
+    by_users = export(export_graph_db, database, selection=Selection(users=("u4", "u5", "nobody")))
     assert by_users.id_maps["User"] == ["u4", "u5"]
     assert by_users.id_maps["Track"] == ["1", "2", "6", "9", "10"]
-    recent = export(graph_db, database, selection=Selection(where="t.year >= 2000"))
+    recent = export(export_graph_db, database, selection=Selection(where="t.year >= 2000"))
     assert recent.id_maps["Track"] == ["10", "11", "12"]
-    both = export(graph_db, database, selection=Selection(users=("u4",), where="t.year < 2000"))
+    both = export(export_graph_db, database, selection=Selection(users=("u4",), where="t.year < 2000"))
     assert both.id_maps["Track"] == ["1", "9"]
     with pytest.raises(ExportError, match="predicate"):
-        export(graph_db, database, selection=Selection(where="t.year >>> 3"))
+        export(export_graph_db, database, selection=Selection(where="t.year >>> 3"))
     with pytest.raises(ExportError, match="no track"):
-        export(graph_db, database, selection=Selection(genres=("Polka",)))
+        export(export_graph_db, database, selection=Selection(genres=("Polka",)))
 
 
 def test_modalities_are_aligned_with_the_track_map(full):
@@ -252,7 +243,7 @@ def test_save_and_load_without_neo4j(full, tmp_path):
         f"[12, 6, {len(full.split['train'])}, {len(full.split['test'])}, 4, 3]")
 
 
-def test_cli_export(graph_db, database, tmp_path, uri_scheme):
+def test_cli_export(export_graph_db, database, tmp_path, uri_scheme):
     users = tmp_path / "users.txt"
     users.write_text("u1\nu2\n")
     result = CliRunner().invoke(cli, ["export", str(tmp_path / "out"), "--users-file", str(users),
@@ -268,12 +259,12 @@ def test_cli_export(graph_db, database, tmp_path, uri_scheme):
     assert bad.exit_code == 2 and "6:2:2" in bad.output
 
 
-def test_inconsistent_feature_dims_name_the_tracks(graph_db, database):
-    export_graph.add_feature(graph_db, database, "broken", "Audio",
+def test_inconsistent_feature_dims_name_the_tracks(export_graph_db, database):
+    export_graph.add_feature(export_graph_db, database, "broken", "Audio",
                              {1: [1.0, 2.0], 2: [1.0, 2.0], 3: [1.0, 2.0], 7: [1.0, 2.0, 3.0]})
     try:
         with pytest.raises(ExportError) as error:
-            export(graph_db, database)
+            export(export_graph_db, database)
         assert "'broken'" in str(error.value) and "offending tracks: 7" in str(error.value)
     finally:
-        graph_db.execute_query("MATCH (f:Feature {name: 'broken'}) DETACH DELETE f", database_=database)
+        export_graph_db.execute_query("MATCH (f:Feature {name: 'broken'}) DETACH DELETE f", database_=database)

@@ -16,7 +16,6 @@ from mmkg.export import ExportedGraph, SplitConfig, export_heterograph
 from mmkg.export.exported import LISTENED_COLUMNS, split_file
 from mmkg.export.npy_append import NpyAppender, read_blocks
 from mmkg.export.split import SplitProtocol, SplitStream, part_names
-from mmkg.graph.schema import apply_schema, reset_database
 from tests import export_graph
 from tests.split_oracle import oracle_split
 from tests.synthetic_export import make_export
@@ -141,19 +140,11 @@ def test_format_1_folder_is_refused_in_one_line(tmp_path):
 
 
 # -- against Neo4j ------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def graph_db(driver, database):
-    reset_database(driver, database)
-    apply_schema(driver, database)
-    export_graph.build(driver, database)
-    return driver
-
-
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_chunk_size_changes_nothing_and_listened_holds_every_interaction(graph_db, database, protocol,
+def test_chunk_size_changes_nothing_and_listened_holds_every_interaction(export_graph_db, database, protocol,
                                                                           tmp_path):
     config = SplitConfig(protocol=protocol)
-    folders = [export_heterograph(graph_db, database, tmp_path / str(size), split=config, seed=4,
+    folders = [export_heterograph(export_graph_db, database, tmp_path / str(size), split=config, seed=4,
                                   batch_size=size, progress=False) for size in (1, 4, 1000)]
     for other in folders[1:]:
         for name, array in folders[0].split.items():
@@ -172,23 +163,23 @@ def test_chunk_size_changes_nothing_and_listened_holds_every_interaction(graph_d
         np.testing.assert_array_equal(array, expected.get(name, np.zeros((0, 2), np.int64)), name)
 
 
-def test_a_failed_export_leaves_no_folder_and_keeps_the_old_one(graph_db, database, tmp_path):
+def test_a_failed_export_leaves_no_folder_and_keeps_the_old_one(export_graph_db, database, tmp_path):
     out = tmp_path / "e"
-    graph_db.execute_query("MATCH (:User {id: 'u4'})-[r:LISTENED]->(:Track {id: '9'}) SET r.ts = null",
+    export_graph_db.execute_query("MATCH (:User {id: 'u4'})-[r:LISTENED]->(:Track {id: '9'}) SET r.ts = null",
                            database_=database)
     try:
         with pytest.raises(ExportError, match="ts"):
-            export_heterograph(graph_db, database, out, split=SplitConfig(protocol="time"), progress=False)
+            export_heterograph(export_graph_db, database, out, split=SplitConfig(protocol="time"), progress=False)
         assert list(tmp_path.iterdir()) == []
-        first = export_heterograph(graph_db, database, out, seed=1, progress=False)
+        first = export_heterograph(export_graph_db, database, out, seed=1, progress=False)
         train = np.array(first.split["train"])
         with pytest.raises(ExportError, match="not empty"):
-            export_heterograph(graph_db, database, out, progress=False)
+            export_heterograph(export_graph_db, database, out, progress=False)
         with pytest.raises(ExportError, match="ts"):
-            export_heterograph(graph_db, database, out, split=SplitConfig(protocol="time"),
+            export_heterograph(export_graph_db, database, out, split=SplitConfig(protocol="time"),
                                replace=True, progress=False)
         assert [p.name for p in tmp_path.iterdir()] == ["e"]
         np.testing.assert_array_equal(np.load(split_file(out, "train")), train)
     finally:
-        graph_db.execute_query("MATCH (:User {id: 'u4'})-[r:LISTENED]->(:Track {id: '9'}) SET r.ts = 4090",
+        export_graph_db.execute_query("MATCH (:User {id: 'u4'})-[r:LISTENED]->(:Track {id: '9'}) SET r.ts = 4090",
                                database_=database)
