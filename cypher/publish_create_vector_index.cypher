@@ -1,8 +1,8 @@
-// Create the cosine vector index on the `embedding` of one label, unless it exists.
-// Template: `__NAME__` (index name of mmkg.schema.VECTOR_INDEXES) and `__LABEL__` (its
-// mmkg.schema.Label), backtick-quoted by mmkg.graph.render.
+// Create the cosine vector index over one vector slot of one label, unless it exists.
+// Template: `__NAME__` (an index name of mmkg.schema.VECTOR_SLOTS), `__LABEL__` (its
+// mmkg.schema.Label) and `__PROPERTY__` (the slot's property), backtick-quoted by mmkg.graph.render.
 // Params:  $dimension (int: the model's vector size)
 // Returns: nothing
 CREATE VECTOR INDEX __NAME__ IF NOT EXISTS
-FOR (n:__LABEL__) ON n.embedding
+FOR (n:__LABEL__) ON n.__PROPERTY__
 OPTIONS {indexConfig: {`vector.dimensions`: $dimension, `vector.similarity_function`: 'cosine'}}

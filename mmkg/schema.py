@@ -12,7 +12,9 @@ Graph model::
     (any KG node)-[:`music.artist.origin`]->(any KG node)     generic KG relations from data
     (:Track)-[:HAS_FEATURE]->(:Feature:Text|Image|Audio|Sentiment {name, dim, vector, ...})
     (:User)-[:RECOMMENDED {score, rank, model}]->(:Track)     written by publish
-    (:Model {id, created_at, params, metrics, dataset_manifest, current})
+    (:Model {id, created_at, params, metrics, dataset_manifest, current, complete,
+             vector_property, track_index, user_index})            written by publish
+    Track.embedding_a | Track.embedding_b, User.embedding_a | ...  a model's vectors (VECTOR_SLOTS)
     (:PublishLock {id, owner, host, pid, run, started_at})    while a publish runs
 
 Generic KG relation names (``music.artist.origin``) come from data. They are validated against
@@ -100,9 +102,14 @@ class Prop(StrEnum):
     """On a Feature computed from a media file: the file's path when it was computed."""
     SOURCE_FINGERPRINT = "source_fingerprint"
     """On a Feature computed from a media file: ``"<size>:<mtime_ns>:<sha256>"`` of the file."""
-    EMBEDDING = "embedding"
-    EMBEDDING_NEXT = "embedding_next"
-    """Staging copy of ``embedding`` during a publish; never read by queries."""
+    EMBEDDING_A = "embedding_a"
+    """On a Track or User: a model version's vector, in slot ``a`` of :data:`VECTOR_SLOTS`."""
+    EMBEDDING_B = "embedding_b"
+    VECTOR_PROPERTY = "vector_property"
+    """On the current Model: the property holding its vectors (``embedding_a`` or ``_b``)."""
+    TRACK_INDEX = "track_index"
+    """On the current Model: the name of the vector index over its track vectors."""
+    USER_INDEX = "user_index"
     SCORE = "score"
     RANK = "rank"
     MODEL = "model"
@@ -141,11 +148,42 @@ CONSTRAINTS: tuple[Constraint, ...] = tuple(
     Constraint(f"{label.value.lower()}_id", label) for label in Label
 )
 
-#: Names of the cosine vector indexes created by publish.
-VECTOR_INDEXES: dict[Label, str] = {
-    Label.TRACK: "track_embedding",
-    Label.USER: "user_embedding",
-}
+@dataclass(frozen=True)
+class VectorSlot:
+    """One of the two places on Track and User nodes where a model version's vectors live.
+
+    The current model's vectors are in one slot, named by its ``Model.vector_property`` (and its
+    indexes by ``Model.track_index`` / ``Model.user_index``); a publish writes the other slot,
+    which no reader looks at, and its flip only moves ``Model.current``. Readers therefore switch
+    slots in one small transaction, whatever the number of vectors.
+    """
+
+    name: str
+    prop: Prop
+    indexes: dict[Label, str]
+    """The cosine vector index over ``prop`` of each label."""
+
+    def model_properties(self) -> dict[str, str]:
+        """What the flip sets on the Model: ``{vectorProperty, trackIndex, userIndex}``."""
+        return {"vectorProperty": self.prop.value, "trackIndex": self.indexes[Label.TRACK],
+                "userIndex": self.indexes[Label.USER]}
+
+
+VECTOR_SLOTS: tuple[VectorSlot, ...] = tuple(
+    VectorSlot(name, prop, {Label.TRACK: f"track_{prop.value}", Label.USER: f"user_{prop.value}"})
+    for name, prop in (("a", Prop.EMBEDDING_A), ("b", Prop.EMBEDDING_B))
+)
+
+
+def next_vector_slot(current_property: str | None) -> VectorSlot:
+    """The slot a publish writes: the one that does not hold the current model's vectors."""
+    return next(slot for slot in VECTOR_SLOTS if slot.prop.value != current_property)
+
+
+#: What mmkg before vector slots wrote (one ``embedding`` per node, copied over in one huge flip
+#: transaction); publish drops these indexes and removes these properties once.
+LEGACY_VECTOR_PROPERTIES: tuple[str, ...] = ("embedding", "embedding_next")
+LEGACY_VECTOR_INDEXES: tuple[str, ...] = ("track_embedding", "user_embedding")
 
 KG_RELATION_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]{0,127}$")
 _RESERVED = {t.value for t in RelType}

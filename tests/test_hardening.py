@@ -115,12 +115,13 @@ def test_out_on_a_full_filesystem_is_refused(tmp_path):
 def test_server_dying_while_committing_is_one_line_and_a_rerun_completes(empty_db, database,
                                                                          settings, tmp_path):
     """Audit item 10 (IncompleteCommit): Neo4j goes away after receiving the COMMIT of the first
-    staging batch of a publish (commit 1 takes the publish lock): whether it was applied is
+    staging batch of a publish (commit 1 takes the publish lock, commit 2 reads the current vector
+    slot on the leader): whether it was applied is
     unknown. One line says so; the graph stays consistent; re-running completes the publish
     (taking over the lock the dead publish could not release)."""
     build_demo_graph(empty_db, database)
     run = write_run(tmp_path / "run")
-    with CommitCutter(settings.neo4j.bolt_port, cut_at=2) as proxy:
+    with CommitCutter(settings.neo4j.bolt_port, cut_at=3) as proxy:
         done = mmkg("--uri", proxy.uri, "publish", run, "--batch-size", "1",
                     env={"MMKG_NEO4J_RETRY_SECONDS": "1"})
     assert proxy.cut.is_set()
@@ -136,8 +137,8 @@ def test_server_dying_while_committing_is_one_line_and_a_rerun_completes(empty_d
     model = read_run(run).model_id
     assert count(empty_db, database, "MATCH (m:Model {id: $m, current: true}) RETURN count(m) AS n",
                  m=model) == 1
-    assert count(empty_db, database, "MATCH (n:Track|User) WHERE n.embedding IS NOT NULL "
-                 "RETURN count(n) AS n") == N_TRACKS + N_USERS
+    assert count(empty_db, database, "MATCH (m:Model {current: true}) MATCH (n:Track|User) "
+                 "WHERE n[m.vector_property] IS NOT NULL RETURN count(n) AS n") == N_TRACKS + N_USERS
 
 
 # -- item 11: bounded retries -----------------------------------------------------------------

@@ -20,7 +20,7 @@ import torch
 
 from mmkg.errors import DatabaseError, PublishError, RunFolderError
 from mmkg.graph import load_query
-from mmkg.schema import VECTOR_INDEXES
+from mmkg.schema import LEGACY_VECTOR_PROPERTIES, VECTOR_SLOTS
 from mmkg.train.publish import (RecommendationBatches, prune, publish, read_run,
                                 vector_index_dimensions)
 from mmkg.train.run_folder import Embeddings, RunFolder
@@ -48,10 +48,35 @@ def served_models(driver, database: str) -> set[str]:
 
 
 def embedding_dims(driver, database: str) -> set[int]:
+    """Sizes of the vectors readers see: those of the current model's vector slot."""
     records, _, _ = driver.execute_query(
-        "MATCH (n:Track|User) WHERE n.embedding IS NOT NULL RETURN DISTINCT size(n.embedding) AS d",
-        database_=database)
+        "MATCH (m:Model {current: true}) MATCH (n:Track|User) WHERE n[m.vector_property] IS NOT NULL "
+        "RETURN DISTINCT size(n[m.vector_property]) AS d", database_=database)
     return {r["d"] for r in records}
+
+
+def current_vector(driver, database: str, track: str) -> torch.Tensor:
+    [row] = driver.execute_query(load_query("current_vectors"), {"ids": [track]},
+                                 database_=database).records
+    return torch.tensor(row["vector"])
+
+
+def slot_of(driver, database: str, model: str) -> str | None:
+    """The vector property a Model names (only the current one names one)."""
+    records, _, _ = driver.execute_query("MATCH (m:Model {id: $m}) RETURN m.vector_property AS p",
+                                         {"m": model}, database_=database)
+    return records[0]["p"]
+
+
+def vectors_in(driver, database: str, prop: str) -> int:
+    return count(driver, database, f"MATCH (n:Track|User) WHERE n.`{prop}` IS NOT NULL "
+                 "RETURN count(n) AS n")
+
+
+def index_names(dimension: int, prop: str | None = None) -> dict[str, int]:
+    """``{index: dimension}`` of the vector indexes of the slot holding ``prop`` (default: a)."""
+    slot = next(s for s in VECTOR_SLOTS if prop in (None, s.prop.value))
+    return {name: dimension for name in slot.indexes.values()}
 
 
 @pytest.fixture()
@@ -66,24 +91,26 @@ def test_publish_writes_embeddings_recommendations_model_and_indexes(demo, datab
 
     assert summary.model_id == read_run(run).model_id
     assert (summary.tracks, summary.users, summary.recommendations) == (N_TRACKS, N_USERS, N_USERS * K)
-    assert summary.indexes_created == list(VECTOR_INDEXES.values())
+    slot = VECTOR_SLOTS[0]
+    assert summary.vector_slot == slot.name
+    assert summary.indexes_created == list(slot.indexes.values())
     records, _, _ = demo.execute_query(
         "MATCH (m:Model) RETURN m.id AS id, m.current AS current, m.complete AS complete, "
         "m.params AS params, m.metrics AS metrics, m.dataset_manifest AS manifest, "
         "m.created_at IS NOT NULL AS dated", database_=database)
     [m] = [r.data() for r in records]
     assert m["current"] and m["complete"] and m["dated"]
+    assert slot_of(demo, database, m["id"]) == slot.prop
     assert json.loads(m["params"]) == {"dim": 4, "seed": 0}
     assert json.loads(m["metrics"])["test"]["auc"] == 0.5
     assert json.loads(m["manifest"])["seed"] == 0
     assert embedding_dims(demo, database) == {4}
-    assert count(demo, database, "MATCH (n) WHERE n.embedding_next IS NOT NULL RETURN count(n) AS n") == 0
-    assert vector_index_dimensions(demo, database) == {name: 4 for name in VECTOR_INDEXES.values()}
+    assert vectors_in(demo, database, slot.prop) == N_TRACKS + N_USERS
+    assert vectors_in(demo, database, VECTOR_SLOTS[1].prop) == 0
+    assert vector_index_dimensions(demo, database) == index_names(4)
     # the stored vectors and ranks are exactly the run's
     blob = torch.load(run / RunFolder.EMBEDDINGS, weights_only=True)
-    records, _, _ = demo.execute_query("MATCH (t:Track {id: 't3'}) RETURN t.embedding AS v",
-                                       database_=database)
-    assert torch.allclose(torch.tensor(records[0]["v"]), blob["track"][3])
+    assert torch.allclose(current_vector(demo, database, "t3"), blob["track"][3])
     records, _, _ = demo.execute_query(
         "MATCH (:User {id: 'u1'})-[r:RECOMMENDED]->(t) RETURN t.id AS t, r.rank AS rank, r.score AS s "
         "ORDER BY rank", database_=database)
@@ -138,8 +165,11 @@ def test_readers_see_previous_model_until_the_flip(demo, database, tmp_path):
     assert reads == len(seen_steps) == N_USERS + N_TRACKS + N_USERS
     assert served_models(demo, database) == {b.model_id}
     assert embedding_dims(demo, database) == {8}
-    assert vector_index_dimensions(demo, database) == {name: 8 for name in VECTOR_INDEXES.values()}
+    assert vector_index_dimensions(demo, database) == {**index_names(4), **index_names(8, "embedding_b")}
     assert b.previous_model == a.model_id
+    assert (a.vector_slot, b.vector_slot) == ("a", "b")
+    assert (slot_of(demo, database, a.model_id), slot_of(demo, database, b.model_id)) == \
+        (None, "embedding_b")
 
 
 @pytest.mark.parametrize("failing_step", ["track_embeddings", "recommendations"])
@@ -159,15 +189,15 @@ def test_failure_midway_keeps_previous_results_and_a_rerun_completes(demo, datab
     assert current_model(demo, database) == a.model_id
     assert served_models(demo, database) == {a.model_id}
     blob_a = torch.load(tmp_path / "run-a" / RunFolder.EMBEDDINGS, weights_only=True)
-    records, _, _ = demo.execute_query("MATCH (t:Track {id: 't0'}) RETURN t.embedding AS v",
-                                       database_=database)
-    assert torch.allclose(torch.tensor(records[0]["v"]), blob_a["track"][0])
+    assert torch.allclose(current_vector(demo, database, "t0"), blob_a["track"][0])
 
     b = publish(demo, database, run_b, progress=False)
     assert current_model(demo, database) == b.model_id
     assert count(demo, database, "MATCH ()-[r:RECOMMENDED {model: $m}]->() RETURN count(r) AS n",
                  m=b.model_id) == N_USERS * K
-    assert count(demo, database, "MATCH (n) WHERE n.embedding_next IS NOT NULL RETURN count(n) AS n") == 0
+    blob_b = torch.load(run_b / RunFolder.EMBEDDINGS, weights_only=True)
+    assert torch.allclose(current_vector(demo, database, "t0"), blob_b["track"][0])
+    assert vectors_in(demo, database, "embedding_b") == N_TRACKS + N_USERS
 
 
 KILLER = """
@@ -257,7 +287,8 @@ def test_republishing_a_retained_version_makes_it_current_again(demo, database, 
     assert again.model_id == a.model_id and again.recommendations_reused
     assert served_models(demo, database) == {a.model_id}
     assert embedding_dims(demo, database) == {4}
-    assert vector_index_dimensions(demo, database) == {name: 4 for name in VECTOR_INDEXES.values()}
+    assert again.vector_slot == "a"  # b held run-b's vectors; a was rewritten, its d=4 index kept
+    assert vector_index_dimensions(demo, database) == {**index_names(4), **index_names(8, "embedding_b")}
 
 
 def test_inconsistent_run_folder_is_refused_before_writing(demo, database, tmp_path):
@@ -281,3 +312,34 @@ def test_run_of_another_graph_is_refused_before_the_flip(empty_db, database, tmp
 def test_prune_words_neo4j_errors(driver):
     with pytest.raises(DatabaseError, match="nosuchdb"):
         prune(driver, "nosuchdb", keep=1)
+
+
+def test_the_flip_writes_only_the_model_nodes(demo, database, tmp_path):
+    """The flip moves ``Model.current`` and names the new vector slot; it copies no vector, so
+    its transaction does not grow with the graph (copying 700k vectors in it ran a 3 GB heap
+    out of memory at 10M listens)."""
+    a = publish(demo, database, write_run(tmp_path / "run-a"), progress=False)
+    demo.execute_query("CREATE (:Model {id: 'b', complete: true, current: false})",
+                       database_=database)
+    summary = demo.execute_query(load_query("publish_flip"),
+                                 {"model": "b", **VECTOR_SLOTS[1].model_properties()},
+                                 database_=database).summary
+    # old Model: current and its three slot names removed; new: current, published_at, 3 names
+    assert summary.counters.properties_set == 9 and summary.counters.nodes_created == 0
+    assert current_model(demo, database) == "b" and slot_of(demo, database, a.model_id) is None
+
+
+def test_vectors_of_mmkg_before_vector_slots_are_removed_once(demo, database, tmp_path):
+    """A database published by an older mmkg holds ``embedding`` / ``embedding_next`` and the
+    ``track_embedding`` / ``user_embedding`` indexes: the first publish removes them."""
+    demo.execute_query("MATCH (n:Track|User) SET n.embedding = [1.0, 0.0], n.embedding_next = [0.0, 1.0]",
+                       database_=database)
+    for label, name in (("Track", "track_embedding"), ("User", "user_embedding")):
+        demo.execute_query(f"CREATE VECTOR INDEX {name} FOR (n:{label}) ON n.embedding OPTIONS "
+                           "{indexConfig: {`vector.dimensions`: 2, `vector.similarity_function`: 'cosine'}}",
+                           database_=database)
+    publish(demo, database, write_run(tmp_path / "run-a", dim=4), progress=False)
+    for prop in LEGACY_VECTOR_PROPERTIES:
+        assert vectors_in(demo, database, prop) == 0
+    assert vector_index_dimensions(demo, database) == index_names(4)
+    assert embedding_dims(demo, database) == {4}

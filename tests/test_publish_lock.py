@@ -43,7 +43,8 @@ def finished(proc: subprocess.Popen) -> subprocess.CompletedProcess:
 def missing_embeddings(driver, database: str) -> int:
     """Tracks and users of the runs (all but the demo's u-new and u-late) without an embedding."""
     return N_TRACKS + N_USERS - count(
-        driver, database, "MATCH (n:Track|User) WHERE n.embedding IS NOT NULL RETURN count(n) AS n")
+        driver, database, "MATCH (m:Model {current: true}) MATCH (n:Track|User) "
+        "WHERE n[m.vector_property] IS NOT NULL RETURN count(n) AS n")
 
 
 def current_models(driver, database: str) -> list[str]:

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from mmkg.cli import cli
 from mmkg.graph import CYPHER_DIR, load_query
-from mmkg.schema import VECTOR_INDEXES, Label
+from mmkg.schema import VECTOR_SLOTS, Label
 from mmkg.train.publish import publish
 from mmkg.train.run_folder import RunFolder
 from tests.demo_graph import K, build_demo_graph, listened_pairs, track_id, write_run
@@ -21,6 +21,7 @@ READ_QUERIES = {
     "similar_tracks": {"trackId": "t0", "k": 3},
     "cold_start": {"trackIds": ["t0", "t2"], "k": 3},
     "explain": {"userId": "u0", "trackId": "t8", "limit": 5},
+    "current_vectors": {"ids": ["t0", "u0"]},
 }
 OWNED = [*READ_QUERIES, *(p.stem for p in CYPHER_DIR.glob("publish_*.cypher"))]
 
@@ -69,9 +70,24 @@ def test_each_read_query_returns_rows(published, driver, database, name):
     assert rows(driver, database, name, **READ_QUERIES[name])
 
 
-def test_vector_queries_name_the_schema_index():
+def test_vector_queries_follow_the_current_model_not_a_fixed_slot():
+    """Readers take the vector property and index from (:Model {current: true}); naming a slot
+    would read the one the next publish rewrites."""
+    for name in ("similar_tracks", "cold_start", "recommend_track_state", "current_vectors"):
+        query = load_query(name)
+        assert "vector_property" in query
+        for slot in VECTOR_SLOTS:
+            assert slot.prop not in query and all(i not in query for i in slot.indexes.values())
     for name in ("similar_tracks", "cold_start"):
-        assert f"'{VECTOR_INDEXES[Label.TRACK]}'" in load_query(name)
+        assert "queryNodes(m.track_index," in load_query(name)
+
+
+def test_current_vectors_are_the_published_ones(published, driver, database):
+    got = {(r["label"], r["id"]): r["vector"] for r in rows(driver, database, "current_vectors",
+                                                          ids=["t3", "u1", "nobody"])}
+    assert set(got) == {("Track", "t3"), ("User", "u1")}
+    assert torch.allclose(torch.tensor(got["Track", "t3"]), published["track"][3])
+    assert torch.allclose(torch.tensor(got["User", "u1"]), published["user"][1])
 
 
 def test_recommend_follows_the_model_ranking_without_listened_tracks(published, driver, database):

@@ -6,39 +6,39 @@ export recorded in its ``model.pt`` (or of the export given explicitly).
 
 Output::
 
-    (:Model {id, created_at, params, metrics, dataset_manifest, dimension, k, current, complete})
+    (:Model {id, created_at, params, metrics, dataset_manifest, dimension, k, current, complete,
+             vector_property, track_index, user_index})   the last three on the current one
     (:User)-[:RECOMMENDED {score, rank, model}]->(:Track)      rank 1 = best, model = Model.id
-    Track.embedding, User.embedding : LIST<FLOAT>              cosine vector indexes on both
+    Track.embedding_a|_b, User.embedding_a|_b : LIST<FLOAT>     cosine vector index on each
 
-Consistency design (one model version is published at a time):
+Consistency design (one model version is published at a time). Every reader query goes through
+``(:Model {current: true})``: for its ``RECOMMENDED`` relationships (``RECOMMENDED.model``), its
+vectors (the node property ``Model.vector_property``) and its vector index (``Model.track_index``).
 
-1. Vectors are staged in batches in ``embedding_next``, which no reader looks at.
+1. Vectors go to the **vector slot** the current model does not use (``embedding_a`` or
+   ``embedding_b``, :data:`mmkg.schema.VECTOR_SLOTS`), which no reader looks at: the slot is
+   cleared, then written in batches. Its vector indexes are dropped first if they have another
+   dimension than the model's (nobody queries them).
 2. The ``:Model {id}`` node is registered with ``current = false``
    (``cypher/publish_begin.cypher``). The id is ``<run folder>-<sha256 of embeddings.pt>[:8]``,
    so re-running an interrupted publish resumes the same version.
 3. ``RECOMMENDED`` relationships are written in batches of users tagged ``model = id``, each batch
    sent as parallel lists (users, their tracks in rank order, their scores;
    :class:`RecommendationBatches`), not one map per relationship. A track or user missing from
-   the graph is skipped and counted (``recommendations_skipped``). Every reader query
-   (``cypher/recommend.cypher``) reads only the relationships of ``(:Model {current: true})``, so
-   new ones are invisible while they are written; partial ones of an interrupted run are deleted
-   first on a re-run. Then ``complete = true`` (a later re-run of this version skips this step).
-4. **The flip** (``cypher/publish_flip.cypher``) is ONE transaction: ``embedding := embedding_next``
-   on every staged node (nodes the new model does not cover lose their ``embedding``), the old
-   Model gets ``current = false``, the new one ``current = true``. Readers therefore see either all
-   old or all new results, and a failure before the flip leaves the previous version untouched.
-   The flip copies vectors inside the server (no parameters cross the wire): one property write
-   (and vector-index update) per node. ``bench/query.py`` measured 6–9 s for 100k tracks + 10k
-   users x 64 floats on a 2-core box shared with other jobs (load average ~8), heap 2 GB.
-   Readers are not blocked meanwhile; they keep reading the old version until the commit.
-5. Pruning: all but the ``keep`` most recent non-current complete versions are deleted
-   (relationships in batches of users, then the Model node), and so are incomplete leftovers.
-
-Vector indexes (names from :data:`mmkg.schema.VECTOR_INDEXES`, cosine, dimension = the model's):
-created when missing; when an existing one has another dimension it is dropped just before the
-flip and re-created right after it. In that window (flip + index population: about 33 s for
-110k vectors in the benchmark above, less on a free machine) ``similar_tracks`` and
-``cold_start`` fail with "no such index"; ``recommend`` is unaffected.
+   the graph is skipped and counted (``recommendations_skipped``). New ones are invisible while
+   they are written; partial ones of an interrupted run are deleted first on a re-run. Then
+   ``complete = true`` (a later re-run of this version skips this step).
+4. The slot's vector indexes are created (when missing) and awaited online.
+5. **The flip** (``cypher/publish_flip.cypher``) is ONE small transaction: the old Model gets
+   ``current = false``, the new one ``current = true`` and the slot's property and index names.
+   Readers therefore see either all old or all new results, a failure before the flip leaves the
+   previous version untouched, and the flip costs the same at 1k or 1M nodes: no vector is copied
+   (an earlier design copied every vector in the flip; at 10M listens, 700k vectors, that one
+   transaction ran a 3 GB heap out of memory). The previous model's vectors stay in the other
+   slot until the next publish clears it.
+6. Pruning: all but the ``keep`` most recent non-current complete versions are deleted
+   (relationships in batches of users, then the Model node), and so are incomplete leftovers; so
+   are the ``embedding`` properties and indexes of mmkg before vector slots, once.
 
 One publish at a time: :func:`publish` holds the publish lock (``train/publish_lock.py``) from
 before staging until after pruning; a second one meanwhile is refused with one line.
@@ -63,7 +63,8 @@ from mmkg.errors import DatabaseError, PublishError
 from mmkg.graph import (ParameterBatch, load_query, render, run_batches, run_implicit,
                         run_parameter_batches, write_rows)
 from mmkg.progress import progress_bar
-from mmkg.schema import VECTOR_INDEXES, Label
+from mmkg.schema import (LEGACY_VECTOR_INDEXES, LEGACY_VECTOR_PROPERTIES, VectorSlot, Label,
+                         next_vector_slot)
 from mmkg.train.publish_lock import holding_publish_lock
 from mmkg.train.run_folder import Embeddings, RunFolder
 
@@ -75,7 +76,7 @@ StepHook = Callable[[str, int], None]
 STEPS = ("track_embeddings", "user_embeddings", "recommendations")
 """Batched steps reported to :data:`StepHook`, in the order they run."""
 
-PHASES = ("vectors", "recommendations", "flip", "index", "prune")
+PHASES = ("vectors", "recommendations", "index", "flip", "prune")
 """The timed phases of a publish (:attr:`PublishSummary.phase_seconds`), in the order they run."""
 
 
@@ -110,10 +111,13 @@ class PublishSummary:
     indexes_created: list[str] = field(default_factory=list)
     pruned_models: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    vector_slot: str = ""
+    """The vector slot (:data:`mmkg.schema.VECTOR_SLOTS`) the model's vectors were written to."""
     phase_seconds: dict[str, float] = field(default_factory=dict)
-    """Wall seconds per phase of :data:`PHASES` that ran: ``vectors`` (staging), ``recommendations``
-    (Model node, RECOMMENDED), ``flip`` (the swap transaction, and dropping vector indexes of
-    another dimension), ``index`` (creating vector indexes and waiting until online), ``prune``."""
+    """Wall seconds per phase of :data:`PHASES` that ran: ``vectors`` (clearing the slot, dropping
+    its indexes of another dimension, staging), ``recommendations`` (Model node, RECOMMENDED),
+    ``index`` (creating the slot's vector indexes and waiting until online), ``flip`` (the swap
+    transaction), ``prune``."""
 
     def phases_line(self) -> str:
         """``vectors 1.2 s, recommendations 30.4 s, ...`` in :data:`PHASES` order."""
@@ -143,7 +147,7 @@ def read_run(run_dir: Path, model_id: str | None = None, export: Path | None = N
 
 
 def embedding_rows(ids: list[str], vectors: torch.Tensor) -> list[dict]:
-    """``[{id, vector}]`` rows for the staging queries."""
+    """``[{id, vector}]`` rows for the ``publish_stage_*`` queries."""
     return [{"id": i, "vector": v} for i, v in zip(ids, vectors.tolist())]
 
 
@@ -191,11 +195,13 @@ def vector_index_dimensions(driver: Driver, database: str) -> dict[str, int]:
             for r in run_implicit(driver, database, load_query("publish_vector_indexes"))}
 
 
-def create_vector_index(driver: Driver, database: str, label: Label, dimension: int,
-                        timeout_s: float = 300) -> str:
-    """Create the cosine vector index on ``label.embedding`` (if missing) and wait until online."""
-    name = VECTOR_INDEXES[label]
-    run_implicit(driver, database, render("publish_create_vector_index", name=name, label=label),
+def create_vector_index(driver: Driver, database: str, slot: VectorSlot, label: Label,
+                        dimension: int, timeout_s: float = 3600) -> str:
+    """Create the cosine vector index over ``slot`` of ``label`` (if missing) and wait until
+    online (population of 700k vectors takes minutes)."""
+    name = slot.indexes[label]
+    run_implicit(driver, database, render("publish_create_vector_index", name=name, label=label,
+                                          property=slot.prop),
                  dimension=dimension)
     run_implicit(driver, database, load_query("publish_await_index"), name=name,
                  timeout=int(timeout_s))
@@ -213,11 +219,35 @@ def _in_batches(driver: Driver, database: str, name: str, **params) -> None:
     run_implicit(driver, database, load_query(name), **params)
 
 
-def _stage(driver: Driver, database: str, step: str, ids: list[str], vectors: torch.Tensor,
-           batch_size: int, on_batch: Callable[[int], None]) -> int:
-    """Stage vectors in ``embedding_next`` (``cypher/publish_stage_<step>.cypher``); return how
-    many nodes were found (each found node counts one property set)."""
-    staged = run_batches(driver, database, load_query(f"publish_stage_{step}"),
+def _clear_vectors(driver: Driver, database: str, prop: str, batch_size: int) -> None:
+    """Remove the vector property ``prop`` from every Track and User, in batches."""
+    run_implicit(driver, database, render("publish_clear_vectors", property=prop),
+                 batchSize=batch_size)
+
+
+def _target_slot(driver: Driver, database: str) -> VectorSlot:
+    """The vector slot this publish writes: the one the current model does not use (read in a
+    write transaction, i.e. on the leader, which committed the last flip)."""
+    return next_vector_slot(_write(driver, database, "publish_current_slot")["property"])
+
+
+def _prepare_slot(driver: Driver, database: str, slot: VectorSlot, dimension: int,
+                  batch_size: int) -> None:
+    """Empty ``slot`` and drop its vector indexes of another dimension (no reader uses it)."""
+    existing = vector_index_dimensions(driver, database)
+    for name in slot.indexes.values():
+        if existing.get(name, dimension) != dimension:
+            log.info("vector index %s has dimension %d, model has %d: recreating it",
+                     name, existing[name], dimension)
+            run_implicit(driver, database, render("schema_drop_index", name=name))
+    _clear_vectors(driver, database, slot.prop, batch_size)
+
+
+def _stage(driver: Driver, database: str, step: str, slot: VectorSlot, ids: list[str],
+           vectors: torch.Tensor, batch_size: int, on_batch: Callable[[int], None]) -> int:
+    """Write vectors to ``slot`` (``cypher/publish_stage_<step>.cypher``); return how many nodes
+    were found (each found node counts one property set)."""
+    staged = run_batches(driver, database, render(f"publish_stage_{step}", property=slot.prop),
                          embedding_rows(ids, vectors), batch_size=batch_size, on_batch=on_batch)
     log.debug("%s: %d of %d rows matched", step, staged.properties_set, len(ids))
     return staged.properties_set
@@ -273,19 +303,22 @@ def publish(
     with _Progress(progress, total, on_step) as bar:
         try:
             with _timed(phases, "vectors"):
-                _in_batches(driver, database, "publish_clear_staging", batchSize=batch_size)
-                summary.tracks = _stage(driver, database, "track_embeddings", emb.track_ids,
+                slot = _target_slot(driver, database)
+                summary.vector_slot = slot.name
+                _prepare_slot(driver, database, slot, emb.dimension, batch_size)
+                summary.tracks = _stage(driver, database, "track_embeddings", slot, emb.track_ids,
                                         emb.track, batch_size, bar.callback("track_embeddings"))
-                summary.users = _stage(driver, database, "user_embeddings", emb.user_ids,
+                summary.users = _stage(driver, database, "user_embeddings", slot, emb.user_ids,
                                        emb.user, batch_size, bar.callback("user_embeddings"))
             _check_found(run, summary)
             with _timed(phases, "recommendations"):
                 _write_recommendations(driver, database, run, summary, batch_size, bar)
         except DatabaseError as e:
             raise DatabaseError(f"publish of {run.model_id} failed: {e}") from e
-    _flip(driver, database, run, summary)
+    _flip(driver, database, run, slot, summary)
     with _timed(phases, "prune"):
         summary.pruned_models = prune(driver, database, keep=keep, batch_size=batch_size)
+        _drop_legacy_vectors(driver, database, batch_size)
     summary.seconds = time.perf_counter() - started
     log.info("published %s: %d recommendations, %d track and %d user vectors in %.1f s (%s)",
              run.model_id, summary.recommendations, summary.tracks, summary.users, summary.seconds,
@@ -342,29 +375,41 @@ def _check_found(run: RunOutput, summary: PublishSummary) -> None:
             log.warning("%s: %d %s of the run are not in the graph (skipped)", run.model_id, n, what)
 
 
-def _flip(driver: Driver, database: str, run: RunOutput, summary: PublishSummary) -> None:
-    """Swap in the new version; recreate vector indexes whose dimension changed around it."""
+def _flip(driver: Driver, database: str, run: RunOutput, slot: VectorSlot,
+          summary: PublishSummary) -> None:
+    """Create the slot's missing vector indexes, then swap in the new version."""
     dimension = run.embeddings.dimension
     existing = vector_index_dimensions(driver, database)
-    stale = [name for name in VECTOR_INDEXES.values() if existing.get(name, dimension) != dimension]
     phases = summary.phase_seconds
     try:
-        with _timed(phases, "flip"):
-            for name in stale:
-                log.info("vector index %s has dimension %d, model has %d: recreating it",
-                         name, existing[name], dimension)
-                run_implicit(driver, database, render("schema_drop_index", name=name))
-            result = _write(driver, database, "publish_flip", model=run.model_id)
         with _timed(phases, "index"):
-            for label, name in VECTOR_INDEXES.items():
-                if name not in existing or name in stale:
-                    create_vector_index(driver, database, label, dimension)
+            for label, name in slot.indexes.items():
+                if name not in existing:
+                    create_vector_index(driver, database, slot, label, dimension)
                     summary.indexes_created.append(name)
+        with _timed(phases, "flip"):
+            result = _write(driver, database, "publish_flip", model=run.model_id,
+                            **slot.model_properties())
     except DatabaseError as e:
         raise DatabaseError(f"publish of {run.model_id} failed at the flip: {e}") from e
     if result is None:
         raise PublishError(f"{run.model_id}: Model node vanished or is incomplete at the flip")
     summary.previous_model = result["previous"]
+
+
+def _drop_legacy_vectors(driver: Driver, database: str, batch_size: int) -> None:
+    """Drop the vector indexes and properties mmkg wrote before vector slots, if any are left
+    (their index is the sign: checking the properties would scan every node each publish)."""
+    legacy = [name for name in vector_index_dimensions(driver, database)
+              if name in LEGACY_VECTOR_INDEXES]
+    if not legacy:
+        return
+    log.info("removing the vectors of mmkg before vector slots: indexes %s, properties %s",
+             ", ".join(legacy), ", ".join(LEGACY_VECTOR_PROPERTIES))
+    for name in legacy:
+        run_implicit(driver, database, render("schema_drop_index", name=name))
+    for prop in LEGACY_VECTOR_PROPERTIES:
+        _clear_vectors(driver, database, prop, batch_size)
 
 
 def prune(driver: Driver, database: str, *, keep: int = 3,

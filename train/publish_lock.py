@@ -1,7 +1,8 @@
 """One publish at a time: the ``(:PublishLock {id: 'publish'})`` node.
 
-Two publishes that overlap would clear and stage each other's ``embedding_next`` vectors, and the
-later flip would then leave every ``embedding`` null. So a publish first takes the lock: it
+Two publishes that overlap would clear and write the same vector slot (both pick the one the
+current model does not use), and the first flip would then serve vectors half of which the
+other publish wrote, or removed. So a publish first takes the lock: it
 MERGEs the one lock node in a write transaction (``cypher/publish_lock_acquire.cypher``); the
 uniqueness constraint ``publishlock_id`` makes exactly one of two concurrent MERGEs create it.
 The lock records its holder (a random token, host, pid, run folder, start time). The holder
