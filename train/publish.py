@@ -232,13 +232,13 @@ def _target_slot(driver: Driver, database: str) -> VectorSlot:
 
 
 def _prepare_slot(driver: Driver, database: str, slot: VectorSlot, dimension: int,
-                  batch_size: int) -> None:
-    """Empty ``slot`` and drop its vector indexes of another dimension (no reader uses it)."""
-    existing = vector_index_dimensions(driver, database)
+                  existing: dict[str, int], batch_size: int) -> None:
+    """Empty ``slot`` and drop its vector indexes of another dimension (no reader uses it),
+    removing them from ``existing`` (:func:`vector_index_dimensions`) too."""
     for name in slot.indexes.values():
         if existing.get(name, dimension) != dimension:
             log.info("vector index %s has dimension %d, model has %d: recreating it",
-                     name, existing[name], dimension)
+                     name, existing.pop(name), dimension)
             run_implicit(driver, database, render("schema_drop_index", name=name))
     _clear_vectors(driver, database, slot.prop, batch_size)
 
@@ -305,7 +305,8 @@ def publish(
             with _timed(phases, "vectors"):
                 slot = _target_slot(driver, database)
                 summary.vector_slot = slot.name
-                _prepare_slot(driver, database, slot, emb.dimension, batch_size)
+                indexes = vector_index_dimensions(driver, database)
+                _prepare_slot(driver, database, slot, emb.dimension, indexes, batch_size)
                 summary.tracks = _stage(driver, database, "track_embeddings", slot, emb.track_ids,
                                         emb.track, batch_size, bar.callback("track_embeddings"))
                 summary.users = _stage(driver, database, "user_embeddings", slot, emb.user_ids,
@@ -315,10 +316,10 @@ def publish(
                 _write_recommendations(driver, database, run, summary, batch_size, bar)
         except DatabaseError as e:
             raise DatabaseError(f"publish of {run.model_id} failed: {e}") from e
-    _flip(driver, database, run, slot, summary)
+    _flip(driver, database, run, slot, indexes, summary)
     with _timed(phases, "prune"):
         summary.pruned_models = prune(driver, database, keep=keep, batch_size=batch_size)
-        _drop_legacy_vectors(driver, database, batch_size)
+        _drop_legacy_vectors(driver, database, indexes, batch_size)
     summary.seconds = time.perf_counter() - started
     log.info("published %s: %d recommendations, %d track and %d user vectors in %.1f s (%s)",
              run.model_id, summary.recommendations, summary.tracks, summary.users, summary.seconds,
@@ -376,10 +377,9 @@ def _check_found(run: RunOutput, summary: PublishSummary) -> None:
 
 
 def _flip(driver: Driver, database: str, run: RunOutput, slot: VectorSlot,
-          summary: PublishSummary) -> None:
-    """Create the slot's missing vector indexes, then swap in the new version."""
+          existing: dict[str, int], summary: PublishSummary) -> None:
+    """Create the slot's vector indexes missing from ``existing``, then swap in the new version."""
     dimension = run.embeddings.dimension
-    existing = vector_index_dimensions(driver, database)
     phases = summary.phase_seconds
     try:
         with _timed(phases, "index"):
@@ -397,11 +397,12 @@ def _flip(driver: Driver, database: str, run: RunOutput, slot: VectorSlot,
     summary.previous_model = result["previous"]
 
 
-def _drop_legacy_vectors(driver: Driver, database: str, batch_size: int) -> None:
-    """Drop the vector indexes and properties mmkg wrote before vector slots, if any are left
-    (their index is the sign: checking the properties would scan every node each publish)."""
-    legacy = [name for name in vector_index_dimensions(driver, database)
-              if name in LEGACY_VECTOR_INDEXES]
+def _drop_legacy_vectors(driver: Driver, database: str, existing: dict[str, int],
+                         batch_size: int) -> None:
+    """Drop the vector indexes and properties mmkg wrote before vector slots, if any of those
+    indexes is in ``existing`` (the sign: checking the properties would scan every node each
+    publish)."""
+    legacy = [name for name in existing if name in LEGACY_VECTOR_INDEXES]
     if not legacy:
         return
     log.info("removing the vectors of mmkg before vector slots: indexes %s, properties %s",
