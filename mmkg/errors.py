@@ -64,6 +64,10 @@ class IngestError(MmkgError):
         ))
 
 
+class FeatureError(MmkgError):
+    """Feature extraction could not finish (a worker died); what was computed is written."""
+
+
 class ExportError(MmkgError):
     """A subgraph could not be exported, or an export folder is unreadable."""
 

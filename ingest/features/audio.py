@@ -104,7 +104,23 @@ def _centroid_bandwidth(stft: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarr
     return centroid / 1000, bandwidth / 1000
 
 
-@register_extractor(SPEC)
+def compile_numba() -> None:
+    """Run :func:`describe` once on a second of a 44.1 kHz stereo tone (resampled and mixed down
+    as real files are), which compiles every numba function of librosa it calls — or loads them
+    from numba's cache — in this process."""
+    import tempfile
+
+    import soundfile
+
+    t = np.arange(44100) / 44100
+    tone = np.stack([np.sin(2 * np.pi * 440 * t), np.sin(2 * np.pi * 660 * t)], axis=1)
+    with tempfile.TemporaryDirectory(prefix="mmkg-warm-up-") as folder:
+        path = Path(folder) / "tone.wav"
+        soundfile.write(path, (0.3 * tone).astype(np.float32), 44100)
+        describe(path)
+
+
+@register_extractor(SPEC, warm_up=compile_numba)
 def describe_many(paths: list[Path]) -> np.ndarray:
     """:func:`describe` for each path: ``[len(paths), 80]``."""
     return np.stack([describe(p) for p in paths]) if paths else np.zeros((0, SPEC.dim), np.float32)

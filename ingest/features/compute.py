@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from neo4j import Driver
 
 from mmkg.config import BATCH, MediaSettings, media_settings
+from mmkg.errors import FeatureError
 from mmkg.graph import load_query, read_rows, run_batches
 from mmkg.ingest.features.jobs import Job, JobResult, available_cpus, run_jobs
 from mmkg.ingest.features.media import same_file
@@ -57,6 +58,11 @@ def compute_missing_features(driver: Driver, database: str, *,
         The number of vectors written per feature name (0 for features nothing was due for).
         Files that fail a check or do not decode are skipped with a one-line warning naming the
         file (and retried by the next run).
+
+    Raises:
+        FeatureError: a chunk killed its worker process twice (see
+            :func:`~mmkg.ingest.features.jobs.run_jobs`); every other chunk was computed and
+            written first, so a re-run computes only that chunk's tracks.
     """
     kinds = _kinds(only)
     if batch_size < 1:
@@ -66,9 +72,12 @@ def compute_missing_features(driver: Driver, database: str, *,
     todo = {kind: _due(driver, database, kind, recompute) for kind in kinds}
     counts = {e.spec.name: 0 for kind in kinds for e in extractors(kind)}
     skipped = 0
+    failed: list[str] = []
     with progress_bar("tracks", disable=not progress) as bar:
         tasks = {kind: bar.add_task(kind, total=len(rows)) for kind, rows in todo.items()}
         for result in run_jobs(_interleaved(todo, batch_size), settings, workers):
+            if result.error:
+                failed.append(result.error)
             _write(driver, database, result, feature_rows)
             for message in result.warnings:
                 log.warning("%s", message)
@@ -79,6 +88,10 @@ def compute_missing_features(driver: Driver, database: str, *,
     if skipped:
         log.warning("%d media file(s) were skipped; their features are still missing or stale",
                     skipped)
+    if failed:
+        more = f" (and {len(failed) - 1} more chunk(s))" if len(failed) > 1 else ""
+        raise FeatureError(f"{failed[0]}{more}; every other chunk was written, and "
+                           "`mmkg features` computes what is still missing")
     return counts
 
 

@@ -11,6 +11,11 @@ extractor libraries once (not from the caller, whose threads — Neo4j driver, O
 ``fork`` would copy half-alive), so a pool starts in well under a second after the first. Each
 worker limits its math libraries to ``cpus // workers`` threads, so the workers do not fight over
 cores. With one worker, or one job, everything runs in the calling process.
+
+Before a pool starts, the extractors' JIT code (librosa's numba functions) is compiled once in
+the calling process, so workers only read numba's cache (:func:`compile_extractors`). A worker
+that dies anyway costs its chunks a retry, one at a time; a chunk that kills its worker twice is
+reported, and every other chunk still runs (:func:`run_jobs`).
 """
 
 from __future__ import annotations
@@ -19,14 +24,17 @@ import logging
 import multiprocessing
 import os
 import time
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mmkg.config import MediaSettings, use_media_settings
 from mmkg.ingest.features.extract import extract
 from mmkg.ingest.features.media import check_stored_media, file_fingerprint
+from mmkg.ingest.features.registry import extractors
 from mmkg.ingest.featureset import FeatureSet
 
 log = logging.getLogger(__name__)
@@ -58,6 +66,12 @@ class JobResult:
     warnings: list[str] = field(default_factory=list)
     cpu_seconds: float = 0.0
     """CPU time the job took in its process (all threads)."""
+    error: str | None = None
+    """Why the job made nothing (its worker died, see :func:`run_jobs`); ``None`` when it ran."""
+
+
+Work = Callable[[Job, MediaSettings], JobResult]
+"""What a worker runs for one job: :func:`run_job`."""
 
 
 def run_job(job: Job, settings: MediaSettings) -> JobResult:
@@ -104,32 +118,89 @@ def _run_job(job: Job, settings: MediaSettings) -> JobResult:
     return result
 
 
-def run_jobs(jobs: list[Job], settings: MediaSettings, workers: int) -> Iterator[JobResult]:
+def run_jobs(jobs: list[Job], settings: MediaSettings, workers: int, *,
+             work: Work = run_job) -> Iterator[JobResult]:
     """Run ``jobs`` on ``workers`` processes (in this process when one suffices); yield each
-    result as soon as it is done (not in job order)."""
+    result as soon as it is done (not in job order).
+
+    Before the first worker starts, every due extractor's JIT code is compiled here
+    (:func:`compile_extractors`), so workers load numba's cache instead of writing it at once.
+    A worker that dies (a crash in a decoder, the OOM killer) breaks the pool: the jobs it had
+    in flight are run again one at a time in a fresh pool, so that a job that kills its worker
+    again is told apart from its innocent neighbours; that job comes back with
+    :attr:`JobResult.error` set, every other job runs as usual. ``work`` runs one job (a
+    module-level function, as workers import it by name).
+    """
     workers = max(1, min(workers, len(jobs)))
     if workers == 1:
         for job in jobs:
-            yield run_job(job, settings)
+            yield work(job, settings)
         return
+    compile_extractors({job.kind for job in jobs})
+    queue = deque(jobs)
+    while queue:
+        lost = yield from _run_pool(queue, settings, workers, work)
+        for job in lost:  # each alone: the one that dies again is the culprit
+            if (yield from _run_pool(deque([job]), settings, 1, work)):
+                yield JobResult(job.kind, len(job.rows), error=(
+                    f"a feature worker died twice while extracting {describe_job(job)}"))
+
+
+def _run_pool(queue: deque[Job], settings: MediaSettings, workers: int,
+              work: Work) -> Generator[JobResult, None, list[Job]]:
+    """Run the jobs of ``queue`` (taken from its left) on a pool of ``workers`` processes,
+    yielding each result; return the jobs that were in flight when a worker died (empty when
+    the queue ran dry), leaving the ones not yet started in ``queue``."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(PRELOAD)
     threads = max(1, available_cpus() // workers)
+    lost: list[Job] = []
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_limit_threads,
                              initargs=(threads,)) as pool:
-        queue = iter(jobs)
-        running: set[Future] = set()
+        running: dict[Future, Job] = {}
         while True:
-            while len(running) < IN_FLIGHT_PER_WORKER * workers:
-                job = next(queue, None)
-                if job is None:
+            while queue and not lost and len(running) < IN_FLIGHT_PER_WORKER * workers:
+                job = queue.popleft()
+                try:
+                    running[pool.submit(work, job, settings)] = job
+                except BrokenProcessPool:  # broke before a future said so: take it back
+                    queue.appendleft(job)
                     break
-                running.add(pool.submit(run_job, job, settings))
             if not running:
-                return
-            done, running = wait(running, return_when=FIRST_COMPLETED)
+                if lost:
+                    log.warning("a feature worker died; running the %d chunk(s) it left "
+                                "unfinished again, one at a time", len(lost))
+                return lost
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
-                yield future.result()
+                job = running.pop(future)
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    lost.append(job)
+                    continue
+                yield result
+
+
+def compile_extractors(kinds: set[str]) -> None:
+    """Run the JIT warm-up of every extractor of ``kinds`` that has one, in this process.
+
+    librosa compiles its numba functions on first call and writes them to numba's cache
+    (``NUMBA_CACHE_DIR``). On an empty cache, two workers that compiled them themselves (having
+    extracted lyrics and covers first) crashed with a segfault on every first run; compiled here
+    first, the cache is complete before any worker exists, and workers only load it.
+    """
+    for kind in sorted(kinds):
+        for extractor in extractors(kind):
+            if extractor.warm_up is not None:
+                extractor.warm_up()
+
+
+def describe_job(job: Job) -> str:
+    """``"the audio chunk of 50 track(s) t1 … t50"``: a job as an error names it."""
+    first, last = job.rows[0][0], job.rows[-1][0]
+    span = first if first == last else f"{first} … {last}"
+    return f"the {job.kind} chunk of {len(job.rows)} track(s) {span}"
 
 
 def available_cpus() -> int:

@@ -32,6 +32,9 @@ Check = Callable[[Path, MediaSettings], "str | None"]
 when it decodes, else why not (a short phrase)."""
 Compute = Callable[[list[Path]], np.ndarray]
 """Given files of one media kind: their vectors ``[len(paths), spec.dim]``."""
+WarmUp = Callable[[], None]
+"""Runs the extractor once on a made-up input, so that its JIT-compiled code is compiled (and
+written to numba's cache) in the calling process."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,9 @@ class Extractor:
 
     spec: FeatureSpec
     compute: Compute
+    warm_up: WarmUp | None = None
+    """Compiles the extractor's JIT code in the calling process (see
+    :func:`~mmkg.ingest.features.jobs.compile_extractors`); ``None`` when it has none."""
 
 
 MEDIA: dict[str, MediaKind] = {}
@@ -70,9 +76,10 @@ def register_media(name: str, expected: str) -> Callable[[Check], Check]:
     return add
 
 
-def register_extractor(spec: FeatureSpec) -> Callable[[Compute], Compute]:
+def register_extractor(spec: FeatureSpec, *,
+                       warm_up: WarmUp | None = None) -> Callable[[Compute], Compute]:
     """Function decorator: register ``compute`` as the extractor of feature ``spec``
-    (feature names are unique across media kinds)."""
+    (feature names are unique across media kinds), with its JIT ``warm_up`` if it has one."""
 
     def add(compute: Compute) -> Compute:
         for extractors in EXTRACTORS.values():
@@ -80,7 +87,7 @@ def register_extractor(spec: FeatureSpec) -> Callable[[Compute], Compute]:
                 raise ValueError(f"feature {spec.name!r} is already registered")
         known = EXTRACTORS.setdefault(spec.media, [])
         if all(e.spec.name != spec.name for e in known):
-            known.append(Extractor(spec, compute))
+            known.append(Extractor(spec, compute, warm_up))
         return compute
 
     return add

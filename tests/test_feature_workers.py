@@ -1,0 +1,98 @@
+"""Feature workers: a first run on an empty numba cache, and a worker that dies mid-run.
+
+The first test runs the real ``mmkg features`` in a subprocess (numba reads ``NUMBA_CACHE_DIR``
+when it is imported) with two workers, every media kind and small chunks on an empty cache:
+workers that compiled librosa's functions themselves (after extracting lyrics and covers) died
+with a segfault on such runs, and the chunks they held were only saved by the retry of
+:func:`~mmkg.ingest.features.jobs.run_jobs`; so the test also requires that no worker died.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from mmkg.config import media_settings
+from mmkg.errors import FeatureError
+from mmkg.ingest.features import compute, jobs
+from mmkg.ingest.sample_catalog import generate_sample_catalog
+from tests.conftest import ROOT, count
+from tests.feature_work import DOOMED, run_job_or_die
+
+
+@pytest.fixture(scope="module")
+def catalog(tmp_path_factory):
+    root = tmp_path_factory.mktemp("catalog")
+    generate_sample_catalog(root, tracks=12, users=3, seed=11, media=True, overwrite=True)
+    return root
+
+
+def tracks_with_media(driver, database, catalog) -> list[str]:
+    """Create one Track per catalog track with its absolute media paths; return their ids."""
+    tracks = pd.read_csv(catalog / "tracks.csv").dropna(subset=["lyrics"])
+    rows = [{"id": t.id,
+             **{kind: str((catalog / getattr(t, kind)).resolve())
+                for kind in ("lyrics", "cover", "audio")}}
+            for t in tracks.itertuples()]
+    driver.execute_query("UNWIND $rows AS row CREATE (t:Track) SET t = row",
+                         rows=rows, database_=database)
+    return [r["id"] for r in rows]
+
+
+def test_two_workers_on_an_empty_numba_cache(empty_db, database, catalog, tmp_path):
+    tracks = tracks_with_media(empty_db, database, catalog)
+    numba_cache = tmp_path / "numba"
+    numba_cache.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "mmkg", "features", "--workers", "2",
+         "--batch-size", "2", "--no-progress"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "NUMBA_CACHE_DIR": str(numba_cache)})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "worker died" not in done.stderr, done.stderr[-3000:]  # no crash, retried or not
+    assert re.search(rf"audio_librosa +{len(tracks)} vectors written", done.stdout), done.stdout
+    assert any(numba_cache.rglob("*.nbi")), "librosa's functions were not cached"
+
+
+def _job(*tracks: str) -> jobs.Job:
+    return jobs.Job("cover", [(t, f"/nonexistent/{t}.png") for t in tracks])
+
+
+def test_a_chunk_that_kills_its_worker_is_named_and_the_others_run():
+    work = [_job("a", "b"), _job("c", DOOMED), _job("e", "f"), _job("g"), _job("h", "i")]
+    results = list(jobs.run_jobs(work, media_settings(), 2, work=run_job_or_die))
+    failed = [r for r in results if r.error]
+    assert [r.error for r in failed] == [
+        f"a feature worker died twice while extracting the cover chunk of 2 track(s) c … {DOOMED}"]
+    ran = sorted(r.tracks for r in results if not r.error)
+    assert ran == [1, 2, 2, 2] and len(results) == len(work)
+    # every other chunk ran (and found its made-up file missing)
+    warned = {w.split(":")[0] for r in results for w in r.warnings}
+    assert warned == {f"track {t}" for t in "abefghi"}
+
+
+def test_a_worker_death_keeps_the_other_chunks_and_a_rerun_resumes(
+        empty_db, database, catalog, monkeypatch):
+    driver = empty_db
+    tracks = tracks_with_media(driver, database, catalog)
+    driver.execute_query("MATCH (t:Track {id: $id}) SET t.id = $doomed",
+                         id=tracks[3], doomed=DOOMED, database_=database)
+    monkeypatch.setattr(compute, "run_jobs", functools.partial(jobs.run_jobs, work=run_job_or_die))
+    with pytest.raises(FeatureError, match=r"^a feature worker died twice while extracting the "
+                       rf"cover chunk of 2 track\(s\) (\S+ … )?{DOOMED}( … \S+)?; every other "
+                       r"chunk was written, and `mmkg features` computes what is still missing$"):
+        compute.compute_missing_features(driver, database, only=["cover"], batch_size=2,
+                                         workers=2, progress=False)
+    n = "MATCH (:Track)-[:HAS_FEATURE]->(f:Feature {name: 'cover_color'}) RETURN count(f) AS n"
+    assert count(driver, database, n) == len(tracks) - 2
+
+    monkeypatch.undo()
+    assert compute.compute_missing_features(driver, database, only=["cover"], workers=2,
+                                            progress=False) == {"cover_color": 2}
+    assert count(driver, database, n) == len(tracks)
