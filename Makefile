@@ -17,7 +17,7 @@ TEST_ENV := MMKG_HOME=$(CURDIR)/.mmkg/test MMKG_NEO4J_BOLT_PORT=$(TEST_BOLT_PORT
 
 DEMO_DIR ?= .mmkg/demo
 
-.PHONY: install system-deps demo test neo4j stop clean
+.PHONY: install system-deps browser-deps demo test neo4j stop clean
 
 install: $(STAMP)
 
@@ -28,13 +28,16 @@ $(STAMP): requirements.lock pyproject.toml
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
-# Java 17 and Maven are needed once (Maven fetches the Neo4j jars from Maven Central);
-# Chromium and its driver once, for the real-browser test (tests/test_browser.py).
+# Java 17 and Maven are needed once (Maven fetches the Neo4j jars from Maven Central).
 system-deps:
 	@command -v java >/dev/null && command -v mvn >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless maven; \
 	  else echo "install Java 17 and Maven (e.g. apt-get install openjdk-17-jre-headless maven)" >&2; exit 1; fi; }
+
+# Chromium and its driver, once, for the real-browser test (tests/test_browser.py): `make test`
+# only, never `make demo`.
+browser-deps:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && apt-get install -y -qq chromium chromium-driver; \
@@ -59,10 +62,14 @@ demo: neo4j
 	@echo "It plays the mmkg guide after you connect (:play mmkg brings it back): six slides, each with"
 	@echo "its parameters and queries, and a :style command that colours and captions every label."
 
-test: install system-deps
+# The suite runs on an empty numba cache of its own, so that feature extraction is tested on the
+# path of a user's first run (librosa's functions compiled, and cached, during the run).
+test: install system-deps browser-deps
 	$(TEST_ENV) $(MMKG) db start
 	$(TEST_ENV) $(MMKG) db init
-	$(TEST_ENV) $(PY) -m pytest; status=$$?; $(TEST_ENV) $(MMKG) db stop; exit $$status
+	numba_cache=$$(mktemp -d -t mmkg-numba-XXXXXX); \
+	  $(TEST_ENV) NUMBA_CACHE_DIR=$$numba_cache $(PY) -m pytest; status=$$?; \
+	  rm -rf $$numba_cache; $(TEST_ENV) $(MMKG) db stop; exit $$status
 
 stop:
 	-$(MMKG) db stop
