@@ -42,6 +42,13 @@ def audio_vectors() -> np.ndarray:
     return base + noise
 
 
+def _calibrated(vectors: np.ndarray) -> np.ndarray:
+    """The contract of ``train/calibrate.py``, computed here independently: standardised over
+    the catalog (population std), each row L2-normalised."""
+    z = (vectors - vectors.mean(axis=0)) / vectors.std(axis=0)
+    return z / np.linalg.norm(z, axis=1, keepdims=True)
+
+
 def cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
 
@@ -75,8 +82,7 @@ def test_publish_stores_the_catalog_calibration(calibrated, driver, database):
     """Model.calibration_* hold the 95th percentile and the percentiles of the similarity of
     standardised vectors over all 66 track pairs, computed here from the raw vectors."""
     summary, vectors = calibrated
-    z = (vectors - vectors.mean(axis=0)) / vectors.std(axis=0)
-    z /= np.linalg.norm(z, axis=1, keepdims=True)
+    z = _calibrated(vectors)
     sims = np.array([(1 + z[a] @ z[b]) / 2 for a, b in combinations(range(N_TRACKS), 2)])
     records, _, _ = driver.execute_query(
         "MATCH (m:Model {current: true}) RETURN m.calibration_features AS names, "
@@ -133,11 +139,6 @@ def test_uncalibrated_features_give_no_modality_reason(calibrated, driver, datab
                              {"id": row["id"], "z": _calibrated(vectors)[3].tolist()},
                              database_=database)
     assert [r["kind"] for r in explain(driver, database, "u1", "t3")] == ["kg", "audio"]
-
-
-def _calibrated(vectors: np.ndarray) -> np.ndarray:
-    z = (vectors - vectors.mean(axis=0)) / vectors.std(axis=0)
-    return z / np.linalg.norm(z, axis=1, keepdims=True)
 
 
 def test_explain_raises_no_notifications(calibrated, settings, database):
