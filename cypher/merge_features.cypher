@@ -5,10 +5,12 @@
 // Returns: nothing (counters only). Rows whose track does not exist write nothing.
 // A new vector drops the source file's path and fingerprint: features computed from media get
 // them back from set_feature_sources.cypher once written, so a run stopped between the two is
-// seen as stale (recomputed) by tracks_missing_features.cypher, never as fresh.
+// seen as stale (recomputed) by tracks_missing_features.cypher, never as fresh. It also drops
+// the calibrated copy that publish derived from the old vector (train/calibrate.py): explain
+// gives no modality reason from it until the next publish calibrates the new one.
 UNWIND $rows AS row
 MATCH (t:Track {id: row.track})
 MERGE (f:Feature {id: row.id})
 SET f:__KIND__, f += $props, f.vector = row.vector
-REMOVE f.source_path, f.source_fingerprint
+REMOVE f.source_path, f.source_fingerprint, f.calibrated
 MERGE (t)-[:HAS_FEATURE]->(f)

@@ -22,6 +22,10 @@ from mmkg.errors import NotFoundError
 from mmkg.graph import read_named
 
 
+REASONS = 3
+"""Reasons ``for_user(..., explain=True)`` gives a track at most (``explain.cypher``'s ``$limit``)."""
+
+
 @dataclass
 class Recommendations:
     """Ranked tracks for one user from model ``model``."""
@@ -59,7 +63,10 @@ def for_user(driver: Driver, database: str, user: str, *, k: int = 10, genre: st
              explain: bool = False) -> Recommendations:
     """Top-``k`` tracks for ``user`` (see the module docstring for who gets what).
 
-    With ``explain`` each row gets ``reasons``: up to three KG paths from ``explain.cypher``.
+    With ``explain`` each row gets ``reasons``: up to :data:`REASONS` sentences from
+    ``explain.cypher`` (knowledge-graph paths and calibrated modality similarities to tracks the
+    user listened to, alternating), and ``reasonKinds``: each one's kind (``'kg'``, ``'audio'``,
+    ``'sentiment'``, ``'text'``, ``'image'``).
     """
     state = read_named(driver, database, "recommend_user_state", userId=user)[0]
     if not state["exists"]:
@@ -82,8 +89,10 @@ def for_user(driver: Driver, database: str, user: str, *, k: int = 10, genre: st
                             "`mmkg recommend --like TRACK [--like TRACK ...]`")
     if explain:
         for row in result.rows:
-            reasons = read_named(driver, database, "explain", userId=user, trackId=row["trackId"], limit=3)
+            reasons = read_named(driver, database, "explain", userId=user, trackId=row["trackId"],
+                                 limit=REASONS)
             row["reasons"] = [r["reason"] for r in reasons]
+            row["reasonKinds"] = [r["kind"] for r in reasons]
     return result
 
 

@@ -10,10 +10,13 @@ Graph model::
     (:Track)-[:HAS_GENRE]->(:Genre)          (:Track)-[:TAGGED]->(:Tag)
     (:Album)-[:PERFORMED_BY]->(:Artist)
     (any KG node)-[:`music.artist.origin`]->(any KG node)     generic KG relations from data
-    (:Track)-[:HAS_FEATURE]->(:Feature:Text|Image|Audio|Sentiment {name, dim, vector, ...})
+    (:Track)-[:HAS_FEATURE]->(:Feature:Text|Image|Audio|Sentiment {name, dim, vector, ...,
+                                                      calibrated})       calibrated by publish
     (:User)-[:RECOMMENDED {score, rank, model}]->(:Track)     written by publish
     (:Model {id, created_at, params, metrics, dataset_manifest, current, complete,
-             vector_property, track_index, user_index})            written by publish
+             vector_property, track_index, user_index,
+             calibration_features, calibration_thresholds, calibration_percentiles,
+             calibration_quantile, calibration_pairs})              written by publish
     Track.embedding_a | Track.embedding_b, User.embedding_a | ...  a model's vectors (VECTOR_SLOTS)
     (:PublishLock {id, owner, host, pid, run, started_at})    while a publish runs
 
@@ -132,6 +135,23 @@ class Prop(StrEnum):
     PID = "pid"
     RUN = "run"
     STARTED_AT = "started_at"
+    CALIBRATED = "calibrated"
+    """On a Feature: its vector standardised over the catalog's vectors of the same feature name,
+    ``z = (x - mean) / std`` per dimension, then L2-normalised (``train/calibrate.py``, at publish).
+    Compared with ``vector.similarity.cosine`` by ``cypher/explain.cypher``."""
+    CALIBRATION_FEATURES = "calibration_features"
+    """On a Model: the feature names calibrated at its publish (position ``i`` names the ``i``-th
+    entry of ``calibration_thresholds`` and the ``i``-th block of ``calibration_percentiles``)."""
+    CALIBRATION_THRESHOLDS = "calibration_thresholds"
+    """On a Model: per calibrated feature name, the ``calibration_quantile`` quantile of the
+    ``vector.similarity.cosine`` of calibrated vectors over (a seeded sample of) track pairs."""
+    CALIBRATION_PERCENTILES = "calibration_percentiles"
+    """On a Model: per calibrated feature name, 99 similarities (the 1st .. 99th percentiles of
+    the track pairs), the blocks concatenated in ``calibration_features`` order."""
+    CALIBRATION_QUANTILE = "calibration_quantile"
+    """On a Model: the quantile of track-pair similarity a modality reason must reach (0.95)."""
+    CALIBRATION_PAIRS = "calibration_pairs"
+    """On a Model: per calibrated feature name, how many track pairs the quantiles come from."""
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,10 @@ vectors (the node property ``Model.vector_property``) and its vector index (``Mo
    (an earlier design copied every vector in the flip; at 10M listens, 700k vectors, that one
    transaction ran a 3 GB heap out of memory). The previous model's vectors stay in the other
    slot until the next publish clears it.
-6. Pruning: all but the ``keep`` most recent non-current complete versions are deleted
+6. Calibration of the modality features (:mod:`mmkg.train.calibrate`), before the flip: every
+   ``Feature`` gets its catalog-standardised vector ``calibrated`` and the Model the thresholds
+   of its modality reasons (``calibration_*``), which therefore become current with it.
+7. Pruning: all but the ``keep`` most recent non-current complete versions are deleted
    (relationships in batches of users, then the Model node), and so are incomplete leftovers; so
    are the ``embedding`` properties and indexes of mmkg before vector slots, once.
 
@@ -65,6 +68,7 @@ from mmkg.graph import (ParameterBatch, load_query, render, run_batches, run_imp
 from mmkg.progress import progress_bar
 from mmkg.schema import (LEGACY_VECTOR_INDEXES, LEGACY_VECTOR_PROPERTIES, VectorSlot, Label,
                          next_vector_slot)
+from mmkg.train.calibrate import CalibrationConfig, FeatureCalibration, calibrate_features
 from mmkg.train.publish_lock import holding_publish_lock
 from mmkg.train.run_folder import Embeddings, RunFolder
 
@@ -76,7 +80,7 @@ StepHook = Callable[[str, int], None]
 STEPS = ("track_embeddings", "user_embeddings", "recommendations")
 """Batched steps reported to :data:`StepHook`, in the order they run."""
 
-PHASES = ("vectors", "recommendations", "index", "flip", "prune")
+PHASES = ("vectors", "recommendations", "calibrate", "index", "flip", "prune")
 """The timed phases of a publish (:attr:`PublishSummary.phase_seconds`), in the order they run."""
 
 
@@ -113,10 +117,12 @@ class PublishSummary:
     seconds: float = 0.0
     vector_slot: str = ""
     """The vector slot (:data:`mmkg.schema.VECTOR_SLOTS`) the model's vectors were written to."""
+    calibrations: list[FeatureCalibration] = field(default_factory=list)
+    """The feature names calibrated for the modality reasons of ``explain``."""
     phase_seconds: dict[str, float] = field(default_factory=dict)
     """Wall seconds per phase of :data:`PHASES` that ran: ``vectors`` (clearing the slot, dropping
     its indexes of another dimension, staging), ``recommendations`` (Model node, RECOMMENDED),
-    ``index`` (creating the slot's vector indexes and waiting until online), ``flip`` (the swap
+    ``calibrate`` (the modality features' calibrated vectors and thresholds), ``index`` (creating the slot's vector indexes and waiting until online), ``flip`` (the swap
     transaction), ``prune``."""
 
     def phases_line(self) -> str:
@@ -265,6 +271,7 @@ def publish(
     model_id: str | None = None,
     export: Path | None = None,
     on_step: StepHook | None = None,
+    calibration: CalibrationConfig = CalibrationConfig(),
 ) -> PublishSummary:
     """Publish ``run_dir`` as a new current model version (see the module docstring).
 
@@ -283,6 +290,7 @@ def publish(
             where the run's ``model.pt`` says.
         on_step: called after every committed batch with (step, rows); an exception it raises
             aborts the publish before the flip, leaving the current version untouched.
+        calibration: how the modality features are calibrated (:mod:`mmkg.train.calibrate`).
         force_unlock: (added by :func:`~mmkg.train.publish_lock.holding_publish_lock`) break a
             publish lock left by a publish that died on another host first.
 
@@ -314,6 +322,9 @@ def publish(
             _check_found(run, summary)
             with _timed(phases, "recommendations"):
                 _write_recommendations(driver, database, run, summary, batch_size, bar)
+            with _timed(phases, "calibrate"):
+                summary.calibrations = calibrate_features(driver, database, run.model_id,
+                                                          config=calibration, batch_size=batch_size)
         except DatabaseError as e:
             raise DatabaseError(f"publish of {run.model_id} failed: {e}") from e
     _flip(driver, database, run, slot, indexes, summary)

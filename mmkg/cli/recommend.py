@@ -35,6 +35,9 @@ def _emit(rows: list[dict], as_json: bool, title: str) -> None:
     Console().print(table)
 
 
+NO_REASON = "(no knowledge-graph path, nor a close modality, to what they listened to)"
+
+
 def _emit_explained(rows: list[dict], title: str) -> None:
     """One line per track (rank, id, title, artist, score), then its reasons below it, each
     wrapped under a hanging indent, so the text reads in an 80-column terminal."""
@@ -51,7 +54,7 @@ def _emit_explained(rows: list[dict], title: str) -> None:
                              (f"  score {row['score']:.4f}", "dim"))
         head.overflow, head.no_wrap = "ellipsis", True
         console.print(head)
-        for reason in row.get("reasons") or ["(no knowledge-graph path to what they listened to)"]:
+        for reason in row.get("reasons") or [NO_REASON]:
             console.print(textwrap.fill(reason, width=max(console.width, 40), initial_indent="     - ",
                                         subsequent_indent="       "), highlight=False, markup=False)
 
@@ -62,7 +65,8 @@ def _emit_explained(rows: list[dict], title: str) -> None:
 @click.option("--genre", help="Only tracks of this genre (id or name).")
 @click.option("--like", "liked", multiple=True, metavar="TRACK",
               help="Cold start: recommend for someone who likes these tracks (repeatable).")
-@click.option("--explain", is_flag=True, help="Add the knowledge-graph reasons of each track.")
+@click.option("--explain", is_flag=True, help="Add the reasons of each track: knowledge-graph paths and "
+              "calibrated modality similarities (sound, lyrics, cover) to tracks USER listened to.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
 @pass_app
 def recommend(app: AppContext, user: str | None, k: int, genre: str | None, liked: tuple[str, ...],

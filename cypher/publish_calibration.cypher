@@ -1,0 +1,11 @@
+// Record the modality calibration on the Model being published (before its flip, so it becomes
+// current together with the model's recommendations). Idempotent.
+// Params:  $model (string id), $names (list of string: feature names), $thresholds (list of
+//          float, one per name), $percentiles (list of float: 99 per name, blocks in $names
+//          order), $quantile (float), $pairs (list of int, one per name)
+// Returns: model (string id)
+MATCH (m:Model {id: $model})
+SET m.calibration_features = $names, m.calibration_thresholds = $thresholds,
+    m.calibration_percentiles = $percentiles, m.calibration_quantile = $quantile,
+    m.calibration_pairs = $pairs
+RETURN m.id AS model
