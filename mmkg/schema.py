@@ -19,6 +19,7 @@ Graph model::
              calibration_quantile, calibration_pairs})              written by publish
     Track.embedding_a | Track.embedding_b, User.embedding_a | ...  a model's vectors (VECTOR_SLOTS)
     (:PublishLock {id, owner, host, pid, run, started_at})    while a publish runs
+    (:Catalog {id, root})   Track.catalog = its id; Track.lyrics|cover|audio relative to its root
 
 Generic KG relation names (``music.artist.origin``) come from data. They are validated against
 :data:`KG_RELATION_PATTERN` and used *verbatim* as the relationship type, quoted with backticks by
@@ -51,6 +52,9 @@ class Label(StrEnum):
     MODEL = "Model"
     """A published model version (see ``train/publish.py``)."""
     PUBLISH_LOCK = "PublishLock"
+    CATALOG = "Catalog"
+    """A catalog folder whose media files tracks reference: its ``id`` (the folder's name) and
+    ``root`` (its absolute path on this machine), recorded once per catalog."""
     """At most one node, held by the publish that runs (see ``train/publish_lock.py``)."""
 
 
@@ -126,7 +130,13 @@ class Prop(StrEnum):
     DIMENSION = "dimension"
     K = "k"
     LYRICS = "lyrics"
-    """On a Track: absolute path of its lyrics file (likewise ``cover``, ``audio``)."""
+    """On a Track: path of its lyrics file (likewise ``cover``, ``audio``), relative to the root
+    of the track's :attr:`CATALOG`; absolute for a file outside the catalog folder (under the
+    media.root setting) and on tracks ingested before catalogs were recorded."""
+    CATALOG = "catalog"
+    """On a Track with media files: the ``id`` of its Catalog node."""
+    ROOT = "root"
+    """On a Catalog: the absolute path of the catalog folder."""
     COVER = "cover"
     AUDIO = "audio"
     OWNER = "owner"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -217,3 +218,35 @@ def test_compute_missing_features_is_resumable(empty_db, database, catalog, tmp_
     result = CliRunner().invoke(cli, ["features", "--only", "cover", "--no-progress"])
     assert result.exit_code == 0, result.output
     assert "nothing to compute" in result.output
+
+
+@pytest.mark.usefixtures("empty_db")
+def test_a_moved_catalog_keeps_its_features(driver, database, catalog, tmp_path):
+    """Media paths are stored relative to the catalog, whose root is recorded once: after the
+    folder moves, a re-ingest from the new place updates that root and recomputes nothing."""
+    moved = tmp_path / "before" / catalog.name
+    shutil.copytree(catalog, moved)
+    ingest = ["ingest", "--format", "catalog"]
+    first = CliRunner().invoke(cli, [*ingest, str(moved)])
+    assert first.exit_code == 0, first.output
+    n_vectors = count(driver, database, "MATCH (f:Feature) RETURN count(f) AS n")
+    assert n_vectors > 0
+
+    (tmp_path / "after").mkdir()
+    after = shutil.move(moved, tmp_path / "after" / catalog.name)
+    again = CliRunner().invoke(cli, [*ingest, str(after)])
+    assert again.exit_code == 0, again.output
+    records, _, _ = driver.execute_query(
+        "MATCH (c:Catalog) RETURN c.id AS id, c.root AS root", database_=database)
+    assert [(r["id"], r["root"]) for r in records] == [(catalog.name, str(Path(after).resolve()))]
+    assert count(driver, database, "MATCH (t:Track) WHERE t.audio STARTS WITH '/' "
+                                   "OR t.catalog <> $name RETURN count(t) AS n",
+                 name=catalog.name) == 0
+    assert count(driver, database, "MATCH (f:Feature) RETURN count(f) AS n") == n_vectors
+    fresh = CliRunner().invoke(cli, ["features", "--no-progress"])
+    assert fresh.exit_code == 0 and "nothing to compute" in fresh.output, fresh.output
+    # and the files are read from where the catalog is now
+    recomputed = CliRunner().invoke(cli, ["features", "--recompute", "--only", "cover",
+                                          "--no-progress"])
+    assert recomputed.exit_code == 0, recomputed.output
+    assert "skipped" not in recomputed.output

@@ -50,7 +50,7 @@ def test_bulk_refuses_a_database_that_holds_nodes(empty_db, database, server, tm
     ingest(empty_db, database, root, features=False, progress=False)
     before = graph_state(empty_db, database)
     with pytest.raises(IngestError, match=r"--bulk loads an empty database only, and database "
-                                          r"'neo4j' holds 22 nodes"):
+                                          r"'neo4j' holds 23 nodes"):
         ingest(empty_db, database, root, features=False, progress=False, bulk=server)
     assert graph_state(empty_db, database) == before
     assert server.pid() is not None

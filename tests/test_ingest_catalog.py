@@ -36,11 +36,15 @@ def test_valid_catalog_writes_the_documented_graph(empty_db, database, catalog):
     records, _, _ = empty_db.execute_query(
         "MATCH (u:User {id: 'u1'})-[l:LISTENED]->(t:Track {id: 't1'}) "
         "RETURN u.name AS name, l.plays AS plays, l.rating AS rating, l.ts AS ts, "
-        "t.audio AS audio, t.title AS title", database_=database)
+        "t.audio AS audio, t.title AS title, t.catalog AS catalog", database_=database)
     r = records[0]
     assert (r["name"], r["plays"], r["rating"], r["ts"], r["title"]) == (
         "Ann", 10, 4.5, 1704164645, "Song One")
-    assert r["audio"] == str((catalog / "media/audio/t1.wav").resolve())
+    # media paths relative to the catalog, whose root is recorded once
+    assert (r["audio"], r["catalog"]) == ("media/audio/t1.wav", "catalog")
+    records, _, _ = empty_db.execute_query("MATCH (c:Catalog) RETURN c.id AS id, c.root AS root",
+                                           database_=database)
+    assert [(c["id"], c["root"]) for c in records] == [("catalog", str(catalog.resolve()))]
     records, _, _ = empty_db.execute_query(
         "MATCH (:Track {id: 't3'})-[:HAS_FEATURE]->(f:Feature:Text) RETURN f", database_=database)
     f = records[0]["f"]

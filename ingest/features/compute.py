@@ -2,8 +2,9 @@
 ``compute_missing_features``.
 
 For each media kind (``lyrics``, ``cover``, ``audio``), ``cypher/tracks_missing_features.cypher``
-lists the tracks with a file path in the property of that name and the state of the features
-computed from it. A track's features of that kind are (re)computed when one is **missing**, was
+lists the tracks with a file path in the property of that name (relative to the root of the
+track's ``Catalog`` node, which the file is read from) and the state of the features computed
+from it. A track's features of that kind are (re)computed when one is **missing**, was
 made by another extractor **version**, or is **stale**: computed from another path, or from a
 file whose size or content changed since (:func:`~mmkg.ingest.features.media.same_file` on the
 ``source_fingerprint`` stored beside the vector; features from before fingerprints count as
@@ -20,6 +21,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Iterable
+from pathlib import Path
 
 from neo4j import Driver
 
@@ -69,7 +71,9 @@ def compute_missing_features(driver: Driver, database: str, *,
         raise ValueError("batch_size must be at least 1")
     settings = settings or media_settings()
     workers = workers or settings.workers or available_cpus()
-    todo = {kind: _due(driver, database, kind, recompute) for kind in kinds}
+    due = {kind: _due(driver, database, kind, recompute) for kind in kinds}
+    todo = {kind: [(track, file) for track, _, file in rows] for kind, rows in due.items()}
+    stored = {kind: {track: path for track, path, _ in rows} for kind, rows in due.items()}
     counts = {e.spec.name: 0 for kind in kinds for e in extractors(kind)}
     skipped = 0
     failed: list[str] = []
@@ -78,7 +82,7 @@ def compute_missing_features(driver: Driver, database: str, *,
         for result in run_jobs(_interleaved(todo, batch_size), settings, workers):
             if result.error:
                 failed.append(result.error)
-            _write(driver, database, result, feature_rows)
+            _write(driver, database, result, stored[result.kind], feature_rows)
             for message in result.warnings:
                 log.warning("%s", message)
             skipped += len(result.warnings)
@@ -104,18 +108,26 @@ def _kinds(only: Iterable[str] | None) -> list[str]:
     return kinds
 
 
-def _due(driver: Driver, database: str, kind: str, recompute: bool) -> list[tuple[str, str]]:
-    """``(track_id, path)`` of the tracks with a ``kind`` file whose features are due."""
+def _due(driver: Driver, database: str, kind: str,
+         recompute: bool) -> list[tuple[str, str, str]]:
+    """``(track_id, path as stored, file)`` of the tracks with a ``kind`` file whose features
+    are due; ``file`` is the stored path joined to the root of the track's Catalog (a stored
+    absolute path stays as it is)."""
     versions = {e.spec.name: e.spec.version for e in extractors(kind)}
     rows = read_rows(driver, database, load_query("tracks_missing_features"), media=kind,
                      names=list(versions))
-    return [(r["track_id"], r["path"]) for r in rows
-            if recompute or not _fresh(r["path"], r["features"], versions)]
+    due = []
+    for r in rows:
+        file = str(Path(r["root"], r["path"])) if r["root"] else r["path"]
+        if recompute or not _fresh(r["path"], file, r["features"], versions):
+            due.append((r["track_id"], r["path"], file))
+    return due
 
 
-def _fresh(path: str, features: list[list], versions: dict[str, str]) -> bool:
+def _fresh(path: str, file: str, features: list[list], versions: dict[str, str]) -> bool:
     """Whether ``features`` (``[name, version, source_path, source_fingerprint]`` rows) are all
-    there, at the current versions, and computed from the file now at ``path``."""
+    there, at the current versions, computed from the media path ``path`` (as stored), and from
+    the content now in ``file``."""
     found = {name: (version, source, fingerprint)
              for name, version, source, fingerprint in features}
     if set(found) != set(versions):
@@ -123,7 +135,7 @@ def _fresh(path: str, features: list[list], versions: dict[str, str]) -> bool:
     if any(found[name][:2] != (versions[name], path) for name in versions):
         return False
     fingerprints = {fingerprint for _, _, fingerprint in found.values()}
-    return len(fingerprints) == 1 and same_file(path, fingerprints.pop())
+    return len(fingerprints) == 1 and same_file(file, fingerprints.pop())
 
 
 def _interleaved(todo: dict[str, list[tuple[str, str]]], batch_size: int) -> list[Job]:
@@ -133,12 +145,14 @@ def _interleaved(todo: dict[str, list[tuple[str, str]]], batch_size: int) -> lis
     return [job for turn in itertools.zip_longest(*chunks) for job in turn if job is not None]
 
 
-def _write(driver: Driver, database: str, result: JobResult, feature_rows: int) -> None:
-    """Write the vectors of ``result``, then the path and fingerprint of their files."""
+def _write(driver: Driver, database: str, result: JobResult, stored: dict[str, str],
+           feature_rows: int) -> None:
+    """Write the vectors of ``result``, then the path (as ``stored`` on each track) and the
+    fingerprint of their files."""
     if not result.sets:
         return
     write_feature_sets(driver, database, result.sets, batch_size=feature_rows, progress=False)
-    rows = [{"id": feature_id(track, fs.name), "path": result.sources[track][0],
+    rows = [{"id": feature_id(track, fs.name), "path": stored[track],
              "fingerprint": result.sources[track][1]}
             for fs in result.sets for track in fs.track_ids]
     run_batches(driver, database, load_query("set_feature_sources"), rows,

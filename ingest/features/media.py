@@ -60,8 +60,9 @@ def resolve_catalog_media(kind: str, root: Path, cell: str,
 
 
 def check_stored_media(kind: str, path: Path, settings: MediaSettings | None = None) -> str | None:
-    """:func:`check_media` of a path stored on a track, which must also still be the file's real
-    path: absolute, with no symlink on the way (ingest stored it resolved)."""
+    """:func:`check_media` of a path stored on a track (joined to its catalog's root), which must
+    also still be the file's real path: absolute, with no symlink and no ``..`` on the way
+    (ingest stored it resolved)."""
     media = media_kind(kind)
     path = Path(path)
     try:

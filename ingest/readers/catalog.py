@@ -203,6 +203,13 @@ def _check_triples(validator: Validator, table: Table, tables: dict[str, Table |
 
 
 # -- building the graph -------------------------------------------------------------------------
+def _stored_path(folder: Path, cell: str) -> str:
+    """What a Track stores of media path ``cell``: its real path relative to the catalog
+    ``folder`` (POSIX), or absolute when it lies outside (under the media.root setting)."""
+    real = (folder / cell).resolve()
+    return real.relative_to(folder).as_posix() if real.is_relative_to(folder) else str(real)
+
+
 def _build(root: Path, validator: Validator, tables: dict[str, Table | None],
            interaction_values: dict[str, pd.Series], features: dict[str, tuple[Table, Modality]],
            vectors: dict[str, np.ndarray]) -> GraphData:
@@ -216,10 +223,14 @@ def _build(root: Path, validator: Validator, tables: dict[str, Table | None],
             data.nodes.append(NodeSet(label, property_frame(
                 {"id": valid[name]["id"], prop.value: valid[name][prop.value]})))
     track_props = {"id": tracks["id"], Prop.TITLE.value: tracks["title"]}
-    for column in MEDIA_COLUMNS:
-        if column in tracks:
-            cells = tracks[column]
-            track_props[column] = cells.map(lambda c: str((root / c).resolve()) if c else None)
+    folder = root.resolve()
+    media = [column for column in MEDIA_COLUMNS if column in tracks]
+    for column in media:
+        track_props[column] = tracks[column].map(lambda c: _stored_path(folder, c) if c else None)
+    if media:
+        track_props[Prop.CATALOG.value] = pd.Series(folder.name, index=tracks.index)
+        data.nodes.append(NodeSet(Label.CATALOG, property_frame(
+            {"id": [folder.name], Prop.ROOT.value: [str(folder)]})))
     data.nodes.append(NodeSet(Label.TRACK, property_frame(track_props)))
 
     interactions = valid["interactions"]

@@ -53,7 +53,7 @@ CATALOG: dict[str, str] = {
 
 #: What the valid catalog adds to an empty graph.
 EXPECTED_NODES = {"Track": 5, "Artist": 3, "Album": 2, "Genre": 2, "Tag": 2, "User": 3,
-                  "Entity": 2, "Feature": 3, "Text": 3}
+                  "Entity": 2, "Feature": 3, "Text": 3, "Catalog": 1}
 EXPECTED_RELS = {"PERFORMED_BY": 7, "ON_ALBUM": 3, "HAS_GENRE": 4, "TAGGED": 3, "LISTENED": 5,
                  "music.artist.origin": 2, "music.recording.producer": 1, "music.album.genre": 1,
                  "HAS_FEATURE": 3}
