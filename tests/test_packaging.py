@@ -32,3 +32,14 @@ def test_a_wheel_installs_only_the_mmkg_namespace(tmp_path: Path):
     out = subprocess.run([sys.executable, "-S", "-c", probe], env={"PYTHONPATH": str(target)},
                          capture_output=True, text=True, check=True, cwd=tmp_path).stdout
     assert out.split() == ["None", "None"]
+
+
+def test_make_demo_installs_no_browser_and_make_test_does():
+    """`make demo` needs no browser: Chromium and its driver are `make test`'s alone (dry runs
+    with the install steps forced, as on a fresh machine)."""
+    def planned(target: str) -> str:
+        return subprocess.run(["make", "-n", "-B", target], cwd=ROOT, capture_output=True,
+                              text=True, check=True).stdout
+
+    assert "chromium" not in planned("demo")
+    assert "apt-get install -y -qq chromium chromium-driver" in planned("test")
