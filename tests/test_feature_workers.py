@@ -15,8 +15,10 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
+import soundfile
 
 from mmkg.config import media_settings
 from mmkg.errors import FeatureError
@@ -96,3 +98,19 @@ def test_a_worker_death_keeps_the_other_chunks_and_a_rerun_resumes(
     assert compute.compute_missing_features(driver, database, only=["cover"], workers=2,
                                             progress=False) == {"cover_color": 2}
     assert count(driver, database, n) == len(tracks)
+
+
+def test_a_truncated_flac_is_skipped_with_one_warning_and_the_others_extracted(catalog, tmp_path):
+    """libsndfile gives up on a truncated FLAC that passed the checks, and librosa's fallback
+    (audioread) raises ``NoBackendError``: the file is skipped, the rest of its chunk kept."""
+    t = np.arange(22050 * 40) / 22050
+    whole = tmp_path / "whole.flac"
+    soundfile.write(whole, 0.3 * np.sin(2 * np.pi * 440 * t), 22050)
+    truncated = tmp_path / "truncated.flac"
+    truncated.write_bytes(whole.read_bytes()[: whole.stat().st_size // 3])
+    good = sorted((catalog / "media").rglob("*.wav"))[:2]
+    job = jobs.Job("audio", [("a", str(good[0])), ("bad", str(truncated)), ("b", str(good[1]))])
+    result = jobs.run_job(job, media_settings())
+    assert [fs.track_ids for fs in result.sets] == [["a", "b"]]
+    assert len(result.warnings) == 1
+    assert result.warnings[0].startswith(f"track bad: cannot extract audio features from {truncated}")

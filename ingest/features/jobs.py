@@ -31,6 +31,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import audioread.exceptions
+
 from mmkg.config import MediaSettings, use_media_settings
 from mmkg.ingest.features.extract import extract
 from mmkg.ingest.features.media import check_stored_media, file_fingerprint
@@ -38,8 +40,9 @@ from mmkg.ingest.features.registry import extractors
 from mmkg.ingest.featureset import FeatureSet
 
 log = logging.getLogger(__name__)
-DECODE_ERRORS = (OSError, RuntimeError, ValueError, EOFError)
-"""What decoders raise for a file that passed the checks but is broken further in."""
+DECODE_ERRORS = (OSError, RuntimeError, ValueError, EOFError, audioread.exceptions.DecodeError)
+"""What decoders raise for a file that passed the checks but is broken further in (librosa falls
+back to audioread for a file libsndfile gives up on, e.g. a truncated FLAC: ``NoBackendError``)."""
 PRELOAD = ["mmkg.ingest.features", "librosa", "soundfile", "PIL.Image", "sentence_transformers"]
 """Imported once by the forkserver, so that workers start with them loaded."""
 IN_FLIGHT_PER_WORKER = 2
