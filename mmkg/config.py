@@ -60,6 +60,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 """The checkout mmkg runs from (``cypher/`` and ``docker-compose.yml`` live there too)."""
 NEO4J_VERSION = "5.26.30"
 """The Neo4j server version mmkg runs locally and in ``docker-compose.yml``."""
+MEMORY_SIZE = r"^[1-9][0-9]{0,12}[kKmMgGtT]?$"
+"""A memory size as ``neo4j.conf`` takes it (nothing else reaches that file: no newline)."""
 URI_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
 """The schemes of the Bolt protocol the driver speaks (``+s``: TLS, ``+ssc``: TLS, any certificate)."""
 
@@ -99,8 +101,11 @@ class Neo4jSettings(BaseModel):
     database: str = "neo4j"
     bolt_port: int = Field(7687, ge=1, le=65535)
     http_port: int = Field(7474, ge=1, le=65535)
-    heap: str = "2g"
-    pagecache: str = "2g"
+    heap: str = Field("2g", pattern=MEMORY_SIZE)
+    """The local server's JVM heap (``dbms.memory.heap.*_size``): a whole number of bytes with an
+    optional unit, ``512m``, ``2g``."""
+    pagecache: str = Field("2g", pattern=MEMORY_SIZE)
+    """The local server's page cache (``server.memory.pagecache.size``), likewise."""
     server: Literal["auto", "java", "docker"] = "auto"
     """How ``mmkg db start`` runs Neo4j: Maven Central jars, Docker Compose, or Docker when an
     engine answers."""

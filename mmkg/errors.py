@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pydantic is only needed to word an error
@@ -84,6 +85,15 @@ class PublishError(MmkgError):
     """A training run could not be published (inconsistent folder, missing nodes)."""
 
 
+USERINFO = re.compile(r"(?<=://)[^/@\s]*@")
+"""The ``user:password@`` of a URI."""
+
+
+def redact(text: str) -> str:
+    """``text`` with the credentials of every URI in it replaced: ``bolt://***@host``."""
+    return USERINFO.sub("***@", text)
+
+
 def validation_summary(error: "ValidationError") -> str:
     """Every problem of a pydantic ``error`` on one line: ``field: message (got value); ...``."""
     parts = []
@@ -92,7 +102,7 @@ def validation_summary(error: "ValidationError") -> str:
         if not where:  # a check across fields: its message says it all
             parts.append(problem["msg"])
             continue
-        got = "" if problem["type"] == "missing" else f" (got {repr(problem['input'])[:60]})"
+        got = "" if problem["type"] == "missing" else f" (got {redact(repr(problem['input']))[:60]})"
         message = problem["msg"].removeprefix("Value error, ")  # a validator's own wording
         parts.append(f"{where}: {message}{got}")
     return "; ".join(parts)

@@ -131,3 +131,16 @@ def test_unusable_uri_is_one_line(uri, reason, how):
     args = ("--uri", uri, "recommend", "u1") if how == "flag" else ("recommend", "u1")
     done = mmkg(*args, env={"MMKG_NEO4J_URI": uri} if how == "env" else None)
     assert_one_line_error(done, 1, "invalid settings: neo4j.uri: expected", reason)
+
+
+def test_a_password_in_the_uri_is_never_echoed():
+    done = mmkg("--uri", "bolt://neo4j:s3cret-pw@127.0.0.1:7687", "db", "status")
+    assert_one_line_error(done, 1, "neo4j.uri: expected", "bolt://***@127.0.0.1:7687")
+    assert "s3cret-pw" not in done.stderr + done.stdout
+
+
+@pytest.mark.parametrize("name", ["MMKG_NEO4J_HEAP", "MMKG_NEO4J_PAGECACHE"])
+def test_a_memory_setting_cannot_inject_a_line_into_neo4j_conf(name):
+    done = mmkg("db", "status", env={name: "1g\ndbms.security.auth_enabled=false"})
+    assert_one_line_error(done, 1, f"neo4j.{name.removeprefix('MMKG_NEO4J_').lower()}: String "
+                                   "should match pattern")
