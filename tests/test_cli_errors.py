@@ -3,6 +3,7 @@ exactly one line on stderr, without a traceback, and with a non-zero exit status
 
 from __future__ import annotations
 
+import gzip
 import os
 import socket
 import subprocess
@@ -144,3 +145,24 @@ def test_a_memory_setting_cannot_inject_a_line_into_neo4j_conf(name):
     done = mmkg("db", "status", env={name: "1g\ndbms.security.auth_enabled=false"})
     assert_one_line_error(done, 1, f"neo4j.{name.removeprefix('MMKG_NEO4J_').lower()}: String "
                                    "should match pattern")
+
+
+def test_names_from_data_are_printed_escaped(tmp_path):
+    """A header holding OSC 52 (which writes the operator's clipboard) is printed escaped."""
+    (tmp_path / "tracks.csv").write_bytes(b"id,title\x1b]52;c;aGVsbG8=\x07\nt1,Song\n")
+    done = mmkg("ingest", tmp_path, "--format", "catalog", "--dry-run")
+    assert_one_line_error(done, 1, "tracks.csv:1:title\\x1b]52;c;aGVsbG8=\\x07: control character")
+    assert "\x1b" not in done.stderr + done.stdout and "\x07" not in done.stderr + done.stdout
+
+
+@pytest.mark.parametrize("content, looks_like", [
+    ("id,title\nt1,Song\n".encode("utf-16"), "UTF-16 (little-endian) text"),
+    ("id,title\nt1,Song\n".encode("utf-16-le"), "UTF-16 text (no byte-order mark)"),
+    (gzip.compress(b"id,title\nt1,Song\n"), "a gzip archive"),
+    (b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00[Content_Types].xml", "a zip archive"),
+])
+def test_a_binary_table_is_named_for_what_it_is(tmp_path, content, looks_like):
+    (tmp_path / "tracks.csv").write_bytes(content)
+    done = mmkg("ingest", tmp_path, "--format", "catalog", "--dry-run")
+    assert_one_line_error(done, 1, f"tracks.csv:1:*: not UTF-8 text: the file looks like {looks_like}")
+    assert not any(ord(c) < 32 and c not in "\n\t" for c in done.stderr)

@@ -78,6 +78,11 @@ def read_table(
         expected = f"a header row ({sep.join(names)})" if names and header is True else "rows"
         validator.file_problem(name, f"the file is empty: expected {expected}")
         return None
+    binary = _binary_format(path)
+    if binary:
+        validator.file_problem(name, f"not UTF-8 text: the file looks like {binary}; expected a "
+                                     "UTF-8 delimited text file (e.g. saved as 'CSV UTF-8')")
+        return None
     if header == "auto":
         header = not any(_is_number(f) for f in first.split(sep))
     if _control_characters(path, name, validator, sep, None if header else (names or [])):
@@ -208,6 +213,28 @@ def _scan_records(path: Path, sep: str) -> tuple[list[int], tuple[int, int] | No
             line, field, cell_start = line + 1, 0, m.end()
             starts.append(line)
     return starts, quoted
+
+
+BINARY_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"\xff\xfe", "UTF-16 (little-endian) text"), (b"\xfe\xff", "UTF-16 (big-endian) text"),
+    (b"\x1f\x8b", "a gzip archive"), (b"PK\x03\x04", "a zip archive (an .xlsx workbook?)"),
+    (b"\xd0\xcf\x11\xe0", "an Office document (an .xls workbook?)"),
+    (b"PAR1", "a Parquet file (name it .parquet)"),
+)
+"""Leading bytes of files that are not delimited UTF-8 text, and what they are."""
+
+
+def _binary_format(path: Path) -> str | None:
+    """What the file is when its first bytes say it is not UTF-8 text (else ``None``): a known
+    signature, or UTF-16 without a byte-order mark (a NUL beside every ASCII character)."""
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+    for signature, what in BINARY_SIGNATURES:
+        if head.startswith(signature):
+            return what
+    if len(head) >= 4 and head.count(b"\x00") * 3 >= len(head):
+        return "UTF-16 text (no byte-order mark)"
+    return None
 
 
 def _control_characters(path: Path, name: str, validator: Validator, sep: str,

@@ -24,9 +24,17 @@ from click.exceptions import NoArgsIsHelpError
 from mmkg import __version__
 from mmkg.cli.context import AppContext
 from mmkg.config import load_settings, media_settings, use_media_settings
-from mmkg.errors import MmkgError
+from mmkg.errors import MmkgError, printable
 
 log = logging.getLogger(__name__)
+
+
+class PrintableFormatter(logging.Formatter):
+    """Log lines with the characters a terminal would act on escaped (:func:`printable`):
+    warnings name files and values from data."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record))
 
 
 class MmkgGroup(click.Group):
@@ -50,14 +58,15 @@ class MmkgGroup(click.Group):
             if message is None:
                 raise
             log.debug("%s", message, exc_info=True)
-            raise click.ClickException(message) from e
+            raise click.ClickException(printable(message)) from e
 
 
 def _one_line_usage(error: click.UsageError) -> click.UsageError:
     """``error`` without click's usage block: one line, with a pointer to the command's help."""
     if isinstance(error, NoArgsIsHelpError) or error.ctx is None:
         return error
-    plain = click.UsageError(f"{error.format_message()} (see '{error.ctx.command_path} --help')")
+    plain = click.UsageError(
+        printable(f"{error.format_message()} (see '{error.ctx.command_path} --help')"))
     plain.exit_code = error.exit_code
     return plain
 
@@ -92,8 +101,9 @@ def _user_error(error: Exception, ctx: click.Context) -> str | None:
 def cli(ctx: click.Context, config_file: Path | None, uri: str | None, database: str | None,
         verbose: bool) -> None:
     """mmkg: a multi-modal music knowledge graph in Neo4j, and the MKGCN recommender on it."""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    stderr = logging.StreamHandler(sys.stderr)
+    stderr.setFormatter(PrintableFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[stderr])
     logging.getLogger("sentence_transformers").setLevel(logging.WARNING)
     # The driver logs a failed routing-table fetch (neo4j:// to a server that is down) at ERROR
     # before raising; the raised error is what the user sees, as one line.
