@@ -152,3 +152,19 @@ def test_lock_from_another_host_needs_force_unlock(demo, database, tmp_path):
     assert current_models(demo, database) == [read_run(run).model_id]
     assert missing_embeddings(demo, database) == 0
     assert locks(demo, database) == 0
+
+
+def test_force_unlock_refuses_a_live_publish_on_this_host(demo, database, tmp_path):
+    """Breaking the lock of a publish still running here let two publishes write one slot."""
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"]) as live:
+        try:
+            plant_lock(demo, database, host=socket.gethostname(), pid=live.pid)
+            refused = finished(mmkg_publish(write_run(tmp_path / "run"), "--force-unlock"))
+            assert_one_line_error(refused, 1, "--force-unlock refused", f"pid {live.pid} on "
+                                  f"{socket.gethostname()}", "still running on this host")
+            assert current_models(demo, database) == []
+            assert count(demo, database, "MATCH (l:PublishLock {owner: 'crashed-token'}) "
+                                         "RETURN count(l) AS n") == 1
+        finally:
+            live.kill()
+            write_rows(demo, database, load_query("publish_lock_break"), owner="crashed-token")

@@ -14,7 +14,8 @@ A lock left behind by a publish that died (SIGKILL, power loss, Neo4j gone while
 - on the same host, a holder whose pid no longer runs is recognised as dead and the lock is taken
   over automatically (with a warning);
 - otherwise ``mmkg publish --force-unlock`` (``force_unlock=True``) breaks it first. Only use it
-  when the holder named in the refusal is really gone: two publishes at once lose data.
+  when the holder named in the refusal is really gone: two publishes at once lose data. It is
+  refused when the holder is on this host and its process still runs.
 
 Breaking and re-taking go through the same acquire query, so two publishes that both find a dead
 holder still end with one owner.
@@ -65,15 +66,22 @@ class LockHolder:
 
     def gone(self) -> bool:
         """True when the holder ran on this host and its process no longer exists."""
-        if self.host != socket.gethostname():
-            return False
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:  # someone else's live process
-            return False
+        return self.host == socket.gethostname() and not _alive(self.pid)
+
+    def runs_here(self) -> bool:
+        """True when the holder ran on this host and its process still exists."""
+        return self.host == socket.gethostname() and _alive(self.pid)
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (someone else's included)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
         return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
 
 
 def _holder(row: dict) -> LockHolder:
@@ -102,11 +110,14 @@ def publish_lock(driver: Driver, database: str, run: str, *,
         DatabaseError: Neo4j refused the lock's queries.
     """
     me = LockHolder(owner=uuid.uuid4().hex, host=socket.gethostname(), pid=os.getpid(), run=run)
-    if force_unlock and (broken := _break(driver, database, owner=None)) is not None:
-        log.warning("--force-unlock: removed the publish lock of the %s", broken.describe())
     holder = _acquire(driver, database, me)
-    if holder.owner != me.owner and holder.gone():
-        log.warning("taking over the publish lock of a %s: that process no longer runs",
+    if holder.owner != me.owner and force_unlock and holder.runs_here():
+        raise PublishError(
+            f"--force-unlock refused: the lock belongs to a {holder.describe()}, which is still "
+            f"running on this host; wait for it to end (or stop process {holder.pid} first)")
+    if holder.owner != me.owner and (force_unlock or holder.gone()):
+        log.warning("--force-unlock: removed the publish lock of the %s" if force_unlock else
+                    "taking over the publish lock of a %s: that process no longer runs",
                     holder.describe())
         _break(driver, database, owner=holder.owner)
         holder = _acquire(driver, database, me)
