@@ -3,7 +3,9 @@ effective batch, are deterministic, resume, and run from the CLI."""
 
 import json
 import os
+import signal
 import subprocess
+import time
 import sys
 from pathlib import Path
 
@@ -95,3 +97,39 @@ def test_shards_are_disjoint_and_cover_the_batch():
     assert sorted(torch.cat(parts).tolist()) == list(range(11))
     assert [len(p) for p in parts] == [4, 4, 3]
     assert sum(WorkerGroup(r, 3).loss_weight(len(p), 11) for r, p in enumerate(parts)) == pytest.approx(3)
+
+
+def test_workers_die_with_a_killed_parent(export_dir, tmp_path):
+    """`kill -9` of `mmkg train --workers 2` while its workers train: none outlives it by 5 s.
+
+    Started as a shell script's background job is (`mmkg train ... &`: SIGINT ignored), where
+    the SIGINT that torch's spawn asks for at a parent's death does nothing."""
+    import psutil
+
+    run = tmp_path / "run"
+    train = subprocess.Popen(
+        [sys.executable, "-m", "mmkg", "train", "--export", str(export_dir), "--out", str(run),
+         "--workers", "2", "--epochs", "500", "--patience", "500", "--dim", "16", "--quiet"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    deadline = time.monotonic() + 300
+    while not (run / "checkpoint.pt").exists():  # both workers met, and trained an epoch
+        assert time.monotonic() < deadline and train.poll() is None, "training did not start"
+        time.sleep(0.2)
+    workers = [p for p in psutil.Process(train.pid).children(recursive=True)
+               if "spawn_main" in " ".join(p.cmdline())]
+    assert len(workers) == 2
+    train.kill()
+    train.wait()
+    _, alive = psutil.wait_procs(workers, timeout=5)
+    assert [p.pid for p in alive if p.status() != psutil.STATUS_ZOMBIE] == []
+
+
+def test_more_workers_than_cpus_is_one_line(export_dir, tmp_path):
+    result = CliRunner().invoke(cli, ["train", "--export", str(export_dir), "--out",
+                                      str(tmp_path / "run"), "--workers", "200", "--quiet"])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"Error: --workers must be between 1 and {len(os.sched_getaffinity(0))} (one per CPU of "
+        "this machine: each worker propagates over the whole graph), got 200"]
+    assert not (tmp_path / "run").exists()

@@ -29,7 +29,9 @@ early-stopping decision is broadcast so every worker leaves the epoch loop toget
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,6 +51,8 @@ from mmkg.train.fit import fit
 from mmkg.train.run_folder import RunFolder
 from mmkg.train.worker_group import SINGLE, WorkerGroup
 
+PR_SET_PDEATHSIG = 1
+"""``prctl`` option: the signal a process gets when its parent dies (``<linux/prctl.h>``)."""
 COLLECTIVE_TIMEOUT = timedelta(hours=1)
 """How long a worker waits in a collective (rank 0 evaluating while the others wait in the
 epoch's broadcast included) before failing instead of hanging."""
@@ -78,6 +82,29 @@ def group_from_env() -> Iterator[WorkerGroup]:
         dist.destroy_process_group()
 
 
+def check_workers(workers: int) -> None:
+    """Refuse a number of workers this machine cannot run side by side.
+
+    Raises:
+        TrainError: ``workers`` is not between 1 and the number of CPUs this process may use.
+    """
+    cpus = len(os.sched_getaffinity(0))
+    if not 1 <= workers <= cpus:
+        raise TrainError(f"--workers must be between 1 and {cpus} (one per CPU of this machine: "
+                         f"each worker propagates over the whole graph), got {workers}")
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel kill this worker when its parent (``mmkg train``) dies, a ``kill -9``
+    included (Linux ``prctl(PR_SET_PDEATHSIG, SIGKILL)``), rather than train on, writing the run
+    folder, as an orphan; a parent already gone before that ends the worker at once."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent:
+        os._exit(1)
+
+
 def threads_per_worker(workers: int) -> int:
     """CPU threads each worker uses so that ``workers`` of them share the machine's cores."""
     return max(1, (os.cpu_count() or 1) // workers)
@@ -92,13 +119,12 @@ def fit_workers(export_path: Path, config: TrainConfig, out: Path, workers: int,
     Raises:
         TrainError: a worker failed (its error is in the message).
     """
-    if workers < 1:
-        raise TrainError(f"--workers must be at least 1, got {workers}")
+    check_workers(workers)
     with tempfile.TemporaryDirectory(prefix="mmkg-workers-") as folder:
         rendezvous = f"file://{Path(folder) / 'rendezvous'}"
         try:
             mp.spawn(_worker, args=(workers, rendezvous, Path(export_path), config, Path(out), resume,
-                                    progress), nprocs=workers, join=True)
+                                    progress, os.getpid()), nprocs=workers, join=True)
         except mp.ProcessRaisedException as e:
             last = str(e).strip().splitlines()[-1]
             raise TrainError(f"a training worker failed: {last}") from e
@@ -108,7 +134,8 @@ def fit_workers(export_path: Path, config: TrainConfig, out: Path, workers: int,
 
 
 def _worker(rank: int, world: int, rendezvous: str, export_path: Path, config: TrainConfig, out: Path,
-            resume: bool, progress: bool) -> None:
+            resume: bool, progress: bool, parent: int) -> None:
+    _die_with(parent)
     torch.set_num_threads(threads_per_worker(world))
     data = TrainData.from_export(ExportedGraph.load(export_path, mmap=True), config.model.modality_names)
     dist.init_process_group(backend(), init_method=rendezvous, rank=rank, world_size=world,

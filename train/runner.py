@@ -17,7 +17,7 @@ from mmkg.errors import RunFolderError, TrainError
 from mmkg.export import ExportedGraph
 from mmkg.train.config import TrainConfig
 from mmkg.train.data import TrainData
-from mmkg.train.distributed import fit_workers, group_from_env
+from mmkg.train.distributed import check_workers, fit_workers, group_from_env
 from mmkg.train.fit import fit, refit
 from mmkg.train.run_folder import RunFolder
 
@@ -48,8 +48,10 @@ def train_run(config: TrainConfig, out: Path, *, export_path: Path | None = None
     only rank 0 returns the metrics (the others ``{}``).
 
     Raises:
-        TrainError: torchrun without an export folder, or ``workers > 1`` under torchrun.
+        TrainError: torchrun without an export folder, ``workers > 1`` under torchrun, or more
+            workers than CPUs (checked before anything is written).
     """
+    check_workers(workers)
     with group_from_env() as group:
         if group.distributed and (export_path is None or workers > 1):
             raise TrainError("under torchrun give --export DIR (made once by `mmkg export`) and no --workers")

@@ -103,8 +103,10 @@ def train(app: AppContext, preset: str | None, config_file: Path | None, out: Pa
           export_path: Path | None, modality_names: tuple[str, ...], threads: int | None, resume: bool,
           refit: bool, workers: int, quiet: bool, **overrides) -> None:
     """Train a recommender and write its run folder OUT (selection and test on the export's split)."""
+    from mmkg.train.distributed import check_workers
     from mmkg.train.runner import resolve_config, train_run
 
+    check_workers(workers)  # before the run folder is made
     _set_threads(threads)
     config = resolve_config(out, preset=preset, config_file=config_file, resume=resume,
                             modality_names=list(modality_names) or None, **overrides)
