@@ -2,14 +2,14 @@
 // LISTENED to, through KG nodes only (artist, album, genre, tag, entity; never users, features
 // or other tracks). Paths with the same intermediate nodes are grouped; groups are ranked by
 // shortness, then by how many listened tracks they reach.
-// Browser:  :params {userId: 'u1', trackId: null, limit: 5}
-// Params:   $userId (string), $trackId (string, or null = the user's best recommendation of the
+// Browser:  :param userId => 'u1'; :param explainedTrackId => null; :param limit => 5
+// Params:   $userId (string), $explainedTrackId (string, or null = the user's best recommendation of the
 //           current model), $limit (int)
 // Returns:  trackId, reason (string), hops (int), support (int: listened tracks reached), via
 //           (names of the intermediate nodes), listened (up to 3 titles), path (one example path
 //           as text: 'title' -TYPE-> 'name' <-TYPE- 'title')
 MATCH (u:User {id: $userId})
-WITH u, coalesce($trackId, COLLECT {
+WITH u, coalesce($explainedTrackId, COLLECT {
        MATCH (u)-[r:RECOMMENDED]->(c:Track)
        WHERE r.model = COLLECT { MATCH (m:Model {current: true}) RETURN m.id }[0]
        RETURN c.id ORDER BY r.rank LIMIT 1 }[0]) AS trackId

@@ -82,7 +82,7 @@ def for_user(driver: Driver, database: str, user: str, *, k: int = 10, genre: st
                             "`mmkg recommend --like TRACK [--like TRACK ...]`")
     if explain:
         for row in result.rows:
-            reasons = read_named(driver, database, "explain", userId=user, trackId=row["trackId"], limit=3)
+            reasons = read_named(driver, database, "explain", userId=user, explainedTrackId=row["trackId"], limit=3)
             row["reasons"] = [r["reason"] for r in reasons]
     return result
 
