@@ -55,7 +55,7 @@ def main() -> None:
         for rec in recs:
             started = time.perf_counter()
             reasons = read_named(driver, database, "explain", userId=rec["userId"],
-                                 trackId=rec["trackId"], limit=REASONS)
+                                 explainedTrackId=rec["trackId"], limit=REASONS)
             seconds.append(time.perf_counter() - started)
             shown = {r["kind"] for r in reasons}
             explained += bool(shown)

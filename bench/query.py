@@ -175,7 +175,7 @@ def main() -> None:
     params = {
         "recommend": lambda: {"userId": users[rng.integers(len(users))], "k": 10, "genre": None},
         "similar_tracks": lambda: {"trackId": f"t{rng.integers(args.tracks)}", "k": 10},
-        "explain": lambda: dict(zip(("userId", "trackId"), pairs[rng.integers(len(pairs))]), limit=5),
+        "explain": lambda: dict(zip(("userId", "explainedTrackId"), pairs[rng.integers(len(pairs))]), limit=5),
     }
     results["latency"] = []
     print(f"{'query':<16}{'clients':>8}{'n':>7}{'p50 ms':>9}{'p99 ms':>9}{'qps':>8}")

@@ -1,13 +1,16 @@
 // Recommendations for a new user known only by tracks they like: the mean of those tracks'
 // current embeddings is looked up in the current model's track vector index (Model.track_index);
 // the liked tracks are excluded.
-// Browser:  :params {trackIds: ['t1', 't2', 't3'], k: 5}
+// Browser:  :param trackIds => ['t1', 't2', 't3']; :param k => 10
 // Params:   $trackIds (list of string), $k (int)
 // Returns:  trackId, title, artist (name or null), score (cosine similarity mapped to [0, 1]),
 //           best first; no rows when none of the tracks has an embedding
 MATCH (m:Model {current: true})
-MATCH (liked:Track) WHERE liked.id IN $trackIds AND liked[m.vector_property] IS NOT NULL
-WITH m, collect(liked) AS likedTracks, collect(liked[m.vector_property]) AS vectors
+MATCH (liked:Track) WHERE liked.id IN $trackIds
+// The dynamic property is read after a WITH: in the MATCH's WHERE Neo4j reports it (a
+// DynamicProperty notification, shown as a Warn tab in the Browser).
+WITH m, liked, liked[m.vector_property] AS vector WHERE vector IS NOT NULL
+WITH m, collect(liked) AS likedTracks, collect(vector) AS vectors
 WHERE size(vectors) > 0
 WITH m, likedTracks,
      [i IN range(0, size(vectors[0]) - 1) | reduce(s = 0.0, v IN vectors | s + v[i]) / size(vectors)] AS centroid

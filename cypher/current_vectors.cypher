@@ -1,5 +1,5 @@
 // The current model's vectors of some tracks or users (what the model learned for them).
-// Browser:  :params {ids: ['t1', 'u1']}
+// Browser:  :param ids => ['t1', 'u1']
 // Params:   $ids (list of string: Track or User ids)
 // Returns:  id (string), label ('Track' or 'User'), vector (list of float, or null when the
 //           current model has none for the node), model (current Model.id); one row per node found

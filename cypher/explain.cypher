@@ -12,8 +12,8 @@
 // The two families have no common scale, so they alternate: best KG reason, best modality
 // reason, second KG reason, second modality reason, ... (a family that runs out leaves the rest
 // to the other).
-// Browser:  :params {userId: 'u1', trackId: null, limit: 5}
-// Params:   $userId (string), $trackId (string, or null = the user's best recommendation of the
+// Browser:  :param userId => 'u1'; :param explainedTrackId => null; :param limit => 5
+// Params:   $userId (string), $explainedTrackId (string, or null = the user's best recommendation of the
 //           current model), $limit (int)
 // Returns:  trackId, kind ('kg', 'audio', 'sentiment', 'text' or 'image'), reason (string),
 //           hops (int; null for a modality reason), support (int: listened tracks reached; 1 for
@@ -22,7 +22,7 @@
 //           'title' -TYPE-> 'name' <-TYPE- 'title'), closerThan (int: % of track pairs less
 //           similar, for a modality reason; null for 'kg')
 MATCH (u:User {id: $userId})
-WITH u, coalesce($trackId, COLLECT {
+WITH u, coalesce($explainedTrackId, COLLECT {
        MATCH (u)-[r:RECOMMENDED]->(c:Track)
        WHERE r.model = COLLECT { MATCH (m:Model {current: true}) RETURN m.id }[0]
        RETURN c.id ORDER BY r.rank LIMIT 1 }[0]) AS trackId

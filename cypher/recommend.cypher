@@ -1,6 +1,6 @@
 // Top-K tracks for a user from the current model's RECOMMENDED relationships, best first,
 // without tracks the user already LISTENED to; optionally only tracks of one genre.
-// Browser:  :params {userId: 'u1', k: 10, genre: null}
+// Browser:  :param userId => 'u1'; :param k => 10; :param genre => null
 // Params:   $userId (string), $k (int), $genre (Genre id or name, or null = any genre)
 // Returns:  rank (int, 1 = best of the model's list), trackId, title, artist (name or null),
 //           score (float), model (Model.id); no rows when the user has none

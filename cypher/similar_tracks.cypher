@@ -1,6 +1,6 @@
 // Nearest tracks to a track by cosine similarity of the current model's embeddings, through the
 // current model's track vector index (its Model.track_index); the track itself is excluded.
-// Browser:  :params {trackId: 't1', k: 5}
+// Browser:  :param trackId => 't1'; :param k => 10
 // Params:   $trackId (string), $k (int)
 // Returns:  trackId, title, artist (name or null), score (cosine similarity mapped to [0, 1]),
 //           best first; no rows when the track is unknown or has no embedding

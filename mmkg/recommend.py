@@ -89,8 +89,8 @@ def for_user(driver: Driver, database: str, user: str, *, k: int = 10, genre: st
                             "`mmkg recommend --like TRACK [--like TRACK ...]`")
     if explain:
         for row in result.rows:
-            reasons = read_named(driver, database, "explain", userId=user, trackId=row["trackId"],
-                                 limit=REASONS)
+            reasons = read_named(driver, database, "explain", userId=user,
+                                 explainedTrackId=row["trackId"], limit=REASONS)
             row["reasons"] = [r["reason"] for r in reasons]
             row["reasonKinds"] = [r["kind"] for r in reasons]
     return result

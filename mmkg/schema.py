@@ -129,6 +129,13 @@ class Prop(StrEnum):
     DATASET_MANIFEST = "dataset_manifest"
     DIMENSION = "dimension"
     K = "k"
+    MODEL_TYPE = "model_type"
+    """On a Model: the run's model name (``mkgcn``, ``lightgcn``...); beside it its test metrics
+    (``test_auc`` ... ``test_ndcg_at_20``), readable copies of ``metrics`` (train/publish.py)."""
+    TEST_AUC = "test_auc"
+    TEST_F1 = "test_f1"
+    TEST_RECALL_AT_20 = "test_recall_at_20"
+    TEST_NDCG_AT_20 = "test_ndcg_at_20"
     LYRICS = "lyrics"
     """On a Track: path of its lyrics file (likewise ``cover``, ``audio``), relative to the root
     of the track's :attr:`CATALOG`; absolute for a file outside the catalog folder (under the

@@ -19,14 +19,18 @@ import pytest
 from click.testing import CliRunner
 
 from mmkg.cli import cli
+from mmkg.graph import load_query
 from mmkg.graph.schema import apply_schema, reset_database
-from mmkg.server.browser import GUIDE_NAME, STYLE, guides_url, render_guide
+from mmkg.schema import Label, Modality
+from mmkg.server.browser import STYLE, guides_url, render_guide
 from tests.conftest import ROOT
 
 ARTIFACTS = ROOT / ".mmkg" / "artifacts" / "browser"
 CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
 CHROMEDRIVER = "chromedriver"
 SLIDES = 6
+GUIDE_TITLES = ("What is in the graph", "A track's multi-modal neighbourhood", "A user's taste",
+                "Why a track was recommended", "Similar tracks", "Cold start")
 #: Runs a paste into the Browser's editor the way a user's Ctrl+V does (a ClipboardEvent).
 PASTE = """
 const [target, text] = arguments;
@@ -66,11 +70,32 @@ def guide_slides(http_port: int) -> list[list[str]]:
     return [guide_queries(slide) for slide in slides]
 
 
+PARAM = re.compile(r"^:param (\w+) => (.+?);?$")
+
+
 def params_of(driver, database, block: str) -> dict:
-    """A ``:params {map}`` block as the Browser sends it: the map evaluated, every number a
-    float (so the queries must cope with ``k = 10.0``)."""
-    params = driver.execute_query(f"RETURN {block.removeprefix(':params')} AS p", database_=database)[0][0]["p"]
-    return {k: float(v) if isinstance(v, int) else v for k, v in params.items()}
+    """A block of ``:param name => value`` lines as the Browser runs it: each value evaluated
+    by the server (``RETURN value``), each name added to the parameters already set. Any other
+    form (``:params {map}`` replaces every parameter set before) is refused."""
+    params = {}
+    for line in block.splitlines():
+        match = PARAM.match(line.strip())
+        assert match, f"not a ':param name => value' line: {line!r}"
+        name, value = match.groups()
+        params[name] = driver.execute_query(f"RETURN {value} AS v", database_=database)[0][0]["v"]
+    return params
+
+
+def guide_params(driver, database, http_port: int) -> list[dict]:
+    """Each slide's parameters: its own ``:param`` blocks, in order."""
+    slides = []
+    for blocks in guide_slides(http_port):
+        params: dict = {}
+        for block in blocks:
+            if block.startswith(":param"):
+                params.update(params_of(driver, database, block))
+        slides.append(params)
+    return slides
 
 
 def test_guide_has_six_slides_with_a_query_each(settings):
@@ -91,18 +116,53 @@ def test_every_guide_query_returns_rows_on_the_demo(demo, driver, database, sett
                 assert records, f"slide {number} returned no rows:\n{block}\nwith {params}"
 
 
-def test_guide_queries_raise_no_warnings(demo, driver, database, settings):
-    """No CartesianProduct (or any other) notification for any query of the guide."""
-    for blocks in guide_slides(settings.neo4j.http_port):
-        params: dict = {}
+def test_a_guide_parameter_means_the_same_on_every_slide(demo, driver, database, settings):
+    """Parameters add up as the guide is walked (``:param`` merges), so a slide's query run after
+    every later slide set its parameters must see its own values: no name takes two values."""
+    every: dict = {}
+    for number, params in enumerate(guide_params(driver, database, settings.neo4j.http_port), start=1):
+        clashes = {name: (every[name], value) for name, value in params.items()
+                   if name in every and every[name] != value}
+        assert not clashes, f"slide {number} resets {clashes}"
+        every.update(params)
+
+
+@pytest.fixture(scope="module")
+def noisy_driver(settings, server):
+    """A driver that receives every notification, down to INFORMATION, as the Browser does
+    (mmkg's own driver is opened with notifications off)."""
+    from neo4j import GraphDatabase
+
+    drv = GraphDatabase.driver(settings.neo4j.bolt_uri, auth=(settings.neo4j.user, settings.password()),
+                               notifications_min_severity="INFORMATION")
+    yield drv
+    drv.close()
+
+
+#: Reader queries the CLI runs that read the current model's vectors (``n[m.vector_property]``)
+#: beside the guide's, with parameters.
+VECTOR_READERS = {"current_vectors": {"ids": ["t1", "u1"]},
+                  "recommend_track_state": {"trackIds": ["t1", "t2"]},
+                  "recommend_user_state": {"userId": "u1"}}
+
+
+def notifications(driver, database, query: str, params: dict) -> list[str]:
+    summary = driver.execute_query("EXPLAIN " + query, params, database_=database)[1]
+    return [f"{s.gql_status}: {s.status_description}" for s in summary.gql_status_objects
+            if s.is_notification]
+
+
+def test_guide_queries_raise_no_notifications(demo, noisy_driver, database, settings):
+    """No notification of any severity (a Warn tab in the Browser: CartesianProduct,
+    DynamicProperty...) for any query of the guide, nor for the CLI's other vector readers."""
+    assert notifications(noisy_driver, database, "MATCH (a:Track), (b:Track) RETURN a, b", {})  # it listens
+    for blocks, params in zip(guide_slides(settings.neo4j.http_port),
+                              guide_params(noisy_driver, database, settings.neo4j.http_port)):
         for block in blocks:
-            if block.startswith(":param"):
-                params.update(params_of(driver, database, block))
-            elif not block.startswith(":") and not block.startswith("CALL db.schema"):
-                summary = driver.execute_query("EXPLAIN " + block, params, database_=database)[1]
-                titles = [s.status_description for s in summary.gql_status_objects
-                          if s.is_notification]
-                assert not titles, f"{block}\n{titles}"
+            if not block.startswith(":"):
+                assert not notifications(noisy_driver, database, block, params), block
+    for name, params in VECTOR_READERS.items():
+        assert not notifications(noisy_driver, database, load_query(name), params), name
 
 
 def test_no_published_recommendation_was_heard(demo, driver, database):
@@ -142,8 +202,6 @@ def parse_grass(text: str) -> dict[str, dict[str, str]]:
 
 
 def test_style_loads_by_paste_and_by_drop_with_a_caption_for_every_label():
-    from mmkg.schema import Label, Modality
-
     text = STYLE.read_text()
     pasted = (":style " + text).split(":style")[1]  # what the Browser keeps of a paste
     dropped = parse_grass(text)
@@ -152,9 +210,9 @@ def test_style_loads_by_paste_and_by_drop_with_a_caption_for_every_label():
     for label in [*Label, *Modality]:
         rule = dropped[f"node.{label.value}"]
         assert rule["caption"] and rule["color"], label
-    assert dropped["node.Entity"]["caption"] == "{id}" and dropped["node.User"]["caption"] == "{name}"
-    assert dropped["relationship.LISTENED"]["caption"] == "{plays} plays"
-    assert dropped["relationship.RECOMMENDED"]["caption"] == "#{rank}"
+    assert dropped["node.Entity"]["caption"] == "{id}{name}" and dropped["node.User"]["caption"] == "{name}"
+    assert dropped["relationship.LISTENED"]["caption"] == "plays {plays}"
+    assert dropped["relationship.RECOMMENDED"]["caption"] == "recommended {rank}"
     assert any(sel.startswith("relationship.music\\.") for sel in dropped)  # KG relations
 
 
@@ -223,24 +281,41 @@ class BrowserPage:
         self.chrome.execute_script(PASTE, editor, text)
 
     def run(self):
-        """Run the editor's content; return the new frame once its result has rendered."""
-        before = len(self.frames())
+        """Run the editor's content; return the new frame once its result has rendered. (The
+        stream keeps the newest 15 frames: from then on a run adds one and retires the oldest.)"""
+        newest = self.frames()[0] if self.frames() else None
         self.by("[data-testid=editor-Run]")[0].click()
-        self.wait.until(lambda _: len(self.frames()) > before)
+        self.wait.until(lambda _: self.frames() and self.frames()[0] != newest)
         frame = self.frames()[0]
         self.wait.until(lambda _: "frame-loaded-contents" in frame.get_attribute("innerHTML")
                         or frame.find_elements("css selector", "[data-testid=frameContents]"))
         time.sleep(1.5)  # let the graph layout settle before screenshots and measurements
         return frame
 
+    def guide(self):
+        """The mmkg guide in the sidebar (waits for it)."""
+        return self.wait.until(lambda _: next(
+            (d for d in self.by("[data-testid=guidesDrawer]") if GUIDE_TITLES[0] in d.get_attribute("textContent")), None))
+
+    def shown_blocks(self, guide) -> list:
+        """The current slide's runnable blocks (the other slides' are display: none)."""
+        return self.chrome.execute_script(
+            "return [...arguments[0].querySelectorAll('pre.runnable')].filter(b => b.offsetParent)", guide)
+
     def run_block(self, guide, text: str):
         """Click the guide's runnable block that starts with ``text`` (it fills the editor), run it."""
-        shown = self.chrome.execute_script(  # the current slide's blocks (others are display: none)
-            "return [...arguments[0].querySelectorAll('pre.runnable')].filter(b => b.offsetParent)", guide)
-        block = next(b for b in shown if b.get_attribute("textContent").strip().startswith(text))
+        block = next(b for b in self.shown_blocks(guide) if b.get_attribute("textContent").strip().startswith(text))
+        return self.click_and_run(block)
+
+    def click_and_run(self, block):
         self.chrome.execute_script("arguments[0].scrollIntoView({block: 'center'})", block)
         block.click()
         return self.run()
+
+    def go_to_slide(self, guide, number: int) -> None:
+        """Show slide ``number`` (1-based) of the sidebar guide with its page links."""
+        guide.find_element("css selector", f"[data-testid=pagination-{number}]").click()
+        self.wait.until(lambda _: GUIDE_TITLES[number - 1] in guide.text)
 
     def shot(self, name: str) -> Path:
         path = ARTIFACTS / f"{name}.png"
@@ -252,6 +327,18 @@ class BrowserPage:
                 self.by("[data-testid=cypherFrameErrorMessage], [data-testid=errorBanner]")]
 
 
+def rendered_relationships(frame) -> list[tuple[str, str]]:
+    """The graph frame's drawn relationships: (caption, colour) each."""
+    return [(rel.find_element("css selector", "text").get_attribute("textContent").strip(),
+             rel.find_element("css selector", "path.b-outline").get_attribute("fill"))
+            for rel in frame.find_elements("css selector", "g.relationship")]
+
+
+def warnings(frame) -> bool:
+    """Whether the frame has a Warn tab (the Browser's view of a query's notifications)."""
+    return bool(frame.find_elements("css selector", ".sl-alert"))
+
+
 def rendered_nodes(frame) -> dict[str, str]:
     """The graph frame's drawn nodes: aria-label → caption text (its lines joined by spaces)."""
     nodes = {}
@@ -261,69 +348,41 @@ def rendered_nodes(frame) -> dict[str, str]:
     return nodes
 
 
-def test_browser_plays_the_guide_styles_and_draws(demo, chrome, settings, driver, database):
-    page = BrowserPage(chrome, settings)
-    page.connect()
+def check_schema(frame, driver, database) -> None:
+    """Slide 1's schema graph: each node captioned with its label's name (no blank caption, no
+    internal id such as -106), neither PublishLock nor the modality labels; relationship
+    captions whole ("{plays} plays" read " plays" there)."""
+    captions = list(rendered_nodes(frame).values())
+    assert all(caption and not re.fullmatch(r"-?\d+", caption) for caption in captions), captions
+    assert not {Label.PUBLISH_LOCK, *Modality} & set(captions), captions
+    assert {label.value for label in Label if label != Label.PUBLISH_LOCK} <= set(captions), captions
+    for caption, _ in rendered_relationships(frame):
+        assert caption and caption == caption.strip() and caption != "#", caption
 
-    # 1. after connecting, the server's post-connect command plays the mmkg guide
-    guide = page.frame_with("What is in the graph")
-    assert f":play {GUIDE_NAME}" in guide.get_attribute("textContent")
-    assert f"1 / {SLIDES}" in guide.get_attribute("textContent")
-    page.shot("01-guide-played-on-connect")
 
-    # 2. the style, pasted after :style, parses (no InvalidGrassError) and is applied
-    page.paste(":style\n" + STYLE.read_text())
-    style_frame = page.run()
-    assert "InvalidGrassError" not in style_frame.get_attribute("textContent")
-    assert "node.Entity" in style_frame.get_attribute("textContent")
-    page.shot("02-style-pasted")
-
-    # 3. slide 4: recommend.cypher with its parameters, as a table
-    for _ in range(3):
-        guide.find_element("css selector", "[data-testid=nextSlide]").click()
-    assert "Why a track was recommended" in guide.text
-    page.run_block(guide, ":params {userId: 'u1', k: 10, genre: null}")
-    table = page.run_block(guide, "MATCH (m:Model {current: true})\nWITH m.id AS model")
-    expected = driver.execute_query(
-        "MATCH (:User {id: 'u1'})-[r:RECOMMENDED]->(t:Track) WHERE r.rank <= 10 "
-        "RETURN t.title AS title ORDER BY r.rank", database_=database)[0]
-    text = table.get_attribute("textContent")
-    assert f"Started streaming {len(expected)} records" in text, text[-400:]
-    assert all(r["title"] in text for r in expected)
-    page.shot("03-recommend-table")
-
-    # 4. the same slide's graph: the user, the top 3 and the KG nodes they share with history
-    page.run_block(guide, ":params {userId: 'u1', k: 3}")
-    graph = page.run_block(guide, "MATCH (u:User {id: $userId})-[r:RECOMMENDED]")
-    drawn = rendered_nodes(graph)
+def check_recommended(frame, driver, database) -> None:
+    """Slide 4's why graph: the user and the top 3 captioned; recommended tracks reached by
+    thick green "recommended N" edges, heard ones by yellow "plays N" edges."""
+    drawn = rendered_nodes(frame)
     nodes = driver.execute_query(
         "MATCH (u:User {id: 'u1'})-[r:RECOMMENDED]->(t:Track) "
         "WHERE r.rank <= 3 AND r.model = COLLECT { MATCH (m:Model {current: true}) RETURN m.id }[0] "
-        "OPTIONAL MATCH (t)-[:PERFORMED_BY|HAS_GENRE|TAGGED|ON_ALBUM]->(s)"
-        "<-[:PERFORMED_BY|HAS_GENRE|TAGGED|ON_ALBUM]-(h:Track)<-[:LISTENED]-(u) "
-        "WITH u, t, collect(DISTINCT [s, h]) AS why "
-        "RETURN u.name AS user, collect(t.title) AS top, sum(size(why)) AS paths", database_=database)[0][0]
+        "RETURN u.name AS user, collect(t.title) AS top", database_=database)[0][0]
     assert nodes["user"] in drawn.values()  # User caption: its name (was its id)
     for title in nodes["top"]:
         assert title in drawn.values()  # Track caption: its title
-    assert len(drawn) >= 1 + len(nodes["top"])
-    page.shot("04-recommended-graph")
+    colours: dict[str, set[str]] = {}
+    for caption, colour in rendered_relationships(frame):
+        colours.setdefault(caption.split()[0], set()).add(colour)
+    recommended = [c for c, _ in rendered_relationships(frame) if c.startswith("recommended")]
+    assert sorted(recommended) == [f"recommended {rank}" for rank in (1, 2, 3)], recommended
+    assert colours["plays"] and not colours["plays"] & colours["recommended"], colours
 
-    # 5. the same slide's explanation table: reasons and paths as text, no vectors
-    page.run_block(guide, ":params {userId: 'u1', trackId: null, limit: 5}")
-    explained = page.run_block(guide, "MATCH (u:User {id: $userId})\nWITH u, coalesce($trackId")
-    text = explained.get_attribute("textContent")
-    assert "track(s) you listened to" in text and not re.search(r"\[-?0\.\d+, -?0\.\d+", text)
-    assert re.search(r"'[^']+' (-[A-Z_.a-z]+->|<-[A-Z_.a-z]+-) '", text), text[-600:]
-    page.shot("05-explain-table")
 
-    # 6. slide 2: a track's neighbourhood: features read modality + name, entities their id
-    for _ in range(2):
-        guide.find_element("css selector", "[data-testid=previousSlide]").click()
-    assert "A track's multi-modal neighbourhood" in guide.text
-    page.run_block(guide, ":params {trackId: 't1'}")
-    graph = page.run_block(guide, "MATCH (t:Track {id: $trackId})\nRETURN t.title AS track")
-    captions = set(rendered_nodes(graph).values())
+def check_track(frame, driver, database) -> int:
+    """Slide 2's neighbourhood: features read modality + name, entities their id; returns the
+    number of nodes drawn."""
+    captions = set(rendered_nodes(frame).values())
     expected = driver.execute_query(
         "MATCH (t:Track {id: 't1'}) RETURN "
         "COLLECT { MATCH (t)-[:HAS_FEATURE]->(f) RETURN f.name } AS features, "
@@ -335,16 +394,87 @@ def test_browser_plays_the_guide_styles_and_draws(demo, chrome, settings, driver
     for entity in expected["entities"]:  # a long id is cut to the circle, with an ellipsis
         assert any(c == entity or (c.endswith("\u2026") and entity.startswith(c[:-1]) and len(c) > 8)
                    for c in captions), (entity, captions)
-    assert len(rendered_nodes(graph)) == 1 + len(expected["near"]) + len(expected["entities"])
-    page.shot("06-track-neighbourhood")
+    drawn = len(rendered_nodes(frame))
+    assert drawn == 1 + len(expected["near"]) + len(expected["entities"])
+    return drawn
 
-    # 7. the guide in the sidebar: :guide mmkg
-    page.paste(f":guide {GUIDE_NAME}")
-    page.by("[data-testid=editor-Run]")[0].click()
-    drawer = page.wait.until(lambda _: next((d for d in page.by("[data-testid=guidesDrawer]")
-                                             if "What is in the graph" in d.get_attribute("textContent")), None))
-    assert drawer.is_displayed()
-    page.shot("07-guide-in-sidebar")
 
+def check_recommend_table(frame, driver, database) -> None:
+    expected = driver.execute_query(
+        "MATCH (:User {id: 'u1'})-[r:RECOMMENDED]->(t:Track) WHERE r.rank <= 10 "
+        "RETURN t.title AS title ORDER BY r.rank", database_=database)[0]
+    text = frame.get_attribute("textContent")
+    assert f"Started streaming {len(expected)} records" in text, text[-400:]
+    assert all(r["title"] in text for r in expected)
+
+
+def check_explain(frame, driver, database) -> None:
+    text = frame.get_attribute("textContent")
+    assert "track(s) you listened to" in text and not re.search(r"\[-?0\.\d+, -?0\.\d+", text)
+    assert re.search(r"'[^']+' (-[A-Z_.a-z]+->|<-[A-Z_.a-z]+-) '", text), text[-600:]
+
+
+def check_model(frame, driver, database) -> None:
+    """Slide 4's model table: its kind and test scores are columns, not JSON text."""
+    [model] = driver.execute_query("MATCH (m:Model {current: true}) RETURN m", database_=database)[0]
+    text = frame.get_attribute("textContent")
+    assert model["m"]["model_type"] == "mkgcn" and "test_recall_at_20" in text and '"mkgcn"' in text, text[-600:]
+    assert f"{model['m']['test_recall_at_20']:.4f}".rstrip("0") in text
+
+
+#: What the walk checks in the frame of a guide block (found by the block's first line), and
+#: the screenshot it takes there.
+CHECKS = {"CALL db.schema.visualization()": (check_schema, "03-schema-graph"),
+          "MATCH (t:Track {id: $trackId})": (check_track, "04-track-neighbourhood"),
+          "MATCH (u:User {id: $userId})-[r:RECOMMENDED]": (check_recommended, "05-recommended-graph"),
+          "MATCH (m:Model {current: true})\nWITH m.id AS model": (check_recommend_table, "06-recommend-table"),
+          "MATCH (u:User {id: $userId})\nWITH u, coalesce(": (check_explain, "07-explain-table"),
+          "MATCH (m:Model {current: true})\nRETURN m.id AS model": (check_model, "08-model-table")}
+
+
+def test_browser_walks_the_whole_guide(demo, chrome, settings, driver, database):
+    page = BrowserPage(chrome, settings)
+    page.connect()
+
+    # 1. after connecting, the server's post-connect command opens the mmkg guide in the
+    #    sidebar, and the Browser plays no start guide of its own (it leads to the Movies guide)
+    guide = page.guide()
+    page.wait.until(lambda _: any(":server connect" in f.text for f in page.frames()))
+    assert [f for f in page.frames() if ":play start" in f.text] == []
+    page.shot("01-guide-in-sidebar-on-connect")
+
+    # 2. the style, pasted after :style, parses (no InvalidGrassError) and is applied
+    page.paste(":style\n" + STYLE.read_text())
+    style_frame = page.run()
+    assert "InvalidGrassError" not in style_frame.get_attribute("textContent")
+    assert "node.Entity" in style_frame.get_attribute("textContent")
+    page.shot("02-style-pasted")
+
+    # 3. every block of every slide, clicked and run in order: no error, no Warn tab; the guide
+    #    stays, so each next slide (and after the last block, every slide) can be reached
+    ran, track_nodes = 0, None
+    for number in range(1, SLIDES + 1):
+        page.go_to_slide(guide, number)
+        for block in page.shown_blocks(guide):
+            text = block.get_attribute("textContent").strip()
+            frame = page.click_and_run(block)
+            ran += 1
+            assert not page.errors(), (text, page.errors())
+            assert not warnings(frame), text
+            check = next((c for prefix, c in CHECKS.items() if text.startswith(prefix)), None)
+            if check:
+                result = check[0](frame, driver, database)
+                track_nodes = result if check[0] is check_track else track_nodes
+                page.shot(check[1])
+    assert ran == len([b for slide in guide_slides(settings.neo4j.http_port) for b in slide]) > 15
+    page.shot("09-after-the-last-block")
+    for number in (SLIDES, 1, SLIDES):
+        page.go_to_slide(guide, number)
+
+    # 4. slide 2's query again, after every later slide set its parameters: the same graph
+    page.go_to_slide(guide, 2)
+    frame = page.run_block(guide, "MATCH (t:Track {id: $trackId})")
     assert not page.errors(), page.errors()
+    assert len(rendered_nodes(frame)) == track_nodes
+    page.shot("10-slide-2-again")
     assert guides_url(settings.neo4j.http_port).startswith(f"http://127.0.0.1:{settings.neo4j.http_port}/")

@@ -74,7 +74,7 @@ def calibrated(driver, database, tmp_path_factory):
 
 def explain(driver, database, user: str, track: str) -> list[dict]:
     records, _, _ = driver.execute_query(load_query("explain"), {
-        "userId": user, "trackId": track, "limit": 10}, database_=database)
+        "userId": user, "explainedTrackId": track, "limit": 10}, database_=database)
     return [r.data() for r in records]
 
 
@@ -147,7 +147,7 @@ def test_explain_raises_no_notifications(calibrated, settings, database):
                               notifications_min_severity="INFORMATION") as loud:
         for user, track in (("u1", "t3"), ("u0", "t8"), ("u0", None)):
             records, summary, _ = loud.execute_query(load_query("explain"), {
-                "userId": user, "trackId": track, "limit": 5}, database_=database)
+                "userId": user, "explainedTrackId": track, "limit": 5}, database_=database)
             notes = [s.status_description for s in summary.gql_status_objects if s.is_notification]
             assert records and notes == [], (user, track)
 

@@ -104,6 +104,12 @@ def test_publish_writes_embeddings_recommendations_model_and_indexes(demo, datab
     assert json.loads(m["params"]) == {"dim": 4, "seed": 0}
     assert json.loads(m["metrics"])["test"]["auc"] == 0.5
     assert json.loads(m["manifest"])["seed"] == 0
+    # the model's kind and test scores as readable properties; none for what metrics.json lacks
+    [readable] = demo.execute_query(
+        "MATCH (m:Model) RETURN m {.model_type, .test_auc, .test_f1, .test_recall_at_20, .test_ndcg_at_20} AS r",
+        database_=database).records
+    assert readable["r"] == {"model_type": None, "test_auc": 0.5, "test_f1": None,
+                             "test_recall_at_20": None, "test_ndcg_at_20": None}
     assert embedding_dims(demo, database) == {4}
     assert vectors_in(demo, database, slot.prop) == N_TRACKS + N_USERS
     assert vectors_in(demo, database, VECTOR_SLOTS[1].prop) == 0

@@ -20,7 +20,7 @@ READ_QUERIES = {
     "recommend": {"userId": "u0", "k": 10, "genre": None},
     "similar_tracks": {"trackId": "t0", "k": 3},
     "cold_start": {"trackIds": ["t0", "t2"], "k": 3},
-    "explain": {"userId": "u0", "trackId": "t8", "limit": 5},
+    "explain": {"userId": "u0", "explainedTrackId": "t8", "limit": 5},
     "current_vectors": {"ids": ["t0", "u0"]},
     "published_recommendations": {},
 }
@@ -139,7 +139,7 @@ def test_cold_start_averages_liked_tracks_and_excludes_them(published, driver, d
 
 def reasons(driver, database, user: str, track: str) -> list[str]:
     """The KG reasons (this graph has no features, so no modality reason)."""
-    got = rows(driver, database, "explain", userId=user, trackId=track, limit=10)
+    got = rows(driver, database, "explain", userId=user, explainedTrackId=track, limit=10)
     assert {r["kind"] for r in got} <= {"kg"} and all(r["closerThan"] is None for r in got)
     assert [r["hops"] for r in got] == sorted(r["hops"] for r in got)
     assert all(r["path"] is not None and r["support"] == len(r["listened"]) for r in got)

@@ -7,6 +7,7 @@ export recorded in its ``model.pt`` (or of the export given explicitly).
 Output::
 
     (:Model {id, created_at, params, metrics, dataset_manifest, dimension, k, current, complete,
+             model_type, test_auc, test_f1, test_recall_at_20, test_ndcg_at_20,
              vector_property, track_index, user_index})   the last three on the current one
     (:User)-[:RECOMMENDED {score, rank, model}]->(:Track)      rank 1 = best, model = Model.id
     Track.embedding_a|_b, User.embedding_a|_b : LIST<FLOAT>     cosine vector index on each
@@ -66,7 +67,7 @@ from mmkg.errors import DatabaseError, PublishError
 from mmkg.graph import (ParameterBatch, load_query, render, run_batches, run_implicit,
                         run_parameter_batches, write_rows)
 from mmkg.progress import progress_bar
-from mmkg.schema import (LEGACY_VECTOR_INDEXES, LEGACY_VECTOR_PROPERTIES, VectorSlot, Label,
+from mmkg.schema import (LEGACY_VECTOR_INDEXES, LEGACY_VECTOR_PROPERTIES, VectorSlot, Label, Prop,
                          next_vector_slot)
 from mmkg.train.calibrate import CalibrationConfig, FeatureCalibration, calibrate_features
 from mmkg.train.publish_lock import holding_publish_lock
@@ -135,6 +136,20 @@ class PublishSummary:
         """Written rows (relationships + vectors) per second over the whole publish."""
         rows = self.recommendations + self.tracks + self.users
         return rows / self.seconds if self.seconds else 0.0
+
+
+MODEL_METRICS = {Prop.TEST_AUC: "auc", Prop.TEST_F1: "f1", Prop.TEST_RECALL_AT_20: "recall@20",
+                 Prop.TEST_NDCG_AT_20: "ndcg@20"}
+"""Model node property → test metric every run has (``docs/contracts.md`` section 4)."""
+
+
+def model_properties(run: RunOutput) -> dict:
+    """The Model node's readable summary beside its JSON ``params`` and ``metrics``:
+    ``model_type`` (the run's model name, e.g. ``mkgcn``) and the test metrics of
+    :data:`MODEL_METRICS`; null (no property) for what the run's ``metrics.json`` lacks."""
+    test = run.metrics.get("test", {})
+    return {Prop.MODEL_TYPE: run.metrics.get("model"),
+            **{prop: test.get(metric) for prop, metric in MODEL_METRICS.items()}}
 
 
 def read_run(run_dir: Path, model_id: str | None = None, export: Path | None = None) -> RunOutput:
@@ -355,7 +370,8 @@ def _write_recommendations(driver: Driver, database: str, run: RunOutput, summar
     emb = run.embeddings
     state = _write(driver, database, "publish_begin", model=run.model_id,
                    params=json.dumps(run.params), metrics=json.dumps(run.metrics),
-                   datasetManifest=json.dumps(run.manifest), dimension=emb.dimension, k=emb.k)
+                   datasetManifest=json.dumps(run.manifest), dimension=emb.dimension, k=emb.k,
+                   summary=model_properties(run))
     summary.recommendations_reused = bool(state["complete"])
     if state["complete"]:
         bar.skip("recommendations")

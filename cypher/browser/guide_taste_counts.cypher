@@ -1,6 +1,6 @@
 // Guide slide 3, the same taste as counts: the artists, genres and tags that most of the user's
 // listened tracks share (kind = the node's label).
-// Browser:  :params {userId: 'u1'}
+// Browser:  :param userId => 'u1'
 // Params:   $userId (string)
 // Returns:  kind (label), name, tracks (int: listened tracks linked to it), plays (int: their plays)
 MATCH (:User {id: $userId})-[l:LISTENED]->(:Track)-[:PERFORMED_BY|HAS_GENRE|TAGGED]->(n)

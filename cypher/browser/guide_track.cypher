@@ -1,7 +1,7 @@
 // Guide slide 2, "A track's multi-modal neighbourhood": the track, its artist, album, genre and
 // tags, one feature node per modality, and the knowledge-graph entities one step further (the
 // artist's origin and label, the album's decade, the genre's family).
-// Browser:  :params {trackId: 't1'}
+// Browser:  :param trackId => 't1'
 // Params:   $trackId (string)
 // Returns:  track (title), neighbourhood (paths to its direct neighbours), knowledge (paths to KG
 //           entities two hops away); one row, empty lists for an unknown track

@@ -1,6 +1,6 @@
 // Guide slide 2, the same track's feature nodes as a table: modality, extractor and size, the
 // first 4 numbers of each vector instead of the whole vector.
-// Browser:  :params {trackId: 't1'}
+// Browser:  :param trackId => 't1'
 // Params:   $trackId (string)
 // Returns:  modality (Feature's other label), feature (name), extractor, dim (int), head (4 floats)
 MATCH (:Track {id: $trackId})-[:HAS_FEATURE]->(f:Feature)

@@ -13,7 +13,15 @@ offline::
 The Browser looks a guide name it does not ship up as ``<entry>/<name>`` for every entry of the
 server's ``browser.remote_content_hostname_whitelist`` (Neo4j 5.26 still spells it so), and fetches only from allowlisted hosts:
 :func:`browser_conf_lines` allowlists the guides folder of this server and its host, and makes
-``:play mmkg`` the command the Browser runs after connecting (``browser.post_connect_cmd``).
+``:guide mmkg`` the command the Browser runs after connecting (``browser.post_connect_cmd``): the
+guide opens in the sidebar, where the result frames cannot push it out (the stream keeps the
+newest 15 frames, and the guide has more runnable blocks than that).
+
+The Browser also runs its own initial command on login, a client setting (Settings, "Initial
+command to execute", kept in the browser's local storage) that no server setting changes; its
+default, ``:play start``, shows Neo4j's start guide, which leads to the Movies guide and its
+writes. The bundle's copy of the Browser gets an empty default instead (:data:`START_GUIDE`);
+a user who set that command keeps theirs.
 
 The guide is ``cypher/browser/guide.html`` with every ``{{query NAME}}`` replaced by the body of
 ``cypher/NAME.cypher`` (no comments, HTML-escaped) and ``{{style_url}}`` by the style's URL, so
@@ -28,6 +36,7 @@ import re
 import zipfile
 from pathlib import Path
 
+from mmkg.errors import ServerError
 from mmkg.graph.queries import CYPHER_DIR, load_query
 
 BROWSER_DIR = CYPHER_DIR / "browser"
@@ -42,6 +51,8 @@ BUNDLE_NAME = "neo4j-browser.zip"
 """Neo4j accepts ``neo4j-browser.zip`` or ``neo4j-browser-YYYY.MM.DD+N.zip`` and refuses to
 start on any other name that matches ``neo4j-browser*.zip``."""
 SLOT = re.compile(r"\{\{\s*(query\s+[\w/]+|style_url)\s*\}\}")
+START_GUIDE = (b'initCmd:":play start"', b'initCmd:""')
+"""The Browser's default initial command in its ``browser/app-*.js``, and its replacement."""
 
 
 def guides_url(http_port: int) -> str:
@@ -76,9 +87,14 @@ def guide_queries(guide: str) -> list[str]:
 
 
 def install_browser_bundle(lib: Path, web: Path, http_port: int) -> Path:
-    """Write ``web/neo4j-browser.zip``: the Browser jar of ``lib`` plus the mmkg guide
-    and style (see the module docstring). Rewritten only when the jar, guide or style changed
-    (their digest, with this module's, is the zip's comment)."""
+    """Write ``web/neo4j-browser.zip``: the Browser jar of ``lib`` without its start guide on
+    login, plus the mmkg guide and style (see the module docstring). Rewritten only when the
+    jar, guide or style changed (their digest, with this module's, is the zip's comment).
+
+    Raises:
+        ServerError: the jar's Browser does not spell its default initial command as
+            :data:`START_GUIDE` expects (another Browser version).
+    """
     jar = max(lib.glob(BUNDLE_GLOB))
     guide, style = render_guide(http_port), STYLE.read_text()
     digest = hashlib.sha256(b"\0".join([str(jar.stat().st_size).encode(), jar.name.encode(),
@@ -99,12 +115,21 @@ def install_browser_bundle(lib: Path, web: Path, http_port: int) -> Path:
         # the first entry, which must be the folder holding index.html: the jar's browser/.
         entries = sorted((e for e in source.infolist() if e.filename.startswith("browser/")),
                          key=lambda e: e.filename != "browser/")
+        patched = 0
         for entry in entries:
-            archive.writestr(entry.filename, b"" if entry.is_dir() else source.read(entry))
+            data = b"" if entry.is_dir() else source.read(entry)
+            if re.fullmatch(r"browser/app-\w+\.js", entry.filename):
+                patched += data.count(START_GUIDE[0])
+                data = data.replace(*START_GUIDE)
+            archive.writestr(entry.filename, data)
         archive.writestr(f"browser/{GUIDES_FOLDER}/", b"")
         for name, text in ((GUIDE_NAME, guide), (f"{GUIDE_NAME}.html", guide), (f"{GUIDE_NAME}.grass", style)):
             archive.writestr(f"browser/{GUIDES_FOLDER}/{name}", text)
         archive.comment = digest
+    if patched != 1:
+        partial.unlink()
+        raise ServerError(f"{jar}: expected its Browser's default initial command "
+                          f"{START_GUIDE[0].decode()} once, found it {patched} times")
     partial.replace(bundle)
     return bundle
 
@@ -112,9 +137,9 @@ def install_browser_bundle(lib: Path, web: Path, http_port: int) -> Path:
 def browser_conf_lines(lib: Path, home: Path, http_port: int) -> list[str]:
     """Install the Browser bundle into ``home/web`` and return the ``neo4j.conf`` lines that
     point the Browser at its guide: the allowlist (guides folder first, then the host, which
-    the Browser checks by name) and ``:play mmkg`` after connecting."""
+    the Browser checks by name) and ``:guide mmkg`` after connecting."""
     install_browser_bundle(lib, home / "web", http_port)
     return [
         f"browser.remote_content_hostname_whitelist={guides_url(http_port)},127.0.0.1",
-        f"browser.post_connect_cmd=play {GUIDE_NAME}",
+        f"browser.post_connect_cmd=guide {GUIDE_NAME}",
     ]
