@@ -59,8 +59,8 @@ demo: neo4j
 	$(MMKG) db status
 	@echo
 	@echo "Explore in Neo4j Browser: $$($(MMKG) db status | sed -n 's/^browser: *//p')  (user neo4j, password in .mmkg/neo4j-password)"
-	@echo "It plays the mmkg guide after you connect (:play mmkg brings it back): six slides, each with"
-	@echo "its parameters and queries, and a :style command that colours and captions every label."
+	@echo "The mmkg guide opens in the sidebar after you connect (:guide mmkg brings it back): six slides,"
+	@echo "each with its parameters and queries, and a :style command that colours and captions every label."
 
 # The suite runs on an empty numba cache of its own, so that feature extraction is tested on the
 # path of a user's first run (librosa's functions compiled, and cached, during the run).
