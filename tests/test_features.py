@@ -60,6 +60,43 @@ def test_minilm_puts_paraphrases_closer_than_unrelated_text():
     assert v[0] @ v[1] > v[0] @ v[2] + 0.5
 
 
+SENTENCES = [
+    "I love you more than words can say, my darling",
+    "Quarterly revenue fell because shipping costs went up",
+    "we walk along the quiet road tonight\n" * 40 + "joy and sunshine, wonderful love\n" * 20,
+    "Broken glass and empty streets, the rain keeps falling down on me",
+]
+
+
+def test_int8_onnx_minilm_agrees_with_the_torch_model():
+    """The int8 ONNX model against sentence-transformers' float model of the same weights, with
+    the same chunking (one chunk per text here but the third, which has two)."""
+    from sentence_transformers import SentenceTransformer
+
+    reference = SentenceTransformer(str(text_features.weights_folder()), device="cpu")
+    onnx = text_features.embed(SENTENCES)
+    for i, sentence in enumerate(SENTENCES):
+        chunks = [text_features._tokenizer().decode(c) for c in text_features._chunks(sentence)]
+        assert (len(chunks) > 1) == (i == 2)
+        expected = reference.encode(chunks, normalize_embeddings=True).sum(axis=0)
+        expected /= np.linalg.norm(expected)
+        assert float(onnx[i] @ expected) >= 0.99, (i, float(onnx[i] @ expected))
+
+
+def test_the_onnx_model_is_exported_once_into_the_home_folder(tmp_path):
+    path = text_features.model_path(tmp_path)
+    assert path.parent == tmp_path / "models" and path.suffix == ".onnx"
+    stamp = path.stat().st_mtime_ns
+    assert text_features.model_path(tmp_path) == path
+    assert path.stat().st_mtime_ns == stamp  # the second call reuses it
+    assert [p.name for p in (tmp_path / "models").iterdir() if p.suffix == ".onnx"] == [path.name]
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert np.allclose(text_features.embed(SENTENCES[:2], session=session),
+                       text_features.embed(SENTENCES[:2]), atol=1e-5)
+
+
 def test_minilm_reads_long_lyrics_past_the_first_chunk():
     # the first 256 word pieces are the same verse: a truncating encoder would see equal texts
     verse = "we walk along the quiet road tonight\n" * 40
