@@ -134,6 +134,29 @@ def test_audio_features_separate_two_genres(tmp_path):
     assert dist[same].max() < dist[~np.equal.outer(labels, labels)].min()
 
 
+def test_audio_summary_reads_a_planted_tempo_loudness_and_brightness(tmp_path):
+    """A 120-BPM click track over a quiet hum (44.1 kHz stereo, resampled by the extractor), and a
+    steady 2 kHz sine of amplitude 0.5 (RMS 0.354 = -9.0 dBFS)."""
+    import soundfile
+
+    from mmkg.ingest.features import audio
+
+    rate = 44100
+    t = np.arange(20 * rate) / rate
+    since_beat = t % 0.5
+    clicks = np.sin(2 * np.pi * 1500 * t) * np.exp(-since_beat / 0.01)
+    track = 0.6 * clicks + 0.02 * np.sin(2 * np.pi * 220 * t)
+    click_path, sine_path = tmp_path / "click.wav", tmp_path / "sine.wav"
+    soundfile.write(str(click_path), np.stack([track, track], 1).astype(np.float32), rate)
+    soundfile.write(str(sine_path), (0.5 * np.sin(2 * np.pi * 2000 * t)).astype(np.float32), rate)
+    (vectors,) = extract("audio", [click_path, sine_path], ["click", "sine"])
+    click, sine = (audio.summary(v) for v in vectors.vectors)
+    assert abs(click["tempo_bpm"] - 120) <= 3, click
+    assert abs(sine["loudness_db"] - (-9.0)) <= 0.5, sine
+    assert abs(sine["brightness_khz"] - 2.0) <= 0.05, sine
+    assert click["loudness_db"] < sine["loudness_db"]
+
+
 def test_cover_features_follow_the_palette(tmp_path):
     paths = []
     for mood in ("happy", "sad"):
