@@ -15,8 +15,8 @@ they cost about a third of the CPU time.
 
 The model reads at most ``MAX_TOKENS`` word pieces (``[CLS]`` and ``[SEP]`` included); longer
 lyrics are cut on line boundaries into chunks the model reads whole, whose embeddings are averaged
-and re-normalised, so every verse counts. The chunks of all texts of a call are encoded together,
-sorted by length and ``ENCODE_BATCH`` at a time (little padding).
+and re-normalised, so every verse counts. Each chunk runs on its own (no padding): a text's vector
+does not depend on the texts it is computed with.
 """
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ SPEC = FeatureSpec(
     extractor="sentence-transformers/all-MiniLM-L6-v2",
     version=f"{version(PACKAGE)}+onnx-int8-{RUNTIME}", dim=384,
 )
-ENCODE_BATCH = 32
 HIDDEN, HEADS = 384, 12
 OPSET = 17
 _lock = threading.Lock()
@@ -155,11 +154,7 @@ def embed(texts: list[str], session=None) -> np.ndarray:
         for chunk in _chunks(text):
             chunks.append(chunk)
             owner.append(i)
-    encoded = np.zeros((len(chunks), SPEC.dim), dtype=np.float32)
-    order = np.argsort([len(c) for c in chunks], kind="stable")
-    for start in range(0, len(order), ENCODE_BATCH):
-        rows = order[start:start + ENCODE_BATCH]
-        encoded[rows] = _encode(session, [chunks[r] for r in rows])
+    encoded = np.stack([_encode(session, chunk) for chunk in chunks])
     sums = np.zeros((len(texts), SPEC.dim), dtype=np.float64)
     np.add.at(sums, np.asarray(owner), encoded)
     norms = np.linalg.norm(sums, axis=1, keepdims=True)
@@ -172,20 +167,18 @@ def embed_files(paths: list[Path]) -> np.ndarray:
     return embed([read_lyrics(p) for p in paths])
 
 
-def _encode(session, chunks: list[list[int]]) -> np.ndarray:
-    """Mean-pooled, unit-norm embeddings of word-piece chunks (``[CLS] … [SEP]`` added)."""
-    cls, sep = _tokenizer().token_to_id("[CLS]"), _tokenizer().token_to_id("[SEP]")
-    width = max(len(c) for c in chunks) + 2
-    ids = np.zeros((len(chunks), width), dtype=np.int64)
-    mask = np.zeros((len(chunks), width), dtype=np.int64)
-    for row, chunk in enumerate(chunks):
-        ids[row, :len(chunk) + 2] = [cls, *chunk, sep]
-        mask[row, :len(chunk) + 2] = 1
-    hidden = session.run(None, {"input_ids": ids, "attention_mask": mask,
-                                "token_type_ids": np.zeros_like(ids)})[0]
-    weights = mask[..., None].astype(np.float32)
-    pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
-    return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+def _encode(session, chunk: list[int]) -> np.ndarray:
+    """The mean-pooled, unit-norm embedding of one word-piece chunk (``[CLS] … [SEP]`` added).
+
+    One chunk per run: the int8 model quantises its activations with one scale per tensor, so
+    a chunk run beside others (or beside padding) would get a vector that depends on them."""
+    tokenizer = _tokenizer()
+    ids = np.array([[tokenizer.token_to_id("[CLS]"), *chunk, tokenizer.token_to_id("[SEP]")]],
+                   dtype=np.int64)
+    hidden = session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids),
+                                "token_type_ids": np.zeros_like(ids)})[0][0]
+    pooled = hidden.mean(axis=0)
+    return pooled / max(float(np.linalg.norm(pooled)), 1e-12)
 
 
 def _chunks(text: str) -> list[list[int]]:
