@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -157,6 +158,27 @@ def test_audio_summary_reads_a_planted_tempo_loudness_and_brightness(tmp_path):
     assert click["loudness_db"] < sine["loudness_db"]
 
 
+def test_cover_summary_names_the_dominant_colour(tmp_path):
+    from PIL import Image
+
+    from mmkg.ingest.features import image
+
+    expected = {}
+    for name, colour in {"red": (255, 0, 0), "green": (30, 160, 60), "grey": (128, 128, 128)}.items():
+        path = tmp_path / f"{name}.jpg"
+        Image.new("RGB", (600, 600), colour).save(path, quality=95)
+        expected[path] = colour
+    two = np.zeros((300, 300, 3), np.uint8)
+    two[:, :200], two[:, 200:] = (0, 0, 255), (255, 255, 0)  # two thirds blue
+    Image.fromarray(two).save(tmp_path / "blue.png")
+    expected[tmp_path / "blue.png"] = (0, 0, 255)
+    (cover,) = extract("cover", list(expected), [p.stem for p in expected])
+    for vector, colour in zip(cover.vectors, expected.values()):
+        hex_colour = image.summary(vector)["dominant_colour"]
+        found = [int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)]
+        assert max(abs(a - b) for a, b in zip(found, colour)) <= 8, (hex_colour, colour)
+
+
 def test_cover_features_follow_the_palette(tmp_path):
     paths = []
     for mood in ("happy", "sad"):
@@ -264,6 +286,21 @@ def test_compute_missing_features_is_resumable(empty_db, database, catalog, tmp_
         assert r["dim"] == r["n"] == spec.dim
         assert (r["extractor"], r["version"]) == (spec.extractor, spec.version)
         assert sorted(r["labels"]) == sorted(["Feature", spec.kind.value])
+
+    summaries, _, _ = driver.execute_query(
+        "MATCH (f:Feature) RETURN f.name AS name, f.tempo_bpm AS tempo, f.loudness_db AS db, "
+        "f.brightness_khz AS khz, f.sentiment_compound AS compound, "
+        "f.dominant_colour AS colour", database_=database)
+    by_name = {}
+    for r in summaries:
+        by_name.setdefault(r["name"], []).append(r)
+    for r in by_name["audio_librosa"]:
+        assert 30 <= r["tempo"] <= 320 and -80 < r["db"] < 0 and 0 < r["khz"] < 11, r
+    for r in by_name["lyrics_vader"]:
+        assert -1 <= r["compound"] <= 1, r
+    for r in by_name["cover_color"]:
+        assert re.fullmatch(r"#[0-9a-f]{6}", r["colour"]), r
+    assert all(r["tempo"] is None and r["colour"] is None for r in by_name["lyrics_minilm"])
 
     again = compute_missing_features(driver, database, progress=False)
     assert again == {name: 0 for name in counts}

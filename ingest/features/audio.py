@@ -44,7 +44,7 @@ import numpy as np
 
 from mmkg.ingest.features.registry import register_extractor
 from mmkg.ingest.features.spec import FeatureSpec
-from mmkg.schema import Modality
+from mmkg.schema import Modality, Prop
 
 SAMPLE_RATE = 22050
 MAX_SECONDS = 30.0
@@ -58,9 +58,19 @@ LEVEL = 2048 / N_FFT
 """Gain on the STFT magnitude before the dB-valued descriptors (MFCC, contrast): a tone's
 magnitude grows with the window length, so this keeps their levels those of version
 ``+mmkg1``'s 2048-point window."""
+def summary(vector: np.ndarray) -> dict[str, float]:
+    """Readable values of one descriptor: ``tempo_bpm``, ``loudness_db`` (mean RMS in dBFS, -120
+    for silence; slice 65 is the RMS of Hann-windowed frames, so it is divided by the window's
+    own RMS, √(3/8)) and ``brightness_khz`` (mean spectral centroid)."""
+    rms = float(vector[65]) / np.sqrt(3 / 8)
+    return {Prop.TEMPO_BPM: round(float(vector[70]) * 100, 1),
+            Prop.LOUDNESS_DB: round(float(20 * np.log10(max(rms, 1e-6))), 1),
+            Prop.BRIGHTNESS_KHZ: round(float(vector[59]), 3)}
+
+
 SPEC = FeatureSpec(
     name="audio_librosa", kind=Modality.AUDIO, media="audio",
-    extractor="librosa", version=f"{version('librosa')}+mmkg2", dim=80,
+    extractor="librosa", version=f"{version('librosa')}+mmkg2", dim=80, summarise=summary,
 )
 
 
@@ -129,16 +139,6 @@ def describe_samples(y: np.ndarray) -> np.ndarray:
     ])
     # silence gives 0/0 in chroma and tonnetz: a silent frame has no pitch class, i.e. zeros
     return np.nan_to_num(vector, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
-
-
-def summary(vector: np.ndarray) -> dict[str, float]:
-    """Readable values of one descriptor: ``tempo_bpm``, ``loudness_db`` (mean RMS in dBFS, -120
-    for silence; slice 65 is the RMS of Hann-windowed frames, so it is divided by the window's
-    own RMS, √(3/8)) and ``brightness_khz`` (mean spectral centroid)."""
-    rms = float(vector[65]) / np.sqrt(3 / 8)
-    return {"tempo_bpm": round(float(vector[70]) * 100, 1),
-            "loudness_db": round(float(20 * np.log10(max(rms, 1e-6))), 1),
-            "brightness_khz": round(float(vector[59]), 3)}
 
 
 @cache
