@@ -120,9 +120,8 @@ def describe_samples(y: np.ndarray) -> np.ndarray:
     mfcc = librosa.feature.mfcc(S=mel_db, n_mfcc=20)
     chroma = librosa.feature.chroma_stft(S=power, sr=sr, tuning=0.0)  # A440; skips estimation
     contrast = librosa.feature.spectral_contrast(S=stft * LEVEL, sr=sr)
-    centroid, bandwidth = _centroid_bandwidth(stft, sr)
-    rolloff = librosa.feature.spectral_rolloff(S=stft, sr=sr)[0] / 1000
-    zcr = librosa.feature.zero_crossing_rate(y, frame_length=N_FFT, hop_length=HOP)[0]
+    centroid, bandwidth, rolloff = _spectral_shape(stft, sr)
+    zcr = _zero_crossing_rate(y)
     rms = librosa.feature.rms(S=stft, frame_length=N_FFT)[0]
     flatness = librosa.feature.spectral_flatness(S=stft)[0]
     onset_env = librosa.onset.onset_strength(S=mel_db, sr=sr, hop_length=HOP)  # = from y
@@ -165,18 +164,35 @@ def _tempo(onset_env: np.ndarray) -> float:
                                        aggregate=None)[0])
 
 
-def _centroid_bandwidth(stft: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per frame, in kHz: the spectral centroid ``c = Σ_f f·S_f / Σ_f S_f`` and bandwidth
-    ``√(Σ_f S_f (f − c)² / Σ_f S_f)`` — librosa's ``spectral_centroid`` and
-    ``spectral_bandwidth`` (p = 2, norm = True), computed once and without its generic
-    normalisation, which took a quarter of this extractor's time."""
+def _spectral_shape(stft: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per frame, in kHz: the spectral centroid ``c = Σ_f f·S_f / Σ_f S_f``, bandwidth
+    ``√(Σ_f S_f (f − c)² / Σ_f S_f)`` and 85 % roll-off (the first bin where the cumulative
+    magnitude reaches 85 % of the frame's) — librosa's ``spectral_centroid``,
+    ``spectral_bandwidth`` (p = 2, norm = True) and ``spectral_rolloff``, computed from one
+    normalisation of the frame instead of three passes with librosa's generic checks, which
+    took a third of this extractor's analysis time."""
     import librosa
 
-    freq = librosa.fft_frequencies(sr=sr, n_fft=2 * (stft.shape[0] - 1))[:, None]
-    weights = stft / np.maximum(stft.sum(axis=0, keepdims=True), np.finfo(stft.dtype).tiny)
-    centroid = (weights * freq).sum(axis=0)
-    bandwidth = np.sqrt((weights * (freq - centroid) ** 2).sum(axis=0))
-    return centroid / 1000, bandwidth / 1000
+    freq = librosa.fft_frequencies(sr=sr, n_fft=2 * (stft.shape[0] - 1))
+    total = stft.sum(axis=0, keepdims=True)
+    weights = stft / np.maximum(total, np.finfo(stft.dtype).tiny)
+    centroid = freq @ weights
+    bandwidth = np.sqrt(np.maximum((freq ** 2) @ weights - centroid ** 2, 0))
+    cumulative = np.cumsum(stft, axis=0)
+    rolloff = freq[np.argmax(cumulative >= 0.85 * cumulative[-1:], axis=0)]
+    return centroid / 1000, bandwidth / 1000, rolloff / 1000
+
+
+def _zero_crossing_rate(y: np.ndarray) -> np.ndarray:
+    """Per frame: sign changes between consecutive samples / ``N_FFT`` — librosa's
+    ``zero_crossing_rate`` (centred frames of ``N_FFT`` samples, hop ``HOP``, edge padding,
+    |y| ≤ 1e-10 counted as 0 and 0 as positive) from one cumulative count instead of a
+    framed copy of the signal."""
+    padded = np.pad(y, N_FFT // 2, mode="edge")
+    negative = np.signbit(np.where(np.abs(padded) <= 1e-10, 0, padded))
+    count = np.concatenate([[0], np.cumsum(negative[1:] != negative[:-1])])
+    starts = np.arange(1 + (padded.size - N_FFT) // HOP) * HOP
+    return (count[starts + N_FFT - 1] - count[starts]) / N_FFT
 
 
 @register_extractor(SPEC)
