@@ -129,7 +129,7 @@ def write_feature_sets(driver: Driver, database: str, sets: list[FeatureSet], *,
             props = {"name": fs.name, "dim": fs.dim, "extractor": fs.extractor,
                      "version": fs.version, "source": fs.source}
             query = render("merge_features", kind=Modality(fs.kind))
-            rows = _FeatureRows(fs.track_ids, fs.name, vectors, _summariser(fs))
+            rows = _FeatureRows(fs.track_ids, fs.name, vectors, fs.summaries())
             total.add(run_batches(driver, database, query, rows,
                                   batch_size=batch_size, params={"props": props},
                                   on_batch=on_batch or advance))
@@ -145,26 +145,14 @@ def _rel_type(name: str) -> RelType | str:
         return kg_relation_type(name)
 
 
-def _summariser(fs: FeatureSet) -> Callable[[np.ndarray], dict] | None:
-    """The ``summarise`` of the registered extractor that made ``fs`` (same name and version),
-    else ``None`` (features read from files, or made by another version of the recipe)."""
-    from mmkg.ingest.features.registry import feature_specs
-
-    for specs in feature_specs().values():
-        for spec in specs:
-            if (spec.name, spec.version) == (fs.name, fs.version):
-                return spec.summarise
-    return None
-
-
 class _FeatureRows(Sequence):
     """Rows ``{track, id, vector, summary}`` of one feature set, built one batch at a time
-    (``summary``: the extractor's readable scalars of the vector, ``{}`` without any)."""
+    (``summary``: the extractor's readable scalars of the vector, :meth:`FeatureSet.summaries`)."""
 
     def __init__(self, track_ids: list[str], name: str, vectors: np.ndarray,
-                 summarise: Callable[[np.ndarray], dict] | None = None) -> None:
+                 summaries: list[dict]) -> None:
         self._ids, self._name, self._vectors = track_ids, name, vectors
-        self._summarise = summarise
+        self._summaries = summaries
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -172,9 +160,7 @@ class _FeatureRows(Sequence):
     def __getitem__(self, index):
         if not isinstance(index, slice):
             return self[index:index + 1][0]
-        ids, vectors = self._ids[index], self._vectors[index]
-        summaries = ([{str(k): v for k, v in self._summarise(row).items()} for row in vectors]
-                     if self._summarise else [{}] * len(ids))
+        ids, vectors, summaries = self._ids[index], self._vectors[index], self._summaries[index]
         return [{"track": t, "id": feature_id(t, self._name), "vector": v, "summary": summary}
                 for t, v, summary in zip(ids, vectors.astype(np.float64).tolist(), summaries)]
 

@@ -26,6 +26,7 @@ import numpy as np
 
 from mmkg.config import MediaSettings
 from mmkg.ingest.features.spec import FeatureSpec
+from mmkg.ingest.featureset import SUMMARISERS
 
 Check = Callable[[Path, MediaSettings], "str | None"]
 """Given an existing regular file within its size cap, and the media limits in effect: ``None``
@@ -81,6 +82,8 @@ def register_extractor(spec: FeatureSpec) -> Callable[[Compute], Compute]:
         known = EXTRACTORS.setdefault(spec.media, [])
         if all(e.spec.name != spec.name for e in known):
             known.append(Extractor(spec, compute))
+        if spec.summarise is not None:
+            SUMMARISERS[(spec.name, spec.version)] = spec.summarise
         return compute
 
     return add
