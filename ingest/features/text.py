@@ -13,7 +13,7 @@ ONNX Runtime session per process, on the CPU, with the thread count the worker w
 cosine of ≥ 0.99 (``bench/features.py`` reports the median; ``tests/test_features.py`` checks it);
 they cost about a third of the CPU time.
 
-The model reads at most ``MAX_TOKENS`` word pieces (``[CLS]`` and ``[SEP]`` included); longer
+The model reads at most :func:`max_tokens` word pieces (``[CLS]`` and ``[SEP]`` included); longer
 lyrics are cut on line boundaries into chunks the model reads whole, whose embeddings are averaged
 and re-normalised, so every verse counts. Each chunk runs on its own (no padding): a text's vector
 does not depend on the texts it is computed with.
@@ -87,6 +87,7 @@ def export_onnx(path: Path, *, quantize: bool = True) -> None:
     from onnxruntime.transformers import optimizer
     from transformers import AutoModel
 
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the weights are a local folder: never ask the hub
     names = ["input_ids", "attention_mask", "token_type_ids"]
     with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
         plain, fused = Path(tmp) / "plain.onnx", Path(tmp) / "fused.onnx"
