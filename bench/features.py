@@ -12,7 +12,20 @@
    (:func:`mmkg.ingest.features.jobs.run_jobs`, pool start-up included) and on one: tracks/s,
    and CPU seconds per track summed over the workers;
 4. with ``--neo4j --yes``: the same end to end through Neo4j (``mmkg ingest --no-features`` of the
-   folder, then ``compute_missing_features``) into the configured database, which it EMPTIES.
+   folder, then ``compute_missing_features``) into the configured database, which it EMPTIES;
+5. the quality guard: ``--save-vectors FILE.npz`` keeps every extractor's vectors of step 2 (and of
+   ``--catalog DIR``'s media, a folder written by ``mmkg sample-catalog``); ``--reference
+   FILE.npz`` compares them with vectors saved by another checkout (the previous recipes):
+   per extractor the median and smallest cosine of new vs reference vectors, raw and with each
+   set standardised, and on the catalog the share of each track's 10 nearest tracks kept
+   (:func:`_compare`).
+
+Before/after on the same inputs and the same load: run this script from the old checkout's
+environment with ``--save-vectors old.npz``, then from the new one with ``--reference old.npz``,
+one right after the other (the inputs are deterministic)::
+
+    (cd ../main && .venv/bin/python ../wt/bench/features.py --tracks 48 --save-vectors /tmp/old.npz)
+    .venv/bin/python bench/features.py --tracks 48 --reference /tmp/old.npz
 
 Prints the machine, the command and the load average first (this machine may be shared: compare
 figures within one run only), then one JSON line per step; a profile line says which extractor
@@ -96,6 +109,13 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=16, help="tracks per job")
     parser.add_argument("--neo4j", action="store_true", help="also run end to end through Neo4j")
     parser.add_argument("--yes", action="store_true", help="allow emptying the database")
+    parser.add_argument("--save-vectors", type=Path, help="write every extractor's vectors here")
+    parser.add_argument("--reference", type=Path,
+                        help="vectors saved by --save-vectors (another recipe) to compare with")
+    parser.add_argument("--catalog", type=Path,
+                        help="a sample catalog folder whose media also go into the vectors")
+    parser.add_argument("--skip-pool", action="store_true",
+                        help="skip step 3 (all four on the worker pool)")
     args = parser.parse_args()
     if args.neo4j and not args.yes:
         parser.error("--neo4j empties the configured database: add --yes")
@@ -114,7 +134,14 @@ def main() -> None:
               mp3_bytes=(root / rows[0]["audio"]).stat().st_size,
               seconds=round(time.perf_counter() - started, 1))
 
-        per_extractor = _per_extractor(root, rows)
+        vectors: dict[str, np.ndarray] = {}
+        per_extractor = _per_extractor(root, rows, vectors)
+        if args.catalog:
+            vectors.update(_catalog_vectors(args.catalog))
+        if args.save_vectors:
+            np.savez(args.save_vectors, **vectors)
+        if args.reference:
+            _compare(vectors, dict(np.load(args.reference)))
         slowest = min(per_extractor, key=per_extractor.get)
         one_core = 1 / sum(1 / rate for rate in per_extractor.values())
         _emit("profile",
@@ -127,7 +154,7 @@ def main() -> None:
         jobs = [Job(kind, [(r["id"], str((root / r[kind]).resolve()))
                            for r in rows[i:i + args.batch_size]])
                 for i in range(0, len(rows), args.batch_size) for kind in media_kinds()]
-        for workers in sorted({1, args.workers}):
+        for workers in [] if args.skip_pool else sorted({1, args.workers}):
             started = time.perf_counter()
             results = list(run_jobs(jobs, MEDIA, workers))
             seconds = time.perf_counter() - started
@@ -145,12 +172,15 @@ def main() -> None:
             _through_neo4j(root, rows, args)
 
 
-def _per_extractor(root: Path, rows: list[dict[str, str]]) -> dict[str, float]:
-    """Warm tracks/s of each extractor alone, in this process, one math thread."""
+def _per_extractor(root: Path, rows: list[dict[str, str]],
+                   vectors: dict[str, np.ndarray]) -> dict[str, float]:
+    """Warm tracks/s of each extractor alone, in this process, one math thread; each one's
+    vectors go into ``vectors`` under ``bench/<feature name>``."""
     import torch
     from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(1)
+    os.environ["OMP_NUM_THREADS"] = "1"  # what a worker of a 2-process pool on 2 CPUs gets
     rates: dict[str, float] = {}
     with threadpool_limits(1):
         for kind in media_kinds():
@@ -160,7 +190,7 @@ def _per_extractor(root: Path, rows: list[dict[str, str]]) -> dict[str, float]:
                 extractor.compute(paths[:1])
                 first = time.perf_counter() - started
                 started, cpu = time.perf_counter(), time.process_time()
-                extractor.compute(paths)
+                vectors[f"bench/{extractor.spec.name}"] = extractor.compute(paths)
                 seconds = time.perf_counter() - started
                 cpu = time.process_time() - cpu
                 rates[extractor.spec.name] = len(paths) / cpu
@@ -169,6 +199,64 @@ def _per_extractor(root: Path, rows: list[dict[str, str]]) -> dict[str, float]:
                       tracks_per_s=round(len(paths) / seconds, 2),
                       tracks_per_cpu_s=round(len(paths) / cpu, 2), threads=1)
     return rates
+
+
+def _catalog_vectors(catalog: Path) -> dict[str, np.ndarray]:
+    """Every extractor's vectors of the catalog's media files (tracks in ``tracks.csv`` order),
+    under ``catalog/<feature name>``."""
+    import pandas as pd
+
+    tracks = pd.read_csv(catalog / "tracks.csv")
+    out = {}
+    for kind in media_kinds():
+        paths = [catalog / p for p in tracks[kind].dropna()] if kind in tracks else []
+        for extractor in extractors(kind):
+            if paths:
+                out[f"catalog/{extractor.spec.name}"] = extractor.compute(paths)
+    return out
+
+
+def _compare(vectors: dict[str, np.ndarray], reference: dict[str, np.ndarray]) -> None:
+    """One ``quality`` line per vector set present in both (rows: the same tracks): the cosine of
+    each new vector with the reference vector of its track, ``raw`` and ``standardised`` (each
+    set's dimensions centred and scaled by that set's own mean and standard deviation, so a
+    shift or rescaling of a dimension that every track shares does not count, and a few large
+    dimensions, such as MFCC 1, do not hide the others); with ≥ 50 tracks also
+    ``neighbours_kept``: the mean share of each track's 10 nearest tracks (cosine, standardised)
+    that stay among its 10 nearest — what similar-track queries and the model's neighbourhoods
+    see."""
+    for key in sorted(set(vectors) & set(reference)):
+        new, old = vectors[key].astype(np.float64), reference[key].astype(np.float64)
+        figures: dict = {}
+        for how, (a, b) in {"raw": (new, old),
+                            "standardised": (_standardised(new), _standardised(old))}.items():
+            cos = (_unit(a) * _unit(b)).sum(1)
+            figures[how] = {"median": round(float(np.median(cos)), 4),
+                            "min": round(float(cos.min()), 4)}
+        if len(new) >= 50:
+            figures["neighbours_kept"] = round(_neighbours_kept(_standardised(new),
+                                                                _standardised(old)), 3)
+        _emit("quality", vectors=key, tracks=len(new), cosine_vs_reference=figures)
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+def _standardised(x: np.ndarray) -> np.ndarray:
+    """Each dimension centred and divided by its standard deviation (constant ones: zero)."""
+    std = x.std(axis=0)
+    return np.where(std > 1e-9, (x - x.mean(axis=0)) / np.where(std > 1e-9, std, 1), 0.0)
+
+
+def _neighbours_kept(a: np.ndarray, b: np.ndarray, k: int = 10) -> float:
+    def knn(x: np.ndarray) -> np.ndarray:
+        sim = _unit(x) @ _unit(x).T
+        np.fill_diagonal(sim, -np.inf)
+        return np.argsort(-sim, axis=1)[:, :k]
+
+    na, nb = knn(a), knn(b)
+    return float(np.mean([len(set(x) & set(y)) / k for x, y in zip(na, nb)]))
 
 
 def _through_neo4j(root: Path, rows: list[dict[str, str]], args) -> None:

@@ -112,7 +112,8 @@ def write_feature_sets(driver: Driver, database: str, sets: list[FeatureSet], *,
                        on_batch: Callable[[int], None] | None = None) -> WriteSummary:
     """Upsert ``(:Track)-[:HAS_FEATURE]->(:Feature:<kind> {id: feature_id(track, name), name,
     dim, vector, extractor, version, source})`` for every vector of every set, ``batch_size``
-    rows per transaction.
+    rows per transaction; a feature whose extractor summarises its vectors also gets those
+    readable scalars (``tempo_bpm``, ``dominant_colour``, ...: :attr:`FeatureSpec.summarise`).
 
     Tracks must exist already (rows naming a missing track write nothing). Re-running replaces
     the vectors and metadata of features with the same ``(track, name)``.
@@ -128,7 +129,8 @@ def write_feature_sets(driver: Driver, database: str, sets: list[FeatureSet], *,
             props = {"name": fs.name, "dim": fs.dim, "extractor": fs.extractor,
                      "version": fs.version, "source": fs.source}
             query = render("merge_features", kind=Modality(fs.kind))
-            total.add(run_batches(driver, database, query, _FeatureRows(fs.track_ids, fs.name, vectors),
+            rows = _FeatureRows(fs.track_ids, fs.name, vectors, fs.summaries())
+            total.add(run_batches(driver, database, query, rows,
                                   batch_size=batch_size, params={"props": props},
                                   on_batch=on_batch or advance))
     return total
@@ -144,8 +146,13 @@ def _rel_type(name: str) -> RelType | str:
 
 
 class _FeatureRows(Sequence):
-    def __init__(self, track_ids: list[str], name: str, vectors: np.ndarray) -> None:
+    """Rows ``{track, id, vector, summary}`` of one feature set, built one batch at a time
+    (``summary``: the extractor's readable scalars of the vector, :meth:`FeatureSet.summaries`)."""
+
+    def __init__(self, track_ids: list[str], name: str, vectors: np.ndarray,
+                 summaries: list[dict]) -> None:
         self._ids, self._name, self._vectors = track_ids, name, vectors
+        self._summaries = summaries
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -153,9 +160,9 @@ class _FeatureRows(Sequence):
     def __getitem__(self, index):
         if not isinstance(index, slice):
             return self[index:index + 1][0]
-        ids = self._ids[index]
-        return [{"track": t, "id": feature_id(t, self._name), "vector": v}
-                for t, v in zip(ids, self._vectors[index].astype(np.float64).tolist())]
+        ids, vectors, summaries = self._ids[index], self._vectors[index], self._summaries[index]
+        return [{"track": t, "id": feature_id(t, self._name), "vector": v, "summary": summary}
+                for t, v, summary in zip(ids, vectors.astype(np.float64).tolist(), summaries)]
 
 
 def write_graph(driver: Driver, database: str, data: GraphData, *,

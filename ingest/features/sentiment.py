@@ -17,11 +17,20 @@ import numpy as np
 from mmkg.ingest.features.media import read_lyrics
 from mmkg.ingest.features.registry import register_extractor
 from mmkg.ingest.features.spec import FeatureSpec
-from mmkg.schema import Modality
+from mmkg.schema import Modality, Prop
+
+
+
+def summary(vector: np.ndarray) -> dict[str, float]:
+    """The readable value of one descriptor: ``sentiment_compound``, VADER's compound score of
+    the whole text (slice 3)."""
+    return {Prop.SENTIMENT_COMPOUND: round(float(vector[3]), 4)}
+
 
 SPEC = FeatureSpec(
     name="lyrics_vader", kind=Modality.SENTIMENT, media="lyrics",
     extractor="vaderSentiment", version=f"{version('vaderSentiment')}+mmkg1", dim=8,
+    summarise=summary,
 )
 THRESHOLD = 0.05
 

