@@ -80,7 +80,7 @@ def register_media(name: str, expected: str) -> Callable[[Check], Check]:
 def register_extractor(spec: FeatureSpec, *,
                        warm_up: WarmUp | None = None) -> Callable[[Compute], Compute]:
     """Function decorator: register ``compute`` as the extractor of feature ``spec``
-    (feature names are unique across media kinds), with its JIT ``warm_up`` if it has one."""
+    (feature names are unique across media kinds), with its ``warm_up`` if it has one."""
 
     def add(compute: Compute) -> Compute:
         for extractors in EXTRACTORS.values():
