@@ -154,3 +154,35 @@ def test_new_tracks_wait_for_no_publish(published, driver, database):
     with publish_lock(driver, database, "another run"):
         with pytest.raises(PublishError, match="another publish is running"):
             publish_new_tracks(driver, database, published)
+
+
+def test_a_new_track_gets_what_the_model_computes_for_its_twin_without_id_and_listens(
+        published, driver, database):
+    """The twin ``t0_0`` with its ID row zeroed and its training listens removed, run through
+    the model itself, is a cold item with the same content and KG facts as ``n0a``: same vector
+    (KG depth 1, so ``n0a``'s arrival changes none of its neighbours' inputs)."""
+    from dataclasses import replace
+
+    from mmkg.train.config import TrainConfig
+    from mmkg.train.evaluate import load_run
+    from mmkg.train.model import build_model
+    from mmkg.train.run_folder import RunFolder
+
+    mmkg("publish", published, "--new-tracks")
+    vectors, _ = current_state(driver, database)
+    _, data = load_run(published)
+    saved = RunFolder(published).load_model()
+    config = TrainConfig(**saved.config)
+    assert config.model.hops == 1
+    twin = data.item_ids.index(TWINS["n0a"])
+    train = data.train[data.train[:, 1] != twin]
+    cold = build_model(config.model, replace(data, split={**data.split, "train": train}),
+                       np.random.default_rng(config.seed))
+    state = dict(saved.state_dict)
+    state["entity.weight"] = state["entity.weight"].clone()
+    state["entity.weight"][twin] = 0.0
+    cold.load_state_dict(state)
+    cold.eval()
+    with torch.no_grad():
+        items, _ = cold.get_embedding()
+    torch.testing.assert_close(torch.tensor(vectors["n0a"]), items[twin], rtol=1e-4, atol=1e-5)
