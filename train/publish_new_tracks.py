@@ -106,8 +106,6 @@ def publish_new_tracks(driver: Driver, database: str, run_dir: Path, *,
     vectors = embed_new_tracks(run_dir, exported, new)
     summary.embedded, summary.without_signal = len(vectors.ids), vectors.without_signal
     phases["embed"] = time.perf_counter() - started - phases["read"]
-    if summary.without_signal:
-        log.warning("%s", summary.without_signal_line())
     try:
         run_batches(driver, database, render("publish_stage_track_embeddings",
                                              property=current["property"]),
