@@ -1,6 +1,6 @@
-// The property holding the current model's vectors; publish writes the other vector slot
-// (mmkg.schema.VECTOR_SLOTS).
+// The current model and the property holding its vectors; publish writes the other vector slot
+// (mmkg.schema.VECTOR_SLOTS), `publish --new-tracks` adds new tracks' vectors to this one.
 // Params:  none
-// Returns: property (string, or null when no model is current); one row
+// Returns: model (string id), property (string); both null when no model is current; one row
 OPTIONAL MATCH (m:Model {current: true})
-RETURN m.vector_property AS property
+RETURN m.id AS model, m.vector_property AS property

@@ -77,13 +77,9 @@ class TrainData:
                 code's bug, which silently turns a modality into a constant).
         """
         g = export.graph
-        labels = [lab.value for lab in KG_LABELS if lab.value in g.ntypes]
-        if Label.TRACK.value not in labels or Label.USER.value not in g.ntypes:
+        offsets, total = entity_offsets(g)
+        if Label.TRACK.value not in offsets or Label.USER.value not in g.ntypes:
             raise TrainError("the export has no Track or no User nodes")
-        offsets, total = {}, 0
-        for lab in labels:
-            offsets[lab] = total
-            total += g.num_nodes(lab)
         n_items, n_users = g.num_nodes(Label.TRACK.value), g.num_nodes(Label.USER.value)
 
         triples = []
@@ -110,6 +106,16 @@ class TrainData:
         )
 
 
+def entity_offsets(graph) -> tuple[dict[str, int], int]:
+    """``({label: index of its first node in the entity space}, n_entities)`` of a heterograph:
+    the labels of :data:`KG_LABELS` present in it, in that order (``Track`` first)."""
+    offsets, total = {}, 0
+    for lab in (lab.value for lab in KG_LABELS if lab.value in graph.ntypes):
+        offsets[lab] = total
+        total += graph.num_nodes(lab)
+    return offsets, total
+
+
 def _modalities(raw: dict, names: list[str] | None, n_items: int) -> list[Modality]:
     unknown = sorted(set(names or []) - set(raw))
     if unknown:
@@ -132,9 +138,12 @@ def _modalities(raw: dict, names: list[str] | None, n_items: int) -> list[Modali
     return out
 
 
-def standardize(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+def standardize(values: torch.Tensor, mask: torch.Tensor,
+                reference: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
     r"""Per-column z-score over the present rows, scaled to unit mean row norm:
-    :math:`z_{ij} = (x_{ij} - \mu_j) / (\sigma_j \sqrt{D})`.
+    :math:`z_{ij} = (x_{ij} - \mu_j) / (\sigma_j \sqrt{D})`; :math:`\mu, \sigma` over the
+    present rows of ``reference`` = ``(values, mask)`` when given (tracks newer than a training
+    run are scaled with the statistics the run was trained with), else of ``values``.
 
     Raw extractor outputs live on very different scales (librosa MFCC means reach hundreds,
     MiniLM components are ~0.04), so without this one modality saturates the fusion's ``tanh``
@@ -145,7 +154,8 @@ def standardize(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     Shapes:
         - values ``[n, D]``, mask ``[n]`` bool → ``[n, D]``
     """
-    present = values[mask]
+    ref_values, ref_mask = reference if reference is not None else (values, mask)
+    present = ref_values[ref_mask]
     if len(present) == 0:
         return torch.zeros_like(values)
     mean, std = present.mean(0), present.std(0, unbiased=False)

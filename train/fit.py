@@ -166,10 +166,12 @@ def all_listens(data: TrainData) -> TrainData:
     return replace(data, split={"train": listens, "valid": empty, "test": empty})
 
 
-def refit(data: TrainData, config: TrainConfig, epochs: int, *, progress: bool = True) -> Embeddings:
+def refit(data: TrainData, config: TrainConfig, epochs: int, *, progress: bool = True
+          ) -> tuple[Embeddings, dict[str, torch.Tensor]]:
     """Train ``config.model`` afresh on :func:`all_listens` for exactly ``epochs`` epochs (no
-    validation, no early stopping; same seeds as :func:`fit`) and return what publish writes:
-    the top-K of every user then excludes every track they listened to."""
+    validation, no early stopping; same seeds as :func:`fit`) and return what publish writes
+    (the top-K of every user then excludes every track they listened to) and the parameters
+    that produced it."""
     data = all_listens(data)
     torch.manual_seed(config.seed)
     model = build_model(config.model, data, np.random.default_rng(config.seed))
@@ -181,7 +183,7 @@ def refit(data: TrainData, config: TrainConfig, epochs: int, *, progress: bool =
             for epoch in range(1, epochs + 1):
                 loss = train_one_epoch(model, optimizer, data, sampler, config, epoch)
                 bar.update(task, completed=epoch, info=f"loss {loss:.4f}")
-    return embeddings(model, data, users_per_chunk=config.eval_users)
+    return embeddings(model, data, users_per_chunk=config.eval_users), model.state_dict()
 
 
 def _epochs(model, optimizer, data, config, state: FitState, run: RunFolder, progress: bool,

@@ -7,6 +7,8 @@ spells its file names. Files::
     metrics.json    ``valid`` / ``test`` metrics, history, timings (see ``mmkg.train.fit``)
     model.pt        the model selected on validation:
                     {"state_dict": {name: tensor}, "config": dict, "export": str | None, "epoch": int}
+    refit.pt        after ``mmkg train --refit``: the refit model, as model.pt (its parameters
+                    produced embeddings.pt; ``mmkg publish --new-tracks`` reuses them)
     checkpoint.pt   the last epoch's full state, for ``--resume`` (a dict of tensors and numbers)
     embeddings.pt   what publish writes: {"track_ids": [str], "user_ids": [str],
                     "track": [n_tracks, d], "user": [n_users, d],
@@ -104,6 +106,7 @@ class RunFolder:
     CONFIG = "config.json"
     METRICS = "metrics.json"
     MODEL = "model.pt"
+    REFIT_MODEL = "refit.pt"
     CHECKPOINT = "checkpoint.pt"
     EMBEDDINGS = "embeddings.pt"
     CURVES = "curves.png"
@@ -141,20 +144,36 @@ class RunFolder:
 
     # -- the selected model and the export it was trained on --------------------------------------
     def save_model(self, state_dict: dict[str, torch.Tensor], *, config: dict[str, Any],
-                   export: Path | None, epoch: int) -> None:
-        """Write ``model.pt``; ``export`` is the ExportedGraph folder the run was trained on."""
-        self._save_tensors(self.MODEL, {"state_dict": state_dict, "config": config,
-                                        "export": self._export_reference(export), "epoch": epoch})
+                   export: Path | None, epoch: int, name: str = MODEL) -> None:
+        """Write ``model.pt`` (or ``name``: :attr:`REFIT_MODEL`); ``export`` is the
+        ExportedGraph folder the run was trained on."""
+        self._save_tensors(name, {"state_dict": state_dict, "config": config,
+                                  "export": self._export_reference(export), "epoch": epoch})
 
-    def load_model(self) -> SavedModel:
-        blob = self._load_tensors(self.MODEL)
+    def load_model(self, name: str = MODEL) -> SavedModel:
+        """Read ``model.pt`` (or ``name``: :attr:`REFIT_MODEL`)."""
+        blob = self._load_tensors(name)
         try:
             export = blob["export"]
             return SavedModel(state_dict=blob["state_dict"], config=blob["config"],
                               export=None if export is None else self._resolve(export),
                               epoch=int(blob["epoch"]))
         except (KeyError, TypeError, ValueError) as e:
-            raise RunFolderError(f"{self.file(self.MODEL)}: not an mmkg model file ({e})") from e
+            raise RunFolderError(f"{self.file(name)}: not an mmkg model file ({e})") from e
+
+    def load_embedded_model(self) -> SavedModel:
+        """The model whose parameters produced ``embeddings.pt``: ``refit.pt`` when the run was
+        refit (``metrics.json`` has ``refit``), else ``model.pt``.
+
+        Raises:
+            RunFolderError: a refit run without ``refit.pt`` (refit before mmkg kept it).
+        """
+        if "refit" not in self.load_metrics():
+            return self.load_model()
+        if not self.has(self.REFIT_MODEL):
+            raise RunFolderError(f"{self.path}: refit, but its refit parameters ({self.REFIT_MODEL}) "
+                                 "were not kept; run `mmkg train --refit` on it again")
+        return self.load_model(self.REFIT_MODEL)
 
     def export_manifest(self, export: Path | None = None) -> dict[str, Any]:
         """The ``manifest.json`` of ``export``, or of the export recorded in ``model.pt``.

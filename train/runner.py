@@ -71,7 +71,8 @@ def train_run(config: TrainConfig, out: Path, *, export_path: Path | None = None
 def refit_run(out: Path, *, export_path: Path | None = None, progress: bool = True) -> dict[str, Any]:
     """Retrain run ``out``'s config on all listens of its export (train, valid and test) for the
     run's selected epoch count, and replace ``embeddings.pt`` with the result, so that published
-    top-K lists exclude every LISTENED track (held-out listens included).
+    top-K lists exclude every LISTENED track (held-out listens included); its parameters go to
+    ``refit.pt``.
 
     ``model.pt`` and the ``valid``/``test`` metrics stay those of the evaluated run;
     ``metrics.json`` gains ``refit``: ``{"epochs", "listens", "seconds"}``. Returns that entry.
@@ -87,7 +88,9 @@ def refit_run(out: Path, *, export_path: Path | None = None, progress: bool = Tr
         raise RunFolderError(f"{run.path}: {RunFolder.MODEL} records no export folder; give it with --export")
     data = TrainData.from_export(ExportedGraph.load(export, mmap=True), config.model.modality_names)
     started = time.perf_counter()
-    embeddings = refit(data, config, int(metrics["best_epoch"]), progress=progress)
+    embeddings, state_dict = refit(data, config, int(metrics["best_epoch"]), progress=progress)
+    run.save_model(state_dict, config=config.model_dump(), export=export,
+                   epoch=int(metrics["best_epoch"]), name=RunFolder.REFIT_MODEL)
     run.save_embeddings(embeddings)
     metrics["refit"] = {"epochs": int(metrics["best_epoch"]),
                         "listens": sum(len(data.split[k]) for k in ("train", "valid", "test")),

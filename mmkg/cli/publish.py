@@ -22,12 +22,20 @@ from mmkg.cli.context import AppContext, pass_app
 @click.option("--force-unlock", is_flag=True,
               help="Break the publish lock of a publish that crashed (on another host; a dead "
                    "one on this host is detected). Never while another publish runs.")
+@click.option("--new-tracks", is_flag=True,
+              help="RUN_DIR is the current model: give the tracks ingested since it was trained a "
+                   "vector from its fusion and KG aggregation, and their place in the top-K lists "
+                   "(no retraining; --keep is ignored).")
 @pass_app
 def publish(app: AppContext, run_dir: Path, keep: int, batch_size: int | None,
-            model_id: str | None, export_dir: Path | None, force_unlock: bool) -> None:
+            model_id: str | None, export_dir: Path | None, force_unlock: bool,
+            new_tracks: bool) -> None:
     """Write RUN_DIR's embeddings and top-K to Neo4j as the new current model, atomically."""
     from mmkg.train.publish import publish as publish_run
 
+    if new_tracks:
+        _new_tracks(app, run_dir, batch_size, model_id, export_dir, force_unlock)
+        return
     s = publish_run(app.driver(), app.database, run_dir, keep=keep,
                     batch_size=batch_size or app.settings.batch.publish, model_id=model_id,
                     export=export_dir, force_unlock=force_unlock)
@@ -41,3 +49,25 @@ def publish(app: AppContext, run_dir: Path, keep: int, batch_size: int | None,
                    f"{s.recommendations_skipped} recommendations naming them: absent from the graph")
     if s.pruned_models:
         click.echo(f"pruned {len(s.pruned_models)} old version(s): {', '.join(s.pruned_models)}")
+
+
+def _new_tracks(app: AppContext, run_dir: Path, batch_size: int | None, model_id: str | None,
+                export_dir: Path | None, force_unlock: bool) -> None:
+    from mmkg.train.publish_new_tracks import publish_new_tracks
+
+    s = publish_new_tracks(app.driver(), app.database, run_dir,
+                           batch_size=batch_size or app.settings.batch.publish, model_id=model_id,
+                           export=export_dir, force_unlock=force_unlock)
+    if not s.new:
+        click.echo(f"model {s.model_id}: no new tracks (it was trained on every track of the graph)")
+        return
+    phases = ", ".join(f"{p} {t:.1f} s" for p, t in s.phase_seconds.items())
+    click.echo(f"model {s.model_id}: {s.embedded} of {s.new} new track(s) embedded, "
+               f"{s.users} user(s)' top-K rewritten ({s.recommendations} recommendations) in "
+               f"{s.seconds:.1f} s ({phases})")
+    if s.without_signal:
+        click.echo(s.without_signal_line())
+    if s.skipped_edges:
+        shown = ", ".join(f"{n} {what}" for what, n in s.skipped_edges.most_common(3))
+        click.echo(f"skipped {sum(s.skipped_edges.values())} KG edge(s) of new tracks to nodes or "
+                   f"relations the model never saw ({shown})")

@@ -1,0 +1,188 @@
+"""Tracks ingested after training get vectors from the trained MKGCN (``mmkg publish RUN
+--new-tracks``), without retraining: a planted two-taste catalog, trained and published; then
+twins of known tracks (same features, artist and genre) arrive and must land in the right
+users' recommendations and beside their twins in ``similar``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from mmkg.cli import cli
+from mmkg.errors import PublishError
+from mmkg.graph.schema import apply_schema, reset_database
+from mmkg.train.publish_lock import publish_lock
+from mmkg.train.publish_new_tracks import publish_new_tracks
+
+torch.set_num_threads(1)
+
+TASTES, PER_TASTE, USERS_PER_TASTE, LISTENS, DIM = 2, 20, 10, 8, 8
+TWINS = {"n0a": "t0_0", "n0b": "t0_1", "n1a": "t1_0"}
+"""New track → the known track whose features, artist and genre it copies."""
+BARE = "n-bare"
+"""A new track with neither features nor KG facts."""
+
+
+def mmkg(*args) -> str:
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def taste(track: str) -> int:
+    return int(TWINS.get(track, track)[1])
+
+
+def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(",".join(map(str, r)) for r in [header, *rows]) + "\n")
+
+
+def write_catalog(folder: Path, tracks: list[tuple[str, int, int]], features: dict[str, np.ndarray],
+                  listens: list[tuple[str, str]]) -> None:
+    """``tracks``: (id, taste, artist number); each taste has one genre and two artists."""
+    write_csv(folder / "genres.csv", ["id", "name"], [[f"g{c}", f"genre {c}"] for c in range(TASTES)])
+    write_csv(folder / "artists.csv", ["id", "name"],
+              [[f"a{c}{k}", f"artist {c}{k}"] for c in range(TASTES) for k in range(2)])
+    write_csv(folder / "tracks.csv", ["id", "title", "artist_id", "genre_id"],
+              [[t, f"Song {t}", f"a{c}{k}" if c >= 0 else "", f"g{c}" if c >= 0 else ""]
+               for t, c, k in tracks])
+    if features:
+        write_csv(folder / "features" / "audio_planted.csv", ["track_id", *[f"f{d + 1}" for d in range(DIM)]],
+                  [[t, *np.round(v, 5)] for t, v in features.items()])
+    if listens:
+        write_csv(folder / "interactions.csv", ["user_id", "track_id", "plays"],
+                  [[u, t, 3] for u, t in listens])
+
+
+@pytest.fixture(scope="module")
+def published(driver, database, tmp_path_factory):
+    """The planted catalog ingested, trained (a few epochs, small d), published; then the new
+    tracks ingested (not embedded). Returns the run folder and the late catalog."""
+    reset_database(driver, database)
+    apply_schema(driver, database)
+    tmp = tmp_path_factory.mktemp("new-tracks")
+    rng = np.random.default_rng(0)
+    centres = np.zeros((TASTES, DIM))
+    for c in range(TASTES):
+        centres[c, c * DIM // TASTES:(c + 1) * DIM // TASTES] = 3.0
+    tracks = [(f"t{c}_{i}", c, i % 2) for c in range(TASTES) for i in range(PER_TASTE)]
+    features = {t: centres[c] + rng.normal(0, 0.5, DIM) for t, c, _ in tracks}
+    listens = [(f"u{c}_{j}", f"t{c}_{i}") for c in range(TASTES) for j in range(USERS_PER_TASTE)
+               for i in rng.choice(PER_TASTE, LISTENS, replace=False)]
+    write_catalog(tmp / "catalog", tracks, features, listens)
+    run = tmp / "run"
+    mmkg("ingest", tmp / "catalog", "--no-features")
+    mmkg("export", tmp / "export", "--seed", "0")
+    mmkg("train", "--out", run, "--export", tmp / "export", "--epochs", "15", "--dim", "16",
+         "--seed", "0", "--quiet", "--patience", "15")
+    mmkg("publish", run)
+
+    twins = {n: next(x for x in tracks if x[0] == t) for n, t in TWINS.items()}
+    late = [(n, c, k) for n, (_, c, k) in twins.items()] + [(BARE, -1, 0)]
+    write_catalog(tmp / "late", late, {n: features[t] for n, t in TWINS.items()}, [])
+    mmkg("ingest", tmp / "late", "--no-features")
+    return run
+
+
+def current_state(driver, database) -> tuple[dict, list]:
+    """The current model's track vectors and RECOMMENDED rows, for comparing two runs."""
+    records, _, _ = driver.execute_query(
+        "MATCH (m:Model {current: true}) MATCH (t:Track) RETURN t.id AS id, t[m.vector_property] AS v",
+        database_=database)
+    vectors = {r["id"]: r["v"] for r in records}
+    records, _, _ = driver.execute_query(
+        "MATCH (m:Model {current: true}) MATCH (u:User)-[r:RECOMMENDED]->(t:Track) WHERE r.model = m.id "
+        "RETURN u.id AS u, t.id AS t, r.rank AS rank, r.score AS score ORDER BY u, rank",
+        database_=database)
+    return vectors, [tuple(r.values()) for r in records]
+
+
+def test_new_tracks_are_recommended_to_matching_users_and_similar_to_their_twins(published, driver,
+                                                                                 database):
+    before = json.loads(mmkg("recommend", "u0_0", "--k", "30", "--json"))
+    assert not {r["trackId"] for r in before} & set(TWINS)
+
+    out = mmkg("publish", published, "--new-tracks")
+
+    assert f"3 of {len(TWINS) + 1} new track(s) embedded" in out
+    unheard_of_taste = PER_TASTE - LISTENS + sum(taste(n) == 0 for n in TWINS)
+    for c in range(TASTES):
+        for j in range(3):
+            user = f"u{c}_{j}"
+            rows = json.loads(mmkg("recommend", user, "--k", "40", "--json"))
+            place = {r["trackId"]: k for k, r in enumerate(rows)}
+            mine = [place[n] for n in TWINS if taste(n) == c]
+            others = [place[n] for n in TWINS if taste(n) != c]
+            assert max(mine) < unheard_of_taste + 2, (user, rows)   # among their taste's tracks
+            assert max(mine) < min(others), (user, rows)             # ahead of the other taste's
+    _, recommended = current_state(driver, database)
+    by_user: dict[str, list[int]] = {}
+    for user, _, rank, _ in recommended:
+        by_user.setdefault(user, []).append(rank)
+    assert all(ranks == list(range(1, len(ranks) + 1)) for ranks in by_user.values())
+    for new, twin in TWINS.items():   # beside its twin: ahead of every track of the other taste
+        similar = [r["trackId"] for r in json.loads(mmkg("similar", twin, "--k", "40", "--json"))]
+        first_other = min(k for k, t in enumerate(similar) if taste(t) != taste(new))
+        assert similar.index(new) < first_other, (twin, similar)
+
+
+def test_a_track_without_media_or_kg_facts_is_named_not_embedded(published, driver, database):
+    out = mmkg("publish", published, "--new-tracks")
+
+    assert (f"1 new track(s) have neither media features nor KG facts the model knows, so no "
+            f"vector: {BARE}") in out
+    vectors, recommended = current_state(driver, database)
+    assert vectors[BARE] is None
+    assert BARE not in {t for _, t, _, _ in recommended}
+
+
+def test_new_tracks_rerun_writes_the_same_vectors_and_lists(published, driver, database):
+    mmkg("publish", published, "--new-tracks")
+    first = current_state(driver, database)
+    mmkg("publish", published, "--new-tracks")
+    assert current_state(driver, database) == first
+    assert all(first[0][n] is not None for n in TWINS)
+
+
+def test_new_tracks_wait_for_no_publish(published, driver, database):
+    with publish_lock(driver, database, "another run"):
+        with pytest.raises(PublishError, match="another publish is running"):
+            publish_new_tracks(driver, database, published)
+
+
+def test_a_new_track_gets_what_the_model_computes_for_its_twin_without_id_and_listens(
+        published, driver, database):
+    """The twin ``t0_0`` with its ID row zeroed and its training listens removed, run through
+    the model itself, is a cold item with the same content and KG facts as ``n0a``: same vector
+    (KG depth 1, so ``n0a``'s arrival changes none of its neighbours' inputs)."""
+    from dataclasses import replace
+
+    from mmkg.train.config import TrainConfig
+    from mmkg.train.evaluate import load_run
+    from mmkg.train.model import build_model
+    from mmkg.train.run_folder import RunFolder
+
+    mmkg("publish", published, "--new-tracks")
+    vectors, _ = current_state(driver, database)
+    _, data = load_run(published)
+    saved = RunFolder(published).load_model()
+    config = TrainConfig(**saved.config)
+    assert config.model.hops == 1
+    twin = data.item_ids.index(TWINS["n0a"])
+    train = data.train[data.train[:, 1] != twin]
+    cold = build_model(config.model, replace(data, split={**data.split, "train": train}),
+                       np.random.default_rng(config.seed))
+    state = dict(saved.state_dict)
+    state["entity.weight"] = state["entity.weight"].clone()
+    state["entity.weight"][twin] = 0.0
+    cold.load_state_dict(state)
+    cold.eval()
+    with torch.no_grad():
+        items, _ = cold.get_embedding()
+    torch.testing.assert_close(torch.tensor(vectors["n0a"]), items[twin], rtol=1e-4, atol=1e-5)
