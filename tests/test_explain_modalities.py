@@ -62,7 +62,8 @@ def calibrated(driver, database, tmp_path_factory):
     apply_schema(driver, database)
     build_demo_graph(driver, database)
     vectors = audio_vectors()
-    rows = [{"track": track_id(i), "id": feature_id(track_id(i), AUDIO), "vector": v.tolist()}
+    rows = [{"track": track_id(i), "id": feature_id(track_id(i), AUDIO), "vector": v.tolist(),
+             "summary": {}}
             for i, v in enumerate(vectors)]
     run_batches(driver, database, render("merge_features", kind=Modality.AUDIO), rows, batch_size=5,
                 params={"props": {"name": AUDIO, "dim": DIM, "extractor": "test", "version": "1",
@@ -128,7 +129,7 @@ def test_uncalibrated_features_give_no_modality_reason(calibrated, driver, datab
     """A vector rewritten after the publish loses its calibrated copy: no reason from it until
     the next publish calibrates it again."""
     _, vectors = calibrated
-    row = {"track": "t3", "id": feature_id("t3", AUDIO), "vector": vectors[3].tolist()}
+    row = {"track": "t3", "id": feature_id("t3", AUDIO), "vector": vectors[3].tolist(), "summary": {}}
     props = {"name": AUDIO, "dim": DIM, "extractor": "test", "version": "1", "source": "test"}
     try:
         run_batches(driver, database, render("merge_features", kind=Modality.AUDIO), [row],
