@@ -8,6 +8,8 @@ from either end is one relation); id ``R`` is reserved for the self-loops of iso
 
 Interactions come from ``split["train"]`` only, which is what ``LISTENED`` holds in the export;
 validation and test pairs are kept apart for evaluation and never reach a model or a sampler.
+A ``cold-items`` export also names its cold tracks (:attr:`TrainData.cold_items`): they have no
+training listen, and samplers leave them out (they do not exist yet at training time).
 Modality vectors are z-scored per column over the tracks that have them, then divided by √D
 (:func:`standardize`).
 """
@@ -21,6 +23,7 @@ import numpy as np
 import torch
 
 from mmkg.errors import TrainError
+from mmkg.export.split import COLD_TRACKS
 from mmkg.schema import KG_LABELS, Label
 
 log = logging.getLogger(__name__)
@@ -54,6 +57,8 @@ class TrainData:
     fastrp: tuple[torch.Tensor, torch.Tensor] | None = None
     """GDS FastRP vectors of the training graph ``(users [n_users, d], items [n_items, d])``
     when the export has them (``mmkg export --fastrp``)."""
+    cold_items: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    """``cold-items`` exports: the cold track indices (sorted); empty otherwise."""
 
     @property
     def self_relation(self) -> int:
@@ -62,6 +67,13 @@ class TrainData:
     @property
     def train(self) -> np.ndarray:
         return self.split["train"]
+
+    @property
+    def warm_items(self) -> np.ndarray:
+        """bool ``[n_items]``: False for the cold tracks, which no training step may touch."""
+        warm = np.ones(self.n_items, dtype=bool)
+        warm[self.cold_items] = False
+        return warm
 
     def popularity(self) -> np.ndarray:
         """Training interactions per item (``[n_items]``); the only popularity anyone may use."""
@@ -92,7 +104,8 @@ class TrainData:
             triples += [np.stack([s, r, d], 1), np.stack([d, r, s], 1)]
         kg = np.concatenate(triples) if triples else np.zeros((0, 3), np.int64)
 
-        split = {k: np.asarray(v, dtype=np.int64).reshape(-1, 2) for k, v in export.split.items()}
+        split = {k: np.asarray(v, dtype=np.int64).reshape(-1, 2) for k, v in export.split.items()
+                 if k != COLD_TRACKS}
         for key in ("train", "valid", "test"):
             if key not in split:
                 raise TrainError(f"the export's split has no {key!r} array")
@@ -103,6 +116,7 @@ class TrainData:
             user_ids=list(export.id_maps.get(Label.USER.value, [])),
             item_ids=list(export.id_maps.get(Label.TRACK.value, [])),
             fastrp=(export.fastrp["user"], export.fastrp["track"]) if export.fastrp else None,
+            cold_items=np.asarray(export.split.get(COLD_TRACKS, np.empty(0)), dtype=np.int64),
         )
 
 

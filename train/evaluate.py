@@ -6,7 +6,9 @@ CTR: the split's positives (label 1) and its precomputed uniform negatives ``<sp
 Top-K: every user with a positive in the evaluated split ranks **all** items except their
 training items (and, at test time, their validation items); metrics from :mod:`mmkg.train.metrics`
 at every K in :data:`mmkg.train.config.TOPK`. Users without a positive in the split are not ranked
-(their number is logged).
+(their number is logged). On a ``cold-items`` export this ranking is the **warm** one: the cold
+tracks are not candidates, and :func:`mmkg.train.evaluate_cold.cold_metrics` adds the ``cold_*``
+and ``mixed_*`` metrics.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from mmkg.errors import RunFolderError
 from mmkg.train import metrics
 from mmkg.train.config import TOPK, TrainConfig
 from mmkg.train.data import TrainData
+from mmkg.train.evaluate_cold import cold_metrics
+from mmkg.train.ranking import ranked
 from mmkg.train.model.base import Recommender
 from mmkg.train.run_folder import RunFolder
 
@@ -42,40 +46,13 @@ def ctr_metrics(model: Recommender, positives: np.ndarray, negatives: np.ndarray
     return {"auc": metrics.auc(labels, scores), "f1": metrics.f1(labels, scores)}
 
 
-def _by_user(pairs: np.ndarray, n_users: int) -> list[np.ndarray]:
-    order = np.argsort(pairs[:, 0], kind="stable")
-    counts = np.bincount(pairs[:, 0], minlength=n_users)
-    return np.split(pairs[order, 1], np.cumsum(counts)[:-1])
-
-
-@torch.no_grad()
 def topk_metrics(model: Recommender, truth: np.ndarray, exclude: np.ndarray, n_users: int,
-                 ks: tuple[int, ...] = TOPK, user_batch: int = 64) -> dict[str, float]:
-    """Rank all items except ``exclude`` pairs for each user having ``truth`` pairs."""
-    truth_by_user = _by_user(truth, n_users)
-    users = np.flatnonzero([len(t) > 0 for t in truth_by_user])
-    skipped = n_users - len(users)
-    if skipped:
-        log.info("top-K: %d of %d users have no ground truth in this split and are not ranked",
-                 skipped, n_users)
-    kmax = max(ks)
-    hits, n_truth = [], []
-    for start in range(0, len(users), user_batch):
-        ub = users[start:start + user_batch]
-        mask = torch.zeros(len(ub), model.n_items, dtype=torch.bool)
-        row_of = np.full(n_users, -1)
-        row_of[ub] = np.arange(len(ub))
-        sel = exclude[np.isin(exclude[:, 0], ub)]
-        mask[row_of[sel[:, 0]], sel[:, 1]] = True
-        top, _ = model.recommend(torch.as_tensor(ub), kmax, mask)
-        relevant = torch.zeros(len(ub), model.n_items, dtype=torch.bool)
-        for r, u in enumerate(ub):
-            relevant[r, truth_by_user[u]] = True
-        hits.append(torch.gather(relevant, 1, top).numpy())
-        n_truth.append([len(truth_by_user[u]) for u in ub])
-    if not hits:
-        return {}
-    return metrics.topk_metrics(np.concatenate(hits), np.concatenate(n_truth), ks)
+                 ks: tuple[int, ...] = TOPK, user_batch: int = 64,
+                 candidates: np.ndarray | None = None) -> dict[str, float]:
+    """Rank the ``candidates`` (None: all items) except ``exclude`` pairs for each user having
+    ``truth`` pairs."""
+    _, hits, n_truth = ranked(model, truth, exclude, n_users, max(ks), candidates, user_batch)
+    return metrics.topk_metrics(hits, n_truth, ks) if len(hits) else {}
 
 
 def evaluate(model: Recommender, data: TrainData, which: str = "valid",
@@ -91,7 +68,11 @@ def evaluate(model: Recommender, data: TrainData, which: str = "valid",
     if negatives is not None and len(negatives) and len(split[which]):
         out.update(ctr_metrics(model, split[which], negatives))
     if topk:
-        out.update(topk_metrics(model, split[which], exclude, data.n_users, user_batch=user_batch))
+        cold = data.cold_items.size > 0
+        out.update(topk_metrics(model, split[which], exclude, data.n_users, user_batch=user_batch,
+                                candidates=data.warm_items if cold else None))
+        if cold:
+            out.update(cold_metrics(model, data, which, user_batch))
     return out
 
 

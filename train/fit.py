@@ -58,9 +58,10 @@ def epoch_generators(seed: int, epoch: int) -> tuple[np.random.Generator, torch.
 
 
 def make_sampler(data: TrainData, config: TrainConfig):
-    """The configured negative sampler (:data:`mmkg.train.sampling.NEGATIVES`) over the training pairs."""
+    """The configured negative sampler (:data:`mmkg.train.sampling.NEGATIVES`) over the training
+    pairs, drawing warm items only."""
     return NEGATIVES[config.negatives](data.train, data.n_items, config.neg_ratio, config.neg_alpha,
-                                       config.neg_correction)
+                                       config.neg_correction, data.warm_items)
 
 
 def train_one_epoch(model: Recommender, optimizer: torch.optim.Optimizer, data: TrainData,

@@ -9,8 +9,9 @@ Negative samplers (registry :data:`NEGATIVES`, chosen by ``TrainConfig.negatives
 - ``in-batch``: the batch's other positives are the negatives (popularity-distributed by
   construction); the user's own training positives, the positive itself included, are masked.
 
-Popularity counts training interactions only. Every function takes a seeded generator; nothing
-touches global random state.
+Popularity counts training interactions only. Items outside ``candidates`` (the cold tracks of a
+``cold-items`` export: they do not exist at training time) are never drawn. Every function takes a
+seeded generator; nothing touches global random state.
 """
 
 from __future__ import annotations
@@ -100,15 +101,17 @@ class NegativeSampler:
         n_items: size of the item index space.
         ratio: negatives per positive.
         alpha: popularity exponent.
+        candidates: bool ``[n_items]``, the items that may be drawn (None: all).
     """
 
-    def __init__(self, train: np.ndarray, n_items: int, ratio: int = 1, alpha: float = 0.0) -> None:
+    def __init__(self, train: np.ndarray, n_items: int, ratio: int = 1, alpha: float = 0.0,
+                 candidates: np.ndarray | None = None) -> None:
         self.train = np.asarray(train, dtype=np.int64)
         self.n_items = n_items
         self.ratio = ratio
         self._positive_keys = np.unique(self.train[:, 0] * n_items + self.train[:, 1])
         popularity = np.bincount(self.train[:, 1], minlength=n_items).astype(np.float64)
-        weights = (popularity + 1.0) ** alpha
+        weights = _drawable((popularity + 1.0) ** alpha, candidates)
         self._cdf = np.cumsum(weights / weights.sum())
         per_user = np.bincount(self.train[:, 0])
         if (per_user >= n_items).any():
@@ -168,8 +171,9 @@ class _TrainPositives:
 class RatioNegatives:
     """``ratio``: the paper's per-positive negatives, drawn once per epoch (:class:`NegativeSampler`)."""
 
-    def __init__(self, train: np.ndarray, n_items: int, ratio: int, alpha: float, correct: bool) -> None:
-        self.sampler = NegativeSampler(train, n_items, ratio, alpha)
+    def __init__(self, train: np.ndarray, n_items: int, ratio: int, alpha: float, correct: bool,
+                 candidates: np.ndarray | None = None) -> None:
+        self.sampler = NegativeSampler(train, n_items, ratio, alpha, candidates)
         self.epoch_items = torch.zeros(0, ratio, dtype=torch.long)
 
     def start_epoch(self, rng: np.random.Generator) -> None:
@@ -184,9 +188,10 @@ class RatioNegatives:
 class SharedNegatives:
     """``shared``: ``n`` items per batch drawn with probability ∝ (pop + 1)^alpha."""
 
-    def __init__(self, train: np.ndarray, n_items: int, ratio: int, alpha: float, correct: bool) -> None:
+    def __init__(self, train: np.ndarray, n_items: int, ratio: int, alpha: float, correct: bool,
+                 candidates: np.ndarray | None = None) -> None:
         popularity = torch.as_tensor(np.bincount(train[:, 1], minlength=n_items), dtype=torch.float64)
-        weights = (popularity + 1.0) ** alpha
+        weights = torch.as_tensor(_drawable(((popularity + 1.0) ** alpha).numpy(), candidates))
         self.prob = (weights / weights.sum()).float()
         self.n, self.correct = ratio, correct
         self.positives = _TrainPositives(train, n_items)
@@ -207,7 +212,8 @@ class SharedNegatives:
 class InBatchNegatives:
     """``in-batch``: the other positives of the batch; expected proposals ``B · pop_j / |train|``."""
 
-    def __init__(self, train: np.ndarray, n_items: int, ratio: int, alpha: float, correct: bool) -> None:
+    def __init__(self, train: np.ndarray, n_items: int, ratio: int, alpha: float, correct: bool,
+                 candidates: np.ndarray | None = None) -> None:
         popularity = torch.as_tensor(np.bincount(train[:, 1], minlength=n_items), dtype=torch.float32)
         self.prob = popularity.clamp(min=1) / len(train)
         self.correct = correct
@@ -226,4 +232,10 @@ class InBatchNegatives:
 
 
 NEGATIVES: dict[str, type] = {"ratio": RatioNegatives, "shared": SharedNegatives, "in-batch": InBatchNegatives}
-"""Negative samplers by name: ``cls(train, n_items, ratio, alpha, correct)``."""
+"""Negative samplers by name: ``cls(train, n_items, ratio, alpha, correct, candidates)``
+(``in-batch`` draws training positives only, which are never cold)."""
+
+
+def _drawable(weights: np.ndarray, candidates: np.ndarray | None) -> np.ndarray:
+    """``weights`` with the items outside ``candidates`` set to 0."""
+    return weights if candidates is None else np.where(candidates, weights, 0.0)

@@ -37,7 +37,10 @@ def _ratios(ctx: click.Context, param: click.Parameter, value: str) -> tuple[flo
 @click.option("--split", "protocol", default=SplitProtocol.RATIO.value, show_default=True,
               type=click.Choice([p.value for p in SplitProtocol]), help="Split protocol.")
 @click.option("--ratios", default="6:2:2", show_default=True, callback=_ratios,
-              help="TRAIN:VALID:TEST weights (ratio, time, kgcn-ctr; topk-801010 is 80/10/10).")
+              help="TRAIN:VALID:TEST weights (ratio, time, kgcn-ctr, cold-items' warm listens; "
+                   "topk-801010 is 80/10/10).")
+@click.option("--cold-fraction", default=0.2, show_default=True, type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              help="cold-items: share of the tracks held out entirely (their listens: valid/test only).")
 @click.option("--seed", default=0, show_default=True, help="Seed of the split and negatives.")
 @click.option("--force", is_flag=True, help="Replace the export already in OUT.")
 @click.option("--fastrp", is_flag=True,
@@ -47,7 +50,7 @@ def _ratios(ctx: click.Context, param: click.Parameter, value: str) -> tuple[flo
 @pass_app
 def export(app: AppContext, out: Path, genres: tuple[str, ...], users: tuple[str, ...],
            users_file: Path | None, where: str | None, hops: int, protocol: str,
-           ratios: tuple[float, float, float], seed: int, force: bool, fastrp: bool,
+           ratios: tuple[float, float, float], cold_fraction: float, seed: int, force: bool, fastrp: bool,
            fastrp_dim: int | None) -> None:
     """Export a subgraph (default: all of it) to OUT with a leakage-free train/valid/test split.
 
@@ -70,7 +73,7 @@ def export(app: AppContext, out: Path, genres: tuple[str, ...], users: tuple[str
         users = tuple(line.strip() for line in users_file.read_text().splitlines() if line.strip())
     try:
         selection = Selection(genres=genres, users=users, where=where, hops=hops)
-        split = SplitConfig(protocol=protocol, ratios=ratios)
+        split = SplitConfig(protocol=protocol, ratios=ratios, cold_fraction=cold_fraction)
     except ValidationError as e:
         raise click.BadParameter(str(e)) from e
     fastrp_config = None

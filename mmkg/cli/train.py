@@ -71,6 +71,8 @@ def _set_threads(threads: int | None) -> None:
 @click.option("--heads", type=int, help="Attention heads of the user aggregator.")
 @click.option("--history", type=int, help="K_u history items per user.")
 @click.option("--layers", type=int, help="L: propagation layers over the user-item graph (mkgcn, lightgcn).")
+@click.option("--id-dropout", type=float,
+              help="mkgcn: probability of dropping an item's ID embedding per training step (new tracks: always).")
 @click.option("--epochs", type=int)
 @click.option("--batch-size", type=int)
 @click.option("--lr", type=float)

@@ -9,8 +9,9 @@ Files (see ``docs/contracts.md``)::
     modalities.pt    {name: {"kind": str, "values": FloatTensor[n_tracks, dim], "mask": BoolTensor[n_tracks]}}
     listened/        user.npy, track.npy (int64), plays.npy, ts.npy (float64, NaN = absent): every
                      exported interaction, one row per distinct (user, track), grouped by user
-    split/           train.npy, valid.npy, test.npy, valid_neg.npy, test_neg.npy[, train_neg.npy]:
-                     int64 [n, 2] (user index, track index)
+    split/           train.npy, valid.npy, test.npy, valid_neg.npy, test_neg.npy[, train_neg.npy]
+                     [, valid_cold.npy, test_cold.npy]: int64 [n, 2] (user index, track index);
+                     cold-items also cold_tracks.npy: int64 [n_cold] track indices
     manifest.json    "format": 2, selection, split protocol, seed, counts, time, source[, fastrp]
     fastrp.pt        optional (``mmkg export --fastrp``): {"user": FloatTensor[n_users, d],
                      "track": FloatTensor[n_tracks, d]}, GDS FastRP of the training graph
@@ -35,7 +36,8 @@ from mmkg.errors import ExportError
 
 FORMAT = 2
 """The folder format this code writes and reads (1: ``split.npz`` and LISTENED in ``graph.bin``)."""
-SPLIT_KEYS = ("train", "valid", "test", "valid_neg", "test_neg", "train_neg")
+SPLIT_KEYS = ("train", "valid", "test", "valid_neg", "test_neg", "train_neg", "valid_cold", "test_cold",
+              "cold_tracks")
 LISTENED_COLUMNS = {"user": np.int64, "track": np.int64, "plays": np.float64, "ts": np.float64}
 MANIFEST = "manifest.json"
 _REQUIRED = ("graph.bin", "id_maps.json", "relations.json", "modalities.pt", MANIFEST)

@@ -29,8 +29,18 @@ Protocols (``r_v``, ``r_t`` = normalised valid/test ratios; ``n`` = a user's int
     ``min(k, max(0, n - 2 - n_test))``, train the rest — so train keeps at least 2 whenever
     ``n ≥ 2``, and test is served before valid: n=10 → 8/1/1, n=25 → 21/2/2, n=4 → 2/1/1,
     n=3 → 2/0/1, n=2 → 2/0/0.
+``cold-items`` (new tracks)
+    A seeded set of cold tracks ``C`` (:func:`cold_tracks`): ``|C| = ⌊f·N⌋`` of the ``N``
+    exported tracks (``f`` = ``cold_fraction``, default 0.2), drawn uniformly without replacement
+    by a generator seeded with ``(seed, COLD_STREAM)`` — the same seed and catalog give the same
+    ``C``. No listen of a cold track is ever training data: per user, the ``n_c`` listens of cold
+    tracks are shuffled, ``⌊n_c/2⌋`` go to ``valid_cold`` and the other ``⌈n_c/2⌉`` to
+    ``test_cold``; the ``n - n_c`` warm listens are split as ``ratio`` does (``train``, ``valid``,
+    ``test``). ``cold_tracks.npy`` (int64 ``[|C|]``, sorted) lists ``C``; cold tracks keep their KG
+    facts and features in the export (content and KG are what must place them). The CTR
+    negatives of ``valid``/``test`` are drawn among warm tracks only.
 
-For ``ratio``, ``time`` and ``topk-801010`` every valid/test positive gets one CTR negative: a
+For ``ratio``, ``time``, ``topk-801010`` and ``cold-items`` every valid/test positive gets one CTR negative: a
 uniform track the user never interacted with at all, distinct within the user while enough such
 tracks exist (else drawn with replacement); ``valid_neg[i]`` belongs to the user of ``valid[i]``
 (same order, same length, except users who interacted with every track: they get none, logged).
@@ -49,7 +59,7 @@ from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mmkg.errors import ExportError
 from mmkg.export.npy_append import NpyAppender, read_blocks
@@ -64,16 +74,19 @@ class SplitProtocol(StrEnum):
     TIME = "time"
     KGCN_CTR = "kgcn-ctr"
     TOPK_801010 = "topk-801010"
+    COLD_ITEMS = "cold-items"
 
 
 class SplitConfig(BaseModel):
     """How interactions are split; ``ratios`` are train:valid:test weights (``topk-801010``
-    ignores them: it is always 80/10/10)."""
+    ignores them: it is always 80/10/10; ``cold-items`` applies them to the warm listens)."""
 
     model_config = ConfigDict(frozen=True)
 
     protocol: SplitProtocol = SplitProtocol.RATIO
     ratios: tuple[float, float, float] = (6.0, 2.0, 2.0)
+    cold_fraction: float = Field(0.2, gt=0, lt=1)
+    """``cold-items``: the share ``f`` of the tracks held out entirely (:func:`cold_tracks`)."""
 
     @field_validator("ratios")
     @classmethod
@@ -90,23 +103,42 @@ class SplitConfig(BaseModel):
         return (ratios[0] / total, ratios[1] / total, ratios[2] / total)
 
     def to_manifest(self) -> dict:
-        return {"protocol": self.protocol.value, "ratios": list(self.fractions)}
+        out = {"protocol": self.protocol.value, "ratios": list(self.fractions)}
+        if self.protocol is SplitProtocol.COLD_ITEMS:
+            out["cold_fraction"] = self.cold_fraction
+        return out
 
 
 PARTS = ("train", "valid", "test")
 """The positive parts of every protocol."""
+COLD_PARTS = ("valid_cold", "test_cold")
+"""``cold-items``: the held-out listens of cold tracks (never training data)."""
+COLD_TRACKS = "cold_tracks"
+"""``cold-items``: the file (``cold_tracks.npy``, int64 ``[|C|]``) listing the cold tracks."""
+COLD_STREAM = 2 ** 63 - 1
+"""The second seed word of the cold-track draw (user generators use user indices there)."""
 
 
 def part_names(protocol: SplitProtocol) -> tuple[str, ...]:
-    """The arrays a protocol writes: the positives, then the CTR negatives."""
+    """The pair arrays a protocol writes: the positives, then the CTR negatives (then, for
+    ``cold-items``, the cold listens)."""
     if protocol is SplitProtocol.KGCN_CTR:
         return (*PARTS, "train_neg", "valid_neg", "test_neg")
+    if protocol is SplitProtocol.COLD_ITEMS:
+        return (*PARTS, "valid_neg", "test_neg", *COLD_PARTS)
     return (*PARTS, "valid_neg", "test_neg")
 
 
 def user_rng(seed: int, user: int) -> np.random.Generator:
     """The generator of user index ``user``'s random choices under ``seed`` (both ≥ 0)."""
     return np.random.default_rng((seed, user))
+
+
+def cold_tracks(seed: int, n_tracks: int, fraction: float) -> np.ndarray:
+    """The cold tracks of ``cold-items``: ``⌊fraction·n_tracks⌋`` track indices drawn uniformly
+    without replacement by ``default_rng((seed, COLD_STREAM))``, sorted (int64)."""
+    rng = np.random.default_rng((seed, COLD_STREAM))
+    return np.sort(rng.choice(n_tracks, _floor(fraction * n_tracks), replace=False)).astype(np.int64)
 
 
 class SplitStream:
@@ -136,6 +168,10 @@ class SplitStream:
         self._parts = {name: NpyAppender(self.folder / f"{name}.npy", np.int64, (2,))
                        for name in part_names(config.protocol)}
         self._ctr: dict[str, NpyAppender] = {}
+        self._cold = np.empty(0, dtype=np.int64)
+        if config.protocol is SplitProtocol.COLD_ITEMS:
+            self._cold = cold_tracks(seed, n_tracks, config.cold_fraction)
+            np.save(self.folder / f"{COLD_TRACKS}.npy", self._cold)
         if config.protocol is SplitProtocol.KGCN_CTR:
             (self.folder / _CTR).mkdir(exist_ok=True)
             self._ctr = {name: NpyAppender(self.folder / _CTR / f"{name}.npy", dtype)
@@ -181,10 +217,21 @@ class SplitStream:
             shutil.rmtree(self.folder / _CTR)
         for part in self._parts.values():
             part.close()
-        return {name: part.rows for name, part in self._parts.items()}
+        sizes = {name: part.rows for name, part in self._parts.items()}
+        return {**sizes, COLD_TRACKS: len(self._cold)} if self._cold.size else sizes
 
     def _split_user(self, u: int, tracks: np.ndarray, ts: np.ndarray | None,
                     rng: np.random.Generator, out: dict[str, list[np.ndarray]]) -> None:
+        if self.config.protocol is SplitProtocol.COLD_ITEMS:
+            cold = _member(tracks, self._cold)
+            shuffled = tracks[cold][rng.permutation(int(cold.sum()))]
+            half = len(shuffled) // 2
+            out.setdefault("valid_cold", []).append(_pairs(u, shuffled[:half]))
+            out.setdefault("test_cold", []).append(_pairs(u, shuffled[half:]))
+            seen_for_negatives = np.union1d(tracks, self._cold)             # negatives: warm only
+            tracks = tracks[~cold]
+        else:
+            seen_for_negatives = tracks
         n = len(tracks)
         if self.config.protocol is SplitProtocol.TIME:
             tracks = tracks[np.argsort(ts, kind="stable")]  # tracks are sorted: ties by track
@@ -199,9 +246,9 @@ class SplitStream:
             out.setdefault(name, []).append(_pairs(u, part))
         if n_valid + n_test == 0:
             return
-        seen = np.sort(tracks)
+        seen = np.sort(seen_for_negatives)
         drawn = sample_unseen(rng, seen, self.n_tracks, n_valid + n_test,
-                              replace=self.n_tracks - n < n_valid + n_test)
+                              replace=self.n_tracks - len(seen) < n_valid + n_test)
         if len(drawn) == 0:
             log.warning("user index %d interacted with every track: no CTR negatives", u)
             return

@@ -8,13 +8,16 @@ import numpy as np
 
 from mmkg.train.model.base import Recommender, VectorRecommender
 from mmkg.train.model.bprmf import BPRMF
+from mmkg.train.model.content_knn import ContentKNN
 from mmkg.train.model.fastrp import FastRP
 from mmkg.train.model.fusion import MultiModalFusion
+from mmkg.train.model.kg_knn import KGKNN, KGNeighbourPopularity
 from mmkg.train.model.kgconv import KGConv
 from mmkg.train.model.lightgcn import LightGCN
 from mmkg.train.model.mkgcn import MKGCN
 from mmkg.train.model.mkgcn_paper import KGCN, MKGCNPaper
 from mmkg.train.model.popularity import Popularity
+from mmkg.train.model.random_scores import RandomScores
 from mmkg.train.model.registry import MODELS, register_model
 from mmkg.train.model.user import UserAggregator
 
@@ -27,4 +30,5 @@ def build_model(config, data, rng: np.random.Generator) -> Recommender:
 
 __all__ = ["MODELS", "register_model", "build_model", "Recommender", "VectorRecommender",
            "MultiModalFusion", "KGConv", "UserAggregator", "MKGCN", "MKGCNPaper", "KGCN",
-           "Popularity", "BPRMF", "LightGCN", "FastRP"]
+           "Popularity", "BPRMF", "LightGCN", "FastRP", "RandomScores", "ContentKNN", "KGKNN",
+           "KGNeighbourPopularity"]

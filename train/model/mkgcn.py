@@ -67,6 +67,15 @@ class MKGCN(VectorRecommender):
             &&\text{user/collaborative aggregator (training graph)}\\
         s(u, i) &= \langle U_u, I_i \rangle
 
+    **ID dropout** (``id_dropout`` = p > 0): :math:`v_i` becomes :math:`\delta_i v_i` with
+    :math:`\delta_i \sim \mathrm{Bernoulli}(1 - p)` drawn per item and training step (torch's
+    generator, seeded once per run; a resumed run then draws differently), so the fusion of
+    content and the KG learns to place an item alone. In evaluation :math:`\delta_i = 1`, except for
+    items without a training interaction (new tracks, whose ID never received a signal):
+    :math:`\delta_i = 0` always, and their final vector is :math:`I_i = x_i` — they have no
+    collaborative layer, so the mean over layers runs over the one they have instead of shrinking
+    :math:`x_i` by :math:`1/(L+1)` with :math:`L` empty layers.
+
     The user aggregator of the paper (attention over a sampled history) becomes propagation over
     the training interactions, which aggregates *every* history item, and the item aggregator's
     user-conditioned relation attention (one KG tree per (user, item) pair) becomes a
@@ -75,7 +84,7 @@ class MKGCN(VectorRecommender):
 
     Args:
         config: the :class:`~mmkg.train.config.ModelConfig` (``dim``, ``hops`` = H,
-            ``layers`` = L, ``modalities``, ``fusion``).
+            ``layers`` = L, ``modalities``, ``fusion``, ``id_dropout`` = p).
         n_users, n_items, n_entities, n_relations: index space sizes (items are entities
             ``0..n_items-1``).
         kg: ``[n_edges, 3]`` triples, both directions.
@@ -101,6 +110,9 @@ class MKGCN(VectorRecommender):
         self.register_buffer("modality_mask", masks, persistent=False)
         self.kg = RelationalKGAggregator(kg, n_entities, config.hops)
         self.register_buffer("adj", normalized_adjacency(n_users, n_items, train), persistent=False)
+        self.id_dropout = config.id_dropout
+        unseen = torch.bincount(torch.as_tensor(train[:, 1], dtype=torch.long), minlength=n_items) == 0
+        self.register_buffer("no_id", unseen & (self.id_dropout > 0), persistent=False)
         nn.init.normal_(self.user.weight, std=0.1)
         nn.init.normal_(self.entity.weight, std=0.1)
         nn.init.normal_(self.relation.weight, mean=1.0, std=0.1)           # starts near r ⊙ h = h
@@ -112,18 +124,23 @@ class MKGCN(VectorRecommender):
                    data.train, [(m.values, m.mask) for m in data.modalities])
 
     def item_inputs(self) -> torch.Tensor:
-        """Layer-0 entity vectors: items fused with their modalities, other entities as learned."""
+        """Layer-0 entity vectors: items (their ID embedding dropped as ``id_dropout`` says)
+        fused with their modalities, other entities as learned."""
         h = self.entity.weight
-        if self.fusion is None:
-            return h
-        feats = [getattr(self, f"modality_{k}") for k in range(self.n_modalities)]
-        fused = self.fusion(h[: self.n_items], feats, self.modality_mask)
-        return torch.cat([fused, h[self.n_items:]])
+        keep = ~self.no_id
+        if self.training and self.id_dropout > 0:
+            keep = keep & (torch.rand(self.n_items, device=h.device) >= self.id_dropout)
+        v = h[: self.n_items] * keep.unsqueeze(1).to(h.dtype)                 # [n_items, d]
+        if self.fusion is not None:
+            feats = [getattr(self, f"modality_{k}") for k in range(self.n_modalities)]
+            v = self.fusion(v, feats, self.modality_mask)
+        return torch.cat([v, h[self.n_items:]])
 
     def propagate(self) -> tuple[torch.Tensor, torch.Tensor]:
         x = self.kg(self.item_inputs(), self.relation.weight)[: self.n_items]
         out = propagate_layers(self.adj, torch.cat([self.user.weight, x]), self.layers)
-        return out[: self.n_users], out[self.n_users:]
+        items = torch.where(self.no_id.unsqueeze(1), x, out[self.n_users:])
+        return out[: self.n_users], items
 
     def ego(self, users: torch.Tensor, items: torch.Tensor) -> list[torch.Tensor]:
         return [self.user(users), self.entity(items)]

@@ -1,0 +1,133 @@
+"""Cold start (new tracks): the ``cold-items`` split against a real Neo4j, the cold and mixed
+candidate sets on a hand-made example, and MKGCN's ID dropout."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from mmkg.export import SplitConfig, export_heterograph
+from mmkg.export.split import cold_tracks
+from mmkg.train.config import ModelConfig
+from mmkg.train.data import TrainData
+from mmkg.train.evaluate import evaluate
+from mmkg.train.fit import make_sampler
+from mmkg.train.config import TrainConfig
+from mmkg.train.model import MKGCN, VectorRecommender, build_model
+from tests import export_graph
+from tests.synthetic_export import make_export
+
+COLD = SplitConfig(protocol="cold-items", cold_fraction=0.25)
+
+
+def export(driver, database, seed: int):
+    out = Path(tempfile.mkdtemp(prefix="mmkg-test-cold-")) / "export"
+    return export_heterograph(driver, database, out, split=COLD, seed=seed, progress=False)
+
+
+def pairs(array) -> set[tuple[int, int]]:
+    return {(int(u), int(t)) for u, t in np.asarray(array).reshape(-1, 2)}
+
+
+def test_cold_tracks_never_reach_training(export_graph_db, database):
+    exported = export(export_graph_db, database, seed=5)
+    split = exported.split
+    cold = set(split["cold_tracks"].tolist())
+    assert split["cold_tracks"].tolist() == cold_tracks(5, 12, 0.25).tolist()
+    assert len(cold) == 3                                                  # ⌊0.25 · 12⌋ tracks
+    listens = pairs(np.stack([exported.listened["user"], exported.listened["track"]], 1))
+    assert sum(len(export_graph.LISTENS[u]) for u in export_graph.LISTENS) == len(listens)
+    held = pairs(split["valid_cold"]) | pairs(split["test_cold"])
+    assert held == {p for p in listens if p[1] in cold}                    # every cold listen, held out
+    for part in ("train", "valid", "test", "valid_neg", "test_neg"):
+        assert not {t for _, t in pairs(split[part])} & cold, part
+    assert pairs(split["train"]) | pairs(split["valid"]) | pairs(split["test"]) | held == listens
+    data = TrainData.from_export(exported)
+    assert (data.popularity()[sorted(cold)] == 0).all()
+    sampler = make_sampler(data, TrainConfig(negatives="ratio", neg_ratio=50))
+    sampler.start_epoch(np.random.default_rng(0))
+    assert not set(sampler.epoch_items.flatten().tolist()) & cold         # never even a negative
+    again = export(export_graph_db, database, seed=5)
+    for key, array in split.items():
+        np.testing.assert_array_equal(again.split[key], array)
+    other = export(export_graph_db, database, seed=6)
+    assert other.split["cold_tracks"].tolist() != split["cold_tracks"].tolist()
+
+
+class FixedScores(VectorRecommender):
+    """``s(u, i) = scores[i]`` for every user."""
+
+    def __init__(self, n_users: int, scores: list[float]) -> None:
+        super().__init__()
+        self.n_users, self.n_items = n_users, len(scores)
+        self.i = torch.tensor(scores).unsqueeze(1)
+
+    def propagate(self):
+        return torch.ones(self.n_users, 1), self.i
+
+
+def hand_made() -> TrainData:
+    """6 tracks, 4 and 5 cold; user 0: train 0, valid 1, test 2, valid_cold 4, test_cold 5."""
+    p = lambda *items: np.array([[0, i] for i in items], dtype=np.int64).reshape(-1, 2)  # noqa: E731
+    split = {"train": np.array([[0, 0], [1, 3]]), "valid": p(1), "test": p(2), "valid_cold": p(4),
+             "test_cold": p(5)}
+    return TrainData(n_users=2, n_items=6, n_entities=6, n_relations=1, kg=np.zeros((0, 3), np.int64),
+                     modalities=[], split=split, cold_items=np.array([4, 5]))
+
+
+def test_cold_and_mixed_candidate_sets():
+    data = hand_made()
+    model = FixedScores(2, [6.0, 5.0, 4.0, 3.0, 2.0, 1.0])               # warm tracks score higher
+    test = evaluate(model, data, "test")
+    assert test["recall@1"] == 1.0               # warm: {2, 3} (0, 1 known, 4, 5 cold) → 2 first
+    assert test["cold_recall@1"] == 1.0          # cold: {4, 5} minus valid_cold 4 → 5 first
+    assert test["mixed_recall@2"] == 0.0         # mixed: 2, 3, 5 (0, 1, 4 known) → 5 third
+    assert test["mixed_recall@5"] == 1.0 and test["mixed_ndcg@5"] == pytest.approx(0.5)
+    assert test["mixed_cold_share@20"] == pytest.approx(1 / 20)
+    valid = evaluate(model, data, "valid")
+    assert valid["cold_recall@1"] == 1.0 and valid["mixed_recall@5"] == 1.0   # 4 first of 4, 5
+    assert valid["mixed_cold_share@20"] == pytest.approx(2 / 20)           # 1, 2, 3, 4, 5 ranked
+
+
+@pytest.fixture(scope="module")
+def unseen_data() -> TrainData:
+    """The synthetic export with item 0's training listens removed (a new track)."""
+    data = TrainData.from_export(make_export())
+    train = data.split["train"]
+    return replace(data, split={**data.split, "train": train[train[:, 1] != 0]})
+
+
+def mkgcn(data: TrainData, p: float) -> MKGCN:
+    torch.manual_seed(0)
+    return build_model(ModelConfig(model="mkgcn", dim=8, id_dropout=p), data, np.random.default_rng(0))
+
+
+def test_id_dropout_acts_at_training_time_only(unseen_data):
+    model = mkgcn(unseen_data, 0.5)
+    model.train()
+    with torch.no_grad():
+        first, second = model.propagate()[1], model.propagate()[1]
+    assert not torch.equal(first, second)                                  # a fresh mask per step
+    model.eval()
+    np.testing.assert_array_equal(model.get_embedding()[0].numpy(), model.propagate()[1].detach().numpy())
+    plain = mkgcn(unseen_data, 0.0).train()
+    with torch.no_grad():
+        assert torch.equal(plain.propagate()[1], plain.propagate()[1])     # p = 0: no randomness
+
+
+def test_new_tracks_go_without_id_and_keep_their_scale(unseen_data):
+    model = mkgcn(unseen_data, 0.5).eval()
+    with torch.no_grad():
+        before = model.item_inputs()[0].clone()
+        model.entity.weight[0] += 1.0                                      # item 0 has no listen
+        model.train(False)
+        assert torch.equal(model.item_inputs()[0], before)                 # its ID is never used
+        x = model.kg(model.item_inputs(), model.relation.weight)[0]
+        assert torch.allclose(model.propagate()[1][0], x)                  # no 1/(L+1) shrink
+        model.entity.weight[1] += 1.0                                      # item 1 has listens
+        assert not torch.equal(model.item_inputs()[1], before)
