@@ -12,15 +12,19 @@ import math
 
 import numpy as np
 
-from mmkg.export.split import SplitConfig, SplitProtocol, sample_unseen, topk_801010_counts, user_rng
+from mmkg.export.split import (SplitConfig, SplitProtocol, cold_tracks, sample_unseen,
+                               topk_801010_counts, user_rng)
 
 
 def oracle_split(user: np.ndarray, track: np.ndarray, ts: np.ndarray | None, n_tracks: int,
                  config: SplitConfig, seed: int) -> dict[str, np.ndarray]:
-    """Every part as int64 ``[n, 2]``, users in index order."""
+    """Every part as int64 ``[n, 2]``, users in index order (and ``cold-items``' cold tracks,
+    int64 ``[|C|]``)."""
     out: dict[str, list] = {}
     labelled = []  # kgcn-ctr: (key, user, label, track)
     _, f_valid, f_test = config.fractions
+    cold = (cold_tracks(seed, n_tracks, config.cold_fraction)
+            if config.protocol is SplitProtocol.COLD_ITEMS else np.zeros(0, np.int64))
     for u in sorted(set(user.tolist())):
         mine = user == u
         order = np.argsort(track[mine])
@@ -33,6 +37,14 @@ def oracle_split(user: np.ndarray, track: np.ndarray, ts: np.ndarray | None, n_t
             rows = [(u, 1, int(t)) for t in tracks] + [(u, 0, t) for t in negatives]
             labelled += [(k, *row) for k, row in zip(keys, rows)]
             continue
+        seen = tracks
+        if config.protocol is SplitProtocol.COLD_ITEMS:  # cold listens: half valid, half test
+            is_cold = np.isin(tracks, cold)
+            shuffled = tracks[is_cold][rng.permutation(int(is_cold.sum()))]
+            out.setdefault("valid_cold", []).extend((u, t) for t in shuffled[:len(shuffled) // 2])
+            out.setdefault("test_cold", []).extend((u, t) for t in shuffled[len(shuffled) // 2:])
+            seen, tracks = np.union1d(tracks, cold), tracks[~is_cold]
+            n = len(tracks)
         if config.protocol is SplitProtocol.TIME:
             tracks = tracks[np.argsort(ts[mine][order], kind="stable")]
         else:
@@ -46,8 +58,8 @@ def oracle_split(user: np.ndarray, track: np.ndarray, ts: np.ndarray | None, n_t
         out.setdefault("valid", []).extend((u, t) for t in tracks[n_train:n_train + n_valid])
         out.setdefault("test", []).extend((u, t) for t in tracks[n_train + n_valid:])
         if n_valid + n_test:
-            drawn = sample_unseen(rng, np.sort(tracks), n_tracks, n_valid + n_test,
-                                  replace=n_tracks - n < n_valid + n_test).tolist()
+            drawn = sample_unseen(rng, np.sort(seen), n_tracks, n_valid + n_test,
+                                  replace=n_tracks - len(seen) < n_valid + n_test).tolist()
             if drawn:
                 out.setdefault("valid_neg", []).extend((u, t) for t in drawn[:n_valid])
                 out.setdefault("test_neg", []).extend((u, t) for t in drawn[n_valid:])
@@ -61,4 +73,5 @@ def oracle_split(user: np.ndarray, track: np.ndarray, ts: np.ndarray | None, n_t
             rows = sorted((u, label, t) for _, u, label, t in rows)
             out[name] = [(u, t) for u, label, t in rows if label == 1]
             out[f"{name}_neg"] = [(u, t) for u, label, t in rows if label == 0]
-    return {name: np.asarray(rows, dtype=np.int64).reshape(-1, 2) for name, rows in out.items()}
+    parts = {name: np.asarray(rows, dtype=np.int64).reshape(-1, 2) for name, rows in out.items()}
+    return {**parts, "cold_tracks": cold} if cold.size else parts

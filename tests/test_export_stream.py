@@ -15,7 +15,7 @@ from mmkg.errors import ExportError
 from mmkg.export import ExportedGraph, SplitConfig, export_heterograph
 from mmkg.export.exported import LISTENED_COLUMNS, split_file
 from mmkg.export.npy_append import NpyAppender, read_blocks
-from mmkg.export.split import SplitProtocol, SplitStream, part_names
+from mmkg.export.split import COLD_TRACKS, SplitProtocol, SplitStream, part_names
 from tests import export_graph
 from tests.split_oracle import oracle_split
 from tests.synthetic_export import make_export
@@ -63,7 +63,8 @@ def test_streamed_split_equals_the_oracle(protocol, users_per_chunk, tmp_path):
     for name, array in parts.items():
         np.testing.assert_array_equal(array, expected.get(name, np.zeros((0, 2), np.int64)), name)
         assert sizes[name] == len(array)
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{n}.npy" for n in parts)  # no _ctr left
+    cold = [f"{COLD_TRACKS}.npy"] if config.protocol is SplitProtocol.COLD_ITEMS else []
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*(f"{n}.npy" for n in parts), *cold])  # no _ctr left
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)

@@ -128,8 +128,10 @@ SEARCH_SPACES: dict[str, SearchSpace] = {
     "mkgcn": _mkgcn, "lightgcn": _lightgcn, "bpr": _bpr,
     "mkgcn-paper": _kgcn_tree, "kgcn": _kgcn_tree, "pop": _nothing,
     "fastrp": _nothing,                  # its knobs belong to `mmkg export --fastrp` (bench/fastrp.py)
+    "random": _nothing, "kg-pop": _nothing, "kg-knn": _nothing, "content-knn": _nothing,
 }
-"""Search space of every tunable model (``pop`` has nothing to search: one trial)."""
+"""Search space of every tunable model (``pop`` and the untrained cold-start baselines have
+nothing to search: one trial)."""
 
 
 def tunable_models() -> list[str]:
