@@ -1,8 +1,8 @@
 """The training loop: epochs of sampled-negative steps under the configured objective, validation, early stopping,
 checkpoints (``--resume``), and the run folder (``docs/contracts.md`` section 4).
 
-Randomness: ``torch.manual_seed(seed)`` once per run (weights); every epoch's negatives and
-batch order come from generators seeded with ``(seed, epoch)``, so a resumed run is identical to
+Randomness: ``torch.manual_seed(seed)`` once per run (weights); every epoch's negatives, batch
+order and ID-dropout masks come from generators seeded with ``(seed, epoch)``, so a resumed run is identical to
 an uninterrupted one and two runs with the same seed give identical metrics.
 
 Data-parallel (``group``, :mod:`mmkg.train.distributed`): every worker follows the same
@@ -76,6 +76,7 @@ def train_one_epoch(model: Recommender, optimizer: torch.optim.Optimizer, data: 
     """
     rng, gen = epoch_generators(config.seed, epoch)
     sampler.start_epoch(rng)
+    model.step_generator = gen
     train = torch.as_tensor(data.train)
     step = step if step is not None else group.wrap(model)
     model.train()

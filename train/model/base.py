@@ -24,6 +24,10 @@ class Recommender(nn.Module):
     trained with ``bce``, and only an order for the others."""
 
     n_items: int
+    step_generator: torch.Generator | None = None
+    """Where a training step draws its own randomness (MKGCN's ID dropout): the epoch's generator,
+    set by :func:`mmkg.train.fit.train_one_epoch`, so that every worker draws the same and a
+    resumed run draws what an uninterrupted one would."""
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         """Logits ``[B]`` of the pairs ``(users[b], items[b])``."""

@@ -68,8 +68,9 @@ class MKGCN(VectorRecommender):
         s(u, i) &= \langle U_u, I_i \rangle
 
     **ID dropout** (``id_dropout`` = p > 0): :math:`v_i` becomes :math:`\delta_i v_i` with
-    :math:`\delta_i \sim \mathrm{Bernoulli}(1 - p)` drawn per item and training step (torch's
-    generator, seeded once per run; a resumed run then draws differently), so the fusion of
+    :math:`\delta_i \sim \mathrm{Bernoulli}(1 - p)` drawn per item and training step (from the
+    epoch's generator, :attr:`step_generator`: the same on every worker, and a resumed run draws
+    what an uninterrupted one would), so the fusion of
     content and the KG learns to place an item alone. In evaluation :math:`\delta_i = 1`, except for
     items without a training interaction (new tracks, whose ID never received a signal):
     :math:`\delta_i = 0` always, and their final vector is :math:`I_i = x_i` — they have no
@@ -129,7 +130,8 @@ class MKGCN(VectorRecommender):
         h = self.entity.weight
         keep = ~self.no_id
         if self.training and self.id_dropout > 0:
-            keep = keep & (torch.rand(self.n_items, device=h.device) >= self.id_dropout)
+            draw = torch.rand(self.n_items, generator=self.step_generator).to(h.device)
+            keep = keep & (draw >= self.id_dropout)
         v = h[: self.n_items] * keep.unsqueeze(1).to(h.dtype)                 # [n_items, d]
         if self.fusion is not None:
             feats = [getattr(self, f"modality_{k}") for k in range(self.n_modalities)]
