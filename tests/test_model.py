@@ -197,8 +197,9 @@ def test_mkgcn_kg_aggregation_mixes_kg_neighbours_only(data):
 
 
 def test_mkgcn_without_modalities_or_kg_is_lightgcn(data):
-    """hops 0 and no modalities: the same propagation as LightGCN over the same graph."""
-    config = ModelConfig(model="mkgcn", dim=8, hops=0, modalities=False, layers=2)
+    """hops 0, no modalities and no ID dropout: the same propagation as LightGCN over the same
+    graph."""
+    config = ModelConfig(model="mkgcn", dim=8, hops=0, modalities=False, layers=2, id_dropout=0.0)
     torch.manual_seed(0)
     mk = build_model(config, data, np.random.default_rng(0))
     lg = build_model(config.model_copy(update={"model": "lightgcn"}), data, np.random.default_rng(0))
