@@ -32,6 +32,7 @@ PROTOCOLS = {"kgcn-ctr": "auc", "topk-801010": "recall@20"}
 METRICS = {"kgcn-ctr": ("auc", "f1", "recall@20", "ndcg@20"), "topk-801010": ("recall@20", "ndcg@20", "auc")}
 SETTINGS: dict[str, list[str]] = {
     "mkgcn": [],
+    "mkgcn-keepid": ["--id-dropout", "0"],
     "mkgcn-tuned": ["--lr", "0.00091", "--l2", "0.00449", "--dim", "64", "--layers", "3", "--hops", "1",
                     "--batch-size", "512", "--temperature", "0.314", "--neg-ratio", "256", "--epochs", "50"],
     "mkgcn-nokg": ["--model", "mkgcn", "--hops", "0"],
@@ -47,7 +48,9 @@ SETTINGS: dict[str, list[str]] = {
 """Run name → ``mmkg train`` flags. ``mkgcn`` is ``mmkg train`` with no flags (the defaults);
 ``mkgcn-tuned`` is the validation-best trial of ``mmkg tune --model mkgcn`` on split seed 0;
 ``lightgcn`` and ``bpr`` are the papers' models (BPR loss, one negative per positive);
-``-nokg`` / ``-softmax`` are the ablations of the default MKGCN (same objective and settings)."""
+``-nokg`` / ``-softmax`` are the ablations of the default MKGCN (same objective and settings);
+``mkgcn-keepid`` is the default without ID dropout (p = 0, the default before the cold-start
+work)."""
 MMKG = [str(Path(sys.executable).with_name("mmkg"))]
 
 
