@@ -36,6 +36,9 @@ SETTINGS: dict[str, list[str]] = {
     "mkgcn-tuned": ["--lr", "0.00091", "--l2", "0.00449", "--dim", "64", "--layers", "3", "--hops", "1",
                     "--batch-size", "512", "--temperature", "0.314", "--neg-ratio", "256", "--epochs", "50"],
     "mkgcn-nokg": ["--model", "mkgcn", "--hops", "0"],
+    "lightgcn-softmax-tuned": ["--model", "lightgcn", "--lr", "0.00091", "--l2", "0.00449", "--dim", "64",
+                               "--layers", "3", "--batch-size", "512", "--temperature", "0.314",
+                               "--neg-ratio", "256", "--epochs", "50"],
     "lightgcn-softmax": ["--model", "lightgcn"],
     "mkgcn-paper": ["--preset", "paper", "--dim", "32", "--lr", "0.002", "--epochs", "30", "--patience", "3"],
     "kgcn": ["--preset", "paper", "--model", "kgcn", "--lr", "0.002", "--epochs", "20", "--patience", "3"],
@@ -49,7 +52,8 @@ SETTINGS: dict[str, list[str]] = {
 ``mkgcn-tuned`` is the validation-best trial of ``mmkg tune --model mkgcn`` on split seed 0;
 ``lightgcn`` and ``bpr`` are the papers' models (BPR loss, one negative per positive);
 ``-nokg`` / ``-softmax`` are the ablations of the default MKGCN (same objective and settings);
-``mkgcn-keepid`` is the default without ID dropout (p = 0, the default before the cold-start
+``lightgcn-softmax-tuned`` is LightGCN with MKGCN's objective and ``mkgcn-tuned``'s shared
+settings; ``mkgcn-keepid`` is the default without ID dropout (p = 0, the default before the cold-start
 work)."""
 MMKG = [str(Path(sys.executable).with_name("mmkg"))]
 
