@@ -1,7 +1,7 @@
 """Cold start (new tracks): can content and the KG place tracks that have no listen at all?
 
-    .venv/bin/python bench/cold_start.py --work /tmp/cold --yes                     # everything
-    .venv/bin/python bench/cold_start.py --work /tmp/cold --yes --datasets plain,skew --tracks 400
+    .venv/bin/python -m bench.cold_start --work /tmp/cold --yes                     # everything
+    .venv/bin/python -m bench.cold_start --work /tmp/cold --yes --datasets plain,skew --tracks 400
 
 Datasets: ``lastfm`` (``shared/datasets/lastfm-kgcn``, KG only, no media; ``mmkg ingest
 --format kgcn``), ``plain`` and ``skew`` (synthetic catalogs with media, built by
@@ -28,9 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lastfm import DATASET  # noqa: E402  (bench scripts are not a package)
-from multimodal import machine, prepare, run  # noqa: E402
+from bench.lastfm import DATASET
+from bench.multimodal import machine, prepare, run
 
 MONITOR = "recall@20"
 EPOCHS = ["--epochs", "40", "--patience", "5"]
