@@ -162,3 +162,23 @@ def test_cli_preset_paper_trains_the_paper_model(tmp_path):
     config = json.loads((out / "config.json").read_text())
     assert (config["model"]["model"], config["loss"], config["negatives"], config["neg_ratio"]) == \
         ("mkgcn-paper", "bce", "ratio", 1)
+
+
+def test_resume_with_another_architecture_is_one_line_and_touches_nothing(tmp_path):
+    make_export().save(tmp_path / "export")
+    out = tmp_path / "run"
+    args = ["train", "--out", str(out), "--seed", "3", "--export", str(tmp_path / "export"),
+            "--epochs", "2", "--lr", "0.01", "--dim", "16", "--quiet"]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    before = {name: (out / name).read_bytes() for name in (RunFolder.CONFIG, RunFolder.CHECKPOINT)}
+    changed = CliRunner().invoke(cli, [*args[:-3], "--dim", "32", "--epochs", "4", "--resume",
+                                       "--quiet"])
+    assert changed.exit_code == 1
+    assert changed.output.strip().splitlines() == [
+        f"Error: --resume: {out} was trained with another architecture (entity.weight [78, 16] "
+        "there, [78, 32] now); resume with the run's own settings (no architecture flags), or "
+        "train into a new --out"]
+    assert {name: (out / name).read_bytes() for name in before} == before
+    resumed = CliRunner().invoke(cli, [*args[:-3], "--dim", "16", "--epochs", "3", "--resume",
+                                       "--quiet"])
+    assert resumed.exit_code == 0, resumed.output                        # still resumable

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from mmkg.errors import TrainError
 from mmkg.progress import progress_bar
 from mmkg.train.config import TrainConfig
 from mmkg.train.data import TrainData
@@ -97,6 +98,27 @@ def train_one_epoch(model: Recommender, optimizer: torch.optim.Optimizer, data: 
     return total / max(n, 1)
 
 
+def check_resumable(model: Recommender, saved: dict[str, torch.Tensor], folder: Path) -> None:
+    """Refuse to resume ``model`` from the parameters ``saved`` in the run ``folder`` when they do
+    not fit it (another model or architecture: ``--dim``, ``--layers``, ``--hops`` changed).
+
+    Raises:
+        TrainError: one line naming the first parameter that differs.
+    """
+    current = model.state_dict()
+    way_out = ("resume with the run's own settings (no architecture flags), or train into a new "
+               "--out")
+    for name in sorted(set(current) | set(saved)):
+        if name not in current or name not in saved:
+            where = "the checkpoint" if name in saved else "this model"
+            raise TrainError(f"--resume: {folder} holds another model (only {where} has "
+                             f"{name}); {way_out}")
+        if current[name].shape != saved[name].shape:
+            raise TrainError(f"--resume: {folder} was trained with another architecture ({name} "
+                             f"{list(saved[name].shape)} there, {list(current[name].shape)} now); "
+                             f"{way_out}")
+
+
 EpochHook = Callable[[int, dict[str, float]], None]
 """Called after every epoch with (epoch, validation metrics); may raise to stop training
 (``mmkg tune`` prunes trials this way)."""
@@ -117,6 +139,9 @@ def fit(data: TrainData, config: TrainConfig, out: Path, *, export_path: Path | 
     run = RunFolder(out)
     torch.manual_seed(config.seed)
     model = build_model(config.model, data, np.random.default_rng(config.seed))
+    checkpoint = run.load_checkpoint() if resume and model.trainable else None
+    if checkpoint is not None:
+        check_resumable(model, checkpoint["model"], run.path)  # before anything is rewritten
     if group.is_main:
         run.path.mkdir(parents=True, exist_ok=True)
         run.save_config(config.model_dump())
@@ -124,7 +149,6 @@ def fit(data: TrainData, config: TrainConfig, out: Path, *, export_path: Path | 
     started = time.perf_counter()
     if model.trainable:
         optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-        checkpoint = run.load_checkpoint() if resume else None
         if checkpoint is not None:
             model.load_state_dict(checkpoint["model"])
             optimizer.load_state_dict(checkpoint["optimizer"])
