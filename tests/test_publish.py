@@ -349,3 +349,20 @@ def test_vectors_of_mmkg_before_vector_slots_are_removed_once(demo, database, tm
         assert vectors_in(demo, database, prop) == 0
     assert vector_index_dimensions(demo, database) == index_names(4)
     assert embedding_dims(demo, database) == {4}
+
+
+def test_a_run_with_non_finite_vectors_is_refused_and_the_current_model_keeps_serving(
+        demo, database, tmp_path):
+    good = publish(demo, database, write_run(tmp_path / "good"), progress=False)
+    diverged = write_run(tmp_path / "diverged", seed=1)
+    run = RunFolder(diverged)
+    emb = run.load_embeddings()
+    emb.user[3] = float("nan")
+    emb.track[0, 1] = float("inf")
+    run.save_embeddings(emb)
+    with pytest.raises(PublishError, match=r"holds 1 of \d+ track vectors that are not finite "
+                                           r"\(a diverged training\): nothing was published"):
+        publish(demo, database, diverged, progress=False)
+    records, _, _ = demo.execute_query("MATCH (m:Model) RETURN m.id AS id, m.current AS current",
+                                       database_=database)
+    assert [(r["id"], r["current"]) for r in records] == [(good.model_id, True)]

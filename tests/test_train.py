@@ -182,3 +182,21 @@ def test_resume_with_another_architecture_is_one_line_and_touches_nothing(tmp_pa
     resumed = CliRunner().invoke(cli, [*args[:-3], "--dim", "16", "--epochs", "3", "--resume",
                                        "--quiet"])
     assert resumed.exit_code == 0, resumed.output                        # still resumable
+
+
+def test_non_finite_settings_are_refused_in_one_line(tmp_path):
+    make_export().save(tmp_path / "export")
+    for flag, value in (("--lr", "inf"), ("--lr", "nan"), ("--l2", "inf"), ("--temperature", "-inf")):
+        result = CliRunner().invoke(cli, ["train", "--out", str(tmp_path / "run"), "--export",
+                                          str(tmp_path / "export"), flag, value, "--quiet"])
+        assert result.exit_code == 1, (flag, value, result.output)
+        [line] = result.output.strip().splitlines()
+        assert line.startswith("Error: invalid training config: ") and "finite number" in line, line
+
+
+def test_a_diverging_training_stops_in_one_line_and_writes_no_model(data, tmp_path):
+    with pytest.raises(TrainError, match=r"^training diverged in epoch 1 \(loss (nan|inf)\): "
+                                         r"lower --lr \(now 1e\+30\)"):
+        fit(data, _config(lr=1e30, epochs=3), tmp_path / "run", progress=False)
+    assert not (tmp_path / "run" / RunFolder.EMBEDDINGS).exists()
+    assert not (tmp_path / "run" / RunFolder.METRICS).exists()

@@ -83,7 +83,7 @@ def _registered_name(cls, v: str, info: ValidationInfo) -> str:
 class ModelConfig(BaseModel):
     """Hyperparameters of the model (what ``model.pt`` needs to rebuild the network)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # inf and nan refused
 
     model: str = "mkgcn"
     """A registered model: ``mkgcn`` (ranking MKGCN), ``mkgcn-paper`` (the paper's), ``kgcn``,
@@ -142,7 +142,7 @@ class ModelConfig(BaseModel):
 class TrainConfig(BaseModel):
     """Optimisation, sampling and evaluation settings, plus the :class:`ModelConfig`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # inf and nan refused
 
     model: ModelConfig = ModelConfig()
     epochs: int = Field(100, ge=0)

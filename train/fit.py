@@ -14,6 +14,7 @@ worker count.
 from __future__ import annotations
 
 import logging
+import math
 import resource
 import time
 from collections.abc import Callable
@@ -96,6 +97,18 @@ def train_one_epoch(model: Recommender, optimizer: torch.optim.Optimizer, data: 
         n += len(local)
     total, n = group.sum(total, n)
     return total / max(n, 1)
+
+
+def check_finite(loss: float, epoch: int, config: TrainConfig) -> None:
+    """Stop a training whose loss left the finite numbers (every worker sees the same global
+    loss, so all stop together); the checkpoint and run folder keep the last finite epoch.
+
+    Raises:
+        TrainError: one line with the epoch, the loss and what to change.
+    """
+    if not math.isfinite(loss):
+        raise TrainError(f"training diverged in epoch {epoch} (loss {loss}): lower --lr (now "
+                         f"{config.lr:g}) or raise --l2; nothing of this epoch was kept")
 
 
 def check_resumable(model: Recommender, saved: dict[str, torch.Tensor], folder: Path) -> None:
@@ -208,6 +221,7 @@ def refit(data: TrainData, config: TrainConfig, epochs: int, *, progress: bool =
             task = bar.add_task(config.model.model, total=epochs, info="")
             for epoch in range(1, epochs + 1):
                 loss = train_one_epoch(model, optimizer, data, sampler, config, epoch)
+                check_finite(loss, epoch, config)
                 bar.update(task, completed=epoch, info=f"loss {loss:.4f}")
     return embeddings(model, data, users_per_chunk=config.eval_users), model.state_dict()
 
@@ -222,6 +236,7 @@ def _epochs(model, optimizer, data, config, state: FitState, run: RunFolder, pro
             epoch = state.epoch + 1
             t0 = time.perf_counter()
             loss = train_one_epoch(model, optimizer, data, sampler, config, epoch, group, step)
+            check_finite(loss, epoch, config)
             seconds = time.perf_counter() - t0
             if not group.is_main:
                 state.epoch, state.bad_epochs = group.broadcast_ints(0, 0)

@@ -157,9 +157,16 @@ def read_run(run_dir: Path, model_id: str | None = None, export: Path | None = N
 
     Raises:
         RunFolderError: a file is missing or unreadable, or the tensors disagree in shape.
+        PublishError: a vector is not finite.
     """
     run = RunFolder(run_dir)
     embeddings = run.load_embeddings()
+    for what, vectors in (("track", embeddings.track), ("user", embeddings.user)):
+        bad = int((~torch.isfinite(vectors).all(dim=1)).sum())
+        if bad:
+            raise PublishError(f"{run.path} holds {bad} of {len(vectors)} {what} vectors that are "
+                               "not finite (a diverged training): nothing was published, the "
+                               "current model keeps serving")
     return RunOutput(
         model_id=model_id or f"{run.path.resolve().name}-{run.embeddings_digest()}",
         embeddings=embeddings, params=run.load_config(), metrics=run.load_metrics(),
