@@ -200,3 +200,19 @@ def test_a_diverging_training_stops_in_one_line_and_writes_no_model(data, tmp_pa
         fit(data, _config(lr=1e30, epochs=3), tmp_path / "run", progress=False)
     assert not (tmp_path / "run" / RunFolder.EMBEDDINGS).exists()
     assert not (tmp_path / "run" / RunFolder.METRICS).exists()
+
+
+def test_an_export_without_training_listens_and_a_huge_dim_are_one_line(tmp_path):
+    export = make_export()
+    export.split["train"] = export.split["train"][:0]
+    export.save(tmp_path / "empty")
+    make_export().save(tmp_path / "export")
+    for folder, extra, expected in (
+            ("empty", [], "Error: the export has no training listens (its split put none in "
+                          "train): ingest listens, then export again"),
+            ("export", ["--dim", "2000000000"], "Error: invalid training config: dim: Input "
+                                                "should be less than or equal to 4096")):
+        result = CliRunner().invoke(cli, ["train", "--out", str(tmp_path / f"run-{folder}"),
+                                          "--export", str(tmp_path / folder), *extra, "--quiet"])
+        assert result.exit_code == 1, result.output
+        assert result.output.strip().splitlines() == [expected]

@@ -88,7 +88,7 @@ class ModelConfig(BaseModel):
     model: str = "mkgcn"
     """A registered model: ``mkgcn`` (ranking MKGCN), ``mkgcn-paper`` (the paper's), ``kgcn``,
     baselines ``pop``, ``bpr`` (MF), ``lightgcn``, ``fastrp`` (GDS FastRP vectors of the export)."""
-    dim: int = Field(64, ge=1)
+    dim: int = Field(64, ge=1, le=4096)
     """Embedding size d."""
     hops: int = Field(1, ge=0)
     """H: KG aggregation depth (``mkgcn``: 0 turns the KG off; the paper's tree needs ≥ 1)."""

@@ -84,9 +84,10 @@ class TrainData:
         """Build from an :class:`mmkg.export.ExportedGraph`; ``modality_names`` selects features.
 
         Raises:
-            TrainError: no tracks or users, an unknown modality name, a modality whose rows do not
-                match the tracks, or one whose present rows are all identical (the reference
-                code's bug, which silently turns a modality into a constant).
+            TrainError: no tracks or users, no training listens, an unknown modality name, a
+                modality whose rows do not match the tracks, or one whose present rows are all
+                identical (the reference code's bug, which silently turns a modality into a
+                constant).
         """
         g = export.graph
         offsets, total = entity_offsets(g)
@@ -109,6 +110,9 @@ class TrainData:
         for key in ("train", "valid", "test"):
             if key not in split:
                 raise TrainError(f"the export's split has no {key!r} array")
+        if len(split["train"]) == 0:
+            raise TrainError("the export has no training listens (its split put none in train): "
+                             "ingest listens, then export again")
         return cls(
             n_users=n_users, n_items=n_items, n_entities=total,
             n_relations=len(export.relations) + 1, kg=kg,
