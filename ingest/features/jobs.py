@@ -12,8 +12,9 @@ extractor libraries once (not from the caller, whose threads — Neo4j driver, O
 worker limits its math libraries to ``cpus // workers`` threads, so the workers do not fight over
 cores. With one worker, or one job, everything runs in the calling process.
 
-Before a pool starts, the extractors' JIT code (librosa's numba functions) is compiled once in
-the calling process, so workers only read numba's cache (:func:`compile_extractors`). A worker
+Before a pool starts, the extractors' warm-ups run once in the calling process (librosa's numba
+functions compiled, MiniLM's model built), so workers only read what they made
+(:func:`warm_up_extractors`). A worker
 that dies anyway costs its chunks a retry, one at a time; a chunk that kills its worker twice is
 reported, and every other chunk still runs (:func:`run_jobs`).
 """
@@ -126,8 +127,9 @@ def run_jobs(jobs: list[Job], settings: MediaSettings, workers: int, *,
     """Run ``jobs`` on ``workers`` processes (in this process when one suffices); yield each
     result as soon as it is done (not in job order).
 
-    Before the first worker starts, every due extractor's JIT code is compiled here
-    (:func:`compile_extractors`), so workers load numba's cache instead of writing it at once.
+    Before the first worker starts, every due extractor's warm-up runs here
+    (:func:`warm_up_extractors`), so workers load numba's cache and the model instead of all
+    making them at once.
     A worker that dies (a crash in a decoder, the OOM killer) breaks the pool: the jobs it had
     in flight are run again one at a time in a fresh pool, so that a job that kills its worker
     again is told apart from its innocent neighbours; that job comes back with
@@ -139,7 +141,7 @@ def run_jobs(jobs: list[Job], settings: MediaSettings, workers: int, *,
         for job in jobs:
             yield work(job, settings)
         return
-    compile_extractors({job.kind for job in jobs})
+    warm_up_extractors({job.kind for job in jobs})
     queue = deque(jobs)
     while queue:
         lost = yield from _run_pool(queue, settings, workers, work)
@@ -185,7 +187,7 @@ def _run_pool(queue: deque[Job], settings: MediaSettings, workers: int,
                 yield result
 
 
-def compile_extractors(kinds: set[str]) -> None:
+def warm_up_extractors(kinds: set[str]) -> None:
     """Run the warm-up of every extractor of ``kinds`` that has one, in this process: what would
     otherwise happen in every worker at once on a first run (MiniLM's ONNX model is built,
     librosa's functions compiled).

@@ -56,7 +56,7 @@ class Extractor:
     compute: Compute
     warm_up: WarmUp | None = None
     """Compiles the extractor's JIT code or builds its model in the calling process (see
-    :func:`~mmkg.ingest.features.jobs.compile_extractors`); ``None`` when it has none."""
+    :func:`~mmkg.ingest.features.jobs.warm_up_extractors`); ``None`` when it has none."""
 
 
 MEDIA: dict[str, MediaKind] = {}
