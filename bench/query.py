@@ -2,7 +2,7 @@
 
 Builds ``--tracks`` tracks (``--genres`` genres, ``--artists`` artists), ``--users`` users with
 ``--listens`` LISTENED each (from their favourite genre), publishes a synthetic training run
-(d = ``--dim``, exact top-``--topk``) with ``mmkg.train.publish.publish``, then times
+(d = ``--dim``, exact top-``--topk``) with ``mmkg.publish.writer.publish``, then times
 ``recommend.cypher``, ``similar_tracks.cypher`` and ``explain.cypher`` with 1 and ``--clients``
 concurrent clients (threads, one session each), ``--loops`` queries per client.
 
@@ -30,7 +30,7 @@ import torch
 from mmkg.config import load_settings
 from mmkg.graph import connect, load_query, run_batches
 from mmkg.graph.schema import apply_schema, reset_database
-from mmkg.train.publish import publish
+from mmkg.publish.writer import publish
 from mmkg.train.run_folder import Embeddings, RunFolder
 
 GRAPH = {

@@ -6,7 +6,7 @@
 // - 'audio' ("sounds like"), 'sentiment' ("lyrics in the same mood as"), 'text' ("lyrics about
 //   the same things as"), 'image' ("cover looks like"): per modality, the listened track whose
 //   calibrated feature (Feature.calibrated: standardised over the catalog at publish,
-//   train/calibrate.py) is most similar to the track's, when that similarity reaches the current
+//   publish/calibrate.py) is most similar to the track's, when that similarity reaches the current
 //   Model's calibration threshold (its calibration_quantile, 0.95, of the similarities of track
 //   pairs); ranked by the share of track pairs it beats (closerThan), then by similarity.
 // The two families have no common scale, so they alternate: best KG reason, best modality

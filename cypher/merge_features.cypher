@@ -7,7 +7,7 @@
 // A new vector drops the source file's path and fingerprint: features computed from media get
 // them back from set_feature_sources.cypher once written, so a run stopped between the two is
 // seen as stale (recomputed) by tracks_missing_features.cypher, never as fresh. It also drops
-// the calibrated copy that publish derived from the old vector (train/calibrate.py): explain
+// the calibrated copy that publish derived from the old vector (publish/calibrate.py): explain
 // gives no modality reason from it until the next publish calibrates the new one.
 UNWIND $rows AS row
 MATCH (t:Track {id: row.track})

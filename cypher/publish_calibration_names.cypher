@@ -1,4 +1,4 @@
-// The feature names present in the catalog, which publish calibrates (train/calibrate.py).
+// The feature names present in the catalog, which publish calibrates (publish/calibrate.py).
 // Params:  none
 // Returns: name (string), one row per distinct Feature.name, in name order
 MATCH (f:Feature)

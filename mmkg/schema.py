@@ -50,12 +50,12 @@ class Label(StrEnum):
     FEATURE = "Feature"
     """A multi-modal attribute node; always carries one :class:`Modality` label too."""
     MODEL = "Model"
-    """A published model version (see ``train/publish.py``)."""
+    """A published model version (see ``publish/writer.py``)."""
     PUBLISH_LOCK = "PublishLock"
     CATALOG = "Catalog"
     """A catalog folder whose media files tracks reference: its ``id`` (the folder's name) and
     ``root`` (its absolute path on this machine), recorded once per catalog."""
-    """At most one node, held by the publish that runs (see ``train/publish_lock.py``)."""
+    """At most one node, held by the publish that runs (see ``publish/lock.py``)."""
 
 
 class Modality(StrEnum):
@@ -140,7 +140,7 @@ class Prop(StrEnum):
     K = "k"
     MODEL_TYPE = "model_type"
     """On a Model: the run's model name (``mkgcn``, ``lightgcn``...); beside it its test metrics
-    (``test_auc`` ... ``test_ndcg_at_20``), readable copies of ``metrics`` (train/publish.py)."""
+    (``test_auc`` ... ``test_ndcg_at_20``), readable copies of ``metrics`` (publish/writer.py)."""
     TEST_AUC = "test_auc"
     TEST_F1 = "test_f1"
     TEST_RECALL_AT_20 = "test_recall_at_20"
@@ -163,7 +163,7 @@ class Prop(StrEnum):
     STARTED_AT = "started_at"
     CALIBRATED = "calibrated"
     """On a Feature: its vector standardised over the catalog's vectors of the same feature name,
-    ``z = (x - mean) / std`` per dimension, then L2-normalised (``train/calibrate.py``, at publish).
+    ``z = (x - mean) / std`` per dimension, then L2-normalised (``publish/calibrate.py``, at publish).
     Compared with ``vector.similarity.cosine`` by ``cypher/explain.cypher``."""
     CALIBRATION_FEATURES = "calibration_features"
     """On a Model: the feature names calibrated at its publish (position ``i`` names the ``i``-th

@@ -1,4 +1,4 @@
-"""Modality reasons of ``cypher/explain.cypher``: calibrated at publish (``train/calibrate.py``)
+"""Modality reasons of ``cypher/explain.cypher``: calibrated at publish (``publish/calibrate.py``)
 against the catalog, so a planted audio twin is explained and a merely typical pair is not.
 
 The demo graph of ``tests/demo_graph.py`` gets one 16-d ``Audio`` feature per track, built so
@@ -22,8 +22,8 @@ from neo4j import GraphDatabase
 from mmkg.cli import cli
 from mmkg.graph import load_query, render, run_batches
 from mmkg.schema import Modality, feature_id
-from mmkg.train.calibrate import CalibrationConfig, sample_pairs
-from mmkg.train.publish import publish
+from mmkg.publish.calibrate import CalibrationConfig, sample_pairs
+from mmkg.publish.writer import publish
 from tests.demo_graph import N_TRACKS, build_demo_graph, track_id, write_run
 
 AUDIO = "audio_test"
@@ -43,7 +43,7 @@ def audio_vectors() -> np.ndarray:
 
 
 def _calibrated(vectors: np.ndarray) -> np.ndarray:
-    """The contract of ``train/calibrate.py``, computed here independently: standardised over
+    """The contract of ``publish/calibrate.py``, computed here independently: standardised over
     the catalog (population std), each row L2-normalised."""
     z = (vectors - vectors.mean(axis=0)) / vectors.std(axis=0)
     return z / np.linalg.norm(z, axis=1, keepdims=True)

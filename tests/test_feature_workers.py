@@ -23,7 +23,7 @@ import soundfile
 from mmkg.config import media_settings
 from mmkg.errors import FeatureError
 from mmkg.ingest.features import compute, jobs
-from mmkg.ingest.sample_catalog import generate_sample_catalog
+from mmkg.sample_catalog import generate_sample_catalog
 from tests.conftest import ROOT, count
 from tests.feature_work import DOOMED, run_job_or_die
 

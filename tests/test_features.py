@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from mmkg.ingest.features import check_media, extract, feature_specs
 from mmkg.ingest.features.compute import compute_missing_features
 from mmkg.ingest.features import text as text_features
-from mmkg.ingest.sample_catalog import cover_image, generate_sample_catalog, synth_audio
+from mmkg.sample_catalog import cover_image, generate_sample_catalog, synth_audio
 from mmkg.cli import cli
 from mmkg.schema import Modality
 from tests.conftest import count

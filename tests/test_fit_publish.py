@@ -10,7 +10,7 @@ import torch
 from click.testing import CliRunner
 
 from mmkg.cli import cli
-from mmkg.ingest.sample_catalog import generate_sample_catalog
+from mmkg.sample_catalog import generate_sample_catalog
 from mmkg.train.run_folder import RunFolder
 
 torch.set_num_threads(1)

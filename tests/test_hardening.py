@@ -27,7 +27,7 @@ from mmkg.errors import DatabaseError, RunFolderError
 from mmkg.graph import connect, run_batches
 from mmkg.graph.batch import retry_delays
 from mmkg.server.local import LocalServer
-from mmkg.train.publish import read_run
+from mmkg.publish.writer import read_run
 from mmkg.train.run_folder import RunFolder
 from tests.bolt_proxy import CommitCutter
 from tests.conftest import ROOT, count

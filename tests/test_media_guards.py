@@ -23,7 +23,7 @@ from mmkg.ingest.features import check_media, extract
 from mmkg.ingest.features import image as image_features
 from mmkg.ingest.features.compute import compute_missing_features
 from mmkg.ingest.features.media import check_stored_media, resolve_catalog_media
-from mmkg.ingest.sample_catalog import AUDIO_RATE, cover_image, generate_sample_catalog, synth_audio
+from mmkg.sample_catalog import AUDIO_RATE, cover_image, generate_sample_catalog, synth_audio
 from tests.conftest import count
 
 HOST_FILE = "/etc/hostname" if Path("/etc/hostname").is_file() else "/etc/passwd"

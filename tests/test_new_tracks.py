@@ -16,8 +16,8 @@ from click.testing import CliRunner
 from mmkg.cli import cli
 from mmkg.errors import PublishError
 from mmkg.graph.schema import apply_schema, reset_database
-from mmkg.train.publish_lock import publish_lock
-from mmkg.train.publish_new_tracks import publish_new_tracks
+from mmkg.publish.lock import publish_lock
+from mmkg.publish.new_tracks import publish_new_tracks
 
 torch.set_num_threads(1)
 

@@ -1,4 +1,4 @@
-"""publish (train/publish.py) against a real Neo4j: what it writes, atomic swaps, failures, pruning.
+"""publish (publish/writer.py) against a real Neo4j: what it writes, atomic swaps, failures, pruning.
 
 These tests need exact control of the vectors, so their run folders are written through
 :class:`RunFolder` by ``tests/demo_graph.py``; ``tests/test_fit_publish.py`` publishes a really
@@ -21,7 +21,7 @@ import torch
 from mmkg.errors import DatabaseError, PublishError, RunFolderError
 from mmkg.graph import load_query
 from mmkg.schema import LEGACY_VECTOR_PROPERTIES, VECTOR_SLOTS
-from mmkg.train.publish import (RecommendationBatches, prune, publish, read_run,
+from mmkg.publish.writer import (RecommendationBatches, prune, publish, read_run,
                                 vector_index_dimensions)
 from mmkg.train.run_folder import Embeddings, RunFolder
 from tests.conftest import ROOT, count
@@ -211,7 +211,7 @@ import os, signal, sys
 from pathlib import Path
 from mmkg.config import load_settings
 from mmkg.graph import connect
-from mmkg.train.publish import publish
+from mmkg.publish.writer import publish
 settings = load_settings()
 seen = []
 def kill_after_two_recommendation_batches(step, rows):

@@ -1,6 +1,6 @@
 """Audit item 1: two publishes at once used to both exit 0 and leave every Track and User
 embedding null (each cleared and flipped the other's staged vectors). Publishes now take the
-publish lock (train/publish_lock.py): the second is refused with one line, the first completes,
+publish lock (publish/lock.py): the second is refused with one line, the first completes,
 and a lock left by a dead publish is recoverable."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import pytest
 
 from mmkg.errors import PublishError
 from mmkg.graph import load_query, write_rows
-from mmkg.train.publish import publish, read_run
-from mmkg.train.publish_lock import LockHolder, _acquire
+from mmkg.publish.writer import publish, read_run
+from mmkg.publish.lock import LockHolder, _acquire
 from tests.conftest import ROOT, count
 from tests.demo_graph import N_TRACKS, N_USERS, build_demo_graph, write_run
 from tests.test_cli_errors import assert_one_line_error

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from mmkg.cli import cli
 from mmkg.graph import CYPHER_DIR, load_query
 from mmkg.schema import VECTOR_SLOTS, Label
-from mmkg.train.publish import publish
+from mmkg.publish.writer import publish
 from mmkg.train.run_folder import RunFolder
 from tests.demo_graph import K, build_demo_graph, listened_pairs, track_id, write_run
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from mmkg.ingest.features import check_media
 from mmkg.ingest.pipeline import read_dataset
-from mmkg.ingest.sample_catalog import MOODS, generate_sample_catalog
+from mmkg.sample_catalog import MOODS, generate_sample_catalog
 from mmkg.cli import cli
 from mmkg.errors import MmkgError
 
@@ -137,9 +137,10 @@ def test_listening_follows_mood_which_only_the_modalities_show(tmp_path):
     assert _top_decile_share(listened, 400) > 0.3
 
 
-SKEW0_DIGEST = "fee7a87f4e03194e0b93dc46bc8cf1b3079051a15425a20c6e6dc8bda95b237e"
-"""sha256 over (path, sha256 of the bytes) of every file of the tracks=60, users=12, seed=7,
-no-media catalog, as written before ``popularity_skew`` existed."""
+SKEW0_DIGEST = "e708f79f1629a3001bea317fefb8be3c5c2d14794a89b03200dff70b3d7ad231"
+"""sha256 over (path, sha256 of the bytes) of every data file of the tracks=60, users=12, seed=7,
+no-media catalog, as written before ``popularity_skew`` existed (the README, which names the
+generator's module, is left out)."""
 
 
 def test_popularity_skew_zero_is_the_catalog_of_before(tmp_path):
@@ -148,6 +149,8 @@ def test_popularity_skew_zero_is_the_catalog_of_before(tmp_path):
         generate_sample_catalog(root, tracks=60, users=12, seed=7, media=False, **skew_args)
         digest = hashlib.sha256()
         for name, sha in _digest(root).items():
+            if name == "README.md":
+                continue
             digest.update(name.encode())
             digest.update(bytes.fromhex(sha))
         assert digest.hexdigest() == SKEW0_DIGEST

@@ -24,7 +24,7 @@ import click
 def sample_catalog(out: Path, tracks: int, users: int, seed: int, media: bool,
                    interactions_per_user: int, popularity_skew: float, fmt: str, force: bool) -> None:
     """Write a synthetic catalog (tables, media, planted taste) to OUT for `mmkg ingest`."""
-    from mmkg.ingest.sample_catalog import generate_sample_catalog
+    from mmkg.sample_catalog import generate_sample_catalog
 
     summary = generate_sample_catalog(out, tracks=tracks, users=users, seed=seed, media=media,
                                       interactions_per_user=interactions_per_user,

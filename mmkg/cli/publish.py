@@ -31,7 +31,7 @@ def publish(app: AppContext, run_dir: Path, keep: int, batch_size: int | None,
             model_id: str | None, export_dir: Path | None, force_unlock: bool,
             new_tracks: bool) -> None:
     """Write RUN_DIR's embeddings and top-K to Neo4j as the new current model, atomically."""
-    from mmkg.train.publish import publish as publish_run
+    from mmkg.publish.writer import publish as publish_run
 
     if new_tracks:
         _new_tracks(app, run_dir, batch_size, model_id, export_dir, force_unlock)
@@ -53,7 +53,7 @@ def publish(app: AppContext, run_dir: Path, keep: int, batch_size: int | None,
 
 def _new_tracks(app: AppContext, run_dir: Path, batch_size: int | None, model_id: str | None,
                 export_dir: Path | None, force_unlock: bool) -> None:
-    from mmkg.train.publish_new_tracks import publish_new_tracks
+    from mmkg.publish.new_tracks import publish_new_tracks
 
     s = publish_new_tracks(app.driver(), app.database, run_dir,
                            batch_size=batch_size or app.settings.batch.publish, model_id=model_id,

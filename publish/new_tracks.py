@@ -1,8 +1,8 @@
 """``mmkg publish RUN --new-tracks``: give tracks ingested after training a vector from the
 current model and a place in its top-K lists, without retraining.
 
-Under the publish lock (``train/publish_lock.py``: never beside a publish), for the run that is
-the **current** model (its id, as :func:`mmkg.train.publish.read_run` derives it, must be
+Under the publish lock (``publish/lock.py``: never beside a publish), for the run that is
+the **current** model (its id, as :func:`mmkg.publish.writer.read_run` derives it, must be
 ``Model {current: true}``'s, so its user vectors are the ones served):
 
 1. read the tracks the run's export lacks (:func:`mmkg.export.new_tracks.read_new_tracks`);
@@ -35,8 +35,8 @@ from mmkg.export import ExportedGraph
 from mmkg.export.new_tracks import read_new_tracks
 from mmkg.graph import load_query, render, run_batches, run_parameter_batches, write_rows
 from mmkg.train.new_tracks import embed_new_tracks, merge_topk
-from mmkg.train.publish import RecommendationBatches, embedding_rows, read_run
-from mmkg.train.publish_lock import holding_publish_lock
+from mmkg.publish.writer import RecommendationBatches, embedding_rows, read_run
+from mmkg.publish.lock import holding_publish_lock
 from mmkg.train.run_folder import Embeddings, RunFolder
 
 log = logging.getLogger(__name__)

@@ -37,14 +37,14 @@ vectors (the node property ``Model.vector_property``) and its vector index (``Mo
    (an earlier design copied every vector in the flip; at 10M listens, 700k vectors, that one
    transaction ran a 3 GB heap out of memory). The previous model's vectors stay in the other
    slot until the next publish clears it.
-6. Calibration of the modality features (:mod:`mmkg.train.calibrate`), before the flip: every
+6. Calibration of the modality features (:mod:`mmkg.publish.calibrate`), before the flip: every
    ``Feature`` gets its catalog-standardised vector ``calibrated`` and the Model the thresholds
    of its modality reasons (``calibration_*``), which therefore become current with it.
 7. Pruning: all but the ``keep`` most recent non-current complete versions are deleted
    (relationships in batches of users, then the Model node), and so are incomplete leftovers; so
    are the ``embedding`` properties and indexes of mmkg before vector slots, once.
 
-One publish at a time: :func:`publish` holds the publish lock (``train/publish_lock.py``) from
+One publish at a time: :func:`publish` holds the publish lock (``publish/lock.py``) from
 before staging until after pruning; a second one meanwhile is refused with one line.
 """
 
@@ -69,8 +69,8 @@ from mmkg.graph import (ParameterBatch, load_query, render, run_batches, run_imp
 from mmkg.progress import progress_bar
 from mmkg.schema import (LEGACY_VECTOR_INDEXES, LEGACY_VECTOR_PROPERTIES, VectorSlot, Label, Prop,
                          next_vector_slot)
-from mmkg.train.calibrate import CalibrationConfig, FeatureCalibration, calibrate_features
-from mmkg.train.publish_lock import holding_publish_lock
+from mmkg.publish.calibrate import CalibrationConfig, FeatureCalibration, calibrate_features
+from mmkg.publish.lock import holding_publish_lock
 from mmkg.train.run_folder import Embeddings, RunFolder
 
 log = logging.getLogger(__name__)
@@ -312,8 +312,8 @@ def publish(
             where the run's ``model.pt`` says.
         on_step: called after every committed batch with (step, rows); an exception it raises
             aborts the publish before the flip, leaving the current version untouched.
-        calibration: how the modality features are calibrated (:mod:`mmkg.train.calibrate`).
-        force_unlock: (added by :func:`~mmkg.train.publish_lock.holding_publish_lock`) break a
+        calibration: how the modality features are calibrated (:mod:`mmkg.publish.calibrate`).
+        force_unlock: (added by :func:`~mmkg.publish.lock.holding_publish_lock`) break a
             publish lock left by a publish that died on another host first.
 
     Raises:
