@@ -136,6 +136,28 @@ def test_audio_features_separate_two_genres(tmp_path):
     assert dist[same].max() < dist[~np.equal.outer(labels, labels)].min()
 
 
+def test_audio_reads_one_window_past_the_intro_or_around_the_middle(tmp_path):
+    """Sound only where the window should be, silence elsewhere: a 40-s file is read around its
+    middle (12.5 s to 27.5 s), a 90-s file from 30 s on; reading from the start would see
+    silence."""
+    import soundfile
+
+    from mmkg.ingest.features import audio
+
+    rate = 22050
+    paths = []
+    for seconds, start in ((40, 12.5), (90, audio.OFFSET_SECONDS)):
+        t = np.arange(seconds * rate) / rate
+        inside = (t >= start) & (t < start + audio.MAX_SECONDS)
+        path = tmp_path / f"{seconds}s.wav"
+        soundfile.write(str(path), (0.3 * np.sin(2 * np.pi * 440 * t) * inside).astype(np.float32), rate)
+        paths.append(path)
+    (vectors,) = extract("audio", paths, [p.stem for p in paths])
+    silent_share = vectors.vectors[:, 79]
+    assert silent_share.max() < 0.02, silent_share
+    assert np.allclose(vectors.vectors[:, 78], 1.0)  # a whole window read
+
+
 def test_audio_summary_reads_a_planted_tempo_loudness_and_brightness(tmp_path):
     """A 120-BPM click track over a quiet hum (44.1 kHz stereo, resampled by the extractor), and a
     steady 2 kHz sine of amplitude 0.5 (RMS 0.354 = -9.0 dBFS)."""
