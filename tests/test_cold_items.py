@@ -126,8 +126,24 @@ def test_new_tracks_go_without_id_and_keep_their_scale(unseen_data):
         before = model.item_inputs()[0].clone()
         model.entity.weight[0] += 1.0                                      # item 0 has no listen
         model.train(False)
-        assert torch.equal(model.item_inputs()[0], before)                 # its ID is never used
-        x = model.kg(model.item_inputs(), model.relation.weight)[0]
+        assert torch.equal(model.item_inputs()[0][0], before[0])           # its ID is never used
+        x = model.kg(model.item_inputs()[0], model.relation.weight)[0]
         assert torch.allclose(model.propagate()[1][0], x)                  # no 1/(L+1) shrink
         model.entity.weight[1] += 1.0                                      # item 1 has listens
-        assert not torch.equal(model.item_inputs()[1], before)
+        assert not torch.equal(model.item_inputs()[0][1], before[1])
+
+
+def test_an_item_without_its_id_in_a_training_step_is_scored_as_a_new_track(unseen_data):
+    """The dropped items of a step get ``I_i = x_i`` (fusion and KG, no collaborative layer),
+    the path evaluation uses for new tracks; the others keep their propagated vectors."""
+    model = mkgcn(unseen_data, 0.5).train()
+    model.step_generator = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        state = model.step_generator.get_state()
+        inputs, keep = model.item_inputs()
+        model.step_generator.set_state(state)                              # the same draw again
+        items = model.propagate()[1]
+    x = model.kg(inputs, model.relation.weight)[: model.n_items].detach()
+    assert (~keep).sum() > 1 and keep.sum() > 1
+    assert torch.allclose(items[~keep], x[~keep])
+    assert not torch.allclose(items[keep], x[keep])

@@ -70,12 +70,16 @@ class MKGCN(VectorRecommender):
     **ID dropout** (``id_dropout`` = p > 0): :math:`v_i` becomes :math:`\delta_i v_i` with
     :math:`\delta_i \sim \mathrm{Bernoulli}(1 - p)` drawn per item and training step (from the
     epoch's generator, :attr:`step_generator`: the same on every worker, and a resumed run draws
-    what an uninterrupted one would), so the fusion of
-    content and the KG learns to place an item alone. In evaluation :math:`\delta_i = 1`, except for
-    items without a training interaction (new tracks, whose ID never received a signal):
+    what an uninterrupted one would). In evaluation :math:`\delta_i = 1`, except for items
+    without a training interaction (new tracks, whose ID never received a signal):
     :math:`\delta_i = 0` always, and their final vector is :math:`I_i = x_i` — they have no
     collaborative layer, so the mean over layers runs over the one they have instead of shrinking
-    :math:`x_i` by :math:`1/(L+1)` with :math:`L` empty layers.
+    :math:`x_i` by :math:`1/(L+1)` with :math:`L` empty layers. An item whose ID is dropped in a
+    training step is scored the same way, :math:`I_i = x_i` (it still feeds the users'
+    propagation), so the path that places a new track — fusion of content and KG, no ID, no
+    collaborative layer — is itself trained on a share p of the positives and negatives of every
+    step (before 2026-12-05 a dropped item kept its collaborative layers: cold Recall@20 0.02–0.05
+    lower on the synthetic catalogs, BENCHMARKS.md "Cold start").
 
     The user aggregator of the paper (attention over a sampled history) becomes propagation over
     the training interactions, which aggregates *every* history item, and the item aggregator's
@@ -124,9 +128,9 @@ class MKGCN(VectorRecommender):
         return cls(config, data.n_users, data.n_items, data.n_entities, data.n_relations, data.kg,
                    data.train, [(m.values, m.mask) for m in data.modalities])
 
-    def item_inputs(self) -> torch.Tensor:
+    def item_inputs(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Layer-0 entity vectors: items (their ID embedding dropped as ``id_dropout`` says)
-        fused with their modalities, other entities as learned."""
+        fused with their modalities, other entities as learned; and which items kept their ID."""
         h = self.entity.weight
         keep = ~self.no_id
         if self.training and self.id_dropout > 0:
@@ -136,12 +140,13 @@ class MKGCN(VectorRecommender):
         if self.fusion is not None:
             feats = [getattr(self, f"modality_{k}") for k in range(self.n_modalities)]
             v = self.fusion(v, feats, self.modality_mask)
-        return torch.cat([v, h[self.n_items:]])
+        return torch.cat([v, h[self.n_items:]]), keep
 
     def propagate(self) -> tuple[torch.Tensor, torch.Tensor]:
-        x = self.kg(self.item_inputs(), self.relation.weight)[: self.n_items]
+        inputs, keep = self.item_inputs()
+        x = self.kg(inputs, self.relation.weight)[: self.n_items]
         out = propagate_layers(self.adj, torch.cat([self.user.weight, x]), self.layers)
-        items = torch.where(self.no_id.unsqueeze(1), x, out[self.n_users:])
+        items = torch.where(keep.unsqueeze(1), out[self.n_users:], x)       # no ID: scored as x_i
         return out[: self.n_users], items
 
     def ego(self, users: torch.Tensor, items: torch.Tensor) -> list[torch.Tensor]:
