@@ -102,7 +102,8 @@ class ModelConfig(BaseModel):
     """Multi-modal fusion variant (``add`` for the ranking MKGCN; the paper's is ``residual``)."""
     id_dropout: float = Field(0.5, ge=0, lt=1)
     """``mkgcn`` — p: in each training step every item's layer-0 ID embedding is replaced by zeros
-    with probability p, so that content and KG must carry it; with p > 0, items without a training
+    with probability p and the item is scored from its content and KG vector alone (as a new
+    track is), so that content and KG must carry it; with p > 0, items without a training
     listen (new tracks) always go without it (0: off, every item keeps its ID, and new tracks
     never reach a top-20 among listened ones). The default 0.5 was chosen on validation of
     ``bench/cold_start.py`` (BENCHMARKS.md, "Cold start"): cold and mixed ranking better on every
