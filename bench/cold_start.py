@@ -32,7 +32,7 @@ from bench.lastfm import DATASET
 from bench.multimodal import machine, prepare, run
 
 MONITOR = "recall@20"
-EPOCHS = ["--epochs", "40", "--patience", "5"]
+EPOCHS = ["--set", "epochs=40", "--set", "patience=5"]
 """Every trained variant: at most 40 epochs, early stop after 5 without validation gain."""
 VARIANTS: dict[str, list[str]] = {
     "random": ["--model", "random"],
@@ -41,8 +41,8 @@ VARIANTS: dict[str, list[str]] = {
     "content-knn": ["--model", "content-knn"],
     "lightgcn": ["--model", "lightgcn", *EPOCHS],
     "mkgcn": ["--model", "mkgcn", *EPOCHS],
-    "mkgcn-keepid": ["--model", "mkgcn", "--id-dropout", "0", *EPOCHS],
-    "mkgcn-nomod": ["--model", "mkgcn", "--no-modalities", *EPOCHS],
+    "mkgcn-keepid": ["--model", "mkgcn", "--set", "model.id_dropout=0", *EPOCHS],
+    "mkgcn-nomod": ["--model", "mkgcn", "--set", "model.modalities=false", *EPOCHS],
 }
 """Variant → ``mmkg train`` flags. ``lightgcn`` uses MKGCN's objective (softmax); ``mkgcn`` is the
 defaults (ID dropout p = 0.5: new tracks always without ID); ``-keepid``: p = 0 (every item keeps
@@ -81,7 +81,7 @@ def exports(args: argparse.Namespace, dataset: str, splits: list[int], log: Path
 def train(export: Path, out: Path, flags: list[str], seed: int, threads: int) -> dict:
     if not (out / "metrics.json").exists():
         out.mkdir(parents=True, exist_ok=True)
-        run(["train", "--out", str(out), "--export", str(export), "--seed", str(seed), "--monitor", MONITOR,
+        run(["train", "--out", str(out), "--export", str(export), "--seed", str(seed), "--set", f"monitor={MONITOR}",
              "--threads", str(threads), "--quiet", *flags], out / "train.log")
     return json.loads((out / "metrics.json").read_text())
 

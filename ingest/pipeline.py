@@ -24,7 +24,7 @@ from mmkg.graph import read_named
 from mmkg.graph.schema import apply_schema
 from mmkg.ingest.bulk import bulk_load, check_bulk_target
 from mmkg.ingest.graphdata import GraphData
-from mmkg.ingest.readers import catalog_format
+from mmkg.ingest.readers import FORMATS
 from mmkg.ingest.validate import Problem, Validator
 from mmkg.ingest.writers import write_graph
 from mmkg.progress import progress_bar
@@ -115,7 +115,7 @@ def read_dataset(path: Path, fmt: str, *, rating_threshold: float | None = None,
     Raises:
         ValueError: unknown format or policy, or an option the format does not have.
     """
-    reader = catalog_format(fmt)
+    reader = FORMATS.get(fmt)
     validator = Validator(on_conflict=on_conflict)
     path = Path(path)
     if not path.is_dir():
@@ -176,7 +176,7 @@ def ingest(
 
     Args:
         driver: an open driver; may be ``None`` for a dry run.
-        fmt: a registered catalog format (:func:`mmkg.ingest.readers.format_names`).
+        fmt: a registered catalog format (:data:`mmkg.ingest.readers.FORMATS`).
         skip_invalid: write valid rows only, report rejects to ``reject_report``
             (default ``./ingest-rejects.csv``). Problems with whole files still stop everything.
         batch_size: node/relationship rows per write transaction; ``feature_rows`` caps feature
@@ -230,7 +230,7 @@ def ingest(
         with progress_bar("rows") if progress else contextlib.nullcontext() as bar:
             written = write_graph(driver, database, data, batch_size=batch_size,
                                   feature_rows=feature_rows, progress=bar or False)
-    if features if features is not None else catalog_format(fmt).media:
+    if features if features is not None else FORMATS.get(fmt).media:
         from mmkg.ingest.features.compute import compute_missing_features
 
         compute_missing_features(driver, database, batch_size=feature_batch,

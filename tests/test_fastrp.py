@@ -129,7 +129,7 @@ def test_model_without_fastrp_vectors_says_how_to_export():
 
     data = TrainData.from_export(make_export(n_users=6, n_items=10))
     with pytest.raises(TrainError, match="--fastrp"):
-        build_model(ModelConfig(model="fastrp"), data, np.random.default_rng(0))
+        build_model(ModelConfig(name="fastrp"), data, np.random.default_rng(0))
 
 
 @pytest.mark.usefixtures("uri_scheme")

@@ -53,7 +53,7 @@ def test_two_workers_on_an_empty_numba_cache(empty_db, database, catalog, tmp_pa
     numba_cache.mkdir()
     done = subprocess.run(
         [sys.executable, "-m", "mmkg", "features", "--workers", "2",
-         "--batch-size", "2", "--no-progress"],
+         "--tracks-per-job", "2", "--no-progress"],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
         env={**os.environ, "NUMBA_CACHE_DIR": str(numba_cache)})
     assert done.returncode == 0, done.stderr[-3000:]

@@ -66,8 +66,8 @@ def embed_new_tracks(run_dir, export: ExportedGraph, new: NewTracks) -> Inductiv
     run = RunFolder(run_dir)
     saved = run.load_embedded_model()
     config = TrainConfig(**saved.config)
-    if config.model.model not in INDUCTIVE_MODELS:
-        raise TrainError(f"{run.path}: model {config.model.model!r} cannot place tracks it was not "
+    if config.model.name not in INDUCTIVE_MODELS:
+        raise TrainError(f"{run.path}: model {config.model.name!r} cannot place tracks it was not "
                          f"trained on (only {', '.join(INDUCTIVE_MODELS)} can); retrain to include them")
     data = TrainData.from_export(export, config.model.modality_names)
     if "refit" in run.load_metrics():

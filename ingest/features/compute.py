@@ -30,7 +30,7 @@ from mmkg.errors import FeatureError
 from mmkg.graph import load_query, read_rows, run_batches
 from mmkg.ingest.features.jobs import Job, JobResult, available_cpus, run_jobs
 from mmkg.ingest.features.media import same_file
-from mmkg.ingest.features.registry import extractors, media_kinds
+from mmkg.ingest.features.registry import MEDIA_KINDS, extractors
 from mmkg.ingest.writers import write_feature_sets
 from mmkg.progress import progress_bar
 from mmkg.schema import feature_id
@@ -100,7 +100,7 @@ def compute_missing_features(driver: Driver, database: str, *,
 
 
 def _kinds(only: Iterable[str] | None) -> list[str]:
-    known = media_kinds()
+    known = MEDIA_KINDS.names()
     kinds = list(known if only is None else only)
     unknown = sorted(set(kinds) - set(known))
     if unknown:

@@ -25,7 +25,7 @@ import stat
 from pathlib import Path
 
 from mmkg.config import MediaSettings, media_settings
-from mmkg.ingest.features.registry import media_kind, register_media
+from mmkg.ingest.features.registry import MEDIA_KINDS, register_media
 
 # libsndfile notes "data : 132300 (should be 66128)" when a header claims more than the file holds.
 _SIZE_MISMATCH = re.compile(r"^\s*(\w+)\s*:.*\(should be", re.MULTILINE)
@@ -44,7 +44,7 @@ def resolve_catalog_media(kind: str, root: Path, cell: str,
         ValueError: unknown ``kind``.
     """
     settings = settings or media_settings()
-    media = media_kind(kind)
+    media = MEDIA_KINDS.get(kind)
     try:
         real = (Path(root) / cell).resolve()
         allowed = [Path(root).resolve()] + ([settings.root.resolve()] if settings.root else [])
@@ -63,7 +63,7 @@ def check_stored_media(kind: str, path: Path, settings: MediaSettings | None = N
     """:func:`check_media` of a path stored on a track (joined to its catalog's root), which must
     also still be the file's real path: absolute, with no symlink and no ``..`` on the way
     (ingest stored it resolved)."""
-    media = media_kind(kind)
+    media = MEDIA_KINDS.get(kind)
     path = Path(path)
     try:
         if not path.is_absolute() or path.resolve() != path:
@@ -87,7 +87,7 @@ def check_media(kind: str, path: Path, settings: MediaSettings | None = None) ->
         ValueError: unknown ``kind``.
     """
     settings = settings or media_settings()
-    media = media_kind(kind)
+    media = MEDIA_KINDS.get(kind)
     path = Path(path)
     try:
         info = path.stat()

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mmkg.ingest.features import media_kinds, resolve_catalog_media
+from mmkg.ingest.features import MEDIA_KINDS, resolve_catalog_media
 from mmkg.ingest.featureset import FeatureSet
 from mmkg.ingest.graphdata import GraphData, NodeSet, RelSet, property_frame
 from mmkg.ingest.readers.feature_kinds import feature_kinds
@@ -21,7 +21,7 @@ from mmkg.ingest.readers.table import Table, read_table
 from mmkg.ingest.validate import Validator
 from mmkg.schema import KG_LABELS, Label, Modality, Prop, RelType
 
-MEDIA_COLUMNS: tuple[str, ...] = media_kinds()
+MEDIA_COLUMNS: tuple[str, ...] = MEDIA_KINDS.names()
 """Track columns naming a media file: one per registered media kind."""
 
 #: table name → (required columns, optional columns)

@@ -1,8 +1,8 @@
 """The catalog-format registry: format name → the reader that validates such a folder.
 
 A format is one module in ``ingest/readers/`` whose reader function carries
-``@register_format("name")``; importing :mod:`mmkg.ingest.readers` imports the built-in ones and
-so registers them. ``mmkg ingest --format`` offers exactly the registered names.
+``@register_format("name")``; the first lookup in :data:`FORMATS` imports :mod:`mmkg.ingest.readers`,
+which registers the built-in ones. ``mmkg ingest --format`` offers exactly the registered names.
 
 A reader has the signature ``read(root, validator, **options) -> GraphData``: it reports every
 problem to the :class:`~mmkg.ingest.validate.Validator` (never raises for bad data) and returns
@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from mmkg.registry import Registry
 
 if TYPE_CHECKING:
     from mmkg.ingest.graphdata import GraphData
@@ -55,40 +57,11 @@ class CatalogFormat:
         return self.read(root, validator, **self.check_options(**options))
 
 
-FORMATS: dict[str, CatalogFormat] = {}
+FORMATS: Registry[CatalogFormat] = Registry("format", builtins="mmkg.ingest.readers")
 """Registered formats by name, in registration order."""
 
 
 def register_format(name: str, *, media: bool = False,
                     options: tuple[str, ...] = ()) -> Callable[[Reader], Reader]:
     """Function decorator: make ``name`` read folders with this reader (names are unique)."""
-
-    def add(read: Reader) -> Reader:
-        if name in FORMATS and FORMATS[name].read is not read:
-            raise ValueError(f"catalog format {name!r} is already registered")
-        FORMATS[name] = CatalogFormat(name, read, media, frozenset(options))
-        return read
-
-    return add
-
-
-def catalog_format(name: str) -> CatalogFormat:
-    """The registered format ``name``.
-
-    Raises:
-        ValueError: unknown name.
-    """
-    _load_builtins()
-    if name not in FORMATS:
-        raise ValueError(f"unknown format {name!r}: expected one of {', '.join(FORMATS)}")
-    return FORMATS[name]
-
-
-def format_names() -> tuple[str, ...]:
-    """Every registered format name, in registration order."""
-    _load_builtins()
-    return tuple(FORMATS)
-
-
-def _load_builtins() -> None:
-    import mmkg.ingest.readers  # noqa: F401  (registers the built-in formats)
+    return lambda read: FORMATS.add(name, CatalogFormat(name, read, media, frozenset(options))).read
