@@ -27,7 +27,7 @@ import torch
 
 from mmkg.errors import TrainError
 from mmkg.progress import progress_bar
-from mmkg.train.config import TrainConfig
+from mmkg.train.config import USERS_PER_CHUNK, TrainConfig
 from mmkg.train.data import TrainData
 from mmkg.train.evaluate import evaluate
 from mmkg.train.model import Recommender, build_model
@@ -267,7 +267,7 @@ def _epochs(model, optimizer, data, config, state: FitState, run: RunFolder, pro
 
 
 @torch.no_grad()
-def embeddings(model: Recommender, data: TrainData, k: int = PUBLISH_K, users_per_chunk: int = 256) -> Embeddings:
+def embeddings(model: Recommender, data: TrainData, k: int = PUBLISH_K, users_per_chunk: int = USERS_PER_CHUNK) -> Embeddings:
     """What publish writes: ids, track/user vectors (for a vector model, exactly the vectors whose
     dot product is the score) and the exact top-``k`` per user over all tracks except the user's
     training tracks; slots beyond the user's rankable tracks hold item ``-1`` (never published)."""

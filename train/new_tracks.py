@@ -36,7 +36,7 @@ from mmkg.errors import TrainError
 from mmkg.export import ExportedGraph
 from mmkg.export.new_tracks import NewTracks
 from mmkg.schema import Label
-from mmkg.train.config import TrainConfig
+from mmkg.train.config import USERS_PER_CHUNK, TrainConfig
 from mmkg.train.data import TrainData, entity_offsets, standardize
 from mmkg.train.fit import all_listens
 from mmkg.train.run_folder import Embeddings, RunFolder
@@ -128,7 +128,7 @@ def _has_signal(new: NewTracks, data: TrainData, config: TrainConfig) -> list[bo
     return signal.tolist()
 
 
-def merge_topk(embeddings: Embeddings, vectors: InductiveVectors, users_per_chunk: int = 4096
+def merge_topk(embeddings: Embeddings, vectors: InductiveVectors, users_per_chunk: int = USERS_PER_CHUNK
                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Each user's exact top-K over the run's list and the new tracks, for the users whose list
     changes: ``(users [n], items [n, K], scores [n, K])``, best first; items index

@@ -17,11 +17,14 @@ import click
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 def evaluate(run: Path, export_path: Path | None, threads: int | None, as_json: bool) -> None:
     """Re-evaluate RUN's selected model on validation and test; print every metric."""
+    from mmkg.train.config import TrainConfig
     from mmkg.train.evaluate import evaluate as run_eval, load_run
+    from mmkg.train.run_folder import RunFolder
 
     set_threads(threads)
     model, data = load_run(run, export_path)
-    valid, test = run_eval(model, data, "valid"), run_eval(model, data, "test")
+    chunk = TrainConfig.load([RunFolder(run).file(RunFolder.CONFIG)]).users_per_chunk
+    valid, test = run_eval(model, data, "valid", chunk), run_eval(model, data, "test", chunk)
     if as_json:
         click.echo(json.dumps({"valid": valid, "test": test}, indent=2))
     else:
