@@ -187,10 +187,10 @@ def _per_extractor(root: Path, rows: list[dict[str, str]],
             paths = [root / r[kind] for r in rows]
             for extractor in extractors(kind):
                 started = time.perf_counter()
-                extractor.compute(paths[:1])
+                extractor.compute(paths[:1], MEDIA)
                 first = time.perf_counter() - started
                 started, cpu = time.perf_counter(), time.process_time()
-                vectors[f"bench/{extractor.spec.name}"] = extractor.compute(paths)
+                vectors[f"bench/{extractor.spec.name}"] = extractor.compute(paths, MEDIA)
                 seconds = time.perf_counter() - started
                 cpu = time.process_time() - cpu
                 rates[extractor.spec.name] = len(paths) / cpu
@@ -212,7 +212,7 @@ def _catalog_vectors(catalog: Path) -> dict[str, np.ndarray]:
         paths = [catalog / p for p in tracks[kind].dropna()] if kind in tracks else []
         for extractor in extractors(kind):
             if paths:
-                out[f"catalog/{extractor.spec.name}"] = extractor.compute(paths)
+                out[f"catalog/{extractor.spec.name}"] = extractor.compute(paths, MEDIA)
     return out
 
 

@@ -10,7 +10,7 @@ dimension, version). Both register with a decorator in their own module::
     def check_lyrics(path: Path, settings: MediaSettings) -> str | None: ...
 
     @register_extractor(SPEC)                       # SPEC.media == "lyrics"
-    def embed_files(paths: list[Path]) -> np.ndarray: ...
+    def embed_files(paths: list[Path], settings: MediaSettings) -> np.ndarray: ...
 
 Both are :class:`~mmkg.registry.Registry` entries (:data:`MEDIA_KINDS`, :data:`EXTRACTORS`), whose first
 lookup imports :mod:`mmkg.ingest.features` and so registers the built-in modules; the catalog
@@ -33,8 +33,9 @@ from mmkg.registry import Registry
 Check = Callable[[Path, MediaSettings], "str | None"]
 """Given an existing regular file within its size cap, and the media limits in effect: ``None``
 when it decodes, else why not (a short phrase)."""
-Compute = Callable[[list[Path]], np.ndarray]
-"""Given files of one media kind: their vectors ``[len(paths), spec.dim]``."""
+Compute = Callable[[list[Path], MediaSettings], np.ndarray]
+"""Given files of one media kind (checked under the media limits, also given): their vectors
+``[len(paths), spec.dim]``."""
 WarmUp = Callable[[], None]
 """Does, in the calling process, what the extractor's first call would do in every worker at
 once on a first run: compile its JIT code (and write numba's cache), build its model file."""

@@ -7,7 +7,8 @@ which registers the built-in ones. ``mmkg ingest --format`` offers exactly the r
 A reader has the signature ``read(root, validator, **options) -> GraphData``: it reports every
 problem to the :class:`~mmkg.ingest.validate.Validator` (never raises for bad data) and returns
 what the folder's valid rows add to the graph. ``options`` are the format's own settings, named
-at registration (e.g. ``rating_threshold`` for ``mkgcn``).
+at registration (e.g. ``rating_threshold`` for ``mkgcn``); a format with media also gets
+``media``, the :class:`~mmkg.config.MediaSettings` its files are checked under.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mmkg.config import MediaSettings
 from mmkg.registry import Registry
 
 if TYPE_CHECKING:
@@ -52,9 +54,12 @@ class CatalogFormat:
             raise ValueError(f"{', '.join(unknown)} applies to {where} only, not to {self.name}")
         return given
 
-    def __call__(self, root: Path, validator: "Validator", **options: Any) -> "GraphData":
-        """Read ``root`` with ``options`` (see :meth:`check_options`)."""
-        return self.read(root, validator, **self.check_options(**options))
+    def __call__(self, root: Path, validator: "Validator", media: MediaSettings,
+                 **options: Any) -> "GraphData":
+        """Read ``root`` with ``options`` (see :meth:`check_options`), and with ``media`` when
+        the format has media files."""
+        given = self.check_options(**options) | ({"media": media} if self.media else {})
+        return self.read(root, validator, **given)
 
 
 FORMATS: Registry[CatalogFormat] = Registry("format", builtins="mmkg.ingest.readers")

@@ -75,7 +75,7 @@ def ingest(app: AppContext, path: Path, fmt: str, dry_run: bool, skip_invalid: b
         skip_invalid=skip_invalid, reject_report=reject_report,
         batch_size=batch_size or batch.ingest, feature_rows=batch.feature_rows,
         feature_batch=batch.features, rating_threshold=rating_threshold, on_conflict=on_conflict,
-        bulk=server, features=features,
+        bulk=server, features=features, media=app.settings.media,
     )
     Console().print(summary.to_table())
     if summary.rejected:
