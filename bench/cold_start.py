@@ -6,7 +6,7 @@
 Datasets: ``lastfm`` (``shared/datasets/lastfm-kgcn``, KG only, no media; ``mmkg ingest
 --format kgcn``), ``plain`` and ``skew`` (synthetic catalogs with media, built by
 :func:`multimodal.prepare` from catalog seed 0; ``skew`` with ``--popularity-skew 1.0``). Each is
-exported with ``mmkg export --split cold-items --seed S`` for every split seed S (20 % of the
+exported with ``mmkg export --split cold-items --split-seed S`` for every split seed S (20 % of the
 tracks held out entirely: their listens go half to validation, half to test, per user), then
 every variant of :data:`VARIANTS` is trained with model seed S. Epochs are selected on validation
 (warm) Recall@20, test is read once. Prints per dataset the validation and test tables (cold,
@@ -74,7 +74,7 @@ def exports(args: argparse.Namespace, dataset: str, splits: list[int], log: Path
         prepare(catalog, root / "seed0", 0, log)
     for s, path in paths.items():
         if not (path / "manifest.json").exists():
-            run(["export", str(path), "--split", "cold-items", "--seed", str(s), "--force"], log)
+            run(["export", str(path), "--split", "cold-items", "--split-seed", str(s), "--force"], log)
     return paths
 
 

@@ -91,7 +91,7 @@ def main() -> None:
         for split in splits:
             export = work / f"export-{protocol}-s{split}"
             if not (export / "manifest.json").exists():
-                run(["export", str(export), "--split", protocol, "--seed", str(split)], log)
+                run(["export", str(export), "--split", protocol, "--split-seed", str(split)], log)
             for model in models:
                 for seed in seeds:
                     out = work / "runs" / protocol / f"s{split}" / model / f"seed{seed}"

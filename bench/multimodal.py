@@ -80,7 +80,7 @@ def prepare(args: argparse.Namespace, work: Path, seed: int, log: Path) -> Path:
         run(["ingest", str(catalog), "--format", "catalog"], log)
         ingested.touch()
     if not (export / "manifest.json").exists():
-        run(["export", str(export), "--split", args.split, "--seed", str(seed)], log)
+        run(["export", str(export), "--split", args.split, "--split-seed", str(seed)], log)
     return export
 
 

@@ -247,7 +247,7 @@ def test_cli_export(export_graph_db, database, tmp_path, uri_scheme):
     users = tmp_path / "users.txt"
     users.write_text("u1\nu2\n")
     result = CliRunner().invoke(cli, ["export", str(tmp_path / "out"), "--users-file", str(users),
-                                      "--split", "topk-801010", "--seed", "5"])
+                                      "--split", "topk-801010", "--split-seed", "5"])
     assert result.exit_code == 0, result.output
     assert "nodes:" in result.output and "Track 8" in result.output
     manifest = ExportedGraph.load(tmp_path / "out").manifest

@@ -80,7 +80,7 @@ def published(driver, database, tmp_path_factory):
     write_catalog(tmp / "catalog", tracks, features, listens)
     run = tmp / "run"
     mmkg("ingest", tmp / "catalog", "--no-features")
-    mmkg("export", tmp / "export", "--seed", "0")
+    mmkg("export", tmp / "export", "--split-seed", "0")
     mmkg("train", "--out", run, "--export", tmp / "export", "--set", "epochs=40", "--set", "model.dim=16",
          "--seed", "0", "--quiet", "--set", "patience=40", "--set", "monitor='auc'")
     mmkg("publish", run)
