@@ -130,6 +130,8 @@ def test_config_layers_model_defaults_then_files_then_overrides(tmp_path):
         TrainConfig.load(overrides={"model.dim": 8, "model.dim.x": 1})
     with pytest.raises(TrainError, match=r"^invalid training config: model.kg.hop: Extra inputs"):
         TrainConfig.load(overrides={"model.kg.hop": 2})
+    with pytest.raises(TrainError, match=r"^invalid training config: model: Input should be a valid dictionary"):
+        TrainConfig.load(overrides={"model": "lightgcn"})                 # the flat form of old configs
 
 
 def test_every_registered_model_has_its_defaults_file():

@@ -40,6 +40,8 @@ TOPK = (1, 2, 5, 10, 20, 50, 100)
 MODELS_DIR = Path(__file__).resolve().parent / "configs" / "models"
 """Each model's defaults: ``<name>.toml``."""
 MONITORS = ("auc", "f1", "recall@20", "ndcg@20")
+DEFAULT_MODEL = "mkgcn"
+"""The model of a config that names none: the ranking MKGCN."""
 USERS_PER_CHUNK = 256
 """Users scored at once when ranking every track (memory/speed trade-off only)."""
 
@@ -89,7 +91,7 @@ class UserConfig(_Section):
 class ModelConfig(_Section):
     """``[model]``: what ``model.pt`` needs to rebuild the network."""
 
-    name: Annotated[str, _in(registry.MODELS)] = "mkgcn"
+    name: Annotated[str, _in(registry.MODELS)] = DEFAULT_MODEL
     """A registered model: ``mkgcn`` (ranking MKGCN), ``mkgcn-paper`` (the paper's), ``kgcn``,
     baselines ``pop``, ``bpr`` (MF), ``lightgcn``, ``fastrp`` (GDS FastRP vectors of the export)."""
     dim: int = Field(64, ge=1, le=4096)
@@ -177,11 +179,12 @@ class TrainConfig(_Section):
         given: dict[str, Any] = {}
         for layer in [_read(Path(f)) for f in files] + [nested(overrides or {})]:
             merge(given, layer)
-        name = given.get("model", {}).get("name", ModelConfig.model_fields["name"].default)
-        own = MODELS_DIR / f"{name}.toml"
-        data = merge(_read(own), given) if own.is_file() else given
+        model = given.get("model")
+        name = model.get("name", DEFAULT_MODEL) if isinstance(model, dict) else DEFAULT_MODEL
+        if isinstance(name, str) and name in registry.MODELS and (MODELS_DIR / f"{name}.toml").is_file():
+            given = merge(_read(MODELS_DIR / f"{name}.toml"), given)
         try:
-            return cls.model_validate(data)
+            return cls.model_validate(given)
         except ValidationError as e:
             raise TrainError(f"invalid training config: {validation_summary(e)}") from None
 
