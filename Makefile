@@ -53,7 +53,7 @@ DEMO_USER ?= u1
 demo: neo4j
 	$(MMKG) sample-catalog $(DEMO_DIR)/catalog --tracks 300 --users 100 --seed 7 --force
 	$(MMKG) ingest $(DEMO_DIR)/catalog --format catalog
-	$(MMKG) train --config train/configs/demo.toml --out $(DEMO_DIR)/run --seed 7 --refit
+	$(MMKG) train --config train/configs/demo.toml --out $(DEMO_DIR)/run --seed 7 --split-seed 7 --refit
 	$(MMKG) publish $(DEMO_DIR)/run --keep 0
 	$(MMKG) recommend $(DEMO_USER) --k 10 --explain
 	$(MMKG) db status

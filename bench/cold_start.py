@@ -6,7 +6,7 @@
 Datasets: ``lastfm`` (``shared/datasets/lastfm-kgcn``, KG only, no media; ``mmkg ingest
 --format kgcn``), ``plain`` and ``skew`` (synthetic catalogs with media, built by
 :func:`multimodal.prepare` from catalog seed 0; ``skew`` with ``--popularity-skew 1.0``). Each is
-exported with ``mmkg export --split cold-items --seed S`` for every split seed S (20 % of the
+exported with ``mmkg export --split cold-items --split-seed S`` for every split seed S (20 % of the
 tracks held out entirely: their listens go half to validation, half to test, per user), then
 every variant of :data:`VARIANTS` is trained with model seed S. Epochs are selected on validation
 (warm) Recall@20, test is read once. Prints per dataset the validation and test tables (cold,
@@ -32,7 +32,7 @@ from bench.lastfm import DATASET
 from bench.multimodal import machine, prepare, run
 
 MONITOR = "recall@20"
-EPOCHS = ["--epochs", "40", "--patience", "5"]
+EPOCHS = ["--set", "epochs=40", "--set", "patience=5"]
 """Every trained variant: at most 40 epochs, early stop after 5 without validation gain."""
 VARIANTS: dict[str, list[str]] = {
     "random": ["--model", "random"],
@@ -41,8 +41,8 @@ VARIANTS: dict[str, list[str]] = {
     "content-knn": ["--model", "content-knn"],
     "lightgcn": ["--model", "lightgcn", *EPOCHS],
     "mkgcn": ["--model", "mkgcn", *EPOCHS],
-    "mkgcn-keepid": ["--model", "mkgcn", "--id-dropout", "0", *EPOCHS],
-    "mkgcn-nomod": ["--model", "mkgcn", "--no-modalities", *EPOCHS],
+    "mkgcn-keepid": ["--model", "mkgcn", "--set", "model.id_dropout=0", *EPOCHS],
+    "mkgcn-nomod": ["--model", "mkgcn", "--set", "model.modalities=false", *EPOCHS],
 }
 """Variant → ``mmkg train`` flags. ``lightgcn`` uses MKGCN's objective (softmax); ``mkgcn`` is the
 defaults (ID dropout p = 0.5: new tracks always without ID); ``-keepid``: p = 0 (every item keeps
@@ -74,14 +74,14 @@ def exports(args: argparse.Namespace, dataset: str, splits: list[int], log: Path
         prepare(catalog, root / "seed0", 0, log)
     for s, path in paths.items():
         if not (path / "manifest.json").exists():
-            run(["export", str(path), "--split", "cold-items", "--seed", str(s), "--force"], log)
+            run(["export", str(path), "--split", "cold-items", "--split-seed", str(s), "--force"], log)
     return paths
 
 
 def train(export: Path, out: Path, flags: list[str], seed: int, threads: int) -> dict:
     if not (out / "metrics.json").exists():
         out.mkdir(parents=True, exist_ok=True)
-        run(["train", "--out", str(out), "--export", str(export), "--seed", str(seed), "--monitor", MONITOR,
+        run(["train", "--out", str(out), "--export", str(export), "--seed", str(seed), "--set", f"monitor={MONITOR}",
              "--threads", str(threads), "--quiet", *flags], out / "train.log")
     return json.loads((out / "metrics.json").read_text())
 

@@ -49,7 +49,7 @@ import numpy as np
 
 from mmkg.config import MEDIA
 from mmkg.ingest.features.jobs import Job, available_cpus, run_jobs
-from mmkg.ingest.features.registry import extractors, media_kinds
+from mmkg.ingest.features.registry import MEDIA_KINDS, extractors
 
 CLIP_SECONDS, CLIP_RATE = 30.0, 44_100
 COVER_SIDE = 600
@@ -153,19 +153,19 @@ def main() -> None:
 
         jobs = [Job(kind, [(r["id"], str((root / r[kind]).resolve()))
                            for r in rows[i:i + args.batch_size]])
-                for i in range(0, len(rows), args.batch_size) for kind in media_kinds()]
+                for i in range(0, len(rows), args.batch_size) for kind in MEDIA_KINDS.names()]
         for workers in [] if args.skip_pool else sorted({1, args.workers}):
             started = time.perf_counter()
             results = list(run_jobs(jobs, MEDIA, workers))
             seconds = time.perf_counter() - started
-            done = sum(r.tracks for r in results) / len(media_kinds())
+            done = sum(r.tracks for r in results) / len(MEDIA_KINDS.names())
             cpu = sum(r.cpu_seconds for r in results)
             _emit("all four together", workers=workers, tracks=int(done),
                   seconds=round(seconds, 2), tracks_per_s=round(done / seconds, 2),
                   cpu_seconds_per_track=round(cpu / done, 4),
                   cpu_seconds_by_kind={k: round(sum(r.cpu_seconds for r in results
                                                     if r.kind == k) / done, 4)
-                                       for k in media_kinds()},
+                                       for k in MEDIA_KINDS.names()},
                   load_average=os.getloadavg())
 
         if args.neo4j:
@@ -183,14 +183,14 @@ def _per_extractor(root: Path, rows: list[dict[str, str]],
     os.environ["OMP_NUM_THREADS"] = "1"  # what a worker of a 2-process pool on 2 CPUs gets
     rates: dict[str, float] = {}
     with threadpool_limits(1):
-        for kind in media_kinds():
+        for kind in MEDIA_KINDS.names():
             paths = [root / r[kind] for r in rows]
             for extractor in extractors(kind):
                 started = time.perf_counter()
-                extractor.compute(paths[:1])
+                extractor.compute(paths[:1], MEDIA)
                 first = time.perf_counter() - started
                 started, cpu = time.perf_counter(), time.process_time()
-                vectors[f"bench/{extractor.spec.name}"] = extractor.compute(paths)
+                vectors[f"bench/{extractor.spec.name}"] = extractor.compute(paths, MEDIA)
                 seconds = time.perf_counter() - started
                 cpu = time.process_time() - cpu
                 rates[extractor.spec.name] = len(paths) / cpu
@@ -208,11 +208,11 @@ def _catalog_vectors(catalog: Path) -> dict[str, np.ndarray]:
 
     tracks = pd.read_csv(catalog / "tracks.csv")
     out = {}
-    for kind in media_kinds():
+    for kind in MEDIA_KINDS.names():
         paths = [catalog / p for p in tracks[kind].dropna()] if kind in tracks else []
         for extractor in extractors(kind):
             if paths:
-                out[f"catalog/{extractor.spec.name}"] = extractor.compute(paths)
+                out[f"catalog/{extractor.spec.name}"] = extractor.compute(paths, MEDIA)
     return out
 
 

@@ -32,21 +32,21 @@ PROTOCOLS = {"kgcn-ctr": "auc", "topk-801010": "recall@20"}
 METRICS = {"kgcn-ctr": ("auc", "f1", "recall@20", "ndcg@20"), "topk-801010": ("recall@20", "ndcg@20", "auc")}
 SETTINGS: dict[str, list[str]] = {
     "mkgcn": [],
-    "mkgcn-keepid": ["--id-dropout", "0"],
-    "mkgcn-tuned": ["--lr", "0.00091", "--l2", "0.00449", "--dim", "64", "--layers", "3", "--hops", "1",
-                    "--batch-size", "512", "--temperature", "0.314", "--neg-ratio", "256", "--epochs", "50"],
-    "mkgcn-nokg": ["--model", "mkgcn", "--hops", "0"],
-    "lightgcn-softmax-tuned": ["--model", "lightgcn", "--lr", "0.00091", "--l2", "0.00449", "--dim", "64",
-                               "--layers", "3", "--batch-size", "512", "--temperature", "0.314",
-                               "--neg-ratio", "256", "--epochs", "50"],
+    "mkgcn-keepid": ["--set", "model.id_dropout=0"],
+    "mkgcn-tuned": ["--set", "lr=0.00091", "--set", "l2=0.00449", "--set", "model.dim=64", "--set", "model.layers=3", "--set", "model.kg.hops=1",
+                    "--set", "batch_size=512", "--set", "temperature=0.314", "--set", "neg_ratio=256", "--set", "epochs=50"],
+    "mkgcn-nokg": ["--model", "mkgcn", "--set", "model.kg.hops=0"],
+    "lightgcn-softmax-tuned": ["--model", "lightgcn", "--set", "lr=0.00091", "--set", "l2=0.00449", "--set", "model.dim=64",
+                               "--set", "model.layers=3", "--set", "batch_size=512", "--set", "temperature=0.314",
+                               "--set", "neg_ratio=256", "--set", "epochs=50"],
     "lightgcn-softmax": ["--model", "lightgcn"],
-    "mkgcn-paper": ["--preset", "paper", "--dim", "32", "--lr", "0.002", "--epochs", "30", "--patience", "3"],
-    "kgcn": ["--preset", "paper", "--model", "kgcn", "--lr", "0.002", "--epochs", "20", "--patience", "3"],
+    "mkgcn-paper": ["--model", "mkgcn-paper", "--set", "model.dim=32", "--set", "lr=0.002", "--set", "epochs=30", "--set", "patience=3"],
+    "kgcn": ["--model", "kgcn", "--set", "lr=0.002", "--set", "epochs=20", "--set", "patience=3"],
     "pop": ["--model", "pop"],
-    "bpr": ["--model", "bpr", "--loss", "bpr", "--negatives", "ratio", "--neg-ratio", "1", "--temperature", "1",
-            "--batch-size", "128", "--lr", "0.005", "--epochs", "40", "--patience", "3"],
-    "lightgcn": ["--model", "lightgcn", "--loss", "bpr", "--negatives", "ratio", "--neg-ratio", "1",
-                 "--temperature", "1", "--batch-size", "128", "--lr", "0.005", "--epochs", "40", "--patience", "3"],
+    "bpr": ["--model", "bpr", "--set", "loss=bpr", "--set", "negatives=ratio", "--set", "neg_ratio=1", "--set", "temperature=1",
+            "--set", "batch_size=128", "--set", "lr=0.005", "--set", "epochs=40", "--set", "patience=3"],
+    "lightgcn": ["--model", "lightgcn", "--set", "loss=bpr", "--set", "negatives=ratio", "--set", "neg_ratio=1",
+                 "--set", "temperature=1", "--set", "batch_size=128", "--set", "lr=0.005", "--set", "epochs=40", "--set", "patience=3"],
 }
 """Run name → ``mmkg train`` flags. ``mkgcn`` is ``mmkg train`` with no flags (the defaults);
 ``mkgcn-tuned`` is the validation-best trial of ``mmkg tune --model mkgcn`` on split seed 0;
@@ -91,13 +91,13 @@ def main() -> None:
         for split in splits:
             export = work / f"export-{protocol}-s{split}"
             if not (export / "manifest.json").exists():
-                run(["export", str(export), "--split", protocol, "--seed", str(split)], log)
+                run(["export", str(export), "--split", protocol, "--split-seed", str(split)], log)
             for model in models:
                 for seed in seeds:
                     out = work / "runs" / protocol / f"s{split}" / model / f"seed{seed}"
                     if not (out / "metrics.json").exists():
                         run(["train", "--out", str(out), "--export", str(export), "--seed", str(seed),
-                             "--monitor", PROTOCOLS[protocol], "--threads", args.threads, "--quiet",
+                             "--set", f"monitor={PROTOCOLS[protocol]}", "--threads", args.threads, "--quiet",
                              *SETTINGS[model]], log)
                     results[model].setdefault(split, []).append(json.loads((out / "metrics.json").read_text()))
         report(protocol, results, args.reference)

@@ -43,8 +43,8 @@ MONITOR = "recall@20"
 """Validation metric for epoch selection / early stopping (test is never looked at)."""
 TRAIN = ["--model", "mkgcn"]
 """Every MKGCN variant: the defaults of ``mmkg train``."""
-LIGHTGCN = ["--model", "lightgcn", "--loss", "bpr", "--negatives", "ratio", "--neg-ratio", "1",
-            "--temperature", "1", "--batch-size", "128", "--lr", "0.005", "--epochs", "40", "--patience", "3"]
+LIGHTGCN = ["--model", "lightgcn", "--set", "loss=bpr", "--set", "negatives=ratio", "--set", "neg_ratio=1",
+            "--set", "temperature=1", "--set", "batch_size=128", "--set", "lr=0.005", "--set", "epochs=40", "--set", "patience=3"]
 """LightGCN as in bench/lastfm.py (BPR, one negative per positive)."""
 REFERENCES = {"lightgcn": LIGHTGCN, "lightgcn-softmax": ["--model", "lightgcn"], "pop": ["--model", "pop"]}
 """``lightgcn-softmax``: LightGCN trained with MKGCN's default objective (the ablation that
@@ -80,7 +80,7 @@ def prepare(args: argparse.Namespace, work: Path, seed: int, log: Path) -> Path:
         run(["ingest", str(catalog), "--format", "catalog"], log)
         ingested.touch()
     if not (export / "manifest.json").exists():
-        run(["export", str(export), "--split", args.split, "--seed", str(seed)], log)
+        run(["export", str(export), "--split", args.split, "--split-seed", str(seed)], log)
     return export
 
 
@@ -90,7 +90,7 @@ def variants(features: list[str], drop_one: bool) -> dict[str, list[str]]:
     for drop in features if drop_one else []:
         out[f"− {drop}"] = [*TRAIN, "--modalities", *[f for name in features if name != drop
                                                        for f in ("--modality", name)]]
-    out["none"] = [*TRAIN, "--no-modalities"]
+    out["none"] = [*TRAIN, "--set", "model.modalities=false"]
     return {**out, **REFERENCES}
 
 
@@ -100,7 +100,7 @@ def train(work: Path, export: Path, name: str, flags: list[str], seed: int, thre
     if not (out / "metrics.json").exists():
         out.mkdir(parents=True, exist_ok=True)
         run(["train", "--out", str(out), "--export", str(export), "--seed", str(seed),
-             "--monitor", MONITOR, "--threads", str(threads), "--quiet", *flags],
+             "--set", f"monitor={MONITOR}", "--threads", str(threads), "--quiet", *flags],
             out / "train.log")
     return json.loads((out / "metrics.json").read_text())
 

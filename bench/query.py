@@ -28,22 +28,14 @@ import torch
 
 
 from mmkg.config import load_settings
-from mmkg.graph import connect, load_query, run_batches
+from mmkg.graph import connect, load_query, load_statements, run_batches
 from mmkg.graph.schema import apply_schema, reset_database
 from mmkg.publish.writer import publish
 from mmkg.train.run_folder import Embeddings, RunFolder
 
-GRAPH = {
-    "genres": "UNWIND $rows AS row CREATE (:Genre {id: row.id, name: row.name})",
-    "artists": "UNWIND $rows AS row CREATE (:Artist {id: row.id, name: row.name})",
-    "tracks": """UNWIND $rows AS row
-        MATCH (g:Genre {id: row.genre}), (a:Artist {id: row.artist})
-        CREATE (t:Track {id: row.id, title: row.title})-[:HAS_GENRE]->(g), (t)-[:PERFORMED_BY]->(a)""",
-    "listens": """UNWIND $rows AS row
-        CREATE (u:User {id: row.user})
-        WITH u, row UNWIND row.tracks AS tid
-        MATCH (t:Track {id: tid}) CREATE (u)-[:LISTENED {plays: 1}]->(t)""",
-}
+QUERIES = Path(__file__).with_name("cypher")
+"""The benchmark's own queries (bench/cypher/)."""
+GRAPH = dict(zip(("genres", "artists", "tracks", "listens"), load_statements(QUERIES / "query_build.cypher")))
 
 
 def build_graph(driver, database: str, args, rng: np.random.Generator) -> dict[str, list]:
@@ -167,10 +159,7 @@ def main() -> None:
                                                  "phase_seconds": s.phase_seconds}
 
     users = [f"u{u}" for u in range(args.users)]
-    records, _, _ = driver.execute_query(
-        "MATCH (m:Model {current: true}) MATCH (u:User)-[r:RECOMMENDED]->(t) "
-        "WHERE r.model = m.id AND r.rank = 1 RETURN u.id AS u, t.id AS t LIMIT 2000",
-        database_=database)
+    records, _, _ = driver.execute_query(load_query(QUERIES / "query_top_pairs.cypher"), database_=database)
     pairs = [(r["u"], r["t"]) for r in records]
     params = {
         "recommend": lambda: {"userId": users[rng.integers(len(users))], "k": 10, "genre": None},

@@ -157,11 +157,11 @@ def measure(n: int, work: Path, args: argparse.Namespace, bulk: bool, log: Path)
 
     step("ingest", ["ingest", str(catalog), "--no-features", *(["--bulk"] if use_bulk else [])])
     step("features", ["ingest", str(features), "--no-features"])
-    step("export", ["export", str(export), "--seed", str(args.seed)])
+    step("export", ["export", str(export), "--split-seed", str(args.seed)])
     n_train = json.loads((export / "manifest.json").read_text())["counts"]["split"]["train"]
     batch = max(1, -(-n_train // args.steps))
-    step("train", ["train", "--export", str(export), "--out", str(run), "--epochs", "1", "--seed",
-                   str(args.seed), "--batch-size", str(batch), "--no-valid-topk", "--monitor", "auc",
+    step("train", ["train", "--export", str(export), "--out", str(run), "--set", "epochs=1", "--seed",
+                   str(args.seed), "--set", f"batch_size={batch}", "--set", "valid_topk=false", "--set", "monitor=auc",
                    "--quiet"])
     metrics = json.loads((run / "metrics.json").read_text())
     row["epoch"], row["batch_size"] = metrics["seconds_per_epoch"], batch

@@ -1,16 +1,14 @@
 """Training throughput on an export folder: seconds per epoch, positives/s, score-all time, RSS.
 
-    .venv/bin/python bench/train.py EXPORT_DIR [--preset paper] [--set dim=64 --set batch_size=1024] \
+    .venv/bin/python bench/train.py EXPORT_DIR [--model mkgcn-paper] [--set model.dim=64 --set batch_size=1024] \
         [--epochs 2] [--threads 1] [--score-users N]
 
-Any training or model field can be set with ``--set key=value`` (values parsed as JSON when they
-can be). Prints the machine, one line per measured epoch and a summary. No files are written.
+Any config key can be set with ``--set key=value`` as in ``mmkg train`` (dotted keys, TOML values). Prints the machine, one line per measured epoch and a summary. No files are written.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import resource
 import time
@@ -19,23 +17,16 @@ import numpy as np
 import torch
 
 from mmkg.export import ExportedGraph
-from mmkg.train.config import TrainConfig
+from mmkg.train.config import TrainConfig, parse_set
 from mmkg.train.data import TrainData
 from mmkg.train.fit import make_sampler, train_one_epoch
 from mmkg.train.model import build_model
 
 
-def _value(text: str):
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("export")
-    parser.add_argument("--preset", default=None)
+    parser.add_argument("--model", default=None)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
@@ -44,10 +35,10 @@ def main() -> None:
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
-    overrides = dict(item.split("=", 1) for item in args.set)
-    config = TrainConfig.load(preset=args.preset, **{k: _value(v) for k, v in overrides.items()})
+    overrides = dict(parse_set(item) for item in args.set)
+    config = TrainConfig.load(overrides={**({"model.name": args.model} if args.model else {}), **overrides})
     print(f"machine: {platform.processor() or platform.machine()}, torch threads {args.threads}; "
-          f"config: {config.model.model} d={config.model.dim} loss={config.loss} negatives={config.negatives}"
+          f"config: {config.model.name} d={config.model.dim} loss={config.loss} negatives={config.negatives}"
           f"x{config.neg_ratio} batch={config.batch_size}")
     t0 = time.perf_counter()
     data = TrainData.from_export(ExportedGraph.load(args.export))
@@ -68,12 +59,12 @@ def main() -> None:
     scored = min(args.score_users or data.n_users, data.n_users)
     t0 = time.perf_counter()
     with torch.no_grad():
-        for start in range(0, scored, config.eval_users):
-            model.score_all(torch.arange(start, min(start + config.eval_users, scored)))
+        for start in range(0, scored, config.users_per_chunk):
+            model.score_all(torch.arange(start, min(start + config.users_per_chunk, scored)))
     score_all = time.perf_counter() - t0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     mean = f"{np.mean(times):.2f} s/epoch, {pairs / np.mean(times):,.0f} positives/s, " if times else ""
-    print(f"{config.model.model} d={config.model.dim} threads={args.threads}: {mean}"
+    print(f"{config.model.name} d={config.model.dim} threads={args.threads}: {mean}"
           f"score-all {scored}x{data.n_items} in {score_all:.1f} s "
           f"({scored * data.n_items / score_all:,.0f} scores/s), peak RSS {rss:.0f} MB")
 

@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING
 from neo4j import Driver
 from rich.table import Table as RichTable
 
-from mmkg.config import BATCH
+from mmkg.config import BATCH, MEDIA, MediaSettings
 from mmkg.errors import IngestError
 from mmkg.graph import read_named
 from mmkg.graph.schema import apply_schema
 from mmkg.ingest.bulk import bulk_load, check_bulk_target
 from mmkg.ingest.graphdata import GraphData
-from mmkg.ingest.readers import catalog_format
+from mmkg.ingest.readers import FORMATS
 from mmkg.ingest.validate import Problem, Validator
 from mmkg.ingest.writers import write_graph
 from mmkg.progress import progress_bar
@@ -108,20 +108,21 @@ class IngestSummary:
 
 
 def read_dataset(path: Path, fmt: str, *, rating_threshold: float | None = None,
-                 on_conflict: str = "error") -> tuple[GraphData, Validator]:
-    """Read and validate the dataset at ``path`` with the registered format ``fmt``; return its
-    graph data and the validator (``on_conflict``: :data:`mmkg.ingest.validate.ON_CONFLICT`).
+                 on_conflict: str = "error", media: MediaSettings = MEDIA) -> tuple[GraphData, Validator]:
+    """Read and validate the dataset at ``path`` with the registered format ``fmt`` (media files
+    within the ``media`` limits); return its graph data and the validator (``on_conflict``:
+    :data:`mmkg.ingest.validate.ON_CONFLICT`).
 
     Raises:
         ValueError: unknown format or policy, or an option the format does not have.
     """
-    reader = catalog_format(fmt)
+    reader = FORMATS.get(fmt)
     validator = Validator(on_conflict=on_conflict)
     path = Path(path)
     if not path.is_dir():
         validator.file_problem(str(path), "not a folder: expected a dataset folder")
         return GraphData(), validator
-    return reader(path, validator, rating_threshold=rating_threshold), validator
+    return reader(path, validator, media, rating_threshold=rating_threshold), validator
 
 
 def check_feature_dimensions(driver: Driver, database: str, data: GraphData) -> None:
@@ -170,13 +171,14 @@ def ingest(
     on_conflict: str = "error",
     bulk: "LocalServer | None" = None,
     features: bool | None = None,
+    media: MediaSettings = MEDIA,
     progress: bool = True,
 ) -> IngestSummary:
     """Validate the dataset at ``path`` and write it to ``database`` (not with ``dry_run``).
 
     Args:
         driver: an open driver; may be ``None`` for a dry run.
-        fmt: a registered catalog format (:func:`mmkg.ingest.readers.format_names`).
+        fmt: a registered catalog format (:data:`mmkg.ingest.readers.FORMATS`).
         skip_invalid: write valid rows only, report rejects to ``reject_report``
             (default ``./ingest-rejects.csv``). Problems with whole files still stop everything.
         batch_size: node/relationship rows per write transaction; ``feature_rows`` caps feature
@@ -189,6 +191,7 @@ def ingest(
             (:mod:`mmkg.ingest.bulk`; the server is restarted) instead of the online writers.
         features: after writing, compute missing features from media files (default: on for
             formats that reference media, such as ``catalog``).
+        media: the limits media files are checked and read under.
 
     Raises:
         IngestError: with every ``file:line:column: message`` problem; nothing was written.
@@ -201,7 +204,7 @@ def ingest(
             raise ValueError("a driver is needed unless dry_run")
         check_bulk_target(driver, database, bulk)  # before a long validation
     data, validator = read_dataset(path, fmt, rating_threshold=rating_threshold,
-                                   on_conflict=on_conflict)
+                                   on_conflict=on_conflict, media=media)
     summary = IngestSummary(Path(path), fmt, dry_run, nodes=data.node_counts(),
                             relationships=data.relationship_counts(), dropped=dict(data.dropped),
                             merged=dict(validator.merged))
@@ -230,11 +233,11 @@ def ingest(
         with progress_bar("rows") if progress else contextlib.nullcontext() as bar:
             written = write_graph(driver, database, data, batch_size=batch_size,
                                   feature_rows=feature_rows, progress=bar or False)
-    if features if features is not None else catalog_format(fmt).media:
+    if features if features is not None else FORMATS.get(fmt).media:
         from mmkg.ingest.features.compute import compute_missing_features
 
         compute_missing_features(driver, database, batch_size=feature_batch,
-                                 feature_rows=feature_rows, progress=progress)
+                                 feature_rows=feature_rows, progress=progress, settings=media)
         summary.features_computed = True
     summary.nodes_created = written.nodes_created
     summary.relationships_created = written.relationships_created

@@ -3,7 +3,7 @@
 ===============================  ================================  ================================
 env var                          default                           meaning
 ===============================  ================================  ================================
-``MMKG_HOME``                    ``<checkout>/.mmkg``              project-local state: Neo4j data, logs
+``MMKG_HOME``                    :func:`default_home`               project-local state: Neo4j data, logs
 ``MMKG_CACHE``                   ``~/.cache/mmkg``                 downloaded Neo4j jars (shared by clones)
 ``MMKG_NEO4J_URI``               ``bolt://127.0.0.1:<bolt port>``  where the driver connects
 ``MMKG_NEO4J_USER``              ``neo4j``
@@ -38,7 +38,9 @@ writes to the leader (:func:`mmkg.graph.open_session`); ``docs/scale.md`` has th
 The TOML file uses the same names without the prefix, lower-cased, under ``[neo4j]`` for the
 ``NEO4J_*`` ones, ``[batch]`` for the ``BATCH_*`` ones and ``[media]`` for the ``MEDIA_*`` ones
 (``[neo4j] password = ...`` is allowed but env or the generated file is better). An unknown key in
-the file is an error (a typo would otherwise be ignored); unknown ``MMKG_*`` variables are ignored.
+the file, or an unknown ``MMKG_NEO4J_*``/``MMKG_BATCH_*``/``MMKG_MEDIA_*`` variable, is an error (a
+typo would otherwise be ignored); other unknown ``MMKG_*`` variables are ignored. The layering is
+pydantic-settings' (:func:`load_settings`).
 The password is a :class:`pydantic.SecretStr`: it never appears in ``repr``, logs or CLI output.
 """
 
@@ -52,6 +54,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, InitSettingsSource, SettingsConfigDict
 
 from mmkg.errors import ConfigError
 
@@ -193,29 +196,24 @@ class MediaSettings(BaseModel):
 
 
 MEDIA = MediaSettings()
-"""The default media settings."""
-_media_in_effect: MediaSettings = MEDIA
+"""The default media settings (library functions default to them; the CLI passes the loaded ones)."""
 
 
-def use_media_settings(settings: MediaSettings) -> None:
-    """Make ``settings`` the media limits of this process. The CLI calls it once with the loaded
-    settings; catalog readers and feature extraction, which have no settings object of their
-    own, read :func:`media_settings`."""
-    global _media_in_effect
-    _media_in_effect = settings
+def default_home() -> Path:
+    """Where mmkg keeps its state when ``MMKG_HOME`` is unset: the checkout's ``.mmkg`` when mmkg
+    runs from a source checkout (an editable install), else ``.mmkg`` in the current folder (a
+    wheel install: never inside site-packages)."""
+    checkout = PROJECT_ROOT / "pyproject.toml"
+    return PROJECT_ROOT / ".mmkg" if checkout.is_file() else Path.cwd() / ".mmkg"
 
 
-def media_settings() -> MediaSettings:
-    """The media limits in effect (:func:`use_media_settings`, else :data:`MEDIA`)."""
-    return _media_in_effect
+class Settings(BaseSettings):
+    """All settings of one mmkg invocation, layered by :func:`load_settings`."""
 
+    model_config = SettingsConfigDict(frozen=True, extra="forbid", env_prefix=ENV_PREFIX,
+                                      env_nested_delimiter="_", env_nested_max_split=1)
 
-class Settings(BaseModel):
-    """All settings of one mmkg invocation."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    home: Path = PROJECT_ROOT / ".mmkg"
+    home: Path = Field(default_factory=default_home)
     cache: Path = Path.home() / ".cache" / "mmkg"
     neo4j: Neo4jSettings = Neo4jSettings()
     batch: BatchSettings = BATCH
@@ -243,58 +241,33 @@ def _generated_password(path: Path) -> str:
     return value
 
 
-_SECTIONS: dict[str, type[BaseModel]] = {"neo4j": Neo4jSettings, "batch": BatchSettings,
-                                         "media": MediaSettings}
-"""Settings sections: ``[name]`` in TOML, ``MMKG_<NAME>_<FIELD>`` in the environment."""
+def load_settings(config_file: Path | None = None, **overrides: str | None) -> Settings:
+    """:class:`Settings` from, each over the one before: the defaults, the TOML file
+    (``config_file``, else ``$MMKG_CONFIG``, else ``./mmkg.toml`` when present), the ``MMKG_*``
+    environment variables, then ``overrides``, the ``[neo4j]`` settings given on the command line
+    (``uri``, ``database``; ``None``: not given).
 
-
-def _from_env(environ: dict[str, str]) -> dict:
-    """The known ``MMKG_*`` variables as nested settings data (others are ignored)."""
-    top: dict = {}
-    for key, value in environ.items():
-        if not key.startswith(ENV_PREFIX):
-            continue
-        name = key[len(ENV_PREFIX):].lower()
-        if name in ("home", "cache"):
-            top[name] = value
-            continue
-        for section, model in _SECTIONS.items():
-            field = name.removeprefix(f"{section}_")
-            if field != name and field in model.model_fields:
-                top.setdefault(section, {})[field] = value
-    return top
-
-
-def load_settings(
-    config_file: Path | None = None, environ: dict[str, str] | None = None, **overrides
-) -> Settings:
-    """Build :class:`Settings` from defaults, an optional TOML file, ``MMKG_*`` env vars and overrides.
-
-    ``overrides`` are keyword settings from the CLI (``uri``, ``database``, ...) applied last;
-    ``None`` values are ignored.
+    Raises:
+        ConfigError: an unreadable file, an unknown key or an invalid value (one line, no secret).
     """
-    environ = dict(os.environ if environ is None else environ)
-    path = config_file or (Path(environ["MMKG_CONFIG"]) if "MMKG_CONFIG" in environ else None)
+    path = config_file or (Path(os.environ["MMKG_CONFIG"]) if "MMKG_CONFIG" in os.environ else None)
     if path is None and Path("mmkg.toml").exists():
         path = Path("mmkg.toml")
-    data: dict = {}
-    if path is not None:
-        try:
-            data = tomllib.loads(Path(path).read_text())
-        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-            raise ConfigError(f"{path}: cannot read settings: {e}") from e
-    env = _from_env(environ)
-    merged = {**data, **{k: v for k, v in env.items() if k not in _SECTIONS}}
-    for section in _SECTIONS:
-        values = data.get(section, {})
-        if not isinstance(values, dict):
-            raise ConfigError(f"{path}: [{section}] must be a table of settings")
-        merged[section] = {**values, **env.get(section, {})}
-    merged["neo4j"].update({k: v for k, v in overrides.items() if v is not None})
     try:
-        settings = Settings(**merged)
+        data = tomllib.loads(Path(path).read_text()) if path is not None else {}
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: cannot read settings: {e}") from e
+
+    class Layered(Settings):
+        @classmethod
+        def settings_customise_sources(cls, settings_cls, init_settings, env_settings, **_):
+            return init_settings, env_settings, InitSettingsSource(settings_cls, init_kwargs=data)
+
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        settings = Settings.model_construct(**dict(Layered(**({"neo4j": given} if given else {}))))
     except ValidationError as e:
-        raise ConfigError.invalid(f"settings{f' in {path}' if path else ''}", e) from e
+        raise ConfigError.invalid(f"settings{f' in {path}' if path else ''}", e) from None
     # Relative paths are relative to where the command started, even if it later changes directory.
     return settings.model_copy(update={"home": settings.home.expanduser().resolve(),
                                        "cache": settings.cache.expanduser().resolve()})

@@ -111,10 +111,10 @@ def validation_summary(error: "ValidationError") -> str:
     parts = []
     for problem in error.errors(include_url=False):
         where = ".".join(str(p) for p in problem["loc"])
+        message = problem["msg"].removeprefix("Value error, ")  # a validator's own wording
         if not where:  # a check across fields: its message says it all
-            parts.append(problem["msg"])
+            parts.append(message)
             continue
         got = "" if problem["type"] == "missing" else f" (got {redact(repr(problem['input']))[:60]})"
-        message = problem["msg"].removeprefix("Value error, ")  # a validator's own wording
         parts.append(f"{where}: {message}{got}")
     return "; ".join(parts)

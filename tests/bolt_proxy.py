@@ -6,7 +6,8 @@ every connection and refuses new ones.
 The client therefore cannot know whether the commit was applied (the driver's
 ``IncompleteCommit``), exactly as when the JVM is killed mid-commit, but at a chosen commit
 instead of a racy moment, and without a server restart. No database behaviour is faked: Neo4j
-executes everything the client sent.
+executes everything the client sent. ``sent`` holds every byte the client sent (with a
+``cut_at`` never reached, the proxy only records).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class CommitCutter:
         self.target_port = target_port
         self.cut_at = cut_at
         self.commits = 0
+        self.sent = bytearray()
         self.cut = threading.Event()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
@@ -64,6 +66,8 @@ class CommitCutter:
                 break
             if not from_client and self.cut.is_set():
                 break  # Neo4j's answer to the cut COMMIT never reaches the client
+            if from_client:
+                self.sent += data
             cut_now = from_client and self._reaches_cut(data)
             try:
                 sink.sendall(data)

@@ -55,8 +55,8 @@ def demo(driver, database, tmp_path_factory):
     root = tmp_path_factory.mktemp("browser-demo")
     mmkg("sample-catalog", str(root / "catalog"), "--tracks", "40", "--users", "12", "--seed", "7")
     mmkg("ingest", str(root / "catalog"), "--format", "catalog")
-    mmkg("train", "--out", str(root / "run"), "--seed", "7", "--epochs", "3", "--dim", "16",
-         "--batch-size", "64", "--patience", "3", "--quiet", "--refit")
+    mmkg("train", "--out", str(root / "run"), "--seed", "7", "--set", "epochs=3", "--set", "model.dim=16",
+         "--set", "batch_size=64", "--set", "patience=3", "--quiet", "--refit")
     mmkg("publish", str(root / "run"))
     return root
 

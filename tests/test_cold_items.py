@@ -104,7 +104,7 @@ def unseen_data() -> TrainData:
 
 def mkgcn(data: TrainData, p: float) -> MKGCN:
     torch.manual_seed(0)
-    return build_model(ModelConfig(model="mkgcn", dim=8, id_dropout=p), data, np.random.default_rng(0))
+    return build_model(ModelConfig(name="mkgcn", dim=8, id_dropout=p), data, np.random.default_rng(0))
 
 
 def test_id_dropout_acts_at_training_time_only(unseen_data):

@@ -28,8 +28,8 @@ TOLERANCE = 0.005
 
 
 def _config(**kw) -> TrainConfig:
-    return TrainConfig.load(**{"epochs": 4, "lr": 0.01, "patience": 4, "seed": 5, "dim": 16,
-                               "neg_ratio": 32, **kw})
+    return TrainConfig.load(overrides={"epochs": 4, "lr": 0.01, "patience": 4, "seed": 5, "model.dim": 16,
+                                       "neg_ratio": 32, **kw})
 
 
 @pytest.fixture(scope="module")
@@ -65,11 +65,11 @@ def test_cli_workers_are_deterministic_and_resume(export_dir, two_workers, tmp_p
     """`mmkg train --workers 2` for 2 epochs, then `--resume` to 4: the 4-epoch 2-worker run exactly."""
     runner = CliRunner()
     args = ["train", "--export", str(export_dir), "--out", str(tmp_path / "run"), "--workers", "2",
-            "--seed", "5", "--lr", "0.01", "--patience", "4", "--dim", "16", "--neg-ratio", "32",
-            "--batch-size", str(EFFECTIVE_BATCH // 2), "--quiet"]
-    first = runner.invoke(cli, [*args, "--epochs", "2"])
+            "--seed", "5", "--set", "lr=0.01", "--set", "patience=4", "--set", "model.dim=16",
+            "--set", "neg_ratio=32", "--set", f"batch_size={EFFECTIVE_BATCH // 2}", "--quiet"]
+    first = runner.invoke(cli, [*args, "--set", "epochs=2"])
     assert first.exit_code == 0, first.output
-    resumed = runner.invoke(cli, [*args, "--epochs", "4", "--resume"])
+    resumed = runner.invoke(cli, [*args, "--set", "epochs=4", "--resume"])
     assert resumed.exit_code == 0, resumed.output
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["workers"] == 2 and metrics["epochs_run"] == 4
@@ -81,9 +81,9 @@ def test_torchrun_launches_the_same_training(export_dir, two_workers, tmp_path):
     torchrun = Path(sys.executable).with_name("torchrun")
     done = subprocess.run(
         [str(torchrun), "--standalone", "--nproc-per-node", "2", "-m", "mmkg", "train", "--export",
-         str(export_dir), "--out", str(tmp_path / "run"), "--seed", "5", "--lr", "0.01", "--epochs", "4",
-         "--patience", "4", "--dim", "16", "--neg-ratio", "32", "--batch-size", str(EFFECTIVE_BATCH // 2),
-         "--quiet"], capture_output=True, text=True, timeout=600, env=os.environ)
+         str(export_dir), "--out", str(tmp_path / "run"), "--seed", "5", "--set", "lr=0.01", "--set", "epochs=4",
+         "--set", "patience=4", "--set", "model.dim=16", "--set", "neg_ratio=32",
+         "--set", f"batch_size={EFFECTIVE_BATCH // 2}", "--quiet"], capture_output=True, text=True, timeout=600, env=os.environ)
     assert done.returncode == 0, done.stderr[-2000:]
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["workers"] == 2
@@ -109,7 +109,7 @@ def test_workers_die_with_a_killed_parent(export_dir, tmp_path):
     run = tmp_path / "run"
     train = subprocess.Popen(
         [sys.executable, "-m", "mmkg", "train", "--export", str(export_dir), "--out", str(run),
-         "--workers", "2", "--epochs", "500", "--patience", "500", "--dim", "16", "--quiet"],
+         "--workers", "2", "--set", "epochs=500", "--set", "patience=500", "--set", "model.dim=16", "--quiet"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     deadline = time.monotonic() + 300

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -247,7 +248,7 @@ def test_cli_export(export_graph_db, database, tmp_path, uri_scheme):
     users = tmp_path / "users.txt"
     users.write_text("u1\nu2\n")
     result = CliRunner().invoke(cli, ["export", str(tmp_path / "out"), "--users-file", str(users),
-                                      "--split", "topk-801010", "--seed", "5"])
+                                      "--split", "topk-801010", "--split-seed", "5"])
     assert result.exit_code == 0, result.output
     assert "nodes:" in result.output and "Track 8" in result.output
     manifest = ExportedGraph.load(tmp_path / "out").manifest
@@ -257,6 +258,20 @@ def test_cli_export(export_graph_db, database, tmp_path, uri_scheme):
     assert "export_listens" in manifest["queries"]
     bad = CliRunner().invoke(cli, ["export", str(tmp_path / "x"), "--ratios", "6:2"])
     assert bad.exit_code == 2 and "6:2:2" in bad.output
+
+
+def test_cli_train_splits_with_the_split_seed_and_trains_with_the_seed(export_graph_db, database, tmp_path):
+    """`mmkg train` without --export exports into OUT/export with --split-seed; --seed is the
+    model's alone: two runs that differ only in it train on the same split."""
+    for run, seed in (("a", "5"), ("b", "6")):
+        result = CliRunner().invoke(cli, ["train", "--out", str(tmp_path / run), "--split-seed", "3", "--seed", seed,
+                                          "--set", "epochs=1", "--set", "model.dim=8", "--quiet"])
+        assert result.exit_code == 0, result.output
+    a, b = (ExportedGraph.load(tmp_path / run / "export") for run in "ab")
+    assert a.manifest["seed"] == b.manifest["seed"] == 3
+    assert all(np.array_equal(a.split[k], b.split[k]) for k in ("train", "valid", "test"))
+    seeds = [json.loads((tmp_path / run / "config.json").read_text())["seed"] for run in "ab"]
+    assert seeds == [5, 6]
 
 
 def test_inconsistent_feature_dims_name_the_tracks(export_graph_db, database):

@@ -95,7 +95,7 @@ def test_sample_unseen():
 
 
 def test_invalid_ratios():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"ratios must be ≥ 0 with a positive train share, got \(0\.0, 1\.0, 1\.0\)"):
         SplitConfig(ratios=(0, 1, 1))
 
 

@@ -129,16 +129,18 @@ def test_model_without_fastrp_vectors_says_how_to_export():
 
     data = TrainData.from_export(make_export(n_users=6, n_items=10))
     with pytest.raises(TrainError, match="--fastrp"):
-        build_model(ModelConfig(model="fastrp"), data, np.random.default_rng(0))
+        build_model(ModelConfig(name="fastrp"), data, np.random.default_rng(0))
 
 
 @pytest.mark.usefixtures("uri_scheme")
 def test_cli_export_fastrp_then_train(graph_db, database, tmp_path):
     runner = CliRunner()
-    result = runner.invoke(cli, ["export", str(tmp_path / "e"), "--split", "topk-801010", "--seed", "1",
-                                 "--fastrp", "--fastrp-dim", "8"])
+    result = runner.invoke(cli, ["export", str(tmp_path / "e"), "--split", "topk-801010", "--split-seed", "1",
+                                 "--seed", "4", "--fastrp", "--fastrp-dim", "8"])
     assert result.exit_code == 0, result.output
     assert "fastrp: dim 8" in result.output and (tmp_path / "e" / "fastrp.pt").is_file()
+    manifest = json.loads((tmp_path / "e" / "manifest.json").read_text())
+    assert (manifest["seed"], manifest["fastrp"]["seed"]) == (1, 4)              # two seeds, both recorded
     result = runner.invoke(cli, ["train", "--model", "fastrp", "--export", str(tmp_path / "e"),
                                  "--out", str(tmp_path / "run"), "--seed", "0", "--quiet"])
     assert result.exit_code == 0, result.output

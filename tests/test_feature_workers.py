@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 import soundfile
 
-from mmkg.config import media_settings
+from mmkg.config import MEDIA
 from mmkg.errors import FeatureError
 from mmkg.ingest.features import compute, jobs
 from mmkg.sample_catalog import generate_sample_catalog
@@ -53,7 +53,7 @@ def test_two_workers_on_an_empty_numba_cache(empty_db, database, catalog, tmp_pa
     numba_cache.mkdir()
     done = subprocess.run(
         [sys.executable, "-m", "mmkg", "features", "--workers", "2",
-         "--batch-size", "2", "--no-progress"],
+         "--tracks-per-job", "2", "--no-progress"],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
         env={**os.environ, "NUMBA_CACHE_DIR": str(numba_cache)})
     assert done.returncode == 0, done.stderr[-3000:]
@@ -68,7 +68,7 @@ def _job(*tracks: str) -> jobs.Job:
 
 def test_a_chunk_that_kills_its_worker_is_named_and_the_others_run():
     work = [_job("a", "b"), _job("c", DOOMED), _job("e", "f"), _job("g"), _job("h", "i")]
-    results = list(jobs.run_jobs(work, media_settings(), 2, work=run_job_or_die))
+    results = list(jobs.run_jobs(work, MEDIA, 2, work=run_job_or_die))
     failed = [r for r in results if r.error]
     assert [r.error for r in failed] == [
         f"a feature worker died twice while extracting the cover chunk of 2 track(s) c … {DOOMED}"]
@@ -110,7 +110,7 @@ def test_a_truncated_flac_is_skipped_with_one_warning_and_the_others_extracted(c
     truncated.write_bytes(whole.read_bytes()[: whole.stat().st_size // 3])
     good = sorted((catalog / "media").rglob("*.wav"))[:2]
     job = jobs.Job("audio", [("a", str(good[0])), ("bad", str(truncated)), ("b", str(good[1]))])
-    result = jobs.run_job(job, media_settings())
+    result = jobs.run_job(job, MEDIA)
     assert [fs.track_ids for fs in result.sets] == [["a", "b"]]
     assert len(result.warnings) == 1
     assert result.warnings[0].startswith(f"track bad: cannot extract audio features from {truncated}")

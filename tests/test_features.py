@@ -268,15 +268,15 @@ def test_check_media_accepts_good_files_and_names_what_is_wrong(catalog, tmp_pat
     empty.write_text("  \n")
     assert "empty" in check_media("lyrics", empty)
     assert "no such file" in check_media("audio", tmp_path / "missing.wav")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^unknown media kind 'video'; expected one of lyrics, cover, audio$"):
         check_media("video", half)
 
 
 def test_extract_rejects_bad_arguments(catalog):
     paths, ids = _media(catalog, "cover")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=f"^{len(paths)} paths for {len(paths) - 1} track ids$"):
         extract("cover", paths, ids[:-1])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^unknown media kind 'video'; expected one of lyrics, cover, audio$"):
         extract("video", paths, ids)
 
 

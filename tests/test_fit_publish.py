@@ -29,8 +29,8 @@ def test_trained_run_is_published_with_its_export_manifest_and_recommends(empty_
     catalog, export, run = tmp_path / "catalog", tmp_path / "export", tmp_path / "run"
     generate_sample_catalog(catalog, tracks=40, users=12, interactions_per_user=10, media=False)
     mmkg("ingest", catalog, "--no-features")
-    mmkg("export", export, "--seed", "0")
-    mmkg("train", "--out", run, "--export", export, "--epochs", "2", "--seed", "0", "--quiet")
+    mmkg("export", export, "--split-seed", "0")
+    mmkg("train", "--out", run, "--export", export, "--set", "epochs=2", "--seed", "0", "--quiet")
     out = mmkg("publish", run)
 
     folder = RunFolder(run)

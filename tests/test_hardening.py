@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from mmkg.cli.train import check_out_folder
+from mmkg.train.run_folder import check_out_folder
 from mmkg.config import check_bolt_uri
 from mmkg.errors import DatabaseError, RunFolderError
 from mmkg.graph import connect, run_batches
@@ -70,7 +70,7 @@ def test_crafted_pickle_in_an_export_folder_is_refused_and_never_runs(tmp_path, 
     make_export().save(export)
     marker = tmp_path / "payload-ran"
     torch.save({"track": RunsCode(f"touch {marker}")}, export / file)
-    done = mmkg("train", "--export", export, "--out", tmp_path / "run", "--epochs", "1")
+    done = mmkg("train", "--export", export, "--out", tmp_path / "run", "--set", "epochs=1")
     assert_one_line_error(done, 1, f"{export}: unreadable export folder", "mmkg export")
     assert not marker.exists()
 
@@ -122,7 +122,7 @@ def test_server_dying_while_committing_is_one_line_and_a_rerun_completes(empty_d
     build_demo_graph(empty_db, database)
     run = write_run(tmp_path / "run")
     with CommitCutter(settings.neo4j.bolt_port, cut_at=3) as proxy:
-        done = mmkg("--uri", proxy.uri, "publish", run, "--batch-size", "1",
+        done = mmkg("--uri", proxy.uri, "publish", run, "--rows-per-tx", "1",
                     env={"MMKG_NEO4J_RETRY_SECONDS": "1"})
     assert proxy.cut.is_set()
     last = done.stderr.splitlines()[-1]
@@ -226,7 +226,7 @@ def test_ingest_when_the_jvm_is_killed_ends_in_one_line(throwaway, tmp_path):
                     "--users", "100", "--no-media"], cwd=ROOT, env=env, check=True,
                    capture_output=True)
     ingest = subprocess.Popen([sys.executable, "-m", "mmkg", "ingest", str(catalog),
-                               "--no-features", "--batch-size", "1"], cwd=ROOT, env=env,
+                               "--no-features", "--rows-per-tx", "1"], cwd=ROOT, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     with connect(settings) as driver:
         while count(driver, "neo4j", "MATCH (n) RETURN count(n) AS n") < 50:

@@ -71,7 +71,7 @@ def test_lastfm_run_killed_midway_is_completed_by_rerun(driver, database, lastfm
     reset_database(driver, database)
     apply_schema(driver, database)
     mmkg = Path(sys.executable).parent / "mmkg"
-    proc = subprocess.Popen([str(mmkg), "ingest", str(LASTFM), "--format", "kgcn", "--batch-size", "500"],
+    proc = subprocess.Popen([str(mmkg), "ingest", str(LASTFM), "--format", "kgcn", "--rows-per-tx", "500"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy())
     try:
         deadline = time.monotonic() + 300

@@ -1,8 +1,9 @@
-"""The shape of the code: Cypher only in ``cypher/``, and imports that flow one way.
+"""The shape of the code: Cypher only in ``.cypher`` files, and imports that flow one way.
 
 Modules are found on disk and parsed (never imported), so these tests are fast and see imports
 inside functions too. ``mmkg/``, ``ingest/``, ``train/`` and ``publish/`` install as ``mmkg``,
-``mmkg.ingest``, ``mmkg.train`` and ``mmkg.publish`` (``pyproject.toml``).
+``mmkg.ingest``, ``mmkg.train`` and ``mmkg.publish`` (``pyproject.toml``); ``bench/`` holds
+scripts that may import anything and that nothing imports, with their queries in ``bench/cypher/``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,27 @@ from tests.conftest import ROOT
 PACKAGES = {"mmkg": "mmkg", "ingest": "mmkg.ingest", "train": "mmkg.train",
             "publish": "mmkg.publish"}
 """Repository folder → installed package."""
-CYPHER_WORDS = re.compile(r"\b(MATCH|MERGE|CREATE|UNWIND)\b")
+_END = r"""\s*(?:$|[,"']|\b(?:AS|WHERE|ORDER|LIMIT|RETURN|WITH|SET)\b)"""
+"""What follows a variable that ends a clause: the end of the line or string, a comma, a keyword."""
+CYPHER = re.compile(rf"""
+    \b(?:OPTIONAL\s+)?MATCH\s*\(
+  | \bMERGE\s*\(
+  | \bCREATE\s*(?:\(|CONSTRAINT\b|(?:VECTOR\s+|FULLTEXT\s+|RANGE\s+)?INDEX\b)
+  | \bDROP\s+(?:CONSTRAINT|INDEX)\b
+  | \bUNWIND\s+[$\w\[(]
+  | \bDETACH\s+DELETE\b | \bDELETE\s+[a-z_]\w*{_END}
+  | \bSET\s+(?:[a-z_]\w*\s*(?:\.|\+?=|:)|PASSWORD\b)
+  | \bREMOVE\s+[a-z_]\w*\s*[.:]
+  | \bRETURN\s+(?:DISTINCT\s+)?(?:[$*]|[a-z_]\w*\s*[.(]|[a-z_]\w*{_END})
+  | \bWITH\s+(?:DISTINCT\s+)?(?:\*|[a-z_]\w*(?:\.\w+)?{_END})
+  | \bCALL\s*(?:\{{|[a-z]\w*\.)
+  | \bYIELD\s+[a-z_]\w*
+""", re.X | re.M)
+"""Cypher clauses by their upper-case shape (``MATCH (``, ``SET n.x``, ``WITH a, b``, ``CALL db.``
+...), so that English words in prose (``SET``, ``WITH``, ``DELETE``) do not count."""
+LITERAL = re.compile(r"``.*?``")
+"""An inline literal of a docstring or comment (``SET n += props``): prose about Cypher, not Cypher."""
+BENCH = sorted((ROOT / "bench").glob("*.py"))
 
 
 def modules() -> Iterator[tuple[str, Path]]:
@@ -133,11 +154,54 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return out
 
 
-@pytest.mark.parametrize("name", sorted(MODULES))
-def test_no_cypher_outside_cypher_files(name):
-    """``MATCH``, ``MERGE``, ``CREATE``, ``UNWIND`` as upper-case words only in ``cypher/`` (and
-    in ``tests/`` and ``bench/``, which are not installed)."""
-    lines = MODULES[name].read_text().splitlines()
-    hits = [f"{MODULES[name].relative_to(ROOT)}:{i}: {line.strip()}"
-            for i, line in enumerate(lines, start=1) if CYPHER_WORDS.search(line)]
-    assert not hits, "Cypher belongs in cypher/*.cypher:\n" + "\n".join(hits)
+def cypher_lines(path: Path) -> list[str]:
+    """The lines of ``path`` that hold a Cypher clause outside an inline ``literal``."""
+    lines = path.read_text().splitlines()
+    return [f"{path.relative_to(ROOT)}:{i}: {line.strip()}"
+            for i, line in enumerate(lines, start=1) if CYPHER.search(LITERAL.sub("", line))]
+
+
+@pytest.mark.parametrize("path", [*MODULES.values(), *BENCH], ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_cypher_outside_cypher_files(path):
+    """Installed modules and benchmarks spell no Cypher clause (``tests/`` may, to check the graph)."""
+    hits = cypher_lines(path)
+    assert not hits, "Cypher belongs in cypher/*.cypher (bench: bench/cypher/):\n" + "\n".join(hits)
+
+
+@pytest.mark.parametrize("clause", ["MATCH (n)", "OPTIONAL MATCH (n)", "MERGE (n:Tag {id: $id})",
+                                    "CREATE (n)", "CREATE CONSTRAINT x", "UNWIND $rows AS row", "DELETE r",
+                                    "DETACH DELETE n", "SET n.x = 1", "SET n += $props", "SET n:Label",
+                                    "REMOVE n.x", "RETURN n.id AS id", "RETURN count(*)", "WITH a, b",
+                                    "WITH n AS m", "CALL db.labels()", "CALL { MATCH (n) }", "YIELD name"])
+def test_the_cypher_detector_finds_every_clause(tmp_path, clause):
+    """The detector above is not blind: each clause, as Python code would hold it, is found; the
+    same words as English prose are not."""
+    module = tmp_path / "module.py"
+    module.write_text(f'QUERY = "{clause}"\n"""We SET the value, then RETURN early; MATCH tracks WITH care and DELETE them."""\n')
+    assert [line.split(": ", 1)[1] for line in cypher_lines_of(module)] == [f'QUERY = "{clause}"']
+
+
+def cypher_lines_of(path: Path) -> list[str]:
+    """:func:`cypher_lines` of a file outside the repository."""
+    return [f"{path.name}:{i}: {line.strip()}" for i, line in enumerate(path.read_text().splitlines(), 1)
+            if CYPHER.search(LITERAL.sub("", line))]
+
+
+@pytest.mark.parametrize("path", sorted([*(ROOT / "cypher").rglob("*.cypher"), *(ROOT / "bench" / "cypher").glob("*.cypher")]),
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_cypher_detector_finds_every_query_file(path):
+    """Every real statement is recognised, so a statement pasted into Python would be too."""
+    body = "\n".join(line for line in path.read_text().splitlines() if not line.lstrip().startswith("//"))
+    assert CYPHER.search(body), path
+
+
+def test_nothing_imports_the_benchmarks():
+    """``bench/`` may import anything; no installed module and no test imports it."""
+    importers = [*MODULES.items(), *((p.stem, p) for p in sorted((ROOT / "tests").glob("*.py")))]
+    wrong = [name for name, path in importers
+             if any(isinstance(node, (ast.Import, ast.ImportFrom))
+                    and any(m == "bench" or m.startswith("bench.")
+                            for m in ([a.name for a in node.names] if isinstance(node, ast.Import)
+                                      else [node.module or ""]))
+                    for node in ast.walk(ast.parse(path.read_text())))]
+    assert not wrong, f"{wrong} import bench/"

@@ -302,14 +302,20 @@ def test_audio_is_decoded_for_thirty_seconds_at_most(tmp_path):
     assert features.vectors[0, 78] == pytest.approx(1.0)  # 30 s used of a 120 s file
 
 
-def test_media_settings_come_from_the_environment_and_toml(tmp_path):
-    settings = load_settings(environ={"MMKG_MEDIA_MAX_COVER_PIXELS": "123",
-                                      "MMKG_MEDIA_ROOT": str(tmp_path)})
+def test_media_settings_come_from_the_environment_and_toml(tmp_path, monkeypatch):
+    monkeypatch.setenv("MMKG_MEDIA_MAX_COVER_PIXELS", "123")
+    monkeypatch.setenv("MMKG_MEDIA_ROOT", str(tmp_path))
+    settings = load_settings()
     assert settings.media.max_cover_pixels == 123 and settings.media.root == tmp_path
     assert settings.media.max_bytes("lyrics") == 1 << 20
     typo = tmp_path / "mmkg.toml"
-    typo.write_text("[media]\nmax_lyric_bytes = 5\n")
-    with pytest.raises(ConfigError, match="max_lyric_bytes"):
-        load_settings(typo, environ={})
+    typo.write_text("[media]\nmax_lyric_bytes = 5\nmax_cover_pixels = 7\n")
+    with pytest.raises(ConfigError, match=r"^invalid settings in .*mmkg.toml: media.max_lyric_bytes: Extra inputs"):
+        load_settings(typo)
+    typo.write_text("[media]\nmax_cover_pixels = 7\nmax_audio_bytes = 9\n")       # the environment wins
+    assert (load_settings(typo).media.max_cover_pixels, load_settings(typo).media.max_audio_bytes) == (123, 9)
+    monkeypatch.setenv("MMKG_MEDIA_MAX_LYRIC_BYTES", "5")
+    with pytest.raises(ConfigError, match=r"^invalid settings in .*: media.max_lyric_bytes: Extra inputs"):
+        load_settings(typo)
     with pytest.raises(ValueError, match="media.max_video_bytes"):
         MediaSettings().max_bytes("video")

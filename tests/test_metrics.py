@@ -50,5 +50,5 @@ def test_ndcg_ideal_is_capped_by_k_and_truth():
 
 
 def test_users_without_truth_are_rejected():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="every evaluated user needs at least one ground-truth item"):
         metrics.topk_metrics(np.zeros((1, 3)), np.array([0]), ks=(1,))

@@ -10,7 +10,7 @@ from mmkg.train.model import build_model
 from mmkg.train.config import ModelConfig, TrainConfig
 from mmkg.train.data import TrainData
 from mmkg.train.model import KGConv, MultiModalFusion, UserAggregator
-from mmkg.train.model.fusion import FUSIONS
+from mmkg.train.registry import FUSIONS, MODELS
 
 torch.set_num_threads(1)
 
@@ -20,7 +20,7 @@ def data() -> TrainData:
     return TrainData.from_export(make_export(n_users=12, n_items=20, seed=3))
 
 
-@pytest.mark.parametrize("mode", FUSIONS)
+@pytest.mark.parametrize("mode", FUSIONS.names())
 def test_missing_modality_is_masked_not_averaged(mode):
     torch.manual_seed(0)
     fusion = MultiModalFusion(4, [3, 5], mode)
@@ -63,9 +63,9 @@ def test_kgconv_shapes_and_bad_options():
     out = conv(torch.randn(3, 5, 8), torch.randn(3, 5, 4, 8), torch.randint(0, 6, (3, 5, 4)),
                torch.randn(6, 8), torch.randn(3, 8))
     assert out.shape == (3, 5, 8)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^unknown aggregator 'avg'; expected one of sum, concat, neighbor$"):
         KGConv(8, "avg")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^unknown activation 'gelu'; expected one of relu, sigmoid, tanh$"):
         KGConv(8, "sum", "gelu")
 
 
@@ -93,7 +93,8 @@ def test_data_index_spaces(data):
 @pytest.mark.parametrize("hops", [1, 2])
 def test_forward_shapes_and_score_all_agree(data, name, hops):
     torch.manual_seed(0)
-    config = ModelConfig(model=name, hops=hops, dim=8, neighbours=3, aggregator="concat" if hops == 2 else "sum")
+    config = ModelConfig(name=name, dim=8, kg={"hops": hops, "neighbours": 3,
+                                               "aggregator": "concat" if hops == 2 else "sum"})
     model = build_model(config, data, np.random.default_rng(0)).eval()
     users, items = torch.tensor([0, 1, 5, 11]), torch.tensor([0, 7, 19, 3])
     with torch.no_grad():
@@ -104,15 +105,15 @@ def test_forward_shapes_and_score_all_agree(data, name, hops):
     assert track.shape[0] == data.n_items and user.shape[0] == data.n_users
 
 
-def test_kgcn_preset_turns_modalities_off(data):
-    model = build_model(TrainConfig.load(model="kgcn").model, data, np.random.default_rng(0))
+def test_kgcn_turns_modalities_off(data):
+    model = build_model(TrainConfig.load(overrides={"model.name": "kgcn"}).model, data, np.random.default_rng(0))
     assert model.fusion is None and not model.user_agg.uses_history
     mkgcn = build_model(ModelConfig(), data, np.random.default_rng(0))
     assert mkgcn.fusion is not None and len(mkgcn.fusion.projections) == 2
 
 
 def test_recommend_excludes_items(data):
-    model = build_model(ModelConfig(model="pop"), data, np.random.default_rng(0))
+    model = build_model(ModelConfig(name="pop"), data, np.random.default_rng(0))
     exclude = torch.zeros(2, data.n_items, dtype=torch.bool)
     exclude[:, :15] = True
     items, scores = model.recommend(torch.tensor([0, 1]), 5, exclude)
@@ -121,13 +122,13 @@ def test_recommend_excludes_items(data):
 
 
 def test_config_rejects_bad_combinations():
-    with pytest.raises(ValueError):
-        ModelConfig(model="mkgcn-paper", dim=10, heads=3)
+    with pytest.raises(TrainError, match=r"model.dim \(10\) must be a multiple of model.user.heads \(3\)"):
+        TrainConfig.load(overrides={"model.name": "mkgcn-paper", "model.dim": 10, "model.user.heads": 3})
 
 
 def test_training_leaves_the_scored_item_out_of_the_history(data):
     torch.manual_seed(0)
-    model = build_model(ModelConfig(model="mkgcn-paper", dim=8, neighbours=3), data, np.random.default_rng(0))
+    model = build_model(ModelConfig(name="mkgcn-paper", dim=8, kg={"neighbours": 3}), data, np.random.default_rng(0))
     user = int(data.train[0, 0])
     slots = model.history_mask[user].nonzero().flatten()
     item = model.history[user, slots[0]].clone()
@@ -157,25 +158,22 @@ def test_standardize_centres_present_columns_and_zeroes_the_rest():
     assert torch.allclose(out[:2, 0].abs(), out[:2, 2].abs())  # scale-free: MFCC-sized = tiny columns
 
 
-def test_every_registered_model_builds_from_its_name(data):
-    from mmkg.train.model import MODELS
-
-    for name in MODELS:
+def test_every_registered_model_builds_from_its_defaults_and_ranks_every_track(data):
+    for name in MODELS.names():
+        config = TrainConfig.load(overrides={"model.name": name, "model.dim": 8}).model
         if name == "fastrp":                                    # needs vectors the export lacks here
             with pytest.raises(TrainError, match="--fastrp"):
-                build_model(ModelConfig(model=name, dim=8), data, np.random.default_rng(0))
+                build_model(config, data, np.random.default_rng(0))
             continue
-        model = build_model(ModelConfig(model=name, dim=8), data, np.random.default_rng(0))
-        assert isinstance(model, MODELS[name])
-    with pytest.raises(ValueError, match="unknown model 'nope'"):
-        ModelConfig(model="nope")
+        scores = build_model(config, data, np.random.default_rng(0)).eval().score_all(torch.arange(3))
+        assert scores.shape == (3, data.n_items) and torch.isfinite(scores).all(), name
 
 
 def test_vector_models_score_with_the_vectors_they_publish(data):
     """Publish writes get_embedding(); a Cypher dot product of those must be the model's score."""
     for name in ("mkgcn", "lightgcn", "bpr", "pop"):
         torch.manual_seed(0)
-        model = build_model(ModelConfig(model=name, dim=8), data, np.random.default_rng(0)).eval()
+        model = build_model(ModelConfig(name=name, dim=8), data, np.random.default_rng(0)).eval()
         track, user = model.get_embedding()
         users = torch.arange(data.n_users)
         assert torch.allclose(user @ track.T, model.score_all(users), atol=1e-5)
@@ -199,10 +197,10 @@ def test_mkgcn_kg_aggregation_mixes_kg_neighbours_only(data):
 def test_mkgcn_without_modalities_or_kg_is_lightgcn(data):
     """hops 0, no modalities and no ID dropout: the same propagation as LightGCN over the same
     graph."""
-    config = ModelConfig(model="mkgcn", dim=8, hops=0, modalities=False, layers=2, id_dropout=0.0)
+    config = ModelConfig(name="mkgcn", dim=8, kg={"hops": 0}, modalities=False, layers=2, id_dropout=0.0)
     torch.manual_seed(0)
     mk = build_model(config, data, np.random.default_rng(0))
-    lg = build_model(config.model_copy(update={"model": "lightgcn"}), data, np.random.default_rng(0))
+    lg = build_model(config.model_copy(update={"name": "lightgcn"}), data, np.random.default_rng(0))
     with torch.no_grad():
         lg.user.weight.copy_(mk.user.weight)
         lg.item.weight.copy_(mk.entity.weight[: data.n_items])

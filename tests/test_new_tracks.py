@@ -80,9 +80,9 @@ def published(driver, database, tmp_path_factory):
     write_catalog(tmp / "catalog", tracks, features, listens)
     run = tmp / "run"
     mmkg("ingest", tmp / "catalog", "--no-features")
-    mmkg("export", tmp / "export", "--seed", "0")
-    mmkg("train", "--out", run, "--export", tmp / "export", "--epochs", "40", "--dim", "16",
-         "--seed", "0", "--quiet", "--patience", "40", "--monitor", "auc")
+    mmkg("export", tmp / "export", "--split-seed", "0")
+    mmkg("train", "--out", run, "--export", tmp / "export", "--set", "epochs=40", "--set", "model.dim=16",
+         "--seed", "0", "--quiet", "--set", "patience=40", "--set", "monitor='auc'")
     mmkg("publish", run)
 
     twins = {n: next(x for x in tracks if x[0] == t) for n, t in TWINS.items()}
@@ -175,7 +175,7 @@ def test_a_new_track_gets_what_the_model_computes_for_its_twin_without_id_and_li
     _, data = load_run(published)
     saved = RunFolder(published).load_model()
     config = TrainConfig(**saved.config)
-    assert config.model.hops == 1
+    assert config.model.kg.hops == 1
     twin = data.item_ids.index(TWINS["n0a"])
     train = data.train[data.train[:, 1] != twin]
     cold = build_model(config.model, replace(data, split={**data.split, "train": train}),

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from mmkg.train.objectives import LOSSES, Candidates
-from mmkg.train.sampling import NEGATIVES
+from mmkg.train.objectives import Candidates
+from mmkg.train.registry import LOSSES, NEGATIVES
 
 TRAIN = np.array([[0, 0], [0, 1], [1, 1], [1, 2], [2, 3]])
 N_ITEMS = 6
@@ -17,7 +17,7 @@ def test_masked_negatives_never_enter_any_loss():
     valid = torch.tensor([[True, False], [True, True]])
     junk = neg.clone()
     junk[0, 1] = 1e4                                                    # a masked "negative"
-    for name, loss in LOSSES.items():
+    for name, loss in zip(LOSSES.names(), LOSSES.values()):
         a = loss(Candidates(pos, neg, valid), 0.5)
         b = loss(Candidates(pos, junk, valid), 0.5)
         assert torch.isfinite(a) and torch.allclose(a, b), name
@@ -25,14 +25,14 @@ def test_masked_negatives_never_enter_any_loss():
 
 def test_softmax_is_cross_entropy_over_positive_and_valid_negatives():
     pos, neg = torch.tensor([1.0]), torch.tensor([[0.0, 2.0]])
-    got = LOSSES["softmax"](Candidates(pos, neg, torch.ones(1, 2, dtype=torch.bool)), 0.5)
+    got = LOSSES.get("softmax")(Candidates(pos, neg, torch.ones(1, 2, dtype=torch.bool)), 0.5)
     logits = torch.tensor([1.0, 0.0, 2.0]) / 0.5
     assert torch.allclose(got, torch.logsumexp(logits, 0) - logits[0])
 
 
 def test_bce_equals_the_paper_loss_when_nothing_is_masked():
     pos, neg = torch.tensor([1.0, -0.5]), torch.tensor([[0.3], [2.0]])
-    got = LOSSES["bce"](Candidates(pos, neg, torch.ones(2, 1, dtype=torch.bool)))
+    got = LOSSES.get("bce")(Candidates(pos, neg, torch.ones(2, 1, dtype=torch.bool)))
     want = torch.nn.functional.binary_cross_entropy_with_logits(
         torch.cat([pos, neg.flatten()]), torch.tensor([1.0, 1.0, 0.0, 0.0]))
     assert torch.allclose(got, want)
@@ -40,7 +40,7 @@ def test_bce_equals_the_paper_loss_when_nothing_is_masked():
 
 @pytest.mark.parametrize("name", ["shared", "in-batch"])
 def test_batch_samplers_mask_the_users_own_training_positives(name):
-    sampler = NEGATIVES[name](TRAIN, N_ITEMS, 50, 0.0, False)
+    sampler = NEGATIVES.get(name)(TRAIN, N_ITEMS, 50, 0.0, False)
     users, pos = torch.tensor([0, 1, 2]), torch.tensor([0, 2, 3])
     out = sampler.draw(torch.arange(3), users, pos, torch.Generator().manual_seed(0))
     train = {tuple(p) for p in TRAIN}
@@ -52,7 +52,7 @@ def test_batch_samplers_mask_the_users_own_training_positives(name):
 
 
 def test_shared_negatives_are_seeded_and_corrected_by_their_proposal_probability():
-    sampler = NEGATIVES["shared"](TRAIN, N_ITEMS, 8, 1.0, True)          # ∝ (pop + 1)
+    sampler = NEGATIVES.get("shared")(TRAIN, N_ITEMS, 8, 1.0, True)          # ∝ (pop + 1)
     args = (torch.arange(2), torch.tensor([0, 1]), torch.tensor([0, 1]))
     a = sampler.draw(*args, torch.Generator().manual_seed(3))
     b = sampler.draw(*args, torch.Generator().manual_seed(3))

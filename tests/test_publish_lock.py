@@ -66,8 +66,8 @@ def plant_lock(driver, database: str, *, host: str, pid: int, run: str = "out/cr
 def test_the_audit_command_two_publishes_at_once_lose_nothing(demo, database, tmp_path):
     """`mmkg publish out/runA --model-id c1 & mmkg publish out/runB --model-id c2 & wait`."""
     run_a, run_b = write_run(tmp_path / "runA", seed=1), write_run(tmp_path / "runB", seed=2)
-    procs = {"c1": mmkg_publish(run_a, "--model-id", "c1", "--batch-size", "1"),
-             "c2": mmkg_publish(run_b, "--model-id", "c2", "--batch-size", "1")}
+    procs = {"c1": mmkg_publish(run_a, "--model-id", "c1", "--rows-per-tx", "1"),
+             "c2": mmkg_publish(run_b, "--model-id", "c2", "--rows-per-tx", "1")}
     done = {model: finished(proc) for model, proc in procs.items()}
     published = [model for model, d in done.items() if d.returncode == 0]
     for model, d in done.items():

@@ -26,8 +26,8 @@ def test_all_listens_is_train_valid_and_test_once_each():
 def test_cli_refit_excludes_every_listen_and_keeps_the_metrics(tmp_path):
     export = make_export()
     export.save(tmp_path / "export")
-    args = ["train", "--export", str(tmp_path / "export"), "--seed", "3", "--epochs", "3", "--dim", "16",
-            "--lr", "0.01", "--quiet"]
+    args = ["train", "--export", str(tmp_path / "export"), "--seed", "3", "--set", "epochs=3", "--set", "model.dim=16",
+            "--set", "lr=0.01", "--quiet"]
     runner = CliRunner()
     plain, refit = tmp_path / "plain", tmp_path / "refit"
     assert runner.invoke(cli, [*args, "--out", str(plain)]).exit_code == 0

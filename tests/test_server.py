@@ -74,22 +74,25 @@ def test_gds_plugin_jars_share_no_class_with_the_neo4j_jars(settings, server):
     assert classes(local.plugins) & classes(local.lib) == set()
 
 
-def test_connecting_to_nothing_is_a_clear_error():
-    settings = load_settings(environ={"MMKG_NEO4J_BOLT_PORT": "7399", "MMKG_NEO4J_PASSWORD": "x"})
+def test_connecting_to_nothing_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("MMKG_NEO4J_BOLT_PORT", "7399")
+    monkeypatch.setenv("MMKG_NEO4J_PASSWORD", "x")
+    settings = load_settings()
     with pytest.raises(DatabaseError, match="mmkg db start"):
         connect(settings)
 
 
 @pytest.fixture()
-def private_server(tmp_path):
+def private_server(tmp_path, monkeypatch):
     """A second, throw-away server on other ports (so stopping it can't disturb the suite)."""
     env = {"MMKG_HOME": str(tmp_path / "home"), "MMKG_NEO4J_BOLT_PORT": "7697",
            "MMKG_NEO4J_HTTP_PORT": "7494", "MMKG_NEO4J_HEAP": "512m",
            "MMKG_NEO4J_PAGECACHE": "128m", "MMKG_NEO4J_SERVER": "java"}
-    for key in ("HOME", "PATH", "JAVA_HOME"):
-        if key in os.environ:
-            env[key] = os.environ[key]
-    server = LocalServer(load_settings(environ=env))
+    for key in [k for k in os.environ if k.startswith("MMKG_")]:
+        monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    server = LocalServer(load_settings())
     yield server
     server.stop()
 

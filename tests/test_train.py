@@ -25,13 +25,15 @@ def data() -> TrainData:
     return TrainData.from_export(make_export())
 
 
-def _config(preset: str | None = None, **kw) -> TrainConfig:
-    return TrainConfig.load(preset=preset, **{"epochs": 8, "lr": 0.01, "batch_size": 32, "patience": 8, **kw})
+def _config(model: str = "mkgcn", **kw) -> TrainConfig:
+    """``model``'s config (its defaults file included) with fast settings and ``kw`` over it."""
+    return TrainConfig.load(overrides={"model.name": model, "epochs": 8, "lr": 0.01, "batch_size": 32,
+                                       "patience": 8, **kw})
 
 
-@pytest.mark.parametrize("preset", [None, "paper"])
-def test_mkgcn_learns_the_signal(data, tmp_path, preset):
-    result = fit(data, _config(preset, epochs=12, patience=12), tmp_path, progress=False)
+@pytest.mark.parametrize("model", ["mkgcn", "mkgcn-paper"])
+def test_mkgcn_learns_the_signal(data, tmp_path, model):
+    result = fit(data, _config(model, epochs=12, patience=12), tmp_path, progress=False)
     assert result["test"]["auc"] > 0.65
     assert result["test"]["recall@20"] > 0.5                     # 20 of 64 items at random: ~0.31
     assert len(result["history"]) == 12 and result["history"][-1]["loss"] < result["history"][0]["loss"]
@@ -108,20 +110,47 @@ def test_learned_baselines_beat_popularity(data, tmp_path, name):
     assert {"auc", "f1", "recall@20", "ndcg@20"} <= set(result)
 
 
-def test_config_files_toml_and_yaml(tmp_path):
-    (tmp_path / "c.toml").write_text('epochs = 3\ndim = 32\n[model]\nfusion = "max"\n')
-    (tmp_path / "c.yaml").write_text("lr: 0.01\nmodel:\n  hops: 2\n")
-    a = TrainConfig.load(tmp_path / "c.toml", dim=64)
-    assert (a.epochs, a.model.dim, a.model.fusion) == (3, 64, "max")
-    b = TrainConfig.load(tmp_path / "c.yaml")
-    assert (b.lr, b.model.hops, b.model.dim) == (0.01, 2, 64)
-    c = TrainConfig.load(tmp_path / "c.yaml", preset="paper", epochs=4)     # preset < file < flags
-    assert (c.loss, c.negatives, c.model.model, c.lr, c.model.hops, c.epochs) == \
-        ("bce", "ratio", "mkgcn-paper", 0.01, 2, 4)
-    with pytest.raises(TrainError, match="unknown preset 'nope'"):
-        TrainConfig.load(preset="nope")
+def test_config_layers_model_defaults_then_files_then_overrides(tmp_path):
+    (tmp_path / "a.toml").write_text('epochs = 3\n[model]\nname = "mkgcn-paper"\ndim = 32\n[model.kg]\nhops = 2\n')
+    (tmp_path / "b.toml").write_text('lr = 0.01\n[model.kg]\nneighbours = 4\n')
+    c = TrainConfig.load([tmp_path / "a.toml", tmp_path / "b.toml"], {"epochs": 4, "model.user.heads": 4})
+    # mkgcn-paper.toml gives loss, negatives, fusion; a.toml the model and hops; b.toml merges its
+    # [model.kg] into a's; the overrides come last
+    assert (c.loss, c.negatives, c.model.fusion, c.model.name, c.model.dim, c.model.kg.hops,
+            c.model.kg.neighbours, c.lr, c.epochs, c.model.user.heads) == \
+        ("bce", "ratio", "residual", "mkgcn-paper", 32, 2, 4, 0.01, 4, 4)
+    plain = TrainConfig.load()
+    assert (plain.model.name, plain.loss, plain.model.fusion) == ("mkgcn", "softmax", "add")
+    with pytest.raises(TrainError, match=r"^invalid training config: model.name: unknown model 'nope'; "
+                                         r"expected one of .*mkgcn-paper"):
+        TrainConfig.load(overrides={"model.name": "nope"})
     with pytest.raises(TrainError, match=r"^invalid training config: lr: .*greater than 0"):
-        TrainConfig.load(lr=-1.0)
+        TrainConfig.load(overrides={"lr": -1.0})
+    with pytest.raises(TrainError, match=r"^cannot set model.dim.x: model.dim is a value, not a section$"):
+        TrainConfig.load(overrides={"model.dim": 8, "model.dim.x": 1})
+    with pytest.raises(TrainError, match=r"^invalid training config: model.kg.hop: Extra inputs"):
+        TrainConfig.load(overrides={"model.kg.hop": 2})
+    with pytest.raises(TrainError, match=r"^invalid training config: model: Input should be a valid dictionary"):
+        TrainConfig.load(overrides={"model": "lightgcn"})                 # the flat form of old configs
+
+
+def test_every_registered_model_has_its_defaults_file():
+    from mmkg.train.config import MODELS_DIR
+    from mmkg.train.registry import MODELS
+
+    assert sorted(p.stem for p in MODELS_DIR.glob("*.toml")) == sorted(MODELS.names())
+
+
+@pytest.mark.parametrize("text, expected", [("model.kg.hops=2", ("model.kg.hops", 2)),
+                                            ("lr=1e-3", ("lr", 1e-3)),
+                                            ("model.name=lightgcn", ("model.name", "lightgcn")),
+                                            ('model.name="kgcn"', ("model.name", "kgcn")),
+                                            ("model.modality_names=['a', 'b']", ("model.modality_names", ["a", "b"])),
+                                            ("valid_topk=false", ("valid_topk", False))])
+def test_set_values_are_toml(text, expected):
+    from mmkg.train.config import parse_set
+
+    assert parse_set(text) == expected
 
 
 def test_cli_train_then_eval(tmp_path):
@@ -129,7 +158,8 @@ def test_cli_train_then_eval(tmp_path):
     runner = CliRunner()
     out = tmp_path / "run"
     result = runner.invoke(cli, ["train", "--out", str(out), "--seed", "3", "--export", str(tmp_path / "export"),
-                                 "--epochs", "2", "--lr", "0.01", "--fusion", "mean", "--dim", "16", "--quiet"])
+                                 "--set", "epochs=2", "--set", "lr=0.01", "--set", "model.fusion=mean",
+                                 "--set", "model.dim=16", "--quiet"])
     assert result.exit_code == 0, result.output
     for name in (RunFolder.CONFIG, RunFolder.METRICS, RunFolder.MODEL, RunFolder.CURVES,
                  RunFolder.EMBEDDINGS, RunFolder.CHECKPOINT):
@@ -153,50 +183,52 @@ def test_cli_train_then_eval(tmp_path):
     assert again["test"] == pytest.approx(metrics["test"])
 
 
-def test_cli_preset_paper_trains_the_paper_model(tmp_path):
+def test_cli_model_paper_trains_the_paper_model_with_its_defaults(tmp_path):
     make_export().save(tmp_path / "export")
+    (tmp_path / "c.toml").write_text("epochs = 5\n[model]\ndim = 8\n")
     out = tmp_path / "run"
-    result = CliRunner().invoke(cli, ["train", "--preset", "paper", "--out", str(out), "--export",
-                                      str(tmp_path / "export"), "--epochs", "1", "--quiet"])
+    result = CliRunner().invoke(cli, ["train", "--model", "mkgcn-paper", "--config", str(tmp_path / "c.toml"),
+                                      "--out", str(out), "--export", str(tmp_path / "export"),
+                                      "--set", "epochs=1", "--set", "model.kg.aggregator=concat", "--quiet"])
     assert result.exit_code == 0, result.output
     config = json.loads((out / "config.json").read_text())
-    assert (config["model"]["model"], config["loss"], config["negatives"], config["neg_ratio"]) == \
-        ("mkgcn-paper", "bce", "ratio", 1)
+    assert (config["model"]["name"], config["loss"], config["negatives"], config["neg_ratio"], config["epochs"],
+            config["model"]["dim"], config["model"]["kg"]["aggregator"]) == \
+        ("mkgcn-paper", "bce", "ratio", 1, 1, 8, "concat")
 
 
 def test_resume_with_another_architecture_is_one_line_and_touches_nothing(tmp_path):
     make_export().save(tmp_path / "export")
     out = tmp_path / "run"
     args = ["train", "--out", str(out), "--seed", "3", "--export", str(tmp_path / "export"),
-            "--epochs", "2", "--lr", "0.01", "--dim", "16", "--quiet"]
+            "--set", "epochs=2", "--set", "lr=0.01", "--set", "model.dim=16", "--quiet"]
     assert CliRunner().invoke(cli, args).exit_code == 0
     before = {name: (out / name).read_bytes() for name in (RunFolder.CONFIG, RunFolder.CHECKPOINT)}
-    changed = CliRunner().invoke(cli, [*args[:-3], "--dim", "32", "--epochs", "4", "--resume",
+    changed = CliRunner().invoke(cli, [*args[:-7], "--set", "model.dim=32", "--set", "epochs=4", "--resume",
                                        "--quiet"])
     assert changed.exit_code == 1
     assert changed.output.strip().splitlines() == [
         f"Error: --resume: {out} was trained with another architecture (entity.weight [78, 16] "
-        "there, [78, 32] now); resume with the run's own settings (no architecture flags), or "
+        "there, [78, 32] now); resume with the run's own settings (no architecture overrides), or "
         "train into a new --out"]
     assert {name: (out / name).read_bytes() for name in before} == before
-    resumed = CliRunner().invoke(cli, [*args[:-3], "--dim", "16", "--epochs", "3", "--resume",
-                                       "--quiet"])
+    resumed = CliRunner().invoke(cli, [*args[:-7], "--set", "epochs=3", "--resume", "--quiet"])
     assert resumed.exit_code == 0, resumed.output                        # still resumable
 
 
 def test_non_finite_settings_are_refused_in_one_line(tmp_path):
     make_export().save(tmp_path / "export")
-    for flag, value in (("--lr", "inf"), ("--lr", "nan"), ("--l2", "inf"), ("--temperature", "-inf")):
+    for key, value in (("lr", "inf"), ("lr", "nan"), ("l2", "inf"), ("temperature", "-inf")):
         result = CliRunner().invoke(cli, ["train", "--out", str(tmp_path / "run"), "--export",
-                                          str(tmp_path / "export"), flag, value, "--quiet"])
-        assert result.exit_code == 1, (flag, value, result.output)
+                                          str(tmp_path / "export"), "--set", f"{key}={value}", "--quiet"])
+        assert result.exit_code == 1, (key, value, result.output)
         [line] = result.output.strip().splitlines()
         assert line.startswith("Error: invalid training config: ") and "finite number" in line, line
 
 
 def test_a_diverging_training_stops_in_one_line_and_writes_no_model(data, tmp_path):
     with pytest.raises(TrainError, match=r"^training diverged in epoch 1 \(loss (nan|inf)\): "
-                                         r"lower --lr \(now 1e\+30\)"):
+                                         r"lower lr \(now 1e\+30: --set lr=...\)"):
         fit(data, _config(lr=1e30, epochs=3), tmp_path / "run", progress=False)
     assert not (tmp_path / "run" / RunFolder.EMBEDDINGS).exists()
     assert not (tmp_path / "run" / RunFolder.METRICS).exists()
@@ -210,9 +242,42 @@ def test_an_export_without_training_listens_and_a_huge_dim_are_one_line(tmp_path
     for folder, extra, expected in (
             ("empty", [], "Error: the export has no training listens (its split put none in "
                           "train): ingest listens, then export again"),
-            ("export", ["--dim", "2000000000"], "Error: invalid training config: dim: Input "
-                                                "should be less than or equal to 4096")):
+            ("export", ["--set", "model.dim=2000000000"], "Error: invalid training config: model.dim: Input "
+                                                "should be less than or equal to 4096 (got 2000000000)")):
         result = CliRunner().invoke(cli, ["train", "--out", str(tmp_path / f"run-{folder}"),
                                           "--export", str(tmp_path / folder), *extra, "--quiet"])
         assert result.exit_code == 1, result.output
         assert result.output.strip().splitlines() == [expected]
+
+
+def test_a_model_s_own_options_are_checked_by_its_options_class():
+    """``[model.options]`` belong to the model: its ``Options`` class gives their defaults and
+    refuses an unknown or bad one (a child process: the probe model stays out of this one's registry)."""
+    code = """
+from pydantic import BaseModel, Field
+from mmkg.train.config import TrainConfig
+from mmkg.train.registry import MODELS
+
+@MODELS.register("probe")
+class Probe:
+    class Options(BaseModel):
+        shrink: float = Field(10.0, ge=0)
+
+print(TrainConfig.load(overrides={"model.name": "probe"}).model.options)
+print(TrainConfig.load(overrides={"model.name": "probe", "model.options.shrink": 2}).model.options)
+for bad in ({"model.options.shrnk": 1}, {"model.options.shrink": -1}, {"model.name": "mkgcn", "model.options.x": 1}):
+    try:
+        TrainConfig.load(overrides={"model.name": "probe", **bad})
+    except Exception as e:
+        print(e)
+"""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "{'shrink': 10.0}", "{'shrink': 2.0}",
+        "invalid training config: model probe has no model.options shrnk",
+        "invalid training config: model.options: shrink: Input should be greater than or equal to 0 (got -1)",
+        "invalid training config: model mkgcn has no model.options x"]

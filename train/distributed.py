@@ -82,12 +82,16 @@ def group_from_env() -> Iterator[WorkerGroup]:
         dist.destroy_process_group()
 
 
-def check_workers(workers: int) -> None:
-    """Refuse a number of workers this machine cannot run side by side.
+def check_workers(workers: int, export_given: bool = True) -> None:
+    """Refuse a number of workers this machine cannot run side by side, and a torchrun launch
+    that would export (each worker would) or spawn workers of its own.
 
     Raises:
-        TrainError: ``workers`` is not between 1 and the number of CPUs this process may use.
+        TrainError: ``workers`` is not between 1 and the number of CPUs this process may use;
+            under torchrun (``WORLD_SIZE > 1``), no export folder given or ``workers > 1``.
     """
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and (not export_given or workers > 1):
+        raise TrainError("under torchrun give --export DIR (made once by `mmkg export`) and no --workers")
     cpus = len(os.sched_getaffinity(0))
     if not 1 <= workers <= cpus:
         raise TrainError(f"--workers must be between 1 and {cpus} (one per CPU of this machine: "

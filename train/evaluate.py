@@ -21,7 +21,7 @@ import torch
 
 from mmkg.errors import RunFolderError
 from mmkg.train import metrics
-from mmkg.train.config import TOPK, TrainConfig
+from mmkg.train.config import TOPK, USERS_PER_CHUNK, TrainConfig
 from mmkg.train.data import TrainData
 from mmkg.train.evaluate_cold import cold_metrics
 from mmkg.train.ranking import ranked
@@ -47,16 +47,16 @@ def ctr_metrics(model: Recommender, positives: np.ndarray, negatives: np.ndarray
 
 
 def topk_metrics(model: Recommender, truth: np.ndarray, exclude: np.ndarray, n_users: int,
-                 ks: tuple[int, ...] = TOPK, user_batch: int = 64,
+                 ks: tuple[int, ...] = TOPK, users_per_chunk: int = USERS_PER_CHUNK,
                  candidates: np.ndarray | None = None) -> dict[str, float]:
     """Rank the ``candidates`` (None: all items) except ``exclude`` pairs for each user having
     ``truth`` pairs."""
-    _, hits, n_truth = ranked(model, truth, exclude, n_users, max(ks), candidates, user_batch)
+    _, hits, n_truth = ranked(model, truth, exclude, n_users, max(ks), candidates, users_per_chunk)
     return metrics.topk_metrics(hits, n_truth, ks) if len(hits) else {}
 
 
 def evaluate(model: Recommender, data: TrainData, which: str = "valid",
-             user_batch: int = 64, topk: bool = True) -> dict[str, float]:
+             users_per_chunk: int = USERS_PER_CHUNK, topk: bool = True) -> dict[str, float]:
     """CTR (+ top-K unless ``topk=False``) metrics on ``which`` (``"valid"``/``"test"``)."""
     if which not in ("valid", "test"):
         raise ValueError(f"which must be 'valid' or 'test', not {which!r}")
@@ -69,10 +69,10 @@ def evaluate(model: Recommender, data: TrainData, which: str = "valid",
         out.update(ctr_metrics(model, split[which], negatives))
     if topk:
         cold = data.cold_items.size > 0
-        out.update(topk_metrics(model, split[which], exclude, data.n_users, user_batch=user_batch,
+        out.update(topk_metrics(model, split[which], exclude, data.n_users, users_per_chunk=users_per_chunk,
                                 candidates=data.warm_items if cold else None))
         if cold:
-            out.update(cold_metrics(model, data, which, user_batch))
+            out.update(cold_metrics(model, data, which, users_per_chunk))
     return out
 
 

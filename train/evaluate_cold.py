@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from mmkg.train import metrics
-from mmkg.train.config import TOPK
+from mmkg.train.config import TOPK, USERS_PER_CHUNK
 from mmkg.train.data import TrainData
 from mmkg.train.model.base import Recommender
 from mmkg.train.ranking import ranked
@@ -30,7 +30,7 @@ SHARE_AT = 20
 """The K of ``mixed_cold_share@K``."""
 
 
-def cold_metrics(model: Recommender, data: TrainData, which: str, user_batch: int = 64) -> dict[str, float]:
+def cold_metrics(model: Recommender, data: TrainData, which: str, users_per_chunk: int = USERS_PER_CHUNK) -> dict[str, float]:
     """The ``cold_*`` and ``mixed_*`` metrics of ``which`` (``"valid"`` or ``"test"``)."""
     split = data.split
     truth = split[f"{which}_cold"]
@@ -40,9 +40,9 @@ def cold_metrics(model: Recommender, data: TrainData, which: str, user_batch: in
     out: dict[str, float] = {}
     if not len(truth):
         return out
-    _, hits, n_truth = ranked(model, truth, exclude, data.n_users, max(TOPK), cold, user_batch)
+    _, hits, n_truth = ranked(model, truth, exclude, data.n_users, max(TOPK), cold, users_per_chunk)
     out.update({f"cold_{k}": v for k, v in metrics.topk_metrics(hits, n_truth, TOPK).items()})
-    top, hits, n_truth = ranked(model, truth, exclude, data.n_users, max(TOPK), None, user_batch)
+    top, hits, n_truth = ranked(model, truth, exclude, data.n_users, max(TOPK), None, users_per_chunk)
     out.update({f"mixed_{k}": v for k, v in metrics.topk_metrics(hits, n_truth, TOPK).items()})
     top = top[:, :SHARE_AT]
     out[f"mixed_cold_share@{SHARE_AT}"] = float(((top >= 0) & cold[top.clip(min=0)]).sum(1).mean() / SHARE_AT)

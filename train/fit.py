@@ -27,12 +27,12 @@ import torch
 
 from mmkg.errors import TrainError
 from mmkg.progress import progress_bar
-from mmkg.train.config import TrainConfig
+from mmkg.train.config import USERS_PER_CHUNK, TrainConfig
 from mmkg.train.data import TrainData
 from mmkg.train.evaluate import evaluate
 from mmkg.train.model import Recommender, build_model
 from mmkg.train.run_folder import Embeddings, RunFolder
-from mmkg.train.sampling import NEGATIVES
+from mmkg.train.registry import NEGATIVES
 from mmkg.train.worker_group import SINGLE, WorkerGroup
 
 log = logging.getLogger(__name__)
@@ -60,9 +60,9 @@ def epoch_generators(seed: int, epoch: int) -> tuple[np.random.Generator, torch.
 
 
 def make_sampler(data: TrainData, config: TrainConfig):
-    """The configured negative sampler (:data:`mmkg.train.sampling.NEGATIVES`) over the training
+    """The configured negative sampler (:data:`mmkg.train.registry.NEGATIVES`) over the training
     pairs, drawing warm items only."""
-    return NEGATIVES[config.negatives](data.train, data.n_items, config.neg_ratio, config.neg_alpha,
+    return NEGATIVES.get(config.negatives)(data.train, data.n_items, config.neg_ratio, config.neg_alpha,
                                        config.neg_correction, data.warm_items)
 
 
@@ -107,19 +107,19 @@ def check_finite(loss: float, epoch: int, config: TrainConfig) -> None:
         TrainError: one line with the epoch, the loss and what to change.
     """
     if not math.isfinite(loss):
-        raise TrainError(f"training diverged in epoch {epoch} (loss {loss}): lower --lr (now "
-                         f"{config.lr:g}) or raise --l2; nothing of this epoch was kept")
+        raise TrainError(f"training diverged in epoch {epoch} (loss {loss}): lower lr (now "
+                         f"{config.lr:g}: --set lr=...) or raise l2; nothing of this epoch was kept")
 
 
 def check_resumable(model: Recommender, saved: dict[str, torch.Tensor], folder: Path) -> None:
     """Refuse to resume ``model`` from the parameters ``saved`` in the run ``folder`` when they do
-    not fit it (another model or architecture: ``--dim``, ``--layers``, ``--hops`` changed).
+    not fit it (another model or architecture: ``model.dim``, ``model.layers``, ``model.kg.hops`` changed).
 
     Raises:
         TrainError: one line naming the first parameter that differs.
     """
     current = model.state_dict()
-    way_out = ("resume with the run's own settings (no architecture flags), or train into a new "
+    way_out = ("resume with the run's own settings (no architecture overrides), or train into a new "
                "--out")
     for name in sorted(set(current) | set(saved)):
         if name not in current or name not in saved:
@@ -175,12 +175,12 @@ def fit(data: TrainData, config: TrainConfig, out: Path, *, export_path: Path | 
         return {}
 
     started = time.perf_counter()
-    valid = evaluate(model, data, "valid", config.eval_users)
-    test = evaluate(model, data, "test", config.eval_users) if test else {}
+    valid = evaluate(model, data, "valid", config.users_per_chunk)
+    test = evaluate(model, data, "test", config.users_per_chunk) if test else {}
     eval_seconds = time.perf_counter() - started
     epoch_times = [h["seconds"] for h in state.history]
     result = {
-        "model": config.model.model, "valid": valid, "test": test, "history": state.history,
+        "model": config.model.name, "valid": valid, "test": test, "history": state.history,
         "best_epoch": state.best_epoch, "epochs_run": state.epoch,
         "seconds_per_epoch": float(np.mean(epoch_times)) if epoch_times else 0.0,
         "train_seconds": train_seconds, "eval_seconds": eval_seconds,
@@ -191,7 +191,7 @@ def fit(data: TrainData, config: TrainConfig, out: Path, *, export_path: Path | 
     }
     run.save_model(model.state_dict(), config=config.model_dump(), export=export_path, epoch=state.best_epoch)
     run.save_metrics(result)
-    run.save_embeddings(embeddings(model, data, users_per_chunk=config.eval_users))
+    run.save_embeddings(embeddings(model, data, users_per_chunk=config.users_per_chunk))
     plot_curves(state.history, config.monitor, run.curves_file)
     return result
 
@@ -218,12 +218,12 @@ def refit(data: TrainData, config: TrainConfig, epochs: int, *, progress: bool =
         optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
         sampler = make_sampler(data, config)
         with progress_bar("refit", info=True, disable=not progress) as bar:
-            task = bar.add_task(config.model.model, total=epochs, info="")
+            task = bar.add_task(config.model.name, total=epochs, info="")
             for epoch in range(1, epochs + 1):
                 loss = train_one_epoch(model, optimizer, data, sampler, config, epoch)
                 check_finite(loss, epoch, config)
                 bar.update(task, completed=epoch, info=f"loss {loss:.4f}")
-    return embeddings(model, data, users_per_chunk=config.eval_users), model.state_dict()
+    return embeddings(model, data, users_per_chunk=config.users_per_chunk), model.state_dict()
 
 
 def _epochs(model, optimizer, data, config, state: FitState, run: RunFolder, progress: bool,
@@ -231,7 +231,7 @@ def _epochs(model, optimizer, data, config, state: FitState, run: RunFolder, pro
     sampler = make_sampler(data, config)
     step = group.wrap(model)
     with progress_bar("epochs", info=True, disable=not progress or not group.is_main) as bar:
-        task = bar.add_task(config.model.model, total=config.epochs, completed=state.epoch, info="")
+        task = bar.add_task(config.model.name, total=config.epochs, completed=state.epoch, info="")
         while state.epoch < config.epochs and state.bad_epochs < config.patience:
             epoch = state.epoch + 1
             t0 = time.perf_counter()
@@ -241,7 +241,7 @@ def _epochs(model, optimizer, data, config, state: FitState, run: RunFolder, pro
             if not group.is_main:
                 state.epoch, state.bad_epochs = group.broadcast_ints(0, 0)
                 continue
-            valid = evaluate(model, data, "valid", config.eval_users, topk=config.valid_topk)
+            valid = evaluate(model, data, "valid", config.users_per_chunk, topk=config.valid_topk)
             row = {"epoch": epoch, "loss": loss, "seconds": seconds,
                    **{f"valid_{k}": v for k, v in valid.items() if k in ("auc", "f1", "recall@20", "ndcg@20")}}
             state.history.append(row)
@@ -267,7 +267,7 @@ def _epochs(model, optimizer, data, config, state: FitState, run: RunFolder, pro
 
 
 @torch.no_grad()
-def embeddings(model: Recommender, data: TrainData, k: int = PUBLISH_K, users_per_chunk: int = 256) -> Embeddings:
+def embeddings(model: Recommender, data: TrainData, k: int = PUBLISH_K, users_per_chunk: int = USERS_PER_CHUNK) -> Embeddings:
     """What publish writes: ids, track/user vectors (for a vector model, exactly the vectors whose
     dot product is the score) and the exact top-``k`` per user over all tracks except the user's
     training tracks; slots beyond the user's rankable tracks hold item ``-1`` (never published)."""

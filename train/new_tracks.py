@@ -36,7 +36,7 @@ from mmkg.errors import TrainError
 from mmkg.export import ExportedGraph
 from mmkg.export.new_tracks import NewTracks
 from mmkg.schema import Label
-from mmkg.train.config import TrainConfig
+from mmkg.train.config import USERS_PER_CHUNK, TrainConfig
 from mmkg.train.data import TrainData, entity_offsets, standardize
 from mmkg.train.fit import all_listens
 from mmkg.train.run_folder import Embeddings, RunFolder
@@ -66,8 +66,8 @@ def embed_new_tracks(run_dir, export: ExportedGraph, new: NewTracks) -> Inductiv
     run = RunFolder(run_dir)
     saved = run.load_embedded_model()
     config = TrainConfig(**saved.config)
-    if config.model.model not in INDUCTIVE_MODELS:
-        raise TrainError(f"{run.path}: model {config.model.model!r} cannot place tracks it was not "
+    if config.model.name not in INDUCTIVE_MODELS:
+        raise TrainError(f"{run.path}: model {config.model.name!r} cannot place tracks it was not "
                          f"trained on (only {', '.join(INDUCTIVE_MODELS)} can); retrain to include them")
     data = TrainData.from_export(export, config.model.modality_names)
     if "refit" in run.load_metrics():
@@ -128,7 +128,7 @@ def _has_signal(new: NewTracks, data: TrainData, config: TrainConfig) -> list[bo
     return signal.tolist()
 
 
-def merge_topk(embeddings: Embeddings, vectors: InductiveVectors, users_per_chunk: int = 4096
+def merge_topk(embeddings: Embeddings, vectors: InductiveVectors, users_per_chunk: int = USERS_PER_CHUNK
                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Each user's exact top-K over the run's list and the new tracks, for the users whose list
     changes: ``(users [n], items [n, K], scores [n, K])``, best first; items index

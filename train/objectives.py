@@ -23,17 +23,9 @@ from dataclasses import dataclass
 import torch
 from torch.nn import functional as F
 
+from mmkg.train.registry import LOSSES
+
 Loss = Callable[..., torch.Tensor]
-LOSSES: dict[str, Loss] = {}
-"""Registered objectives by name."""
-
-
-def register_loss(name: str) -> Callable[[Loss], Loss]:
-    def add(fn: Loss) -> Loss:
-        LOSSES[name] = fn
-        return fn
-
-    return add
 
 
 @dataclass(frozen=True)
@@ -54,20 +46,20 @@ class Candidates:
     log_q_neg: torch.Tensor | None = None
 
 
-@register_loss("bce")
+@LOSSES.register("bce")
 def bce(c: Candidates, temperature: float = 1.0) -> torch.Tensor:
     pos_term = F.softplus(-c.pos).sum()
     neg_term = (F.softplus(c.neg) * c.valid).sum()
     return (pos_term + neg_term) / (len(c.pos) + c.valid.sum())
 
 
-@register_loss("bpr")
+@LOSSES.register("bpr")
 def bpr(c: Candidates, temperature: float = 1.0) -> torch.Tensor:
     diff = F.softplus(-(c.pos.unsqueeze(1) - c.neg) / temperature)
     return (diff * c.valid).sum() / c.valid.sum().clamp(min=1)
 
 
-@register_loss("softmax")
+@LOSSES.register("softmax")
 def softmax(c: Candidates, temperature: float = 1.0) -> torch.Tensor:
     pos, neg = c.pos, c.neg
     if c.log_q_neg is not None:

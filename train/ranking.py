@@ -7,6 +7,7 @@ import logging
 import numpy as np
 import torch
 
+from mmkg.train.config import USERS_PER_CHUNK
 from mmkg.train.model.base import Recommender
 
 log = logging.getLogger(__name__)
@@ -21,7 +22,7 @@ def by_user(pairs: np.ndarray, n_users: int) -> list[np.ndarray]:
 
 @torch.no_grad()
 def ranked(model: Recommender, truth: np.ndarray, exclude: np.ndarray, n_users: int, k: int,
-           candidates: np.ndarray | None = None, user_batch: int = 64
+           candidates: np.ndarray | None = None, users_per_chunk: int = USERS_PER_CHUNK
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The top-``k`` of each user having ``truth`` pairs, over the ``candidates`` items (bool
     ``[n_items]``; None: all) minus the user's ``exclude`` pairs.
@@ -37,21 +38,21 @@ def ranked(model: Recommender, truth: np.ndarray, exclude: np.ndarray, n_users: 
                  skipped, n_users)
     k = min(k, model.n_items)
     tops, hits, n_truth = [np.empty((0, k), np.int64)], [np.empty((0, k), bool)], [np.empty(0, np.int64)]
-    for start in range(0, len(users), user_batch):
-        ub = users[start:start + user_batch]
-        mask = torch.zeros(len(ub), model.n_items, dtype=torch.bool)
+    for start in range(0, len(users), users_per_chunk):
+        chunk = users[start:start + users_per_chunk]
+        mask = torch.zeros(len(chunk), model.n_items, dtype=torch.bool)
         if candidates is not None:
             mask[:, torch.as_tensor(~candidates)] = True
         row_of = np.full(n_users, -1)
-        row_of[ub] = np.arange(len(ub))
-        sel = exclude[np.isin(exclude[:, 0], ub)]
+        row_of[chunk] = np.arange(len(chunk))
+        sel = exclude[np.isin(exclude[:, 0], chunk)]
         mask[row_of[sel[:, 0]], sel[:, 1]] = True
-        top, logit = model.recommend(torch.as_tensor(ub), k, mask)
-        relevant = torch.zeros(len(ub), model.n_items, dtype=torch.bool)
-        for r, u in enumerate(ub):
+        top, logit = model.recommend(torch.as_tensor(chunk), k, mask)
+        relevant = torch.zeros(len(chunk), model.n_items, dtype=torch.bool)
+        for r, u in enumerate(chunk):
             relevant[r, truth_by_user[u]] = True
         rankable = ~torch.isinf(logit)
         tops.append(top.masked_fill(~rankable, -1).numpy())
         hits.append((torch.gather(relevant, 1, top) & rankable).numpy())
-        n_truth.append(np.array([len(truth_by_user[u]) for u in ub]))
+        n_truth.append(np.array([len(truth_by_user[u]) for u in chunk]))
     return np.concatenate(tops), np.concatenate(hits), np.concatenate(n_truth)

@@ -30,6 +30,8 @@ import hashlib
 import json
 import os
 import pickle
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,29 @@ from mmkg.errors import RunFolderError
 
 EXPORT_MANIFEST = "manifest.json"
 """The manifest file of an ExportedGraph folder (``mmkg.export.exported``)."""
+MIN_FREE_MIB = 200
+"""Free space ``mmkg train`` wants on OUT's filesystem before it starts: a few times the export,
+checkpoints and embeddings of a catalog of 100k tracks (small catalogs need far less)."""
+
+
+def check_out_folder(out: Path, min_free_mib: float = MIN_FREE_MIB) -> None:
+    """Create OUT if needed and check that a file can be written there and that its filesystem
+    has ``min_free_mib`` MiB free, so that a bad OUT fails in a second, not after the export.
+
+    Raises:
+        RunFolderError: OUT cannot be created or written, or its filesystem is (nearly) full.
+    """
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+        free_mib = shutil.disk_usage(out).free / 2**20
+    except OSError as e:
+        raise RunFolderError(f"--out {out}: cannot write a run folder there "
+                             f"({e.strerror or e})") from e
+    if free_mib < min_free_mib:
+        raise RunFolderError(f"--out {out}: only {free_mib:.0f} MiB free on its filesystem; a run "
+                             f"needs at least {min_free_mib:.0f} MiB (export, checkpoints, embeddings)")
 
 
 @dataclass(frozen=True)

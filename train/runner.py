@@ -1,19 +1,18 @@
-"""``mmkg train`` as a library call: choose the config, get an export, build the data, fit;
-and ``mmkg train --refit``: retrain the selected settings on every listen for publishing.
+"""``mmkg train`` as a library call: choose the config, build the data from an export folder,
+fit; and ``mmkg train --refit``: retrain the selected settings on every listen for publishing.
 
-The export may be made on demand (no ``export_path``): the caller passes ``make_export(path,
-seed)``, which writes an ExportedGraph folder there (the CLI exports the database), so this
-module never talks to Neo4j.
+This module never talks to Neo4j: the export folder is made beforehand (``mmkg export``, or the
+``mmkg train`` command itself when given no ``--export``).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from mmkg.errors import RunFolderError, TrainError
+from mmkg.errors import RunFolderError
 from mmkg.export import ExportedGraph
 from mmkg.train.config import TrainConfig
 from mmkg.train.data import TrainData
@@ -21,46 +20,33 @@ from mmkg.train.distributed import check_workers, fit_workers, group_from_env
 from mmkg.train.fit import fit, refit
 from mmkg.train.run_folder import RunFolder
 
-MakeExport = Callable[[Path, int], None]
-"""``make_export(folder, seed)``: write an ExportedGraph folder for this run."""
+
+def resolve_config(out: Path, files: Iterable[Path] = (), overrides: Mapping[str, Any] | None = None, *,
+                   resume: bool = False) -> TrainConfig:
+    """The run's config: on ``--resume`` with no ``--config`` file, the one saved in the run
+    folder; otherwise the model's defaults and ``files``; ``overrides`` over either."""
+    run, files = RunFolder(out), list(files)
+    if resume and not files and run.has(RunFolder.CONFIG):
+        files = [run.file(RunFolder.CONFIG)]
+    return TrainConfig.load(files, overrides)
 
 
-def resolve_config(out: Path, *, preset: str | None = None, config_file: Path | None = None,
-                   resume: bool = False, **overrides: Any) -> TrainConfig:
-    """The run's config: on ``--resume`` with no preset or file, the one saved in the run folder
-    (flags still override it); otherwise preset < file < flags."""
-    run = RunFolder(out)
-    if resume and preset is None and config_file is None and run.has(RunFolder.CONFIG):
-        return TrainConfig.load(run.file(RunFolder.CONFIG), **overrides)
-    return TrainConfig.load(config_file, preset=preset, **overrides)
-
-
-def train_run(config: TrainConfig, out: Path, *, export_path: Path | None = None,
-              make_export: MakeExport | None = None, resume: bool = False,
+def train_run(config: TrainConfig, out: Path, export_path: Path, *, resume: bool = False,
               progress: bool = True, workers: int = 1) -> dict[str, Any]:
-    """Fit ``config`` on ``export_path`` (or on ``OUT/export`` made by ``make_export``) and write
-    the run folder ``out``; returns ``metrics.json``'s content.
+    """Fit ``config`` on the export folder ``export_path`` and write the run folder ``out``;
+    returns ``metrics.json``'s content.
 
     The export is memory-mapped (:meth:`ExportedGraph.load`). ``workers > 1``: data-parallel
     on that many spawned processes (:func:`mmkg.train.distributed.fit_workers`), each mapping
-    the same folder. Under ``torchrun`` (``WORLD_SIZE > 1``) this
-    process is one worker of torchrun's group; it needs ``export_path`` (no worker exports), and
-    only rank 0 returns the metrics (the others ``{}``).
+    the same folder. Under ``torchrun`` (``WORLD_SIZE > 1``) this process is one worker of
+    torchrun's group, and only rank 0 returns the metrics (the others ``{}``).
 
     Raises:
-        TrainError: torchrun without an export folder, ``workers > 1`` under torchrun, or more
-            workers than CPUs (checked before anything is written).
+        TrainError: ``workers > 1`` under torchrun, or more workers than CPUs (checked before
+            anything is written).
     """
     check_workers(workers)
     with group_from_env() as group:
-        if group.distributed and (export_path is None or workers > 1):
-            raise TrainError("under torchrun give --export DIR (made once by `mmkg export`) and no --workers")
-        if export_path is None:
-            if make_export is None:
-                raise ValueError("give export_path or make_export")
-            export_path = Path(out) / "export"
-            if not (export_path / "manifest.json").exists():
-                make_export(export_path, config.seed)
         if workers > 1:
             return fit_workers(export_path, config, out, workers, resume=resume, progress=progress)
         data = TrainData.from_export(ExportedGraph.load(export_path, mmap=True), config.model.modality_names)
@@ -82,7 +68,7 @@ def refit_run(out: Path, *, export_path: Path | None = None, progress: bool = Tr
     """
     run = RunFolder(out)
     metrics = run.load_metrics()
-    config = TrainConfig.load(run.file(RunFolder.CONFIG))
+    config = TrainConfig.load([run.file(RunFolder.CONFIG)])
     export = Path(export_path) if export_path else run.load_model().export
     if export is None:
         raise RunFolderError(f"{run.path}: {RunFolder.MODEL} records no export folder; give it with --export")

@@ -1,6 +1,6 @@
 """Seeded sampling: KG neighbour tables, user history tables, and the negative samplers.
 
-Negative samplers (registry :data:`NEGATIVES`, chosen by ``TrainConfig.negatives``):
+Negative samplers (registry :data:`mmkg.train.registry.NEGATIVES`, chosen by ``TrainConfig.negatives``):
 
 - ``ratio`` (MKGCN paper): every training positive gets ``neg_ratio`` items of its own, drawn
   once per epoch and rejection-sampled so that none is one of the user's training positives.
@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from mmkg.errors import TrainError
+from mmkg.train.registry import NEGATIVES
 
 
 def neighbour_table(
@@ -168,6 +169,7 @@ class _TrainPositives:
         return self.keys[pos] == keys
 
 
+@NEGATIVES.register("ratio")
 class RatioNegatives:
     """``ratio``: the paper's per-positive negatives, drawn once per epoch (:class:`NegativeSampler`)."""
 
@@ -185,6 +187,7 @@ class RatioNegatives:
         return Negatives(items, torch.ones_like(items, dtype=torch.bool))
 
 
+@NEGATIVES.register("shared")
 class SharedNegatives:
     """``shared``: ``n`` items per batch drawn with probability ∝ (pop + 1)^alpha."""
 
@@ -209,6 +212,7 @@ class SharedNegatives:
         return Negatives(items, valid, log_q[pos], log_q[items])
 
 
+@NEGATIVES.register("in-batch")
 class InBatchNegatives:
     """``in-batch``: the other positives of the batch; expected proposals ``B · pop_j / |train|``."""
 
@@ -229,11 +233,6 @@ class InBatchNegatives:
             return Negatives(pos, valid)
         log_q = torch.log(len(pos) * self.prob[pos])
         return Negatives(pos, valid, log_q, log_q)
-
-
-NEGATIVES: dict[str, type] = {"ratio": RatioNegatives, "shared": SharedNegatives, "in-batch": InBatchNegatives}
-"""Negative samplers by name: ``cls(train, n_items, ratio, alpha, correct, candidates)``
-(``in-batch`` draws training positives only, which are never cold)."""
 
 
 def _drawable(weights: np.ndarray, candidates: np.ndarray | None) -> np.ndarray:

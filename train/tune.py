@@ -25,7 +25,7 @@ Contract:
   seed, epochs, ...) is refused.
 
 Search spaces are a registry, :data:`SEARCH_SPACES`: model name → function of the trial and the
-base config returning the config fields it sets. Each is a common part (lr, l2, d), the model's
+base config returning the dotted config keys it sets. Each is a common part (lr, l2, d), the model's
 own part, and the objective's part (the temperature of softmax/BPR losses, the number of shared
 negatives), so that a model and its baselines trained with the same objective tune the same
 objective settings.
@@ -34,7 +34,6 @@ objective settings.
 from __future__ import annotations
 
 import csv
-import json
 import logging
 import math
 import tempfile
@@ -46,12 +45,14 @@ from typing import Any
 
 import numpy as np
 import optuna
+import tomli_w
 from optuna.trial import FrozenTrial, TrialState
 from pydantic import ValidationError
 
 from mmkg.errors import TrainError, validation_summary
 from mmkg.progress import progress_bar
-from mmkg.train.config import MONITORS, ModelConfig, TrainConfig
+from mmkg.registry import Registry
+from mmkg.train.config import MONITORS, TrainConfig, merge, nested
 from mmkg.train.data import TrainData
 from mmkg.train.fit import fit
 
@@ -69,14 +70,18 @@ FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 """Trial states that count toward the budget."""
 
 SearchSpace = Callable[[optuna.Trial, TrainConfig], dict[str, Any]]
-"""Suggests the trial's params, each named after the config field it sets, and returns them
-(``{"lr": ..., "dim": ...}``): a trial's ``params`` are config overrides as they stand."""
+"""Suggests the trial's params, each named by the dotted config key it sets, and returns them
+(``{"lr": ..., "model.dim": ...}``): a trial's ``params`` are ``--set`` overrides as they stand."""
+SEARCH_SPACES: Registry[SearchSpace] = Registry("tunable model")
+"""Search space of every tunable model (``pop`` and the untrained cold-start baselines have
+nothing to search: one trial)."""
 
 
-def _common(trial: optuna.Trial) -> dict[str, Any]:
+def _common(trial: optuna.Trial, batch_sizes: list[int]) -> dict[str, Any]:
     return {"lr": trial.suggest_float("lr", 1e-4, 1e-2, log=True),
             "l2": trial.suggest_float("l2", 1e-6, 1e-2, log=True),
-            "dim": trial.suggest_categorical("dim", [32, 64, 128])}
+            "model.dim": trial.suggest_categorical("model.dim", [32, 64, 128]),
+            "batch_size": trial.suggest_categorical("batch_size", batch_sizes)}
 
 
 def _objective(trial: optuna.Trial, base: TrainConfig) -> dict[str, Any]:
@@ -91,54 +96,37 @@ def _objective(trial: optuna.Trial, base: TrainConfig) -> dict[str, Any]:
     return params
 
 
+@SEARCH_SPACES.register("mkgcn")
 def _mkgcn(trial: optuna.Trial, base: TrainConfig) -> dict[str, Any]:
-    return {**_common(trial),
-            "layers": trial.suggest_int("layers", 1, 4),
-            "hops": trial.suggest_int("hops", 0, 2),
-            "batch_size": trial.suggest_categorical("batch_size", [128, 256, 512]),
+    return {**_common(trial, [128, 256, 512]),
+            "model.layers": trial.suggest_int("model.layers", 1, 4),
+            "model.kg.hops": trial.suggest_int("model.kg.hops", 0, 2),
             **_objective(trial, base)}
 
 
+@SEARCH_SPACES.register("lightgcn")
 def _lightgcn(trial: optuna.Trial, base: TrainConfig) -> dict[str, Any]:
-    return {**_common(trial),
-            "layers": trial.suggest_int("layers", 1, 4),
-            "batch_size": trial.suggest_categorical("batch_size", [128, 256, 512]),
+    return {**_common(trial, [128, 256, 512]), "model.layers": trial.suggest_int("model.layers", 1, 4),
             **_objective(trial, base)}
 
 
+@SEARCH_SPACES.register("bpr")
 def _bpr(trial: optuna.Trial, base: TrainConfig) -> dict[str, Any]:
-    return {**_common(trial),
-            "batch_size": trial.suggest_categorical("batch_size", [128, 256, 512]),
-            **_objective(trial, base)}
+    return {**_common(trial, [128, 256, 512]), **_objective(trial, base)}
 
 
+@SEARCH_SPACES.register("mkgcn-paper")
+@SEARCH_SPACES.register("kgcn")
 def _kgcn_tree(trial: optuna.Trial, base: TrainConfig) -> dict[str, Any]:
-    return {**_common(trial),
-            "neighbours": trial.suggest_categorical("neighbours", [4, 8, 16]),
-            "hops": trial.suggest_int("hops", 1, 2),
-            "batch_size": trial.suggest_categorical("batch_size", [64, 128, 256]),
+    return {**_common(trial, [64, 128, 256]),
+            "model.kg.neighbours": trial.suggest_categorical("model.kg.neighbours", [4, 8, 16]),
+            "model.kg.hops": trial.suggest_int("model.kg.hops", 1, 2),
             **_objective(trial, base)}
 
 
-def _nothing(trial: optuna.Trial, base: TrainConfig) -> dict[str, Any]:
-    return {}
-
-
-SEARCH_SPACES: dict[str, SearchSpace] = {
-    "mkgcn": _mkgcn, "lightgcn": _lightgcn, "bpr": _bpr,
-    "mkgcn-paper": _kgcn_tree, "kgcn": _kgcn_tree, "pop": _nothing,
-    "fastrp": _nothing,                  # its knobs belong to `mmkg export --fastrp` (bench/fastrp.py)
-    "random": _nothing, "kg-pop": _nothing, "kg-knn": _nothing, "content-knn": _nothing,
-}
-"""Search space of every tunable model (``pop`` and the untrained cold-start baselines have
-nothing to search: one trial)."""
-
-
-def tunable_models() -> list[str]:
-    """Registered models that have a search space (the CLI's ``--model`` choices)."""
-    from mmkg.train.config import choices
-
-    return [name for name in choices("model") if name in SEARCH_SPACES]
+# fastrp's knobs belong to `mmkg export --fastrp` (bench/fastrp.py); the others are untrained
+for _name in ("pop", "fastrp", "random", "kg-pop", "kg-knn", "content-knn"):
+    SEARCH_SPACES.add(_name, lambda trial, base: {})
 
 
 @dataclass(frozen=True)
@@ -173,20 +161,19 @@ def tune(data: TrainData, base: TrainConfig, out: Path, *, trials: int, timeout:
         pruner: replaces the default :class:`~optuna.pruners.MedianPruner`.
 
     Raises:
-        TrainError: no search space for the model, a study of another setup in ``out``, a
+        UnknownName: no search space for the model.
+        TrainError: a study of another setup in ``out``, a
             sampled config that does not validate, or no complete trial at the end.
         Exception: whatever stopped a trial other than pruning (the trial is marked failed
             and does not count; ``KeyboardInterrupt`` included).
     """
-    if base.model.model not in SEARCH_SPACES:
-        raise TrainError(f"no search space for model {base.model.model!r}; "
-                         f"tunable: {', '.join(sorted(SEARCH_SPACES))}")
+    SEARCH_SPACES.get(base.model.name)  # UnknownName before anything is written
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     study = open_study(out, base, pruner)
     started, ran = time.monotonic(), 0
     with progress_bar("trials", info=True, disable=not progress) as bar:
-        task = bar.add_task(f"tune {base.model.model}", total=trials, completed=_count(study), info="")
+        task = bar.add_task(f"tune {base.model.name}", total=trials, completed=_count(study), info="")
         while _count(study) < trials and not _space_is_empty(study):
             if timeout is not None and time.monotonic() - started >= timeout:
                 log.info("timeout: %d of %d trials finished", _count(study), trials)
@@ -250,7 +237,7 @@ def _run_trial(study: optuna.Study, data: TrainData, base: TrainConfig) -> Froze
             raise optuna.TrialPruned(f"pruned at epoch {epoch}")
 
     try:
-        config = with_params(base, SEARCH_SPACES[base.model.model](trial, base))
+        config = with_params(base, SEARCH_SPACES.get(base.model.name)(trial, base))
         with tempfile.TemporaryDirectory(prefix="mmkg-tune-") as run:
             result = fit(data, config, Path(run), progress=False, test=False, on_epoch=on_epoch)
     except optuna.TrialPruned:
@@ -269,16 +256,13 @@ def _run_trial(study: optuna.Study, data: TrainData, base: TrainConfig) -> Froze
 
 
 def with_params(base: TrainConfig, params: dict[str, Any]) -> TrainConfig:
-    """``base`` with ``params`` (training or model fields) set, validated.
+    """``base`` with ``params`` (dotted config keys) set, validated.
 
     Raises:
         TrainError: the resulting config is invalid.
     """
-    model = {k: v for k, v in params.items() if k in ModelConfig.model_fields}
-    training = {k: v for k, v in params.items() if k not in model}
     try:
-        return TrainConfig.model_validate({**base.model_dump(), **training,
-                                           "model": {**base.model.model_dump(), **model}})
+        return TrainConfig.model_validate(merge(base.model_dump(), nested(params)))
     except ValidationError as e:
         raise TrainError(f"invalid trial config {params}: {validation_summary(e)}") from None
 
@@ -325,25 +309,7 @@ def _finish(study: optuna.Study, base: TrainConfig, out: Path, ran: int) -> Tune
 def write_config_toml(config: TrainConfig, path: Path, header: str) -> None:
     """``config`` as a TOML file that :meth:`TrainConfig.load` reads back equal (``None`` fields
     are left out: they are the defaults)."""
-    training = {k: v for k, v in config.model_dump().items() if k != "model"}
-    lines = [f"# {header}", *_toml_pairs(training), "", "[model]", *_toml_pairs(config.model.model_dump())]
-    path.write_text("\n".join(lines) + "\n")
-
-
-def _toml_pairs(fields: dict[str, Any]) -> list[str]:
-    return [f"{key} = {_toml_value(value)}" for key, value in fields.items() if value is not None]
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)  # a JSON string is a TOML basic string
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"no TOML form for {value!r}")
+    path.write_text(f"# {header}\n" + tomli_w.dumps(config.model_dump(exclude_none=True)))
 
 
 def write_trials_table(trials: list[FrozenTrial], path: Path) -> None:

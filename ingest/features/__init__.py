@@ -11,7 +11,7 @@ Public API:
   folder, over the size caps or undecodable (catalog validation);
 * :func:`check_media` — the size caps and a cheap "does this file decode" check;
 * :func:`extract` — media files of one kind → :class:`~mmkg.ingest.featureset.FeatureSet` list;
-* :func:`feature_specs`, :func:`media_kinds` — what is registered;
+* :func:`feature_specs`, :data:`MEDIA_KINDS` — what is registered;
 * ``mmkg.ingest.features.compute.compute_missing_features`` — resumable computation of every
   feature a track in Neo4j lacks (imported on use: it loads the Neo4j driver).
 
@@ -27,8 +27,8 @@ from mmkg.ingest.features import image  # noqa: F401
 from mmkg.ingest.features import audio  # noqa: F401
 from mmkg.ingest.features.extract import extract
 from mmkg.ingest.features.media import check_media, resolve_catalog_media
-from mmkg.ingest.features.registry import feature_specs, media_kinds
+from mmkg.ingest.features.registry import MEDIA_KINDS, feature_specs
 from mmkg.ingest.features.spec import FeatureSpec
 
-__all__ = ["check_media", "resolve_catalog_media", "extract", "feature_specs", "media_kinds",
+__all__ = ["check_media", "resolve_catalog_media", "extract", "feature_specs", "MEDIA_KINDS",
            "FeatureSpec"]

@@ -44,6 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mmkg.config import MediaSettings
 from mmkg.ingest.features.registry import register_extractor
 from mmkg.ingest.features.spec import FeatureSpec
 from mmkg.schema import Modality, Prop
@@ -218,6 +219,6 @@ def compile_numba() -> None:
 
 
 @register_extractor(SPEC, warm_up=compile_numba)
-def describe_many(paths: list[Path]) -> np.ndarray:
+def describe_many(paths: list[Path], settings: MediaSettings) -> np.ndarray:
     """:func:`describe` for each path: ``[len(paths), 80]``."""
     return np.stack([describe(p) for p in paths]) if paths else np.zeros((0, SPEC.dim), np.float32)

@@ -25,12 +25,12 @@ from pathlib import Path
 
 from neo4j import Driver
 
-from mmkg.config import BATCH, MediaSettings, media_settings
+from mmkg.config import BATCH, MEDIA, MediaSettings
 from mmkg.errors import FeatureError
 from mmkg.graph import load_query, read_rows, run_batches
 from mmkg.ingest.features.jobs import Job, JobResult, available_cpus, run_jobs
 from mmkg.ingest.features.media import same_file
-from mmkg.ingest.features.registry import extractors, media_kinds
+from mmkg.ingest.features.registry import MEDIA_KINDS, extractors
 from mmkg.ingest.writers import write_feature_sets
 from mmkg.progress import progress_bar
 from mmkg.schema import feature_id
@@ -42,7 +42,7 @@ def compute_missing_features(driver: Driver, database: str, *,
                              batch_size: int = BATCH.features,
                              feature_rows: int = BATCH.feature_rows, progress: bool = True,
                              only: Iterable[str] | None = None, recompute: bool = False,
-                             settings: MediaSettings | None = None,
+                             settings: MediaSettings = MEDIA,
                              workers: int | None = None) -> dict[str, int]:
     """Compute and write the features missing or stale on tracks that have media files.
 
@@ -53,7 +53,7 @@ def compute_missing_features(driver: Driver, database: str, *,
         progress: show a progress bar (tracks/s, ETA) on stderr.
         only: media kinds to consider (default: every registered one).
         recompute: recompute every feature of those kinds, fresh or not.
-        settings: media limits (default: those in effect, :func:`media_settings`).
+        settings: the media limits.
         workers: worker processes (default: ``settings.workers``, 0 meaning one per CPU).
 
     Returns:
@@ -69,7 +69,6 @@ def compute_missing_features(driver: Driver, database: str, *,
     kinds = _kinds(only)
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    settings = settings or media_settings()
     workers = workers or settings.workers or available_cpus()
     due = {kind: _due(driver, database, kind, recompute) for kind in kinds}
     todo = {kind: [(track, file) for track, _, file in rows] for kind, rows in due.items()}
@@ -100,7 +99,7 @@ def compute_missing_features(driver: Driver, database: str, *,
 
 
 def _kinds(only: Iterable[str] | None) -> list[str]:
-    known = media_kinds()
+    known = MEDIA_KINDS.names()
     kinds = list(known if only is None else only)
     unknown = sorted(set(kinds) - set(known))
     if unknown:

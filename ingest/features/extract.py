@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mmkg.config import MEDIA, MediaSettings
 from mmkg.ingest.features.registry import extractors
 from mmkg.ingest.featureset import FeatureSet
 
 
-def extract(kind: str, paths: list[Path], track_ids: list[str]) -> list[FeatureSet]:
-    """Compute every feature of media ``kind`` for files ``paths[i]`` of tracks ``track_ids[i]``.
+def extract(kind: str, paths: list[Path], track_ids: list[str],
+            settings: MediaSettings = MEDIA) -> list[FeatureSet]:
+    """Compute every feature of media ``kind`` for files ``paths[i]`` of tracks ``track_ids[i]``
+    under the media limits ``settings``.
 
     Returns one :class:`FeatureSet` per extractor of ``kind`` (registration order), rows in input
     order. Files should have passed :func:`mmkg.ingest.features.check_media`; a file that still
@@ -22,4 +25,4 @@ def extract(kind: str, paths: list[Path], track_ids: list[str]) -> list[FeatureS
     if len(paths) != len(track_ids):
         raise ValueError(f"{len(paths)} paths for {len(track_ids)} track ids")
     paths = [Path(p) for p in paths]
-    return [e.spec.feature_set(track_ids, e.compute(paths)) for e in found]
+    return [e.spec.feature_set(track_ids, e.compute(paths, settings)) for e in found]

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mmkg.config import MediaSettings, media_settings
+from mmkg.config import MEDIA, MediaSettings
 from mmkg.ingest.features.media import cover_too_large
 from mmkg.ingest.features.registry import register_extractor
 from mmkg.ingest.features.spec import FeatureSpec
@@ -72,7 +72,7 @@ SPEC = FeatureSpec(
 )
 
 
-def describe(path: Path, settings: MediaSettings | None = None) -> np.ndarray:
+def describe(path: Path, settings: MediaSettings = MEDIA) -> np.ndarray:
     """The 48-d descriptor of one image file (float32).
 
     Raises:
@@ -82,7 +82,7 @@ def describe(path: Path, settings: MediaSettings | None = None) -> np.ndarray:
     from PIL import Image, ImageFilter
 
     with Image.open(path) as image:
-        problem = cover_too_large(path, image.size, settings or media_settings())
+        problem = cover_too_large(path, image.size, settings)
         if problem:
             raise ValueError(problem)
         image.draft("RGB", (SIZE, SIZE))  # JPEG only: decode at a reduced scale
@@ -126,9 +126,9 @@ def describe(path: Path, settings: MediaSettings | None = None) -> np.ndarray:
 
 
 @register_extractor(SPEC)
-def describe_many(paths: list[Path]) -> np.ndarray:
+def describe_many(paths: list[Path], settings: MediaSettings) -> np.ndarray:
     """:func:`describe` for each path: ``[len(paths), 48]``."""
-    return np.stack([describe(p) for p in paths]) if paths else np.zeros((0, SPEC.dim), np.float32)
+    return np.stack([describe(p, settings) for p in paths]) if paths else np.zeros((0, SPEC.dim), np.float32)
 
 
 def _hist(channel: np.ndarray, bins: int) -> np.ndarray:

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import audioread.exceptions
 
-from mmkg.config import MediaSettings, use_media_settings
+from mmkg.config import MediaSettings
 from mmkg.ingest.features.extract import extract
 from mmkg.ingest.features.media import check_stored_media, file_fingerprint
 from mmkg.ingest.features.registry import extractors
@@ -88,7 +88,6 @@ def run_job(job: Job, settings: MediaSettings) -> JobResult:
 
 
 def _run_job(job: Job, settings: MediaSettings) -> JobResult:
-    use_media_settings(settings)  # a worker process starts with the defaults
     result = JobResult(job.kind, len(job.rows))
     good: list[tuple[str, Path]] = []
     for track_id, path in job.rows:
@@ -106,14 +105,14 @@ def _run_job(job: Job, settings: MediaSettings) -> JobResult:
         return result
     ids, paths = [t for t, _ in good], [p for _, p in good]
     try:
-        result.sets = extract(job.kind, paths, ids)
+        result.sets = extract(job.kind, paths, ids, settings)
         return result
     except DECODE_ERRORS:
         pass
     # one file broke the chunk: extract one by one to keep the others
     for track_id, path in good:
         try:
-            result.sets.extend(extract(job.kind, [path], [track_id]))
+            result.sets.extend(extract(job.kind, [path], [track_id], settings))
         except DECODE_ERRORS as e:
             result.warnings.append(f"track {track_id}: cannot extract {job.kind} features from "
                                    f"{path}: {e}")

@@ -13,8 +13,8 @@ Three guards, in this order, each a one-line reason naming the file:
    read); a cover claims at most ``media.max_cover_pixels`` pixels (read from its header).
 3. **decode**: UTF-8 for lyrics, ``Image.verify`` for covers, the header for audio.
 
-The limits are :class:`mmkg.config.MediaSettings`; the ones in effect for this process are set
-once by the CLI (:func:`mmkg.config.use_media_settings`) and default to :data:`mmkg.config.MEDIA`.
+The limits are :class:`mmkg.config.MediaSettings`, passed to every check (the CLI passes the
+loaded ones; the default is :data:`mmkg.config.MEDIA`).
 """
 
 from __future__ import annotations
@@ -24,15 +24,15 @@ import re
 import stat
 from pathlib import Path
 
-from mmkg.config import MediaSettings, media_settings
-from mmkg.ingest.features.registry import media_kind, register_media
+from mmkg.config import MEDIA, MediaSettings
+from mmkg.ingest.features.registry import MEDIA_KINDS, register_media
 
 # libsndfile notes "data : 132300 (should be 66128)" when a header claims more than the file holds.
 _SIZE_MISMATCH = re.compile(r"^\s*(\w+)\s*:.*\(should be", re.MULTILINE)
 
 
 def resolve_catalog_media(kind: str, root: Path, cell: str,
-                          settings: MediaSettings | None = None) -> tuple[Path | None, str | None]:
+                          settings: MediaSettings = MEDIA) -> tuple[Path | None, str | None]:
     """Where the media path ``cell`` of a catalog in ``root`` leads, and whether it may be read.
 
     Returns ``(real path, None)`` for a decodable ``kind`` file inside the catalog folder (or
@@ -43,8 +43,7 @@ def resolve_catalog_media(kind: str, root: Path, cell: str,
     Raises:
         ValueError: unknown ``kind``.
     """
-    settings = settings or media_settings()
-    media = media_kind(kind)
+    media = MEDIA_KINDS.get(kind)
     try:
         real = (Path(root) / cell).resolve()
         allowed = [Path(root).resolve()] + ([settings.root.resolve()] if settings.root else [])
@@ -59,11 +58,11 @@ def resolve_catalog_media(kind: str, root: Path, cell: str,
     return (None, problem) if problem else (real, None)
 
 
-def check_stored_media(kind: str, path: Path, settings: MediaSettings | None = None) -> str | None:
+def check_stored_media(kind: str, path: Path, settings: MediaSettings = MEDIA) -> str | None:
     """:func:`check_media` of a path stored on a track (joined to its catalog's root), which must
     also still be the file's real path: absolute, with no symlink and no ``..`` on the way
     (ingest stored it resolved)."""
-    media = media_kind(kind)
+    media = MEDIA_KINDS.get(kind)
     path = Path(path)
     try:
         if not path.is_absolute() or path.resolve() != path:
@@ -74,7 +73,7 @@ def check_stored_media(kind: str, path: Path, settings: MediaSettings | None = N
     return check_media(kind, path, settings)
 
 
-def check_media(kind: str, path: Path, settings: MediaSettings | None = None) -> str | None:
+def check_media(kind: str, path: Path, settings: MediaSettings = MEDIA) -> str | None:
     """Return ``None`` when ``path`` is an existing, decodable ``kind`` file within the size caps
     of ``settings`` (default: those in effect), else a short message saying what was expected and
     why the file is not it.
@@ -86,8 +85,7 @@ def check_media(kind: str, path: Path, settings: MediaSettings | None = None) ->
     Raises:
         ValueError: unknown ``kind``.
     """
-    settings = settings or media_settings()
-    media = media_kind(kind)
+    media = MEDIA_KINDS.get(kind)
     path = Path(path)
     try:
         info = path.stat()

@@ -10,10 +10,11 @@ dimension, version). Both register with a decorator in their own module::
     def check_lyrics(path: Path, settings: MediaSettings) -> str | None: ...
 
     @register_extractor(SPEC)                       # SPEC.media == "lyrics"
-    def embed_files(paths: list[Path]) -> np.ndarray: ...
+    def embed_files(paths: list[Path], settings: MediaSettings) -> np.ndarray: ...
 
-Importing :mod:`mmkg.ingest.features` imports the built-in modules and so registers them; the
-catalog columns, the CLI choices and the feature specs are all read from here.
+Both are :class:`~mmkg.registry.Registry` entries (:data:`MEDIA_KINDS`, :data:`EXTRACTORS`), whose first
+lookup imports :mod:`mmkg.ingest.features` and so registers the built-in modules; the catalog
+columns, the CLI choices and the feature specs are all read from here.
 """
 
 from __future__ import annotations
@@ -27,12 +28,14 @@ import numpy as np
 from mmkg.config import MediaSettings
 from mmkg.ingest.features.spec import FeatureSpec
 from mmkg.ingest.featureset import SUMMARISERS
+from mmkg.registry import Registry
 
 Check = Callable[[Path, MediaSettings], "str | None"]
 """Given an existing regular file within its size cap, and the media limits in effect: ``None``
 when it decodes, else why not (a short phrase)."""
-Compute = Callable[[list[Path]], np.ndarray]
-"""Given files of one media kind: their vectors ``[len(paths), spec.dim]``."""
+Compute = Callable[[list[Path], MediaSettings], np.ndarray]
+"""Given files of one media kind (checked under the media limits, also given): their vectors
+``[len(paths), spec.dim]``."""
 WarmUp = Callable[[], None]
 """Does, in the calling process, what the extractor's first call would do in every worker at
 once on a first run: compile its JIT code (and write numba's cache), build its model file."""
@@ -59,22 +62,15 @@ class Extractor:
     :func:`~mmkg.ingest.features.jobs.warm_up_extractors`); ``None`` when it has none."""
 
 
-MEDIA: dict[str, MediaKind] = {}
+MEDIA_KINDS: Registry[MediaKind] = Registry("media kind", builtins="mmkg.ingest.features")
 """Registered media kinds by name, in registration order."""
-EXTRACTORS: dict[str, list[Extractor]] = {}
-"""Registered extractors by media kind, in registration order."""
+EXTRACTORS: Registry[Extractor] = Registry("feature", builtins="mmkg.ingest.features")
+"""Registered extractors by feature name (unique across media kinds), in registration order."""
 
 
 def register_media(name: str, expected: str) -> Callable[[Check], Check]:
     """Function decorator: register the check of media kind ``name`` (names are unique)."""
-
-    def add(check: Check) -> Check:
-        if name in MEDIA and MEDIA[name].check is not check:
-            raise ValueError(f"media kind {name!r} is already registered")
-        MEDIA[name] = MediaKind(name, expected, check)
-        return check
-
-    return add
+    return lambda check: MEDIA_KINDS.add(name, MediaKind(name, expected, check)).check
 
 
 def register_extractor(spec: FeatureSpec, *,
@@ -83,12 +79,7 @@ def register_extractor(spec: FeatureSpec, *,
     (feature names are unique across media kinds), with its ``warm_up`` if it has one."""
 
     def add(compute: Compute) -> Compute:
-        for extractors in EXTRACTORS.values():
-            if any(e.spec.name == spec.name and e.compute is not compute for e in extractors):
-                raise ValueError(f"feature {spec.name!r} is already registered")
-        known = EXTRACTORS.setdefault(spec.media, [])
-        if all(e.spec.name != spec.name for e in known):
-            known.append(Extractor(spec, compute, warm_up))
+        EXTRACTORS.add(spec.name, Extractor(spec, compute, warm_up))
         if spec.summarise is not None:
             SUMMARISERS[(spec.name, spec.version)] = spec.summarise
         return compute
@@ -96,34 +87,16 @@ def register_extractor(spec: FeatureSpec, *,
     return add
 
 
-def media_kind(name: str) -> MediaKind:
-    """The registered media kind ``name``.
+def extractors(media: str) -> tuple[Extractor, ...]:
+    """The extractors of media kind ``media``, in registration order.
 
     Raises:
-        ValueError: unknown name.
+        UnknownName: ``media`` is not a registered media kind.
     """
-    _load_builtins()
-    if name not in MEDIA:
-        raise ValueError(f"unknown media kind {name!r}; expected one of {', '.join(MEDIA)}")
-    return MEDIA[name]
-
-
-def media_kinds() -> tuple[str, ...]:
-    """Every registered media kind, in registration order."""
-    _load_builtins()
-    return tuple(MEDIA)
-
-
-def extractors(media: str) -> tuple[Extractor, ...]:
-    """The extractors of media kind ``media`` (raises ``ValueError`` when it is unknown)."""
-    media_kind(media)
-    return tuple(EXTRACTORS.get(media, ()))
+    MEDIA_KINDS.get(media)
+    return tuple(e for e in EXTRACTORS.values() if e.spec.media == media)
 
 
 def feature_specs() -> dict[str, tuple[FeatureSpec, ...]]:
     """``{media kind: the specs of its features}`` for every registered media kind."""
-    return {media: tuple(e.spec for e in extractors(media)) for media in media_kinds()}
-
-
-def _load_builtins() -> None:
-    import mmkg.ingest.features  # noqa: F401  (registers the built-in media kinds and extractors)
+    return {media: tuple(e.spec for e in extractors(media)) for media in MEDIA_KINDS.names()}

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mmkg.config import MediaSettings
 from mmkg.ingest.features.media import read_lyrics
 from mmkg.ingest.features.registry import register_extractor
 from mmkg.ingest.features.spec import FeatureSpec
@@ -57,6 +58,6 @@ def score(texts: list[str]) -> np.ndarray:
 
 
 @register_extractor(SPEC)
-def score_files(paths: list[Path]) -> np.ndarray:
+def score_files(paths: list[Path], settings: MediaSettings) -> np.ndarray:
     """:func:`score` of the lyrics files ``paths``."""
     return score([read_lyrics(p) for p in paths])

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mmkg.config import MediaSettings
 from mmkg.ingest.features.media import read_lyrics
 from mmkg.ingest.features.registry import register_extractor
 from mmkg.ingest.features.spec import FeatureSpec
@@ -169,7 +170,7 @@ def build_model() -> None:
 
 
 @register_extractor(SPEC, warm_up=build_model)
-def embed_files(paths: list[Path]) -> np.ndarray:
+def embed_files(paths: list[Path], settings: MediaSettings) -> np.ndarray:
     """:func:`embed` of the lyrics files ``paths``."""
     return embed([read_lyrics(p) for p in paths])
 

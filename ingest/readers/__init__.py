@@ -9,6 +9,6 @@ imported below.
 from mmkg.ingest.readers import catalog  # noqa: F401, I001
 from mmkg.ingest.readers import kgcn  # noqa: F401
 from mmkg.ingest.readers import mkgcn  # noqa: F401
-from mmkg.ingest.readers.registry import FORMATS, CatalogFormat, catalog_format, format_names
+from mmkg.ingest.readers.registry import FORMATS, CatalogFormat
 
-__all__ = ["FORMATS", "CatalogFormat", "catalog_format", "format_names"]
+__all__ = ["FORMATS", "CatalogFormat"]

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mmkg.ingest.features import media_kinds, resolve_catalog_media
+from mmkg.config import MEDIA, MediaSettings
+from mmkg.ingest.features import MEDIA_KINDS, resolve_catalog_media
 from mmkg.ingest.featureset import FeatureSet
 from mmkg.ingest.graphdata import GraphData, NodeSet, RelSet, property_frame
 from mmkg.ingest.readers.feature_kinds import feature_kinds
@@ -21,7 +22,7 @@ from mmkg.ingest.readers.table import Table, read_table
 from mmkg.ingest.validate import Validator
 from mmkg.schema import KG_LABELS, Label, Modality, Prop, RelType
 
-MEDIA_COLUMNS: tuple[str, ...] = media_kinds()
+MEDIA_COLUMNS: tuple[str, ...] = MEDIA_KINDS.names()
 """Track columns naming a media file: one per registered media kind."""
 
 #: table name → (required columns, optional columns)
@@ -48,11 +49,12 @@ LABEL_TABLES: dict[Label, str] = {
 }
 
 @register_format("catalog", media=True)
-def read_catalog(root: Path, validator: Validator) -> GraphData:
+def read_catalog(root: Path, validator: Validator, media: MediaSettings = MEDIA) -> GraphData:
     """Validate the catalog in ``root``; return what its valid rows add to the graph.
 
     Problems go to ``validator``; on a fatal problem (a missing, unreadable or malformed file) the
-    returned data is empty. Every referenced media file must decode (:func:`check_media`).
+    returned data is empty. Every referenced media file must decode (:func:`check_media`) within
+    the ``media`` limits.
     """
     root = Path(root)
     tables = {name: _load(root, name, validator) for name in TABLES}
@@ -82,7 +84,7 @@ def read_catalog(root: Path, validator: Validator) -> GraphData:
     for column, target in (("artist_id", "artists"), ("album_id", "albums"), ("genre_id", "genres")):
         if tracks.has(column):
             validator.references(tracks, column, tables[target], target_name=target)
-    _check_media(validator, tracks, root)
+    _check_media(validator, tracks, root, media)
     track_tags = tables["track_tags"]
     if track_tags is not None:
         validator.references(track_tags, "track_id", tracks, target_name="tracks")
@@ -149,13 +151,13 @@ def _check_ids(validator: Validator, table: Table) -> None:
     validator.unique(table, ["id"], "id")
 
 
-def _check_media(validator: Validator, tracks: Table, root: Path) -> None:
+def _check_media(validator: Validator, tracks: Table, root: Path, media: MediaSettings) -> None:
     for column in MEDIA_COLUMNS:
         if not tracks.has(column):
             continue
         cells = tracks.frame[column]
         for line, cell in cells[cells != ""].items():
-            _, problem = resolve_catalog_media(column, root, cell)  # place, size, decode
+            _, problem = resolve_catalog_media(column, root, cell, media)  # place, size, decode
             if problem:
                 validator.add(tracks.name, line, column, f"{cell!r}: {problem}")
 

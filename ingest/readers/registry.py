@@ -1,13 +1,14 @@
 """The catalog-format registry: format name → the reader that validates such a folder.
 
 A format is one module in ``ingest/readers/`` whose reader function carries
-``@register_format("name")``; importing :mod:`mmkg.ingest.readers` imports the built-in ones and
-so registers them. ``mmkg ingest --format`` offers exactly the registered names.
+``@register_format("name")``; the first lookup in :data:`FORMATS` imports :mod:`mmkg.ingest.readers`,
+which registers the built-in ones. ``mmkg ingest --format`` offers exactly the registered names.
 
 A reader has the signature ``read(root, validator, **options) -> GraphData``: it reports every
 problem to the :class:`~mmkg.ingest.validate.Validator` (never raises for bad data) and returns
 what the folder's valid rows add to the graph. ``options`` are the format's own settings, named
-at registration (e.g. ``rating_threshold`` for ``mkgcn``).
+at registration (e.g. ``rating_threshold`` for ``mkgcn``); a format with media also gets
+``media``, the :class:`~mmkg.config.MediaSettings` its files are checked under.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from mmkg.config import MediaSettings
+from mmkg.registry import Registry
 
 if TYPE_CHECKING:
     from mmkg.ingest.graphdata import GraphData
@@ -50,45 +54,19 @@ class CatalogFormat:
             raise ValueError(f"{', '.join(unknown)} applies to {where} only, not to {self.name}")
         return given
 
-    def __call__(self, root: Path, validator: "Validator", **options: Any) -> "GraphData":
-        """Read ``root`` with ``options`` (see :meth:`check_options`)."""
-        return self.read(root, validator, **self.check_options(**options))
+    def __call__(self, root: Path, validator: "Validator", media: MediaSettings,
+                 **options: Any) -> "GraphData":
+        """Read ``root`` with ``options`` (see :meth:`check_options`), and with ``media`` when
+        the format has media files."""
+        given = self.check_options(**options) | ({"media": media} if self.media else {})
+        return self.read(root, validator, **given)
 
 
-FORMATS: dict[str, CatalogFormat] = {}
+FORMATS: Registry[CatalogFormat] = Registry("format", builtins="mmkg.ingest.readers")
 """Registered formats by name, in registration order."""
 
 
 def register_format(name: str, *, media: bool = False,
                     options: tuple[str, ...] = ()) -> Callable[[Reader], Reader]:
     """Function decorator: make ``name`` read folders with this reader (names are unique)."""
-
-    def add(read: Reader) -> Reader:
-        if name in FORMATS and FORMATS[name].read is not read:
-            raise ValueError(f"catalog format {name!r} is already registered")
-        FORMATS[name] = CatalogFormat(name, read, media, frozenset(options))
-        return read
-
-    return add
-
-
-def catalog_format(name: str) -> CatalogFormat:
-    """The registered format ``name``.
-
-    Raises:
-        ValueError: unknown name.
-    """
-    _load_builtins()
-    if name not in FORMATS:
-        raise ValueError(f"unknown format {name!r}: expected one of {', '.join(FORMATS)}")
-    return FORMATS[name]
-
-
-def format_names() -> tuple[str, ...]:
-    """Every registered format name, in registration order."""
-    _load_builtins()
-    return tuple(FORMATS)
-
-
-def _load_builtins() -> None:
-    import mmkg.ingest.readers  # noqa: F401  (registers the built-in formats)
+    return lambda read: FORMATS.add(name, CatalogFormat(name, read, media, frozenset(options))).read

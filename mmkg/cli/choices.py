@@ -1,48 +1,53 @@
-"""``--option`` choices read from a registry on first use, so that ``mmkg --help`` stays instant.
+"""Options shared by commands: choices read from a :class:`~mmkg.registry.Registry` on first
+use, so that ``mmkg --help`` stays instant, and the run config's ``--config`` and ``--set``.
 
-The registries (catalog formats, media kinds, models) live in modules that import pandas or
+The registries (catalog formats, media kinds, models) fill in modules that import pandas or
 torch; a plain :class:`click.Choice` would import them when the command module is loaded.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable
 from functools import cached_property
+from pathlib import Path
 
 import click
 
 
 class RegistryChoice(click.Choice):
-    """A :class:`click.Choice` whose choices are ``names()``, called once, when first needed
-    (parsing a value, or showing the command's own ``--help``)."""
+    """A :class:`click.Choice` whose choices are the names of the registry ``"module:NAME"`` (or
+    what a function returns), read once, when first needed (parsing a value, or showing the
+    command's own ``--help``)."""
 
-    def __init__(self, names: Callable[[], Iterable[str]], case_sensitive: bool = True) -> None:
+    def __init__(self, names: str | Callable[[], Iterable[str]]) -> None:
         self._names = names
-        self.case_sensitive = case_sensitive
+        self.case_sensitive = True
 
     @cached_property
     def choices(self) -> tuple[str, ...]:  # type: ignore[override]
-        return tuple(self._names())
+        if callable(self._names):
+            return tuple(self._names())
+        module, name = self._names.split(":")
+        return getattr(importlib.import_module(module), name).names()
 
 
-def training_component(kind: str) -> RegistryChoice:
-    """Names of a training component registry — ``model``, ``fusion``, ``aggregator``,
-    ``user_agg``, ``loss`` or ``negatives`` (:func:`mmkg.train.config.choices`)."""
+def _assignments(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict:
+    from mmkg.train.config import parse_set
 
-    def names() -> tuple[str, ...]:
-        from mmkg.train.config import choices
-
-        return choices(kind)
-
-    return RegistryChoice(names)
+    try:
+        return dict(parse_set(value) for value in values)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
 
 
-def presets() -> RegistryChoice:
-    """The training presets shipped in ``train/configs/``."""
-
-    def names() -> list[str]:
-        from mmkg.train.config import preset_names
-
-        return preset_names()
-
-    return RegistryChoice(names)
+def run_config_options(command: Callable) -> Callable:
+    """``--config FILE`` (repeatable, read in order) and ``--set KEY=VALUE`` (repeatable, over the
+    files): the training config of a command that trains (:meth:`mmkg.train.config.TrainConfig.load`)."""
+    command = click.option(
+        "--set", "overrides", multiple=True, callback=_assignments, metavar="KEY=VALUE",
+        help="Config override, value parsed as TOML, dotted keys into sections: --set epochs=20 "
+             "--set model.dim=32 --set model.kg.hops=2; repeatable, read last.")(command)
+    return click.option(
+        "--config", "config_files", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="TOML training config read over the model's defaults (train/configs/models/); repeatable.")(command)

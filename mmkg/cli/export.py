@@ -41,7 +41,10 @@ def _ratios(ctx: click.Context, param: click.Parameter, value: str) -> tuple[flo
                    "topk-801010 is 80/10/10).")
 @click.option("--cold-fraction", default=0.2, show_default=True, type=click.FloatRange(0, 1, min_open=True, max_open=True),
               help="cold-items: share of the tracks held out entirely (their listens: valid/test only).")
-@click.option("--seed", default=0, show_default=True, help="Seed of the split and negatives.")
+@click.option("--split-seed", default=0, show_default=True,
+              help="Seed of the split and its negatives (manifest.json: seed).")
+@click.option("--seed", default=0, show_default=True,
+              help="Seed of the FastRP vectors with --fastrp (manifest.json: fastrp.seed).")
 @click.option("--force", is_flag=True, help="Replace the export already in OUT.")
 @click.option("--fastrp", is_flag=True,
               help="Also save GDS FastRP vectors of the training graph (fastrp.pt; model fastrp).")
@@ -50,7 +53,8 @@ def _ratios(ctx: click.Context, param: click.Parameter, value: str) -> tuple[flo
 @pass_app
 def export(app: AppContext, out: Path, genres: tuple[str, ...], users: tuple[str, ...],
            users_file: Path | None, where: str | None, hops: int, protocol: str,
-           ratios: tuple[float, float, float], cold_fraction: float, seed: int, force: bool, fastrp: bool,
+           ratios: tuple[float, float, float], cold_fraction: float, split_seed: int, seed: int, force: bool,
+           fastrp: bool,
            fastrp_dim: int | None) -> None:
     """Export a subgraph (default: all of it) to OUT with a leakage-free train/valid/test split.
 
@@ -82,7 +86,7 @@ def export(app: AppContext, out: Path, genres: tuple[str, ...], users: tuple[str
 
         fastrp_config = FastRPConfig(seed=seed, **({"dim": fastrp_dim} if fastrp_dim else {}))
     exported = export_heterograph(app.driver(), app.database, out, selection=selection, split=split,
-                                  seed=seed, source_uri=app.settings.neo4j.bolt_uri,
+                                  seed=split_seed, source_uri=app.settings.neo4j.bolt_uri,
                                   batch_size=app.settings.batch.export, replace=force,
                                   fastrp=fastrp_config)
     counts = exported.manifest["counts"]

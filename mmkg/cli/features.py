@@ -8,16 +8,10 @@ from mmkg.cli.choices import RegistryChoice
 from mmkg.cli.context import AppContext, pass_app
 
 
-def _media_kinds() -> tuple[str, ...]:
-    from mmkg.ingest.features import media_kinds
-
-    return media_kinds()
-
-
 @click.command()
-@click.option("--batch-size", type=click.IntRange(min=1),
-              help="Tracks per extraction chunk [default: the batch.features setting, 64].")
-@click.option("--only", type=RegistryChoice(_media_kinds), multiple=True,
+@click.option("--tracks-per-job", "batch_size", type=click.IntRange(min=1),
+              help="Tracks per extraction job [default: the batch.features setting, 64].")
+@click.option("--only", type=RegistryChoice("mmkg.ingest.features.registry:MEDIA_KINDS"), multiple=True,
               help="Media kind(s) to process (repeatable; default: all).")
 @click.option("--recompute", is_flag=True,
               help="Recompute every feature of those kinds, even the fresh ones.")

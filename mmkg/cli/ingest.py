@@ -10,12 +10,6 @@ from mmkg.cli.choices import RegistryChoice
 from mmkg.cli.context import AppContext, pass_app
 
 
-def _formats() -> tuple[str, ...]:
-    from mmkg.ingest.readers import format_names
-
-    return format_names()
-
-
 class FiniteFloat(click.ParamType):
     """A float that is neither NaN nor infinite (``nan`` would silently drop every row)."""
 
@@ -38,14 +32,14 @@ def _policies() -> tuple[str, ...]:
 
 @click.command()
 @click.argument("path", type=click.Path(path_type=Path, file_okay=False, exists=True))
-@click.option("--format", "fmt", type=RegistryChoice(_formats), default="catalog",
+@click.option("--format", "fmt", type=RegistryChoice("mmkg.ingest.readers.registry:FORMATS"), default="catalog",
               show_default=True, help="Layout of PATH (see docs/contracts.md).")
 @click.option("--dry-run", is_flag=True, help="Validate and print what would be written; write nothing.")
 @click.option("--skip-invalid", is_flag=True,
               help="Write the valid rows only; list the rejected ones in the reject report.")
 @click.option("--reject-report", type=click.Path(path_type=Path, dir_okay=False),
               help="CSV of rejected rows and reasons [default with --skip-invalid: ./ingest-rejects.csv].")
-@click.option("--batch-size", type=click.IntRange(min=1),
+@click.option("--rows-per-tx", "batch_size", type=click.IntRange(min=1),
               help="Rows per write transaction [default: the batch.ingest setting, 10000].")
 @click.option("--rating-threshold", type=FiniteFloat(),
               help="mkgcn: ratings >= this become LISTENED [default: 4.0].")
@@ -68,10 +62,10 @@ def ingest(app: AppContext, path: Path, fmt: str, dry_run: bool, skip_invalid: b
     from rich.console import Console
 
     from mmkg.ingest.pipeline import ingest as run_ingest
-    from mmkg.ingest.readers import catalog_format
+    from mmkg.ingest.readers import FORMATS
 
     try:
-        catalog_format(fmt).check_options(rating_threshold=rating_threshold)
+        FORMATS.get(fmt).check_options(rating_threshold=rating_threshold)
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--rating-threshold") from e
     batch = app.settings.batch
@@ -81,7 +75,7 @@ def ingest(app: AppContext, path: Path, fmt: str, dry_run: bool, skip_invalid: b
         skip_invalid=skip_invalid, reject_report=reject_report,
         batch_size=batch_size or batch.ingest, feature_rows=batch.feature_rows,
         feature_batch=batch.features, rating_threshold=rating_threshold, on_conflict=on_conflict,
-        bulk=server, features=features,
+        bulk=server, features=features, media=app.settings.media,
     )
     Console().print(summary.to_table())
     if summary.rejected:

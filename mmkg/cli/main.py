@@ -23,7 +23,7 @@ from click.exceptions import NoArgsIsHelpError
 
 from mmkg import __version__
 from mmkg.cli.context import AppContext
-from mmkg.config import load_settings, media_settings, use_media_settings
+from mmkg.config import load_settings
 from mmkg.errors import MmkgError, printable
 
 log = logging.getLogger(__name__)
@@ -109,9 +109,6 @@ def cli(ctx: click.Context, config_file: Path | None, uri: str | None, database:
     # before raising; the raised error is what the user sees, as one line.
     logging.getLogger("neo4j").setLevel(logging.WARNING if verbose else logging.CRITICAL)
     settings = load_settings(config_file, uri=uri, database=database)
-    previous = media_settings()
-    use_media_settings(settings.media)  # what catalog readers and feature extraction obey
-    ctx.call_on_close(lambda: use_media_settings(previous))
     app = AppContext(settings)
     ctx.obj = app
     ctx.call_on_close(app.close)
@@ -119,10 +116,10 @@ def cli(ctx: click.Context, config_file: Path | None, uri: str | None, database:
 
 def _register() -> None:
     """Join the command modules to the root group (each keeps torch/dgl imports in its body)."""
-    from mmkg.cli import catalog, db, export, features, ingest, publish, recommend, train, tune
+    from mmkg.cli import catalog, db, evaluate, export, features, ingest, publish, recommend, train, tune
 
     for command in (db.db, catalog.sample_catalog, ingest.ingest, features.features, export.export,
-                    train.train, train.evaluate, tune.tune, publish.publish, recommend.recommend,
+                    train.train, evaluate.evaluate, tune.tune, publish.publish, recommend.recommend,
                     recommend.similar):
         cli.add_command(command)
 

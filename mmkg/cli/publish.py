@@ -13,7 +13,7 @@ from mmkg.cli.context import AppContext, pass_app
 @click.argument("run_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @click.option("--keep", default=3, show_default=True, type=click.IntRange(min=0),
               help="Previous model versions to retain; older ones are deleted.")
-@click.option("--batch-size", type=click.IntRange(min=1),
+@click.option("--rows-per-tx", "batch_size", type=click.IntRange(min=1),
               help="Rows per write transaction (users for RECOMMENDED, nodes for vectors) "
                    "[default: the batch.publish setting, 1000].")
 @click.option("--model-id", help="Model version id (default: <run folder>-<hash of embeddings.pt>).")

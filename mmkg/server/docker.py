@@ -29,6 +29,12 @@ class ComposeServer:
     """Same interface as :class:`~mmkg.server.local.LocalServer`, backed by ``docker compose``."""
 
     def __init__(self, settings: Settings) -> None:
+        """Raises:
+            ServerError: no ``docker-compose.yml`` (a wheel install ships none): one line.
+        """
+        if not COMPOSE_FILE.is_file():
+            raise ServerError(f"the docker server needs {COMPOSE_FILE.name} of a source checkout, which "
+                              "this install lacks: set MMKG_NEO4J_SERVER=java (Neo4j from Maven Central)")
         self.settings = settings
         self.log_file = Path("docker compose logs neo4j")
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from mmkg.train.objectives import LOSSES, Candidates
+from mmkg.train.objectives import Candidates
+from mmkg.train.registry import LOSSES
 from mmkg.train.sampling import Negatives
 
 
@@ -61,7 +62,7 @@ class Recommender(nn.Module):
 
     def loss(self, users: torch.Tensor, pos: torch.Tensor, negatives: Negatives, objective: str,
              l2: float, temperature: float = 1.0) -> torch.Tensor:
-        """``LOSSES[objective]`` over the batch's candidates plus ``l2 · regularizer``.
+        """``LOSSES.get(objective)`` over the batch's candidates plus ``l2 · regularizer``.
 
         Shapes: users ``[B]``, pos ``[B]``, ``negatives.items`` ``[B, n]`` or ``[N]``.
         """
@@ -70,7 +71,7 @@ class Recommender(nn.Module):
         if log_q_neg is not None and log_q_neg.dim() == 1:
             log_q_neg = log_q_neg.expand_as(s_neg)
         candidates = Candidates(s_pos, s_neg, negatives.valid, negatives.log_q_pos, log_q_neg)
-        return LOSSES[objective](candidates, temperature) + l2 * self.regularizer(users, pos, negatives.items)
+        return LOSSES.get(objective)(candidates, temperature) + l2 * self.regularizer(users, pos, negatives.items)
 
     @torch.no_grad()
     def recommend(self, users: torch.Tensor, k: int, exclude: torch.Tensor | None = None

@@ -7,10 +7,10 @@ import torch
 from torch import nn
 
 from mmkg.train.model.base import VectorRecommender
-from mmkg.train.model.registry import register_model
+from mmkg.train.registry import MODELS
 
 
-@register_model("bpr")
+@MODELS.register("bpr")
 class BPRMF(VectorRecommender):
     """Matrix factorisation (Rendle et al., UAI 2009): ``s(u, i) = e_u · e_i``; trained by
     whichever objective the config names (BPR in the paper)."""

@@ -7,7 +7,7 @@ import torch
 
 from mmkg.errors import TrainError
 from mmkg.train.model.base import VectorRecommender
-from mmkg.train.model.registry import register_model
+from mmkg.train.registry import MODELS
 
 
 def user_sums(n_users: int, train: np.ndarray, item_vectors: torch.Tensor, mean: bool) -> torch.Tensor:
@@ -21,7 +21,7 @@ def user_sums(n_users: int, train: np.ndarray, item_vectors: torch.Tensor, mean:
     return out
 
 
-@register_model("content-knn")
+@MODELS.register("content-knn")
 class ContentKNN(VectorRecommender):
     r"""Item kNN on media features: :math:`s(u, i) = \frac{1}{|T_u|} \sum_{j \in T_u} \cos(z_i, z_j)`
     over the user's training tracks :math:`T_u`, where :math:`z_i` concatenates the track's

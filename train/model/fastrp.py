@@ -8,10 +8,10 @@ import torch.nn.functional as F
 
 from mmkg.errors import TrainError
 from mmkg.train.model.base import VectorRecommender
-from mmkg.train.model.registry import register_model
+from mmkg.train.registry import MODELS
 
 
-@register_model("fastrp")
+@MODELS.register("fastrp")
 class FastRP(VectorRecommender):
     r"""What a Neo4j user builds first: Graph Data Science FastRP vectors (computed at export
     time, :mod:`mmkg.export.fastrp`, on the training graph only) and item kNN over the user's

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from mmkg.train.registry import FUSIONS
+
 Fuse = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 """``(v [*, d], projected [*, M, d] zeroed where missing, mask [*, M, 1] float) -> x``."""
 
@@ -31,15 +33,15 @@ class Fusion:
     squash: bool = True
 
 
-FUSIONS: dict[str, Fusion] = {
+for name, fusion in {
     "residual": Fusion(lambda v, p, m: v + _mean(v, p, m)),
     "mean": Fusion(_mean),
     "sum": Fusion(lambda v, p, m: v + p.sum(-2)),
     "max": Fusion(_max),
     "concat": Fusion(lambda v, p, m: torch.cat([v, _mean(v, p, m)], -1)),
     "add": Fusion(lambda v, p, m: v + p.sum(-2) / m.sum(-2).clamp(min=1.0), squash=False),
-}
-"""Fusion variants by name."""
+}.items():
+    FUSIONS.add(name, fusion)
 ADD_INIT_STD = 0.01
 """Initial std of the projections of ``add`` (the embeddings start at std 0.1)."""
 
@@ -61,7 +63,7 @@ class MultiModalFusion(nn.Module):
     Args:
         dim: embedding size d.
         modality_dims: raw dimension of each modality; each gets its own learned ``P_k``.
-        mode: one of :data:`FUSIONS`.
+        mode: one of :data:`mmkg.train.registry.FUSIONS`.
 
     Shapes:
         - v: ``[*, d]``; feats: list of ``[*, D_k]``; mask: ``[*, M]`` bool → ``[*, d]``
@@ -69,9 +71,7 @@ class MultiModalFusion(nn.Module):
 
     def __init__(self, dim: int, modality_dims: list[int], mode: str = "residual") -> None:
         super().__init__()
-        if mode not in FUSIONS:
-            raise ValueError(f"unknown fusion {mode!r}; expected one of {', '.join(FUSIONS)}")
-        self.dim, self.mode, self.fusion = dim, mode, FUSIONS[mode]
+        self.dim, self.mode, self.fusion = dim, mode, FUSIONS.get(mode)
         self.projections = nn.ModuleList(nn.Linear(d_k, dim, bias=False) for d_k in modality_dims)
         self.out = nn.Linear(2 * dim if mode == "concat" else dim, dim) if self.fusion.squash else None
         self.reset_parameters()

@@ -8,7 +8,7 @@ import torch
 
 from mmkg.train.model.base import VectorRecommender
 from mmkg.train.model.content_knn import user_sums
-from mmkg.train.model.registry import register_model
+from mmkg.train.registry import MODELS
 
 
 def item_neighbours(n_items: int, kg: np.ndarray) -> torch.Tensor:
@@ -50,14 +50,14 @@ class KGNeighbourOverlap(VectorRecommender):
         return self.u, self.i
 
 
-@register_model("kg-knn")
+@MODELS.register("kg-knn")
 class KGKNN(KGNeighbourOverlap):
     """Item kNN on KG neighbour sets, cosine similarity (:math:`\\alpha = \\beta = 1/2`)."""
 
     alpha = beta = 0.5
 
 
-@register_model("kg-pop")
+@MODELS.register("kg-pop")
 class KGNeighbourPopularity(KGNeighbourOverlap):
     """Popularity of a track's KG neighbours (its artist, genre, ...) among the user's training
     listens: the mean over :math:`e \\in N(i)` of how many of the user's training tracks have

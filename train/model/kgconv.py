@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
-AGGREGATORS = ("sum", "concat", "neighbor")
-ACTIVATIONS = {"relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh}
+from mmkg.train.registry import ACTIVATIONS, AGGREGATORS
+
+Split = Callable[[torch.Tensor, int], tuple[torch.Tensor | None, torch.Tensor]]
+"""``(W, d) -> (W_self, W_neigh)`` with ``W [h_e ; v_N] = W_self h_e + W_neigh v_N`` (``None``:
+the entity's own vector is not used)."""
+AGGREGATORS.add("sum", lambda w, d: (w, w))
+AGGREGATORS.add("concat", lambda w, d: (w[:, :d], w[:, d:]))
+AGGREGATORS.add("neighbor", lambda w, d: (None, w))
+for name, activation in {"relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh}.items():
+    ACTIVATIONS.add(name, activation)
 
 
 class KGConv(nn.Module):
@@ -25,7 +35,7 @@ class KGConv(nn.Module):
 
     Args:
         dim: embedding size d (in and out).
-        aggregator: one of :data:`AGGREGATORS`.
+        aggregator: one of :data:`mmkg.train.registry.AGGREGATORS`.
         activation: ``relu``, ``sigmoid`` or ``tanh`` (the last layer of a stack uses tanh).
 
     Shapes:
@@ -35,10 +45,8 @@ class KGConv(nn.Module):
 
     def __init__(self, dim: int, aggregator: str = "sum", activation: str = "relu") -> None:
         super().__init__()
-        if aggregator not in AGGREGATORS:
-            raise ValueError(f"unknown aggregator {aggregator!r}; expected one of {AGGREGATORS}")
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {activation!r}; expected one of {list(ACTIVATIONS)}")
+        self.split: Split = AGGREGATORS.get(aggregator)
+        self.act = ACTIVATIONS.get(activation)
         self.dim, self.aggregator, self.activation = dim, aggregator, activation
         self.linear = nn.Linear(2 * dim if aggregator == "concat" else dim, dim)
         self.reset_parameters()
@@ -60,7 +68,7 @@ class KGConv(nn.Module):
     def forward(self, self_vec: torch.Tensor, neigh_vec: torch.Tensor, neigh_rel: torch.Tensor,
                 relations: torch.Tensor, user: torch.Tensor) -> torch.Tensor:
         weights = self.attention(user, neigh_rel, relations)               # [B, n, K]
-        w_self, w_neigh = self._weights()
+        w_self, w_neigh = self.split(self.linear.weight, self.dim)
         if neigh_vec.dim() == 3:                                           # shared by the batch
             neigh = torch.einsum("bnk,nkd->bnd", weights, neigh_vec @ w_neigh.T)
         else:
@@ -68,13 +76,4 @@ class KGConv(nn.Module):
         x = neigh + self.linear.bias
         if w_self is not None:
             x = x + self_vec @ w_self.T                                    # broadcasts over B
-        return ACTIVATIONS[self.activation](x)
-
-    def _weights(self) -> tuple[torch.Tensor | None, torch.Tensor]:
-        """``(W_self, W_neigh)`` with ``W [h_e ; v_N] = W_self h_e + W_neigh v_N``."""
-        w = self.linear.weight
-        if self.aggregator == "sum":
-            return w, w
-        if self.aggregator == "concat":
-            return w[:, : self.dim], w[:, self.dim:]
-        return None, w
+        return self.act(x)

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from mmkg.train.model.bprmf import BPRMF
-from mmkg.train.model.registry import register_model
+from mmkg.train.registry import MODELS
 
 
 def normalized_adjacency(n_users: int, n_items: int, train: np.ndarray) -> torch.Tensor:
@@ -37,7 +37,7 @@ def propagate_layers(adj: torch.Tensor, x: torch.Tensor, layers: int) -> torch.T
     return out / (layers + 1)
 
 
-@register_model("lightgcn")
+@MODELS.register("lightgcn")
 class LightGCN(BPRMF):
     r"""LightGCN (He et al., SIGIR 2020): :math:`E^{(l+1)} = \hat A E^{(l)}` on the user–item
     graph of training interactions, final vectors :math:`\mathrm{mean}_{l=0..L} E^{(l)}`, L2 on

@@ -10,7 +10,7 @@ from torch import nn
 from mmkg.train.model.base import VectorRecommender
 from mmkg.train.model.fusion import MultiModalFusion
 from mmkg.train.model.lightgcn import normalized_adjacency, propagate_layers
-from mmkg.train.model.registry import register_model
+from mmkg.train.registry import MODELS
 
 
 class RelationalKGAggregator(nn.Module):
@@ -56,7 +56,7 @@ class RelationalKGAggregator(nn.Module):
         return out / (self.hops + 1)
 
 
-@register_model("mkgcn")
+@MODELS.register("mkgcn")
 class MKGCN(VectorRecommender):
     r"""MKGCN's three aggregators arranged to rank, with scoring by vectors:
 
@@ -113,7 +113,7 @@ class MKGCN(VectorRecommender):
             self.register_buffer(f"modality_{k}", values, persistent=False)
         masks = torch.stack([m for _, m in modalities], 1) if use else torch.zeros(n_items, 0, dtype=torch.bool)
         self.register_buffer("modality_mask", masks, persistent=False)
-        self.kg = RelationalKGAggregator(kg, n_entities, config.hops)
+        self.kg = RelationalKGAggregator(kg, n_entities, config.kg.hops)
         self.register_buffer("adj", normalized_adjacency(n_users, n_items, train), persistent=False)
         self.id_dropout = config.id_dropout
         unseen = torch.bincount(torch.as_tensor(train[:, 1], dtype=torch.long), minlength=n_items) == 0

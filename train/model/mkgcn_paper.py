@@ -11,11 +11,11 @@ from mmkg.errors import TrainError
 from mmkg.train.model.base import Recommender
 from mmkg.train.model.fusion import MultiModalFusion
 from mmkg.train.model.kgconv import KGConv
-from mmkg.train.model.registry import register_model
+from mmkg.train.registry import MODELS
 from mmkg.train.model.user import UserAggregator
 
 
-@register_model("mkgcn-paper")
+@MODELS.register("mkgcn-paper")
 class MKGCNPaper(Recommender):
     r"""MKGCN (Cui et al., Electronics 12(12):2688, 2023); KGCN (Wang et al., WWW 2019) when
     modalities are off and the user vector is a learned embedding.
@@ -30,7 +30,7 @@ class MKGCNPaper(Recommender):
     positives never do. Evaluation (``eval()``) uses the full training history.
 
     Iteration ``i`` of the ``H`` KGConv layers updates the entities at hops ``0..H-i-1`` of the
-    item's sampled tree; hidden layers use ``config.activation``, the last one tanh.
+    item's sampled tree; hidden layers use ``config.kg.activation``, the last one tanh.
 
     Args:
         config: the :class:`~mmkg.train.config.ModelConfig`.
@@ -51,7 +51,7 @@ class MKGCNPaper(Recommender):
                  history: torch.Tensor, history_mask: torch.Tensor,
                  modalities: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
         super().__init__()
-        d, self.hops, self.k = config.dim, config.hops, adj_entity.shape[1]
+        d, self.hops, self.k = config.dim, config.kg.hops, adj_entity.shape[1]
         self.n_users, self.n_items, self.n_entities = n_users, n_items, n_entities
         self.entity = nn.Embedding(n_entities, d)
         self.relation = nn.Embedding(n_relations, d)
@@ -65,9 +65,9 @@ class MKGCNPaper(Recommender):
             self.register_buffer(f"modality_{k}", values, persistent=False)
         masks = torch.stack([m for _, m in modalities], 1) if use else torch.zeros(n_items, 0, dtype=torch.bool)
         self.register_buffer("modality_mask", masks, persistent=False)
-        self.user_agg = UserAggregator(n_users, d, config.user_agg, config.heads, config.user_embedding)
+        self.user_agg = UserAggregator(n_users, d, config.user.aggregator, config.user.heads, config.user.embedding)
         self.convs = nn.ModuleList(
-            KGConv(d, config.aggregator, config.activation if i < self.hops - 1 else "tanh")
+            KGConv(d, config.kg.aggregator, config.kg.activation if i < self.hops - 1 else "tanh")
             for i in range(self.hops)
         )
         self.reset_parameters()
@@ -77,11 +77,11 @@ class MKGCNPaper(Recommender):
         """Build from :class:`mmkg.train.data.TrainData`, sampling neighbour and history tables."""
         from mmkg.train.sampling import history_table, neighbour_table
 
-        if config.hops < 1:
-            raise TrainError(f"{config.model} needs hops >= 1 (got {config.hops})")
+        if config.kg.hops < 1:
+            raise TrainError(f"{config.name} needs kg.hops >= 1 (got {config.kg.hops})")
 
-        adj_e, adj_r = neighbour_table(data.n_entities, data.kg, config.neighbours, data.self_relation, rng)
-        hist, hist_mask = history_table(data.n_users, data.train, config.history, rng)
+        adj_e, adj_r = neighbour_table(data.n_entities, data.kg, config.kg.neighbours, data.self_relation, rng)
+        hist, hist_mask = history_table(data.n_users, data.train, config.user.history, rng)
         return cls(config, data.n_users, data.n_items, data.n_entities, data.n_relations,
                    adj_e, adj_r, hist, hist_mask, [(m.values, m.mask) for m in data.modalities])
 
@@ -164,12 +164,12 @@ class MKGCNPaper(Recommender):
         return self.embed(torch.arange(self.n_items)), self.user_vector(torch.arange(self.n_users))
 
 
-@register_model("kgcn")
+@MODELS.register("kgcn")
 class KGCN(MKGCNPaper):
     """KGCN (Wang et al., WWW 2019): :class:`MKGCNPaper` without modalities, with a learned
     user-ID embedding as the user vector."""
 
     @classmethod
     def from_data(cls, config, data, rng: np.random.Generator) -> "KGCN":
-        return super().from_data(config.model_copy(update={"modalities": False, "user_agg": "embedding"}),
-                                 data, rng)
+        user = config.user.model_copy(update={"aggregator": "embedding"})
+        return super().from_data(config.model_copy(update={"modalities": False, "user": user}), data, rng)

@@ -6,10 +6,10 @@ import numpy as np
 import torch
 
 from mmkg.train.model.base import VectorRecommender
-from mmkg.train.model.registry import register_model
+from mmkg.train.registry import MODELS
 
 
-@register_model("pop")
+@MODELS.register("pop")
 class Popularity(VectorRecommender):
     """``logit(u, i) = log((pop_i + 1) / (max_j pop_j + 1))``: the item's training-interaction
     count, the same order for every user; nothing is learned. As vectors: ``I_i = [logit_i]``,

@@ -6,10 +6,10 @@ import numpy as np
 import torch
 
 from mmkg.train.model.base import VectorRecommender
-from mmkg.train.model.registry import register_model
+from mmkg.train.registry import MODELS
 
 
-@register_model("random")
+@MODELS.register("random")
 class RandomScores(VectorRecommender):
     r"""``s(u, i) = ⟨U_u, I_i⟩`` with :math:`U_u, I_i \sim \mathcal N(0, 1)^d` drawn once from
     the model's seed: for a fixed user the scores are i.i.d. :math:`\mathcal N(0, \|U_u\|^2)` over

@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
-USER_AGGS = ("multi-head", "mean", "embedding")
+from mmkg.train.registry import USER_AGGREGATORS
+
+
+@dataclass(frozen=True)
+class UserAgg:
+    """What a user aggregator reads: the history (else only the user-ID embedding), through
+    self-attention or not."""
+
+    history: bool
+    attention: bool = False
+
+
+USER_AGGREGATORS.add("multi-head", UserAgg(history=True, attention=True))
+USER_AGGREGATORS.add("mean", UserAgg(history=True))
+USER_AGGREGATORS.add("embedding", UserAgg(history=False))
 
 
 class UserAggregator(nn.Module):
@@ -22,7 +38,7 @@ class UserAggregator(nn.Module):
     Args:
         n_users: number of users (for the ID embedding).
         dim: embedding size d.
-        mode: one of :data:`USER_AGGS`.
+        mode: one of :data:`mmkg.train.registry.USER_AGGREGATORS`.
         heads: attention heads (``multi-head`` only; must divide ``dim``).
         user_embedding: add a learned user-ID embedding.
 
@@ -33,16 +49,11 @@ class UserAggregator(nn.Module):
     def __init__(self, n_users: int, dim: int, mode: str = "multi-head", heads: int = 2,
                  user_embedding: bool = False) -> None:
         super().__init__()
-        if mode not in USER_AGGS:
-            raise ValueError(f"unknown user aggregator {mode!r}; expected one of {USER_AGGS}")
-        self.mode = mode
-        self.attention = nn.MultiheadAttention(dim, heads, batch_first=True) if mode == "multi-head" else None
-        self.embedding = nn.Embedding(n_users, dim) if mode == "embedding" or user_embedding else None
+        agg = USER_AGGREGATORS.get(mode)
+        self.uses_history = agg.history
+        self.attention = nn.MultiheadAttention(dim, heads, batch_first=True) if agg.attention else None
+        self.embedding = nn.Embedding(n_users, dim) if not agg.history or user_embedding else None
         self.reset_parameters()
-
-    @property
-    def uses_history(self) -> bool:
-        return self.mode != "embedding"
 
     def reset_parameters(self) -> None:
         if self.attention is not None:
