@@ -19,6 +19,8 @@ from mmkg.train.evaluate import evaluate
 from mmkg.train.fit import make_sampler
 from mmkg.train.config import TrainConfig
 from mmkg.train.model import MKGCN, VectorRecommender, build_model
+from mmkg.train.model.base import objective_loss, vector_logits
+from mmkg.train.sampling import Negatives
 from tests import export_graph
 from tests.synthetic_export import make_export
 
@@ -133,17 +135,26 @@ def test_new_tracks_go_without_id_and_keep_their_scale(unseen_data):
         assert not torch.equal(model.item_inputs()[0][1], before[1])
 
 
-def test_an_item_without_its_id_in_a_training_step_is_scored_as_a_new_track(unseen_data):
-    """The dropped items of a step get ``I_i = x_i`` (fusion and KG, no collaborative layer),
-    the path evaluation uses for new tracks; the others keep their propagated vectors."""
+def test_the_loss_also_scores_the_items_without_their_id_as_new_tracks(unseen_data):
+    """Training with ID dropout adds the objective over Ĩ, where the step's dropped items are
+    scored by ``x_i`` alone (the new-track path) and the others by their final vectors."""
     model = mkgcn(unseen_data, 0.5).train()
     model.step_generator = torch.Generator().manual_seed(3)
+    state = model.step_generator.get_state()
     with torch.no_grad():
-        state = model.step_generator.get_state()
         inputs, keep = model.item_inputs()
         model.step_generator.set_state(state)                              # the same draw again
-        items = model.propagate()[1]
+        users, items, alone = model.propagate_with_alone()
     x = model.kg(inputs, model.relation.weight)[: model.n_items].detach()
     assert (~keep).sum() > 1 and keep.sum() > 1
-    assert torch.allclose(items[~keep], x[~keep])
-    assert not torch.allclose(items[keep], x[keep])
+    assert torch.allclose(alone[~keep], x[~keep]) and torch.equal(alone[keep], items[keep])
+    assert not torch.allclose(items[~keep & ~model.no_id], x[~keep & ~model.no_id])
+    batch, pos = torch.tensor([0, 1, 2]), torch.tensor([1, 2, 3])
+    negatives = Negatives(items=torch.tensor([4, 5, 6, 7]), valid=torch.ones(3, 4, dtype=torch.bool))
+    with torch.no_grad():
+        model.step_generator.set_state(state)
+        both = model.loss(batch, pos, negatives, "softmax", l2=0.0)
+        model.step_generator.set_state(state)
+        first = VectorRecommender.loss(model, batch, pos, negatives, "softmax", l2=0.0)
+    cold = objective_loss(*vector_logits(users, alone, batch, pos, negatives.items), negatives, "softmax", 1.0)
+    assert torch.allclose(both, first + cold) and cold > 0

@@ -67,11 +67,8 @@ class Recommender(nn.Module):
         Shapes: users ``[B]``, pos ``[B]``, ``negatives.items`` ``[B, n]`` or ``[N]``.
         """
         s_pos, s_neg = self.pair_logits(users, pos, negatives.items)
-        log_q_neg = negatives.log_q_neg
-        if log_q_neg is not None and log_q_neg.dim() == 1:
-            log_q_neg = log_q_neg.expand_as(s_neg)
-        candidates = Candidates(s_pos, s_neg, negatives.valid, negatives.log_q_pos, log_q_neg)
-        return LOSSES.get(objective)(candidates, temperature) + l2 * self.regularizer(users, pos, negatives.items)
+        return (objective_loss(s_pos, s_neg, negatives, objective, temperature)
+                + l2 * self.regularizer(users, pos, negatives.items))
 
     @torch.no_grad()
     def recommend(self, users: torch.Tensor, k: int, exclude: torch.Tensor | None = None
@@ -132,12 +129,7 @@ class VectorRecommender(Recommender):
 
     def pair_logits(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor
                     ) -> tuple[torch.Tensor, torch.Tensor]:
-        u, i = self.vectors()
-        eu = u[users]                                                      # [B, d]
-        s_pos = (eu * i[pos]).sum(-1)
-        if neg.dim() == 1:                                                 # shared: one matmul
-            return s_pos, eu @ i[neg].T
-        return s_pos, torch.einsum("bd,bnd->bn", eu, i[neg])
+        return vector_logits(*self.vectors(), users, pos, neg)
 
     def regularizer(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
         """``Σ ‖e‖² / (2B)`` over the batch's layer-0 user, positive and negative rows (LightGCN's)."""
@@ -148,3 +140,25 @@ class VectorRecommender(Recommender):
     def get_embedding(self) -> tuple[torch.Tensor, torch.Tensor]:
         u, i = self.vectors()
         return i, u
+
+
+def vector_logits(u: torch.Tensor, i: torch.Tensor, users: torch.Tensor, pos: torch.Tensor,
+                  neg: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``<u[users], i[pos]>`` ``[B]`` and the negatives' logits ``[B, n]`` (``neg`` ``[B, n]`` per
+    positive, or ``[N]`` shared by the batch: one matrix product)."""
+    eu = u[users]                                                          # [B, d]
+    s_pos = (eu * i[pos]).sum(-1)
+    if neg.dim() == 1:
+        return s_pos, eu @ i[neg].T
+    return s_pos, torch.einsum("bd,bnd->bn", eu, i[neg])
+
+
+def objective_loss(s_pos: torch.Tensor, s_neg: torch.Tensor, negatives: Negatives, objective: str,
+                   temperature: float) -> torch.Tensor:
+    """``LOSSES.get(objective)`` of the positives' and negatives' logits, with the negatives'
+    validity mask and logQ terms."""
+    log_q_neg = negatives.log_q_neg
+    if log_q_neg is not None and log_q_neg.dim() == 1:
+        log_q_neg = log_q_neg.expand_as(s_neg)
+    candidates = Candidates(s_pos, s_neg, negatives.valid, negatives.log_q_pos, log_q_neg)
+    return LOSSES.get(objective)(candidates, temperature)

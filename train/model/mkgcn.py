@@ -7,10 +7,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from mmkg.train.model.base import VectorRecommender
+from mmkg.train.model.base import VectorRecommender, objective_loss, vector_logits
 from mmkg.train.model.fusion import MultiModalFusion
 from mmkg.train.model.lightgcn import normalized_adjacency, propagate_layers
 from mmkg.train.registry import MODELS
+from mmkg.train.sampling import Negatives
 
 
 class RelationalKGAggregator(nn.Module):
@@ -74,12 +75,14 @@ class MKGCN(VectorRecommender):
     without a training interaction (new tracks, whose ID never received a signal):
     :math:`\delta_i = 0` always, and their final vector is :math:`I_i = x_i` — they have no
     collaborative layer, so the mean over layers runs over the one they have instead of shrinking
-    :math:`x_i` by :math:`1/(L+1)` with :math:`L` empty layers. An item whose ID is dropped in a
-    training step is scored the same way, :math:`I_i = x_i` (it still feeds the users'
-    propagation), so the path that places a new track — fusion of content and KG, no ID, no
-    collaborative layer — is itself trained on a share p of the positives and negatives of every
-    step (before 2026-12-05 a dropped item kept its collaborative layers: cold Recall@20 0.02–0.05
-    lower on the synthetic catalogs, BENCHMARKS.md "Cold start").
+    :math:`x_i` by :math:`1/(L+1)` with :math:`L` empty layers. The training loss scores the
+    step's candidates twice from one propagation: once with the final vectors :math:`I`, once with
+    :math:`\tilde I_i = x_i` for the items whose ID the step dropped (:math:`I_i` for the others),
+    :math:`\mathcal L = \mathcal L(U, I) + \mathcal L(U, \tilde I) + \lambda\,\Omega`, so the path
+    that places a new track — fusion of content and KG, no ID, no collaborative layer — is itself
+    trained on every step, and the collaborative path keeps its full signal (chosen on validation
+    of ``bench/cold_start.py`` and ``bench/lastfm.py`` over the first term alone and over the
+    second alone: BENCHMARKS.md, "Cold start").
 
     The user aggregator of the paper (attention over a sampled history) becomes propagation over
     the training interactions, which aggregates *every* history item, and the item aggregator's
@@ -143,11 +146,29 @@ class MKGCN(VectorRecommender):
         return torch.cat([v, h[self.n_items:]]), keep
 
     def propagate(self) -> tuple[torch.Tensor, torch.Tensor]:
+        users, items, _ = self.propagate_with_alone()
+        return users, items
+
+    def propagate_with_alone(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``U``, ``I`` and :math:`\tilde I` (the items without their ID this step scored by
+        :math:`x_i` alone) of one propagation."""
         inputs, keep = self.item_inputs()
         x = self.kg(inputs, self.relation.weight)[: self.n_items]
         out = propagate_layers(self.adj, torch.cat([self.user.weight, x]), self.layers)
-        items = torch.where(keep.unsqueeze(1), out[self.n_users:], x)       # no ID: scored as x_i
-        return out[: self.n_users], items
+        items = torch.where(self.no_id.unsqueeze(1), x, out[self.n_users:])
+        alone = torch.where(keep.unsqueeze(1), out[self.n_users:], x)
+        return out[: self.n_users], items, alone
+
+    def loss(self, users: torch.Tensor, pos: torch.Tensor, negatives: Negatives, objective: str,
+             l2: float, temperature: float = 1.0) -> torch.Tensor:
+        """The objective over ``I`` plus the L2 term, plus (training with ID dropout) the same
+        objective over :math:`\tilde I`."""
+        if not (self.training and self.id_dropout > 0):
+            return super().loss(users, pos, negatives, objective, l2, temperature)
+        u, items, alone = self.propagate_with_alone()
+        main, cold = (objective_loss(*vector_logits(u, i, users, pos, negatives.items), negatives,
+                                     objective, temperature) for i in (items, alone))
+        return main + l2 * self.regularizer(users, pos, negatives.items) + cold
 
     def ego(self, users: torch.Tensor, items: torch.Tensor) -> list[torch.Tensor]:
         return [self.user(users), self.entity(items)]
