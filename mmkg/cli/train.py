@@ -90,6 +90,9 @@ def _set_threads(threads: int | None) -> None:
               help="Validation metric that selects the epoch.")
 @click.option("--valid-topk/--no-valid-topk", default=None,
               help="Top-K on validation every epoch (off: CTR per epoch, top-K at the end).")
+@click.option("--valid-users", type=click.IntRange(min=0),
+              help="Rank validation top-K for a seeded sample of this many users, the same every "
+              "epoch; 0 = all [default: 5000].")
 @click.option("--threads", type=int, default=None, help="torch CPU threads (default: torch's).")
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
 @click.option("--refit", is_flag=True,
