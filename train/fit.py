@@ -35,6 +35,7 @@ from mmkg.train.ranking import by_user
 from mmkg.train.model import Recommender, build_model
 from mmkg.train.run_folder import Embeddings, RunFolder
 from mmkg.train.sampling import NEGATIVES
+from mmkg.train.warm_start import warm_start
 from mmkg.train.worker_group import SINGLE, WorkerGroup
 
 log = logging.getLogger(__name__)
@@ -141,12 +142,18 @@ EpochHook = Callable[[int, dict[str, float]], None]
 
 def fit(data: TrainData, config: TrainConfig, out: Path, *, export_path: Path | None = None,
         resume: bool = False, progress: bool = True, test: bool = True,
-        on_epoch: EpochHook | None = None, group: WorkerGroup = SINGLE) -> dict[str, Any]:
+        on_epoch: EpochHook | None = None, group: WorkerGroup = SINGLE,
+        init_from: Path | None = None) -> dict[str, Any]:
     """Train ``config.model`` on ``data``, select the epoch by validation ``config.monitor``
     (top-K on :func:`~mmkg.train.evaluate.valid_sample`'s ``config.valid_users`` users), evaluate
     the selected model once on test (unless ``test=False``: tuning never looks at it), and
     write the run folder ``out``. Every user is scored against every track once at the end, for
     the test top-K and the published top-K together (:func:`final_scoring`).
+
+    ``init_from``: a previous run folder whose weights the model starts from, rows matched by
+    id (:func:`mmkg.train.warm_start.warm_start`; needs ``export_path``); ignored when resuming
+    from a checkpoint. ``metrics.json`` then records ``init_from``: the run and, per id table,
+    the rows kept and the fresh ones.
 
     Under a :class:`~mmkg.train.worker_group.WorkerGroup` of several workers only rank 0
     evaluates and writes; the others return ``{}`` after the last epoch.
@@ -159,6 +166,12 @@ def fit(data: TrainData, config: TrainConfig, out: Path, *, export_path: Path | 
     checkpoint = run.load_checkpoint() if resume and model.trainable else None
     if checkpoint is not None:
         check_resumable(model, checkpoint["model"], run.path)  # before anything is rewritten
+    warm = None
+    if init_from is not None and checkpoint is None:
+        if export_path is None:
+            raise ValueError("init_from needs export_path")
+        warm = {"run": str(Path(init_from).resolve()),
+                "rows": warm_start(model, export_path, Path(init_from))}
     if group.is_main:
         run.path.mkdir(parents=True, exist_ok=True)
         run.save_config(config.model_dump())
@@ -194,6 +207,7 @@ def fit(data: TrainData, config: TrainConfig, out: Path, *, export_path: Path | 
         "n_parameters": sum(p.numel() for p in model.parameters()),
         "export": str(Path(export_path).resolve()) if export_path else None,
         "workers": group.world,
+        **({"init_from": warm} if warm is not None else {}),
     }
     run.save_model(model.state_dict(), config=config.model_dump(), export=export_path, epoch=state.best_epoch)
     run.save_metrics(result)

@@ -8,6 +8,7 @@ module never talks to Neo4j.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -37,7 +38,7 @@ def resolve_config(out: Path, *, preset: str | None = None, config_file: Path | 
 
 def train_run(config: TrainConfig, out: Path, *, export_path: Path | None = None,
               make_export: MakeExport | None = None, resume: bool = False,
-              progress: bool = True, workers: int = 1) -> dict[str, Any]:
+              progress: bool = True, workers: int = 1, init_from: Path | None = None) -> dict[str, Any]:
     """Fit ``config`` on ``export_path`` (or on ``OUT/export`` made by ``make_export``) and write
     the run folder ``out``; returns ``metrics.json``'s content.
 
@@ -45,13 +46,17 @@ def train_run(config: TrainConfig, out: Path, *, export_path: Path | None = None
     on that many spawned processes (:func:`mmkg.train.distributed.fit_workers`), each mapping
     the same folder. Under ``torchrun`` (``WORLD_SIZE > 1``) this
     process is one worker of torchrun's group; it needs ``export_path`` (no worker exports), and
-    only rank 0 returns the metrics (the others ``{}``).
+    only rank 0 returns the metrics (the others ``{}``). ``init_from``: a previous run whose
+    weights the model starts from (:mod:`mmkg.train.warm_start`; one process only).
 
     Raises:
-        TrainError: torchrun without an export folder, ``workers > 1`` under torchrun, or more
-            workers than CPUs (checked before anything is written).
+        TrainError: torchrun without an export folder, ``workers > 1`` under torchrun, more
+            workers than CPUs, or ``init_from`` with several workers (checked before anything
+            is written).
     """
     check_workers(workers)
+    if init_from is not None and (workers > 1 or int(os.environ.get("WORLD_SIZE", "1")) > 1):
+        raise TrainError("--init-from trains in one process: leave out --workers and torchrun")
     with group_from_env() as group:
         if group.distributed and (export_path is None or workers > 1):
             raise TrainError("under torchrun give --export DIR (made once by `mmkg export`) and no --workers")
@@ -65,7 +70,7 @@ def train_run(config: TrainConfig, out: Path, *, export_path: Path | None = None
             return fit_workers(export_path, config, out, workers, resume=resume, progress=progress)
         data = TrainData.from_export(ExportedGraph.load(export_path, mmap=True), config.model.modality_names)
         return fit(data, config, out, export_path=export_path, resume=resume,
-                   progress=progress and group.is_main, group=group)
+                   progress=progress and group.is_main, group=group, init_from=init_from)
 
 
 def refit_run(out: Path, *, export_path: Path | None = None, progress: bool = True) -> dict[str, Any]:

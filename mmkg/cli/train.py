@@ -90,6 +90,9 @@ def _set_threads(threads: int | None) -> None:
               help="Validation metric that selects the epoch.")
 @click.option("--valid-topk/--no-valid-topk", default=None,
               help="Top-K on validation every epoch (off: CTR per epoch, top-K at the end).")
+@click.option("--init-from", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Start from the weights of this earlier run (rows of users, tracks and KG nodes "
+              "matched by id; new ones freshly initialised), e.g. a daily refresh of a few epochs.")
 @click.option("--valid-users", type=click.IntRange(min=0),
               help="Rank validation top-K for a seeded sample of this many users, the same every "
               "epoch; 0 = all [default: 5000].")
@@ -106,7 +109,7 @@ def _set_threads(threads: int | None) -> None:
 @pass_app
 def train(app: AppContext, preset: str | None, config_file: Path | None, out: Path,
           export_path: Path | None, modality_names: tuple[str, ...], threads: int | None, resume: bool,
-          refit: bool, workers: int, quiet: bool, **overrides) -> None:
+          refit: bool, workers: int, quiet: bool, init_from: Path | None, **overrides) -> None:
     """Train a recommender and write its run folder OUT (selection and test on the export's split)."""
     from mmkg.train.distributed import check_workers
     from mmkg.train.runner import resolve_config, train_run
@@ -117,7 +120,7 @@ def train(app: AppContext, preset: str | None, config_file: Path | None, out: Pa
                             modality_names=list(modality_names) or None, **overrides)
     check_out_folder(out)
     result = train_run(config, out, export_path=export_path, make_export=lambda path, seed: _export_database(
-        app, path, seed), resume=resume, progress=not quiet, workers=workers)
+        app, path, seed), resume=resume, progress=not quiet, workers=workers, init_from=init_from)
     if not result:
         return  # a torchrun worker other than rank 0: rank 0 reports
     _print_metrics(result["valid"], result["test"])
