@@ -19,8 +19,8 @@ CLI in its own process (wall seconds and that process's peak RSS):
   ``phases:`` line (seconds per phase) as ``publish_phases``;
 - ``recommend``: p50 / p99 latency of ``mmkg.recommend.for_user`` (``cypher/recommend.cypher``)
   for ``--queries`` random users, with one client and with ``--clients`` (threads);
-- ``publish_vectors``: ``mmkg publish --serve vectors`` of the same run (vectors and the serving
-  index, no ``RECOMMENDED``), then ``recommend_vectors`` latency as above
+- ``publish_vectors``: ``mmkg publish --serve vectors --keep 1`` of the same run (vectors and the
+  serving index, no ``RECOMMENDED``; the top-K version is kept, not pruned), then ``recommend_vectors`` latency as above
   (``cypher/recommend_vectors.cypher``) and ``exactness``: the mean share of the exact top-20
   (dot products of the run's vectors, minus the user's listens) that ``for_user(k=20)`` returns,
   over ``--exact-users`` random users.
@@ -231,7 +231,9 @@ def measure(n: int, work: Path, args: argparse.Namespace, bulk: bool, log: Path)
                   flush=True)
 
     latency("recommend")
-    out = step("publish_vectors", ["publish", str(run), "--keep", "0", "--serve", "vectors",
+    # --keep 1: the top-K version stays, so prune does not time deleting its RECOMMENDED (the
+    # one-off cost of leaving top-K); a daily vector publish prunes vector versions, which have none
+    out = step("publish_vectors", ["publish", str(run), "--keep", "1", "--serve", "vectors",
                                    "--model-id", f"{run.name}-vectors"])
     row["publish_vectors_phases"] = publish_phases(out)
     print("  publish --serve vectors phases: " + ", ".join(
