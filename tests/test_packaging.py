@@ -8,7 +8,7 @@ from pathlib import Path
 from tests.conftest import ROOT
 
 
-SOURCES = ("pyproject.toml", "README.md", "mmkg", "ingest", "train", "cypher")
+SOURCES = ("pyproject.toml", "README.md", "mmkg", "ingest", "train", "publish", "cypher")
 """What the wheel is built from (copied, so that the build leaves nothing in the checkout)."""
 
 
@@ -27,7 +27,7 @@ def test_a_wheel_installs_only_the_mmkg_namespace(tmp_path: Path):
     pkg = target / "mmkg"
     assert (pkg / "train" / "model" / "mkgcn.py").is_file() and (pkg / "ingest" / "pipeline.py").is_file()
     assert (pkg / "cypher" / "recommend.cypher").is_file() and (pkg / "server" / "pom.xml").is_file()
-    assert (pkg / "train" / "configs" / "paper.toml").is_file()
+    assert (pkg / "train" / "configs" / "paper.toml").is_file() and (pkg / "publish" / "writer.py").is_file()
     probe = "import importlib.util as u; print(u.find_spec('train'), u.find_spec('ingest'))"
     out = subprocess.run([sys.executable, "-S", "-c", probe], env={"PYTHONPATH": str(target)},
                          capture_output=True, text=True, check=True, cwd=tmp_path).stdout
