@@ -11,14 +11,21 @@ CLI in its own process (wall seconds and that process's peak RSS):
   ``mmkg ingest --help`` offers it);
 - ``features``: ``mmkg ingest`` of the feature table (tracks + ``features/``): the vectors written;
 - ``export``: ``mmkg export`` (Neo4j → export folder);
-- ``epoch``: one MKGCN training epoch (``seconds_per_epoch`` of ``mmkg train --epochs 1``) with a
+- ``epoch``: one MKGCN training epoch (``seconds_per_epoch`` of ``mmkg train --set epochs=1``) with a
   batch of ``n_train / --steps`` positives (a fixed number of steps per epoch, as W workers × a
   per-worker batch give; at a fixed batch an epoch costs steps × whole-graph propagation, i.e.
   O(N²)); ``train`` is the whole command (its end-of-run scoring of users × tracks included);
 - ``publish``: ``mmkg publish`` (vectors, top-100 per user, the flip, vector indexes), and its
   ``phases:`` line (seconds per phase) as ``publish_phases``;
 - ``recommend``: p50 / p99 latency of ``mmkg.recommend.for_user`` (``cypher/recommend.cypher``)
-  for ``--queries`` random users, one client.
+  for ``--queries`` random users, with one client and with ``--clients`` (threads);
+- ``publish_vectors``: ``mmkg publish --serve vectors --keep 1`` of the same run (vectors and the
+  serving index, no ``RECOMMENDED``; the top-K version is kept, not pruned), then ``recommend_vectors`` latency as above
+  (``cypher/recommend_vectors.cypher``) and ``exactness``: the mean share of the exact top-20
+  (dot products of the run's vectors, minus the user's listens) that ``for_user(k=20)`` returns,
+  over ``--exact-users`` random users.
+
+The 1-minute load average is printed with every figure (the machine is shared).
 
 Then fits ``log(seconds) = a + slope · log(N)`` per step (and the slope of the last interval),
 prints a Markdown table, writes ``--plot`` (log-log PNG) and ``--json``::
@@ -38,6 +45,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -48,12 +56,17 @@ from bench.ingest import fresh_database, synthetic_catalog
 from mmkg.config import load_settings
 from mmkg.graph import connect
 from mmkg.graph.schema import apply_schema
+from mmkg.export import ExportedGraph
 from mmkg.recommend import for_user
 from mmkg.server.local import LocalServer
+from mmkg.train.data import TrainData
+from mmkg.train.run_folder import RunFolder
 
 MMKG = [sys.executable, "-m", "mmkg"]
-STEPS = ("ingest", "features", "export", "epoch", "train", "publish", "recommend_p50", "recommend_p99")
-LINEAR_STEPS = ("ingest", "features", "export", "epoch", "publish", "recommend_p50", "recommend_p99")
+STEPS = ("ingest", "features", "export", "epoch", "train", "publish", "recommend_p50", "recommend_p99",
+         "publish_vectors", "recommend_vectors_p50", "recommend_vectors_p99")
+LINEAR_STEPS = ("ingest", "features", "export", "epoch", "publish", "recommend_p50", "recommend_p99",
+                "publish_vectors", "recommend_vectors_p50", "recommend_vectors_p99")
 """The steps the growth claim covers (``train`` adds the users × tracks scoring, O(N²) here)."""
 
 
@@ -112,24 +125,60 @@ def split_features(catalog: Path, features_only: Path) -> None:
     (catalog / "features").rename(features_only / "features")
 
 
-def recommend_latency(users: list[str], queries: int, seed: int) -> tuple[float, float]:
-    """p50 / p99 milliseconds of ``for_user`` over ``queries`` random users (one client, warmed)."""
+def load() -> str:
+    """The 1-minute load average, for printing beside a figure."""
+    return f"load {os.getloadavg()[0]:.1f}"
+
+
+def recommend_latency(users: list[str], queries: int, seed: int, clients: int = 1) -> tuple[float, float]:
+    """p50 / p99 milliseconds of ``for_user`` over ``queries`` random users per client, ``clients``
+    threads at once (one driver, warmed)."""
     settings = load_settings()
     driver = connect(settings)
     rng = random.Random(seed)
-    try:
-        for user in rng.sample(users, min(20, len(users))):
-            for_user(driver, settings.neo4j.database, user, k=10)
-        times = []
-        for _ in range(queries):
-            user = rng.choice(users)
+    picks = [[rng.choice(users) for _ in range(queries)] for _ in range(clients)]
+    times: list[float] = []
+
+    def client(mine: list[str]) -> None:
+        for user in mine:
             t0 = time.perf_counter()
             for_user(driver, settings.neo4j.database, user, k=10)
             times.append((time.perf_counter() - t0) * 1000)
+
+    try:
+        for user in rng.sample(users, min(20, len(users))):
+            for_user(driver, settings.neo4j.database, user, k=10)
+        threads = [threading.Thread(target=client, args=(mine,)) for mine in picks]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
     finally:
         driver.close()
     times.sort()
     return statistics.median(times), times[min(len(times) - 1, int(0.99 * len(times)))]
+
+
+def exactness(run: Path, export: Path, n_users: int, seed: int, k: int = 20) -> float:
+    """Mean over ``n_users`` random users of |``for_user``'s top-``k`` ∩ the exact top-``k``| / k,
+    the exact one ranking every track the user did not listen to (any split) by the dot product
+    of the run's vectors."""
+    emb = RunFolder(run).load_embeddings()
+    data = TrainData.from_export(ExportedGraph.load(export, mmap=True))
+    listens = np.concatenate([data.split[s] for s in ("train", "valid", "test")])
+    settings = load_settings()
+    driver = connect(settings)
+    overlaps = []
+    try:
+        for u in np.random.default_rng(seed).choice(len(emb.user_ids), n_users, replace=False):
+            scores = emb.track @ emb.user[u]
+            scores[listens[listens[:, 0] == u, 1]] = float("-inf")
+            exact = {emb.track_ids[i] for i in scores.topk(k).indices.tolist()}
+            got = for_user(driver, settings.neo4j.database, emb.user_ids[u], k=k).rows
+            overlaps.append(len(exact & {r["trackId"] for r in got}) / k)
+    finally:
+        driver.close()
+    return float(np.mean(overlaps))
 
 
 def measure(n: int, work: Path, args: argparse.Namespace, bulk: bool, log: Path) -> dict:
@@ -152,7 +201,7 @@ def measure(n: int, work: Path, args: argparse.Namespace, bulk: bool, log: Path)
     def step(name: str, cli_args: list[str]) -> str:
         seconds, rss, out = timed(cli_args, log)
         row[name], row["rss_mb"][name] = seconds, rss
-        print(f"  {name:9s} {seconds:8.1f} s  peak RSS {rss:7.0f} MiB", flush=True)
+        print(f"  {name:9s} {seconds:8.1f} s  peak RSS {rss:7.0f} MiB  ({load()})", flush=True)
         return out
 
     step("ingest", ["ingest", str(catalog), "--no-features", *(["--bulk"] if use_bulk else [])])
@@ -172,9 +221,27 @@ def measure(n: int, work: Path, args: argparse.Namespace, bulk: bool, log: Path)
     print("  publish phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in row["publish_phases"].items()),
           flush=True)
     users = json.loads((export / "id_maps.json").read_text())["User"]
-    p50, p99 = recommend_latency(users, args.queries, args.seed)
-    row["recommend_p50"], row["recommend_p99"] = p50 / 1000, p99 / 1000
-    print(f"  recommend p50 {p50:.1f} ms  p99 {p99:.1f} ms", flush=True)
+
+    def latency(name: str) -> None:
+        for clients in (1, args.clients):
+            p50, p99 = recommend_latency(users, args.queries, args.seed, clients)
+            suffix = "" if clients == 1 else f"_{clients}c"
+            row[f"{name}_p50{suffix}"], row[f"{name}_p99{suffix}"] = p50 / 1000, p99 / 1000
+            print(f"  {name} ({clients} client(s)) p50 {p50:.1f} ms  p99 {p99:.1f} ms  ({load()})",
+                  flush=True)
+
+    latency("recommend")
+    # --keep 1: the top-K version stays, so prune does not time deleting its RECOMMENDED (the
+    # one-off cost of leaving top-K); a daily vector publish prunes vector versions, which have none
+    out = step("publish_vectors", ["publish", str(run), "--keep", "1", "--serve", "vectors",
+                                   "--model-id", f"{run.name}-vectors"])
+    row["publish_vectors_phases"] = publish_phases(out)
+    print("  publish --serve vectors phases: " + ", ".join(
+        f"{k} {v:.1f} s" for k, v in row["publish_vectors_phases"].items()), flush=True)
+    latency("recommend_vectors")
+    row["exactness"] = exactness(run, export, min(args.exact_users, len(users)), args.seed)
+    print(f"  exactness (mean overlap of top-20 with the exact top-20) {row['exactness']:.4f}  "
+          f"({load()})", flush=True)
     return row
 
 
@@ -242,12 +309,28 @@ def phases_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def serving_table(rows: list[dict], clients: int) -> str:
+    """Publish seconds and recommend latency (1 and ``clients`` clients) per serving mode and size."""
+    lines = [f"| listens | serve | publish s | p50 / p99 ms, 1 client | p50 / p99 ms, {clients} clients | exactness@20 |",
+             "|---|---|---|---|---|---|"]
+    for r in rows:
+        for mode, publish, name, exact in (("topk", "publish", "recommend", "1 (exact)"),
+                                           ("vectors", "publish_vectors", "recommend_vectors",
+                                            f"{r['exactness']:.4f}")):
+            lines.append(f"| {r['listens']:,} | {mode} | {r[publish]:.1f} | "
+                         f"{r[name + '_p50'] * 1000:.1f} / {r[name + '_p99'] * 1000:.1f} | "
+                         f"{r[f'{name}_p50_{clients}c'] * 1000:.1f} / {r[f'{name}_p99_{clients}c'] * 1000:.1f} | {exact} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--yes", action="store_true", help="allow emptying the configured database")
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--steps", type=int, default=32, help="training steps per epoch")
-    parser.add_argument("--queries", type=int, default=300, help="recommend queries per size")
+    parser.add_argument("--queries", type=int, default=300, help="recommend queries per size and client")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent clients of the second latency run")
+    parser.add_argument("--exact-users", type=int, default=200, help="users whose top-20 exactness is measured")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--work", type=Path, help="working folder (default: a temporary one)")
     parser.add_argument("--plot", type=Path, default=Path("bench/scale.png"))
@@ -279,6 +362,7 @@ def main() -> None:
     plot(rows, fitted, args.plot, f"mmkg growth curve ({os.cpu_count()} shared CPUs)")
     print(table(rows, fitted))
     print(phases_table(rows))
+    print(serving_table(rows, args.clients))
     worst = max(LINEAR_STEPS, key=lambda s: fitted.get(s, {}).get("slope", 0))
     print(f"steepest covered step: {worst} (slope {fitted.get(worst, {}).get('slope', float('nan')):.2f}); "
           f"plot {args.plot}, figures {args.json}")

@@ -5,21 +5,28 @@ Every function runs the same ``.cypher`` files one pastes into Neo4j Browser
 ``recommend_track_state`` decide which applies) and returns rows as dicts with a 1-based
 ``rank``. Who gets what:
 
-- a user the current model knows → ``recommend.cypher`` (their exact top-K, minus listened tracks);
+- a user the current model knows → ``recommend.cypher`` (their exact top-K, minus listened
+  tracks) when the model is served from top-K (``Model.serve = 'topk'``), or
+  ``recommend_vectors.cypher`` (ranked at query time from their vector and the track serving
+  index, minus listened tracks) when it is served from vectors;
 - a user newer than the model who has listened to something → ``cold_start.cypher`` from those
   tracks (``Recommendations.cold_start`` is True);
 - an unknown user, a user without history, or no published model → :class:`NotFoundError`
   with a one-line hint.
+
+:func:`for_user` reads the model's state and its rows (and the reasons) in ONE read transaction,
+so a publish flipping meanwhile never mixes two models in one answer.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from neo4j import Driver
+from neo4j import Driver, ManagedTransaction
 
 from mmkg.errors import NotFoundError
-from mmkg.graph import read_named
+from mmkg.graph import named_rows, read_named, read_transaction
+from mmkg.schema import Serve
 
 
 REASONS = 3
@@ -61,21 +68,32 @@ def for_liked_tracks(driver: Driver, database: str, track_ids: list[str], *, k: 
 
 def for_user(driver: Driver, database: str, user: str, *, k: int = 10, genre: str | None = None,
              explain: bool = False) -> Recommendations:
-    """Top-``k`` tracks for ``user`` (see the module docstring for who gets what).
+    """Top-``k`` tracks for ``user`` (see the module docstring for who gets what), read in one
+    transaction.
 
     With ``explain`` each row gets ``reasons``: up to :data:`REASONS` sentences from
     ``explain.cypher`` (knowledge-graph paths and calibrated modality similarities to tracks the
     user listened to, alternating), and ``reasonKinds``: each one's kind (``'kg'``, ``'audio'``,
     ``'sentiment'``, ``'text'``, ``'image'``).
+
+    Raises:
+        NotFoundError: unknown user, no published model, no history, or no row (one line).
     """
-    state = read_named(driver, database, "recommend_user_state", userId=user)[0]
+    return read_transaction(driver, database,
+                            lambda tx: _for_user(tx, user, k=k, genre=genre, explain=explain))
+
+
+def _for_user(tx: ManagedTransaction, user: str, *, k: int, genre: str | None,
+              explain: bool) -> Recommendations:
+    state = named_rows(tx, "recommend_user_state", userId=user)[0]
     if not state["exists"]:
         raise NotFoundError(f"unknown user {user!r}")
     if state["model"] is None:
         raise NotFoundError("no model is published yet: run `mmkg publish RUN_DIR`")
     result = Recommendations(user, state["model"], history=len(state["history"]))
     if state["known"]:
-        result.rows = read_named(driver, database, "recommend", userId=user, k=k, genre=genre)
+        query = "recommend_vectors" if state["serve"] == Serve.VECTORS else "recommend"
+        result.rows = named_rows(tx, query, userId=user, k=k, genre=genre)
         if not result.rows:
             raise NotFoundError(
                 f"no recommendations for user {user!r} in genre {genre!r} among model "
@@ -83,14 +101,14 @@ def for_user(driver: Driver, database: str, user: str, *, k: int = 10, genre: st
                 f"user {user!r} already listened to every track model {state['model']} recommends")
     elif state["history"]:
         result.cold_start = True
-        result.rows = ranked(read_named(driver, database, "cold_start", trackIds=state["history"], k=k))
+        result.rows = ranked(named_rows(tx, "cold_start", trackIds=state["history"], k=k))
     else:
         raise NotFoundError(f"user {user!r} has no listening history; try "
                             "`mmkg recommend --like TRACK [--like TRACK ...]`")
     if explain:
         for row in result.rows:
-            reasons = read_named(driver, database, "explain", userId=user,
-                                 explainedTrackId=row["trackId"], limit=REASONS)
+            reasons = named_rows(tx, "explain", userId=user, explainedTrackId=row["trackId"],
+                                 limit=REASONS)
             row["reasons"] = [r["reason"] for r in reasons]
             row["reasonKinds"] = [r["kind"] for r in reasons]
     return result

@@ -121,6 +121,21 @@ class Prop(StrEnum):
     EMBEDDING_A = "embedding_a"
     """On a Track or User: a model version's vector, in slot ``a`` of :data:`VECTOR_SLOTS`."""
     EMBEDDING_B = "embedding_b"
+    SERVING_A = "serving_a"
+    """On a Track, in slot ``a`` of :data:`VECTOR_SLOTS` of a model published with
+    ``serve = 'vectors'``: its vector ``t`` mapped for maximum-inner-product search by cosine,
+    ``[t / M, sqrt(1 - |t|² / M²)]`` (``M`` = the model's ``serving_norm``)."""
+    SERVING_B = "serving_b"
+    SERVE = "serve"
+    """On a Model: how ``recommend`` reads it: ``'topk'`` (its materialised ``RECOMMENDED``
+    relationships) or ``'vectors'`` (ranked at query time from the user's vector and the
+    track serving index); a Model without it is ``'topk'``."""
+    SERVING_NORM = "serving_norm"
+    """On a Model served from vectors: ``M``, the largest norm of its track vectors."""
+    SERVING_PROPERTY = "serving_property"
+    """On the current Model served from vectors: the Track property of its serving vectors."""
+    SERVING_INDEX = "serving_index"
+    """On the current Model served from vectors: the cosine vector index over them."""
     VECTOR_PROPERTY = "vector_property"
     """On the current Model: the property holding its vectors (``embedding_a`` or ``_b``)."""
     TRACK_INDEX = "track_index"
@@ -194,6 +209,17 @@ CONSTRAINTS: tuple[Constraint, ...] = tuple(
     Constraint(f"{label.value.lower()}_id", label) for label in Label
 )
 
+class Serve(StrEnum):
+    """How ``recommend`` serves a published model (``Model.serve``, ``mmkg publish --serve``)."""
+
+    TOPK = "topk"
+    """Its exact top-K per user, materialised as ``RECOMMENDED`` relationships at publish:
+    O(users × K) writes, exact, cheapest reads."""
+    VECTORS = "vectors"
+    """Ranked at query time from the user's vector and the track serving index
+    (``cypher/recommend_vectors.cypher``): publish writes O(users + tracks) vectors only."""
+
+
 @dataclass(frozen=True)
 class VectorSlot:
     """One of the two places on Track and User nodes where a model version's vectors live.
@@ -208,16 +234,26 @@ class VectorSlot:
     prop: Prop
     indexes: dict[Label, str]
     """The cosine vector index over ``prop`` of each label."""
+    serving: Prop
+    """The Track property of the serving vectors (``Prop.SERVING_A``), written only when the
+    model is served from vectors."""
+    serving_index: str
+    """The cosine vector index over ``serving``."""
 
-    def model_properties(self) -> dict[str, str]:
-        """What the flip sets on the Model: ``{vectorProperty, trackIndex, userIndex}``."""
+    def model_properties(self, serve_vectors: bool) -> dict[str, str | None]:
+        """What the flip sets on the Model: ``{vectorProperty, trackIndex, userIndex,
+        servingProperty, servingIndex}`` (the last two None unless ``serve_vectors``)."""
         return {"vectorProperty": self.prop.value, "trackIndex": self.indexes[Label.TRACK],
-                "userIndex": self.indexes[Label.USER]}
+                "userIndex": self.indexes[Label.USER],
+                "servingProperty": self.serving.value if serve_vectors else None,
+                "servingIndex": self.serving_index if serve_vectors else None}
 
 
 VECTOR_SLOTS: tuple[VectorSlot, ...] = tuple(
-    VectorSlot(name, prop, {Label.TRACK: f"track_{prop.value}", Label.USER: f"user_{prop.value}"})
-    for name, prop in (("a", Prop.EMBEDDING_A), ("b", Prop.EMBEDDING_B))
+    VectorSlot(name, prop, {Label.TRACK: f"track_{prop.value}", Label.USER: f"user_{prop.value}"},
+               serving, f"track_{serving.value}")
+    for name, prop, serving in (("a", Prop.EMBEDDING_A, Prop.SERVING_A),
+                                ("b", Prop.EMBEDDING_B, Prop.SERVING_B))
 )
 
 

@@ -11,7 +11,11 @@ the **current** model (its id, as :func:`mmkg.publish.writer.read_run` derives i
 3. write them into the current model's vector slot (``Model.vector_property``, the
    ``publish_stage_track_embeddings`` query), where its vector index finds them (``similar``,
    cold start);
-4. rewrite the ``RECOMMENDED`` lists of the users a new track enters
+4. served from vectors (``Model.serve = 'vectors'``): write their serving vectors with the
+   model's ``serving_norm`` ``M`` (:func:`mmkg.publish.writer.serving_vectors`; a new track
+   longer than ``M`` gets ``t / M`` and a 0, so it ranks by ``u · t / |t|``, slightly below its
+   dot-product place), and stop: there is no list to rewrite. Served from top-K:
+   rewrite the ``RECOMMENDED`` lists of the users a new track enters
    (:func:`~mmkg.train.new_tracks.merge_topk`), one user's old list deleted and the new one
    written in one transaction (``publish_new_track_recommendations``): ranks stay ``1..K``.
 
@@ -35,7 +39,8 @@ from mmkg.export import ExportedGraph
 from mmkg.export.new_tracks import read_new_tracks
 from mmkg.graph import load_query, render, run_batches, run_parameter_batches, write_rows
 from mmkg.train.new_tracks import embed_new_tracks, merge_topk
-from mmkg.publish.writer import RecommendationBatches, embedding_rows, read_run
+from mmkg.publish.writer import RecommendationBatches, embedding_rows, read_run, serving_vectors
+from mmkg.schema import Serve
 from mmkg.publish.lock import holding_publish_lock
 from mmkg.train.run_folder import Embeddings, RunFolder
 
@@ -110,6 +115,14 @@ def publish_new_tracks(driver: Driver, database: str, run_dir: Path, *,
         run_batches(driver, database, render("publish_stage_track_embeddings",
                                              property=current["property"]),
                     embedding_rows(vectors.ids, vectors.vectors), batch_size=batch_size)
+        if current["serve"] == Serve.VECTORS:
+            mapped = serving_vectors(vectors.vectors, norm=current["servingNorm"])[0]
+            run_batches(driver, database, render("publish_stage_track_serving",
+                                                 property=current["servingProperty"]),
+                        embedding_rows(vectors.ids, mapped), batch_size=batch_size)
+            summary.seconds = time.perf_counter() - started
+            phases["write"] = summary.seconds - phases["read"] - phases["embed"]
+            return summary
         users, items, scores = merge_topk(run.embeddings, vectors)
         emb = run.embeddings
         lists = Embeddings(track_ids=[*emb.track_ids, *vectors.ids],

@@ -1,4 +1,5 @@
-"""Publish a training run to Neo4j: embeddings, exact top-K, a ``:Model`` node, vector indexes.
+"""Publish a training run to Neo4j: embeddings, exact top-K or serving vectors, a ``:Model`` node,
+vector indexes.
 
 Input: a training run folder (:class:`~mmkg.train.run_folder.RunFolder`): its ``embeddings.pt``
 (vectors and exact top-K), ``config.json``, ``metrics.json``, and the ``manifest.json`` of the
@@ -8,9 +9,21 @@ Output::
 
     (:Model {id, created_at, params, metrics, dataset_manifest, dimension, k, current, complete,
              model_type, test_auc, test_f1, test_recall_at_20, test_ndcg_at_20,
-             vector_property, track_index, user_index})   the last three on the current one
-    (:User)-[:RECOMMENDED {score, rank, model}]->(:Track)      rank 1 = best, model = Model.id
+             serve, serving_norm, vector_property, track_index, user_index, serving_property,
+             serving_index})                         the last five on the current one
+    (:User)-[:RECOMMENDED {score, rank, model}]->(:Track)      serve = 'topk' only; rank 1 = best
     Track.embedding_a|_b, User.embedding_a|_b : LIST<FLOAT>     cosine vector index on each
+    Track.serving_a|_b : LIST<FLOAT>                           serve = 'vectors' only; cosine index
+
+Two serving modes (``serve``, :class:`mmkg.schema.Serve`, recorded as ``Model.serve``):
+``topk`` writes each user's exact top-K as ``RECOMMENDED`` relationships (O(users × K) writes:
+902 of the 1,055 s of a publish at 10M listens); ``vectors`` writes no relationship but each
+track's **serving vector** ``[t / M, sqrt(1 - |t|² / M²)]`` (``M`` = the largest track norm,
+``Model.serving_norm``) with a cosine index, so that ``cypher/recommend_vectors.cypher`` ranks by
+the model's score, the dot product, at query time (the cosine of ``[u, 0]`` with it is
+``u · t / (|u| M)``: the maximum-inner-product reduction of Bachrach et al., RecSys 2014), up to
+the index's approximation. Only a model scored by a dot product of its published vectors (a
+:class:`~mmkg.train.model.base.VectorRecommender`) can be served from vectors.
 
 Consistency design (one model version is published at a time). Every reader query goes through
 ``(:Model {current: true})``: for its ``RECOMMENDED`` relationships (``RECOMMENDED.model``), its
@@ -23,13 +36,13 @@ vectors (the node property ``Model.vector_property``) and its vector index (``Mo
 2. The ``:Model {id}`` node is registered with ``current = false``
    (``cypher/publish_begin.cypher``). The id is ``<run folder>-<sha256 of embeddings.pt>[:8]``,
    so re-running an interrupted publish resumes the same version.
-3. ``RECOMMENDED`` relationships are written in batches of users tagged ``model = id``, each batch
+3. (``topk`` only) ``RECOMMENDED`` relationships are written in batches of users tagged ``model = id``, each batch
    sent as parallel lists (users, their tracks in rank order, their scores;
    :class:`RecommendationBatches`), not one map per relationship. A track or user missing from
    the graph is skipped and counted (``recommendations_skipped``). New ones are invisible while
    they are written; partial ones of an interrupted run are deleted first on a re-run. Then
    ``complete = true`` (a later re-run of this version skips this step).
-4. The slot's vector indexes are created (when missing) and awaited online.
+4. The slot's vector indexes (and, for ``vectors``, its serving index) are created (when missing) and awaited online.
 5. **The flip** (``cypher/publish_flip.cypher``) is ONE small transaction: the old Model gets
    ``current = false``, the new one ``current = true`` and the slot's property and index names.
    Readers therefore see either all old or all new results, a failure before the flip leaves the
@@ -68,7 +81,7 @@ from mmkg.graph import (ParameterBatch, load_query, render, run_batches, run_imp
                         run_parameter_batches, write_rows)
 from mmkg.progress import progress_bar
 from mmkg.schema import (LEGACY_VECTOR_INDEXES, LEGACY_VECTOR_PROPERTIES, VectorSlot, Label, Prop,
-                         next_vector_slot)
+                         Serve, next_vector_slot)
 from mmkg.publish.calibrate import CalibrationConfig, FeatureCalibration, calibrate_features
 from mmkg.publish.lock import holding_publish_lock
 from mmkg.train.run_folder import Embeddings, RunFolder
@@ -78,7 +91,7 @@ log = logging.getLogger(__name__)
 #: Called after each committed batch with (step name, rows in the batch); may raise to abort.
 StepHook = Callable[[str, int], None]
 
-STEPS = ("track_embeddings", "user_embeddings", "recommendations")
+STEPS = ("track_embeddings", "user_embeddings", "track_serving", "recommendations")
 """Batched steps reported to :data:`StepHook`, in the order they run."""
 
 PHASES = ("vectors", "recommendations", "calibrate", "index", "flip", "prune")
@@ -116,6 +129,8 @@ class PublishSummary:
     indexes_created: list[str] = field(default_factory=list)
     pruned_models: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    serve: Serve = Serve.TOPK
+    """How the model is served (``Model.serve``)."""
     vector_slot: str = ""
     """The vector slot (:data:`mmkg.schema.VECTOR_SLOTS`) the model's vectors were written to."""
     calibrations: list[FeatureCalibration] = field(default_factory=list)
@@ -174,6 +189,37 @@ def read_run(run_dir: Path, model_id: str | None = None, export: Path | None = N
     )
 
 
+def serving_vectors(track: torch.Tensor, norm: float | None = None) -> tuple[torch.Tensor, float]:
+    """The serving vectors of track vectors ``t [n, d]`` and ``M`` (``norm``, or by default
+    their largest norm): ``[t / M, sqrt(max(0, 1 - |t|² / M²))]`` ``[n, d + 1]``, of norm 1 where
+    ``|t| <= M``, so that for any user vector ``u`` the cosine of ``[u, 0]`` with row ``i`` is
+    ``u · t_i / (|u| M)``: the same order as the dot product. (``M`` is 1 for all-zero
+    vectors.)"""
+    t = track.double()
+    norms = t.norm(dim=1)
+    m = norm if norm is not None else float(norms.max()) if len(t) else 0.0
+    m = m if m > 0 else 1.0
+    extra = (1 - (norms / m) ** 2).clamp(min=0).sqrt()
+    return torch.cat([t / m, extra[:, None]], dim=1).float(), m
+
+
+def check_servable(run: RunOutput, serve: Serve) -> None:
+    """Refuse to serve from vectors a run whose model is not scored by the dot product of the
+    vectors it publishes.
+
+    Raises:
+        PublishError: one line naming the model and ``--serve topk``.
+    """
+    from mmkg.train.model.base import VectorRecommender
+    from mmkg.train.registry import MODELS
+
+    name = run.metrics.get("model") or run.params.get("model", {}).get("name")
+    if serve == Serve.VECTORS and not (name in MODELS.names() and issubclass(MODELS.get(name), VectorRecommender)):
+        raise PublishError(f"{run.model_id}: model {name!r} is not scored by the dot product of "
+                           "its vectors, so it cannot be served from them: publish it with "
+                           "--serve topk")
+
+
 def embedding_rows(ids: list[str], vectors: torch.Tensor) -> list[dict]:
     """``[{id, vector}]`` rows for the ``publish_stage_*`` queries."""
     return [{"id": i, "vector": v} for i, v in zip(ids, vectors.tolist())]
@@ -223,14 +269,14 @@ def vector_index_dimensions(driver: Driver, database: str) -> dict[str, int]:
             for r in run_implicit(driver, database, load_query("publish_vector_indexes"))}
 
 
-def create_vector_index(driver: Driver, database: str, slot: VectorSlot, label: Label,
-                        dimension: int, timeout_s: float = 3600) -> str:
-    """Create the cosine vector index over ``slot`` of ``label`` (if missing) and wait until
-    online (population of 700k vectors takes minutes)."""
-    name = slot.indexes[label]
+def create_vector_index(driver: Driver, database: str, name: str, label: Label, prop: Prop,
+                        dimension: int, *, quantized: bool = True, timeout_s: float = 3600) -> str:
+    """Create the cosine vector index ``name`` over ``prop`` of ``label`` (if missing; int8
+    quantized unless ``quantized`` is False) and wait until online (population of 700k vectors
+    takes minutes)."""
     run_implicit(driver, database, render("publish_create_vector_index", name=name, label=label,
-                                          property=slot.prop),
-                 dimension=dimension)
+                                          property=prop),
+                 dimension=dimension, quantized=quantized)
     run_implicit(driver, database, load_query("publish_await_index"), name=name,
                  timeout=int(timeout_s))
     return name
@@ -261,21 +307,24 @@ def _target_slot(driver: Driver, database: str) -> VectorSlot:
 
 def _prepare_slot(driver: Driver, database: str, slot: VectorSlot, dimension: int,
                   existing: dict[str, int], batch_size: int) -> None:
-    """Empty ``slot`` and drop its vector indexes of another dimension (no reader uses it),
-    removing them from ``existing`` (:func:`vector_index_dimensions`) too."""
-    for name in slot.indexes.values():
-        if existing.get(name, dimension) != dimension:
-            log.info("vector index %s has dimension %d, model has %d: recreating it",
-                     name, existing.pop(name), dimension)
+    """Empty ``slot`` (vectors and serving vectors) and drop its vector indexes of another
+    dimension than the model's (``dimension + 1`` for the serving index; no reader uses the
+    slot), removing them from ``existing`` (:func:`vector_index_dimensions`) too."""
+    wanted = {**{name: dimension for name in slot.indexes.values()}, slot.serving_index: dimension + 1}
+    for name, dim in wanted.items():
+        if existing.get(name, dim) != dim:
+            log.info("vector index %s has dimension %d, model needs %d: recreating it",
+                     name, existing.pop(name), dim)
             run_implicit(driver, database, render("schema_drop_index", name=name))
     _clear_vectors(driver, database, slot.prop, batch_size)
+    _clear_vectors(driver, database, slot.serving.value, batch_size)
 
 
-def _stage(driver: Driver, database: str, step: str, slot: VectorSlot, ids: list[str],
+def _stage(driver: Driver, database: str, step: str, prop: Prop, ids: list[str],
            vectors: torch.Tensor, batch_size: int, on_batch: Callable[[int], None]) -> int:
-    """Write vectors to ``slot`` (``cypher/publish_stage_<step>.cypher``); return how many nodes
-    were found (each found node counts one property set)."""
-    staged = run_batches(driver, database, render(f"publish_stage_{step}", property=slot.prop),
+    """Write vectors to the property ``prop`` (``cypher/publish_stage_<step>.cypher``); return
+    how many nodes were found (each found node counts one property set)."""
+    staged = run_batches(driver, database, render(f"publish_stage_{step}", property=prop),
                          embedding_rows(ids, vectors), batch_size=batch_size, on_batch=on_batch)
     log.debug("%s: %d of %d rows matched", step, staged.properties_set, len(ids))
     return staged.properties_set
@@ -294,6 +343,7 @@ def publish(
     export: Path | None = None,
     on_step: StepHook | None = None,
     calibration: CalibrationConfig = CalibrationConfig(),
+    serve: Serve = Serve.TOPK,
 ) -> PublishSummary:
     """Publish ``run_dir`` as a new current model version (see the module docstring).
 
@@ -313,23 +363,30 @@ def publish(
         on_step: called after every committed batch with (step, rows); an exception it raises
             aborts the publish before the flip, leaving the current version untouched.
         calibration: how the modality features are calibrated (:mod:`mmkg.publish.calibrate`).
+        serve: ``topk`` (write the run's top-K as RECOMMENDED) or ``vectors`` (write the
+            tracks' serving vectors and index instead; module docstring).
         force_unlock: (added by :func:`~mmkg.publish.lock.holding_publish_lock`) break a
             publish lock left by a publish that died on another host first.
 
     Raises:
         RunFolderError: the folder is incomplete or inconsistent, or its export manifest is gone.
-        PublishError: no node of the run exists in the graph, or another publish is running.
+        PublishError: no node of the run exists in the graph, another publish is running, or
+            ``serve`` is ``vectors`` for a model not scored by a dot product.
         DatabaseError: Neo4j refused a write.
     """
     if keep < 0 or batch_size < 1:
         raise ValueError("keep must be >= 0 and batch_size >= 1")
     started = time.perf_counter()
+    serve = Serve(serve)
     run = read_run(Path(run_dir), model_id, export)
+    check_servable(run, serve)
     emb = run.embeddings
-    summary = PublishSummary(model_id=run.model_id, dimension=emb.dimension)
+    summary = PublishSummary(model_id=run.model_id, dimension=emb.dimension, serve=serve)
     phases = summary.phase_seconds
+    serving, serving_norm = serving_vectors(emb.track) if serve == Serve.VECTORS else (None, None)
     total = {"track_embeddings": len(emb.track_ids), "user_embeddings": len(emb.user_ids),
-             "recommendations": len(emb.user_ids)}
+             "track_serving": len(emb.track_ids) if serving is not None else 0,
+             "recommendations": len(emb.user_ids) if serve == Serve.TOPK else 0}
     with _Progress(progress, total, on_step) as bar:
         try:
             with _timed(phases, "vectors"):
@@ -337,13 +394,18 @@ def publish(
                 summary.vector_slot = slot.name
                 indexes = vector_index_dimensions(driver, database)
                 _prepare_slot(driver, database, slot, emb.dimension, indexes, batch_size)
-                summary.tracks = _stage(driver, database, "track_embeddings", slot, emb.track_ids,
-                                        emb.track, batch_size, bar.callback("track_embeddings"))
-                summary.users = _stage(driver, database, "user_embeddings", slot, emb.user_ids,
+                summary.tracks = _stage(driver, database, "track_embeddings", slot.prop,
+                                        emb.track_ids, emb.track, batch_size,
+                                        bar.callback("track_embeddings"))
+                summary.users = _stage(driver, database, "user_embeddings", slot.prop, emb.user_ids,
                                        emb.user, batch_size, bar.callback("user_embeddings"))
+                if serving is not None:
+                    _stage(driver, database, "track_serving", slot.serving, emb.track_ids, serving,
+                           batch_size, bar.callback("track_serving"))
             _check_found(run, summary)
             with _timed(phases, "recommendations"):
-                _write_recommendations(driver, database, run, summary, batch_size, bar)
+                _write_recommendations(driver, database, run, summary, batch_size, bar,
+                                       serve, serving_norm)
             with _timed(phases, "calibrate"):
                 summary.calibrations = calibrate_features(driver, database, run.model_id,
                                                           config=calibration, batch_size=batch_size)
@@ -371,14 +433,20 @@ def _timed(phases: dict[str, float], phase: str) -> Iterator[None]:
 
 
 def _write_recommendations(driver: Driver, database: str, run: RunOutput, summary: PublishSummary,
-                           batch_size: int, bar: _Progress) -> None:
-    """Register the Model node and write its RECOMMENDED relationships, unless a previous run of
-    this version completed them; partial ones of an interrupted run are deleted first."""
+                           batch_size: int, bar: _Progress, serve: Serve,
+                           serving_norm: float | None) -> None:
+    """Register the Model node (with its serving mode) and, served from top-K, write its
+    RECOMMENDED relationships, unless a previous run of this version in the same mode completed
+    them; partial ones of an interrupted run are deleted first. Served from vectors, there is
+    nothing to write: the Model is complete at once."""
     emb = run.embeddings
     state = _write(driver, database, "publish_begin", model=run.model_id,
                    params=json.dumps(run.params), metrics=json.dumps(run.metrics),
                    datasetManifest=json.dumps(run.manifest), dimension=emb.dimension, k=emb.k,
-                   summary=model_properties(run))
+                   summary=model_properties(run), serve=serve.value, servingNorm=serving_norm)
+    if serve == Serve.VECTORS:
+        _write(driver, database, "publish_complete", model=run.model_id)
+        return
     summary.recommendations_reused = bool(state["complete"])
     if state["complete"]:
         bar.skip("recommendations")
@@ -415,15 +483,20 @@ def _flip(driver: Driver, database: str, run: RunOutput, slot: VectorSlot,
     """Create the slot's vector indexes missing from ``existing``, then swap in the new version."""
     dimension = run.embeddings.dimension
     phases = summary.phase_seconds
+    serve_vectors = summary.serve == Serve.VECTORS
     try:
         with _timed(phases, "index"):
             for label, name in slot.indexes.items():
                 if name not in existing:
-                    create_vector_index(driver, database, slot, label, dimension)
+                    create_vector_index(driver, database, name, label, slot.prop, dimension)
                     summary.indexes_created.append(name)
+            if serve_vectors and slot.serving_index not in existing:
+                create_vector_index(driver, database, slot.serving_index, Label.TRACK,
+                                    slot.serving, dimension + 1, quantized=False)
+                summary.indexes_created.append(slot.serving_index)
         with _timed(phases, "flip"):
             result = _write(driver, database, "publish_flip", model=run.model_id,
-                            **slot.model_properties())
+                            **slot.model_properties(serve_vectors))
     except DatabaseError as e:
         raise DatabaseError(f"publish of {run.model_id} failed at the flip: {e}") from e
     if result is None:

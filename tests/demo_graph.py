@@ -80,12 +80,13 @@ def build_demo_graph(driver, database: str) -> None:
     driver.execute_query(KG_EXTRAS, database_=database)
 
 
-def write_run(path: Path, *, dim: int = 4, seed: int = 0, k: int = K) -> Path:
+def write_run(path: Path, *, dim: int = 4, seed: int = 0, k: int = K, model: str | None = None) -> Path:
     """A run folder with exactly known vectors, written through :class:`RunFolder`: rock tracks
     point along axis 0, jazz along axis 1; users follow their genre; topk = exact top-k of
     user·track (listened tracks included, as a model's raw ranking would). Its export (in
     ``path/export``) holds only ``manifest.json`` = ``{"seed": seed, "counts": {}}``: publish
-    reads nothing else of it."""
+    reads nothing else of it. ``model``: the model name its ``metrics.json`` records (none by
+    default; a dot-product model such as ``bpr`` can be served from vectors)."""
     g = torch.Generator().manual_seed(seed)
     genre = torch.tensor([i % 2 for i in range(N_TRACKS)])
     track = 0.3 * torch.randn(N_TRACKS, dim, generator=g)
@@ -98,7 +99,7 @@ def write_run(path: Path, *, dim: int = 4, seed: int = 0, k: int = K) -> Path:
         track_ids=[track_id(i) for i in range(N_TRACKS)], user_ids=[f"u{j}" for j in range(N_USERS)],
         track=track, user=user, topk_items=items, topk_scores=scores))
     run.save_config({"dim": dim, "seed": seed})
-    run.save_metrics({"test": {"auc": 0.5 + seed / 100}})
+    run.save_metrics({"test": {"auc": 0.5 + seed / 100}, **({"model": model} if model else {})})
     export = path / "export"
     export.mkdir(exist_ok=True)
     (export / "manifest.json").write_text(json.dumps({"seed": seed, "counts": {}}))

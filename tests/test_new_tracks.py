@@ -188,3 +188,23 @@ def test_a_new_track_gets_what_the_model_computes_for_its_twin_without_id_and_li
     with torch.no_grad():
         items, _ = cold.get_embedding()
     torch.testing.assert_close(torch.tensor(vectors["n0a"]), items[twin], rtol=1e-4, atol=1e-5)
+
+
+def test_new_tracks_of_a_model_served_from_vectors_get_serving_vectors(published, driver, database):
+    """Served from vectors, the new tracks get serving vectors (no list is rewritten) and
+    ``recommend`` ranks them at query time: in their taste, ahead of the other taste's."""
+    mmkg("publish", published, "--serve", "vectors", "--model-id", "run-vectors")
+    out = mmkg("publish", published, "--new-tracks", "--model-id", "run-vectors")
+    assert f"3 of {len(TWINS) + 1} new track(s) embedded" in out
+    records, _, _ = driver.execute_query(
+        "MATCH (m:Model {current: true}) MATCH (t:Track) RETURN t.id AS id, t[m.serving_property] AS s",
+        database_=database)
+    serving = {r["id"]: r["s"] for r in records}
+    assert all(serving[n] is not None for n in TWINS) and serving[BARE] is None
+    assert driver.execute_query("MATCH ()-[r:RECOMMENDED {model: 'run-vectors'}]->() RETURN count(r)",
+                                database_=database).records[0][0] == 0
+    for c in range(TASTES):
+        rows = json.loads(mmkg("recommend", f"u{c}_0", "--k", "40", "--json"))
+        place = {r["trackId"]: k for k, r in enumerate(rows)}
+        assert max(place[n] for n in TWINS if taste(n) == c) < min(place[n] for n in TWINS
+                                                                   if taste(n) != c), rows

@@ -27,7 +27,7 @@ def test_a_wheel_installs_only_the_mmkg_namespace(tmp_path: Path):
     pkg = target / "mmkg"
     assert (pkg / "train" / "model" / "mkgcn.py").is_file() and (pkg / "ingest" / "pipeline.py").is_file()
     assert (pkg / "cypher" / "recommend.cypher").is_file() and (pkg / "server" / "pom.xml").is_file()
-    assert (pkg / "train" / "configs" / "demo.toml").is_file()
+    assert (pkg / "train" / "configs" / "demo.toml").is_file() and (pkg / "publish" / "writer.py").is_file()
     assert (pkg / "train" / "configs" / "models" / "mkgcn-paper.toml").is_file()
     probe = "import importlib.util as u; print(u.find_spec('train'), u.find_spec('ingest'))"
     out = subprocess.run([sys.executable, "-S", "-c", probe], env={"PYTHONPATH": str(target)},

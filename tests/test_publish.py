@@ -328,10 +328,11 @@ def test_the_flip_writes_only_the_model_nodes(demo, database, tmp_path):
     demo.execute_query("CREATE (:Model {id: 'b', complete: true, current: false})",
                        database_=database)
     summary = demo.execute_query(load_query("publish_flip"),
-                                 {"model": "b", **VECTOR_SLOTS[1].model_properties()},
+                                 {"model": "b", **VECTOR_SLOTS[1].model_properties(False)},
                                  database_=database).summary
     # old Model: current and its three slot names removed; new: current, published_at, 3 names
-    assert summary.counters.properties_set == 9 and summary.counters.nodes_created == 0
+    # and the 2 serving names (null: served from top-K)
+    assert summary.counters.properties_set == 11 and summary.counters.nodes_created == 0
     assert current_model(demo, database) == "b" and slot_of(demo, database, a.model_id) is None
 
 

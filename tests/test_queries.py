@@ -24,7 +24,8 @@ READ_QUERIES = {
     "current_vectors": {"ids": ["t0", "u0"]},
     "published_recommendations": {},
 }
-OWNED = [*READ_QUERIES, *(p.stem for p in CYPHER_DIR.glob("publish_*.cypher"))]
+OWNED = [*READ_QUERIES, "recommend_vectors", "recommend_user_state",
+         *(p.stem for p in CYPHER_DIR.glob("publish_*.cypher"))]
 
 
 @pytest.fixture(scope="module")
@@ -74,13 +75,16 @@ def test_each_read_query_returns_rows(published, driver, database, name):
 def test_vector_queries_follow_the_current_model_not_a_fixed_slot():
     """Readers take the vector property and index from (:Model {current: true}); naming a slot
     would read the one the next publish rewrites."""
-    for name in ("similar_tracks", "cold_start", "recommend_track_state", "current_vectors"):
+    for name in ("similar_tracks", "cold_start", "recommend_track_state", "current_vectors",
+                 "recommend_vectors"):
         query = load_query(name)
         assert "vector_property" in query
         for slot in VECTOR_SLOTS:
             assert slot.prop not in query and all(i not in query for i in slot.indexes.values())
     for name in ("similar_tracks", "cold_start"):
         assert "queryNodes(m.track_index," in load_query(name)
+    assert "queryNodes(m.serving_index," in load_query("recommend_vectors")
+    assert all(slot.serving not in load_query("recommend_vectors") for slot in VECTOR_SLOTS)
 
 
 def test_current_vectors_are_the_published_ones(published, driver, database):

@@ -6,7 +6,9 @@ CTR: the split's positives (label 1) and its precomputed uniform negatives ``<sp
 Top-K: every user with a positive in the evaluated split ranks **all** items except their
 training items (and, at test time, their validation items); metrics from :mod:`mmkg.train.metrics`
 at every K in :data:`mmkg.train.config.TOPK`. Users without a positive in the split are not ranked
-(their number is logged). On a ``cold-items`` export this ranking is the **warm** one: the cold
+(their number is logged). Validation may rank a seeded sample of its users instead
+(:func:`valid_sample`, ``TrainConfig.valid_users``): the top-K metrics are then those users'
+means. On a ``cold-items`` export this ranking is the **warm** one: the cold
 tracks are not candidates, and :func:`mmkg.train.evaluate_cold.cold_metrics` adds the ``cold_*``
 and ``mixed_*`` metrics.
 """
@@ -55,9 +57,23 @@ def topk_metrics(model: Recommender, truth: np.ndarray, exclude: np.ndarray, n_u
     return metrics.topk_metrics(hits, n_truth, ks) if len(hits) else {}
 
 
+def valid_sample(data: TrainData, size: int, seed: int) -> np.ndarray | None:
+    """The users whose validation top-K is ranked: ``size`` of the users with a validation
+    listen, drawn without replacement by a generator seeded with ``(seed, 1)`` (so the same
+    users every epoch and in every run with this seed), sorted; None (all of them) when
+    ``size`` is 0 or at least their number."""
+    users = np.unique(data.split["valid"][:, 0]) if len(data.split["valid"]) else np.empty(0, np.int64)
+    if size == 0 or size >= len(users):
+        return None
+    return np.sort(np.random.default_rng([seed, 1]).choice(users, size, replace=False))
+
+
 def evaluate(model: Recommender, data: TrainData, which: str = "valid",
-             users_per_chunk: int = USERS_PER_CHUNK, topk: bool = True) -> dict[str, float]:
-    """CTR (+ top-K unless ``topk=False``) metrics on ``which`` (``"valid"``/``"test"``)."""
+             users_per_chunk: int = USERS_PER_CHUNK, topk: bool = True, users: np.ndarray | None = None
+             ) -> dict[str, float]:
+    """CTR (+ top-K unless ``topk=False``) metrics on ``which`` (``"valid"``/``"test"``); the
+    warm top-K ranks only ``users`` (user indices) when given, CTR always covers the whole
+    split."""
     if which not in ("valid", "test"):
         raise ValueError(f"which must be 'valid' or 'test', not {which!r}")
     model.eval()
@@ -69,7 +85,8 @@ def evaluate(model: Recommender, data: TrainData, which: str = "valid",
         out.update(ctr_metrics(model, split[which], negatives))
     if topk:
         cold = data.cold_items.size > 0
-        out.update(topk_metrics(model, split[which], exclude, data.n_users, users_per_chunk=users_per_chunk,
+        truth = split[which] if users is None else split[which][np.isin(split[which][:, 0], users)]
+        out.update(topk_metrics(model, truth, exclude, data.n_users, users_per_chunk=users_per_chunk,
                                 candidates=data.warm_items if cold else None))
         if cold:
             out.update(cold_metrics(model, data, which, users_per_chunk))

@@ -27,12 +27,15 @@ import torch
 
 from mmkg.errors import TrainError
 from mmkg.progress import progress_bar
-from mmkg.train.config import USERS_PER_CHUNK, TrainConfig
+from mmkg.train import metrics
+from mmkg.train.config import TOPK, USERS_PER_CHUNK, TrainConfig
 from mmkg.train.data import TrainData
-from mmkg.train.evaluate import evaluate
+from mmkg.train.evaluate import ctr_metrics, evaluate, valid_sample
+from mmkg.train.ranking import by_user
 from mmkg.train.model import Recommender, build_model
 from mmkg.train.run_folder import Embeddings, RunFolder
 from mmkg.train.registry import NEGATIVES
+from mmkg.train.warm_start import warm_start
 from mmkg.train.worker_group import SINGLE, WorkerGroup
 
 log = logging.getLogger(__name__)
@@ -139,10 +142,18 @@ EpochHook = Callable[[int, dict[str, float]], None]
 
 def fit(data: TrainData, config: TrainConfig, out: Path, *, export_path: Path | None = None,
         resume: bool = False, progress: bool = True, test: bool = True,
-        on_epoch: EpochHook | None = None, group: WorkerGroup = SINGLE) -> dict[str, Any]:
-    """Train ``config.model`` on ``data``, select the epoch by validation ``config.monitor``,
-    evaluate the selected model once on test (unless ``test=False``: tuning never looks at
-    it), and write the run folder ``out``.
+        on_epoch: EpochHook | None = None, group: WorkerGroup = SINGLE,
+        init_from: Path | None = None) -> dict[str, Any]:
+    """Train ``config.model`` on ``data``, select the epoch by validation ``config.monitor``
+    (top-K on :func:`~mmkg.train.evaluate.valid_sample`'s ``config.valid_users`` users), evaluate
+    the selected model once on test (unless ``test=False``: tuning never looks at it), and
+    write the run folder ``out``. Every user is scored against every track once at the end, for
+    the test top-K and the published top-K together (:func:`final_scoring`).
+
+    ``init_from``: a previous run folder whose weights the model starts from, rows matched by
+    id (:func:`mmkg.train.warm_start.warm_start`; needs ``export_path``); ignored when resuming
+    from a checkpoint. ``metrics.json`` then records ``init_from``: the run and, per id table,
+    the rows kept and the fresh ones.
 
     Under a :class:`~mmkg.train.worker_group.WorkerGroup` of several workers only rank 0
     evaluates and writes; the others return ``{}`` after the last epoch.
@@ -155,10 +166,17 @@ def fit(data: TrainData, config: TrainConfig, out: Path, *, export_path: Path | 
     checkpoint = run.load_checkpoint() if resume and model.trainable else None
     if checkpoint is not None:
         check_resumable(model, checkpoint["model"], run.path)  # before anything is rewritten
+    warm = None
+    if init_from is not None and checkpoint is None:
+        if export_path is None:
+            raise ValueError("init_from needs export_path")
+        warm = {"run": str(Path(init_from).resolve()),
+                "rows": warm_start(model, export_path, Path(init_from))}
     if group.is_main:
         run.path.mkdir(parents=True, exist_ok=True)
         run.save_config(config.model_dump())
     state = FitState()
+    sample = valid_sample(data, config.valid_users, config.seed)
     started = time.perf_counter()
     if model.trainable:
         optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
@@ -167,7 +185,7 @@ def fit(data: TrainData, config: TrainConfig, out: Path, *, export_path: Path | 
             optimizer.load_state_dict(checkpoint["optimizer"])
             state = FitState(**checkpoint["state"])
             log.info("resuming %s after epoch %d", run.path, state.epoch)
-        _epochs(model, optimizer, data, config, state, run, progress, on_epoch, group)
+        _epochs(model, optimizer, data, config, state, run, progress, on_epoch, group, sample)
         if state.best_state is not None:
             model.load_state_dict(state.best_state)
     train_seconds = time.perf_counter() - started
@@ -175,12 +193,13 @@ def fit(data: TrainData, config: TrainConfig, out: Path, *, export_path: Path | 
         return {}
 
     started = time.perf_counter()
-    valid = evaluate(model, data, "valid", config.users_per_chunk)
-    test = evaluate(model, data, "test", config.users_per_chunk) if test else {}
+    valid = evaluate(model, data, "valid", config.users_per_chunk, users=sample)
+    test, published = final_scoring(model, data, test=test, users_per_chunk=config.users_per_chunk)
     eval_seconds = time.perf_counter() - started
     epoch_times = [h["seconds"] for h in state.history]
     result = {
         "model": config.model.name, "valid": valid, "test": test, "history": state.history,
+        "valid_users": len(sample) if sample is not None else None,
         "best_epoch": state.best_epoch, "epochs_run": state.epoch,
         "seconds_per_epoch": float(np.mean(epoch_times)) if epoch_times else 0.0,
         "train_seconds": train_seconds, "eval_seconds": eval_seconds,
@@ -188,10 +207,11 @@ def fit(data: TrainData, config: TrainConfig, out: Path, *, export_path: Path | 
         "n_parameters": sum(p.numel() for p in model.parameters()),
         "export": str(Path(export_path).resolve()) if export_path else None,
         "workers": group.world,
+        **({"init_from": warm} if warm is not None else {}),
     }
     run.save_model(model.state_dict(), config=config.model_dump(), export=export_path, epoch=state.best_epoch)
     run.save_metrics(result)
-    run.save_embeddings(embeddings(model, data, users_per_chunk=config.users_per_chunk))
+    run.save_embeddings(published)
     plot_curves(state.history, config.monitor, run.curves_file)
     return result
 
@@ -227,7 +247,7 @@ def refit(data: TrainData, config: TrainConfig, epochs: int, *, progress: bool =
 
 
 def _epochs(model, optimizer, data, config, state: FitState, run: RunFolder, progress: bool,
-            on_epoch: EpochHook | None, group: WorkerGroup) -> None:
+            on_epoch: EpochHook | None, group: WorkerGroup, sample: np.ndarray | None) -> None:
     sampler = make_sampler(data, config)
     step = group.wrap(model)
     with progress_bar("epochs", info=True, disable=not progress or not group.is_main) as bar:
@@ -241,7 +261,8 @@ def _epochs(model, optimizer, data, config, state: FitState, run: RunFolder, pro
             if not group.is_main:
                 state.epoch, state.bad_epochs = group.broadcast_ints(0, 0)
                 continue
-            valid = evaluate(model, data, "valid", config.users_per_chunk, topk=config.valid_topk)
+            valid = evaluate(model, data, "valid", config.users_per_chunk, topk=config.valid_topk,
+                             users=sample)
             row = {"epoch": epoch, "loss": loss, "seconds": seconds,
                    **{f"valid_{k}": v for k, v in valid.items() if k in ("auc", "f1", "recall@20", "ndcg@20")}}
             state.history.append(row)
@@ -271,20 +292,67 @@ def embeddings(model: Recommender, data: TrainData, k: int = PUBLISH_K, users_pe
     """What publish writes: ids, track/user vectors (for a vector model, exactly the vectors whose
     dot product is the score) and the exact top-``k`` per user over all tracks except the user's
     training tracks; slots beyond the user's rankable tracks hold item ``-1`` (never published)."""
+    return final_scoring(model, data, test=False, k=k, users_per_chunk=users_per_chunk)[1]
+
+
+def _mask(pairs: np.ndarray, start: int, n: int, n_items: int) -> torch.Tensor:
+    """``[n, n_items]`` True at the items of ``pairs`` whose user is in ``start .. start + n - 1``."""
+    mask = torch.zeros(n, n_items, dtype=torch.bool)
+    sel = pairs[(pairs[:, 0] >= start) & (pairs[:, 0] < start + n)]
+    mask[sel[:, 0] - start, sel[:, 1]] = True
+    return mask
+
+
+@torch.no_grad()
+def final_scoring(model: Recommender, data: TrainData, *, test: bool, k: int = PUBLISH_K,
+                  users_per_chunk: int = 256) -> tuple[dict[str, float], Embeddings]:
+    """Score every user against every track ONCE, ``users_per_chunk`` users at a time, and take
+    from the same scores (1) what publish writes (:func:`embeddings`) and (2) with ``test``, the
+    test metrics :func:`~mmkg.train.evaluate.evaluate` gives (CTR, and top-K of each user with a
+    test listen over all tracks but their training and validation ones), which would otherwise
+    score all pairs a second time. On a ``cold-items`` export the test metrics come from
+    ``evaluate`` (warm candidates, cold and mixed rankings). Returns ``(test metrics or {},
+    embeddings)``."""
     model.eval()
     track, user = model.get_embedding()
-    items, scores = [], []
-    train = data.train
+    split, train, n_items = data.split, data.train, data.n_items
+    shared = test and data.cold_items.size == 0
+    truth_by_user = by_user(split["test"], data.n_users) if shared else []
+    items, scores, hits, n_truth = [], [], [], []
+    k, test_k = min(k, n_items), min(max(TOPK), n_items)
     for start in range(0, data.n_users, users_per_chunk):
-        users = torch.arange(start, min(start + users_per_chunk, data.n_users))
-        exclude = torch.zeros(len(users), data.n_items, dtype=torch.bool)
-        sel = train[(train[:, 0] >= start) & (train[:, 0] < start + len(users))]
-        exclude[sel[:, 0] - start, sel[:, 1]] = True
-        top, logit = model.recommend(users, k, exclude)
-        items.append(top.masked_fill(torch.isinf(logit), -1))
-        scores.append(torch.sigmoid(logit))
-    return Embeddings(track_ids=list(data.item_ids), user_ids=list(data.user_ids), track=track.float(),
-                      user=user.float(), topk_items=torch.cat(items), topk_scores=torch.cat(scores))
+        n = min(users_per_chunk, data.n_users - start)
+        logits = model.score_all(torch.arange(start, start + n))
+        logits = logits.masked_fill(_mask(train, start, n, n_items), float("-inf"))
+        top = torch.topk(logits, k, dim=1)
+        items.append(top.indices.masked_fill(torch.isinf(top.values), -1))
+        scores.append(torch.sigmoid(top.values))
+        if not shared:
+            continue
+        rows = [r for r in range(n) if len(truth_by_user[start + r])]
+        if not rows:
+            continue
+        held = logits.masked_fill(_mask(split["valid"], start, n, n_items), float("-inf"))[rows]
+        best = torch.topk(held, test_k, dim=1)
+        relevant = torch.zeros(len(rows), n_items, dtype=torch.bool)
+        for i, r in enumerate(rows):
+            relevant[i, truth_by_user[start + r]] = True
+        hits.append((torch.gather(relevant, 1, best.indices) & ~torch.isinf(best.values)).numpy())
+        n_truth.extend(len(truth_by_user[start + r]) for r in rows)
+    published = Embeddings(track_ids=list(data.item_ids), user_ids=list(data.user_ids),
+                           track=track.float(), user=user.float(), topk_items=torch.cat(items),
+                           topk_scores=torch.cat(scores))
+    if not test:
+        return {}, published
+    if not shared:
+        return evaluate(model, data, "test", users_per_chunk), published
+    out: dict[str, float] = {}
+    negatives = split.get("test_neg")
+    if negatives is not None and len(negatives) and len(split["test"]):
+        out.update(ctr_metrics(model, split["test"], negatives))
+    if hits:
+        out.update(metrics.topk_metrics(np.concatenate(hits), np.array(n_truth), TOPK))
+    return out, published
 
 
 def plot_curves(history: list[dict[str, float]], monitor: str, path: Path) -> None:

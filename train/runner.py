@@ -7,6 +7,7 @@ This module never talks to Neo4j: the export folder is made beforehand (``mmkg e
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -32,26 +33,30 @@ def resolve_config(out: Path, files: Iterable[Path] = (), overrides: Mapping[str
 
 
 def train_run(config: TrainConfig, out: Path, export_path: Path, *, resume: bool = False,
-              progress: bool = True, workers: int = 1) -> dict[str, Any]:
+              progress: bool = True, workers: int = 1, init_from: Path | None = None) -> dict[str, Any]:
     """Fit ``config`` on the export folder ``export_path`` and write the run folder ``out``;
     returns ``metrics.json``'s content.
 
     The export is memory-mapped (:meth:`ExportedGraph.load`). ``workers > 1``: data-parallel
     on that many spawned processes (:func:`mmkg.train.distributed.fit_workers`), each mapping
     the same folder. Under ``torchrun`` (``WORLD_SIZE > 1``) this process is one worker of
-    torchrun's group, and only rank 0 returns the metrics (the others ``{}``).
+    torchrun's group, and only rank 0 returns the metrics (the others ``{}``). ``init_from``: a
+    previous run whose weights the model starts from (:mod:`mmkg.train.warm_start`; one process
+    only).
 
     Raises:
-        TrainError: ``workers > 1`` under torchrun, or more workers than CPUs (checked before
-            anything is written).
+        TrainError: ``workers > 1`` under torchrun, more workers than CPUs, or ``init_from`` with
+            several workers (checked before anything is written).
     """
     check_workers(workers)
+    if init_from is not None and (workers > 1 or int(os.environ.get("WORLD_SIZE", "1")) > 1):
+        raise TrainError("--init-from trains in one process: leave out --workers and torchrun")
     with group_from_env() as group:
         if workers > 1:
             return fit_workers(export_path, config, out, workers, resume=resume, progress=progress)
         data = TrainData.from_export(ExportedGraph.load(export_path, mmap=True), config.model.modality_names)
         return fit(data, config, out, export_path=export_path, resume=resume,
-                   progress=progress and group.is_main, group=group)
+                   progress=progress and group.is_main, group=group, init_from=init_from)
 
 
 def refit_run(out: Path, *, export_path: Path | None = None, progress: bool = True) -> dict[str, Any]:

@@ -22,25 +22,32 @@ from mmkg.cli.context import AppContext, pass_app
 @click.option("--force-unlock", is_flag=True,
               help="Break the publish lock of a publish that crashed (on another host; a dead "
                    "one on this host is detected). Never while another publish runs.")
+@click.option("--serve", type=click.Choice(["topk", "vectors"]), default="topk", show_default=True,
+              help="How `recommend` serves the model: topk writes each user's exact top-K as "
+                   "RECOMMENDED relationships (users x K writes); vectors writes only the "
+                   "vectors and a track serving index, and ranks at query time.")
 @click.option("--new-tracks", is_flag=True,
               help="RUN_DIR is the current model: give the tracks ingested since it was trained a "
                    "vector from its fusion and KG aggregation, and their place in the top-K lists "
                    "(no retraining; --keep is ignored).")
 @pass_app
 def publish(app: AppContext, run_dir: Path, keep: int, batch_size: int | None,
-            model_id: str | None, export_dir: Path | None, force_unlock: bool,
+            model_id: str | None, export_dir: Path | None, force_unlock: bool, serve: str,
             new_tracks: bool) -> None:
-    """Write RUN_DIR's embeddings and top-K to Neo4j as the new current model, atomically."""
+    """Write RUN_DIR's embeddings and top-K (or serving vectors) to Neo4j as the new current
+    model, atomically."""
     from mmkg.publish.writer import publish as publish_run
+    from mmkg.schema import Serve
 
     if new_tracks:
         _new_tracks(app, run_dir, batch_size, model_id, export_dir, force_unlock)
         return
     s = publish_run(app.driver(), app.database, run_dir, keep=keep,
                     batch_size=batch_size or app.settings.batch.publish, model_id=model_id,
-                    export=export_dir, force_unlock=force_unlock)
+                    export=export_dir, force_unlock=force_unlock, serve=Serve(serve))
     reused = " (recommendations already written)" if s.recommendations_reused else ""
-    click.echo(f"model {s.model_id} is current{reused}: {s.recommendations} recommendations, "
+    click.echo(f"model {s.model_id} is current, served from {s.serve}{reused}: "
+               f"{s.recommendations} recommendations, "
                f"{s.tracks} track and {s.users} user vectors (d={s.dimension}) in {s.seconds:.1f} s "
                f"({s.rows_per_second:,.0f} rows/s)")
     click.echo(f"phases: {s.phases_line()}")

@@ -31,11 +31,14 @@ from mmkg.cli.evaluate import print_metrics, set_threads
               help="After selection and test, retrain the same config on every listen for the "
               "selected epoch count; OUT/embeddings.pt (what publish writes) then excludes every "
               "listened track. Metrics stay the evaluated run's.")
+@click.option("--init-from", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Start from the weights of this earlier run (users, tracks and KG nodes matched "
+              "by id; new ones freshly initialised): a daily refresh of a few epochs.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @pass_app
 def train(app: AppContext, config_files: tuple[Path, ...], overrides: dict, out: Path,
           export_path: Path | None, model: str | None, seed: int | None, split_seed: int, workers: int,
-          threads: int | None, resume: bool, refit: bool, quiet: bool) -> None:
+          threads: int | None, resume: bool, refit: bool, init_from: Path | None, quiet: bool) -> None:
     """Train a recommender and write its run folder OUT (selection and test on the export's split)."""
     from mmkg.train.distributed import check_workers
     from mmkg.train.run_folder import check_out_folder
@@ -51,7 +54,8 @@ def train(app: AppContext, config_files: tuple[Path, ...], overrides: dict, out:
         export_path = out / "export"
         if not (export_path / "manifest.json").exists():
             _export_database(app, export_path, split_seed)
-    result = train_run(config, out, export_path, resume=resume, progress=not quiet, workers=workers)
+    result = train_run(config, out, export_path, resume=resume, progress=not quiet, workers=workers,
+                       init_from=init_from)
     if not result:
         return  # a torchrun worker other than rank 0: rank 0 reports
     print_metrics(result["valid"], result["test"])

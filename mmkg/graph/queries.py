@@ -21,10 +21,13 @@ from enum import Enum
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
 from weakref import WeakKeyDictionary
 
 from neo4j import READ_ACCESS, WRITE_ACCESS, Driver, GraphDatabase, ManagedTransaction, Session
 from neo4j.api import BookmarkManager
+
+T = TypeVar("T")
 from neo4j.exceptions import IncompleteCommit, Neo4jError
 
 from mmkg.errors import DatabaseError, MmkgError
@@ -124,8 +127,8 @@ def _fetch(tx: ManagedTransaction, query: str, params: dict) -> list[dict]:
     return [record.data() for record in tx.run(query, params)]
 
 
-def _in_session(driver: Driver, database: str, kind: str, work: Callable[[Session], list[dict]],
-                *, read: bool = False) -> list[dict]:
+def _in_session(driver: Driver, database: str, kind: str, work: Callable[[Session], T],
+                *, read: bool = False) -> T:
     """``work(session)`` in a new session; a Neo4j error becomes one-line :class:`DatabaseError`."""
     try:
         with open_session(driver, database, read=read) as session:
@@ -149,6 +152,22 @@ def read_rows(driver: Driver, database: str, query: str, **params) -> list[dict]
 def read_named(driver: Driver, database: str, name: str, **params) -> list[dict]:
     """Run ``cypher/<name>.cypher`` with ``params`` in a read transaction; rows as dicts."""
     return read_rows(driver, database, load_query(name), **params)
+
+
+def read_transaction(driver: Driver, database: str, work: Callable[[ManagedTransaction], T]) -> T:
+    """Run ``work(tx)`` in ONE read transaction (retried as a whole on transient errors), so
+    that every query it runs through :func:`named_rows` sees the same committed state (e.g. a
+    model and its rows, never the flip between them).
+
+    Raises:
+        DatabaseError: Neo4j refused a query.
+    """
+    return _in_session(driver, database, "read", lambda session: session.execute_read(work), read=True)
+
+
+def named_rows(tx: ManagedTransaction, name: str, **params) -> list[dict]:
+    """Run ``cypher/<name>.cypher`` with ``params`` in the transaction ``tx``; rows as dicts."""
+    return _fetch(tx, load_query(name), params)
 
 
 def write_rows(driver: Driver, database: str, query: str, **params) -> list[dict]:

@@ -29,6 +29,10 @@ class Recommender(nn.Module):
     """Where a training step draws its own randomness (MKGCN's ID dropout): the epoch's generator,
     set by :func:`mmkg.train.fit.train_one_epoch`, so that every worker draws the same and a
     resumed run draws what an uninterrupted one would."""
+    id_tables: dict[str, str] | None = None
+    """Parameters whose rows are ids → which ids (``user``, ``item``, ``entity``, ``relation``:
+    :func:`mmkg.train.warm_start.row_keys`), for ``mmkg train --init-from`` to match rows by id;
+    None: the model cannot warm-start."""
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         """Logits ``[B]`` of the pairs ``(users[b], items[b])``."""

@@ -15,6 +15,8 @@ class BPRMF(VectorRecommender):
     """Matrix factorisation (Rendle et al., UAI 2009): ``s(u, i) = e_u · e_i``; trained by
     whichever objective the config names (BPR in the paper)."""
 
+    id_tables = {"user.weight": "user", "item.weight": "item"}
+
     def __init__(self, n_users: int, n_items: int, dim: int) -> None:
         super().__init__()
         self.n_users, self.n_items = n_users, n_items

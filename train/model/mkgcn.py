@@ -100,6 +100,8 @@ class MKGCN(VectorRecommender):
         modalities: ``(values [n_items, D_k], mask [n_items])`` per modality.
     """
 
+    id_tables = {"user.weight": "user", "entity.weight": "entity", "relation.weight": "relation"}
+
     def __init__(self, config, n_users: int, n_items: int, n_entities: int, n_relations: int,
                  kg: np.ndarray, train: np.ndarray,
                  modalities: list[tuple[torch.Tensor, torch.Tensor]]) -> None:

@@ -1,0 +1,87 @@
+"""Warm start (``mmkg train --init-from RUN``): a new run begins from a previous run's weights.
+
+The previous run is usually the one published yesterday, and today's export holds new users,
+new tracks and new KG nodes beside the old ones, at other row numbers. Its tables indexed by id
+(a model's :attr:`~mmkg.train.model.base.Recommender.id_tables`: users, tracks or KG entities,
+KG relations) are therefore copied **row by row, matched by id** (the export's id maps:
+``(label, id)`` for an entity, the ``(source label, type, target label)`` triple for a
+relation); a row whose id the previous run did not have keeps the new model's own seeded
+initialisation. Every other parameter (fusion projections, ...) is copied whole and must have
+the same shape. The parameters taken are those that produced the previous run's published
+vectors (``refit.pt`` after ``--refit``, else ``model.pt``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mmkg.errors import TrainError
+from mmkg.export import ExportedGraph
+from mmkg.schema import KG_LABELS, Label
+from mmkg.train.model.base import Recommender
+from mmkg.train.run_folder import RunFolder
+
+SELF_RELATION = ("", "self", "")
+"""The key of the relation row after the export's relations (the self-loop of KG aggregation)."""
+
+
+def row_keys(export: ExportedGraph) -> dict[str, list]:
+    """The id of every row of each kind of table, in row order: ``user``, ``item`` (tracks),
+    ``entity`` (``(label, id)`` of the KG labels present, tracks first, as
+    :func:`mmkg.train.data.entity_offsets` orders them) and ``relation``."""
+    labels = [lab.value for lab in KG_LABELS if lab.value in export.graph.ntypes]
+    return {
+        "user": list(export.id_maps.get(Label.USER.value, [])),
+        "item": list(export.id_maps.get(Label.TRACK.value, [])),
+        "entity": [(lab, i) for lab in labels for i in export.id_maps.get(lab, [])],
+        "relation": [tuple(r) for r in export.relations] + [SELF_RELATION],
+    }
+
+
+def warm_start(model: Recommender, export: Path, previous: Path) -> dict[str, dict[str, int]]:
+    """Load the weights of run ``previous`` into ``model`` (built on the export ``export``),
+    matching the rows of its id tables by id (module docstring); return per id table
+    ``{"kept": rows taken from the previous run, "fresh": rows left as initialised}``.
+
+    Raises:
+        TrainError: the model cannot warm-start, or ``previous`` holds another model or
+            architecture (one line).
+        RunFolderError: ``previous`` is not a finished run folder, or its export is gone.
+    """
+    if model.id_tables is None:
+        raise TrainError(f"--init-from: model {type(model).__name__} cannot start from another "
+                         "run's weights; train it from scratch")
+    run = RunFolder(previous)
+    saved = run.load_embedded_model()
+    if saved.export is None:
+        raise TrainError(f"--init-from: {run.path} records no export folder, so its rows cannot "
+                         "be matched by id")
+    old_keys = row_keys(ExportedGraph.load(saved.export, mmap=True))
+    new_keys = row_keys(ExportedGraph.load(Path(export), mmap=True))
+    state = model.state_dict()
+    if set(saved.state_dict) != set(state):
+        raise TrainError(f"--init-from: {run.path} holds another model (parameters "
+                         f"{sorted(set(saved.state_dict) ^ set(state))[:3]} differ); give a run "
+                         "of the same model")
+    report = {}
+    for name, old in saved.state_dict.items():
+        new = state[name]
+        kind = model.id_tables.get(name)
+        if old.shape[1:] != new.shape[1:] or (kind is None and old.shape != new.shape):
+            raise TrainError(f"--init-from: {run.path} was trained with another architecture "
+                             f"({name} {list(old.shape)} there, {list(new.shape)} now)")
+        if kind is None:
+            state[name] = old.clone()
+            continue
+        where = {key: row for row, key in enumerate(old_keys[kind])}
+        rows = np.array([where.get(key, -1) for key in new_keys[kind]], dtype=np.int64)
+        kept = rows >= 0
+        table = new.clone()
+        table[torch.as_tensor(np.flatnonzero(kept))] = old[torch.as_tensor(rows[kept])]
+        state[name] = table
+        report[name] = {"kept": int(kept.sum()), "fresh": int((~kept).sum())}
+    model.load_state_dict(state)
+    return report
