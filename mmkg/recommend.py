@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from neo4j import Driver
 
 from mmkg.errors import NotFoundError
-from mmkg.graph import read_named
+from mmkg.graph import read_named, read_together
 
 
 REASONS = 3
@@ -68,29 +68,40 @@ def for_user(driver: Driver, database: str, user: str, *, k: int = 10, genre: st
     user listened to, alternating), and ``reasonKinds``: each one's kind (``'kg'``, ``'audio'``,
     ``'sentiment'``, ``'text'``, ``'image'``).
     """
-    state = read_named(driver, database, "recommend_user_state", userId=user)[0]
+    return read_together(driver, database,
+                         lambda read: _for_user(read, user, k=k, genre=genre, explain=explain))
+
+
+def _for_user(read, user: str, *, k: int, genre: str | None, explain: bool) -> Recommendations:
+    """:func:`for_user` with ``read(name, **params)`` running each query in one transaction.
+
+    The answer names the model its rows were read under (``recommend.cypher`` returns it): a
+    flip committing between the state query and the rows must not put the old model's id above
+    the new model's rows.
+    """
+    state = read("recommend_user_state", userId=user)[0]
     if not state["exists"]:
         raise NotFoundError(f"unknown user {user!r}")
     if state["model"] is None:
         raise NotFoundError("no model is published yet: run `mmkg publish RUN_DIR`")
     result = Recommendations(user, state["model"], history=len(state["history"]))
     if state["known"]:
-        result.rows = read_named(driver, database, "recommend", userId=user, k=k, genre=genre)
+        result.rows = read("recommend", userId=user, k=k, genre=genre)
         if not result.rows:
             raise NotFoundError(
                 f"no recommendations for user {user!r} in genre {genre!r} among model "
                 f"{state['model']}'s top list" if genre else
                 f"user {user!r} already listened to every track model {state['model']} recommends")
+        result.model = result.rows[0]["model"]
     elif state["history"]:
         result.cold_start = True
-        result.rows = ranked(read_named(driver, database, "cold_start", trackIds=state["history"], k=k))
+        result.rows = ranked(read("cold_start", trackIds=state["history"], k=k))
     else:
         raise NotFoundError(f"user {user!r} has no listening history; try "
                             "`mmkg recommend --like TRACK [--like TRACK ...]`")
     if explain:
         for row in result.rows:
-            reasons = read_named(driver, database, "explain", userId=user,
-                                 explainedTrackId=row["trackId"], limit=REASONS)
+            reasons = read("explain", userId=user, explainedTrackId=row["trackId"], limit=REASONS)
             row["reasons"] = [r["reason"] for r in reasons]
             row["reasonKinds"] = [r["kind"] for r in reasons]
     return result

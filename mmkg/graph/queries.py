@@ -21,6 +21,7 @@ from enum import Enum
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
 from weakref import WeakKeyDictionary
 
 from neo4j import READ_ACCESS, WRITE_ACCESS, Driver, GraphDatabase, ManagedTransaction, Session
@@ -32,6 +33,8 @@ from mmkg.schema import quote
 
 CYPHER_DIR = Path(str(resources.files("mmkg.cypher")))
 """The installed ``cypher/`` folder (the repository's ``cypher/`` in an editable install)."""
+
+T = TypeVar("T")
 
 PLACEHOLDER = re.compile(r"__[A-Z]+__")
 """A template slot in a query file: ``__LABEL__``, ``__REL__``, ``__PREDICATE__``..."""
@@ -123,8 +126,8 @@ def _fetch(tx: ManagedTransaction, query: str, params: dict) -> list[dict]:
     return [record.data() for record in tx.run(query, params)]
 
 
-def _in_session(driver: Driver, database: str, kind: str, work: Callable[[Session], list[dict]],
-                *, read: bool = False) -> list[dict]:
+def _in_session(driver: Driver, database: str, kind: str, work: Callable[[Session], T],
+                *, read: bool = False) -> T:
     """``work(session)`` in a new session; a Neo4j error becomes one-line :class:`DatabaseError`."""
     try:
         with open_session(driver, database, read=read) as session:
@@ -148,6 +151,27 @@ def read_rows(driver: Driver, database: str, query: str, **params) -> list[dict]
 def read_named(driver: Driver, database: str, name: str, **params) -> list[dict]:
     """Run ``cypher/<name>.cypher`` with ``params`` in a read transaction; rows as dicts."""
     return read_rows(driver, database, load_query(name), **params)
+
+
+def read_together(driver: Driver, database: str,
+                  work: Callable[[Callable[..., list[dict]]], T]) -> T:
+    """Run ``work(read)`` in ONE read transaction, where ``read(name, **params)`` runs
+    ``cypher/<name>.cypher`` in it and returns its rows as dicts; return what ``work`` returns.
+
+    For answers whose parts must come from the same place (a cluster member) and the same
+    moment as far as Neo4j allows. Neo4j reads *committed* data per statement, so a write that
+    commits between two statements is seen by the second: a query whose rows must agree with a
+    value (the current model) reads that value itself. The transaction is retried as a whole on
+    transient errors, so ``work`` must only read.
+
+    Raises:
+        DatabaseError: Neo4j refused a query.
+    """
+    def unit(tx: ManagedTransaction) -> T:
+        return work(lambda name, **params: _fetch(tx, load_query(name), params))
+
+    return _in_session(driver, database, "read", lambda session: session.execute_read(unit),
+                       read=True)
 
 
 def write_rows(driver: Driver, database: str, query: str, **params) -> list[dict]:
