@@ -28,7 +28,7 @@ import subprocess
 import tempfile
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +50,8 @@ ADMIN_TOOL = "org.neo4j.cli.AdminTool"
 """The ``neo4j-admin`` entry point (``neo4j-command-line``, a dependency of ``org.neo4j:neo4j``)."""
 _PHASE = re.compile(r"^\((\d+)/(\d+)\) (.+?) \d{4}-\d\d-\d\d")
 _PERCENT = re.compile(r"\s(\d{1,3})% ∆")
+_JAVA_CLASS = re.compile(r"^(?:(?:[\w$]+\.)+[\w$]+(?:Exception|Error): )+")
+"""Leading exception class names (``java.lang.IllegalStateException: ``)."""
 
 
 @dataclass
@@ -305,14 +307,14 @@ def _quote(text: str) -> str:
 def import_command(server: LocalServer, files: ImportFiles, database: str) -> list[str]:
     """The ``neo4j-admin database import full`` command line for ``files`` (run with
     ``NEO4J_HOME``/``NEO4J_CONF`` of ``server``; heap = the server's heap, off-heap memory =
-    the server's page cache size)."""
+    the server's page cache size; ``--verbose``, so that a failure prints its cause)."""
     cfg = server.settings.neo4j
     lib, _ = server.install()
     # the database first: --nodes/--relationships take every following non-option as a file
     cmd = [java_executable(), f"-Xmx{cfg.heap}", "-cp", f"{lib}/*", ADMIN_TOOL, "database", "import", "full",
            database, "--overwrite-destination=true", "--bad-tolerance=0", "--skip-bad-relationships=false",
            "--skip-duplicate-nodes=false", f"--max-off-heap-memory={cfg.pagecache}",
-           f"--report-file={files.folder / 'import.report'}"]
+           f"--report-file={files.folder / 'import.report'}", "--verbose"]
     cmd += [f"--nodes={labels}={path}" for labels, path in files.nodes]
     cmd += [f"--relationships={rel}={path}" for rel, path in files.relationships]
     if files.multiline:
@@ -331,7 +333,7 @@ def run_import(server: LocalServer, files: ImportFiles, database: str,
     server.write_conf()
     env = {**os.environ, "NEO4J_HOME": str(server.home), "NEO4J_CONF": str(server.conf_dir)}
     log = files.folder / "import.log"
-    tail: deque[str] = deque(maxlen=40)
+    tail: deque[str] = deque(maxlen=200)
     phase, phases, name = 1, 4, "starting"
     with log.open("w") as handle, _process(import_command(server, files, database), env) as proc:
         for line in proc.stdout:
@@ -344,10 +346,22 @@ def run_import(server: LocalServer, files: ImportFiles, database: str,
                 on_progress(name, 100 * (phase - 1 + int(m.group(1)) / 100) / phases)
         code = proc.wait()
     if code != 0:
-        reason = next((t for t in reversed(tail) if t.strip() and not t.startswith("\t")
-                       and ".........." not in t), "no output")
-        raise IngestError([f"the Neo4j importer failed (exit {code}): {' '.join(reason.split())}; "
+        raise IngestError([f"the Neo4j importer failed (exit {code}): {import_failure(tail)}; "
                            "the database is empty again"])
+
+
+def import_failure(lines: Iterable[str]) -> str:
+    """The importer's own reason from its last output ``lines``: the message of the innermost
+    ``Caused by:`` of its ``--verbose`` stack trace, Java class names left out (``Weird input
+    data, no newline character in the whole buffer 4194304, ...``); else its last line that is
+    neither a stack frame nor a progress bar."""
+    lines = [line.strip() for line in lines]
+    causes = [line for line in lines if line.startswith("Caused by: ")]
+    if causes:
+        return " ".join(_JAVA_CLASS.sub("", causes[-1][len("Caused by: "):]).split())
+    return " ".join(next((t for t in reversed(lines) if t and not t.startswith("at ")
+                          and not t.startswith("...") and ".........." not in t),
+                         "no output").split())
 
 
 @contextlib.contextmanager

@@ -9,10 +9,13 @@ import pytest
 from click.testing import CliRunner
 
 from mmkg.cli import cli
+from mmkg.config import load_settings
 from mmkg.errors import IngestError
 from mmkg.graph import load_query, run_implicit
 from mmkg.graph.schema import reset_database
+from mmkg.ingest.bulk import ImportFiles, run_import
 from mmkg.ingest.pipeline import ingest
+from mmkg.server.local import LocalServer
 from tests.malformed import graph_state, write_valid_catalog
 from tests.test_ingest_kgcn import write_mkgcn
 
@@ -64,3 +67,20 @@ def test_cli_bulk_refuses_a_remote_server(tmp_path):
     assert result.output.strip().splitlines() == [
         "Error: --bulk runs Neo4j's offline importer on the local server's own files and cannot "
         "load bolt://db.example.org:7687, not the local server: ingest without --bulk (online writes)"]
+
+
+def test_the_importers_own_reason_is_in_the_one_line(tmp_path, monkeypatch):
+    """Issue 21, finding 12: the importer failed with "Run with '--verbose'..." and no reason.
+    A field the importer cannot read (validation now refuses such cells: ``title_too_long`` in
+    ``tests/malformed/``) is written straight into its CSV and imported into a throwaway store."""
+    monkeypatch.setenv("MMKG_HOME", str(tmp_path / "home"))
+    server = LocalServer(load_settings())
+    files = ImportFiles(tmp_path)
+    (tmp_path / "nodes-0.csv").write_text('id:ID(Track),title:string\n"t1","' + "x" * 6_000_000
+                                          + '"\n')
+    files.nodes.append(("Track", tmp_path / "nodes-0.csv"))
+    with pytest.raises(IngestError) as info:
+        run_import(server, files, "neo4j")
+    assert info.value.problems == [
+        "the Neo4j importer failed (exit 70): Weird input data, no newline character in the "
+        "whole buffer 4194304, not supported a.t.m.; the database is empty again"]

@@ -9,7 +9,8 @@ the 1-based row number. Blank lines keep their numbers and are dropped.
 
 Control characters (NUL, and every C0 character but tab, line feed and carriage return) make a
 file unusable: the parser would silently cut a cell at a NUL. They are reported at their line and
-column before parsing.
+column before parsing. A cell longer than :data:`mmkg.ingest.validate.MAX_TEXT_LENGTH`
+characters is a problem at its line and column (the row is rejected).
 """
 
 from __future__ import annotations
@@ -128,7 +129,9 @@ def read_table(
     blank = (frame == "").all(axis=1)
     if blank.any():
         frame = frame[~blank]
-    return Table(name, path, frame)
+    table = Table(name, path, frame)
+    validator.text_lengths(table)
+    return table
 
 
 def _read_parquet(path: Path, name: str, validator: Validator) -> Table | None:
@@ -153,7 +156,9 @@ def _read_parquet(path: Path, name: str, validator: Validator) -> Table | None:
             validator.add(name, int(line), column, _control_message(char), fatal=True)
     if validator.fatal:
         return None
-    return Table(name, path, text)
+    table = Table(name, path, text)
+    validator.text_lengths(table)
+    return table
 
 
 def _first_line(path: Path) -> str | None:

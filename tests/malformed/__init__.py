@@ -177,6 +177,10 @@ MALFORMED: list[tuple[str, Callable[[Path], None], str]] = [
      "tracks.csv:5:id: an id of 10,000 characters: expected at most 1,024"),
     ("user_id_too_long", _replace("interactions.csv", "u3,t5,", "u" * 40_000 + ",t5,"),
      "interactions.csv:6:user_id: an id of 40,000 characters: expected at most 1,024"),
+    # issue 21 finding 12: a 6,000,000-character title stopped the importer with no reason
+    ("title_too_long", _replace("tracks.csv", "Song Four", "x" * 6_000_000),
+     "tracks.csv:5:title: a cell of 6,000,000 characters: expected at most 65,536 (longer than "
+     "65,536 characters)"),
     ("plays_above_int64", _replace("interactions.csv", "u1,t1,10,", "u1,t1,99999999999999999999,"),
      "interactions.csv:2:plays: expected an integer of at most 9223372036854775807 (64 bits), "
      "found '99999999999999999999'"),
