@@ -16,19 +16,28 @@ so ``--bulk`` only loads an empty database (:func:`count_nodes`) of the local se
 URI, not Docker); the importer's ``--schema`` needs Enterprise's block format, so the
 constraints are created after the import (which builds their indexes). Later ingests use the
 online writers.
+
+Whatever happens, the server runs again afterwards with the schema applied: an importer that
+fails or a Ctrl-C leaves the database empty (re-run the ingest). The import is recorded on the
+server while it runs (:meth:`LocalServer.begin_import`), and the importer dies with this process
+(``prctl(PR_SET_PDEATHSIG)``), so a ``kill -9`` leaves no orphan replacing the store: the next
+``mmkg db start`` (or ``ingest --bulk``) removes an unfinished store and the CSV files and
+applies the schema (:meth:`LocalServer.finish_interrupted_import`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import logging
 import os
 import re
-import shutil
+import signal
 import subprocess
 import tempfile
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,6 +55,10 @@ from mmkg.progress import progress_bar
 from mmkg.schema import Label, RelType, feature_id, kg_relation_type
 from mmkg.server.local import LocalServer, java_executable
 
+log = logging.getLogger(__name__)
+
+PR_SET_PDEATHSIG = 1
+"""``prctl`` option: the signal a process gets when its parent dies (``<linux/prctl.h>``)."""
 ADMIN_TOOL = "org.neo4j.cli.AdminTool"
 """The ``neo4j-admin`` entry point (``neo4j-command-line``, a dependency of ``org.neo4j:neo4j``)."""
 _PHASE = re.compile(r"^\((\d+)/(\d+)\) (.+?) \d{4}-\d\d-\d\d")
@@ -73,7 +86,8 @@ def count_nodes(driver: Driver, database: str) -> int:
 
 
 def check_bulk_target(driver: Driver, database: str, server: LocalServer) -> None:
-    """``database`` is empty and ``server`` runs: the preconditions of :func:`bulk_load`.
+    """``database`` is empty and ``server`` runs: the preconditions of :func:`bulk_load`. An
+    earlier ``--bulk`` that died after restarting the server is finished first (logged).
 
     Raises:
         IngestError: the database holds nodes, or the server does not run.
@@ -81,6 +95,9 @@ def check_bulk_target(driver: Driver, database: str, server: LocalServer) -> Non
     if server.pid() is None:
         raise IngestError([f"--bulk needs the local server running (`mmkg db start`); "
                            f"{server.settings.neo4j.bolt_uri} is not"])
+    recovered = server.finish_interrupted_import(server.interrupted_import())
+    if recovered:
+        log.warning("%s", recovered)
     n = count_nodes(driver, database)
     if n:
         raise IngestError([f"--bulk loads an empty database only, and database {database!r} holds "
@@ -100,6 +117,9 @@ def bulk_load(driver: Driver, database: str, data: GraphData, server: LocalServe
         timings: filled with the seconds of each step (``csv``, ``stop``, ``import``,
             ``start``, ``constraints``).
 
+    Whatever happens (the importer fails, Ctrl-C) the server runs again afterwards, with the
+    schema applied; a failed or interrupted import leaves the database empty.
+
     Raises:
         IngestError: the database is not empty, the server does not run, or the importer failed
             (then the database is empty again, with the schema applied).
@@ -117,32 +137,33 @@ def bulk_load(driver: Driver, database: str, data: GraphData, server: LocalServe
 
     with progress_bar("rows", disable=not progress) as bar, \
             tempfile.TemporaryDirectory(prefix="bulk-", dir=work_dir or server.home) as tmp:
-        files = write_import_files(data, Path(tmp), bar)
-        lap("csv")
-        task = bar.add_task("import: stop server", total=100)
-        server.stop()
-        lap("stop")
+        server.begin_import(database, Path(tmp))
+        task = bar.add_task("import: write CSV", total=100)
         try:
-            run_import(server, files, database, lambda text, done: bar.update(
-                task, description=f"import: {text}"[:20], completed=done))
+            files = write_import_files(data, Path(tmp), bar)
+            lap("csv")
+            bar.update(task, description="import: stop server")
+            server.import_stage("import")
+            server.stop()
+            lap("stop")
+            try:
+                run_import(server, files, database, lambda text, done: bar.update(
+                    task, description=f"import: {text}"[:20], completed=done))
+            except BaseException:  # the importer failed, or Ctrl-C: no half-written store
+                server.remove_database_files(database)
+                raise
+            server.import_stage("imported")
             lap("import")
-        except IngestError:
-            empty_store(server, database)
-            server.start()
-            renew_bookmarks(driver, database)
-            apply_schema(driver, database)
-            raise
-        finally:
+        finally:  # whatever happened: the server runs again, with the schema
             if server.pid() is None:
                 bar.update(task, description="import: start server")
                 server.start()
                 lap("start")
-        bar.update(task, completed=100)
-        schema = bar.add_task("constraints", total=1)
-        renew_bookmarks(driver, database)
-        apply_schema(driver, database)
+            renew_bookmarks(driver, database)
+            apply_schema(driver, database)
+            server.end_import()
         lap("constraints")
-        bar.advance(schema)
+        bar.update(task, completed=100)
     summary.nodes_created = sum(files.node_rows.values())
     summary.relationships_created = sum(files.relationship_rows.values())
     summary.rows = summary.nodes_created + summary.relationships_created
@@ -364,21 +385,27 @@ def import_failure(lines: Iterable[str]) -> str:
                          "no output").split())
 
 
+def _dies_with(parent: int) -> Callable[[], None]:
+    """A ``preexec_fn`` that has the kernel kill the child when ``parent`` (this ``mmkg``) dies,
+    a ``kill -9`` included (Linux ``prctl(PR_SET_PDEATHSIG, SIGKILL)``): an orphaned importer
+    would go on replacing the store after its ``mmkg`` is gone. A parent already gone ends the
+    child at once."""
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved before the fork
+
+    def arm() -> None:
+        if prctl(PR_SET_PDEATHSIG, signal.SIGKILL) != 0 or os.getppid() != parent:
+            os._exit(1)
+
+    return arm
+
+
 @contextlib.contextmanager
 def _process(cmd: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen]:
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=env, stdin=subprocess.DEVNULL)
+                            env=env, stdin=subprocess.DEVNULL, preexec_fn=_dies_with(os.getpid()))
     try:
         yield proc
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-
-
-def empty_store(server: LocalServer, database: str) -> None:
-    """Remove the files of ``database`` of the *stopped* ``server`` (what a failed import left):
-    the server creates it empty on its next start. Faster than deleting millions of nodes."""
-    data = server.home / "data"
-    for folder in (data / "databases" / database, data / "transactions" / database):
-        shutil.rmtree(folder, ignore_errors=True)

@@ -31,6 +31,8 @@ class ComposeServer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.log_file = Path("docker compose logs neo4j")
+        self.recovered: str | None = None
+        """Always None: ``--bulk`` (offline imports) runs on the local server only."""
 
     def _compose(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         cfg = self.settings.neo4j
