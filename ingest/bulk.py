@@ -47,6 +47,7 @@ from neo4j import Driver
 from rich.progress import Progress
 
 from mmkg.errors import IngestError
+from mmkg.files import owner_only
 from mmkg.graph import WriteSummary, load_query, renew_bookmarks, run_implicit
 from mmkg.graph.schema import apply_schema
 from mmkg.ingest.featureset import FeatureSet
@@ -180,7 +181,13 @@ def write_import_files(data: GraphData, folder: Path, progress: Progress | None 
     ids are unique per label only); relationship files ``:START_ID(<Src>),:END_ID(<Dst>),...``.
     Rows repeating a node id of a label, or a relationship's (type, endpoints), are combined as
     repeated online upserts (``SET n += props``) combine them: later non-missing values win.
+    The files are owner-only (0600, :func:`mmkg.files.owner_only`): they hold the catalog.
     """
+    with owner_only():
+        return _write_import_files(data, folder, progress)
+
+
+def _write_import_files(data: GraphData, folder: Path, progress: Progress | None) -> ImportFiles:
     files = ImportFiles(folder)
     nodes = _combine([(s.label.value, s.frame) for s in data.nodes], ["id"])
     rels = _combine([((_rel_type(s.rel_type), s.src.value, s.dst.value), s.frame)

@@ -252,14 +252,14 @@ class RunFolder:
         return path
 
     def _write_json(self, name: str, data: dict[str, Any]) -> None:
-        self.path.mkdir(parents=True, exist_ok=True)
+        self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.file(name).write_text(json.dumps(data, indent=2))
 
     def _read_json(self, name: str) -> dict[str, Any]:
         return _json_file(self._need(name))
 
     def _save_tensors(self, name: str, blob: dict[str, Any], *, atomic: bool = False) -> None:
-        self.path.mkdir(parents=True, exist_ok=True)
+        self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
         path = self.file(name)
         if not atomic:
             torch.save(blob, path)

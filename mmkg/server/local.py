@@ -55,6 +55,7 @@ from neo4j.exceptions import AuthError, ClientError
 
 from mmkg.config import NEO4J_VERSION, Settings
 from mmkg.errors import ServerError
+from mmkg.files import OWNER_ONLY_UMASK, owner_only
 from mmkg.graph.queries import load_query
 from mmkg.graph.schema import apply_schema
 from mmkg.server.browser import browser_conf_lines
@@ -69,8 +70,6 @@ PROCEDURE_ANNOTATIONS = tuple(f"Lorg/neo4j/procedure/{a};".encode()
                               for a in ("Procedure", "UserFunction", "UserAggregationFunction"))
 """Class-file descriptors of the annotations Neo4j's procedure loader looks for."""
 MAIN_CLASS = "org.neo4j.server.CommunityEntryPoint"
-OWNER_ONLY_UMASK = 0o077
-"""The umask of ``start`` and of the JVM: new directories 0700, new files 0600."""
 OFFLINE_IMPORT = "offline-import.json"
 """The file (in ``run/``) an ``mmkg ingest --bulk`` holds while it runs."""
 IMPORT_STAGES = ("csv", "import", "imported")
@@ -196,7 +195,7 @@ class LocalServer:
             self.remove_database_files(interrupted["database"])  # what the importer left
         java = java_executable()
         lib, plugins = self.install()
-        with _umask(OWNER_ONLY_UMASK):  # conf, console log, pid file, and the JVM's own files
+        with owner_only():  # conf, console log, pid file, and the JVM's own files
             self.write_conf()
             heap = self.settings.neo4j.heap
             classpath = f"{plugins}/*:{plugins / PLUGIN_LIBRARIES}/*:{self.conf_dir}/*:{lib}/*"
@@ -398,16 +397,6 @@ def restrict_to_owner(home: Path, tree: Path) -> None:
                 if stat.S_ISLNK(st.st_mode):
                     continue
                 os.chmod(name, mode | (st.st_mode & stat.S_IXUSR))
-
-
-@contextlib.contextmanager
-def _umask(mask: int) -> Iterator[None]:
-    """Run the block under the process umask ``mask``."""
-    previous = os.umask(mask)
-    try:
-        yield
-    finally:
-        os.umask(previous)
 
 
 def java_executable() -> str:
