@@ -112,6 +112,24 @@ def test_out_on_a_full_filesystem_is_refused(tmp_path):
         check_out_folder(tmp_path / "run", min_free_mib=free_mib + 1024)
 
 
+def test_export_onto_a_full_filesystem_is_one_line(tmp_path, monkeypatch):
+    """Issue 21, finding 10: `mmkg export` onto a full filesystem ended in a writer's traceback.
+    It now makes the free-space check `mmkg train` makes of its --out (here asked for more than
+    OUT's real filesystem has), before it reaches Neo4j (a dead port here) or writes anything."""
+    from click.testing import CliRunner
+
+    from mmkg.cli import cli, train
+
+    monkeypatch.setattr(train, "MIN_FREE_MIB", shutil.disk_usage(tmp_path).free / 2**20 + 1024)
+    result = CliRunner().invoke(cli, ["--uri", f"bolt://127.0.0.1:{unused_port()}", "export",
+                                      str(tmp_path / "export")])
+    assert result.exit_code == 1
+    [line] = result.output.strip().splitlines()
+    assert re.fullmatch(r"Error: \S+/export: only \d+ MiB free on its filesystem; an export needs "
+                        r"at least \d+ MiB \(graph, listens, split, features\)", line), line
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_server_dying_while_committing_is_one_line_and_a_rerun_completes(empty_db, database,
                                                                          settings, tmp_path):
     """Audit item 10 (IncompleteCommit): Neo4j goes away after receiving the COMMIT of the first
