@@ -216,3 +216,18 @@ def test_an_export_without_training_listens_and_a_huge_dim_are_one_line(tmp_path
                                           "--export", str(tmp_path / folder), *extra, "--quiet"])
         assert result.exit_code == 1, result.output
         assert result.output.strip().splitlines() == [expected]
+
+
+def test_a_refused_train_removes_the_out_folders_it_created_and_keeps_an_existing_one(tmp_path):
+    """Issue 21, finding 10: `mmkg train` left an empty --out folder behind when it refused."""
+    export = make_export()
+    export.split["train"] = export.split["train"][:0]
+    export.save(tmp_path / "empty")
+    (tmp_path / "existing").mkdir()
+    for out in (tmp_path / "new" / "run", tmp_path / "existing"):
+        result = CliRunner().invoke(cli, ["train", "--out", str(out), "--export",
+                                          str(tmp_path / "empty"), "--quiet"])
+        assert result.exit_code == 1, result.output
+        assert "Error: the export has no training listens" in result.output
+    assert not (tmp_path / "new").exists()
+    assert (tmp_path / "existing").is_dir()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -36,6 +38,24 @@ def check_out_folder(out: Path, min_free_mib: float = MIN_FREE_MIB) -> None:
     if free_mib < min_free_mib:
         raise RunFolderError(f"--out {out}: only {free_mib:.0f} MiB free on its filesystem; a run "
                              f"needs at least {min_free_mib:.0f} MiB (export, checkpoints, embeddings)")
+
+
+@contextmanager
+def out_folder(out: Path) -> Iterator[None]:
+    """:func:`check_out_folder` for the ``with`` block; when the check or the block fails, the
+    folders it created (OUT, missing parents) are removed again while empty: a refused run
+    leaves nothing behind, and a folder that existed before is never removed."""
+    created = [folder for folder in (out, *out.parents) if not folder.exists()]  # deepest first
+    try:
+        check_out_folder(out)
+        yield
+    except BaseException:
+        for folder in created:
+            try:
+                folder.rmdir()  # only while empty
+            except OSError:
+                break
+        raise
 
 
 def _set_threads(threads: int | None) -> None:
@@ -112,9 +132,9 @@ def train(app: AppContext, preset: str | None, config_file: Path | None, out: Pa
     _set_threads(threads)
     config = resolve_config(out, preset=preset, config_file=config_file, resume=resume,
                             modality_names=list(modality_names) or None, **overrides)
-    check_out_folder(out)
-    result = train_run(config, out, export_path=export_path, make_export=lambda path, seed: _export_database(
-        app, path, seed), resume=resume, progress=not quiet, workers=workers)
+    with out_folder(out):
+        result = train_run(config, out, export_path=export_path, make_export=lambda path, seed: _export_database(
+            app, path, seed), resume=resume, progress=not quiet, workers=workers)
     if not result:
         return  # a torchrun worker other than rank 0: rank 0 reports
     _print_metrics(result["valid"], result["test"])
