@@ -144,8 +144,8 @@ def bulk_load(driver: Driver, database: str, data: GraphData, server: LocalServe
             files = write_import_files(data, Path(tmp), bar)
             lap("csv")
             bar.update(task, description="import: stop server")
-            server.import_stage("import")
             server.stop()
+            server.import_stage("import")  # from here on the store may be half-replaced
             lap("stop")
             try:
                 run_import(server, files, database, lambda text, done: bar.update(
