@@ -32,7 +32,7 @@ from mmkg.ingest.writers import write_feature_sets, write_nodes, write_relations
 from mmkg.config import load_settings
 from mmkg.graph import connect
 from mmkg.graph.schema import apply_schema, reset_database
-from mmkg.ingest.bulk import bulk_load, empty_store
+from mmkg.ingest.bulk import bulk_load
 from mmkg.server.local import LocalServer
 
 LASTFM = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "lastfm-kgcn"
@@ -72,7 +72,7 @@ def fresh_database(database: str, server: LocalServer) -> None:
     """An empty database: its files removed while the server is stopped (deleting millions of
     nodes through Cypher takes minutes on a loaded machine), then the schema applied."""
     server.stop()
-    empty_store(server, database)
+    server.remove_database_files(database)
     server.start()
 
 

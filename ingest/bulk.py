@@ -16,19 +16,28 @@ so ``--bulk`` only loads an empty database (:func:`count_nodes`) of the local se
 URI, not Docker); the importer's ``--schema`` needs Enterprise's block format, so the
 constraints are created after the import (which builds their indexes). Later ingests use the
 online writers.
+
+Whatever happens, the server runs again afterwards with the schema applied: an importer that
+fails or a Ctrl-C leaves the database empty (re-run the ingest). The import is recorded on the
+server while it runs (:meth:`LocalServer.begin_import`), and the importer dies with this process
+(``prctl(PR_SET_PDEATHSIG)``), so a ``kill -9`` leaves no orphan replacing the store: the next
+``mmkg db start`` (or ``ingest --bulk``) removes an unfinished store and the CSV files and
+applies the schema (:meth:`LocalServer.finish_interrupted_import`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import logging
 import os
 import re
-import shutil
+import signal
 import subprocess
 import tempfile
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,18 +47,25 @@ from neo4j import Driver
 from rich.progress import Progress
 
 from mmkg.errors import IngestError
+from mmkg.files import owner_only
 from mmkg.graph import WriteSummary, load_query, renew_bookmarks, run_implicit
 from mmkg.graph.schema import apply_schema
 from mmkg.ingest.featureset import FeatureSet
-from mmkg.ingest.graphdata import GraphData, NodeSet, RelSet
+from mmkg.ingest.graphdata import GraphData
 from mmkg.progress import progress_bar
 from mmkg.schema import Label, RelType, feature_id, kg_relation_type
 from mmkg.server.local import LocalServer, java_executable
 
+log = logging.getLogger(__name__)
+
+PR_SET_PDEATHSIG = 1
+"""``prctl`` option: the signal a process gets when its parent dies (``<linux/prctl.h>``)."""
 ADMIN_TOOL = "org.neo4j.cli.AdminTool"
 """The ``neo4j-admin`` entry point (``neo4j-command-line``, a dependency of ``org.neo4j:neo4j``)."""
 _PHASE = re.compile(r"^\((\d+)/(\d+)\) (.+?) \d{4}-\d\d-\d\d")
 _PERCENT = re.compile(r"\s(\d{1,3})% ∆")
+_JAVA_CLASS = re.compile(r"^(?:(?:[\w$]+\.)+[\w$]+(?:Exception|Error): )+")
+"""Leading exception class names (``java.lang.IllegalStateException: ``)."""
 
 
 @dataclass
@@ -71,7 +87,8 @@ def count_nodes(driver: Driver, database: str) -> int:
 
 
 def check_bulk_target(driver: Driver, database: str, server: LocalServer) -> None:
-    """``database`` is empty and ``server`` runs: the preconditions of :func:`bulk_load`.
+    """``database`` is empty and ``server`` runs: the preconditions of :func:`bulk_load`. An
+    earlier ``--bulk`` that died after restarting the server is finished first (logged).
 
     Raises:
         IngestError: the database holds nodes, or the server does not run.
@@ -79,6 +96,9 @@ def check_bulk_target(driver: Driver, database: str, server: LocalServer) -> Non
     if server.pid() is None:
         raise IngestError([f"--bulk needs the local server running (`mmkg db start`); "
                            f"{server.settings.neo4j.bolt_uri} is not"])
+    recovered = server.finish_interrupted_import(server.interrupted_import())
+    if recovered:
+        log.warning("%s", recovered)
     n = count_nodes(driver, database)
     if n:
         raise IngestError([f"--bulk loads an empty database only, and database {database!r} holds "
@@ -98,6 +118,9 @@ def bulk_load(driver: Driver, database: str, data: GraphData, server: LocalServe
         timings: filled with the seconds of each step (``csv``, ``stop``, ``import``,
             ``start``, ``constraints``).
 
+    Whatever happens (the importer fails, Ctrl-C) the server runs again afterwards, with the
+    schema applied; a failed or interrupted import leaves the database empty.
+
     Raises:
         IngestError: the database is not empty, the server does not run, or the importer failed
             (then the database is empty again, with the schema applied).
@@ -115,32 +138,33 @@ def bulk_load(driver: Driver, database: str, data: GraphData, server: LocalServe
 
     with progress_bar("rows", disable=not progress) as bar, \
             tempfile.TemporaryDirectory(prefix="bulk-", dir=work_dir or server.home) as tmp:
-        files = write_import_files(data, Path(tmp), bar)
-        lap("csv")
-        task = bar.add_task("import: stop server", total=100)
-        server.stop()
-        lap("stop")
+        server.begin_import(database, Path(tmp))
+        task = bar.add_task("import: write CSV", total=100)
         try:
-            run_import(server, files, database, lambda text, done: bar.update(
-                task, description=f"import: {text}"[:20], completed=done))
+            files = write_import_files(data, Path(tmp), bar)
+            lap("csv")
+            bar.update(task, description="import: stop server")
+            server.stop()
+            server.import_stage("import")  # from here on the store may be half-replaced
+            lap("stop")
+            try:
+                run_import(server, files, database, lambda text, done: bar.update(
+                    task, description=f"import: {text}"[:20], completed=done))
+            except BaseException:  # the importer failed, or Ctrl-C: no half-written store
+                server.remove_database_files(database)
+                raise
+            server.import_stage("imported")
             lap("import")
-        except IngestError:
-            empty_store(server, database)
-            server.start()
-            renew_bookmarks(driver, database)
-            apply_schema(driver, database)
-            raise
-        finally:
+        finally:  # whatever happened: the server runs again, with the schema
             if server.pid() is None:
                 bar.update(task, description="import: start server")
                 server.start()
                 lap("start")
-        bar.update(task, completed=100)
-        schema = bar.add_task("constraints", total=1)
-        renew_bookmarks(driver, database)
-        apply_schema(driver, database)
+            renew_bookmarks(driver, database)
+            apply_schema(driver, database)
+            server.end_import()
         lap("constraints")
-        bar.advance(schema)
+        bar.update(task, completed=100)
     summary.nodes_created = sum(files.node_rows.values())
     summary.relationships_created = sum(files.relationship_rows.values())
     summary.rows = summary.nodes_created + summary.relationships_created
@@ -157,7 +181,13 @@ def write_import_files(data: GraphData, folder: Path, progress: Progress | None 
     ids are unique per label only); relationship files ``:START_ID(<Src>),:END_ID(<Dst>),...``.
     Rows repeating a node id of a label, or a relationship's (type, endpoints), are combined as
     repeated online upserts (``SET n += props``) combine them: later non-missing values win.
+    The files are owner-only (0600, :func:`mmkg.files.owner_only`): they hold the catalog.
     """
+    with owner_only():
+        return _write_import_files(data, folder, progress)
+
+
+def _write_import_files(data: GraphData, folder: Path, progress: Progress | None) -> ImportFiles:
     files = ImportFiles(folder)
     nodes = _combine([(s.label.value, s.frame) for s in data.nodes], ["id"])
     rels = _combine([((_rel_type(s.rel_type), s.src.value, s.dst.value), s.frame)
@@ -305,14 +335,14 @@ def _quote(text: str) -> str:
 def import_command(server: LocalServer, files: ImportFiles, database: str) -> list[str]:
     """The ``neo4j-admin database import full`` command line for ``files`` (run with
     ``NEO4J_HOME``/``NEO4J_CONF`` of ``server``; heap = the server's heap, off-heap memory =
-    the server's page cache size)."""
+    the server's page cache size; ``--verbose``, so that a failure prints its cause)."""
     cfg = server.settings.neo4j
     lib, _ = server.install()
     # the database first: --nodes/--relationships take every following non-option as a file
     cmd = [java_executable(), f"-Xmx{cfg.heap}", "-cp", f"{lib}/*", ADMIN_TOOL, "database", "import", "full",
            database, "--overwrite-destination=true", "--bad-tolerance=0", "--skip-bad-relationships=false",
            "--skip-duplicate-nodes=false", f"--max-off-heap-memory={cfg.pagecache}",
-           f"--report-file={files.folder / 'import.report'}"]
+           f"--report-file={files.folder / 'import.report'}", "--verbose"]
     cmd += [f"--nodes={labels}={path}" for labels, path in files.nodes]
     cmd += [f"--relationships={rel}={path}" for rel, path in files.relationships]
     if files.multiline:
@@ -331,7 +361,7 @@ def run_import(server: LocalServer, files: ImportFiles, database: str,
     server.write_conf()
     env = {**os.environ, "NEO4J_HOME": str(server.home), "NEO4J_CONF": str(server.conf_dir)}
     log = files.folder / "import.log"
-    tail: deque[str] = deque(maxlen=40)
+    tail: deque[str] = deque(maxlen=200)
     phase, phases, name = 1, 4, "starting"
     with log.open("w") as handle, _process(import_command(server, files, database), env) as proc:
         for line in proc.stdout:
@@ -344,27 +374,45 @@ def run_import(server: LocalServer, files: ImportFiles, database: str,
                 on_progress(name, 100 * (phase - 1 + int(m.group(1)) / 100) / phases)
         code = proc.wait()
     if code != 0:
-        reason = next((t for t in reversed(tail) if t.strip() and not t.startswith("\t")
-                       and ".........." not in t), "no output")
-        raise IngestError([f"the Neo4j importer failed (exit {code}): {' '.join(reason.split())}; "
+        raise IngestError([f"the Neo4j importer failed (exit {code}): {import_failure(tail)}; "
                            "the database is empty again"])
+
+
+def import_failure(lines: Iterable[str]) -> str:
+    """The importer's own reason from its last output ``lines``: the message of the innermost
+    ``Caused by:`` of its ``--verbose`` stack trace, Java class names left out (``Weird input
+    data, no newline character in the whole buffer 4194304, ...``); else its last line that is
+    neither a stack frame nor a progress bar."""
+    lines = [line.strip() for line in lines]
+    causes = [line for line in lines if line.startswith("Caused by: ")]
+    if causes:
+        return " ".join(_JAVA_CLASS.sub("", causes[-1][len("Caused by: "):]).split())
+    return " ".join(next((t for t in reversed(lines) if t and not t.startswith("at ")
+                          and not t.startswith("...") and ".........." not in t),
+                         "no output").split())
+
+
+def _dies_with(parent: int) -> Callable[[], None]:
+    """A ``preexec_fn`` that has the kernel kill the child when ``parent`` (this ``mmkg``) dies,
+    a ``kill -9`` included (Linux ``prctl(PR_SET_PDEATHSIG, SIGKILL)``): an orphaned importer
+    would go on replacing the store after its ``mmkg`` is gone. A parent already gone ends the
+    child at once."""
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved before the fork
+
+    def arm() -> None:
+        if prctl(PR_SET_PDEATHSIG, signal.SIGKILL) != 0 or os.getppid() != parent:
+            os._exit(1)
+
+    return arm
 
 
 @contextlib.contextmanager
 def _process(cmd: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen]:
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=env, stdin=subprocess.DEVNULL)
+                            env=env, stdin=subprocess.DEVNULL, preexec_fn=_dies_with(os.getpid()))
     try:
         yield proc
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-
-
-def empty_store(server: LocalServer, database: str) -> None:
-    """Remove the files of ``database`` of the *stopped* ``server`` (what a failed import left):
-    the server creates it empty on its next start. Faster than deleting millions of nodes."""
-    data = server.home / "data"
-    for folder in (data / "databases" / database, data / "transactions" / database):
-        shutil.rmtree(folder, ignore_errors=True)

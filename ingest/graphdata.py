@@ -15,7 +15,9 @@ def property_frame(columns: dict[str, pd.Series | list]) -> pd.DataFrame:
     """A frame whose columns are plain Python objects, with ``None`` for missing values.
 
     Writers turn each row into ``{"id": ..., "props": {non-missing columns}}``; ``None`` and NaN
-    are left out so that a missing cell never erases a property written earlier.
+    are left out so that a missing cell never erases a node's property written earlier (and
+    never stores a null). A relationship's properties are replaced by its row's
+    (``cypher/merge_relationships_props.cypher``): it is one row.
     """
     frame = pd.DataFrame({k: pd.Series(v).reset_index(drop=True) for k, v in columns.items()})
     return frame.astype(object).where(frame.notna(), None)

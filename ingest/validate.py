@@ -39,6 +39,10 @@ WHOLE = "*"
 MAX_ID_LENGTH = 1024
 """Longest id (characters) accepted: ids are indexed, and Neo4j refuses index keys over ~8 KB
 (4 bytes per character at worst in UTF-8)."""
+MAX_TEXT_LENGTH = 65_536
+"""Longest cell (characters) of any other column (titles, names, relation names...): Neo4j's
+importer (``--bulk``) cannot read a field longer than its 4 MiB buffer, and online ingest
+would store a multi-megabyte title every answer then carries."""
 INT64_MAX = 2**63 - 1
 MAX_EPOCH_SECONDS = 253_402_300_799
 """9999-12-31T23:59:59Z, the last second an ISO-8601 date-time can name."""
@@ -156,6 +160,17 @@ class Validator:
         long = lengths > MAX_ID_LENGTH
         self.add_rows(table, long, column, [
             f"an id of {n:,} characters: expected at most {MAX_ID_LENGTH:,}" for n in lengths[long]])
+
+    def text_lengths(self, table) -> None:
+        """Every cell of ``table`` is at most :data:`MAX_TEXT_LENGTH` characters long (ids are
+        held to :data:`MAX_ID_LENGTH` by :meth:`id_length`)."""
+        for column in table.frame.columns:
+            lengths = table.frame[column].str.len()
+            long = lengths > MAX_TEXT_LENGTH
+            if long.any():
+                self.add_rows(table, long, column, [
+                    f"a cell of {n:,} characters: expected at most {MAX_TEXT_LENGTH:,} (longer "
+                    f"than {MAX_TEXT_LENGTH:,} characters)" for n in lengths[long]])
 
     def integers(self, table, column: str, *, minimum: int | None = None,
                  required: bool = False) -> pd.Series:

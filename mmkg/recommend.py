@@ -22,10 +22,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from neo4j import Driver, ManagedTransaction
+from neo4j import Driver
 
 from mmkg.errors import NotFoundError
-from mmkg.graph import named_rows, read_named, read_transaction
+from mmkg.graph import read_named, read_together
 from mmkg.schema import Serve
 
 
@@ -79,13 +79,18 @@ def for_user(driver: Driver, database: str, user: str, *, k: int = 10, genre: st
     Raises:
         NotFoundError: unknown user, no published model, no history, or no row (one line).
     """
-    return read_transaction(driver, database,
-                            lambda tx: _for_user(tx, user, k=k, genre=genre, explain=explain))
+    return read_together(driver, database,
+                         lambda read: _for_user(read, user, k=k, genre=genre, explain=explain))
 
 
-def _for_user(tx: ManagedTransaction, user: str, *, k: int, genre: str | None,
-              explain: bool) -> Recommendations:
-    state = named_rows(tx, "recommend_user_state", userId=user)[0]
+def _for_user(read, user: str, *, k: int, genre: str | None, explain: bool) -> Recommendations:
+    """:func:`for_user` with ``read(name, **params)`` running each query in one transaction.
+
+    The answer names the model its rows were read under (``recommend.cypher`` and
+    ``recommend_vectors.cypher`` return it): a flip committing between the state query and the
+    rows must not put the old model's id above the new model's rows.
+    """
+    state = read("recommend_user_state", userId=user)[0]
     if not state["exists"]:
         raise NotFoundError(f"unknown user {user!r}")
     if state["model"] is None:
@@ -93,22 +98,22 @@ def _for_user(tx: ManagedTransaction, user: str, *, k: int, genre: str | None,
     result = Recommendations(user, state["model"], history=len(state["history"]))
     if state["known"]:
         query = "recommend_vectors" if state["serve"] == Serve.VECTORS else "recommend"
-        result.rows = named_rows(tx, query, userId=user, k=k, genre=genre)
+        result.rows = read(query, userId=user, k=k, genre=genre)
         if not result.rows:
             raise NotFoundError(
                 f"no recommendations for user {user!r} in genre {genre!r} among model "
                 f"{state['model']}'s top list" if genre else
                 f"user {user!r} already listened to every track model {state['model']} recommends")
+        result.model = result.rows[0]["model"]
     elif state["history"]:
         result.cold_start = True
-        result.rows = ranked(named_rows(tx, "cold_start", trackIds=state["history"], k=k))
+        result.rows = ranked(read("cold_start", trackIds=state["history"], k=k))
     else:
         raise NotFoundError(f"user {user!r} has no listening history; try "
                             "`mmkg recommend --like TRACK [--like TRACK ...]`")
     if explain:
         for row in result.rows:
-            reasons = named_rows(tx, "explain", userId=user, explainedTrackId=row["trackId"],
-                                 limit=REASONS)
+            reasons = read("explain", userId=user, explainedTrackId=row["trackId"], limit=REASONS)
             row["reasons"] = [r["reason"] for r in reasons]
             row["reasonKinds"] = [r["kind"] for r in reasons]
     return result

@@ -369,3 +369,25 @@ def test_a_moved_catalog_keeps_its_features(driver, database, catalog, tmp_path)
                                           "--no-progress"])
     assert recomputed.exit_code == 0, recomputed.output
     assert "skipped" not in recomputed.output
+
+
+def test_decoder_warnings_go_to_the_log_not_the_terminal(tmp_path, capfd, caplog):
+    """Issue 21, finding 14: libmpg123 printed `Warning: Xing stream size off by more than 1%`
+    straight to stderr while features were extracted from an MP3 with bytes after its last
+    frame."""
+    import logging
+
+    import soundfile
+
+    from mmkg.ingest.features.audio import load
+
+    path = tmp_path / "padded.mp3"
+    t = np.arange(22050 * 4) / 22050
+    soundfile.write(path, 0.2 * np.sin(2 * np.pi * 440 * t), 22050, format="MP3")
+    path.write_bytes(path.read_bytes() + bytes(3000))
+    with caplog.at_level(logging.DEBUG, logger="mmkg.ingest.features.audio"):
+        assert load(path).shape == (22050 * 4,)
+    assert capfd.readouterr().err == ""
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{path}: the decoder said: Warning: Xing stream size off by more than 1%, fuzzy seeking "
+        "may be even more fuzzy than by design!"]

@@ -112,6 +112,25 @@ def test_out_on_a_full_filesystem_is_refused(tmp_path):
         check_out_folder(tmp_path / "run", min_free_mib=free_mib + 1024)
 
 
+def test_export_onto_a_full_filesystem_is_one_line(tmp_path, monkeypatch):
+    """Issue 21, finding 10: `mmkg export` onto a full filesystem ended in a writer's traceback.
+    It now makes the free-space check `mmkg train` makes of its --out (here asked for more than
+    OUT's real filesystem has), before it reaches Neo4j (a dead port here) or writes anything."""
+    from click.testing import CliRunner
+
+    from mmkg.cli import cli
+    from mmkg.train import run_folder
+
+    monkeypatch.setattr(run_folder, "MIN_FREE_MIB", shutil.disk_usage(tmp_path).free / 2**20 + 1024)
+    result = CliRunner().invoke(cli, ["--uri", f"bolt://127.0.0.1:{unused_port()}", "export",
+                                      str(tmp_path / "export")])
+    assert result.exit_code == 1
+    [line] = result.output.strip().splitlines()
+    assert re.fullmatch(r"Error: \S+/export: only \d+ MiB free on its filesystem; an export needs "
+                        r"at least \d+ MiB \(graph, listens, split, features\)", line), line
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_server_dying_while_committing_is_one_line_and_a_rerun_completes(empty_db, database,
                                                                          settings, tmp_path):
     """Audit item 10 (IncompleteCommit): Neo4j goes away after receiving the COMMIT of the first
@@ -155,7 +174,8 @@ def test_retry_waits_double_and_fill_the_budget_exactly():
 @pytest.fixture(scope="module")
 def throwaway(settings, tmp_path_factory):
     """A fresh local Neo4j in a temporary MMKG_HOME whose tree an older mmkg left readable
-    (0755/0644), on the test server's ports + 1; stopped (if still alive) and removed after."""
+    (0755/0644), on free ports (the test server's neighbours may be another suite's); stopped
+    (if still alive) and removed after."""
     home = tmp_path_factory.mktemp("mmkg-home")
     legacy = home / "neo4j" / "logs"
     legacy.mkdir(parents=True)
@@ -164,8 +184,8 @@ def throwaway(settings, tmp_path_factory):
                        (legacy / "old.log", 0o644)]:
         os.chmod(path, mode)
     cfg = settings.neo4j.model_copy(update={
-        "uri": None, "password": None, "bolt_port": settings.neo4j.bolt_port + 1,
-        "http_port": settings.neo4j.http_port + 1, "heap": "512m", "pagecache": "128m"})
+        "uri": None, "password": None, "bolt_port": unused_port(), "http_port": unused_port(),
+        "heap": "512m", "pagecache": "128m"})
     own = settings.model_copy(update={"home": home, "neo4j": cfg})
     server = LocalServer(own)
     server.start(timeout=240)
@@ -264,3 +284,41 @@ def test_writes_to_a_dead_server_retry_within_the_budget(throwaway, caplog):
     assert "\n" not in message
     assert message.startswith("Neo4j stayed unreachable through 2.5 s of retries")
     assert f"127.0.0.1:{settings.neo4j.bolt_port}" in message
+
+
+def modes(folder: Path) -> set[tuple[str, str]]:
+    """``(kind, octal mode)`` of ``folder`` and of everything under it."""
+    found = {("dir", oct(folder.stat().st_mode & 0o777))}
+    for path in folder.rglob("*"):
+        found.add(("dir" if path.is_dir() else "file", oct(path.stat().st_mode & 0o777)))
+    return found
+
+
+def test_export_and_run_folders_and_bulk_csv_files_are_owner_only(export_graph_db, tmp_path):
+    """Issue 21, finding 14: export folders, run folders and the importer's CSV files were
+    created 0644 (user ids, listens and embeddings readable by every account), while the store
+    is 0700/0600."""
+    from click.testing import CliRunner
+
+    from mmkg.cli import cli
+    from mmkg.ingest.bulk import write_import_files
+    from mmkg.ingest.graphdata import GraphData, NodeSet, property_frame
+    from mmkg.schema import Label
+
+    owner_only = {("dir", "0o700"), ("file", "0o600")}
+    previous = os.umask(0o022)  # a usual umask: what mmkg creates must not depend on it
+    try:
+        export = CliRunner().invoke(cli, ["export", str(tmp_path / "export"), "--split-seed", "0"])
+        assert export.exit_code == 0, export.output
+        train = CliRunner().invoke(cli, ["train", "--export", str(tmp_path / "export"), "--out",
+                                         str(tmp_path / "run"), "--model", "pop", "--set", "epochs=1",
+                                         "--quiet"])
+        assert train.exit_code == 0, train.output
+        (tmp_path / "bulk").mkdir(mode=0o700)
+        write_import_files(GraphData(nodes=[NodeSet(Label.USER, property_frame(
+            {"id": ["u1", "u2"], "name": ["Ann", "Bo"]}))]), tmp_path / "bulk")
+    finally:
+        os.umask(previous)
+    assert modes(tmp_path / "export") == owner_only
+    assert modes(tmp_path / "run") == owner_only
+    assert modes(tmp_path / "bulk") == owner_only

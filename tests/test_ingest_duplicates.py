@@ -8,6 +8,7 @@ from click.testing import CliRunner
 
 from mmkg.cli import cli
 from mmkg.errors import IngestError
+from mmkg.graph.schema import apply_schema, reset_database
 from mmkg.ingest.pipeline import ingest
 from tests.conftest import count
 from tests.malformed import EXPECTED_NODES, EXPECTED_RELS, graph_state, write_valid_catalog
@@ -91,6 +92,34 @@ def test_on_conflict_policies(empty_db, database, conflicting, policy, expected)
     assert summary.merged == {
         f"interactions.csv: conflicting interaction (user_id, track_id) (--on-conflict {policy})": 1}
     assert count(empty_db, database, "MATCH ()-[l:LISTENED]->() RETURN count(l) AS n") == 5
+
+
+def listen_properties(driver, database) -> dict:
+    records, _, _ = driver.execute_query(
+        "MATCH (:User {id: 'u1'})-[l:LISTENED]->(:Track {id: 't1'}) RETURN properties(l) AS p",
+        database_=database)
+    return records[0]["p"]
+
+
+def test_a_policy_keeps_exactly_that_row_whatever_was_ingested_before(empty_db, database,
+                                                                       tmp_path):
+    """Issue 21, finding 13: ``last`` keeps the last row, without ``ts``; a ``ts`` stored by
+    an earlier ingest under ``first`` must not survive, and a clean database gets the same."""
+    root = write_valid_catalog(tmp_path / "catalog")
+    append(root / "interactions.csv", "u1,t1,25,3.0,\n")
+    run(empty_db, database, root, on_conflict="first")
+    assert listen_properties(empty_db, database) == {"plays": 10, "rating": 4.5, "ts": 1704164645}
+    run(empty_db, database, root, on_conflict="last")
+    assert listen_properties(empty_db, database) == {"plays": 25, "rating": 3.0}
+    run(empty_db, database, root, on_conflict="max")
+    assert listen_properties(empty_db, database) == {"plays": 25, "rating": 4.5, "ts": 1704164645}
+    run(empty_db, database, root, on_conflict="last")
+    assert listen_properties(empty_db, database) == {"plays": 25, "rating": 3.0}
+    state = graph_state(empty_db, database)
+    reset_database(empty_db, database)
+    apply_schema(empty_db, database)
+    run(empty_db, database, root, on_conflict="last")
+    assert graph_state(empty_db, database) == state
 
 
 def test_conflicting_node_rows_stay_an_error_whatever_the_policy(empty_db, database, tmp_path):

@@ -3,6 +3,8 @@ is one line, exits non-zero, and leaves the database unchanged."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from click.testing import CliRunner
 
@@ -101,3 +103,19 @@ def test_cli_long_id_is_one_line_and_writes_nothing(empty_db, database, tmp_path
     assert result.output.strip().splitlines() == [
         "Error: tracks.csv:5:id: an id of 10,000 characters: expected at most 1,024; nothing was written"]
     assert count(empty_db, database, "MATCH (n) RETURN count(n) AS n") == 0
+
+
+@pytest.mark.parametrize("make, what", [
+    (lambda path: path.mkdir(), "a directory"),
+    (lambda path: os.mkfifo(path), "a FIFO (named pipe)"),
+    (lambda path: path.symlink_to("/dev/null"), "a character device"),
+])
+def test_a_path_that_is_not_a_file_is_named_for_what_it_is(tmp_path, make, what):
+    """Issue 21, finding 14: a directory, FIFO or device where a file is expected was reported
+    as missing (and a FIFO or device read by the catalog format would block)."""
+    (tmp_path / "user_artists.dat").write_text("userID\tartistID\tweight\n2\t51\t13\n")
+    (tmp_path / "item_index2entity_id.txt").write_text("51\t0\n")
+    make(tmp_path / "kg.txt")
+    with pytest.raises(IngestError) as info:
+        ingest(None, "neo4j", tmp_path, fmt="kgcn", dry_run=True, progress=False)
+    assert info.value.problems == [f"kg.txt:1:*: {what}, not a file: expected a regular file"]

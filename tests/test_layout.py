@@ -83,7 +83,7 @@ def _within(module: str, *packages: str) -> bool:
 #: (importer packages, packages they must not import)
 RULES = [
     (("mmkg.graph", "mmkg.schema", "mmkg.config", "mmkg.errors", "mmkg.export", "mmkg.server",
-      "mmkg.ingest", "mmkg.recommend", "mmkg.progress", "mmkg.sample_catalog"),
+      "mmkg.ingest", "mmkg.recommend", "mmkg.progress", "mmkg.sample_catalog", "mmkg.files"),
      ("mmkg.train", "mmkg.publish", "mmkg.cli")),
     (("mmkg.ingest",), ("mmkg.export", "mmkg.train", "mmkg.publish")),
     (("mmkg.train",), ("mmkg.ingest", "mmkg.publish", "mmkg.cli")),

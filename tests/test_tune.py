@@ -1,6 +1,7 @@
 """``mmkg tune`` on the tiny synthetic export: resume, budget, determinism, best config, no test split."""
 
 import csv
+from pathlib import Path
 
 import optuna
 import pytest
@@ -184,3 +185,31 @@ def test_cli_unknown_model_is_one_line(export_dir, tmp_path):
 def test_cli_missing_export_is_one_line(tmp_path):
     result = CliRunner().invoke(cli, ["tune", "--export", str(tmp_path / "none"), "--out", str(tmp_path)])
     assert result.exit_code != 0 and len(result.output.strip().splitlines()) == 1
+
+
+def _open_study_after(barrier, out: str) -> str:
+    """In a worker process: wait for the others, then open the study in ``out``."""
+    barrier.wait()
+    try:
+        open_study(Path(out), TrainConfig())
+    except Exception as e:  # what the test reports: any failure at all
+        return f"{type(e).__name__}: {e}"
+    return "ok"
+
+
+def test_tunes_starting_at_once_on_a_new_out_share_one_study(tmp_path):
+    """Issue 21, finding 10: two `mmkg tune` at once on a new --out both created Optuna's SQLite
+    tables and one died with a traceback (`alembic_version` / `table studies already exists`,
+    in about 4 of 10 tries of 3 processes): 10 rounds of 3 processes opening a new study in
+    step (a barrier)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    outcomes = []
+    for round_ in range(10):
+        out = tmp_path / f"tune-{round_}"
+        out.mkdir()
+        with context.Manager() as manager, context.Pool(3) as pool:
+            barrier = manager.Barrier(3)
+            outcomes += pool.starmap(_open_study_after, [(barrier, str(out))] * 3)
+    assert [o for o in outcomes if o != "ok"] == []

@@ -32,6 +32,8 @@ import os
 import pickle
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,6 +67,24 @@ def check_out_folder(out: Path, min_free_mib: float = MIN_FREE_MIB) -> None:
     if free_mib < min_free_mib:
         raise RunFolderError(f"--out {out}: only {free_mib:.0f} MiB free on its filesystem; a run "
                              f"needs at least {min_free_mib:.0f} MiB (export, checkpoints, embeddings)")
+
+
+@contextmanager
+def out_folder(out: Path) -> Iterator[None]:
+    """:func:`check_out_folder` for the ``with`` block; when the check or the block fails, the
+    folders it created (OUT, missing parents) are removed again while empty: a refused run
+    leaves nothing behind, and a folder that existed before is never removed."""
+    created = [folder for folder in (out, *out.parents) if not folder.exists()]  # deepest first
+    try:
+        check_out_folder(out)
+        yield
+    except BaseException:
+        for folder in created:
+            try:
+                folder.rmdir()  # only while empty
+            except OSError:
+                break
+        raise
 
 
 @dataclass(frozen=True)
@@ -277,14 +297,14 @@ class RunFolder:
         return path
 
     def _write_json(self, name: str, data: dict[str, Any]) -> None:
-        self.path.mkdir(parents=True, exist_ok=True)
+        self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.file(name).write_text(json.dumps(data, indent=2))
 
     def _read_json(self, name: str) -> dict[str, Any]:
         return _json_file(self._need(name))
 
     def _save_tensors(self, name: str, blob: dict[str, Any], *, atomic: bool = False) -> None:
-        self.path.mkdir(parents=True, exist_ok=True)
+        self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
         path = self.file(name)
         if not atomic:
             torch.save(blob, path)

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from mmkg.errors import RunFolderError
+from mmkg.errors import RunFolderError, TrainError
 from mmkg.export import ExportedGraph
 from mmkg.train.config import TrainConfig
 from mmkg.train.data import TrainData

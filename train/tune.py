@@ -34,6 +34,7 @@ objective settings.
 from __future__ import annotations
 
 import csv
+import fcntl
 import logging
 import math
 import tempfile
@@ -62,6 +63,8 @@ STUDY = "study.db"
 BEST_CONFIG = "best.toml"
 TRIALS_TABLE = "trials.csv"
 STUDY_NAME = "mmkg-tune"
+STUDY_LOCK = "study.db.lock"
+"""The file ``open_study`` locks while it creates or loads the study's storage."""
 PRUNER_STARTUP_TRIALS = 5
 """Trials that always run to the end before the pruner compares against them."""
 PRUNER_WARMUP_EPOCHS = 5
@@ -191,16 +194,21 @@ def tune(data: TrainData, base: TrainConfig, out: Path, *, trials: int, timeout:
 
 def open_study(out: Path, base: TrainConfig, pruner: optuna.pruners.BasePruner | None = None) -> optuna.Study:
     """The study in ``out/study.db``, created or loaded; trials left running by a killed process
-    are marked failed.
+    are marked failed. Created under an exclusive lock of ``out/study.db.lock``: two ``mmkg
+    tune`` starting at once on a new ``--out`` would both create Optuna's tables (SQLite's
+    ``alembic_version`` race) and one would fail with a traceback.
 
     Raises:
         TrainError: the study there was made with another base config.
     """
     pruner = pruner or optuna.pruners.MedianPruner(n_startup_trials=PRUNER_STARTUP_TRIALS,
                                                   n_warmup_steps=PRUNER_WARMUP_EPOCHS)
-    study = optuna.create_study(storage=f"sqlite:///{(out / STUDY).resolve()}", study_name=STUDY_NAME,
-                                direction="maximize", sampler=_sampler(base.seed, 0), pruner=pruner,
-                                load_if_exists=True)
+    with open(out / STUDY_LOCK, "a") as lock:  # two tunes creating one storage: one at a time
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        study = optuna.create_study(storage=f"sqlite:///{(out / STUDY).resolve()}",
+                                    study_name=STUDY_NAME, direction="maximize",
+                                    sampler=_sampler(base.seed, 0), pruner=pruner,
+                                    load_if_exists=True)
     setup = base.model_dump(mode="json")
     recorded = study.user_attrs.get("base")
     if recorded is None:

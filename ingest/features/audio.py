@@ -38,6 +38,12 @@ in kHz).
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
 from functools import cache
 from importlib.metadata import version
 from pathlib import Path
@@ -48,6 +54,8 @@ from mmkg.config import MediaSettings
 from mmkg.ingest.features.registry import register_extractor
 from mmkg.ingest.features.spec import FeatureSpec
 from mmkg.schema import Modality, Prop
+
+log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 22050
 MAX_SECONDS = 15.0
@@ -80,6 +88,27 @@ SPEC = FeatureSpec(
 )
 
 
+@contextlib.contextmanager
+def decoder_messages_logged(path: Path) -> Iterator[None]:
+    """Route what the C decoders write straight to file descriptor 2 during the block (libmpg123,
+    inside libsndfile: ``Warning: Xing stream size off by more than 1%, ...`` for an MP3 with
+    bytes after its last frame) to this module's log at debug level, naming ``path``, instead of
+    the user's terminal. The descriptor belongs to the process: the block must be short."""
+    sys.stderr.flush()
+    with tempfile.TemporaryFile() as sink:
+        saved = os.dup(2)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            text = sink.read().decode(errors="replace").strip()
+            if text:
+                log.debug("%s: the decoder said: %s", path, " ".join(text.split()))
+
+
 def load(path: Path) -> np.ndarray:
     """Mono float32 samples at ``SAMPLE_RATE`` of the window described above.
 
@@ -89,7 +118,7 @@ def load(path: Path) -> np.ndarray:
     import soundfile
     import soxr
 
-    with soundfile.SoundFile(str(path)) as audio:
+    with decoder_messages_logged(path), soundfile.SoundFile(str(path)) as audio:
         rate = audio.samplerate
         total = audio.frames / rate if audio.frames > 0 else 0.0
         if audio.seekable() and total > MAX_SECONDS:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+from mmkg.ingest.readers.table import file_kind
 from mmkg.ingest.validate import Validator
 from mmkg.schema import Modality
 
@@ -16,6 +17,10 @@ from mmkg.schema import Modality
 def feature_kinds(path: Path, name: str, validator: Validator) -> dict[str, Modality]:
     """The ``[NAME] kind = "Audio"`` entries of a ``features.toml`` (``{}`` when absent)."""
     if not path.exists():
+        return {}
+    kind = file_kind(path)
+    if kind is not None:
+        validator.file_problem(name, f"{kind}, not a file: expected a regular file")
         return {}
     try:
         data = tomllib.loads(path.read_text())

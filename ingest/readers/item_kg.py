@@ -27,7 +27,7 @@ def load(root: Path, name: str, validator: Validator, *, header: Header,
          names: list[str] | None = None) -> Table | None:
     """Read one tab-separated file of the dataset, or record that it is missing."""
     path = root / name
-    if not path.is_file():
+    if not path.exists():
         validator.file_problem(name, f"missing: expected the file {name} in {root}")
         return None
     return read_table(path, name, validator, sep="\t", header=header, names=names)

@@ -9,12 +9,17 @@ the 1-based row number. Blank lines keep their numbers and are dropped.
 
 Control characters (NUL, and every C0 character but tab, line feed and carriage return) make a
 file unusable: the parser would silently cut a cell at a NUL. They are reported at their line and
-column before parsing.
+column before parsing, as is the first byte of a file that is not UTF-8. A header row must name
+every column once. A path that is a directory, a FIFO or a device is named for what it is. A cell
+longer than :data:`mmkg.ingest.validate.MAX_TEXT_LENGTH`
+characters is a problem at its line and column (the row is rejected).
 """
 
 from __future__ import annotations
 
+import csv
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -67,6 +72,10 @@ def read_table(
         names: column names for a file without a header; with ``header=True`` and ``names`` the
             header is read but the columns are renamed by position (KGCN's ``kg.txt``).
     """
+    kind = file_kind(path)
+    if kind is not None:
+        validator.file_problem(name, f"{kind}, not a file: expected a regular file")
+        return None
     if path.suffix == ".parquet":
         return _read_parquet(path, name, validator)
     try:
@@ -85,6 +94,8 @@ def read_table(
         return None
     if header == "auto":
         header = not any(_is_number(f) for f in first.split(sep))
+    if header and not names and _bad_header(first, sep, name, validator):
+        return None
     if _control_characters(path, name, validator, sep, None if header else (names or [])):
         return None
     try:
@@ -111,8 +122,8 @@ def read_table(
         else:
             validator.file_problem(name, f"cannot parse the file: {e}")
         return None
-    except UnicodeDecodeError as e:
-        validator.file_problem(name, f"cannot decode the file as UTF-8 ({e.reason})")
+    except UnicodeDecodeError:
+        _not_utf8(path, name, validator, sep, None if header else (names or []))
         return None
     if header and names:
         if len(frame.columns) != len(names):
@@ -128,7 +139,9 @@ def read_table(
     blank = (frame == "").all(axis=1)
     if blank.any():
         frame = frame[~blank]
-    return Table(name, path, frame)
+    table = Table(name, path, frame)
+    validator.text_lengths(table)
+    return table
 
 
 def _read_parquet(path: Path, name: str, validator: Validator) -> Table | None:
@@ -153,7 +166,61 @@ def _read_parquet(path: Path, name: str, validator: Validator) -> Table | None:
             validator.add(name, int(line), column, _control_message(char), fatal=True)
     if validator.fatal:
         return None
-    return Table(name, path, text)
+    table = Table(name, path, text)
+    validator.text_lengths(table)
+    return table
+
+
+def file_kind(path: Path) -> str | None:
+    """What ``path`` is when it exists but is not a regular file (symlinks followed): ``"a
+    directory"``, ``"a FIFO (named pipe)"``, ``"a character device"``...; None for a regular
+    file or nothing at all. Reading a FIFO or a device would block or never end."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    for test, what in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return what
+    return None
+
+
+def _bad_header(first: str, sep: str, name: str, validator: Validator) -> bool:
+    """Report empty and repeated names in the header row ``first`` (line 1; an empty name by its
+    1-based position); True if any."""
+    cells = [cell.strip() for cell in next(csv.reader([first], delimiter=sep))]
+    bad = False
+    for position, cell in enumerate(cells, start=1):
+        if not cell:
+            validator.add(name, 1, str(position), f"column {position} has no name: expected a "
+                          "name in every header cell", fatal=True)
+            bad = True
+        elif cell in cells[:position - 1]:
+            validator.add(name, 1, cell, f"column {position} repeats the name {cell!r} of column "
+                          f"{cells.index(cell) + 1}: expected each column once", fatal=True)
+            bad = True
+    return bad
+
+
+def _not_utf8(path: Path, name: str, validator: Validator, sep: str,
+              names: list[str] | None) -> None:
+    """Report the first byte of ``path`` that is not UTF-8 at its line and column."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+        start = 0
+    except UnicodeDecodeError as e:
+        start = e.start
+    line = data.count(b"\n", 0, start) + 1
+    line_start = data.rfind(b"\n", 0, start) + 1
+    header = names if names is not None else \
+        data.split(b"\n", 1)[0].decode("utf-8", "replace").rstrip("\r").split(sep)
+    field = data.count(sep.encode(), line_start, start)
+    column = header[field].strip() if field < len(header) else "*"
+    validator.add(name, line, column, f"byte 0x{data[start]:02x} is not UTF-8 (a Windows-1252 or "
+                  "Latin-1 file?): expected UTF-8 text (e.g. saved as 'CSV UTF-8')", fatal=True)
 
 
 def _first_line(path: Path) -> str | None:

@@ -26,6 +26,8 @@ def start(app: AppContext, timeout: float) -> None:
     server = _server(app)
     started = server.start(timeout=timeout)
     st = server.status()
+    if server.recovered:
+        click.echo(server.recovered)
     click.echo(f"Neo4j {'started' if started else 'already running'} (pid {st.pid}) at {st.bolt_uri}")
     click.echo(f"Browser: {st.browser_url}")
 

@@ -20,6 +20,27 @@ def _ratios(ctx: click.Context, param: click.Parameter, value: str) -> tuple[flo
     return parts
 
 
+def check_free_space(out: Path) -> None:
+    """OUT's filesystem (that of its nearest existing folder: the export is built beside OUT)
+    has the :data:`mmkg.train.run_folder.MIN_FREE_MIB` MiB free that ``mmkg train`` wants of its
+    ``--out``, so that a full disk fails in a second with the numbers, not with a writer's
+    traceback halfway through the export.
+
+    Raises:
+        ExportError: the filesystem is (nearly) full.
+    """
+    import shutil
+
+    from mmkg.errors import ExportError
+    from mmkg.train import run_folder
+
+    existing = next(folder for folder in (out, *out.absolute().parents) if folder.exists())
+    free_mib = shutil.disk_usage(existing).free / 2**20
+    if free_mib < run_folder.MIN_FREE_MIB:
+        raise ExportError(f"{out}: only {free_mib:.0f} MiB free on its filesystem; an export needs "
+                          f"at least {run_folder.MIN_FREE_MIB:.0f} MiB (graph, listens, split, features)")
+
+
 @click.command()
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--genre", "genres", multiple=True, metavar="NAME",
@@ -73,6 +94,7 @@ def export(app: AppContext, out: Path, genres: tuple[str, ...], users: tuple[str
         raise click.UsageError(f"{out} is not empty: {hint}")
     if users_file and users:
         raise click.UsageError("give either --users-file or --user, not both")
+    check_free_space(out)
     if users_file:
         users = tuple(line.strip() for line in users_file.read_text().splitlines() if line.strip())
     try:

@@ -10,6 +10,9 @@ traceback (``-v`` logs the traceback too):
 - a file the command cannot read or write (:class:`OSError`) → ``path: reason``, status 1;
 - usage errors (unknown option or choice, missing argument) → click's message on one line with
   a pointer to ``--help``, status 2.
+
+Every command runs under the umask 077 (:func:`mmkg.files.owner_only`): what it writes (run and
+export folders, the importer's CSV files, reports) holds user data and is owner-only.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from mmkg import __version__
 from mmkg.cli.context import AppContext
 from mmkg.config import load_settings
 from mmkg.errors import MmkgError, printable
+from mmkg.files import owner_only
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +52,8 @@ class MmkgGroup(click.Group):
 
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            with owner_only():  # run and export folders, reports: user data, 0700/0600
+                return super().invoke(ctx)
         except click.UsageError as e:
             raise _one_line_usage(e) from e
         except click.ClickException:

@@ -41,7 +41,7 @@ def train(app: AppContext, config_files: tuple[Path, ...], overrides: dict, out:
           threads: int | None, resume: bool, refit: bool, init_from: Path | None, quiet: bool) -> None:
     """Train a recommender and write its run folder OUT (selection and test on the export's split)."""
     from mmkg.train.distributed import check_workers
-    from mmkg.train.run_folder import check_out_folder
+    from mmkg.train.run_folder import out_folder
     from mmkg.train.runner import refit_run, resolve_config, train_run
 
     check_workers(workers, export_given=export_path is not None)  # before the run folder is made
@@ -49,13 +49,13 @@ def train(app: AppContext, config_files: tuple[Path, ...], overrides: dict, out:
     flags = {"model.name": model, "seed": seed}
     config = resolve_config(out, config_files, {**{k: v for k, v in flags.items() if v is not None},
                                                 **overrides}, resume=resume)
-    check_out_folder(out)
-    if export_path is None:
-        export_path = out / "export"
-        if not (export_path / "manifest.json").exists():
-            _export_database(app, export_path, split_seed)
-    result = train_run(config, out, export_path, resume=resume, progress=not quiet, workers=workers,
-                       init_from=init_from)
+    with out_folder(out):  # a refused run removes the folders it made
+        if export_path is None:
+            export_path = out / "export"
+            if not (export_path / "manifest.json").exists():
+                _export_database(app, export_path, split_seed)
+        result = train_run(config, out, export_path, resume=resume, progress=not quiet,
+                           workers=workers, init_from=init_from)
     if not result:
         return  # a torchrun worker other than rank 0: rank 0 reports
     print_metrics(result["valid"], result["test"])

@@ -26,8 +26,6 @@ from weakref import WeakKeyDictionary
 
 from neo4j import READ_ACCESS, WRITE_ACCESS, Driver, GraphDatabase, ManagedTransaction, Session
 from neo4j.api import BookmarkManager
-
-T = TypeVar("T")
 from neo4j.exceptions import IncompleteCommit, Neo4jError
 
 from mmkg.errors import DatabaseError, MmkgError
@@ -35,6 +33,8 @@ from mmkg.schema import quote
 
 CYPHER_DIR = Path(str(resources.files("mmkg.cypher")))
 """The installed ``cypher/`` folder (the repository's ``cypher/`` in an editable install)."""
+
+T = TypeVar("T")
 
 PLACEHOLDER = re.compile(r"__[A-Z]+__")
 """A template slot in a query file: ``__LABEL__``, ``__REL__``, ``__PREDICATE__``..."""
@@ -48,14 +48,13 @@ class TrustedCypher(str):
 
 
 @cache
-def load_query(name: str | Path) -> str:
-    """The text of ``cypher/<name>.cypher`` (or of the file ``name``, a path: the benchmarks'
-    own queries) without its ``//`` comment lines (read once).
+def load_query(name: str) -> str:
+    """The text of ``cypher/<name>.cypher`` without its ``//`` comment lines (read once).
 
     Raises:
         MmkgError: no such file.
     """
-    path = name if isinstance(name, Path) else CYPHER_DIR / f"{name}.cypher"
+    path = CYPHER_DIR / f"{name}.cypher"
     try:
         text = path.read_text()
     except OSError as e:
@@ -63,7 +62,7 @@ def load_query(name: str | Path) -> str:
     return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("//")).strip()
 
 
-def load_statements(name: str | Path) -> list[str]:
+def load_statements(name: str) -> list[str]:
     """The ``;``-separated statements of a multi-statement file such as ``schema.cypher``."""
     return [s.strip() for s in load_query(name).split(";") if s.strip()]
 
@@ -154,20 +153,25 @@ def read_named(driver: Driver, database: str, name: str, **params) -> list[dict]
     return read_rows(driver, database, load_query(name), **params)
 
 
-def read_transaction(driver: Driver, database: str, work: Callable[[ManagedTransaction], T]) -> T:
-    """Run ``work(tx)`` in ONE read transaction (retried as a whole on transient errors), so
-    that every query it runs through :func:`named_rows` sees the same committed state (e.g. a
-    model and its rows, never the flip between them).
+def read_together(driver: Driver, database: str,
+                  work: Callable[[Callable[..., list[dict]]], T]) -> T:
+    """Run ``work(read)`` in ONE read transaction, where ``read(name, **params)`` runs
+    ``cypher/<name>.cypher`` in it and returns its rows as dicts; return what ``work`` returns.
+
+    For answers whose parts must come from the same place (a cluster member) and the same
+    moment as far as Neo4j allows. Neo4j reads *committed* data per statement, so a write that
+    commits between two statements is seen by the second: a query whose rows must agree with a
+    value (the current model) reads that value itself. The transaction is retried as a whole on
+    transient errors, so ``work`` must only read.
 
     Raises:
         DatabaseError: Neo4j refused a query.
     """
-    return _in_session(driver, database, "read", lambda session: session.execute_read(work), read=True)
+    def unit(tx: ManagedTransaction) -> T:
+        return work(lambda name, **params: _fetch(tx, load_query(name), params))
 
-
-def named_rows(tx: ManagedTransaction, name: str, **params) -> list[dict]:
-    """Run ``cypher/<name>.cypher`` with ``params`` in the transaction ``tx``; rows as dicts."""
-    return _fetch(tx, load_query(name), params)
+    return _in_session(driver, database, "read", lambda session: session.execute_read(unit),
+                       read=True)
 
 
 def write_rows(driver: Driver, database: str, query: str, **params) -> list[dict]:

@@ -37,6 +37,8 @@ class ComposeServer:
                               "this install lacks: set MMKG_NEO4J_SERVER=java (Neo4j from Maven Central)")
         self.settings = settings
         self.log_file = Path("docker compose logs neo4j")
+        self.recovered: str | None = None
+        """Always None: ``--bulk`` (offline imports) runs on the local server only."""
 
     def _compose(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         cfg = self.settings.neo4j

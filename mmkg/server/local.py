@@ -20,6 +20,12 @@ every value of the graph, so ``start`` makes ``$MMKG_HOME`` and the whole ``.mmk
 owner-only (directories 0700, files 0600, also for a tree an older version left readable) and
 runs the JVM under umask 077, so that what Neo4j creates later is owner-only too.
 
+An offline import (``mmkg ingest --bulk``, :mod:`mmkg.ingest.bulk`) records itself in
+``run/offline-import.json`` (its pid, the database, its CSV folder, its stage) while it runs. If
+that process dies (``kill -9``, a crash) :meth:`LocalServer.start` finishes what it left: a store
+the importer had not finished is removed (the database starts empty), the schema is applied,
+the CSV folder removed, and :attr:`LocalServer.recovered` says so in one line.
+
 The JVM runs with the classpath ``plugins/*:plugins/lib/*:conf/*:lib/*`` (plugins first, as
 Neo4j's own launcher does), so that Graph Data Science (a kernel extension, not only procedures)
 loads; its procedures need ``dbms.security.procedures.unrestricted=gds.*``. Neo4j loads every
@@ -40,7 +46,7 @@ import subprocess
 import time
 import urllib.request
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,7 +55,9 @@ from neo4j.exceptions import AuthError, ClientError
 
 from mmkg.config import NEO4J_VERSION, Settings
 from mmkg.errors import ServerError
+from mmkg.files import OWNER_ONLY_UMASK, owner_only
 from mmkg.graph.queries import load_query
+from mmkg.graph.schema import apply_schema
 from mmkg.server.browser import browser_conf_lines
 
 POM = Path(__file__).with_name("pom.xml")
@@ -62,8 +70,12 @@ PROCEDURE_ANNOTATIONS = tuple(f"Lorg/neo4j/procedure/{a};".encode()
                               for a in ("Procedure", "UserFunction", "UserAggregationFunction"))
 """Class-file descriptors of the annotations Neo4j's procedure loader looks for."""
 MAIN_CLASS = "org.neo4j.server.CommunityEntryPoint"
-OWNER_ONLY_UMASK = 0o077
-"""The umask of ``start`` and of the JVM: new directories 0700, new files 0600."""
+OFFLINE_IMPORT = "offline-import.json"
+"""The file (in ``run/``) an ``mmkg ingest --bulk`` holds while it runs."""
+IMPORT_STAGES = ("csv", "import", "imported")
+"""An offline import's stages: writing CSV files (the server runs), importing (the server is
+stopped, the store being replaced), imported (the store is complete, the schema not yet
+applied)."""
 DEFAULT_PASSWORD = "neo4j"  # the built-in initial password Neo4j forces you to change
 JVM_OPTIONS = (
     "-XX:+UseG1GC",
@@ -99,6 +111,9 @@ class LocalServer:
         self.log_file = self.home / "logs" / "neo4j.log"
         self.console_log = self.home / "logs" / "console.log"
         self.pid_file = self.home / "run" / "neo4j.pid"
+        self.import_file = self.home / "run" / OFFLINE_IMPORT
+        self.recovered: str | None = None
+        """What the last :meth:`start` did about an interrupted offline import (one line), or None."""
 
     # -- installation -----------------------------------------------------------------------
     def install(self) -> tuple[Path, Path]:
@@ -165,18 +180,22 @@ class LocalServer:
         Returns True when a new server process was started.
         """
         restrict_to_owner(self.settings.home, self.home)
+        interrupted = self.interrupted_import()
         if self.pid() is not None:
             self.wait(timeout)
             self._ensure_password()  # in case an earlier start died before setting it
+            self.recovered = self.finish_interrupted_import(interrupted)
             return False
         if _port_open(self.settings.neo4j.bolt_port):
             raise ServerError(
                 f"port {self.settings.neo4j.bolt_port} is taken by another process; stop it or set "
                 "MMKG_NEO4J_BOLT_PORT / MMKG_NEO4J_HTTP_PORT"
             )
+        if interrupted is not None and interrupted["stage"] == "import":
+            self.remove_database_files(interrupted["database"])  # what the importer left
         java = java_executable()
         lib, plugins = self.install()
-        with _umask(OWNER_ONLY_UMASK):  # conf, console log, pid file, and the JVM's own files
+        with owner_only():  # conf, console log, pid file, and the JVM's own files
             self.write_conf()
             heap = self.settings.neo4j.heap
             classpath = f"{plugins}/*:{plugins / PLUGIN_LIBRARIES}/*:{self.conf_dir}/*:{lib}/*"
@@ -189,6 +208,7 @@ class LocalServer:
             self.pid_file.write_text(f"{proc.pid}\n")
         self.wait(timeout)
         self._ensure_password()
+        self.recovered = self.finish_interrupted_import(interrupted)
         return True
 
     def wait(self, timeout: float = 120.0) -> None:
@@ -235,6 +255,63 @@ class LocalServer:
                 text = path.read_text(errors="replace").splitlines()[-lines:]
                 chunks.append(f"--- last lines of {path} ---\n" + "\n".join(text))
         return "\n".join(chunks) or f"(no log at {self.log_file})"
+
+    # -- offline imports (``mmkg ingest --bulk``) -----------------------------------------------
+    def begin_import(self, database: str, folder: Path) -> None:
+        """Record that this process loads ``database`` from the CSV files in ``folder``
+        (stage ``csv``), so that :meth:`start` can finish the job if this process dies."""
+        self.import_file.parent.mkdir(parents=True, exist_ok=True)
+        self._write_import({"pid": os.getpid(), "database": database, "folder": str(folder),
+                            "stage": "csv"})
+
+    def import_stage(self, stage: str) -> None:
+        """Move this process's offline import on to ``stage`` (:data:`IMPORT_STAGES`)."""
+        record = json.loads(self.import_file.read_text())
+        self._write_import({**record, "stage": IMPORT_STAGES[IMPORT_STAGES.index(stage)]})
+
+    def end_import(self) -> None:
+        """The offline import is over (done, or undone by its own process)."""
+        self.import_file.unlink(missing_ok=True)
+
+    def interrupted_import(self) -> dict | None:
+        """The record of an offline import whose process is gone (``pid``, ``database``,
+        ``folder``, ``stage``), or None (none recorded, or its process still runs)."""
+        try:
+            record = json.loads(self.import_file.read_text())
+        except (OSError, ValueError):
+            return None
+        return None if _alive(int(record["pid"])) else record
+
+    def finish_interrupted_import(self, record: dict | None) -> str | None:
+        """Finish what the dead offline import ``record`` left on the running server (its
+        unfinished store was removed before the start): apply the schema, remove its CSV
+        folder and the record. Returns one line saying so, or None without a record."""
+        if record is None:
+            return None
+        database = record["database"]
+        cfg = self.settings.neo4j
+        with GraphDatabase.driver(f"bolt://127.0.0.1:{cfg.bolt_port}",
+                                  auth=(cfg.user, self.settings.password())) as driver:
+            apply_schema(driver, database)
+        shutil.rmtree(record["folder"], ignore_errors=True)
+        self.end_import()
+        undone = (f"its unfinished import removed (database {database!r} is empty: run it "
+                  "again), " if record["stage"] == "import" else "")
+        return (f"an interrupted `mmkg ingest --bulk` (pid {record['pid']}, stage "
+                f"{record['stage']!r}) was finished: {undone}the schema applied, its CSV "
+                "files removed")
+
+    def remove_database_files(self, database: str) -> None:
+        """Remove the files of ``database`` of the *stopped* server (what a failed or
+        interrupted import left): the server creates it empty on its next start."""
+        data = self.home / "data"
+        for folder in (data / "databases" / database, data / "transactions" / database):
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _write_import(self, record: dict) -> None:
+        partial = self.import_file.with_suffix(".partial")
+        partial.write_text(json.dumps(record))
+        partial.replace(self.import_file)
 
     # -- helpers ------------------------------------------------------------------------------
     def _ensure_password(self) -> None:
@@ -320,16 +397,6 @@ def restrict_to_owner(home: Path, tree: Path) -> None:
                 if stat.S_ISLNK(st.st_mode):
                     continue
                 os.chmod(name, mode | (st.st_mode & stat.S_IXUSR))
-
-
-@contextlib.contextmanager
-def _umask(mask: int) -> Iterator[None]:
-    """Run the block under the process umask ``mask``."""
-    previous = os.umask(mask)
-    try:
-        yield
-    finally:
-        os.umask(previous)
 
 
 def java_executable() -> str:

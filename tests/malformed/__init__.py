@@ -85,6 +85,22 @@ def _replace(name: str, old: str, new: str) -> Callable[[Path], None]:
     return mutate
 
 
+def _replace_bytes(name: str, old: bytes, new: bytes) -> Callable[[Path], None]:
+    def mutate(root: Path) -> None:
+        path = root / name
+        data = path.read_bytes()
+        assert old in data, (name, old)
+        path.write_bytes(data.replace(old, new, 1))
+    return mutate
+
+
+def _make_directory(name: str) -> Callable[[Path], None]:
+    def mutate(root: Path) -> None:
+        (root / name).unlink()
+        (root / name).mkdir()
+    return mutate
+
+
 def _append(name: str, line: str) -> Callable[[Path], None]:
     def mutate(root: Path) -> None:
         with (root / name).open("a") as handle:
@@ -177,6 +193,20 @@ MALFORMED: list[tuple[str, Callable[[Path], None], str]] = [
      "tracks.csv:5:id: an id of 10,000 characters: expected at most 1,024"),
     ("user_id_too_long", _replace("interactions.csv", "u3,t5,", "u" * 40_000 + ",t5,"),
      "interactions.csv:6:user_id: an id of 40,000 characters: expected at most 1,024"),
+    # issue 21 finding 12: a 6,000,000-character title stopped the importer with no reason
+    ("title_too_long", _replace("tracks.csv", "Song Four", "x" * 6_000_000),
+     "tracks.csv:5:title: a cell of 6,000,000 characters: expected at most 65,536 (longer than "
+     "65,536 characters)"),
+    # issue 21 finding 14: headers, the place of a non-UTF-8 byte, what a path that is not a file is
+    ("duplicate_header", _replace("artists.csv", "id,name", "id,id"),
+     "artists.csv:1:id: column 2 repeats the name 'id' of column 1: expected each column once"),
+    ("empty_header", _replace("genres.csv", "id,name", "id,"),
+     "genres.csv:1:2: column 2 has no name: expected a name in every header cell"),
+    ("windows_1252_byte_on_line_5", _replace_bytes("tracks.csv", b"Song Four", b"Caf\xe9 Four"),
+     "tracks.csv:5:title: byte 0xe9 is not UTF-8 (a Windows-1252 or Latin-1 file?): expected "
+     "UTF-8 text"),
+    ("table_is_a_directory", _make_directory("albums.csv"),
+     "albums.csv:1:*: a directory, not a file: expected a regular file"),
     ("plays_above_int64", _replace("interactions.csv", "u1,t1,10,", "u1,t1,99999999999999999999,"),
      "interactions.csv:2:plays: expected an integer of at most 9223372036854775807 (64 bits), "
      "found '99999999999999999999'"),
