@@ -12,14 +12,19 @@ SOURCES = ("pyproject.toml", "README.md", "mmkg", "ingest", "train", "publish", 
 """What the wheel is built from (copied, so that the build leaves nothing in the checkout)."""
 
 
-def test_a_wheel_installs_only_the_mmkg_namespace(tmp_path: Path):
-    source, target = tmp_path / "src", tmp_path / "site"
+def copy_sources(source: Path) -> None:
+    """Copy :data:`SOURCES` into the new folder ``source``."""
     source.mkdir()
     for name in SOURCES:
         if (ROOT / name).is_dir():
             shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy(ROOT / name, source / name)
+
+
+def test_a_wheel_installs_only_the_mmkg_namespace(tmp_path: Path):
+    source, target = tmp_path / "src", tmp_path / "site"
+    copy_sources(source)
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
                     "--no-cache-dir", "--target", str(target), str(source)], check=True, cwd=tmp_path)
     top = {p.name for p in target.iterdir() if not p.name.endswith((".dist-info", ".egg-info"))} - {"bin"}

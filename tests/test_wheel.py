@@ -12,7 +12,6 @@ docker server, whose compose file the wheel lacks, is one line.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -21,12 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
 from tests.test_cli_errors import assert_one_line_error
+from tests.test_packaging import copy_sources
 
 pytestmark = pytest.mark.wheel
-SOURCES = ("pyproject.toml", "README.md", "mmkg", "ingest", "train", "publish", "cypher")
-"""What the wheel is built from (copied, so that the build leaves nothing in the checkout)."""
 
 
 def _free_port() -> int:
@@ -40,12 +37,7 @@ def wheel_venv(tmp_path_factory) -> Path:
     """A fresh venv holding only the mmkg wheel, its dependencies seen through a ``.pth``."""
     tmp = tmp_path_factory.mktemp("wheel")
     source = tmp / "src"
-    source.mkdir()
-    for name in SOURCES:
-        if (ROOT / name).is_dir():
-            shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(ROOT / name, source / name)
+    copy_sources(source)
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
     subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "--no-cache-dir", "-w", str(tmp / "dist"),
                     str(source)], check=True, cwd=tmp)

@@ -76,21 +76,18 @@ def write_valid_catalog(root: Path) -> Path:
     return root
 
 
-def _replace(name: str, old: str, new: str) -> Callable[[Path], None]:
+def _replace(name: str, old: str | bytes, new: str | bytes) -> Callable[[Path], None]:
+    """Replace the first ``old`` of file ``name`` by ``new`` (as text, or as bytes when given
+    bytes: an encoding the text API cannot write)."""
     def mutate(root: Path) -> None:
         path = root / name
-        text = path.read_text()
-        assert old in text, (name, old)
-        path.write_text(text.replace(old, new, 1))
-    return mutate
-
-
-def _replace_bytes(name: str, old: bytes, new: bytes) -> Callable[[Path], None]:
-    def mutate(root: Path) -> None:
-        path = root / name
-        data = path.read_bytes()
+        data = path.read_bytes() if isinstance(old, bytes) else path.read_text()
         assert old in data, (name, old)
-        path.write_bytes(data.replace(old, new, 1))
+        replaced = data.replace(old, new, 1)
+        if isinstance(replaced, bytes):
+            path.write_bytes(replaced)
+        else:
+            path.write_text(replaced)
     return mutate
 
 
@@ -202,7 +199,7 @@ MALFORMED: list[tuple[str, Callable[[Path], None], str]] = [
      "artists.csv:1:id: column 2 repeats the name 'id' of column 1: expected each column once"),
     ("empty_header", _replace("genres.csv", "id,name", "id,"),
      "genres.csv:1:2: column 2 has no name: expected a name in every header cell"),
-    ("windows_1252_byte_on_line_5", _replace_bytes("tracks.csv", b"Song Four", b"Caf\xe9 Four"),
+    ("windows_1252_byte_on_line_5", _replace("tracks.csv", b"Song Four", b"Caf\xe9 Four"),
      "tracks.csv:5:title: byte 0xe9 is not UTF-8 (a Windows-1252 or Latin-1 file?): expected "
      "UTF-8 text"),
     ("table_is_a_directory", _make_directory("albums.csv"),
