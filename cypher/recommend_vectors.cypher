@@ -11,14 +11,17 @@
 // Returns:  rank (int, 1 = best of the model's tracks the user did not listen to), trackId,
 //           title, artist (name or null), score (float: sigmoid of the dot product, as in
 //           RECOMMENDED.score), model (Model.id); no rows when the user has no vector
-MATCH (m:Model {current: true}) WHERE m.serving_index IS NOT NULL
+// Model.serving_index is read from properties(m): a database that never served from vectors
+// has no such property key, and m.serving_index would raise a notification (01N52, a Warn tab).
+MATCH (m:Model {current: true})
+WITH m, properties(m).serving_index AS servingIndex WHERE servingIndex IS NOT NULL
 MATCH (u:User {id: $userId})
 // The dynamic property is read after a WITH: in the MATCH's WHERE Neo4j reports it (a
 // DynamicProperty notification, shown as a Warn tab in the Browser).
-WITH m, u, u[m.vector_property] AS vector
+WITH m, servingIndex, u, u[m.vector_property] AS vector
 WHERE vector IS NOT NULL
-WITH m, vector, COLLECT { MATCH (u)-[:LISTENED]->(h:Track) RETURN h } AS heard
-CALL db.index.vector.queryNodes(m.serving_index,
+WITH m, servingIndex, vector, COLLECT { MATCH (u)-[:LISTENED]->(h:Track) RETURN h } AS heard
+CALL db.index.vector.queryNodes(servingIndex,
        CASE WHEN toInteger($k) > m.k THEN toInteger($k) ELSE m.k END + size(heard),
        vector + [0.0]) YIELD node
 WITH m, vector, node, node[m.vector_property] AS tv WHERE NOT node IN heard
