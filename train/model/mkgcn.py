@@ -152,8 +152,8 @@ class MKGCN(VectorRecommender):
         return users, items
 
     def propagate_with_alone(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``U``, ``I`` and :math:`\tilde I` (the items without their ID this step scored by
-        :math:`x_i` alone) of one propagation."""
+        """``U``, ``I`` and ``Ĩ`` (``I`` with the items whose ID this step dropped scored by
+        ``x_i`` alone) of one propagation."""
         inputs, keep = self.item_inputs()
         x = self.kg(inputs, self.relation.weight)[: self.n_items]
         out = propagate_layers(self.adj, torch.cat([self.user.weight, x]), self.layers)
@@ -164,7 +164,7 @@ class MKGCN(VectorRecommender):
     def loss(self, users: torch.Tensor, pos: torch.Tensor, negatives: Negatives, objective: str,
              l2: float, temperature: float = 1.0) -> torch.Tensor:
         """The objective over ``I`` plus the L2 term, plus (training with ID dropout) the same
-        objective over :math:`\tilde I`."""
+        objective over ``Ĩ``."""
         if not (self.training and self.id_dropout > 0):
             return super().loss(users, pos, negatives, objective, l2, temperature)
         u, items, alone = self.propagate_with_alone()
