@@ -1,4 +1,4 @@
-"""Inductive vectors for tracks that arrive after training: the **trained** MKGCN's own forward
+r"""Inductive vectors for tracks that arrive after training: the **trained** MKGCN's own forward
 pass over index spaces extended with the new tracks, no retraining.
 
 With the run's parameters :math:`\theta` (those that produced its ``embeddings.pt``) and
