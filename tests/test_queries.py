@@ -83,7 +83,8 @@ def test_vector_queries_follow_the_current_model_not_a_fixed_slot():
             assert slot.prop not in query and all(i not in query for i in slot.indexes.values())
     for name in ("similar_tracks", "cold_start"):
         assert "queryNodes(m.track_index," in load_query(name)
-    assert "queryNodes(m.serving_index," in load_query("recommend_vectors")
+    vectors = load_query("recommend_vectors")
+    assert "properties(m).serving_index AS servingIndex" in vectors and "queryNodes(servingIndex," in vectors
     assert all(slot.serving not in load_query("recommend_vectors") for slot in VECTOR_SLOTS)
 
 
