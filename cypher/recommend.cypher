@@ -4,8 +4,10 @@
 // Params:   $userId (string), $k (int), $genre (Genre id or name, or null = any genre)
 // Returns:  rank (int, 1 = best of the model's list), trackId, title, artist (name or null),
 //           score (float), model (Model.id); no rows when the user has none
+// One current model even while a flip commits: under read committed, the scan for current
+// models may meet the old one before the flip and the new one after it.
 MATCH (m:Model {current: true})
-WITH m.id AS model
+WITH m.id AS model LIMIT 1
 MATCH (u:User {id: $userId})-[r:RECOMMENDED]->(t:Track)
 WHERE r.model = model
   AND NOT EXISTS { (u)-[:LISTENED]->(t) }

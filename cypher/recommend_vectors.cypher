@@ -14,6 +14,7 @@
 // Model.serving_index is read from properties(m): a database that never served from vectors
 // has no such property key, and m.serving_index would raise a notification (01N52, a Warn tab).
 MATCH (m:Model {current: true})
+WITH m LIMIT 1  // one current model even while a flip commits (see recommend.cypher)
 WITH m, properties(m).serving_index AS servingIndex WHERE servingIndex IS NOT NULL
 MATCH (u:User {id: $userId})
 // The dynamic property is read after a WITH: in the MATCH's WHERE Neo4j reports it (a
