@@ -18,7 +18,8 @@ Per dataset and split seed S:
    weights never saw a listen it is tested on) and day 0's train is a subset of day 1's train;
    both are asserted. The day-0 model (``mmkg train`` defaults, seed S, selected on validation
    Recall@20; no ``--refit``, whose weights would have seen valid and test) is trained on it.
-4. Day-1 arms, each one ``mmkg train`` (model seed S): ``full`` (the defaults, from scratch) and
+4. Day-1 arms, each one ``mmkg train`` (model seed S): ``full`` (the defaults, from scratch),
+   ``full-reseed`` (the same with model seed S + 100: how far two full retrains land apart) and
    every ``warm-*`` of :data:`WARM` (``--init-from`` the day-0 run, a few epochs). The warm
    setting reported is the one with the best mean **validation** Recall@20 over the split seeds
    (test is read, never used to choose).
@@ -27,7 +28,8 @@ Prints the machine, the command, the load average, and per dataset a markdown ta
 over split seeds) with per-seed rows: valid and test Recall@20 / NDCG@20, test Δ warm − full,
 and the wall time of each arm's ``mmkg train`` command. It EMPTIES the configured database
 (``MMKG_*`` settings), hence ``--yes``. Finished steps in ``--work`` are reused (data folders,
-exports, runs with a ``metrics.json``); ``WORK/db.json`` records what the database holds.
+exports, runs with a ``metrics.json``); ``WORK/db.json`` records what the database holds (it
+trusts that nothing else wrote to that database since; delete the file if something did).
 """
 
 from __future__ import annotations
@@ -60,11 +62,14 @@ WARM: dict[str, list[str]] = {
     "warm-e5": ["--set", "epochs=5"],
     "warm-e10": ["--set", "epochs=10"],
     "warm-e5-lr1e-3": ["--set", "epochs=5", "--set", "lr=0.001"],
+    "warm-e10-lr1e-3": ["--set", "epochs=10", "--set", "lr=0.001"],
 }
 """Warm-start settings compared on validation (``--init-from`` the day-0 run; the other settings
 are the defaults: lr 4e-3, patience 10, so each is the validation-best of its epochs).
 ``warm-e0`` trains nothing: the day-0 weights on the day-1 export (no refresh at all)."""
-COLUMNS = (("recall@20", "R@20"), ("ndcg@20", "NDCG@20"))
+RESEED = 100
+"""``full-reseed``: the full retrain again with model seed S + 100 (same export): how far two
+full retrains that differ only by their seed land apart, the yardstick for warm − full."""
 
 
 # -- the data of each day --------------------------------------------------------------------
@@ -98,8 +103,12 @@ def synthetic_days(root: Path, args: argparse.Namespace) -> tuple[Path, Path, di
     catalog, later = root / "catalog", root / "holdback"
     everything = root / "interactions-all.csv"
     log = root / "bench.log"
+    params, stamp = {"tracks": args.tracks, "users": args.users, "interactions": args.interactions}, root / "params.json"
+    if stamp.exists() and json.loads(stamp.read_text()) != params:
+        sys.exit(f"{root} holds a catalog made with {stamp.read_text()}; use another --work")
     if not (later / "interactions.csv").exists():
         root.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(json.dumps(params))
         run(["sample-catalog", str(catalog), "--tracks", str(args.tracks), "--users", str(args.users),
              "--seed", "0", "--interactions-per-user", str(args.interactions), "--force"], log)
         shutil.move(catalog / "interactions.csv", everything)
@@ -215,7 +224,7 @@ def dataset_runs(args: argparse.Namespace, dataset: str, splits: list[int], log:
         else:
             hold_root = root / "hold-time"          # the same held-back listens for every seed
             day0_data, later, held[s] = synthetic_days(hold_root, args)
-        state = {"dataset": dataset, "day0": str(day0_data), "holdback": str(later)}
+        state = {"dataset": dataset, "day0": str(day0_data), "holdback": str(later), **held[s]}
         raw0, export1 = hold_root / "export-day0", root / f"s{s}" / "export-day1"
         export0 = root / f"s{s}" / "export-day0"
         if not (raw0 / "manifest.json").exists():
@@ -232,6 +241,8 @@ def dataset_runs(args: argparse.Namespace, dataset: str, splits: list[int], log:
         runs = root / f"s{s}" / "runs"
         results.setdefault("day0", {})[s] = train(export0, runs / "day0", FULL, s, args.threads)
         results.setdefault("full", {})[s] = train(export1, runs / "full", FULL, s, args.threads)
+        results.setdefault("full-reseed", {})[s] = train(export1, runs / f"full-seed{s + RESEED}", FULL,
+                                                         s + RESEED, args.threads)
         for name in args.warm.split(","):
             results.setdefault(name, {})[s] = train(export1, runs / name,
                                                     ["--init-from", str(runs / "day0"), *WARM[name]],
@@ -263,7 +274,7 @@ def report(dataset: str, results: dict[str, dict[int, dict]], held: dict, splits
              "|---|---:|---:|---:|---:|---:|---|---:|---|"]
     for name, by_seed in results.items():
         rs = [by_seed[s] for s in splits]
-        if name == "day0" or name == "full":
+        if name in ("day0", "full"):
             dr = dn = "–"
         else:
             dr = stat(by_seed[s]["test"]["recall@20"] - full[s]["test"]["recall@20"] for s in splits)
@@ -278,16 +289,20 @@ def report(dataset: str, results: dict[str, dict[int, dict]], held: dict, splits
             f"| {stat(r['test']['ndcg@20'] for r in rs)} | {dr} | {dn} "
             f"| {epochs} | {stat((r['wall'] for r in rs), 1)} | {loads} |")
     lines += ["", "Per seed (test Recall@20 / NDCG@20; wall s of `mmkg train`):", "",
-              "| split seed | full | " + " | ".join(warm) + f" | Δ R@20 {chosen} − full | within 0.005 |",
-              "|---|---|" + "---|" * len(warm) + "---:|---|"]
+              "| split seed | full | full-reseed | " + " | ".join(warm) + f" | Δ R@20 {chosen} − full | within 0.005 |",
+              "|---|---|---|" + "---|" * len(warm) + "---:|---|"]
     for s in splits:
         cell = lambda r: f"{r['test']['recall@20']:.4f} / {r['test']['ndcg@20']:.4f} ({r['wall']:.0f} s)"  # noqa: E731
         d = results[chosen][s]["test"]["recall@20"] - full[s]["test"]["recall@20"]
-        lines.append(f"| {s} | {cell(full[s])} | " + " | ".join(cell(results[n][s]) for n in warm)
+        lines.append(f"| {s} | {cell(full[s])} | {cell(results['full-reseed'][s])} | " + " | ".join(cell(results[n][s]) for n in warm)
                      + f" | {d:+.4f} | {'✔' if abs(d) <= 0.005 else '✘'} |")
     mean = np.mean([results[chosen][s]["test"]["recall@20"] - full[s]["test"]["recall@20"] for s in splits])
+    noise = [results["full-reseed"][s]["test"]["recall@20"] - full[s]["test"]["recall@20"] for s in splits]
     lines.append(f"\nMean Δ test Recall@20 ({chosen} − full): {mean:+.4f} "
-                 f"({'within' if abs(mean) <= 0.005 else 'outside'} 0.005).")
+                 f"({'within' if abs(mean) <= 0.005 else 'outside'} 0.005); per seed within 0.005 on "
+                 f"{sum(abs(results[chosen][s]['test']['recall@20'] - full[s]['test']['recall@20']) <= 0.005 for s in splits)}"
+                 f" of {len(splits)}. Two full retrains (model seed S vs S + {RESEED}): Δ "
+                 + ", ".join(f"{d:+.4f}" for d in noise) + f" (mean |Δ| {np.mean(np.abs(noise)):.4f}).")
     return "\n".join(lines)
 
 
@@ -298,8 +313,8 @@ def main() -> None:
     parser.add_argument("--datasets", default="lastfm,synthetic")
     parser.add_argument("--split-seeds", default="0,1,2")
     parser.add_argument("--warm", default=",".join(WARM), help="warm settings (names in WARM) to compare")
-    parser.add_argument("--tracks", type=int, default=1000, help="synthetic catalog size")
-    parser.add_argument("--users", type=int, default=500)
+    parser.add_argument("--tracks", type=int, default=2000, help="synthetic catalog size")
+    parser.add_argument("--users", type=int, default=2000)
     parser.add_argument("--interactions", type=int, default=40)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
