@@ -103,7 +103,8 @@ def synthetic_days(root: Path, args: argparse.Namespace) -> tuple[Path, Path, di
     catalog, later = root / "catalog", root / "holdback"
     everything = root / "interactions-all.csv"
     log = root / "bench.log"
-    params, stamp = {"tracks": args.tracks, "users": args.users, "interactions": args.interactions}, root / "params.json"
+    params = {"tracks": args.tracks, "users": args.users, "interactions": args.interactions}
+    stamp = root / "params.json"
     if stamp.exists() and json.loads(stamp.read_text()) != params:
         sys.exit(f"{root} holds a catalog made with {stamp.read_text()}; use another --work")
     if not (later / "interactions.csv").exists():
@@ -289,19 +290,21 @@ def report(dataset: str, results: dict[str, dict[int, dict]], held: dict, splits
             f"| {stat(r['test']['ndcg@20'] for r in rs)} | {dr} | {dn} "
             f"| {epochs} | {stat((r['wall'] for r in rs), 1)} | {loads} |")
     lines += ["", "Per seed (test Recall@20 / NDCG@20; wall s of `mmkg train`):", "",
-              "| split seed | full | full-reseed | " + " | ".join(warm) + f" | Δ R@20 {chosen} − full | within 0.005 |",
+              "| split seed | full | full-reseed | " + " | ".join(warm)
+              + f" | Δ R@20 {chosen} − full | within 0.005 |",
               "|---|---|---|" + "---|" * len(warm) + "---:|---|"]
     for s in splits:
-        cell = lambda r: f"{r['test']['recall@20']:.4f} / {r['test']['ndcg@20']:.4f} ({r['wall']:.0f} s)"  # noqa: E731
+        cells = [f"{r['test']['recall@20']:.4f} / {r['test']['ndcg@20']:.4f} ({r['wall']:.0f} s)"
+                 for r in (full[s], results["full-reseed"][s], *(results[n][s] for n in warm))]
         d = results[chosen][s]["test"]["recall@20"] - full[s]["test"]["recall@20"]
-        lines.append(f"| {s} | {cell(full[s])} | {cell(results['full-reseed'][s])} | " + " | ".join(cell(results[n][s]) for n in warm)
-                     + f" | {d:+.4f} | {'✔' if abs(d) <= 0.005 else '✘'} |")
-    mean = np.mean([results[chosen][s]["test"]["recall@20"] - full[s]["test"]["recall@20"] for s in splits])
+        lines.append(f"| {s} | " + " | ".join(cells) + f" | {d:+.4f} | {'✔' if abs(d) <= 0.005 else '✘'} |")
+    deltas = [results[chosen][s]["test"]["recall@20"] - full[s]["test"]["recall@20"] for s in splits]
     noise = [results["full-reseed"][s]["test"]["recall@20"] - full[s]["test"]["recall@20"] for s in splits]
+    mean = float(np.mean(deltas))
     lines.append(f"\nMean Δ test Recall@20 ({chosen} − full): {mean:+.4f} "
                  f"({'within' if abs(mean) <= 0.005 else 'outside'} 0.005); per seed within 0.005 on "
-                 f"{sum(abs(results[chosen][s]['test']['recall@20'] - full[s]['test']['recall@20']) <= 0.005 for s in splits)}"
-                 f" of {len(splits)}. Two full retrains (model seed S vs S + {RESEED}): Δ "
+                 f"{sum(abs(d) <= 0.005 for d in deltas)} of {len(splits)}. "
+                 f"Two full retrains (model seed S vs S + {RESEED}): Δ "
                  + ", ".join(f"{d:+.4f}" for d in noise) + f" (mean |Δ| {np.mean(np.abs(noise)):.4f}).")
     return "\n".join(lines)
 
