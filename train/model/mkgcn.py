@@ -157,9 +157,10 @@ class MKGCN(VectorRecommender):
         inputs, keep = self.item_inputs()
         x = self.kg(inputs, self.relation.weight)[: self.n_items]
         out = propagate_layers(self.adj, torch.cat([self.user.weight, x]), self.layers)
-        items = torch.where(self.no_id.unsqueeze(1), x, out[self.n_users:])
-        alone = torch.where(keep.unsqueeze(1), out[self.n_users:], x)
-        return out[: self.n_users], items, alone
+        users, final = out.split([self.n_users, self.n_items])             # one gradient copy, not one per slice
+        items = torch.where(self.no_id.unsqueeze(1), x, final)
+        alone = torch.where(keep.unsqueeze(1), final, x)
+        return users, items, alone
 
     def loss(self, users: torch.Tensor, pos: torch.Tensor, negatives: Negatives, objective: str,
              l2: float, temperature: float = 1.0) -> torch.Tensor:
