@@ -60,3 +60,26 @@ def test_shared_negatives_are_seeded_and_corrected_by_their_proposal_probability
     pop = np.bincount(TRAIN[:, 1], minlength=N_ITEMS) + 1.0
     q = 8 * pop / pop.sum()
     assert torch.allclose(a.log_q_neg, torch.log(torch.as_tensor(q[a.items.numpy()], dtype=torch.float32)))
+
+
+def test_softmax_matches_logsumexp_and_its_gradient_over_far_apart_logits():
+    """The floor of ``logit - row max`` (exp's slow underflow path) changes neither the loss nor
+    its gradient beyond float32 rounding, also where logits lie hundreds apart and where a
+    masked candidate is far above the rest."""
+    g = torch.Generator().manual_seed(0)
+    pos, neg = torch.randn(64, generator=g) * 30, torch.randn(64, 40, generator=g) * 30
+    valid = torch.rand(64, 40, generator=g) > 0.2
+    neg[~valid] += 1e4
+    grads = []
+    for fast in (True, False):
+        p, n = pos.clone().requires_grad_(), neg.clone().requires_grad_()
+        if fast:
+            loss = LOSSES.get("softmax")(Candidates(p, n, valid), 0.1)
+        else:
+            logits = torch.cat([p.unsqueeze(1), n.masked_fill(~valid, float("-inf"))], 1) / 0.1
+            loss = (torch.logsumexp(logits, 1) - logits[:, 0]).mean()
+        loss.backward()
+        grads.append((loss.detach(), p.grad, n.grad))
+    for a, b in zip(*grads):
+        assert torch.isfinite(a).all() and torch.allclose(a, b, rtol=1e-4, atol=1e-5)
+    assert (grads[0][2][~valid] == 0).all()

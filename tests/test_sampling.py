@@ -86,3 +86,18 @@ def test_user_with_every_item_is_refused():
 
     with pytest.raises(TrainError, match="no negative exists"):
         NegativeSampler(np.array([[0, 0], [0, 1]]), n_items=2)
+
+
+def test_positive_grid_from_listeners_equals_the_pairwise_test():
+    """``grid`` (the listeners of a batch's shared negatives) marks exactly what ``contains``
+    finds pair by pair, with repeated users and repeated items."""
+    from mmkg.train.sampling import _TrainPositives
+
+    rng = np.random.default_rng(1)
+    train = np.stack([rng.integers(0, 30, 400), rng.integers(0, 20, 400)], 1)
+    positives = _TrainPositives(train, 20)
+    users = torch.as_tensor(rng.integers(0, 30, 90))
+    items = torch.as_tensor(rng.integers(0, 20, 15))
+    expected = positives.contains(users.unsqueeze(1), items.unsqueeze(0))
+    assert expected.any() and not expected.all()
+    assert torch.equal(positives.grid(users, items), expected)

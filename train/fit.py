@@ -18,6 +18,7 @@ import math
 import resource
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,6 @@ from mmkg.train import metrics
 from mmkg.train.config import TOPK, USERS_PER_CHUNK, TrainConfig
 from mmkg.train.data import TrainData
 from mmkg.train.evaluate import ctr_metrics, evaluate, valid_sample
-from mmkg.train.ranking import by_user
 from mmkg.train.model import Recommender, build_model
 from mmkg.train.run_folder import Embeddings, RunFolder
 from mmkg.train.registry import NEGATIVES
@@ -295,53 +295,87 @@ def embeddings(model: Recommender, data: TrainData, k: int = PUBLISH_K, users_pe
     return final_scoring(model, data, test=False, k=k, users_per_chunk=users_per_chunk)[1]
 
 
-def _mask(pairs: np.ndarray, start: int, n: int, n_items: int) -> torch.Tensor:
-    """``[n, n_items]`` True at the items of ``pairs`` whose user is in ``start .. start + n - 1``."""
-    mask = torch.zeros(n, n_items, dtype=torch.bool)
-    sel = pairs[(pairs[:, 0] >= start) & (pairs[:, 0] < start + n)]
-    mask[sel[:, 0] - start, sel[:, 1]] = True
-    return mask
+class _PairsByUser:
+    """``(user, item)`` pairs grouped by user, so that those of a range of users cost only their
+    own number."""
+
+    def __init__(self, pairs: np.ndarray, n_users: int, n_items: int) -> None:
+        pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+        order = np.argsort(pairs[:, 0], kind="stable")
+        self.items, self.n_items = torch.as_tensor(pairs[order, 1]), n_items
+        self.start = np.concatenate([[0], np.cumsum(np.bincount(pairs[:, 0], minlength=n_users))])
+
+    def rows(self, lo: int, hi: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(row, item)`` of every pair of the users ``lo .. hi - 1`` (row = user - lo)."""
+        counts = torch.as_tensor(np.diff(self.start[lo:hi + 1]))
+        return torch.repeat_interleave(torch.arange(hi - lo), counts), self.items[self.start[lo]:self.start[hi]]
+
+    def contains(self, lo: int, hi: int, items: torch.Tensor) -> torch.Tensor:
+        """``[hi - lo, m]`` bool: is ``items[r, j]`` one of user ``lo + r``'s items?"""
+        row, item = self.rows(lo, hi)
+        keys = torch.sort(row * self.n_items + item).values
+        asked = torch.arange(hi - lo).unsqueeze(1) * self.n_items + items
+        at = torch.searchsorted(keys, asked).clamp(max=max(len(keys) - 1, 0))
+        return keys[at] == asked if len(keys) else torch.zeros_like(asked, dtype=torch.bool)
+
+
+@torch.no_grad()                                                          # per thread: the pool's too
+def _score_users(model: Recommender, lo: int, hi: int, k: int, test_k: int, train: _PairsByUser,
+                 held: tuple[_PairsByUser, _PairsByUser] | None
+                 ) -> tuple[torch.Tensor, torch.Tensor, np.ndarray | None, np.ndarray | None]:
+    """Users ``lo .. hi - 1``: their top-``k`` over every track but their training ones (items,
+    ``-1`` past the rankable ones; sigmoid scores) and, with ``held = (valid, test)``, the hits of
+    the top-``test_k`` over every track but their training and validation ones, for the users
+    with a test listen, and their number of test listens. One ``topk`` serves both: it is wide
+    enough to hold ``test_k`` tracks besides every validation track of the chunk's users."""
+    logits = model.score_all(torch.arange(lo, hi))
+    logits[train.rows(lo, hi)] = float("-inf")
+    width = k
+    if held is not None:
+        valid_rows = held[0].rows(lo, hi)[0]
+        most_valid = int(torch.bincount(valid_rows).max()) if len(valid_rows) else 0
+        width = max(k, test_k + most_valid)
+    wide = torch.topk(logits, min(width, logits.shape[1]), dim=1)
+    items = wide.indices[:, :k].masked_fill(torch.isinf(wide.values[:, :k]), -1)
+    scores = torch.sigmoid(wide.values[:, :k])
+    if held is None:
+        return items, scores, None, None
+    valid, test = held
+    ranked = wide.values.masked_fill(valid.contains(lo, hi, wide.indices), float("-inf"))
+    best = torch.topk(ranked, test_k, dim=1)
+    best_items = torch.gather(wide.indices, 1, best.indices)
+    hits = test.contains(lo, hi, best_items) & ~torch.isinf(best.values)
+    n_truth = torch.bincount(test.rows(lo, hi)[0], minlength=hi - lo).numpy()
+    has = n_truth > 0
+    return items, scores, hits.numpy()[has], n_truth[has]
 
 
 @torch.no_grad()
 def final_scoring(model: Recommender, data: TrainData, *, test: bool, k: int = PUBLISH_K,
                   users_per_chunk: int = 256) -> tuple[dict[str, float], Embeddings]:
-    """Score every user against every track ONCE, ``users_per_chunk`` users at a time, and take
-    from the same scores (1) what publish writes (:func:`embeddings`) and (2) with ``test``, the
-    test metrics :func:`~mmkg.train.evaluate.evaluate` gives (CTR, and top-K of each user with a
-    test listen over all tracks but their training and validation ones), which would otherwise
-    score all pairs a second time. On a ``cold-items`` export the test metrics come from
-    ``evaluate`` (warm candidates, cold and mixed rankings). Returns ``(test metrics or {},
-    embeddings)``."""
+    """Score every user against every track ONCE, ``users_per_chunk`` users at a time (as many
+    chunks at once as torch has threads: ``topk`` runs on one), and take from the same scores
+    (1) what publish writes (:func:`embeddings`) and (2) with ``test``, the test metrics
+    :func:`~mmkg.train.evaluate.evaluate` gives (CTR, and top-K of each user with a test listen
+    over all tracks but their training and validation ones), which would otherwise score all
+    pairs a second time. On a ``cold-items`` export the test metrics come from ``evaluate``
+    (warm candidates, cold and mixed rankings). Returns ``(test metrics or {}, embeddings)``."""
     model.eval()
     track, user = model.get_embedding()
-    split, train, n_items = data.split, data.train, data.n_items
+    split, n_items = data.split, data.n_items
     shared = test and data.cold_items.size == 0
-    truth_by_user = by_user(split["test"], data.n_users) if shared else []
-    items, scores, hits, n_truth = [], [], [], []
+    train = _PairsByUser(data.train, data.n_users, n_items)
+    held = ((_PairsByUser(split["valid"], data.n_users, n_items),
+             _PairsByUser(split["test"], data.n_users, n_items)) if shared else None)
     k, test_k = min(k, n_items), min(max(TOPK), n_items)
-    for start in range(0, data.n_users, users_per_chunk):
-        n = min(users_per_chunk, data.n_users - start)
-        logits = model.score_all(torch.arange(start, start + n))
-        logits = logits.masked_fill(_mask(train, start, n, n_items), float("-inf"))
-        top = torch.topk(logits, k, dim=1)
-        items.append(top.indices.masked_fill(torch.isinf(top.values), -1))
-        scores.append(torch.sigmoid(top.values))
-        if not shared:
-            continue
-        rows = [r for r in range(n) if len(truth_by_user[start + r])]
-        if not rows:
-            continue
-        held = logits.masked_fill(_mask(split["valid"], start, n, n_items), float("-inf"))[rows]
-        best = torch.topk(held, test_k, dim=1)
-        relevant = torch.zeros(len(rows), n_items, dtype=torch.bool)
-        for i, r in enumerate(rows):
-            relevant[i, truth_by_user[start + r]] = True
-        hits.append((torch.gather(relevant, 1, best.indices) & ~torch.isinf(best.values)).numpy())
-        n_truth.extend(len(truth_by_user[start + r]) for r in rows)
+    starts = range(0, data.n_users, users_per_chunk)
+    with ThreadPoolExecutor(max(1, torch.get_num_threads())) as pool:
+        chunks = list(pool.map(lambda lo: _score_users(model, lo, min(lo + users_per_chunk, data.n_users),
+                                                       k, test_k, train, held), starts))
     published = Embeddings(track_ids=list(data.item_ids), user_ids=list(data.user_ids),
-                           track=track.float(), user=user.float(), topk_items=torch.cat(items),
-                           topk_scores=torch.cat(scores))
+                           track=track.float(), user=user.float(),
+                           topk_items=torch.cat([c[0] for c in chunks]) if chunks else torch.empty(0, k, dtype=torch.long),
+                           topk_scores=torch.cat([c[1] for c in chunks]) if chunks else torch.empty(0, k))
     if not test:
         return {}, published
     if not shared:
@@ -350,8 +384,9 @@ def final_scoring(model: Recommender, data: TrainData, *, test: bool, k: int = P
     negatives = split.get("test_neg")
     if negatives is not None and len(negatives) and len(split["test"]):
         out.update(ctr_metrics(model, split["test"], negatives))
+    hits = [c[2] for c in chunks if len(c[2])]
     if hits:
-        out.update(metrics.topk_metrics(np.concatenate(hits), np.array(n_truth), TOPK))
+        out.update(metrics.topk_metrics(np.concatenate(hits), np.concatenate([c[3] for c in chunks]), TOPK))
     return out, published
 
 

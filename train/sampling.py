@@ -157,16 +157,41 @@ class Negatives:
 
 
 class _TrainPositives:
-    """Membership test "is (u, i) a training positive?" on torch tensors (sorted keys + search)."""
+    """Membership test "is (u, i) a training positive?" on torch tensors: sorted keys + search,
+    and each item's listeners (sorted ``user · n_items + item`` keys are also item-major once
+    re-sorted by item)."""
 
     def __init__(self, train: np.ndarray, n_items: int) -> None:
         self.n_items = n_items
-        self.keys = torch.as_tensor(np.unique(train[:, 0] * n_items + train[:, 1]))
+        pairs = np.unique(train[:, 0] * n_items + train[:, 1])
+        self.keys = torch.as_tensor(pairs)
+        users, items = pairs // n_items, pairs % n_items
+        by_item = np.argsort(items, kind="stable")
+        self.listeners = torch.as_tensor(users[by_item])
+        self.listener_start = torch.as_tensor(np.concatenate([[0], np.cumsum(np.bincount(items, minlength=n_items))]))
 
     def contains(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         keys = users * self.n_items + items
         pos = torch.searchsorted(self.keys, keys).clamp(max=len(self.keys) - 1)
         return self.keys[pos] == keys
+
+    def grid(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        """``contains(users[:, None], items[None, :])`` ``[B, N]``, from the listeners of the
+        ``N`` items instead of ``B · N`` searches: cost ``O(B log B + P log B)`` with ``P`` the
+        listens of those items (a batch of shared negatives: ``N`` small, ``B`` large)."""
+        start, count = self.listener_start[items], self.listener_start[items + 1] - self.listener_start[items]
+        column = torch.repeat_interleave(torch.arange(len(items)), count)             # [P]
+        offset = torch.arange(len(column)) - torch.repeat_interleave(count.cumsum(0) - count, count)
+        listener = self.listeners[start[column] + offset]                                 # [P]
+        batch_users, order = torch.sort(users)
+        lo = torch.searchsorted(batch_users, listener)
+        hits = torch.searchsorted(batch_users, listener, right=True) - lo               # rows per listen
+        column = torch.repeat_interleave(column, hits)
+        first = torch.repeat_interleave(lo, hits)
+        rank = torch.arange(len(first)) - torch.repeat_interleave(hits.cumsum(0) - hits, hits)
+        out = torch.zeros(len(users), len(items), dtype=torch.bool)
+        out[order[first + rank], column] = True
+        return out
 
 
 @NEGATIVES.register("ratio")
@@ -205,7 +230,7 @@ class SharedNegatives:
     def draw(self, rows: torch.Tensor, users: torch.Tensor, pos: torch.Tensor,
              gen: torch.Generator) -> Negatives:
         items = torch.multinomial(self.prob, self.n, replacement=True, generator=gen)
-        valid = ~self.positives.contains(users.unsqueeze(1), items.unsqueeze(0))
+        valid = ~self.positives.grid(users, items)
         if not self.correct:
             return Negatives(items, valid)
         log_q = torch.log(self.n * self.prob)

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from mmkg.train.model.bprmf import BPRMF
+from mmkg.train.model.sparse import symmetric_matmul
 from mmkg.train.registry import MODELS
 
 
@@ -29,10 +30,11 @@ def normalized_adjacency(n_users: int, n_items: int, train: np.ndarray) -> torch
 
 
 def propagate_layers(adj: torch.Tensor, x: torch.Tensor, layers: int) -> torch.Tensor:
-    r"""LightGCN propagation: :math:`\frac{1}{L+1}\sum_{l=0}^{L} \hat A^l x`."""
+    r"""LightGCN propagation: :math:`\frac{1}{L+1}\sum_{l=0}^{L} \hat A^l x` (``adj`` symmetric,
+    as :func:`normalized_adjacency` builds it)."""
     out = x
     for _ in range(layers):
-        x = adj @ x
+        x = symmetric_matmul(adj, x)
         out = out + x
     return out / (layers + 1)
 
@@ -54,4 +56,4 @@ class LightGCN(BPRMF):
 
     def propagate(self) -> tuple[torch.Tensor, torch.Tensor]:
         out = propagate_layers(self.adj, torch.cat([self.user.weight, self.item.weight]), self.layers)
-        return out[: self.n_users], out[self.n_users:]
+        return tuple(out.split([self.n_users, self.n_items]))

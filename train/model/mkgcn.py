@@ -9,52 +9,10 @@ from torch import nn
 
 from mmkg.train.model.base import VectorRecommender, objective_loss, vector_logits
 from mmkg.train.model.fusion import MultiModalFusion
+from mmkg.train.model.kg_aggregator import RelationalKGAggregator
 from mmkg.train.model.lightgcn import normalized_adjacency, propagate_layers
 from mmkg.train.registry import MODELS
 from mmkg.train.sampling import Negatives
-
-
-class RelationalKGAggregator(nn.Module):
-    r"""User-independent, relation-aware aggregation over the **whole** knowledge graph (every
-    edge, both directions; no sampling):
-
-    .. math::
-        h_e^{(l+1)} = \frac{1}{|N(e)|} \sum_{(r, t) \in N(e)} r \odot h_t^{(l)}, \qquad
-        \mathrm{KG}(h)_e = \frac{1}{H+1} \sum_{l=0}^{H} h_e^{(l)}
-
-    (the relational message of KGIN, Wang et al. WWW 2021). Each entity's vector mixes those of
-    the entities it shares artists, genres, tags or KG facts with, so items close in the KG start
-    close. Isolated entities keep :math:`h^{(0)}`. Sparse gathers and index adds only: cost
-    ``O(H · |edges| · d)`` per call.
-
-    Args:
-        kg: int64 ``[n_edges, 3]`` (head, relation, tail), both directions.
-        n_entities: size of the entity index space.
-        hops: H (0: the identity).
-
-    Shapes:
-        - h ``[n_entities, d]``, relations ``[R, d]`` → ``[n_entities, d]``
-    """
-
-    def __init__(self, kg: np.ndarray, n_entities: int, hops: int) -> None:
-        super().__init__()
-        self.hops = hops
-        kg = torch.as_tensor(np.asarray(kg, dtype=np.int64).reshape(-1, 3))
-        self.register_buffer("head", kg[:, 0].contiguous(), persistent=False)
-        self.register_buffer("rel", kg[:, 1].contiguous(), persistent=False)
-        self.register_buffer("tail", kg[:, 2].contiguous(), persistent=False)
-        degree = torch.bincount(kg[:, 0], minlength=n_entities).float()
-        self.register_buffer("inv_degree", (1.0 / degree.clamp(min=1)).unsqueeze(1), persistent=False)
-        self.register_buffer("isolated", (degree == 0).unsqueeze(1), persistent=False)
-
-    def forward(self, h: torch.Tensor, relations: torch.Tensor) -> torch.Tensor:
-        out, x = h, h
-        for _ in range(self.hops):
-            messages = relations[self.rel] * x[self.tail]                  # [n_edges, d]
-            x = torch.zeros_like(x).index_add_(0, self.head, messages) * self.inv_degree
-            x = torch.where(self.isolated, h, x)
-            out = out + x
-        return out / (self.hops + 1)
 
 
 @MODELS.register("mkgcn")
@@ -157,9 +115,10 @@ class MKGCN(VectorRecommender):
         inputs, keep = self.item_inputs()
         x = self.kg(inputs, self.relation.weight)[: self.n_items]
         out = propagate_layers(self.adj, torch.cat([self.user.weight, x]), self.layers)
-        items = torch.where(self.no_id.unsqueeze(1), x, out[self.n_users:])
-        alone = torch.where(keep.unsqueeze(1), out[self.n_users:], x)
-        return out[: self.n_users], items, alone
+        users, final = out.split([self.n_users, self.n_items])             # one gradient copy, not one per slice
+        items = torch.where(self.no_id.unsqueeze(1), x, final)
+        alone = torch.where(keep.unsqueeze(1), final, x)
+        return users, items, alone
 
     def loss(self, users: torch.Tensor, pos: torch.Tensor, negatives: Negatives, objective: str,
              l2: float, temperature: float = 1.0) -> torch.Tensor:
