@@ -16,7 +16,7 @@ CLI in its own process (wall seconds and that process's peak RSS):
   per-worker batch give; at a fixed batch an epoch costs steps × whole-graph propagation, i.e.
   O(N²)); ``train`` is the whole command (its end-of-run scoring of users × tracks included);
 - ``publish``: ``mmkg publish`` (vectors, top-100 per user, the flip, vector indexes), and its
-  ``phases:`` line (seconds per phase) as ``publish_phases``;
+  ``phases:`` line (seconds per phase) as ``publish_phases``; skipped with ``--serve vectors``;
 - ``recommend``: p50 / p99 latency of ``mmkg.recommend.for_user`` (``cypher/recommend.cypher``)
   for ``--queries`` random users, with one client and with ``--clients`` (threads);
 - ``publish_vectors``: ``mmkg publish --serve vectors --keep 1`` of the same run (vectors and the
@@ -215,11 +215,6 @@ def measure(n: int, work: Path, args: argparse.Namespace, bulk: bool, log: Path)
     metrics = json.loads((run / "metrics.json").read_text())
     row["epoch"], row["batch_size"] = metrics["seconds_per_epoch"], batch
     print(f"  epoch     {row['epoch']:8.1f} s  (batch {batch:,}, {args.steps} steps)", flush=True)
-    out = step("publish", ["publish", str(run), "--keep", "0"])
-    row["publish_phases"] = publish_phases(out)
-    row["recommendations"] = int(re.search(r"(\d+) recommendations,", out).group(1))
-    print("  publish phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in row["publish_phases"].items()),
-          flush=True)
     users = json.loads((export / "id_maps.json").read_text())["User"]
 
     def latency(name: str) -> None:
@@ -230,7 +225,13 @@ def measure(n: int, work: Path, args: argparse.Namespace, bulk: bool, log: Path)
             print(f"  {name} ({clients} client(s)) p50 {p50:.1f} ms  p99 {p99:.1f} ms  ({load()})",
                   flush=True)
 
-    latency("recommend")
+    if args.serve == "both":
+        out = step("publish", ["publish", str(run), "--keep", "0"])
+        row["publish_phases"] = publish_phases(out)
+        row["recommendations"] = int(re.search(r"(\d+) recommendations,", out).group(1))
+        print("  publish phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in row["publish_phases"].items()),
+              flush=True)
+        latency("recommend")
     # --keep 1: the top-K version stays, so prune does not time deleting its RECOMMENDED (the
     # one-off cost of leaving top-K); a daily vector publish prunes vector versions, which have none
     out = step("publish_vectors", ["publish", str(run), "--keep", "1", "--serve", "vectors",
@@ -280,14 +281,22 @@ def plot(rows: list[dict], fitted: dict, path: Path, title: str) -> None:
     plt.close(fig)
 
 
+def _seconds(row: dict, key: str) -> str:
+    return f"{row[key]:.1f}" if key in row else "–"
+
+
+def _ms(row: dict, key: str) -> str:
+    return f"{row[key] * 1000:.1f}" if key in row else "–"
+
+
 def table(rows: list[dict], fitted: dict) -> str:
     head = "| listens | users | tracks | ingest s | features s | export s | epoch s (batch) | train s | publish s | recommend p50 / p99 ms |"
     lines = [head, "|" + "---|" * 10]
     for r in rows:
         lines.append(f"| {r['listens']:,} | {r['users']:,} | {r['tracks']:,} | {r['ingest']:.1f}"
                      f"{' (bulk)' if r['bulk'] else ''} | {r['features']:.1f} | {r['export']:.1f} | "
-                     f"{r['epoch']:.1f} ({r['batch_size']:,}) | {r['train']:.1f} | {r['publish']:.1f} | "
-                     f"{r['recommend_p50'] * 1000:.1f} / {r['recommend_p99'] * 1000:.1f} |")
+                     f"{r['epoch']:.1f} ({r['batch_size']:,}) | {r['train']:.1f} | {_seconds(r, 'publish')} | "
+                     f"{_ms(r, 'recommend_p50')} / {_ms(r, 'recommend_p99')} |")
     lines.append("| **fitted slope** (last interval) | | | " + " | ".join(
         f"{fitted[s]['slope']:.2f} ({fitted[s]['last']:.2f})" if s in fitted else "–"
         for s in ("ingest", "features", "export", "epoch", "train", "publish")) + " | " +
@@ -298,6 +307,9 @@ def table(rows: list[dict], fitted: dict) -> str:
 
 def phases_table(rows: list[dict]) -> str:
     """Seconds per ``mmkg publish`` phase and size, with the RECOMMENDED relationships per second."""
+    rows = [r for r in rows if "publish_phases" in r]
+    if not rows:
+        return "(no top-K publish: --serve vectors)"
     names = list(rows[0]["publish_phases"])
     lines = ["| listens | RECOMMENDED | " + " | ".join(f"{n} s" for n in names) + " | RECOMMENDED/s |",
              "|" + "---|" * (len(names) + 3)]
@@ -317,6 +329,8 @@ def serving_table(rows: list[dict], clients: int) -> str:
         for mode, publish, name, exact in (("topk", "publish", "recommend", "1 (exact)"),
                                            ("vectors", "publish_vectors", "recommend_vectors",
                                             f"{r['exactness']:.4f}")):
+            if publish not in r:
+                continue
             lines.append(f"| {r['listens']:,} | {mode} | {r[publish]:.1f} | "
                          f"{r[name + '_p50'] * 1000:.1f} / {r[name + '_p99'] * 1000:.1f} | "
                          f"{r[f'{name}_p50_{clients}c'] * 1000:.1f} / {r[f'{name}_p99_{clients}c'] * 1000:.1f} | {exact} |")
@@ -332,6 +346,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients of the second latency run")
     parser.add_argument("--exact-users", type=int, default=200, help="users whose top-20 exactness is measured")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--serve", choices=("both", "vectors"), default="both",
+                        help="publish top-K and vectors (default), or only from vectors (skips the "
+                             "O(users × K) RECOMMENDED write: 17 minutes at 10M)")
     parser.add_argument("--work", type=Path, help="working folder (default: a temporary one)")
     parser.add_argument("--plot", type=Path, default=Path("bench/scale.png"))
     parser.add_argument("--json", type=Path, default=Path("bench/scale.json"))
