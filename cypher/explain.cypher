@@ -14,7 +14,8 @@
 // to the other).
 // Browser:  :param userId => 'u1'; :param explainedTrackId => null; :param limit => 5
 // Params:   $userId (string), $explainedTrackId (string, or null = the user's best recommendation of the
-//           current model), $limit (int)
+//           current model: its first RECOMMENDED, or served from vectors, the first track
+//           recommend_vectors.cypher ranks), $limit (int)
 // Returns:  trackId, kind ('kg', 'audio', 'sentiment', 'text' or 'image'), reason (string),
 //           hops (int; null for a modality reason), support (int: listened tracks reached; 1 for
 //           a modality reason), via (names of the intermediate nodes; the feature name for a
@@ -22,10 +23,23 @@
 //           'title' -TYPE-> 'name' <-TYPE- 'title'), closerThan (int: % of track pairs less
 //           similar, for a modality reason; null for 'kg')
 MATCH (u:User {id: $userId})
-WITH u, coalesce($explainedTrackId, COLLECT {
-       MATCH (u)-[r:RECOMMENDED]->(c:Track)
-       WHERE r.model = COLLECT { MATCH (m:Model {current: true}) RETURN m.id }[0]
-       RETURN c.id ORDER BY r.rank LIMIT 1 }[0]) AS trackId
+WITH u, CASE WHEN $explainedTrackId IS NOT NULL THEN $explainedTrackId ELSE coalesce(
+       COLLECT {
+         MATCH (u)-[r:RECOMMENDED]->(c:Track)
+         WHERE r.model = COLLECT { MATCH (m:Model {current: true}) RETURN m.id }[0]
+         RETURN c.id ORDER BY r.rank LIMIT 1 }[0],
+       // served from vectors (recommend_vectors.cypher): the best unheard track by dot product
+       COLLECT {
+         MATCH (m:Model {current: true})
+         WITH m LIMIT 1
+         WITH m, properties(m).serving_index AS servingIndex WHERE servingIndex IS NOT NULL
+         WITH m, servingIndex, u[m.vector_property] AS vector WHERE vector IS NOT NULL
+         WITH m, servingIndex, vector, COLLECT { MATCH (u)-[:LISTENED]->(h:Track) RETURN h } AS heard
+         CALL db.index.vector.queryNodes(servingIndex, m.k + size(heard), vector + [0.0]) YIELD node
+         WITH vector, node, node[m.vector_property] AS tv WHERE NOT node IN heard
+         RETURN node.id
+         ORDER BY reduce(s = 0.0, i IN range(0, size(vector) - 1) | s + vector[i] * tv[i]) DESC
+         LIMIT 1 }[0]) END AS trackId
 MATCH (t:Track {id: trackId})
 WITH t, COLLECT { MATCH (u)-[:LISTENED]->(h:Track) WHERE h <> t RETURN h } AS history
 CALL (t, history) {
@@ -73,8 +87,10 @@ UNION ALL
   WITH f, m.calibration_thresholds[c] AS threshold,
        size(m.calibration_percentiles) / size(names) AS stride, m, c
   WITH f, threshold, m.calibration_percentiles[c * stride .. (c + 1) * stride] AS percentiles,
-       CASE WHEN f:Audio THEN 'audio' WHEN f:Sentiment THEN 'sentiment'
-            WHEN f:Text THEN 'text' WHEN f:Image THEN 'image' END AS kind
+       // labels(f), not f:Sentiment: a catalog without one of the modalities has no such
+       // label, and testing for it raises a notification (a Warn tab in the Browser)
+       CASE WHEN 'Audio' IN labels(f) THEN 'audio' WHEN 'Sentiment' IN labels(f) THEN 'sentiment'
+            WHEN 'Text' IN labels(f) THEN 'text' WHEN 'Image' IN labels(f) THEN 'image' END AS kind
   WHERE kind IS NOT NULL
   UNWIND history AS h
   MATCH (h)-[:HAS_FEATURE]->(g:Feature {name: f.name})

@@ -140,3 +140,14 @@ def test_a_model_not_scored_by_a_dot_product_is_refused(served, driver, database
     out = CliRunner().invoke(cli, ["publish", str(run), "--serve", "vectors"])
     assert out.exit_code == 1 and len(out.output.strip().splitlines()) == 1
     assert "--serve topk" in out.output
+
+
+def test_explain_without_a_track_explains_the_best_track_served_from_vectors(served, driver, database):
+    """explain.cypher's default track (``$explainedTrackId`` null) is the user's first
+    recommendation in vectors mode too, where no RECOMMENDED exists."""
+    _, emb = served
+    best = exact_ranking(emb, 0)[0][0]
+    got = rows(driver, database, "explain", userId="u0", explainedTrackId=None, limit=5)
+    assert got and {r["trackId"] for r in got} == {best}
+    named = rows(driver, database, "explain", userId="u0", explainedTrackId=best, limit=5)
+    assert got == named
