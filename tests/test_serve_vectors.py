@@ -116,6 +116,29 @@ def test_cli_recommend_served_from_vectors(served):
     assert all(r["reasons"] for r in got)
 
 
+def test_explain_without_a_track_explains_the_best_track_served_from_vectors(served, driver, database):
+    """explain.cypher's default track (``$explainedTrackId`` null) is the user's first
+    recommendation in vectors mode too, where no RECOMMENDED exists."""
+    _, emb = served
+    best = exact_ranking(emb, 0)[0][0]
+    got = rows(driver, database, "explain", userId="u0", explainedTrackId=None, limit=5)
+    assert got and {r["trackId"] for r in got} == {best}
+    named = rows(driver, database, "explain", userId="u0", explainedTrackId=best, limit=5)
+    assert got == named
+
+
+def test_browser_why_recommended_draws_the_top_three_served_from_vectors(served, driver, database):
+    """The guide's "Why a track was recommended" picture in vectors mode: the user's best three
+    by dot product, ranked, each with its KG paths to listened tracks."""
+    _, emb = served
+    got = rows(driver, database, "browser/guide_recommended", userId="u0")
+    assert [r["rank"] for r in got] == [1, 2, 3]
+    best = exact_ranking(emb, 0)[:3]
+    assert [r["recommended"]["id"] for r in got] == [t for t, _ in best]
+    assert [r["score"] for r in got] == pytest.approx([round(s, 4) for _, s in best], abs=1e-4)
+    assert any(r["why"] for r in got)
+
+
 def test_switching_modes_between_publishes(served, driver, database, tmp_path):
     """A top-K publish over a vector-served model serves RECOMMENDED again; publishing the same
     version from vectors afterwards writes none and reads vectors."""
@@ -140,14 +163,3 @@ def test_a_model_not_scored_by_a_dot_product_is_refused(served, driver, database
     out = CliRunner().invoke(cli, ["publish", str(run), "--serve", "vectors"])
     assert out.exit_code == 1 and len(out.output.strip().splitlines()) == 1
     assert "--serve topk" in out.output
-
-
-def test_explain_without_a_track_explains_the_best_track_served_from_vectors(served, driver, database):
-    """explain.cypher's default track (``$explainedTrackId`` null) is the user's first
-    recommendation in vectors mode too, where no RECOMMENDED exists."""
-    _, emb = served
-    best = exact_ranking(emb, 0)[0][0]
-    got = rows(driver, database, "explain", userId="u0", explainedTrackId=None, limit=5)
-    assert got and {r["trackId"] for r in got} == {best}
-    named = rows(driver, database, "explain", userId="u0", explainedTrackId=best, limit=5)
-    assert got == named
