@@ -122,6 +122,27 @@ def test_vader_tells_positive_from_negative_lyrics(tmp_path):
     assert pos_lines[0] == 1.0 and neg_lines[1] == 1.0
 
 
+def test_windowed_vader_scores_exactly_like_vader():
+    """Negations, idioms, boosters, "least", "but", capitals and one- to three-word texts: the
+    windowed checks (see :class:`WindowedAnalyzer`) give VADER's own scores."""
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    from mmkg.ingest.features.sentiment import WindowedAnalyzer
+
+    words = ("love hate good bad happy sad not never without doubt so this no nor or very kind of "
+             "sort extremely least at but LOVE GREAT fire dark cold heart isn't can't barely "
+             "hardly ! ?").split() + [
+        "kiss of death", "to die for", "cut the mustard", "hand to mouth", "the shit",
+        "the bomb", "bad ass", "yeah right", "upper hand", "break a leg", "under the weather",
+        "back handed", "blow smoke", "in the black", "kind of", "sort of", "never so good",
+        "without doubt", "at least", "very least"]
+    rng = np.random.default_rng(0)
+    texts = [" ".join(rng.choice(words, size)) for size in [1, 2, 3, 4] * 50 + [60, 300] * 25]
+    stock, windowed = SentimentIntensityAnalyzer(), WindowedAnalyzer()
+    for text in texts:
+        assert windowed.polarity_scores(text) == stock.polarity_scores(text), text
+
+
 def test_audio_features_separate_two_genres(tmp_path):
     import soundfile
 
