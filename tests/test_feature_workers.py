@@ -25,7 +25,7 @@ from mmkg.errors import FeatureError
 from mmkg.ingest.features import compute, jobs
 from mmkg.sample_catalog import generate_sample_catalog
 from tests.conftest import ROOT, count
-from tests.feature_work import DOOMED, run_job_or_die
+from tests.feature_work import DOOMED, run_job_and_report_torch, run_job_or_die
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +77,16 @@ def test_a_chunk_that_kills_its_worker_is_named_and_the_others_run():
     # every other chunk ran (and found its made-up file missing)
     warned = {w.split(":")[0] for r in results for w in r.warnings}
     assert warned == {f"track {t}" for t in "abefghi"}
+
+
+def test_workers_extract_without_importing_torch(catalog):
+    """No extractor runs on torch: a worker that imported it (0.8 CPU s) only lost time."""
+    tracks = pd.read_csv(catalog / "tracks.csv").dropna(subset=["lyrics"])
+    rows = [(t.id, str((catalog / t.lyrics).resolve())) for t in tracks.itertuples()]
+    work = [jobs.Job("lyrics", rows[:2]), jobs.Job("lyrics", rows[2:4])]
+    results = list(jobs.run_jobs(work, MEDIA, 2, work=run_job_and_report_torch))
+    assert [r.warnings for r in results] == [["torch loaded: False"]] * 2
+    assert all(len(r.sets) == 2 for r in results)
 
 
 def test_a_worker_death_keeps_the_other_chunks_and_a_rerun_resumes(
