@@ -143,6 +143,26 @@ def test_windowed_vader_scores_exactly_like_vader():
         assert windowed.polarity_scores(text) == stock.polarity_scores(text), text
 
 
+def test_zero_crossing_rate_is_librosas():
+    """Tiny values (|y| ≤ 1e-10 count as 0), zeros of either sign and a real mix: the one-pass
+    count of :mod:`~mmkg.ingest.features.audio` equals ``librosa.feature.zero_crossing_rate``."""
+    import librosa
+
+    from mmkg.ingest.features import audio
+
+    rng = np.random.default_rng(0)
+    signals = [
+        np.array([-0.0, 0.0, -1e-11, 1e-11, -1e-9, 1e-9, -1e-10, 1e-10] * 400, dtype=np.float32),
+        np.where(rng.random(30000) < 0.3, 0.0,
+                 rng.normal(size=30000) * 10.0 ** rng.integers(-12, 0, 30000)).astype(np.float32),
+        synth_audio(rng, "metal", 170.0)[:22050 * 3],
+    ]
+    for y in signals:
+        expected = librosa.feature.zero_crossing_rate(y, frame_length=audio.N_FFT,
+                                                      hop_length=audio.HOP)[0]
+        assert np.array_equal(audio._zero_crossing_rate(y), expected)
+
+
 def test_audio_features_separate_two_genres(tmp_path):
     import soundfile
 
