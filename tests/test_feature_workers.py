@@ -1,4 +1,5 @@
-"""Feature workers: a first run on an empty numba cache, and a worker that dies mid-run.
+"""Feature workers: a first run on an empty numba cache, a worker that dies mid-run, which kind
+each worker runs next, and what a worker imports.
 
 The first test runs the real ``mmkg features`` in a subprocess (numba reads ``NUMBA_CACHE_DIR``
 when it is imported) with two workers, every media kind and small chunks on an empty cache:
@@ -9,6 +10,7 @@ with a segfault on such runs, and the chunks they held were only saved by the re
 
 from __future__ import annotations
 
+import collections
 import functools
 import os
 import re
@@ -87,6 +89,27 @@ def test_workers_extract_without_importing_torch(catalog):
     results = list(jobs.run_jobs(work, MEDIA, 2, work=run_job_and_report_torch))
     assert [r.warnings for r in results] == [["torch loaded: False"]] * 2
     assert all(len(r.sets) == 2 for r in results)
+
+
+def test_workers_keep_to_a_kind_and_spread_kinds_over_workers():
+    """Two workers, chunks of lyrics, covers and audio interleaved: each keeps to one kind; the
+    one that started on covers leaves them for audio once a cover chunk shows covers are cheap
+    (audio, unmeasured, may hold more work); a worker whose kind ran out takes one no worker
+    holds, and joins a held one only when nothing else is left."""
+    queue = collections.deque(jobs.Job(kind, [(f"{kind}{i}", "f")] * 4)
+                              for i in range(3) for kind in ("lyrics", "cover", "audio"))
+    chooser = jobs.KindChooser(2)
+    first = [chooser.take(queue, 0), chooser.take(queue, 1)]
+    assert [j.kind for j in first] == ["lyrics", "cover"]
+    assert chooser.take(queue, 1).kind == "cover"  # no cost known yet: keeps its kind
+    chooser.record(first[1], jobs.JobResult("cover", 4, cpu_seconds=0.02))
+    chooser.record(first[0], jobs.JobResult("lyrics", 4, cpu_seconds=0.5))
+    assert chooser.take(queue, 1).kind == "audio"  # cheap covers left for a kind nobody holds
+    assert [chooser.take(queue, 0).kind for _ in range(2)] == ["lyrics", "lyrics"]
+    assert chooser.take(queue, 0).kind == "cover"  # lyrics ran out: the kind nobody holds
+    assert chooser.take(queue, 1).kind == "audio"
+    assert chooser.take(queue, 0).kind == "audio"  # nothing else left: joins
+    assert not queue
 
 
 def test_a_worker_death_keeps_the_other_chunks_and_a_rerun_resumes(
