@@ -102,14 +102,34 @@ def test_workers_keep_to_a_kind_and_spread_kinds_over_workers():
     first = [chooser.take(queue, 0), chooser.take(queue, 1)]
     assert [j.kind for j in first] == ["lyrics", "cover"]
     assert chooser.take(queue, 1).kind == "cover"  # no cost known yet: keeps its kind
-    chooser.record(first[1], jobs.JobResult("cover", 4, cpu_seconds=0.02))
-    chooser.record(first[0], jobs.JobResult("lyrics", 4, cpu_seconds=0.5))
+    chooser.record(1, first[1], jobs.JobResult("cover", 4, cpu_seconds=0.02))
+    chooser.record(0, first[0], jobs.JobResult("lyrics", 4, cpu_seconds=0.5))
     assert chooser.take(queue, 1).kind == "audio"  # cheap covers left for a kind nobody holds
     assert [chooser.take(queue, 0).kind for _ in range(2)] == ["lyrics", "lyrics"]
     assert chooser.take(queue, 0).kind == "cover"  # lyrics ran out: the kind nobody holds
     assert chooser.take(queue, 1).kind == "audio"
-    assert chooser.take(queue, 0).kind == "audio"  # nothing else left: joins
+    assert chooser.take(queue, 0).kind == "audio"  # nothing else left, first call unmeasured
     assert not queue
+
+
+def test_a_worker_waits_rather_than_pay_a_first_call_for_little_work():
+    """Audio's first chunk on a worker took 1.5 CPU s, a later one 0.2 s: a worker that never
+    ran audio joins only while more than twice those 1.3 s of audio work are queued."""
+    queue = collections.deque(jobs.Job("audio", [(f"a{i}", "f")] * 4) for i in range(12))
+    chooser = jobs.KindChooser(2)
+    chooser.held[0] = "lyrics"  # ran out of lyrics
+    first, later = chooser.take(queue, 1), chooser.take(queue, 1)
+    chooser.record(1, first, jobs.JobResult("audio", 4, cpu_seconds=1.5))
+    chooser.record(1, later, jobs.JobResult("audio", 4, cpu_seconds=0.2))
+    assert chooser.first_call_cost("audio") == pytest.approx(1.3)
+    # 10 jobs queued at (1.5 + 0.2) / 8 CPU s per track: 8.5 s of work > 2 × 1.3 s
+    assert chooser.take(queue, 0).kind == "audio"
+    while len(queue) > 3:
+        chooser.take(queue, 1)
+    assert chooser.take(queue, 0).kind == "audio"  # it has run audio now: no first call
+    chooser.given[0].clear()  # a worker that has not: 2 jobs, 1.7 s < 2 × 1.3 s
+    assert chooser.take(queue, 0) is None and len(queue) == 2
+    assert chooser.take(queue, 1).kind == "audio"  # the holder takes them
 
 
 def test_a_worker_death_keeps_the_other_chunks_and_a_rerun_resumes(

@@ -180,6 +180,8 @@ def _run_pool(queue: deque[Job], settings: MediaSettings, workers: int,
                 in_flight = sum(1 for busy, _ in running.values() if busy == lane)
                 while queue and not lost and in_flight < IN_FLIGHT_PER_WORKER:
                     job = chooser.take(queue, lane)
+                    if job is None:
+                        break
                     try:
                         running[pool.submit(work, job, settings)] = (lane, job)
                     except BrokenProcessPool:  # broke before a future said so: take it back
@@ -193,13 +195,13 @@ def _run_pool(queue: deque[Job], settings: MediaSettings, workers: int,
                 return lost
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
-                _, job = running.pop(future)
+                lane, job = running.pop(future)
                 try:
                     result = future.result()
                 except BrokenProcessPool:
                     lost.append(job)
                     continue
-                chooser.record(job, result)
+                chooser.record(lane, job, result)
                 yield result
 
 
@@ -208,39 +210,66 @@ class KindChooser:
     jobs of it are left, so that few workers pay a kind's first-call costs.
 
     A worker without a kind, or whose kind ran out, takes the kind with the most work left
-    among those no other worker holds (else among all); a worker also leaves its kind for one
-    that no worker holds and that has more than ``SWITCH`` times its kind's work left. The work
-    left of a kind is its tracks left times its CPU seconds per track so far, unbounded while
-    none of its jobs has finished: so a worker that started on a kind that turns out cheap
-    (covers) moves on to a kind nobody has measured yet (audio) after its first job."""
+    among those no other worker holds; a worker also leaves its kind for one that no worker
+    holds and that has more than ``SWITCH`` times its kind's work left. The work left of a kind
+    is its queued tracks times its CPU seconds per track so far, unbounded while none of its jobs
+    has finished: so a worker that started on a kind that turns out cheap (covers) moves on to a
+    kind nobody has measured yet (audio) after its first job. When every kind left is held by
+    another worker, a worker joins one it has run before, or one whose work left exceeds ``JOIN``
+    times its first-call cost (a worker's first job of the kind less a later one, 0 until both
+    are measured); else it waits, and the workers holding the kinds finish them."""
 
     SWITCH = 2.0
+    JOIN = 2.0
 
     def __init__(self, lanes: int) -> None:
         self.held: list[str | None] = [None] * lanes
+        self.given: list[set[str]] = [set() for _ in range(lanes)]
+        self.recorded: list[set[str]] = [set() for _ in range(lanes)]
         self.cpu: Counter[str] = Counter()
         self.tracks: Counter[str] = Counter()
+        self.first: dict[str, list[tuple[float, int]]] = {}
 
-    def record(self, job: Job, result: JobResult) -> None:
-        """Learn the CPU seconds per track of ``job``'s kind from its ``result``."""
+    def record(self, lane: int, job: Job, result: JobResult) -> None:
+        """Learn from ``result`` of ``job`` on worker ``lane``: the CPU seconds per track of its
+        kind, and (the worker's first job of the kind) what the kind's first call costs."""
         self.cpu[job.kind] += result.cpu_seconds
         self.tracks[job.kind] += len(job.rows)
+        if job.kind not in self.recorded[lane]:
+            self.recorded[lane].add(job.kind)
+            self.first.setdefault(job.kind, []).append((result.cpu_seconds, len(job.rows)))
 
-    def take(self, queue: deque[Job], lane: int) -> Job:
+    def first_call_cost(self, kind: str) -> float:
+        """CPU seconds a worker's first job of ``kind`` took beyond a later one's (per job, mean
+        over workers); 0 until a first and a later job of the kind have finished."""
+        first = self.first.get(kind, [])
+        later_tracks = self.tracks[kind] - sum(tracks for _, tracks in first)
+        if not first or later_tracks <= 0:
+            return 0.0
+        rate = (self.cpu[kind] - sum(cpu for cpu, _ in first)) / later_tracks
+        return max(0.0, sum(cpu - tracks * rate for cpu, tracks in first) / len(first))
+
+    def take(self, queue: deque[Job], lane: int) -> Job | None:
         """Remove from ``queue`` (not empty) and return the next job of worker ``lane``: the
-        first job of the kind chosen as above (ties: the kind that comes first in ``queue``)."""
+        first job of the kind chosen as above (ties: the kind that comes first in ``queue``);
+        ``None`` when the worker should wait."""
         left: Counter[str] = Counter()
         for job in queue:
             left[job.kind] += len(job.rows)
         work = {kind: (tracks * self.cpu[kind] / self.tracks[kind] if self.tracks[kind]
                        else math.inf) for kind, tracks in left.items()}
         others = {kind for i, kind in enumerate(self.held) if i != lane}
-        free = [kind for kind in work if kind not in others] or list(work)
+        free = [kind for kind in work if kind not in others] or [
+            kind for kind in work
+            if kind in self.given[lane] or work[kind] > self.JOIN * self.first_call_cost(kind)]
+        if not free:
+            return None
         best = max(free, key=work.__getitem__)
         mine = self.held[lane]
-        if mine in work and not work[best] > self.SWITCH * work[mine]:
+        if mine in free and not work[best] > self.SWITCH * work[mine]:
             best = mine
         self.held[lane] = best
+        self.given[lane].add(best)
         index = next(i for i, job in enumerate(queue) if job.kind == best)
         job = queue[index]
         del queue[index]
