@@ -86,10 +86,11 @@ def prepare(args: argparse.Namespace, work: Path, seed: int, log: Path) -> Path:
 
 def variants(features: list[str], drop_one: bool) -> dict[str, list[str]]:
     """Variant name → ``mmkg train`` flags selecting the model and its modalities."""
-    out = {"all": [*TRAIN, "--modalities"]}
+    out = {"all": [*TRAIN, "--set", "model.modalities=true"]}
     for drop in features if drop_one else []:
-        out[f"− {drop}"] = [*TRAIN, "--modalities", *[f for name in features if name != drop
-                                                       for f in ("--modality", name)]]
+        kept = json.dumps([name for name in features if name != drop])
+        out[f"− {drop}"] = [*TRAIN, "--set", "model.modalities=true",
+                            "--set", f"model.modality_names={kept}"]
     out["none"] = [*TRAIN, "--set", "model.modalities=false"]
     return {**out, **REFERENCES}
 

@@ -1,9 +1,11 @@
-"""A job runner for feature workers that dies on one chunk: imported by name in the workers."""
+"""Job runners for feature workers, imported by name in the workers: one that dies on one chunk,
+one that reports what its worker has loaded."""
 
 from __future__ import annotations
 
 import os
 import signal
+import sys
 
 from mmkg.config import MediaSettings
 from mmkg.ingest.features.jobs import Job, JobResult, run_job
@@ -17,3 +19,11 @@ def run_job_or_die(job: Job, settings: MediaSettings) -> JobResult:
     if any(track == DOOMED for track, _ in job.rows):
         os.kill(os.getpid(), signal.SIGKILL)
     return run_job(job, settings)
+
+
+def run_job_and_report_torch(job: Job, settings: MediaSettings) -> JobResult:
+    """:func:`run_job`, with one more warning: ``"torch loaded: True"`` or ``"... False"`` for
+    the worker it ran in."""
+    result = run_job(job, settings)
+    result.warnings.append(f"torch loaded: {'torch' in sys.modules}")
+    return result

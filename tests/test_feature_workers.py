@@ -1,4 +1,5 @@
-"""Feature workers: a first run on an empty numba cache, and a worker that dies mid-run.
+"""Feature workers: a first run on an empty numba cache, a worker that dies mid-run, which kind
+each worker runs next, and what a worker imports.
 
 The first test runs the real ``mmkg features`` in a subprocess (numba reads ``NUMBA_CACHE_DIR``
 when it is imported) with two workers, every media kind and small chunks on an empty cache:
@@ -9,6 +10,7 @@ with a segfault on such runs, and the chunks they held were only saved by the re
 
 from __future__ import annotations
 
+import collections
 import functools
 import os
 import re
@@ -25,7 +27,7 @@ from mmkg.errors import FeatureError
 from mmkg.ingest.features import compute, jobs
 from mmkg.sample_catalog import generate_sample_catalog
 from tests.conftest import ROOT, count
-from tests.feature_work import DOOMED, run_job_or_die
+from tests.feature_work import DOOMED, run_job_and_report_torch, run_job_or_die
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +79,57 @@ def test_a_chunk_that_kills_its_worker_is_named_and_the_others_run():
     # every other chunk ran (and found its made-up file missing)
     warned = {w.split(":")[0] for r in results for w in r.warnings}
     assert warned == {f"track {t}" for t in "abefghi"}
+
+
+def test_workers_extract_without_importing_torch(catalog):
+    """No extractor runs on torch: a worker that imported it (0.8 CPU s) only lost time."""
+    tracks = pd.read_csv(catalog / "tracks.csv").dropna(subset=["lyrics"])
+    rows = [(t.id, str((catalog / t.lyrics).resolve())) for t in tracks.itertuples()]
+    work = [jobs.Job("lyrics", rows[:2]), jobs.Job("lyrics", rows[2:4])]
+    results = list(jobs.run_jobs(work, MEDIA, 2, work=run_job_and_report_torch))
+    assert [r.warnings for r in results] == [["torch loaded: False"]] * 2
+    assert all(len(r.sets) == 2 for r in results)
+
+
+def test_workers_keep_to_a_kind_and_spread_kinds_over_workers():
+    """Two workers, chunks of lyrics, covers and audio interleaved: each keeps to one kind; the
+    one that started on covers leaves them for audio once a cover chunk shows covers are cheap
+    (audio, unmeasured, may hold more work); a worker whose kind ran out takes one no worker
+    holds, and joins a held one only when nothing else is left."""
+    queue = collections.deque(jobs.Job(kind, [(f"{kind}{i}", "f")] * 4)
+                              for i in range(3) for kind in ("lyrics", "cover", "audio"))
+    chooser = jobs.KindChooser(2)
+    first = [chooser.take(queue, 0), chooser.take(queue, 1)]
+    assert [j.kind for j in first] == ["lyrics", "cover"]
+    assert chooser.take(queue, 1).kind == "cover"  # no cost known yet: keeps its kind
+    chooser.record(1, first[1], jobs.JobResult("cover", 4, cpu_seconds=0.02))
+    chooser.record(0, first[0], jobs.JobResult("lyrics", 4, cpu_seconds=0.5))
+    assert chooser.take(queue, 1).kind == "audio"  # cheap covers left for a kind nobody holds
+    assert [chooser.take(queue, 0).kind for _ in range(2)] == ["lyrics", "lyrics"]
+    assert chooser.take(queue, 0).kind == "cover"  # lyrics ran out: the kind nobody holds
+    assert chooser.take(queue, 1).kind == "audio"
+    assert chooser.take(queue, 0).kind == "audio"  # nothing else left, first call unmeasured
+    assert not queue
+
+
+def test_a_worker_waits_rather_than_pay_a_first_call_for_little_work():
+    """Audio's first chunk on a worker took 1.5 CPU s, a later one 0.2 s: a worker that never
+    ran audio joins only while more than twice those 1.3 s of audio work are queued."""
+    queue = collections.deque(jobs.Job("audio", [(f"a{i}", "f")] * 4) for i in range(12))
+    chooser = jobs.KindChooser(2)
+    chooser.held[0] = "lyrics"  # ran out of lyrics
+    first, later = chooser.take(queue, 1), chooser.take(queue, 1)
+    chooser.record(1, first, jobs.JobResult("audio", 4, cpu_seconds=1.5))
+    chooser.record(1, later, jobs.JobResult("audio", 4, cpu_seconds=0.2))
+    assert chooser.first_call_cost("audio") == pytest.approx(1.3)
+    # 10 jobs queued at (1.5 + 0.2) / 8 CPU s per track: 8.5 s of work > 2 × 1.3 s
+    assert chooser.take(queue, 0).kind == "audio"
+    while len(queue) > 3:
+        chooser.take(queue, 1)
+    assert chooser.take(queue, 0).kind == "audio"  # it has run audio now: no first call
+    chooser.given[0].clear()  # a worker that has not: 2 jobs, 1.7 s < 2 × 1.3 s
+    assert chooser.take(queue, 0) is None and len(queue) == 2
+    assert chooser.take(queue, 1).kind == "audio"  # the holder takes them
 
 
 def test_a_worker_death_keeps_the_other_chunks_and_a_rerun_resumes(

@@ -92,9 +92,12 @@ def test_the_onnx_model_is_exported_once_into_the_home_folder(tmp_path):
     assert text_features.model_path(tmp_path) == path
     assert path.stat().st_mtime_ns == stamp  # the second call reuses it
     assert [p.name for p in (tmp_path / "models").iterdir() if p.suffix == ".onnx"] == [path.name]
-    import onnxruntime
+    import onnx
 
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    ops = {node.op_type for node in onnx.load(str(path)).graph.node}
+    assert {"QAttention", "LayerNormalization"} <= ops  # quantised, fused, but (the slow
+    assert "SkipLayerNormalization" not in ops          # kernel) not the residual layer norms
+    session = text_features.open_session(path)
     assert np.allclose(text_features.embed(SENTENCES[:2], session=session),
                        text_features.embed(SENTENCES[:2]), atol=1e-5)
 
@@ -117,6 +120,47 @@ def test_vader_tells_positive_from_negative_lyrics(tmp_path):
     pos_lines, neg_lines = sentiment.vectors[:, 6], sentiment.vectors[:, 7]
     assert compound[0] > 0.5 and compound[1] < -0.5
     assert pos_lines[0] == 1.0 and neg_lines[1] == 1.0
+
+
+def test_windowed_vader_scores_exactly_like_vader():
+    """Negations, idioms, boosters, "least", "but", capitals and one- to three-word texts: the
+    windowed checks (see :class:`WindowedAnalyzer`) give VADER's own scores."""
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    from mmkg.ingest.features.sentiment import WindowedAnalyzer
+
+    words = ("love hate good bad happy sad not never without doubt so this no nor or very kind of "
+             "sort extremely least at but LOVE GREAT fire dark cold heart isn't can't barely "
+             "hardly ! ?").split() + [
+        "kiss of death", "to die for", "cut the mustard", "hand to mouth", "the shit",
+        "the bomb", "bad ass", "yeah right", "upper hand", "break a leg", "under the weather",
+        "back handed", "blow smoke", "in the black", "kind of", "sort of", "never so good",
+        "without doubt", "at least", "very least"]
+    rng = np.random.default_rng(0)
+    texts = [" ".join(rng.choice(words, size)) for size in [1, 2, 3, 4] * 50 + [60, 300] * 25]
+    stock, windowed = SentimentIntensityAnalyzer(), WindowedAnalyzer()
+    for text in texts:
+        assert windowed.polarity_scores(text) == stock.polarity_scores(text), text
+
+
+def test_zero_crossing_rate_is_librosas():
+    """Tiny values (|y| ≤ 1e-10 count as 0), zeros of either sign and a real mix: the one-pass
+    count of :mod:`~mmkg.ingest.features.audio` equals ``librosa.feature.zero_crossing_rate``."""
+    import librosa
+
+    from mmkg.ingest.features import audio
+
+    rng = np.random.default_rng(0)
+    signals = [
+        np.array([-0.0, 0.0, -1e-11, 1e-11, -1e-9, 1e-9, -1e-10, 1e-10] * 400, dtype=np.float32),
+        np.where(rng.random(30000) < 0.3, 0.0,
+                 rng.normal(size=30000) * 10.0 ** rng.integers(-12, 0, 30000)).astype(np.float32),
+        synth_audio(rng, "metal", 170.0)[:22050 * 3],
+    ]
+    for y in signals:
+        expected = librosa.feature.zero_crossing_rate(y, frame_length=audio.N_FFT,
+                                                      hop_length=audio.HOP)[0]
+        assert np.array_equal(audio._zero_crossing_rate(y), expected)
 
 
 def test_audio_features_separate_two_genres(tmp_path):

@@ -223,10 +223,12 @@ def _zero_crossing_rate(y: np.ndarray) -> np.ndarray:
     """Per frame: sign changes between consecutive samples / ``N_FFT`` — librosa's
     ``zero_crossing_rate`` (centred frames of ``N_FFT`` samples, hop ``HOP``, edge padding,
     |y| ≤ 1e-10 counted as 0 and 0 as positive) from one cumulative count instead of a
-    framed copy of the signal."""
+    framed copy of the signal. A sample counts as negative when below -1e-10, which is
+    librosa's ``signbit`` of the sample with |y| ≤ 1e-10 set to 0, in one comparison."""
     padded = np.pad(y, N_FFT // 2, mode="edge")
-    negative = np.signbit(np.where(np.abs(padded) <= 1e-10, 0, padded))
-    count = np.concatenate([[0], np.cumsum(negative[1:] != negative[:-1])])
+    negative = padded < -1e-10
+    count = np.zeros(padded.size, dtype=np.int32)  # count[k]: changes before sample k
+    np.cumsum(negative[1:] != negative[:-1], dtype=np.int32, out=count[1:])
     starts = np.arange(1 + (padded.size - N_FFT) // HOP) * HOP
     return (count[starts + N_FFT - 1] - count[starts]) / N_FFT
 

@@ -3,8 +3,12 @@ files of one media kind — over a process pool and yields each :class:`JobResul
 
 A worker checks each file (:func:`~mmkg.ingest.features.media.check_stored_media`: real path,
 size caps, decodes), fingerprints it, and runs every extractor of the kind on the chunk at once
-(MiniLM encodes the chunk's lyrics in batches). Kinds are interleaved, so text, sentiment, image
-and audio extraction run side by side on all workers.
+(MiniLM encodes the chunk's lyrics in batches).
+
+A worker's first chunk of a kind pays that kind's first-call costs (librosa's imports and numba
+functions: ~1.3 CPU s; the ONNX Runtime session), so each worker keeps to one kind while it has
+chunks and kinds are spread over workers (:class:`KindChooser`): on 2 workers, one extracts lyrics
+and the other audio, and covers fill in, instead of every worker warming up every kind.
 
 Workers come from a ``forkserver``: forked from a clean server process that imported the
 extractor libraries once (not from the caller, whose threads — Neo4j driver, OpenMP — a plain
@@ -21,11 +25,14 @@ reported, and every other chunk still runs (:func:`run_jobs`).
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import math
 import multiprocessing
 import os
+import sys
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -152,24 +159,35 @@ def run_jobs(jobs: list[Job], settings: MediaSettings, workers: int, *,
 
 def _run_pool(queue: deque[Job], settings: MediaSettings, workers: int,
               work: Work) -> Generator[JobResult, None, list[Job]]:
-    """Run the jobs of ``queue`` (taken from its left) on a pool of ``workers`` processes,
-    yielding each result; return the jobs that were in flight when a worker died (empty when
-    the queue ran dry), leaving the ones not yet started in ``queue``."""
+    """Run the jobs of ``queue`` (taken from it in the order :class:`KindChooser` picks) on
+    ``workers`` processes, yielding each result; return the jobs that were in flight when a
+    worker died (empty when the queue ran dry), leaving the ones not yet started in ``queue``.
+
+    Each worker is a one-process executor of its own (a *lane*), so that the next job of a
+    worker can be chosen; a worker that dies stops every lane from taking new jobs."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(PRELOAD)
     threads = max(1, available_cpus() // workers)
+    chooser = KindChooser(workers)
     lost: list[Job] = []
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_limit_threads,
-                             initargs=(threads,)) as pool:
-        running: dict[Future, Job] = {}
+    with contextlib.ExitStack() as stack:
+        lanes = [stack.enter_context(ProcessPoolExecutor(
+            1, mp_context=context, initializer=_limit_threads, initargs=(threads,)))
+            for _ in range(workers)]
+        running: dict[Future, tuple[int, Job]] = {}
         while True:
-            while queue and not lost and len(running) < IN_FLIGHT_PER_WORKER * workers:
-                job = queue.popleft()
-                try:
-                    running[pool.submit(work, job, settings)] = job
-                except BrokenProcessPool:  # broke before a future said so: take it back
-                    queue.appendleft(job)
-                    break
+            for lane, pool in enumerate(lanes):
+                in_flight = sum(1 for busy, _ in running.values() if busy == lane)
+                while queue and not lost and in_flight < IN_FLIGHT_PER_WORKER:
+                    job = chooser.take(queue, lane)
+                    if job is None:
+                        break
+                    try:
+                        running[pool.submit(work, job, settings)] = (lane, job)
+                    except BrokenProcessPool:  # broke before a future said so: take it back
+                        queue.appendleft(job)
+                        break
+                    in_flight += 1
             if not running:
                 if lost:
                     log.warning("a feature worker died; running the %d chunk(s) it left "
@@ -177,13 +195,85 @@ def _run_pool(queue: deque[Job], settings: MediaSettings, workers: int,
                 return lost
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
-                job = running.pop(future)
+                lane, job = running.pop(future)
                 try:
                     result = future.result()
                 except BrokenProcessPool:
                     lost.append(job)
                     continue
+                chooser.record(lane, job, result)
                 yield result
+
+
+class KindChooser:
+    """Which job each of ``lanes`` workers runs next: a worker keeps to its media kind while
+    jobs of it are left, so that few workers pay a kind's first-call costs.
+
+    A worker without a kind, or whose kind ran out, takes the kind with the most work left
+    among those no other worker holds; a worker also leaves its kind for one that no worker
+    holds and that has more than ``SWITCH`` times its kind's work left. The work left of a kind
+    is its queued tracks times its CPU seconds per track so far, unbounded while none of its jobs
+    has finished: so a worker that started on a kind that turns out cheap (covers) moves on to a
+    kind nobody has measured yet (audio) after its first job. When every kind left is held by
+    another worker, a worker joins one it has run before, or one whose work left exceeds ``JOIN``
+    times its first-call cost (a worker's first job of the kind less a later one, 0 until both
+    are measured); else it waits, and the workers holding the kinds finish them."""
+
+    SWITCH = 2.0
+    JOIN = 2.0
+
+    def __init__(self, lanes: int) -> None:
+        self.held: list[str | None] = [None] * lanes
+        self.given: list[set[str]] = [set() for _ in range(lanes)]
+        self.recorded: list[set[str]] = [set() for _ in range(lanes)]
+        self.cpu: Counter[str] = Counter()
+        self.tracks: Counter[str] = Counter()
+        self.first: dict[str, list[tuple[float, int]]] = {}
+
+    def record(self, lane: int, job: Job, result: JobResult) -> None:
+        """Learn from ``result`` of ``job`` on worker ``lane``: the CPU seconds per track of its
+        kind, and (the worker's first job of the kind) what the kind's first call costs."""
+        self.cpu[job.kind] += result.cpu_seconds
+        self.tracks[job.kind] += len(job.rows)
+        if job.kind not in self.recorded[lane]:
+            self.recorded[lane].add(job.kind)
+            self.first.setdefault(job.kind, []).append((result.cpu_seconds, len(job.rows)))
+
+    def first_call_cost(self, kind: str) -> float:
+        """CPU seconds a worker's first job of ``kind`` took beyond a later one's (per job, mean
+        over workers); 0 until a first and a later job of the kind have finished."""
+        first = self.first.get(kind, [])
+        later_tracks = self.tracks[kind] - sum(tracks for _, tracks in first)
+        if not first or later_tracks <= 0:
+            return 0.0
+        rate = (self.cpu[kind] - sum(cpu for cpu, _ in first)) / later_tracks
+        return max(0.0, sum(cpu - tracks * rate for cpu, tracks in first) / len(first))
+
+    def take(self, queue: deque[Job], lane: int) -> Job | None:
+        """Remove from ``queue`` (not empty) and return the next job of worker ``lane``: the
+        first job of the kind chosen as above (ties: the kind that comes first in ``queue``);
+        ``None`` when the worker should wait."""
+        left: Counter[str] = Counter()
+        for job in queue:
+            left[job.kind] += len(job.rows)
+        work = {kind: (tracks * self.cpu[kind] / self.tracks[kind] if self.tracks[kind]
+                       else math.inf) for kind, tracks in left.items()}
+        others = {kind for i, kind in enumerate(self.held) if i != lane}
+        free = [kind for kind in work if kind not in others] or [
+            kind for kind in work
+            if kind in self.given[lane] or work[kind] > self.JOIN * self.first_call_cost(kind)]
+        if not free:
+            return None
+        best = max(free, key=work.__getitem__)
+        mine = self.held[lane]
+        if mine in free and not work[best] > self.SWITCH * work[mine]:
+            best = mine
+        self.held[lane] = best
+        self.given[lane].add(best)
+        index = next(i for i, job in enumerate(queue) if job.kind == best)
+        job = queue[index]
+        del queue[index]
+        return job
 
 
 def warm_up_extractors(kinds: set[str]) -> None:
@@ -215,15 +305,17 @@ def available_cpus() -> int:
 
 
 def _limit_threads(threads: int) -> None:
-    """Worker initialiser: ``threads`` threads for BLAS/OpenMP and torch."""
+    """Worker initialiser: ``threads`` threads for BLAS/OpenMP, and for torch when the worker
+    has it loaded. No extractor runs on torch, so it is not imported here (that cost each worker
+    ~0.8 CPU s); one imported later (the MiniLM export) reads ``OMP_NUM_THREADS``, set first."""
     from threadpoolctl import threadpool_limits
 
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[name] = str(threads)
     threadpool_limits(threads)
-    import torch
-
-    torch.set_num_threads(threads)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(threads)
 
 
 def _merge(sets: list[FeatureSet]) -> list[FeatureSet]:
