@@ -270,16 +270,23 @@ def vector_index_dimensions(driver: Driver, database: str) -> dict[str, int]:
 
 
 def create_vector_index(driver: Driver, database: str, name: str, label: Label, prop: Prop,
-                        dimension: int, *, quantized: bool = True, timeout_s: float = 3600) -> str:
+                        dimension: int, *, quantized: bool = True) -> str:
     """Create the cosine vector index ``name`` over ``prop`` of ``label`` (if missing; int8
-    quantized unless ``quantized`` is False) and wait until online (population of 700k vectors
-    takes minutes)."""
+    quantized unless ``quantized`` is False); it populates in the background
+    (:func:`await_indexes`)."""
     run_implicit(driver, database, render("publish_create_vector_index", name=name, label=label,
                                           property=prop),
                  dimension=dimension, quantized=quantized)
-    run_implicit(driver, database, load_query("publish_await_index"), name=name,
-                 timeout=int(timeout_s))
     return name
+
+
+def await_indexes(driver: Driver, database: str, names: list[str], timeout_s: float = 3600) -> None:
+    """Wait until the indexes ``names`` are online. Created together, they populate at the same
+    time (the population of 700k vectors takes minutes; three one after the other took 118 s at
+    10M listens)."""
+    for name in names:
+        run_implicit(driver, database, load_query("publish_await_index"), name=name,
+                     timeout=int(timeout_s))
 
 
 def _write(driver: Driver, database: str, name: str, **params) -> dict | None:
@@ -305,16 +312,15 @@ def _target_slot(driver: Driver, database: str) -> VectorSlot:
     return next_vector_slot(_write(driver, database, "publish_current_slot")["property"])
 
 
-def _prepare_slot(driver: Driver, database: str, slot: VectorSlot, dimension: int,
-                  existing: dict[str, int], batch_size: int) -> None:
-    """Empty ``slot`` (vectors and serving vectors) and drop its vector indexes of another
-    dimension than the model's (``dimension + 1`` for the serving index; no reader uses the
-    slot), removing them from ``existing`` (:func:`vector_index_dimensions`) too."""
-    wanted = {**{name: dimension for name in slot.indexes.values()}, slot.serving_index: dimension + 1}
-    for name, dim in wanted.items():
-        if existing.get(name, dim) != dim:
-            log.info("vector index %s has dimension %d, model needs %d: recreating it",
-                     name, existing.pop(name), dim)
+def _prepare_slot(driver: Driver, database: str, slot: VectorSlot, existing: dict[str, int],
+                  batch_size: int) -> None:
+    """Empty ``slot`` (vectors and serving vectors) and drop its vector indexes (no reader uses
+    the slot until the flip), removing them from ``existing`` (:func:`vector_index_dimensions`)
+    too, so that :func:`_flip` builds them afresh from the written vectors: at 10M listens,
+    writing 900k vectors under live indexes took 224 s, without them 52 s plus 77 s to build
+    the three indexes at once."""
+    for name in [*slot.indexes.values(), slot.serving_index]:
+        if existing.pop(name, None) is not None:
             run_implicit(driver, database, render("schema_drop_index", name=name))
     _clear_vectors(driver, database, slot.prop, batch_size)
     _clear_vectors(driver, database, slot.serving.value, batch_size)
@@ -393,7 +399,7 @@ def publish(
                 slot = _target_slot(driver, database)
                 summary.vector_slot = slot.name
                 indexes = vector_index_dimensions(driver, database)
-                _prepare_slot(driver, database, slot, emb.dimension, indexes, batch_size)
+                _prepare_slot(driver, database, slot, indexes, batch_size)
                 summary.tracks = _stage(driver, database, "track_embeddings", slot.prop,
                                         emb.track_ids, emb.track, batch_size,
                                         bar.callback("track_embeddings"))
@@ -494,6 +500,7 @@ def _flip(driver: Driver, database: str, run: RunOutput, slot: VectorSlot,
                 create_vector_index(driver, database, slot.serving_index, Label.TRACK,
                                     slot.serving, dimension + 1, quantized=False)
                 summary.indexes_created.append(slot.serving_index)
+            await_indexes(driver, database, summary.indexes_created)
         with _timed(phases, "flip"):
             result = _write(driver, database, "publish_flip", model=run.model_id,
                             **slot.model_properties(serve_vectors))
