@@ -1,6 +1,8 @@
 """``mmkg train --init-from RUN``: a run starts from a previous run's weights, rows matched by
 id (users, tracks, KG entities, relations), rows of new ids freshly initialised."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -81,3 +83,16 @@ def test_another_architecture_or_model_is_one_line(runs):
     with pytest.raises(TrainError, match="holds another model"):
         fit(TrainData.from_export(make_export()), _config(**{"model.name": "bpr"}), tmp / "bpr",
             export_path=old_export, init_from=previous, progress=False)
+
+
+def test_a_warm_start_defaults_to_a_short_schedule_that_flags_override(runs):
+    """``--init-from`` reads ``train/configs/warm_start.toml`` (10 epochs at lr 1e-3) above the
+    model's defaults; ``--set`` still wins."""
+    tmp, old_export, _, previous = runs
+    for name, extra, epochs in (("warm-defaults", [], 10), ("warm-set", ["--set", "epochs=1"], 1)):
+        out = CliRunner().invoke(cli, ["train", "--export", str(old_export), "--out", str(tmp / name),
+                                       "--init-from", str(previous), "--set", "batch_size=64",
+                                       "--set", "patience=1", *extra, "--quiet"])
+        assert out.exit_code == 0, out.output
+        config = json.loads((tmp / name / "config.json").read_text())
+        assert (config["epochs"], config["lr"]) == (epochs, 1e-3)

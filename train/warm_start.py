@@ -24,6 +24,8 @@ from mmkg.schema import KG_LABELS, Label
 from mmkg.train.model.base import Recommender
 from mmkg.train.run_folder import RunFolder
 
+DEFAULTS = Path(__file__).resolve().parent / "configs" / "warm_start.toml"
+"""The run config a warm start reads first (``mmkg train --init-from``): ``epochs``, ``lr``."""
 SELF_RELATION = ("", "self", "")
 """The key of the relation row after the export's relations (the self-loop of KG aggregation)."""
 

@@ -33,7 +33,8 @@ from mmkg.cli.evaluate import print_metrics, set_threads
               "listened track. Metrics stay the evaluated run's.")
 @click.option("--init-from", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Start from the weights of this earlier run (users, tracks and KG nodes matched "
-              "by id; new ones freshly initialised): a daily refresh of a few epochs.")
+              "by id; new ones freshly initialised): a daily refresh of a few epochs (defaults: "
+              "train/configs/warm_start.toml, epochs 10, lr 1e-3).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @pass_app
 def train(app: AppContext, config_files: tuple[Path, ...], overrides: dict, out: Path,
@@ -46,6 +47,10 @@ def train(app: AppContext, config_files: tuple[Path, ...], overrides: dict, out:
 
     check_workers(workers, export_given=export_path is not None)  # before the run folder is made
     set_threads(threads)
+    if init_from is not None and not resume:
+        from mmkg.train.warm_start import DEFAULTS
+
+        config_files = (DEFAULTS, *config_files)
     flags = {"model.name": model, "seed": seed}
     config = resolve_config(out, config_files, {**{k: v for k, v in flags.items() if v is not None},
                                                 **overrides}, resume=resume)
