@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import torch
 from torch import nn
 
-from mmkg.train.model.sparse import csr_matmul
-
-
-def _csr(rows: torch.Tensor, cols: torch.Tensor, values: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
-    """Sparse CSR of the entries ``(rows, cols, values)``, repeated entries summed."""
-    coo = torch.sparse_coo_tensor(torch.stack([rows, cols]), values, shape).coalesce()
-    with warnings.catch_warnings():                                       # "CSR support is in beta"
-        warnings.simplefilter("ignore", UserWarning)
-        return coo.to_sparse_csr()
+from mmkg.train.model.sparse import csr, csr_matmul
 
 
 class _RelationalHop(torch.autograd.Function):
@@ -89,12 +79,12 @@ class RelationalKGAggregator(nn.Module):
                                 for r in range(n_relations) if counts[r] > 0]
         weight = 1.0 / degree.clamp(min=1)[head]
         self.register_buffer("pair_head", pair_head, persistent=False)
-        self.register_buffer("pairs_from_tails", _csr(pair_of_edge, tail, weight, (n_pairs, n_entities)),
+        self.register_buffer("pairs_from_tails", csr(pair_of_edge, tail, weight, (n_pairs, n_entities)),
                              persistent=False)
-        self.register_buffer("tails_from_pairs", _csr(tail, pair_of_edge, weight, (n_entities, n_pairs)),
+        self.register_buffer("tails_from_pairs", csr(tail, pair_of_edge, weight, (n_entities, n_pairs)),
                              persistent=False)
         ones = torch.ones(n_pairs)
-        self.register_buffer("heads_from_pairs", _csr(pair_head, torch.arange(n_pairs), ones,
+        self.register_buffer("heads_from_pairs", csr(pair_head, torch.arange(n_pairs), ones,
                                                       (n_entities, n_pairs)), persistent=False)
         self.register_buffer("isolated", (degree == 0).unsqueeze(1), persistent=False)
 

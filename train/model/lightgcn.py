@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import torch
 
 from mmkg.train.model.bprmf import BPRMF
-from mmkg.train.model.sparse import symmetric_matmul
+from mmkg.train.model.sparse import csr, symmetric_matmul
 from mmkg.train.registry import MODELS
 
 
@@ -22,11 +20,7 @@ def normalized_adjacency(n_users: int, n_items: int, train: np.ndarray) -> torch
     rows, cols = torch.cat([u, i]), torch.cat([i, u])
     n = n_users + n_items
     deg = torch.bincount(rows, minlength=n).float().clamp(min=1)
-    vals = deg[rows].rsqrt() * deg[cols].rsqrt()
-    coo = torch.sparse_coo_tensor(torch.stack([rows, cols]), vals, (n, n)).coalesce()
-    with warnings.catch_warnings():                                       # "CSR support is in beta"
-        warnings.simplefilter("ignore", UserWarning)
-        return coo.to_sparse_csr()
+    return csr(rows, cols, deg[rows].rsqrt() * deg[cols].rsqrt(), (n, n))
 
 
 def propagate_layers(adj: torch.Tensor, x: torch.Tensor, layers: int) -> torch.Tensor:

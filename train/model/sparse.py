@@ -27,6 +27,14 @@ def _executor(threads: int) -> ThreadPoolExecutor:
     return _pool[2]
 
 
+def csr(rows: torch.Tensor, cols: torch.Tensor, values: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
+    """Sparse CSR ``shape`` matrix of the entries ``(rows, cols, values)``, repeated entries summed."""
+    coo = torch.sparse_coo_tensor(torch.stack([rows, cols]), values, shape).coalesce()
+    with warnings.catch_warnings():                                       # "CSR support is in beta"
+        warnings.simplefilter("ignore", UserWarning)
+        return coo.to_sparse_csr()
+
+
 def row_blocks(a: torch.Tensor, blocks: int) -> list[tuple[int, int, torch.Tensor]]:
     """``a`` (sparse CSR ``[n, m]``) as ``(first row, end row, CSR block)`` with about equal
     non-zeros each; the blocks are views of ``a``'s column and value arrays."""
