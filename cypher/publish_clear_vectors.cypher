@@ -1,6 +1,5 @@
-// Remove one vector property from every Track and User, $batchSize nodes per transaction: the
-// slot a publish is about to write (mmkg.schema.VECTOR_SLOTS; no reader looks at it), or a
-// property of mmkg.schema.LEGACY_VECTOR_PROPERTIES. Run in an implicit (auto-commit) transaction.
+// Remove one vector property from every Track and User, $batchSize nodes per transaction: a
+// property of mmkg.schema.LEGACY_VECTOR_PROPERTIES (what mmkg wrote before vector slots). Run in an implicit (auto-commit) transaction.
 // Template: `__PROPERTY__` (the property name, backtick-quoted by mmkg.graph.render)
 // Params:  $batchSize (int)
 // Returns: nothing

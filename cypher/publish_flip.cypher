@@ -5,7 +5,8 @@
 // query goes through (:Model {current: true}) for its RECOMMENDED relationships, vectors and
 // vector indexes.
 // Params:  $model (string id; its Model node must have complete = true),
-//          $vectorProperty, $trackIndex, $userIndex (strings: the slot's property and indexes),
+//          $vectorProperty, $trackIndex (strings: the slot's property and Track index),
+//          $userIndex (string: the slot's User index, or null when publish built none),
 //          $servingProperty, $servingIndex (strings, or null for a model served from top-K)
 // Returns: model (string id), previous (string id or null)
 MATCH (m:Model {id: $model, complete: true})

@@ -240,11 +240,12 @@ class VectorSlot:
     serving_index: str
     """The cosine vector index over ``serving``."""
 
-    def model_properties(self, serve_vectors: bool) -> dict[str, str | None]:
+    def model_properties(self, serve_vectors: bool, user_index: bool) -> dict[str, str | None]:
         """What the flip sets on the Model: ``{vectorProperty, trackIndex, userIndex,
-        servingProperty, servingIndex}`` (the last two None unless ``serve_vectors``)."""
+        servingProperty, servingIndex}`` (``userIndex`` None unless ``user_index``, the last two
+        None unless ``serve_vectors``)."""
         return {"vectorProperty": self.prop.value, "trackIndex": self.indexes[Label.TRACK],
-                "userIndex": self.indexes[Label.USER],
+                "userIndex": self.indexes[Label.USER] if user_index else None,
                 "servingProperty": self.serving.value if serve_vectors else None,
                 "servingIndex": self.serving_index if serve_vectors else None}
 

@@ -37,9 +37,10 @@ from mmkg.config import BATCH
 from mmkg.errors import DatabaseError, PublishError
 from mmkg.export import ExportedGraph
 from mmkg.export.new_tracks import read_new_tracks
-from mmkg.graph import load_query, render, run_batches, run_parameter_batches, write_rows
+from mmkg.graph import load_query, run_parameter_batches, write_rows
 from mmkg.train.new_tracks import embed_new_tracks, merge_topk
-from mmkg.publish.writer import RecommendationBatches, embedding_rows, read_run, serving_vectors
+from mmkg.publish.writer import (RecommendationBatches, read_run, serving_vectors,
+                                 stage_track_vectors)
 from mmkg.schema import Serve
 from mmkg.publish.lock import holding_publish_lock
 from mmkg.train.run_folder import Embeddings, RunFolder
@@ -112,14 +113,13 @@ def publish_new_tracks(driver: Driver, database: str, run_dir: Path, *,
     summary.embedded, summary.without_signal = len(vectors.ids), vectors.without_signal
     phases["embed"] = time.perf_counter() - started - phases["read"]
     try:
-        run_batches(driver, database, render("publish_stage_track_embeddings",
-                                             property=current["property"]),
-                    embedding_rows(vectors.ids, vectors.vectors), batch_size=batch_size)
-        if current["serve"] == Serve.VECTORS:
-            mapped = serving_vectors(vectors.vectors, norm=current["servingNorm"])[0]
-            run_batches(driver, database, render("publish_stage_track_serving",
-                                                 property=current["servingProperty"]),
-                        embedding_rows(vectors.ids, mapped), batch_size=batch_size)
+        served_from_vectors = current["serve"] == Serve.VECTORS
+        serving = (current["servingProperty"],
+                   serving_vectors(vectors.vectors, norm=current["servingNorm"])[0]) \
+            if served_from_vectors else None
+        stage_track_vectors(driver, database, current["property"], vectors.ids, vectors.vectors,
+                            batch_size, serving=serving)
+        if served_from_vectors:
             summary.seconds = time.perf_counter() - started
             phases["write"] = summary.seconds - phases["read"] - phases["embed"]
             return summary

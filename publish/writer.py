@@ -12,7 +12,9 @@ Output::
              serve, serving_norm, vector_property, track_index, user_index, serving_property,
              serving_index})                         the last five on the current one
     (:User)-[:RECOMMENDED {score, rank, model}]->(:Track)      serve = 'topk' only; rank 1 = best
-    Track.embedding_a|_b, User.embedding_a|_b : LIST<FLOAT>     cosine vector index on each
+    Track.embedding_a|_b, User.embedding_a|_b : LIST<FLOAT>     cosine vector index on the
+                                                               Track one (the User one with
+                                                               user_index only)
     Track.serving_a|_b : LIST<FLOAT>                           serve = 'vectors' only; cosine index
 
 Two serving modes (``serve``, :class:`mmkg.schema.Serve`, recorded as ``Model.serve``):
@@ -30,9 +32,10 @@ Consistency design (one model version is published at a time). Every reader quer
 vectors (the node property ``Model.vector_property``) and its vector index (``Model.track_index``).
 
 1. Vectors go to the **vector slot** the current model does not use (``embedding_a`` or
-   ``embedding_b``, :data:`mmkg.schema.VECTOR_SLOTS`), which no reader looks at: the slot is
-   cleared, then written in batches. Its vector indexes are dropped first if they have another
-   dimension than the model's (nobody queries them).
+   ``embedding_b``, :data:`mmkg.schema.VECTOR_SLOTS`), which no reader looks at: its vector
+   indexes are dropped (rebuilt at step 4), the vectors of nodes the run lacks removed, then
+   the run's vectors written in batches over the rest (a track's vector and serving vector in
+   one write).
 2. The ``:Model {id}`` node is registered with ``current = false``
    (``cypher/publish_begin.cypher``). The id is ``<run folder>-<sha256 of embeddings.pt>[:8]``,
    so re-running an interrupted publish resumes the same version.
@@ -43,6 +46,8 @@ vectors (the node property ``Model.vector_property``) and its vector index (``Mo
    they are written; partial ones of an interrupted run are deleted first on a re-run. Then
    ``complete = true`` (a later re-run of this version skips this step).
 4. The slot's vector indexes (and, for ``vectors``, its serving index) are created (when missing) and awaited online.
+   The User index is built only when asked (``user_index``): no query of mmkg reads it (users
+   are looked up by id), and at 10M listens it is the largest of the three (500k vectors).
 5. **The flip** (``cypher/publish_flip.cypher``) is ONE small transaction: the old Model gets
    ``current = false``, the new one ``current = true`` and the slot's property and index names.
    Readers therefore see either all old or all new results, a failure before the flip leaves the
@@ -77,7 +82,7 @@ from neo4j import Driver
 
 from mmkg.config import BATCH
 from mmkg.errors import DatabaseError, PublishError
-from mmkg.graph import (ParameterBatch, load_query, render, run_batches, run_implicit,
+from mmkg.graph import (ParameterBatch, load_query, read_rows, render, run_batches, run_implicit,
                         run_parameter_batches, write_rows)
 from mmkg.progress import progress_bar
 from mmkg.schema import (LEGACY_VECTOR_INDEXES, LEGACY_VECTOR_PROPERTIES, VectorSlot, Label, Prop,
@@ -91,8 +96,9 @@ log = logging.getLogger(__name__)
 #: Called after each committed batch with (step name, rows in the batch); may raise to abort.
 StepHook = Callable[[str, int], None]
 
-STEPS = ("track_embeddings", "user_embeddings", "track_serving", "recommendations")
-"""Batched steps reported to :data:`StepHook`, in the order they run."""
+STEPS = ("track_embeddings", "user_embeddings", "recommendations")
+"""Batched steps reported to :data:`StepHook`, in the order they run (``track_embeddings``
+writes the serving vectors too, in the same pass, when the model is served from vectors)."""
 
 PHASES = ("vectors", "recommendations", "calibrate", "index", "flip", "prune")
 """The timed phases of a publish (:attr:`PublishSummary.phase_seconds`), in the order they run."""
@@ -131,6 +137,8 @@ class PublishSummary:
     seconds: float = 0.0
     serve: Serve = Serve.TOPK
     """How the model is served (``Model.serve``)."""
+    user_index: bool = False
+    """Whether the slot's User vector index was built (``Model.user_index``)."""
     vector_slot: str = ""
     """The vector slot (:data:`mmkg.schema.VECTOR_SLOTS`) the model's vectors were written to."""
     calibrations: list[FeatureCalibration] = field(default_factory=list)
@@ -220,9 +228,14 @@ def check_servable(run: RunOutput, serve: Serve) -> None:
                            "--serve topk")
 
 
-def embedding_rows(ids: list[str], vectors: torch.Tensor) -> list[dict]:
-    """``[{id, vector}]`` rows for the ``publish_stage_*`` queries."""
-    return [{"id": i, "vector": v} for i, v in zip(ids, vectors.tolist())]
+def embedding_rows(ids: list[str], vectors: torch.Tensor,
+                   serving: torch.Tensor | None = None) -> list[dict]:
+    """``[{id, vector}]`` rows for the ``publish_stage_*`` queries, ``[{id, vector, serving}]``
+    with ``serving`` vectors (``publish_stage_track_serving``)."""
+    if serving is None:
+        return [{"id": i, "vector": v} for i, v in zip(ids, vectors.tolist())]
+    return [{"id": i, "vector": v, "serving": s}
+            for i, v, s in zip(ids, vectors.tolist(), serving.tolist())]
 
 
 class RecommendationBatches:
@@ -313,26 +326,49 @@ def _target_slot(driver: Driver, database: str) -> VectorSlot:
 
 
 def _prepare_slot(driver: Driver, database: str, slot: VectorSlot, existing: dict[str, int],
-                  batch_size: int) -> None:
-    """Empty ``slot`` (vectors and serving vectors) and drop its vector indexes (no reader uses
-    the slot until the flip), removing them from ``existing`` (:func:`vector_index_dimensions`)
-    too, so that :func:`_flip` builds them afresh from the written vectors: at 10M listens,
-    writing 900k vectors under live indexes took 224 s, without them 52 s plus 77 s to build
-    the three indexes at once."""
+                  batch_size: int, run: RunOutput, serve: Serve) -> None:
+    """Drop the vector indexes of ``slot`` (no reader uses the slot until the flip), removing
+    them from ``existing`` (:func:`vector_index_dimensions`) too, so that :func:`_flip` builds
+    them afresh from the written vectors (at 10M listens, writing 900k vectors under live
+    indexes took 224 s, without them 52 s plus 77 s to build the three indexes at once); then
+    remove the slot's vectors that staging will not overwrite: those of nodes absent from
+    ``run``, and every serving vector unless ``serve`` is ``vectors``. (Removing all of them
+    first rewrote each node twice: 900k property removals at 10M listens.)"""
     for name in [*slot.indexes.values(), slot.serving_index]:
         if existing.pop(name, None) is not None:
             run_implicit(driver, database, render("schema_drop_index", name=name))
-    _clear_vectors(driver, database, slot.prop, batch_size)
-    _clear_vectors(driver, database, slot.serving.value, batch_size)
+    for label, kept in ((Label.TRACK, run.embeddings.track_ids), (Label.USER, run.embeddings.user_ids)):
+        stale = read_rows(driver, database, render("publish_stale_vectors", label=label,
+                                                   property=slot.prop, serving=slot.serving),
+                          kept=kept, servingKept=serve == Serve.VECTORS)
+        for prop, column in ((slot.prop, "vector"), (slot.serving, "serving")):
+            ids = [row["id"] for row in stale if row[column]]
+            if ids:
+                run_batches(driver, database, render("publish_remove_vectors", label=label, property=prop),
+                            ids, batch_size=batch_size)
 
 
-def _stage(driver: Driver, database: str, step: str, prop: Prop, ids: list[str],
-           vectors: torch.Tensor, batch_size: int, on_batch: Callable[[int], None]) -> int:
-    """Write vectors to the property ``prop`` (``cypher/publish_stage_<step>.cypher``); return
-    how many nodes were found (each found node counts one property set)."""
-    staged = run_batches(driver, database, render(f"publish_stage_{step}", property=prop),
+def stage_track_vectors(driver: Driver, database: str, prop: Prop | str, ids: list[str],
+                        vectors: torch.Tensor, batch_size: int, *,
+                        serving: tuple[Prop | str, torch.Tensor] | None = None,
+                        on_batch: Callable[[int], None] | None = None) -> int:
+    """Write track vectors to the property ``prop`` and, given ``serving`` = (property, serving
+    vectors), those in the same pass (``publish_stage_track_serving``: one lookup and one write
+    per track, not two); return how many tracks were found."""
+    if serving is None:
+        query, rows = render("publish_stage_track_embeddings", property=prop), embedding_rows(ids, vectors)
+    else:
+        query = render("publish_stage_track_serving", property=prop, serving=serving[0])
+        rows = embedding_rows(ids, vectors, serving[1])
+    staged = run_batches(driver, database, query, rows, batch_size=batch_size, on_batch=on_batch)
+    return staged.properties_set // (1 if serving is None else 2)
+
+
+def _stage_users(driver: Driver, database: str, prop: Prop, ids: list[str],
+                 vectors: torch.Tensor, batch_size: int, on_batch: Callable[[int], None]) -> int:
+    """Write user vectors to the property ``prop``; return how many users were found."""
+    staged = run_batches(driver, database, render("publish_stage_user_embeddings", property=prop),
                          embedding_rows(ids, vectors), batch_size=batch_size, on_batch=on_batch)
-    log.debug("%s: %d of %d rows matched", step, staged.properties_set, len(ids))
     return staged.properties_set
 
 
@@ -350,6 +386,7 @@ def publish(
     on_step: StepHook | None = None,
     calibration: CalibrationConfig = CalibrationConfig(),
     serve: Serve = Serve.TOPK,
+    user_index: bool = False,
 ) -> PublishSummary:
     """Publish ``run_dir`` as a new current model version (see the module docstring).
 
@@ -371,6 +408,8 @@ def publish(
         calibration: how the modality features are calibrated (:mod:`mmkg.publish.calibrate`).
         serve: ``topk`` (write the run's top-K as RECOMMENDED) or ``vectors`` (write the
             tracks' serving vectors and index instead; module docstring).
+        user_index: also build the cosine vector index over the users' vectors (for queries of
+            your own, e.g. similar listeners; ``Model.user_index`` names it).
         force_unlock: (added by :func:`~mmkg.publish.lock.holding_publish_lock`) break a
             publish lock left by a publish that died on another host first.
 
@@ -387,11 +426,11 @@ def publish(
     run = read_run(Path(run_dir), model_id, export)
     check_servable(run, serve)
     emb = run.embeddings
-    summary = PublishSummary(model_id=run.model_id, dimension=emb.dimension, serve=serve)
+    summary = PublishSummary(model_id=run.model_id, dimension=emb.dimension, serve=serve,
+                             user_index=user_index)
     phases = summary.phase_seconds
     serving, serving_norm = serving_vectors(emb.track) if serve == Serve.VECTORS else (None, None)
     total = {"track_embeddings": len(emb.track_ids), "user_embeddings": len(emb.user_ids),
-             "track_serving": len(emb.track_ids) if serving is not None else 0,
              "recommendations": len(emb.user_ids) if serve == Serve.TOPK else 0}
     with _Progress(progress, total, on_step) as bar:
         try:
@@ -399,15 +438,13 @@ def publish(
                 slot = _target_slot(driver, database)
                 summary.vector_slot = slot.name
                 indexes = vector_index_dimensions(driver, database)
-                _prepare_slot(driver, database, slot, indexes, batch_size)
-                summary.tracks = _stage(driver, database, "track_embeddings", slot.prop,
-                                        emb.track_ids, emb.track, batch_size,
-                                        bar.callback("track_embeddings"))
-                summary.users = _stage(driver, database, "user_embeddings", slot.prop, emb.user_ids,
-                                       emb.user, batch_size, bar.callback("user_embeddings"))
-                if serving is not None:
-                    _stage(driver, database, "track_serving", slot.serving, emb.track_ids, serving,
-                           batch_size, bar.callback("track_serving"))
+                _prepare_slot(driver, database, slot, indexes, batch_size, run, serve)
+                summary.tracks = stage_track_vectors(
+                    driver, database, slot.prop, emb.track_ids, emb.track, batch_size,
+                    serving=None if serving is None else (slot.serving, serving),
+                    on_batch=bar.callback("track_embeddings"))
+                summary.users = _stage_users(driver, database, slot.prop, emb.user_ids, emb.user,
+                                             batch_size, bar.callback("user_embeddings"))
             _check_found(run, summary)
             with _timed(phases, "recommendations"):
                 _write_recommendations(driver, database, run, summary, batch_size, bar,
@@ -486,14 +523,15 @@ def _check_found(run: RunOutput, summary: PublishSummary) -> None:
 
 def _flip(driver: Driver, database: str, run: RunOutput, slot: VectorSlot,
           existing: dict[str, int], summary: PublishSummary) -> None:
-    """Create the slot's vector indexes missing from ``existing``, then swap in the new version."""
+    """Create the slot's vector indexes missing from ``existing`` (the User one only with
+    ``summary.user_index``), then swap in the new version."""
     dimension = run.embeddings.dimension
     phases = summary.phase_seconds
     serve_vectors = summary.serve == Serve.VECTORS
     try:
         with _timed(phases, "index"):
             for label, name in slot.indexes.items():
-                if name not in existing:
+                if name not in existing and (label != Label.USER or summary.user_index):
                     create_vector_index(driver, database, name, label, slot.prop, dimension)
                     summary.indexes_created.append(name)
             if serve_vectors and slot.serving_index not in existing:
@@ -503,7 +541,7 @@ def _flip(driver: Driver, database: str, run: RunOutput, slot: VectorSlot,
             await_indexes(driver, database, summary.indexes_created)
         with _timed(phases, "flip"):
             result = _write(driver, database, "publish_flip", model=run.model_id,
-                            **slot.model_properties(serve_vectors))
+                            **slot.model_properties(serve_vectors, summary.user_index))
     except DatabaseError as e:
         raise DatabaseError(f"publish of {run.model_id} failed at the flip: {e}") from e
     if result is None:

@@ -19,7 +19,7 @@ import torch
 
 from mmkg.errors import DatabaseError, PublishError, RunFolderError
 from mmkg.graph import load_query
-from mmkg.schema import LEGACY_VECTOR_PROPERTIES, VECTOR_SLOTS
+from mmkg.schema import LEGACY_VECTOR_PROPERTIES, VECTOR_SLOTS, Label
 from mmkg.publish.writer import (RecommendationBatches, prune, publish, read_run,
                                 vector_index_dimensions)
 from mmkg.train.run_folder import Embeddings, RunFolder
@@ -72,10 +72,11 @@ def vectors_in(driver, database: str, prop: str) -> int:
                  "RETURN count(n) AS n")
 
 
-def index_names(dimension: int, prop: str | None = None) -> dict[str, int]:
-    """``{index: dimension}`` of the vector indexes of the slot holding ``prop`` (default: a)."""
+def index_names(dimension: int, prop: str | None = None, *, users: bool = False) -> dict[str, int]:
+    """``{index: dimension}`` of the vector indexes of the slot holding ``prop`` (default: a):
+    its Track index, and its User index when ``users`` (``publish(user_index=True)``)."""
     slot = next(s for s in VECTOR_SLOTS if prop in (None, s.prop.value))
-    return {name: dimension for name in slot.indexes.values()}
+    return {name: dimension for label, name in slot.indexes.items() if users or label != Label.USER}
 
 
 @pytest.fixture()
@@ -92,7 +93,7 @@ def test_publish_writes_embeddings_recommendations_model_and_indexes(demo, datab
     assert (summary.tracks, summary.users, summary.recommendations) == (N_TRACKS, N_USERS, N_USERS * K)
     slot = VECTOR_SLOTS[0]
     assert summary.vector_slot == slot.name
-    assert summary.indexes_created == list(slot.indexes.values())
+    assert summary.indexes_created == [slot.indexes[Label.TRACK]]  # no User index unless asked
     records, _, _ = demo.execute_query(
         "MATCH (m:Model) RETURN m.id AS id, m.current AS current, m.complete AS complete, "
         "m.params AS params, m.metrics AS metrics, m.dataset_manifest AS manifest, "
@@ -121,6 +122,53 @@ def test_publish_writes_embeddings_recommendations_model_and_indexes(demo, datab
         "ORDER BY rank", database_=database)
     assert [r["t"] for r in records] == [track_id(i) for i in blob["topk"]["items"][1].tolist()]
     assert [r["rank"] for r in records] == list(range(1, K + 1))
+
+
+def test_the_user_vector_index_is_built_only_when_asked(demo, database, tmp_path):
+    """No mmkg query reads a User vector index (users are looked up by id): publish builds it
+    with ``user_index=True`` (``--user-index``) only, and the Model names it only then."""
+    def user_index_of_current() -> str | None:
+        [row] = demo.execute_query("MATCH (m:Model {current: true}) RETURN m.user_index AS i",
+                                   database_=database).records
+        return row["i"]
+
+    publish(demo, database, write_run(tmp_path / "run-a", dim=4), progress=False)
+    assert vector_index_dimensions(demo, database) == index_names(4)
+    assert user_index_of_current() is None
+    with_users = publish(demo, database, write_run(tmp_path / "run-b", dim=4, seed=1),
+                         progress=False, user_index=True)
+    assert with_users.indexes_created == list(VECTOR_SLOTS[1].indexes.values())
+    assert vector_index_dimensions(demo, database) == {
+        **index_names(4), **index_names(4, "embedding_b", users=True)}
+    assert user_index_of_current() == VECTOR_SLOTS[1].indexes[Label.USER]
+    # the next publish into slot b without it drops the index with the slot's old vectors
+    publish(demo, database, write_run(tmp_path / "run-c", dim=4, seed=2), progress=False)
+    publish(demo, database, write_run(tmp_path / "run-d", dim=4, seed=3), progress=False)
+    assert vector_index_dimensions(demo, database) == {**index_names(4), **index_names(4, "embedding_b")}
+    assert user_index_of_current() is None
+
+
+def test_a_rewritten_slot_keeps_no_vector_the_run_does_not_overwrite(demo, database, tmp_path):
+    """Publish overwrites the slot's vectors in place instead of clearing the slot first, so it
+    must remove what the run does not overwrite: vectors of nodes absent from the run, and the
+    serving vectors of a model served from vectors when the slot's new model is served from
+    top-K."""
+    publish(demo, database, write_run(tmp_path / "run-a", model="bpr"), progress=False, serve="vectors")
+    publish(demo, database, write_run(tmp_path / "run-b", seed=1), progress=False)
+    run_c = write_run(tmp_path / "run-c", seed=2)
+    folder = RunFolder(run_c)
+    emb = folder.load_embeddings()
+    track, user = emb.track[1:], emb.user[1:]  # a run without track 0 and user u0
+    scores, items = torch.topk(user @ track.T, K, dim=1)
+    folder.save_embeddings(Embeddings(track_ids=emb.track_ids[1:], user_ids=emb.user_ids[1:],
+                                      track=track, user=user, topk_items=items, topk_scores=scores))
+    c = publish(demo, database, run_c, progress=False)
+    slot = VECTOR_SLOTS[0]
+    assert c.vector_slot == slot.name
+    assert vectors_in(demo, database, slot.serving.value) == 0
+    assert vectors_in(demo, database, slot.prop) == N_TRACKS - 1 + N_USERS - 1
+    assert count(demo, database, f"MATCH (n:Track|User) WHERE n.id IN ['{track_id(0)}', 'u0'] "
+                 f"AND n.`{slot.prop}` IS NOT NULL RETURN count(n) AS n") == 0
 
 
 def test_recommendation_batches_are_parallel_lists_in_rank_order_without_padding():
@@ -327,7 +375,7 @@ def test_the_flip_writes_only_the_model_nodes(demo, database, tmp_path):
     demo.execute_query("CREATE (:Model {id: 'b', complete: true, current: false})",
                        database_=database)
     summary = demo.execute_query(load_query("publish_flip"),
-                                 {"model": "b", **VECTOR_SLOTS[1].model_properties(False)},
+                                 {"model": "b", **VECTOR_SLOTS[1].model_properties(False, False)},
                                  database_=database).summary
     # old Model: current and its three slot names removed; new: current, published_at, 3 names
     # and the 2 serving names (null: served from top-K; Neo4j counts a null written over an
@@ -388,7 +436,7 @@ def test_recommend_names_the_model_whose_rows_it_returns_while_models_flip(demo,
         while not reading.is_set():
             model, slot = versions[flips[0] % 2]
             write_rows(demo, database, load_query("publish_flip"), model=model,
-                       **slot.model_properties(False))
+                       **slot.model_properties(False, False))
             flips[0] += 1
 
     flipper = threading.Thread(target=flip_back_and_forth)

@@ -26,6 +26,9 @@ from mmkg.cli.context import AppContext, pass_app
               help="How `recommend` serves the model: topk writes each user's exact top-K as "
                    "RECOMMENDED relationships (users x K writes); vectors writes only the "
                    "vectors and a track serving index, and ranks at query time.")
+@click.option("--user-index", is_flag=True,
+              help="Also build a vector index over the users' vectors (Model.user_index), for "
+                   "user-to-user queries of your own; no mmkg query needs it.")
 @click.option("--new-tracks", is_flag=True,
               help="RUN_DIR is the current model: give the tracks ingested since it was trained a "
                    "vector from its fusion and KG aggregation, and their place in the top-K lists "
@@ -33,7 +36,7 @@ from mmkg.cli.context import AppContext, pass_app
 @pass_app
 def publish(app: AppContext, run_dir: Path, keep: int, batch_size: int | None,
             model_id: str | None, export_dir: Path | None, force_unlock: bool, serve: str,
-            new_tracks: bool) -> None:
+            user_index: bool, new_tracks: bool) -> None:
     """Write RUN_DIR's embeddings and top-K (or serving vectors) to Neo4j as the new current
     model, atomically."""
     from mmkg.publish.writer import publish as publish_run
@@ -44,7 +47,8 @@ def publish(app: AppContext, run_dir: Path, keep: int, batch_size: int | None,
         return
     s = publish_run(app.driver(), app.database, run_dir, keep=keep,
                     batch_size=batch_size or app.settings.batch.publish, model_id=model_id,
-                    export=export_dir, force_unlock=force_unlock, serve=Serve(serve))
+                    export=export_dir, force_unlock=force_unlock, serve=Serve(serve),
+                    user_index=user_index)
     reused = " (recommendations already written)" if s.recommendations_reused else ""
     click.echo(f"model {s.model_id} is current, served from {s.serve}{reused}: "
                f"{s.recommendations} recommendations, "
