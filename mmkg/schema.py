@@ -16,7 +16,8 @@ Graph model::
     (:Model {id, created_at, params, metrics, dataset_manifest, current, complete,
              vector_property, track_index, user_index,
              calibration_features, calibration_thresholds, calibration_percentiles,
-             calibration_quantile, calibration_pairs})              written by publish
+             calibration_quantile, calibration_pairs, calibration_digests,
+             calibration_seq})                                      written by publish
     Track.embedding_a | Track.embedding_b, User.embedding_a | ...  a model's vectors (VECTOR_SLOTS)
     (:PublishLock {id, owner, host, pid, run, started_at})    while a publish runs
     (:Catalog {id, root})   Track.catalog = its id; Track.lyrics|cover|audio relative to its root
@@ -193,6 +194,14 @@ class Prop(StrEnum):
     """On a Model: the quantile of track-pair similarity a modality reason must reach (0.95)."""
     CALIBRATION_PAIRS = "calibration_pairs"
     """On a Model: per calibrated feature name, how many track pairs the quantiles come from."""
+    CALIBRATION_DIGESTS = "calibration_digests"
+    """On a Model: per calibrated feature name, the SHA-256 of the calibration's input (the
+    settings, then every Feature id and raw vector of the name in id order): a later publish whose
+    input has the same digest reuses the calibration instead of recomputing it."""
+    CALIBRATION_SEQ = "calibration_seq"
+    """On a Model: the order in which publishes began calibrating (one more than any Model's, set
+    before any ``Feature.calibrated`` is written), so that the latest calibration is known even
+    when its publish failed."""
 
 
 @dataclass(frozen=True)
