@@ -135,12 +135,13 @@ def test_server_dying_while_committing_is_one_line_and_a_rerun_completes(empty_d
                                                                          settings, tmp_path):
     """Audit item 10 (IncompleteCommit): Neo4j goes away after receiving the COMMIT of the first
     staging batch of a publish (commit 1 takes the publish lock, commit 2 reads the current vector
-    slot on the leader): whether it was applied is
+    slot on the leader, commits 3 and 4 read the slot's stale track and user vectors): whether it
+    was applied is
     unknown. One line says so; the graph stays consistent; re-running completes the publish
     (taking over the lock the dead publish could not release)."""
     build_demo_graph(empty_db, database)
     run = write_run(tmp_path / "run")
-    with CommitCutter(settings.neo4j.bolt_port, cut_at=3) as proxy:
+    with CommitCutter(settings.neo4j.bolt_port, cut_at=5) as proxy:
         done = mmkg("--uri", proxy.uri, "publish", run, "--rows-per-tx", "1",
                     env={"MMKG_NEO4J_RETRY_SECONDS": "1"})
     assert proxy.cut.is_set()
