@@ -8,6 +8,7 @@ Tests never mock the database. They talk to the server configured by ``MMKG_*`` 
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -21,6 +22,17 @@ from mmkg.server import server_for
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = ROOT.parent / "shared" / "datasets"
 LASTFM = SHARED_DATASETS / "lastfm-kgcn"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def temporary_folders_under_pytest(tmp_path_factory):
+    """Every temporary folder the suite makes through ``tempfile`` lives under pytest's own
+    temporary root (which pytest prunes to the last three runs), not loose in the system's
+    temporary folder where each run used to leave a few hundred."""
+    previous = tempfile.tempdir
+    tempfile.tempdir = str(tmp_path_factory.mktemp("tempfile"))
+    yield
+    tempfile.tempdir = previous
 
 
 @pytest.fixture(scope="session")
