@@ -9,6 +9,7 @@ Any config key can be set with ``--set key=value`` as in ``mmkg train`` (dotted 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import resource
 import time
@@ -17,6 +18,7 @@ import numpy as np
 import torch
 
 from mmkg.export import ExportedGraph
+from mmkg.train.allocator import keep_freed_memory
 from mmkg.train.config import TrainConfig, parse_set
 from mmkg.train.data import TrainData
 from mmkg.train.fit import make_sampler, train_one_epoch
@@ -50,11 +52,14 @@ def main() -> None:
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr) if model.trainable else None
     pairs = len(data.train)
     times = []
-    for epoch in range(1, args.epochs + 1 if optimizer else 1):
-        t0 = time.perf_counter()
-        loss = train_one_epoch(model, optimizer, data, sampler, config, epoch)
-        times.append(time.perf_counter() - t0)
-        print(f"epoch {epoch}: loss {loss:.4f}  {times[-1]:.2f} s  {pairs / times[-1]:,.0f} positives/s", flush=True)
+    with keep_freed_memory(config.keep_freed_memory) as kept:                # as `mmkg train` does
+        for epoch in range(1, args.epochs + 1 if optimizer else 1):
+            t0 = time.perf_counter()
+            loss = train_one_epoch(model, optimizer, data, sampler, config, epoch)
+            times.append(time.perf_counter() - t0)
+            print(f"epoch {epoch}: loss {loss:.4f}  {times[-1]:.2f} s  {pairs / times[-1]:,.0f} positives/s  "
+                  f"(keep_freed_memory {kept}, load {os.getloadavg()[0]:.1f})", flush=True)
+    epochs_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     model.eval()
     scored = min(args.score_users or data.n_users, data.n_users)
     t0 = time.perf_counter()
@@ -66,7 +71,8 @@ def main() -> None:
     mean = f"{np.mean(times):.2f} s/epoch, {pairs / np.mean(times):,.0f} positives/s, " if times else ""
     print(f"{config.model.name} d={config.model.dim} threads={args.threads}: {mean}"
           f"score-all {scored}x{data.n_items} in {score_all:.1f} s "
-          f"({scored * data.n_items / score_all:,.0f} scores/s), peak RSS {rss:.0f} MB")
+          f"({scored * data.n_items / score_all:,.0f} scores/s), peak RSS {epochs_rss:.0f} MB after the epochs, "
+          f"{rss:.0f} MB in all")
 
 
 if __name__ == "__main__":

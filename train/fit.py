@@ -28,6 +28,7 @@ import torch
 
 from mmkg.errors import TrainError
 from mmkg.progress import progress_bar
+from mmkg.train.allocator import keep_freed_memory
 from mmkg.train import metrics
 from mmkg.train.config import TOPK, USERS_PER_CHUNK, TrainConfig
 from mmkg.train.data import TrainData
@@ -185,7 +186,8 @@ def fit(data: TrainData, config: TrainConfig, out: Path, *, export_path: Path | 
             optimizer.load_state_dict(checkpoint["optimizer"])
             state = FitState(**checkpoint["state"])
             log.info("resuming %s after epoch %d", run.path, state.epoch)
-        _epochs(model, optimizer, data, config, state, run, progress, on_epoch, group, sample)
+        with keep_freed_memory(config.keep_freed_memory):
+            _epochs(model, optimizer, data, config, state, run, progress, on_epoch, group, sample)
         if state.best_state is not None:
             model.load_state_dict(state.best_state)
     train_seconds = time.perf_counter() - started
@@ -237,7 +239,8 @@ def refit(data: TrainData, config: TrainConfig, epochs: int, *, progress: bool =
     if model.trainable and epochs > 0:
         optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
         sampler = make_sampler(data, config)
-        with progress_bar("refit", info=True, disable=not progress) as bar:
+        with progress_bar("refit", info=True, disable=not progress) as bar, \
+                keep_freed_memory(config.keep_freed_memory):
             task = bar.add_task(config.model.name, total=epochs, info="")
             for epoch in range(1, epochs + 1):
                 loss = train_one_epoch(model, optimizer, data, sampler, config, epoch)

@@ -1,0 +1,59 @@
+"""Training's memory allocation: freed tensors stay in the process for the next step.
+
+A training step at 10M listens allocates and frees dozens of tensors of 36–180 MB (the
+``[users + tracks, d]`` activations of every layer and their gradients, the ``[B, 256]``
+logits). glibc serves each block above its mmap threshold (dynamic, at most 32 MiB on 64-bit)
+with a fresh ``mmap`` and unmaps it on ``free``, so every such tensor comes back as new pages
+that the kernel faults in and zeroes on first touch, one 4 KiB page at a time, on every step.
+Inside :func:`keep_freed_memory` glibc takes every block from its heap (``M_MMAP_MAX`` = 0) and
+keeps up to :data:`KEEP_TOP` of free memory at its top (``M_TRIM_THRESHOLD``), so a step reuses
+the pages the step before freed. Measured (BENCHMARKS.md, "A faster epoch at 10M"): 4.8 → 2.8 s
+per step at 10M listens, unchanged at 1M (its blocks fall under the threshold), for a higher
+peak RSS (3.9 → 6.7 GB at 10M: the heap cannot hand back freed blocks that lie below live ones).
+On leaving, the defaults are restored and ``malloc_trim`` hands the free memory back.
+
+Other C libraries (macOS, musl) are left alone: the block then does nothing.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import platform
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
+"""``mallopt`` parameters (``<malloc.h>``)."""
+DEFAULT_TRIM_THRESHOLD, DEFAULT_MMAP_MAX = 128 * 1024, 65536
+"""glibc's defaults of those parameters, restored on leaving."""
+KEEP_TOP = 256 * 1024 * 1024
+"""Free memory glibc keeps at the top of its heap inside the block (more is handed back)."""
+
+
+def _glibc() -> ctypes.CDLL | None:
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return None
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:
+        return None
+
+
+@contextmanager
+def keep_freed_memory(enabled: bool = True) -> Iterator[bool]:
+    """Inside the block, freed memory is reused by the process instead of unmapped (glibc
+    only); yields whether that is in force. Afterwards glibc's defaults are back (its dynamic
+    mmap threshold stays at the 128 KiB default: any ``mallopt`` fixes it) and the free memory
+    is handed back to the system."""
+    libc = _glibc() if enabled else None
+    if libc is None:
+        yield False
+        return
+    libc.mallopt(M_MMAP_MAX, 0)
+    libc.mallopt(M_TRIM_THRESHOLD, KEEP_TOP)
+    try:
+        yield True
+    finally:
+        libc.mallopt(M_MMAP_MAX, DEFAULT_MMAP_MAX)
+        libc.mallopt(M_TRIM_THRESHOLD, DEFAULT_TRIM_THRESHOLD)
+        libc.malloc_trim(0)
