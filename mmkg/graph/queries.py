@@ -48,13 +48,15 @@ class TrustedCypher(str):
 
 
 @cache
-def load_query(name: str) -> str:
-    """The text of ``cypher/<name>.cypher`` without its ``//`` comment lines (read once).
+def load_query(name: str | Path) -> str:
+    """The text of ``cypher/<name>.cypher`` (or, given a :class:`~pathlib.Path`, of that file:
+    the benchmarks keep their own queries in ``bench/cypher/``) without its ``//`` comment lines
+    (read once).
 
     Raises:
         MmkgError: no such file.
     """
-    path = CYPHER_DIR / f"{name}.cypher"
+    path = name if isinstance(name, Path) else CYPHER_DIR / f"{name}.cypher"
     try:
         text = path.read_text()
     except OSError as e:
@@ -62,7 +64,7 @@ def load_query(name: str) -> str:
     return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("//")).strip()
 
 
-def load_statements(name: str) -> list[str]:
+def load_statements(name: str | Path) -> list[str]:
     """The ``;``-separated statements of a multi-statement file such as ``schema.cypher``."""
     return [s.strip() for s in load_query(name).split(";") if s.strip()]
 
