@@ -151,8 +151,8 @@ class TrainConfig(_Section):
     """Users scored at once when ranking every track (memory/speed trade-off only)."""
     keep_freed_memory: bool = True
     """Training epochs reuse the memory of freed tensors instead of unmapping it (glibc only,
-    :mod:`mmkg.train.allocator`): at 10M listens 42 % less time per step for a higher peak RSS
-    (3.9 → 6.7 GB); no effect at 1M. Speed/memory trade-off only: results are identical."""
+    :mod:`mmkg.train.allocator`): an epoch at 10M listens 158 → 91 s for a higher peak RSS
+    (3.9 → 7.0 GB); no effect at 1M. Speed/memory trade-off only: results are identical."""
     valid_users: int = Field(5000, ge=0)
     """Validation top-K (selection, early stopping) ranks a seeded sample of this many of the
     users with a validation listen, the same users every epoch (``evaluate.valid_sample``); 0 =
