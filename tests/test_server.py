@@ -101,7 +101,12 @@ def test_lifecycle_start_is_idempotent_and_stop_leaves_no_process(private_server
     home = private_server.home
     with pytest.raises(ServerError, match="not running"):
         private_server.wait(timeout=2)
+    private_server.tmp_dir.mkdir(parents=True)
+    (private_server.tmp_dir / "left-by-a-killed-jvm").write_text("x")
     assert private_server.start(timeout=180) is True
+    # the JVM's temporary files (the Browser's unpacked copy, Jetty's work folder) stay in its
+    # home, not in the system's /tmp, and what an earlier JVM left there is gone
+    assert sorted(p.name.split("-")[0] for p in private_server.tmp_dir.iterdir()) == ["decompressed", "jetty"]
     first = _server_processes(home)
     assert len(first) == 1
     assert private_server.start(timeout=30) is False

@@ -10,6 +10,9 @@ Layout (``home`` = ``settings.home / "neo4j"``)::
     .mmkg/neo4j/data/                            the database files
     .mmkg/neo4j/logs/neo4j.log                   the server log (``mmkg db status`` points to it)
     .mmkg/neo4j/run/neo4j.pid                    pid of the running JVM
+    .mmkg/neo4j/tmp/                             the JVM's temporary folder (``java.io.tmpdir``:
+                                                 the Browser's unpacked files, Jetty's work
+                                                 folder), emptied on every start
 
 Auth is always on. On the first start the built-in ``neo4j/neo4j`` account gets the configured
 password (``ALTER CURRENT USER``), so the password never appears on a command line or in a file
@@ -112,6 +115,7 @@ class LocalServer:
         self.console_log = self.home / "logs" / "console.log"
         self.pid_file = self.home / "run" / "neo4j.pid"
         self.import_file = self.home / "run" / OFFLINE_IMPORT
+        self.tmp_dir = self.home / "tmp"
         self.recovered: str | None = None
         """What the last :meth:`start` did about an interrupted offline import (one line), or None."""
 
@@ -199,8 +203,10 @@ class LocalServer:
             self.write_conf()
             heap = self.settings.neo4j.heap
             classpath = f"{plugins}/*:{plugins / PLUGIN_LIBRARIES}/*:{self.conf_dir}/*:{lib}/*"
-            cmd = [java, f"-Xms{heap}", f"-Xmx{heap}", *JVM_OPTIONS, "-cp", classpath, MAIN_CLASS,
-                   f"--home-dir={self.home}", f"--config-dir={self.conf_dir}"]
+            shutil.rmtree(self.tmp_dir, ignore_errors=True)  # what a killed JVM left
+            self.tmp_dir.mkdir()
+            cmd = [java, f"-Xms{heap}", f"-Xmx{heap}", *JVM_OPTIONS, f"-Djava.io.tmpdir={self.tmp_dir}",
+                   "-cp", classpath, MAIN_CLASS, f"--home-dir={self.home}", f"--config-dir={self.conf_dir}"]
             with open(self.console_log, "ab") as console:
                 proc = subprocess.Popen(cmd, stdout=console, stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL, start_new_session=True,
