@@ -34,8 +34,8 @@ def ranked(model: Recommender, truth: np.ndarray, exclude: np.ndarray, n_users: 
     users = np.flatnonzero([len(t) > 0 for t in truth_by_user])
     skipped = n_users - len(users)
     if skipped:
-        log.info("top-K: %d of %d users have no ground truth in this split and are not ranked",
-                 skipped, n_users)
+        log.debug("top-K: %d of %d users have no ground truth in this split and are not ranked",
+                  skipped, n_users)
     k = min(k, model.n_items)
     tops, hits, n_truth = [np.empty((0, k), np.int64)], [np.empty((0, k), bool)], [np.empty(0, np.int64)]
     for start in range(0, len(users), users_per_chunk):
