@@ -65,7 +65,8 @@ WARM: dict[str, list[str]] = {
     "warm-e10-lr1e-3": ["--set", "epochs=10", "--set", "lr=0.001"],
 }
 """Warm-start settings compared on validation (``--init-from`` the day-0 run; the other settings
-are the defaults: lr 4e-3, patience 10, so each is the validation-best of its epochs).
+are those of ``train/configs/warm_start.toml`` over the model's defaults, patience 10, so each is
+the validation-best of its epochs).
 ``warm-e0`` trains nothing: the day-0 weights on the day-1 export (no refresh at all)."""
 RESEED = 100
 """``full-reseed``: the full retrain again with model seed S + 100 (same export): how far two
