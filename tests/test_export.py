@@ -274,6 +274,29 @@ def test_cli_train_splits_with_the_split_seed_and_trains_with_the_seed(export_gr
     assert seeds == [5, 6]
 
 
+def test_cli_train_exports_the_database_afresh_on_every_run_but_resume(export_graph_db, database, tmp_path):
+    """A second `mmkg train --out RUN` trains on the database as it is now, not on the export
+    the first run left in RUN/export (a re-run `make demo` after the database changed); only
+    --resume goes on with the export it started on."""
+    run = tmp_path / "run"
+    args = ["train", "--out", str(run), "--set", "epochs=1", "--set", "model.dim=8", "--quiet"]
+    first = CliRunner().invoke(cli, [*args, "--split-seed", "3"])
+    assert first.exit_code == 0, first.output
+    export_graph_db.execute_query("MERGE (:Track {id: 'late'})", database_=database)
+    try:
+        again = CliRunner().invoke(cli, [*args, "--split-seed", "4"])
+        assert again.exit_code == 0, again.output
+        manifest = ExportedGraph.load(run / "export").manifest
+        assert manifest["seed"] == 4
+        assert "late" in ExportedGraph.load(run / "export").id_maps["Track"]
+        export_graph_db.execute_query("MATCH (t:Track {id: 'late'}) DETACH DELETE t", database_=database)
+        resumed = CliRunner().invoke(cli, [*args, "--split-seed", "5", "--resume"])
+        assert resumed.exit_code == 0, resumed.output
+        assert ExportedGraph.load(run / "export").manifest["seed"] == 4
+    finally:
+        export_graph_db.execute_query("MATCH (t:Track {id: 'late'}) DETACH DELETE t", database_=database)
+
+
 def test_inconsistent_feature_dims_name_the_tracks(export_graph_db, database):
     export_graph.add_feature(export_graph_db, database, "broken", "Audio",
                              {1: [1.0, 2.0], 2: [1.0, 2.0], 3: [1.0, 2.0], 7: [1.0, 2.0, 3.0]})

@@ -126,6 +126,8 @@ class TrainConfig(_Section):
     batch_size: int = Field(1024, ge=1)
     """Positive interactions per optimisation step."""
     lr: float = Field(4e-3, gt=0)
+    """Adam's learning rate; a model's own defaults may set another (``mkgcn`` and ``lightgcn``: 2e-3,
+    ``train/configs/models/``)."""
     l2: float = Field(1e-4, ge=0)
     """Weight of the L2 term (vector models: ``Σ‖e‖²/(2B)`` over the batch's layer-0 rows;
     the paper's models: ``Σ p²/2`` over all parameters)."""

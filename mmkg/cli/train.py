@@ -16,7 +16,8 @@ from mmkg.cli.evaluate import print_metrics, set_threads
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Run folder: config.json, metrics.json, model.pt, curves.png, embeddings.pt.")
 @click.option("--export", "export_path", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="ExportedGraph folder; default: export the database into OUT/export.")
+              help="ExportedGraph folder; default: export the database into OUT/export (afresh on every "
+                   "run but --resume, which goes on with the export it started on).")
 @click.option("--model", type=RegistryChoice("mmkg.train.registry:MODELS"),
               help="Registered model, with its defaults (train/configs/models/NAME.toml); = --set model.name=NAME.")
 @click.option("--seed", type=int, help="Seed of the model: weights, sampling, batch order; = --set seed=N.")
@@ -57,8 +58,8 @@ def train(app: AppContext, config_files: tuple[Path, ...], overrides: dict, out:
     with out_folder(out):  # a refused run removes the folders it made
         if export_path is None:
             export_path = out / "export"
-            if not (export_path / "manifest.json").exists():
-                _export_database(app, export_path, split_seed)
+            if not (resume and (export_path / "manifest.json").exists()):
+                _export_database(app, export_path, split_seed)  # afresh: the database may have changed
         result = train_run(config, out, export_path, resume=resume, progress=not quiet,
                            workers=workers, init_from=init_from)
     if not result:
@@ -73,8 +74,9 @@ def train(app: AppContext, config_files: tuple[Path, ...], overrides: dict, out:
 
 
 def _export_database(app: AppContext, path: Path, split_seed: int) -> None:
+    """Export the whole database into ``path``, replacing an export a previous run left there."""
     from mmkg.export import SplitConfig, export_heterograph
 
     export_heterograph(app.driver(), app.database, path, selection=None, split=SplitConfig(),
                        seed=split_seed, source_uri=app.settings.neo4j.bolt_uri,
-                       batch_size=app.settings.batch.export)
+                       batch_size=app.settings.batch.export, replace=True)
