@@ -61,12 +61,12 @@ WARM: dict[str, list[str]] = {
     "warm-e3": ["--set", "epochs=3"],
     "warm-e5": ["--set", "epochs=5"],
     "warm-e10": ["--set", "epochs=10"],
-    "warm-e5-lr1e-3": ["--set", "epochs=5", "--set", "lr=0.001"],
-    "warm-e10-lr1e-3": ["--set", "epochs=10", "--set", "lr=0.001"],
+    "warm-e5-lr2e-3": ["--set", "epochs=5", "--set", "lr=0.002"],
+    "warm-e10-lr2e-3": ["--set", "epochs=10", "--set", "lr=0.002"],
 }
-"""Warm-start settings compared on validation (``--init-from`` the day-0 run; the other settings
-are those of ``train/configs/warm_start.toml`` over the model's defaults, patience 10, so each is
-the validation-best of its epochs).
+"""Warm-start settings compared on validation (``--init-from`` the day-0 run, so
+``train/configs/warm_start.toml``'s lr 1e-3 unless an arm sets its own; ``-lr2e-3``: the full
+run's rate; patience 10, so each is the validation-best of its epochs).
 ``warm-e0`` trains nothing: the day-0 weights on the day-1 export (no refresh at all)."""
 RESEED = 100
 """``full-reseed``: the full retrain again with model seed S + 100 (same export): how far two
