@@ -286,10 +286,8 @@ def test_cli_train_exports_the_database_afresh_on_every_run_but_resume(export_gr
     try:
         again = CliRunner().invoke(cli, [*args, "--split-seed", "4"])
         assert again.exit_code == 0, again.output
-        manifest = ExportedGraph.load(run / "export").manifest
-        assert manifest["seed"] == 4
+        assert ExportedGraph.load(run / "export").manifest["seed"] == 4
         assert "late" in ExportedGraph.load(run / "export").id_maps["Track"]
-        export_graph_db.execute_query("MATCH (t:Track {id: 'late'}) DETACH DELETE t", database_=database)
         resumed = CliRunner().invoke(cli, [*args, "--split-seed", "5", "--resume"])
         assert resumed.exit_code == 0, resumed.output
         assert ExportedGraph.load(run / "export").manifest["seed"] == 4
