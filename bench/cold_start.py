@@ -105,9 +105,10 @@ def checks(results: dict[str, dict[int, dict]], model: str, part: str = "test") 
         for key in ("cold_recall@20", "cold_ndcg@20"):
             mine = results[model][s][part][key]
             best = max((b for b in BASELINES if b in results), key=lambda b: results[b][s][part][key])
-            margin = mine - results[best][s][part][key]
+            theirs = results[best][s][part][key]
+            margin = mine - theirs
             lines.append(f"- split seed {s}, {model} {part} {key} {mine:.4f} vs best baseline {best} "
-                         f"{results[best][s][part][key]:.4f}: {margin:+.4f} {'✔' if margin > 0 else '✘'}")
+                         f"{theirs:.4f}: {margin:+.4f} {'✔' if margin > 0 else '✘'}")
     return lines
 
 
