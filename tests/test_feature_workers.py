@@ -1,5 +1,6 @@
-"""Feature workers: a first run on an empty numba cache, a worker that dies mid-run, which kind
-each worker runs next, and what a worker imports.
+"""Feature workers: a first run on an empty numba cache (one run with two workers; two processes
+warming up at once), a worker that dies mid-run, which kind each worker runs next, and what a
+worker imports.
 
 The first test runs the real ``mmkg features`` in a subprocess (numba reads ``NUMBA_CACHE_DIR``
 when it is imported) with two workers, every media kind and small chunks on an empty cache:
@@ -16,6 +17,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pandas as pd
@@ -62,6 +64,24 @@ def test_two_workers_on_an_empty_numba_cache(empty_db, database, catalog, tmp_pa
     assert "worker died" not in done.stderr, done.stderr[-3000:]  # no crash, retried or not
     assert re.search(rf"audio_librosa +{len(tracks)} vectors written", done.stdout), done.stdout
     assert any(numba_cache.rglob("*.nbi")), "librosa's functions were not cached"
+
+
+WARM_UP = "from mmkg.ingest.features.jobs import warm_up_extractors; warm_up_extractors({'audio'})"
+
+
+def test_two_processes_that_warm_up_at_once_leave_a_numba_cache_that_loads(tmp_path):
+    """Two ``mmkg ingest`` seconds apart on a fresh machine: without the warm-up lock the first
+    crashed with a segfault, and so did every later process that loaded the cache they wrote."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    warm_up = [sys.executable, "-c", WARM_UP]
+    first = subprocess.Popen(warm_up, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    time.sleep(2)  # the second starts while the first compiles (~20 s on 2 cores)
+    second = subprocess.run(warm_up, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    first_err = first.communicate(timeout=600)[1]
+    later = subprocess.run(warm_up, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert [first.returncode, second.returncode, later.returncode] == [0, 0, 0], \
+        (first_err + second.stderr + later.stderr)[-3000:]
+    assert any(tmp_path.rglob("*.nbi")), "librosa's functions were not cached"
 
 
 def _job(*tracks: str) -> jobs.Job:

@@ -16,9 +16,9 @@ extractor libraries once (not from the caller, whose threads — Neo4j driver, O
 worker limits its math libraries to ``cpus // workers`` threads, so the workers do not fight over
 cores. With one worker, or one job, everything runs in the calling process.
 
-Before a pool starts, the extractors' warm-ups run once in the calling process (librosa's numba
-functions compiled, MiniLM's model built), so workers only read what they made
-(:func:`warm_up_extractors`). A worker
+Before any job runs, the extractors' warm-ups run once in the calling process (librosa's numba
+functions compiled, MiniLM's model built), one process at a time on the machine, so workers and
+other processes only read what they made (:func:`warm_up_extractors`). A worker
 that dies anyway costs its chunks a retry, one at a time; a chunk that kills its worker twice is
 reported, and every other chunk still runs (:func:`run_jobs`).
 """
@@ -26,11 +26,13 @@ reported, and every other chunk still runs (:func:`run_jobs`).
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import math
 import multiprocessing
 import os
 import sys
+import tempfile
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Generator, Iterator
@@ -133,8 +135,8 @@ def run_jobs(jobs: list[Job], settings: MediaSettings, workers: int, *,
     """Run ``jobs`` on ``workers`` processes (in this process when one suffices); yield each
     result as soon as it is done (not in job order).
 
-    Before the first worker starts, every due extractor's warm-up runs here
-    (:func:`warm_up_extractors`), so workers load numba's cache and the model instead of all
+    First every due extractor's warm-up runs here (:func:`warm_up_extractors`, under a lock that
+    other mmkg processes share), so workers load numba's cache and the model instead of all
     making them at once.
     A worker that dies (a crash in a decoder, the OOM killer) breaks the pool: the jobs it had
     in flight are run again one at a time in a fresh pool, so that a job that kills its worker
@@ -143,11 +145,11 @@ def run_jobs(jobs: list[Job], settings: MediaSettings, workers: int, *,
     module-level function, as workers import it by name).
     """
     workers = max(1, min(workers, len(jobs)))
+    warm_up_extractors({job.kind for job in jobs})
     if workers == 1:
         for job in jobs:
             yield work(job, settings)
         return
-    warm_up_extractors({job.kind for job in jobs})
     queue = deque(jobs)
     while queue:
         lost = yield from _run_pool(queue, settings, workers, work)
@@ -276,20 +278,31 @@ class KindChooser:
         return job
 
 
-def warm_up_extractors(kinds: set[str]) -> None:
-    """Run the warm-up of every extractor of ``kinds`` that has one, in this process: what would
-    otherwise happen in every worker at once on a first run (MiniLM's ONNX model is built,
-    librosa's functions compiled).
+def warm_up_lock() -> Path:
+    """The file whose exclusive lock :func:`warm_up_extractors` holds: one per user and machine,
+    as numba's cache is (``NUMBA_CACHE_DIR``, else ``__pycache__`` beside librosa's sources)."""
+    return Path(tempfile.gettempdir()) / f"mmkg-{os.getuid()}-warm-up.lock"
 
-    librosa compiles its numba functions on first call and writes them to numba's cache
-    (``NUMBA_CACHE_DIR``). On an empty cache, two workers that compiled them themselves (having
-    extracted lyrics and covers first) crashed with a segfault on every first run; compiled here
-    first, the cache is complete before any worker exists, and workers only load it.
+
+def warm_up_extractors(kinds: set[str]) -> None:
+    """Run the warm-up of every extractor of ``kinds`` that has one, in this process, holding
+    :func:`warm_up_lock`: what would otherwise happen in every worker at once on a first run
+    (MiniLM's ONNX model is built, librosa's functions compiled).
+
+    librosa compiles its numba functions on first call and writes them to numba's cache. On an
+    empty cache, two workers that compiled them themselves (having extracted lyrics and covers
+    first) crashed with a segfault on every first run; compiled here first, the cache is complete
+    before any worker exists, and workers only load it. Two *processes* that compile at once (two
+    ``mmkg ingest`` started seconds apart on a fresh machine) leave a cache that crashes the first
+    of them and every later process that loads it, until the cache is deleted; the lock makes the
+    second wait (~20 s on 2 cores) and then load what the first wrote.
     """
-    for kind in sorted(kinds):
-        for extractor in extractors(kind):
-            if extractor.warm_up is not None:
-                extractor.warm_up()
+    with open(warm_up_lock(), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for kind in sorted(kinds):
+            for extractor in extractors(kind):
+                if extractor.warm_up is not None:
+                    extractor.warm_up()
 
 
 def describe_job(job: Job) -> str:
