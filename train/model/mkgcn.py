@@ -41,10 +41,11 @@ class MKGCN(VectorRecommender):
     itself trained on every step, and the collaborative path keeps its full signal (chosen on
     validation of ``bench/cold_start.py`` and ``bench/lastfm.py`` over the first term alone and
     over the second alone: BENCHMARKS.md, "Cold start"). :math:`\mathcal L_\alpha` (``new_track_balance``
-    = α) averages over the step's positives of the tracks kept with probability
-    :math:`n_i^{-\alpha}` (:math:`n_i` training listens; one draw per track and step): positives
-    come in proportion to popularity, so unbalanced the new-track path learns mostly which tracks
-    are popular, which a new track's content does not tell; balanced, it learns taste.
+    = α, default 0: every positive) averages over the step's positives of the tracks kept with
+    probability :math:`n_i^{-\alpha}` (:math:`n_i` training listens; one draw per track and
+    step): positives come in proportion to popularity, so unbalanced the new-track path also
+    learns which tracks are popular, which helps where content and KG foretell popularity
+    (Last.FM) and hurts where they do not (the popularity-skewed synthetic catalogs).
 
     The user aggregator of the paper (attention over a sampled history) becomes propagation over
     the training interactions, which aggregates *every* history item, and the item aggregator's
