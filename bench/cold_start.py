@@ -41,11 +41,13 @@ VARIANTS: dict[str, list[str]] = {
     "mkgcn": ["--model", "mkgcn"],
     "mkgcn-keepid": ["--model", "mkgcn", "--set", "model.id_dropout=0"],
     "mkgcn-nomod": ["--model", "mkgcn", "--set", "model.modalities=false"],
+    "mkgcn-balanced": ["--model", "mkgcn", "--set", "model.new_track_balance=0.5"],
 }
 """Variant → ``mmkg train`` flags. ``lightgcn`` uses MKGCN's objective (softmax); ``mkgcn`` is the
 defaults (ID dropout p = 0.5: new tracks always without ID); ``-keepid``: p = 0 (every item keeps
 its ID embedding, the default before the cold-start work); ``-nomod``: the defaults without the
-fusion layer. Every trained variant runs ``mmkg train``'s epoch settings (at most 100, early
+fusion layer; ``-balanced``: the new-track term balanced by popularity (α = 0.5: a positive of a
+track with n training listens kept with probability n^-0.5). Every trained variant runs ``mmkg train``'s epoch settings (at most 100, early
 stop after 10 without validation gain)."""
 BASELINES = ("random", "kg-pop", "kg-knn", "content-knn", "lightgcn")
 MEDIA_ONLY = ("content-knn", "mkgcn-nomod")
@@ -146,7 +148,7 @@ def main() -> None:
                   + ", ".join(f"{k} {v}" for k, v in counts["split"].items()) + ")", "",
                   "Validation (selection):", "", *table(results, "valid"), "", "Test:", "",
                   *table(results, "test"), ""]
-        for model in ("mkgcn", "mkgcn-keepid"):
+        for model in ("mkgcn", "mkgcn-keepid", "mkgcn-balanced"):
             if model in results:
                 report += checks(results, model)
         if "mkgcn" in results:

@@ -104,9 +104,10 @@ def unseen_data() -> TrainData:
     return replace(data, split={**data.split, "train": train[train[:, 1] != 0]})
 
 
-def mkgcn(data: TrainData, p: float) -> MKGCN:
+def mkgcn(data: TrainData, p: float, alpha: float = 0.5) -> MKGCN:
     torch.manual_seed(0)
-    return build_model(ModelConfig(name="mkgcn", dim=8, id_dropout=p), data, np.random.default_rng(0))
+    config = ModelConfig(name="mkgcn", dim=8, id_dropout=p, new_track_balance=alpha)
+    return build_model(config, data, np.random.default_rng(0))
 
 
 def test_id_dropout_acts_at_training_time_only(unseen_data):
@@ -135,10 +136,12 @@ def test_new_tracks_go_without_id_and_keep_their_scale(unseen_data):
         assert not torch.equal(model.item_inputs()[0][1], before[1])
 
 
-def test_the_loss_also_scores_the_items_without_their_id_as_new_tracks(unseen_data):
+@pytest.mark.parametrize("alpha", [0.0, 0.5])
+def test_the_loss_also_scores_the_items_without_their_id_as_new_tracks(unseen_data, alpha):
     """Training with ID dropout adds the objective over Ĩ, where the step's dropped items are
-    scored by ``x_i`` alone (the new-track path) and the others by their final vectors."""
-    model = mkgcn(unseen_data, 0.5).train()
+    scored by ``x_i`` alone (the new-track path) and the others by their final vectors, over the
+    positives that :meth:`MKGCN.new_track_rows` keeps (every one with α = 0)."""
+    model = mkgcn(unseen_data, 0.5, alpha).train()
     model.step_generator = torch.Generator().manual_seed(3)
     state = model.step_generator.get_state()
     with torch.no_grad():
@@ -149,12 +152,33 @@ def test_the_loss_also_scores_the_items_without_their_id_as_new_tracks(unseen_da
     assert (~keep).sum() > 1 and keep.sum() > 1
     assert torch.allclose(alone[~keep], x[~keep]) and torch.equal(alone[keep], items[keep])
     assert not torch.allclose(items[~keep & ~model.no_id], x[~keep & ~model.no_id])
-    batch, pos = torch.tensor([0, 1, 2]), torch.tensor([1, 2, 3])
-    negatives = Negatives(items=torch.tensor([4, 5, 6, 7]), valid=torch.ones(3, 4, dtype=torch.bool))
+    batch, pos = torch.arange(12), torch.arange(1, 13) % model.n_items
+    negatives = Negatives(items=torch.arange(4, 8), valid=torch.ones(12, 4, dtype=torch.bool))
     with torch.no_grad():
         model.step_generator.set_state(state)
         both = model.loss(batch, pos, negatives, "softmax", l2=0.0)
         model.step_generator.set_state(state)
+        model.item_inputs()
+        rows = model.new_track_rows(pos)                                   # the loss's draws again
+        model.step_generator.set_state(state)
         first = VectorRecommender.loss(model, batch, pos, negatives, "softmax", l2=0.0)
-    cold = objective_loss(*vector_logits(users, alone, batch, pos, negatives.items), negatives, "softmax", 1.0)
+    assert rows.all() if alpha == 0 else 0 < rows.sum() < len(rows)
+    kept = negatives.rows(rows)
+    cold = objective_loss(*vector_logits(users, alone, batch[rows], pos[rows], kept.items), kept, "softmax", 1.0)
     assert torch.allclose(both, first + cold) and cold > 0
+
+
+def test_the_new_track_term_keeps_a_track_with_probability_listens_to_the_minus_alpha(unseen_data):
+    """``new_track_balance`` = α: track i's positives enter the new-track term with probability
+    n_i^-α, one draw per track and step (both rows of a track agree); α = 0 keeps all."""
+    model = mkgcn(unseen_data, 0.5, alpha=0.5).train()
+    listens = torch.bincount(torch.as_tensor(unseen_data.split["train"][:, 1]), minlength=model.n_items)
+    pos = torch.cat([torch.arange(model.n_items)] * 2)
+    model.step_generator = torch.Generator().manual_seed(0)
+    draws = torch.stack([model.new_track_rows(pos) for _ in range(4000)]).float()
+    assert torch.equal(draws[:, :model.n_items], draws[:, model.n_items:])
+    seen = listens > 0
+    expected = listens[seen].double() ** -0.5
+    assert listens.max() >= 4 and (listens[seen] == 1).any()
+    np.testing.assert_allclose(draws[:, :model.n_items].mean(0)[seen].numpy(), expected.numpy(), atol=0.03)
+    assert mkgcn(unseen_data, 0.5, alpha=0.0).train().new_track_rows(pos).all()

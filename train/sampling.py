@@ -155,6 +155,14 @@ class Negatives:
     log_q_pos: torch.Tensor | None = None
     log_q_neg: torch.Tensor | None = None
 
+    def rows(self, keep: torch.Tensor) -> "Negatives":
+        """The negatives of the positives where ``keep`` (``[B]`` bool) is True."""
+        def per_row(t: torch.Tensor | None, shared_dims: int) -> torch.Tensor | None:
+            return t if t is None or t.dim() == shared_dims else t[keep]
+
+        return Negatives(per_row(self.items, 1), self.valid[keep], per_row(self.log_q_pos, 0),
+                         per_row(self.log_q_neg, 1))
+
 
 class _TrainPositives:
     """Membership test "is (u, i) a training positive?" on torch tensors: sorted keys + search,
