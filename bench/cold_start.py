@@ -47,8 +47,8 @@ VARIANTS: dict[str, list[str]] = {
 defaults (ID dropout p = 0.5: new tracks always without ID); ``-keepid``: p = 0 (every item keeps
 its ID embedding, the default before the cold-start work); ``-nomod``: the defaults without the
 fusion layer; ``-balanced``: the new-track term balanced by popularity (α = 0.5: a positive of a
-track with n training listens kept with probability n^-0.5). Every trained variant runs ``mmkg train``'s epoch settings (at most 100, early
-stop after 10 without validation gain)."""
+track with n training listens kept with probability n^-0.5). Every trained variant runs ``mmkg
+train``'s epoch settings (at most 100, early stop after 10 without validation gain)."""
 BASELINES = ("random", "kg-pop", "kg-knn", "content-knn", "lightgcn")
 MEDIA_ONLY = ("content-knn", "mkgcn-nomod")
 """Variants that need (or differ only by) media features: not run on Last.FM."""

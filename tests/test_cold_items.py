@@ -164,7 +164,8 @@ def test_the_loss_also_scores_the_items_without_their_id_as_new_tracks(unseen_da
         first = VectorRecommender.loss(model, batch, pos, negatives, "softmax", l2=0.0)
     assert rows.all() if alpha == 0 else 0 < rows.sum() < len(rows)
     kept = negatives.rows(rows)
-    cold = objective_loss(*vector_logits(users, alone, batch[rows], pos[rows], kept.items), kept, "softmax", 1.0)
+    cold = objective_loss(*vector_logits(users, alone, batch[rows], pos[rows], kept.items), kept,
+                          "softmax", 1.0)
     assert torch.allclose(both, first + cold) and cold > 0
 
 

@@ -40,8 +40,8 @@ class MKGCN(VectorRecommender):
     path that places a new track — fusion of content and KG, no ID, no collaborative layer — is
     itself trained on every step, and the collaborative path keeps its full signal (chosen on
     validation of ``bench/cold_start.py`` and ``bench/lastfm.py`` over the first term alone and
-    over the second alone: BENCHMARKS.md, "Cold start"). :math:`\mathcal L_\alpha` (``new_track_balance``
-    = α, default 0: every positive) averages over the step's positives of the tracks kept with
+    over the second alone: BENCHMARKS.md, "Cold start"). :math:`\mathcal L_\alpha`
+    (``new_track_balance`` = α, default 0: every positive) averages over the step's positives of the tracks kept with
     probability :math:`n_i^{-\alpha}` (:math:`n_i` training listens; one draw per track and
     step): positives come in proportion to popularity, so unbalanced the new-track path also
     learns which tracks are popular, which helps where content and KG foretell popularity
@@ -87,8 +87,8 @@ class MKGCN(VectorRecommender):
         listens = torch.bincount(torch.as_tensor(train[:, 1], dtype=torch.long), minlength=n_items)
         self.register_buffer("no_id", (listens == 0) & (self.id_dropout > 0), persistent=False)
         self.new_track_balance = config.new_track_balance
-        self.register_buffer("new_track_share", listens.clamp(min=1).double().pow(-self.new_track_balance).float(),
-                             persistent=False)
+        share = listens.clamp(min=1).double().pow(-self.new_track_balance).float()    # n_i^-α
+        self.register_buffer("new_track_share", share, persistent=False)
         nn.init.normal_(self.user.weight, std=0.1)
         nn.init.normal_(self.entity.weight, std=0.1)
         nn.init.normal_(self.relation.weight, mean=1.0, std=0.1)           # starts near r ⊙ h = h
