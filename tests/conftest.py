@@ -1,14 +1,18 @@
-"""Fixtures: a real Neo4j (started here if `make test` has not started it), and a clean database.
+"""Fixtures: a real Neo4j (started here if `make test` has not started it, and then stopped at
+the end), and a clean database.
 
-Tests never mock the database. They talk to the server configured by ``MMKG_*`` settings
-(by default the project-local one on 127.0.0.1:7687). CLI tests that reach Neo4j take the
+Tests never mock the database. They talk to the server configured by ``MMKG_*`` settings; with
+none (a bare ``pytest``), to :data:`TEST_SERVER`, the one ``make test`` runs (127.0.0.1:7688,
+data in ``.mmkg/test``), never the demo's: the suite empties the database it is given. CLI tests that reach Neo4j take the
 ``uri_scheme`` fixture and so run twice: over ``bolt://`` (a direct connection) and over
 ``neo4j://`` (the routing scheme of clusters and Aura, which a standalone Neo4j 5 also answers).
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
+from collections.abc import MutableMapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -20,6 +24,22 @@ from mmkg.graph.schema import apply_schema, reset_database
 from mmkg.server import server_for
 
 ROOT = Path(__file__).resolve().parents[1]
+TEST_SERVER = {"MMKG_HOME": str(ROOT / ".mmkg" / "test"), "MMKG_NEO4J_BOLT_PORT": "7688",
+               "MMKG_NEO4J_HTTP_PORT": "7475", "MMKG_NEO4J_HEAP": "1g", "MMKG_NEO4J_PAGECACHE": "1g"}
+"""The server of a bare ``pytest``: ``make test``'s (the Makefile's ``TEST_ENV``)."""
+CHOSEN_SERVER = ("MMKG_HOME", "MMKG_NEO4J_URI", "MMKG_NEO4J_BOLT_PORT", "MMKG_CONFIG")
+"""Settings that say which server to use: with any of them set, the suite uses that one."""
+
+
+def use_test_server_unless_configured(environ: MutableMapping[str, str], cwd: Path) -> None:
+    """Put :data:`TEST_SERVER` into ``environ`` unless it names a server (:data:`CHOSEN_SERVER`)
+    or ``cwd`` holds an ``mmkg.toml``: a bare ``pytest`` after ``make demo`` emptied the demo's
+    database and left its server running."""
+    if not any(key in environ for key in CHOSEN_SERVER) and not (cwd / "mmkg.toml").exists():
+        environ.update(TEST_SERVER)
+
+
+use_test_server_unless_configured(os.environ, Path.cwd())
 SHARED_DATASETS = ROOT.parent / "shared" / "datasets"
 LASTFM = SHARED_DATASETS / "lastfm-kgcn"
 
@@ -42,9 +62,12 @@ def settings() -> Settings:
 
 @pytest.fixture(scope="session")
 def server(settings):
+    """The configured server, started if it is not running (and then stopped at the end)."""
     srv = server_for(settings)
-    srv.start(timeout=180)
-    return srv
+    started = srv.start(timeout=180)
+    yield srv
+    if started:
+        srv.stop()
 
 
 @pytest.fixture(scope="session")

@@ -13,10 +13,11 @@ import pytest
 from click.testing import CliRunner
 
 from mmkg.cli import cli
-from mmkg.config import NEO4J_VERSION, load_settings
+from mmkg.config import NEO4J_VERSION, Neo4jSettings, default_home, load_settings
 from mmkg.errors import DatabaseError, ServerError
 from mmkg.graph import connect
 from mmkg.server.local import MAIN_CLASS, LocalServer
+from tests.conftest import CHOSEN_SERVER, ROOT, TEST_SERVER, use_test_server_unless_configured
 
 
 def _server_processes(home: Path) -> list[int]:
@@ -120,3 +121,25 @@ def test_lifecycle_start_is_idempotent_and_stop_leaves_no_process(private_server
     assert _server_processes(home) == []
     assert private_server.status().running is False
     assert private_server.stop() is False
+
+
+def test_a_bare_pytest_uses_the_test_server_never_the_demos(tmp_path):
+    """Without settings that name a server, the suite runs on ``make test``'s server (the
+    Makefile's ``TEST_ENV``), not on the demo's, whose database it would empty."""
+    environ: dict[str, str] = {}
+    use_test_server_unless_configured(environ, tmp_path)
+    assert environ == TEST_SERVER
+    make = (ROOT / "Makefile").read_text()
+    assert f"TEST_BOLT_PORT ?= {TEST_SERVER['MMKG_NEO4J_BOLT_PORT']}" in make
+    assert f"TEST_HTTP_PORT ?= {TEST_SERVER['MMKG_NEO4J_HTTP_PORT']}" in make
+    assert "MMKG_HOME=$(CURDIR)/.mmkg/test" in make and TEST_SERVER["MMKG_HOME"] == str(ROOT / ".mmkg" / "test")
+    demo_port = Neo4jSettings.model_fields["bolt_port"].default                # 7687
+    assert int(TEST_SERVER["MMKG_NEO4J_BOLT_PORT"]) != demo_port and Path(TEST_SERVER["MMKG_HOME"]) != default_home()
+    for key in CHOSEN_SERVER:                                              # a chosen server is kept
+        chosen = {key: "x"}
+        use_test_server_unless_configured(chosen, tmp_path)
+        assert chosen == {key: "x"}
+    (tmp_path / "mmkg.toml").write_text("[neo4j]\nbolt_port = 7999\n")
+    configured: dict[str, str] = {}
+    use_test_server_unless_configured(configured, tmp_path)
+    assert configured == {}
