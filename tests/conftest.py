@@ -3,9 +3,10 @@ the end), and a clean database.
 
 Tests never mock the database. They talk to the server configured by ``MMKG_*`` settings; with
 none (a bare ``pytest``), to :data:`TEST_SERVER`, the one ``make test`` runs (127.0.0.1:7688,
-data in ``.mmkg/test``), never the demo's: the suite empties the database it is given. CLI tests that reach Neo4j take the
-``uri_scheme`` fixture and so run twice: over ``bolt://`` (a direct connection) and over
-``neo4j://`` (the routing scheme of clusters and Aura, which a standalone Neo4j 5 also answers).
+data in ``.mmkg/test``), never the demo's: the suite empties the database it is given. CLI tests
+that reach Neo4j take the ``uri_scheme`` fixture and so run twice: over ``bolt://`` (a direct
+connection) and over ``neo4j://`` (the routing scheme of clusters and Aura, which a standalone
+Neo4j 5 also answers).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from mmkg.graph.schema import apply_schema, reset_database
 from mmkg.server import server_for
 
 ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATASETS = ROOT.parent / "shared" / "datasets"
+LASTFM = SHARED_DATASETS / "lastfm-kgcn"
 TEST_SERVER = {"MMKG_HOME": str(ROOT / ".mmkg" / "test"), "MMKG_NEO4J_BOLT_PORT": "7688",
                "MMKG_NEO4J_HTTP_PORT": "7475", "MMKG_NEO4J_HEAP": "1g", "MMKG_NEO4J_PAGECACHE": "1g"}
 """The server of a bare ``pytest``: ``make test``'s (the Makefile's ``TEST_ENV``)."""
@@ -40,8 +43,6 @@ def use_test_server_unless_configured(environ: MutableMapping[str, str], cwd: Pa
 
 
 use_test_server_unless_configured(os.environ, Path.cwd())
-SHARED_DATASETS = ROOT.parent / "shared" / "datasets"
-LASTFM = SHARED_DATASETS / "lastfm-kgcn"
 
 
 @pytest.fixture(scope="session", autouse=True)
