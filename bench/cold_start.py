@@ -2,13 +2,16 @@
 
     .venv/bin/python -m bench.cold_start --work /tmp/cold --yes                     # everything
     .venv/bin/python -m bench.cold_start --work /tmp/cold --yes --datasets plain,skew --tracks 400
+    .venv/bin/python -m bench.cold_start --work /tmp/cold --yes --datasets skew --model-seeds 0,10,20
 
 Datasets: ``lastfm`` (``shared/datasets/lastfm-kgcn``, KG only, no media; ``mmkg ingest
 --format kgcn``), ``plain`` and ``skew`` (synthetic catalogs with media, built by
 :func:`multimodal.prepare` from catalog seed 0; ``skew`` with ``--popularity-skew 1.0``). Each is
 exported with ``mmkg export --split cold-items --split-seed S`` for every split seed S (20 % of the
 tracks held out entirely: their listens go half to validation, half to test, per user), then
-every variant of :data:`VARIANTS` is trained with model seed S. Epochs are selected on validation
+every variant of :data:`VARIANTS` is trained with model seed S (``--model-seeds 0,10,20``: seeds
+S, S+10 and S+20, and each split's figures are their means, to tell a split the model loses from
+a model seed that lost it). Epochs are selected on validation
 (warm) Recall@20, test is read once. Prints per dataset the validation and test tables (cold,
 mixed and warm metrics, mean ± std over split seeds) and the per-seed check that MKGCN beats every
 baseline on cold Recall@20 and NDCG@20.
@@ -87,6 +90,12 @@ def train(export: Path, out: Path, flags: list[str], seed: int, threads: int) ->
     return json.loads((out / "metrics.json").read_text())
 
 
+def mean_metrics(runs: list[dict]) -> dict:
+    """The ``valid`` and ``test`` metrics of one split's runs (one per model seed), averaged."""
+    return {part: {key: float(np.mean([r[part].get(key, np.nan) for r in runs])) for key in runs[0][part]}
+            for part in ("valid", "test")}
+
+
 def table(results: dict[str, dict[int, dict]], part: str) -> list[str]:
     lines = ["| variant | " + " | ".join(f"{part} {label}" for _, label in COLUMNS) + " |",
              "|---|" + "---:|" * len(COLUMNS)]
@@ -121,6 +130,8 @@ def main() -> None:
     parser.add_argument("--datasets", default="plain,skew,lastfm")
     parser.add_argument("--split-seeds", default="0,1,2")
     parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--model-seeds", default="0",
+                        help="Offsets o: every split seed S trains model seeds S+o; its figures are their mean.")
     parser.add_argument("--tracks", type=int, default=400)
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--interactions", type=int, default=35)
@@ -131,6 +142,7 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     log = args.work / "bench.log"
     splits = [int(s) for s in args.split_seeds.split(",")]
+    offsets = [int(o) for o in args.model_seeds.split(",")]
     load = os.getloadavg()
     print(f"machine: {machine()}; load average {load[0]:.1f} (shared machine: compare within one run)\n"
           f"command: {shlex.join([Path(sys.executable).name, *sys.argv])}", flush=True)
@@ -141,10 +153,12 @@ def main() -> None:
             if dataset == "lastfm" and name in MEDIA_ONLY:
                 continue
             for s, export in paths.items():
-                out = args.work / dataset / "runs" / name / f"s{s}"
-                results.setdefault(name, {})[s] = train(export, out, VARIANTS[name], s, args.threads)
+                runs = [train(export, args.work / dataset / "runs" / name / (f"s{s}-m{s + o}" if o else f"s{s}"),
+                              VARIANTS[name], s + o, args.threads) for o in offsets]
+                results.setdefault(name, {})[s] = mean_metrics(runs)
         counts = json.loads((paths[splits[0]] / "manifest.json").read_text())["counts"]
-        report = [f"\n### {dataset}: split seeds {args.split_seeds} (seed {splits[0]}: "
+        seeds = "" if offsets == [0] else f", each the mean of model seeds S+{{{args.model_seeds}}}"
+        report = [f"\n### {dataset}: split seeds {args.split_seeds}{seeds} (seed {splits[0]}: "
                   + ", ".join(f"{k} {v}" for k, v in counts["split"].items()) + ")", "",
                   "Validation (selection):", "", *table(results, "valid"), "", "Test:", "",
                   *table(results, "test"), ""]
