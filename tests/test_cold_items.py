@@ -12,11 +12,12 @@ import pytest
 import torch
 
 from mmkg.export import SplitConfig, export_heterograph
+from mmkg.errors import TrainError
 from mmkg.export.split import cold_tracks
 from mmkg.train.config import ModelConfig
 from mmkg.train.data import TrainData
 from mmkg.train.evaluate import evaluate
-from mmkg.train.fit import make_sampler
+from mmkg.train.fit import fit, make_sampler
 from mmkg.train.config import TrainConfig
 from mmkg.train.model import MKGCN, VectorRecommender, build_model
 from mmkg.train.model.base import objective_loss, vector_logits
@@ -183,3 +184,32 @@ def test_the_new_track_term_keeps_a_track_with_probability_listens_to_the_minus_
     assert listens.max() >= 4 and (listens[seen] == 1).any()
     np.testing.assert_allclose(draws[:, :model.n_items].mean(0)[seen].numpy(), expected.numpy(), atol=0.03)
     assert mkgcn(unseen_data, 0.5, alpha=0.0).train().new_track_rows(pos).all()
+
+def held_out(data: TrainData, cold: np.ndarray) -> TrainData:
+    """``data`` as a ``cold-items`` export would give it: every listen of the ``cold`` tracks out
+    of train/valid/test, alternately into ``valid_cold`` and ``test_cold``."""
+    split = {k: v[~np.isin(v[:, 1], cold)] for k, v in data.split.items()}
+    listens = np.concatenate([v for v in data.split.values()])
+    theirs = np.unique(listens[np.isin(listens[:, 1], cold)], axis=0)
+    split["valid_cold"], split["test_cold"] = theirs[0::2], theirs[1::2]
+    return replace(data, split=split, cold_items=np.sort(cold))
+
+
+def test_a_cold_monitor_selects_the_epoch_best_for_new_tracks(tmp_path):
+    data = held_out(TrainData.from_export(make_export()), np.arange(0, 64, 8))
+    config = TrainConfig.load(overrides={"model.name": "mkgcn", "epochs": 12, "patience": 12, "lr": 0.01,
+                                         "batch_size": 32, "monitor": "cold_recall@20"})
+    result = fit(data, config, tmp_path, progress=False)
+    cold = [h["valid_cold_recall@20"] for h in result["history"]]
+    warm = [h["valid_recall@20"] for h in result["history"]]
+    assert np.argmax(cold) != np.argmax(warm)                  # so a warm selection would show here
+    assert result["best_epoch"] == np.argmax(cold) + 1
+    assert result["valid"]["cold_recall@20"] == pytest.approx(max(cold))
+    assert (tmp_path / "curves.png").exists()
+
+
+def test_a_cold_monitor_without_new_tracks_is_one_clear_error(tmp_path):
+    config = TrainConfig.load(overrides={"model.name": "mkgcn", "epochs": 1, "monitor": "cold_ndcg@20"})
+    with pytest.raises(TrainError, match="--split cold-items"):
+        fit(TrainData.from_export(make_export()), config, tmp_path, progress=False)
+    assert not (tmp_path / "config.json").exists()

@@ -39,7 +39,9 @@ TOPK = (1, 2, 5, 10, 20, 50, 100)
 """The cut-offs K of every top-K metric."""
 MODELS_DIR = Path(__file__).resolve().parent / "configs" / "models"
 """Each model's defaults: ``<name>.toml``."""
-MONITORS = ("auc", "f1", "recall@20", "ndcg@20")
+MONITORS = ("auc", "f1", "recall@20", "ndcg@20", "cold_recall@20", "cold_ndcg@20")
+"""What ``monitor`` may name: CTR, warm top-K, or (``cold_*``, a ``cold-items`` export only) the
+ranking of the held-out new tracks (:mod:`mmkg.train.evaluate_cold`)."""
 DEFAULT_MODEL = "mkgcn"
 """The model of a config that names none: the ranking MKGCN."""
 USERS_PER_CHUNK = 256
@@ -153,7 +155,9 @@ class TrainConfig(_Section):
     patience: int = Field(10, ge=1)
     """Stop after this many epochs without improvement of ``monitor`` on validation."""
     monitor: Literal[MONITORS] = "recall@20"  # type: ignore[valid-type]
-    """Validation metric used for model selection and early stopping."""
+    """Validation metric used for model selection and early stopping. ``cold_recall@20`` /
+    ``cold_ndcg@20`` select for new releases (a ``cold-items`` export: the held-out tracks ranked
+    by content and KG alone) instead of for tracks that already have listens."""
     valid_topk: bool = True
     """Top-K metrics on validation every epoch (False: CTR only per epoch; top-K at the end)."""
     users_per_chunk: int = Field(USERS_PER_CHUNK, ge=1)

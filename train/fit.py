@@ -30,7 +30,7 @@ from mmkg.errors import TrainError
 from mmkg.progress import progress_bar
 from mmkg.train.allocator import keep_freed_memory
 from mmkg.train import metrics
-from mmkg.train.config import TOPK, USERS_PER_CHUNK, TrainConfig
+from mmkg.train.config import MONITORS, TOPK, USERS_PER_CHUNK, TrainConfig
 from mmkg.train.data import TrainData
 from mmkg.train.evaluate import ctr_metrics, evaluate, valid_sample
 from mmkg.train.model import Recommender, build_model
@@ -160,7 +160,13 @@ def fit(data: TrainData, config: TrainConfig, out: Path, *, export_path: Path | 
     evaluates and writes; the others return ``{}`` after the last epoch.
 
     Returns the ``metrics.json`` content (``test`` is ``{}`` when not evaluated).
+
+    Raises:
+        TrainError: ``config.monitor`` is a ``cold_*`` metric and ``data`` holds no new tracks.
     """
+    if config.monitor.startswith("cold_") and not data.cold_items.size:
+        raise TrainError(f"monitor {config.monitor} selects on new tracks, and this export holds none out: "
+                         "export with `mmkg export --split cold-items`, or monitor recall@20")
     run = RunFolder(out)
     torch.manual_seed(config.seed)
     model = build_model(config.model, data, np.random.default_rng(config.seed))
@@ -267,7 +273,7 @@ def _epochs(model, optimizer, data, config, state: FitState, run: RunFolder, pro
             valid = evaluate(model, data, "valid", config.users_per_chunk, topk=config.valid_topk,
                              users=sample)
             row = {"epoch": epoch, "loss": loss, "seconds": seconds,
-                   **{f"valid_{k}": v for k, v in valid.items() if k in ("auc", "f1", "recall@20", "ndcg@20")}}
+                   **{f"valid_{k}": v for k, v in valid.items() if k in MONITORS}}
             state.history.append(row)
             score = valid.get(config.monitor, float("nan"))
             if score > state.best_score:
@@ -404,7 +410,7 @@ def plot_curves(history: list[dict[str, float]], monitor: str, path: Path) -> No
     epochs = [h["epoch"] for h in history]
     ax_loss.plot(epochs, [h["loss"] for h in history], marker="o")
     ax_loss.set(title="training loss", xlabel="epoch")
-    for key in ("valid_auc", "valid_f1", "valid_recall@20", "valid_ndcg@20"):
+    for key in (f"valid_{m}" for m in MONITORS):
         if history and key in history[0]:
             ax_valid.plot(epochs, [h[key] for h in history], marker="o", label=key[len("valid_"):])
     ax_valid.set(title=f"validation (selection: {monitor})", xlabel="epoch")
