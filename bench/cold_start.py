@@ -86,6 +86,11 @@ def exports(args: argparse.Namespace, dataset: str, splits: list[int], log: Path
     return paths
 
 
+def run_folder(work: Path, dataset: str, variant: str, split: int, offset: int) -> Path:
+    """Where ``variant`` trained on split seed ``split`` with model seed ``split + offset``."""
+    return work / dataset / "runs" / variant / (f"s{split}-m{split + offset}" if offset else f"s{split}")
+
+
 def train(export: Path, out: Path, flags: list[str], seed: int, threads: int) -> dict:
     if not (out / "metrics.json").exists():
         out.mkdir(parents=True, exist_ok=True)
@@ -157,8 +162,8 @@ def main() -> None:
             if dataset == "lastfm" and name in MEDIA_ONLY:
                 continue
             for s, export in paths.items():
-                runs = [train(export, args.work / dataset / "runs" / name / (f"s{s}-m{s + o}" if o else f"s{s}"),
-                              VARIANTS[name], s + o, args.threads) for o in offsets]
+                runs = [train(export, run_folder(args.work, dataset, name, s, o), VARIANTS[name], s + o, args.threads)
+                        for o in offsets]
                 results.setdefault(name, {})[s] = mean_metrics(runs)
         counts = json.loads((paths[splits[0]] / "manifest.json").read_text())["counts"]
         seeds = "" if offsets == [0] else f", each the mean of model seeds S+{{{args.model_seeds}}}"
