@@ -185,6 +185,7 @@ def test_the_new_track_term_keeps_a_track_with_probability_listens_to_the_minus_
     np.testing.assert_allclose(draws[:, :model.n_items].mean(0)[seen].numpy(), expected.numpy(), atol=0.03)
     assert mkgcn(unseen_data, 0.5, alpha=0.0).train().new_track_rows(pos).all()
 
+
 def held_out(data: TrainData, cold: np.ndarray) -> TrainData:
     """``data`` as a ``cold-items`` export would give it: every listen of the ``cold`` tracks out
     of train/valid/test, alternately into ``valid_cold`` and ``test_cold``."""
