@@ -114,11 +114,16 @@ def test_kgcn_turns_modalities_off(data):
 
 def test_recommend_excludes_items(data):
     model = build_model(ModelConfig(name="pop"), data, np.random.default_rng(0))
-    exclude = torch.zeros(2, data.n_items, dtype=torch.bool)
-    exclude[:, :15] = True
-    items, scores = model.recommend(torch.tensor([0, 1]), 5, exclude)
+    rows, items = torch.meshgrid(torch.arange(2), torch.arange(15), indexing="ij")
+    items, scores = model.recommend(torch.tensor([0, 1]), 5, (rows.reshape(-1), items.reshape(-1)))
     assert items.shape == (2, 5) and (items >= 15).all()
     assert (scores[:, :-1] >= scores[:, 1:]).all()
+    best = torch.topk(model.score_all(torch.tensor([0])), 5).values[0]
+    assert torch.equal(model.recommend(torch.tensor([0]), 5)[1][0], best)
+    only = torch.zeros(data.n_items, dtype=torch.bool)
+    only[[3, 8, 12]] = True
+    items, scores = model.recommend(torch.tensor([0, 1]), 5, candidates=only)
+    assert set(items[:, :3].flatten().tolist()) == {3, 8, 12} and torch.isinf(scores[:, 3:]).all()
 
 
 def test_config_rejects_bad_combinations():

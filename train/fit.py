@@ -34,6 +34,7 @@ from mmkg.train.config import MONITORS, TOPK, USERS_PER_CHUNK, TrainConfig
 from mmkg.train.data import TrainData
 from mmkg.train.evaluate import ctr_metrics, evaluate, valid_sample
 from mmkg.train.model import Recommender, build_model
+from mmkg.train.model.base import tie_order
 from mmkg.train.run_folder import Embeddings, RunFolder
 from mmkg.train.registry import NEGATIVES
 from mmkg.train.warm_start import warm_start
@@ -337,22 +338,25 @@ def _score_users(model: Recommender, lo: int, hi: int, k: int, test_k: int, trai
     the top-``test_k`` over every track but their training and validation ones, for the users
     with a test listen, and their number of test listens. One ``topk`` serves both: it is wide
     enough to hold ``test_k`` tracks besides every validation track of the chunk's users."""
-    logits = model.score_all(torch.arange(lo, hi))
-    logits[train.rows(lo, hi)] = float("-inf")
+    order, position = tie_order(model.n_items)
+    logits = model.score_tie_ordered(torch.arange(lo, hi))
+    row, item = train.rows(lo, hi)
+    logits[row, position[item]] = float("-inf")
     width = k
     if held is not None:
         valid_rows = held[0].rows(lo, hi)[0]
         most_valid = int(torch.bincount(valid_rows).max()) if len(valid_rows) else 0
         width = max(k, test_k + most_valid)
     wide = torch.topk(logits, min(width, logits.shape[1]), dim=1)
-    items = wide.indices[:, :k].masked_fill(torch.isinf(wide.values[:, :k]), -1)
+    wide_items = order[wide.indices]
+    items = wide_items[:, :k].masked_fill(torch.isinf(wide.values[:, :k]), -1)
     scores = torch.sigmoid(wide.values[:, :k])
     if held is None:
         return items, scores, None, None
     valid, test = held
-    ranked = wide.values.masked_fill(valid.contains(lo, hi, wide.indices), float("-inf"))
+    ranked = wide.values.masked_fill(valid.contains(lo, hi, wide_items), float("-inf"))
     best = torch.topk(ranked, test_k, dim=1)
-    best_items = torch.gather(wide.indices, 1, best.indices)
+    best_items = torch.gather(wide_items, 1, best.indices)
     hits = test.contains(lo, hi, best_items) & ~torch.isinf(best.values)
     n_truth = torch.bincount(test.rows(lo, hi)[0], minlength=hi - lo).numpy()
     has = n_truth > 0

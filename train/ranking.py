@@ -38,16 +38,14 @@ def ranked(model: Recommender, truth: np.ndarray, exclude: np.ndarray, n_users: 
                   skipped, n_users)
     k = min(k, model.n_items)
     tops, hits, n_truth = [np.empty((0, k), np.int64)], [np.empty((0, k), bool)], [np.empty(0, np.int64)]
+    allowed = None if candidates is None else torch.as_tensor(candidates)
     for start in range(0, len(users), users_per_chunk):
         chunk = users[start:start + users_per_chunk]
-        mask = torch.zeros(len(chunk), model.n_items, dtype=torch.bool)
-        if candidates is not None:
-            mask[:, torch.as_tensor(~candidates)] = True
         row_of = np.full(n_users, -1)
         row_of[chunk] = np.arange(len(chunk))
         sel = exclude[np.isin(exclude[:, 0], chunk)]
-        mask[row_of[sel[:, 0]], sel[:, 1]] = True
-        top, logit = model.recommend(torch.as_tensor(chunk), k, mask)
+        known = (torch.as_tensor(row_of[sel[:, 0]]), torch.as_tensor(sel[:, 1]))
+        top, logit = model.recommend(torch.as_tensor(chunk), k, known, allowed)
         relevant = torch.zeros(len(chunk), model.n_items, dtype=torch.bool)
         for r, u in enumerate(chunk):
             relevant[r, truth_by_user[u]] = True

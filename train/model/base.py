@@ -11,12 +11,31 @@ Two kinds:
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import torch
 from torch import nn
 
 from mmkg.train.objectives import Candidates
 from mmkg.train.registry import LOSSES
 from mmkg.train.sampling import Negatives
+
+
+TIE_SEED = 0
+"""Seed of :func:`tie_order`."""
+
+
+@lru_cache(maxsize=4)
+def tie_order(n_items: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(order, position)``: a permutation of the items drawn with :data:`TIE_SEED` and its
+    inverse (``order[position[i]] == i``). Every ranking scores the items in this order, so that
+    tracks with equal scores (a heuristic's counts, zeros) come out in an order that does not
+    depend on the catalog's: ``torch.topk`` alone breaks ties by a rule of its own that follows the
+    item index and changes with ``k``."""
+    order = torch.randperm(n_items, generator=torch.Generator().manual_seed(TIE_SEED))
+    position = torch.empty_like(order)
+    position[order] = torch.arange(n_items)
+    return order, position
 
 
 class Recommender(nn.Module):
@@ -41,6 +60,11 @@ class Recommender(nn.Module):
     def score_all(self, users: torch.Tensor) -> torch.Tensor:
         """Logits ``[B, n_items]`` of every item for each user (same values as :meth:`forward`)."""
         raise NotImplementedError
+
+    def score_tie_ordered(self, users: torch.Tensor) -> torch.Tensor:
+        """:meth:`score_all` with its columns in :func:`tie_order`: column ``j`` holds item
+        ``order[j]``. What every ranking calls."""
+        return self.score_all(users).index_select(1, tie_order(self.n_items)[0])
 
     def get_embedding(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Item vectors ``[n_items, d]`` and user vectors ``[n_users, d]``."""
@@ -75,17 +99,23 @@ class Recommender(nn.Module):
                 + l2 * self.regularizer(users, pos, negatives.items))
 
     @torch.no_grad()
-    def recommend(self, users: torch.Tensor, k: int, exclude: torch.Tensor | None = None
-                  ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Exact top-``k`` items per user, never an item where ``exclude [B, n_items]`` is True.
+    def recommend(self, users: torch.Tensor, k: int, exclude: tuple[torch.Tensor, torch.Tensor] | None = None,
+                  candidates: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Exact top-``k`` items per user among ``candidates`` (bool ``[n_items]``; None: all),
+        never item ``items[j]`` for row ``rows[j]`` of ``exclude = (rows, items)``; tied items in
+        :func:`tie_order`.
 
-        Returns ``(items [B, k] int64, logits [B, k])``, best first.
+        Returns ``(items [B, k] int64, logits [B, k])``, best first; ``-inf`` logits past a row's
+        rankable items.
         """
-        scores = self.score_all(users)
+        order, position = tie_order(self.n_items)
+        scores = self.score_tie_ordered(users)
+        if candidates is not None:
+            scores[:, position[~candidates]] = float("-inf")
         if exclude is not None:
-            scores = scores.masked_fill(exclude, float("-inf"))
+            scores[exclude[0], position[exclude[1]]] = float("-inf")
         top = torch.topk(scores, min(k, self.n_items), dim=1)
-        return top.indices, top.values
+        return order[top.indices], top.values
 
 
 class VectorRecommender(Recommender):
@@ -99,6 +129,7 @@ class VectorRecommender(Recommender):
 
     n_users: int
     _cache: tuple[torch.Tensor, torch.Tensor] | None = None
+    _tie_ordered: torch.Tensor | None = None
 
     def propagate(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Final vectors ``(U [n_users, d], I [n_items, d])``."""
@@ -116,11 +147,11 @@ class VectorRecommender(Recommender):
         return self._cache
 
     def train(self, mode: bool = True) -> "VectorRecommender":
-        self._cache = None
+        self._cache = self._tie_ordered = None
         return super().train(mode)
 
     def load_state_dict(self, *args, **kwargs):
-        self._cache = None
+        self._cache = self._tie_ordered = None
         return super().load_state_dict(*args, **kwargs)
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
@@ -130,6 +161,17 @@ class VectorRecommender(Recommender):
     def score_all(self, users: torch.Tensor) -> torch.Tensor:
         u, i = self.vectors()
         return u[users] @ i.T
+
+    def score_tie_ordered(self, users: torch.Tensor) -> torch.Tensor:
+        """One matrix product with the item vectors' rows in :func:`tie_order` (cached with
+        :meth:`vectors`): the same values as :meth:`score_all`, without gathering its columns."""
+        u, i = self.vectors()
+        order = tie_order(self.n_items)[0]
+        if self.training or torch.is_grad_enabled():
+            return u[users] @ i.index_select(0, order).T
+        if self._tie_ordered is None:
+            self._tie_ordered = i.index_select(0, order)
+        return u[users] @ self._tie_ordered.T
 
     def pair_logits(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor
                     ) -> tuple[torch.Tensor, torch.Tensor]:
