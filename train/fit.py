@@ -34,7 +34,7 @@ from mmkg.train.config import MONITORS, TOPK, USERS_PER_CHUNK, TrainConfig
 from mmkg.train.data import TrainData
 from mmkg.train.evaluate import ctr_metrics, evaluate, valid_sample
 from mmkg.train.model import Recommender, build_model
-from mmkg.train.model.base import tie_order
+from mmkg.train.model.base import tie_order, top_k
 from mmkg.train.run_folder import Embeddings, RunFolder
 from mmkg.train.registry import NEGATIVES
 from mmkg.train.warm_start import warm_start
@@ -336,8 +336,8 @@ def _score_users(model: Recommender, lo: int, hi: int, k: int, test_k: int, trai
     """Users ``lo .. hi - 1``: their top-``k`` over every track but their training ones (items,
     ``-1`` past the rankable ones; sigmoid scores) and, with ``held = (valid, test)``, the hits of
     the top-``test_k`` over every track but their training and validation ones, for the users
-    with a test listen, and their number of test listens. One ``topk`` serves both: it is wide
-    enough to hold ``test_k`` tracks besides every validation track of the chunk's users."""
+    with a test listen, and their number of test listens. One :func:`top_k` serves both: it is
+    wide enough to hold ``test_k`` tracks besides every validation track of the chunk's users."""
     order, position = tie_order(model.n_items)
     logits = model.score_tie_ordered(torch.arange(lo, hi))
     row, item = train.rows(lo, hi)
@@ -347,17 +347,17 @@ def _score_users(model: Recommender, lo: int, hi: int, k: int, test_k: int, trai
         valid_rows = held[0].rows(lo, hi)[0]
         most_valid = int(torch.bincount(valid_rows).max()) if len(valid_rows) else 0
         width = max(k, test_k + most_valid)
-    wide = torch.topk(logits, min(width, logits.shape[1]), dim=1)
-    wide_items = order[wide.indices]
-    items = wide_items[:, :k].masked_fill(torch.isinf(wide.values[:, :k]), -1)
-    scores = torch.sigmoid(wide.values[:, :k])
+    wide_values, wide_positions = top_k(logits, width)
+    wide_items = order[wide_positions]
+    items = wide_items[:, :k].masked_fill(torch.isinf(wide_values[:, :k]), -1)
+    scores = torch.sigmoid(wide_values[:, :k])
     if held is None:
         return items, scores, None, None
     valid, test = held
-    ranked = wide.values.masked_fill(valid.contains(lo, hi, wide_items), float("-inf"))
-    best = torch.topk(ranked, test_k, dim=1)
-    best_items = torch.gather(wide_items, 1, best.indices)
-    hits = test.contains(lo, hi, best_items) & ~torch.isinf(best.values)
+    ranked = wide_values.masked_fill(valid.contains(lo, hi, wide_items), float("-inf"))
+    best = ranked.sort(dim=1, descending=True, stable=True)          # equal scores keep their tie order
+    best_items = torch.gather(wide_items, 1, best.indices[:, :test_k])
+    hits = test.contains(lo, hi, best_items) & ~torch.isinf(best.values[:, :test_k])
     n_truth = torch.bincount(test.rows(lo, hi)[0], minlength=hi - lo).numpy()
     has = n_truth > 0
     return items, scores, hits.numpy()[has], n_truth[has]

@@ -28,14 +28,44 @@ TIE_SEED = 0
 @lru_cache(maxsize=4)
 def tie_order(n_items: int) -> tuple[torch.Tensor, torch.Tensor]:
     """``(order, position)``: a permutation of the items drawn with :data:`TIE_SEED` and its
-    inverse (``order[position[i]] == i``). Every ranking scores the items in this order, so that
-    tracks with equal scores (a heuristic's counts, zeros) come out in an order that does not
-    depend on the catalog's: ``torch.topk`` alone breaks ties by a rule of its own that follows the
-    item index and changes with ``k``."""
+    inverse (``order[position[i]] == i``). Every ranking scores the items in this order and lists
+    equal scores by position (:func:`top_k`), so that tracks with equal scores (a heuristic's
+    counts, zeros; new tracks with the same KG facts) come out in one seeded order that does not
+    depend on the catalog's, whatever the ranking's depth."""
     order = torch.randperm(n_items, generator=torch.Generator().manual_seed(TIE_SEED))
     position = torch.empty_like(order)
     position[order] = torch.arange(n_items)
     return order, position
+
+
+def top_k(scores: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(values, columns)`` ``[B, min(k, n)]``: the first ``k`` entries of each row of ``scores``
+    ``[B, n]`` sorted by (score descending, column ascending), so equal scores come in column order
+    and the result is the same prefix whatever ``k`` (``torch.topk`` alone picks among equal
+    scores at its cut by a rule that changes with ``k``). Past a row's finite scores the ``-inf``
+    entries come in no set order."""
+    n = scores.shape[1]
+    k = min(k, n)
+    wide = torch.topk(scores, min(k + 1, n), dim=1)                 # one more: do equal scores straddle the cut?
+    by_column = wide.indices.argsort(dim=1)
+    values, columns = wide.values.gather(1, by_column), wide.indices.gather(1, by_column)
+    best = values.sort(dim=1, descending=True, stable=True).indices[:, :k]
+    values, columns = values.gather(1, best), columns.gather(1, best)
+    if k == n:
+        return values, columns
+    cut = wide.values[:, k - 1]
+    split = (wide.values[:, k] == cut) & torch.isfinite(cut)
+    if split.any():                                                  # take the lowest columns of the tied scores
+        rows = split.nonzero().flatten()
+        row_scores, row_cut = scores[rows], cut[rows].unsqueeze(1)
+        tied = row_scores == row_cut
+        need = k - (row_scores > row_cut).sum(1, keepdim=True)
+        keep = (row_scores > row_cut) | (tied & (tied.cumsum(1) <= need))
+        kept = keep.nonzero()[:, 1].view(len(rows), k)               # ascending columns per row
+        kept_values = row_scores.gather(1, kept)
+        order = kept_values.sort(dim=1, descending=True, stable=True).indices
+        values[rows], columns[rows] = kept_values.gather(1, order), kept.gather(1, order)
+    return values, columns
 
 
 class Recommender(nn.Module):
@@ -102,8 +132,8 @@ class Recommender(nn.Module):
     def recommend(self, users: torch.Tensor, k: int, exclude: tuple[torch.Tensor, torch.Tensor] | None = None,
                   candidates: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Exact top-``k`` items per user among ``candidates`` (bool ``[n_items]``; None: all),
-        never item ``items[j]`` for row ``rows[j]`` of ``exclude = (rows, items)``; tied items in
-        :func:`tie_order`.
+        never item ``items[j]`` for row ``rows[j]`` of ``exclude = (rows, items)``; equal scores in
+        :func:`tie_order` (:func:`top_k`).
 
         Returns ``(items [B, k] int64, logits [B, k])``, best first; ``-inf`` logits past a row's
         rankable items.
@@ -114,8 +144,8 @@ class Recommender(nn.Module):
             scores[:, position[~candidates]] = float("-inf")
         if exclude is not None:
             scores[exclude[0], position[exclude[1]]] = float("-inf")
-        top = torch.topk(scores, min(k, self.n_items), dim=1)
-        return order[top.indices], top.values
+        values, positions = top_k(scores, k)
+        return order[positions], values
 
 
 class VectorRecommender(Recommender):
