@@ -23,16 +23,11 @@ import torch
 
 from bench.cold_start import BASELINES, run_folder
 from mmkg.train import metrics
-from mmkg.train.config import TOPK
 from mmkg.train.evaluate import load_run
 from mmkg.train.ranking import ranked
 
 K = 20
 """The cut-off of the compared metrics."""
-RANK_K = max(TOPK)
-"""How deep each user is ranked: the evaluator's depth, so that ties among a baseline's scores fall
-as they fell in the bench's figures (``torch.topk`` picks among tied items by a rule that depends
-on k; the seeded tie order makes any depth fair, this one reproduces the bench)."""
 DRAWS = 10_000
 """Bootstrap resamples of the users."""
 METRICS = {"cold_recall@20": metrics.recall_at, "cold_ndcg@20": metrics.ndcg_at}
@@ -44,7 +39,7 @@ def per_user(run: Path, export: Path) -> dict[str, np.ndarray]:
     model.eval()
     split = data.split
     exclude = np.concatenate([split["train"], split["valid"], split["valid_cold"]])
-    _, hits, n_truth = ranked(model, split["test_cold"], exclude, data.n_users, RANK_K, ~data.warm_items)
+    _, hits, n_truth = ranked(model, split["test_cold"], exclude, data.n_users, K, ~data.warm_items)
     hits = hits.astype(np.float64)
     return {key: np.array([fn(hits[u:u + 1], n_truth[u:u + 1], K) for u in range(len(hits))])
             for key, fn in METRICS.items()}

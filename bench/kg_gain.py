@@ -6,7 +6,7 @@ without it, split by the tested track's KG neighbours and training popularity.
 
 Reads run folders of ``mmkg train`` (each with the export it recorded; nothing is trained and no
 database is used). Every user with a test listen is ranked over all tracks but their training
-and validation ones, as ``mmkg eval``'s test does. Recall@20 = mean_u |top_20(u) ∩ T_u| /
+and validation ones, as ``mmkg train``'s test does, 20 deep. Recall@20 = mean_u |top_20(u) ∩ T_u| /
 |T_u| is a sum over test listens, each weighing 1 / (|T_u| · users), so it splits exactly into
 groups of listens: a group's share is what its listens add to Recall@20. Listens are grouped by
 their track's number of distinct KG neighbours (entities one kept KG edge away) and by the
@@ -23,17 +23,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mmkg.train.config import TOPK
 from mmkg.train.data import TrainData
 from mmkg.train.evaluate import load_run
 from mmkg.train.ranking import ranked
 
 K = 20
-RANK_K = max(TOPK)
-"""How deep each user is ranked, as the evaluator does: ``torch.topk`` picks among tied tracks by a
-rule that depends on the depth, so ranking 20 deep could move a figure where tracks tie."""
 NEIGHBOUR_BINS = (1, 2, 5, 10)
-"""Left edges of the KG-neighbour groups after the first (``< 1``, ``1``, ``2–4``, ``5–9``, ``≥ 10``)."""
+"""Left edges of the KG-neighbour groups after the first (``0``, ``1``, ``2–4``, ``5–9``, ``≥ 10``)."""
 POPULARITY_BINS = (1, 5, 20, 100)
 """Left edges of the training-listen groups after the first (``0``, ``1–4``, ``5–19``, ``20–99``, ``≥ 100``)."""
 
@@ -54,10 +50,10 @@ def listen_weights(run: Path) -> tuple[TrainData, np.ndarray, np.ndarray]:
     split = data.split
     test = split["test"]
     exclude = np.concatenate([split["train"], split["valid"]])
-    top, _, n_truth = ranked(model, test, exclude, data.n_users, RANK_K)
+    top, _, n_truth = ranked(model, test, exclude, data.n_users, K)
     users = np.unique(test[:, 0])                                  # ranked() keeps users in index order
     row = np.searchsorted(users, test[:, 0])
-    hit = (top[row, :K] == test[:, 1:2]).any(1)
+    hit = (top[row] == test[:, 1:2]).any(1)
     return data, test, hit / (n_truth[row] * len(users))
 
 
