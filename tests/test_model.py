@@ -213,10 +213,12 @@ def test_mkgcn_without_modalities_or_kg_is_lightgcn(data):
     assert torch.allclose(a[0], b[0]) and torch.allclose(a[1], b[1])
 
 
-def test_kg_aggregation_and_its_gradients_equal_the_edge_by_edge_formula():
+@pytest.mark.parametrize("gate", [0.0, 1.5])
+def test_kg_aggregation_and_its_gradients_equal_the_edge_by_edge_formula(gate):
     """The sparse-product aggregation equals ``h_e = mean_{(r,t)} r ⊙ h_t`` summed edge by edge
-    (repeated edges, several relations, an isolated entity), and so do the gradients of h and
-    of the relation vectors."""
+    (repeated edges, several relations, an isolated entity), each hop weighted by the degree gate
+    ``g_e = d_e / (d_e + c)`` (c = 0: 1), and so do the gradients of h and of the relation
+    vectors."""
     from mmkg.train.model.kg_aggregator import RelationalKGAggregator
 
     rng = np.random.default_rng(3)
@@ -228,18 +230,21 @@ def test_kg_aggregation_and_its_gradients_equal_the_edge_by_edge_formula():
     for fast in (True, False):
         h, rel = h0.clone().requires_grad_(), r0.clone().requires_grad_()
         if fast:
-            out = RelationalKGAggregator(kg, 11, 2)(h, rel)
+            out = RelationalKGAggregator(kg, 11, 2, gate)(h, rel)
         else:
             head, r, tail = (torch.as_tensor(kg[:, k]) for k in range(3))
             degree = torch.bincount(head, minlength=11).float()
+            g = (degree / (degree + gate)).unsqueeze(1) if gate else 1.0
             out, x = h, h
             for _ in range(2):
                 y = torch.zeros_like(x).index_add(0, head, rel[r] * x[tail]) / degree.clamp(min=1).unsqueeze(1)
                 x = torch.where((degree == 0).unsqueeze(1), h, y)
-                out = out + x
-            out = out / 3
+                out = out + g * x
+            out = out / (1 + g * 2)
         (out * weights).sum().backward()
         grads.append((out.detach(), h.grad, rel.grad))
     for a, b in zip(*grads):
         assert torch.allclose(a, b, atol=1e-5)
-    assert torch.equal(grads[0][0][10], (h0[10] + h0[10] + h0[10]) / 3)
+    assert torch.allclose(grads[0][0][10], h0[10])                      # isolated: its own vector
+    if not gate:                                                         # off: exactly the layer mean
+        assert torch.equal(grads[0][0][10], (h0[10] + h0[10] + h0[10]) / 3)

@@ -63,11 +63,15 @@ class _Section(BaseModel):
 
 
 class KGConfig(_Section):
-    """``[model.kg]``: the knowledge graph. ``hops`` is every KG model's; the rest shape the
-    KGCN tree of ``mkgcn-paper`` and ``kgcn``."""
+    """``[model.kg]``: the knowledge graph. ``hops`` is every KG model's, ``gate`` ``mkgcn``'s; the
+    rest shape the KGCN tree of ``mkgcn-paper`` and ``kgcn``."""
 
     hops: int = Field(1, ge=0)
     """H: KG aggregation depth (``mkgcn``: 0 turns the KG off; the tree needs ≥ 1)."""
+    gate: float = Field(0.0, ge=0)
+    """c: ``mkgcn``'s degree gate — an entity with d KG facts weighs its KG hops by d / (d + c)
+    against its own vector (0: off, every hop counts fully; BENCHMARKS.md, "a degree gate on the KG
+    hop")."""
     neighbours: int = Field(8, ge=1)
     """K: sampled (relation, neighbour) pairs per entity."""
     aggregator: Annotated[str, _in(registry.AGGREGATORS)] = "sum"

@@ -45,11 +45,14 @@ class RelationalKGAggregator(nn.Module):
 
     .. math::
         h_e^{(l+1)} = \frac{1}{|N(e)|} \sum_{(r, t) \in N(e)} r \odot h_t^{(l)}, \qquad
-        \mathrm{KG}(h)_e = \frac{1}{H+1} \sum_{l=0}^{H} h_e^{(l)}
+        \mathrm{KG}(h)_e = \frac{h_e^{(0)} + g_e \sum_{l=1}^{H} h_e^{(l)}}{1 + g_e H}, \qquad
+        g_e = \frac{|N(e)|}{|N(e)| + c}
 
     (the relational message of KGIN, Wang et al. WWW 2021). Each entity's vector mixes those of
     the entities it shares artists, genres, tags or KG facts with, so items close in the KG start
-    close. Isolated entities keep :math:`h^{(0)}`. Computed as sparse products over the
+    close. Isolated entities keep :math:`h^{(0)}`. The *degree gate* c (``gate``; 0, the default,
+    gives :math:`g_e = 1`: the mean over the H + 1 layers) lets an entity with few KG facts keep
+    more of its own vector: with c = 1 one neighbour weighs 1/2, four 4/5. Computed as sparse products over the
     (entity, relation) pairs of the KG (:class:`_RelationalHop`): no ``[edges, d]`` message
     tensor, cost ``O(H · (|edges| + |pairs|) · d)`` per call, on every torch thread.
 
@@ -57,12 +60,13 @@ class RelationalKGAggregator(nn.Module):
         kg: int64 ``[n_edges, 3]`` (head, relation, tail), both directions.
         n_entities: size of the entity index space.
         hops: H (0: the identity).
+        gate: c ≥ 0, the degree gate (0: off).
 
     Shapes:
         - h ``[n_entities, d]``, relations ``[R, d]`` → ``[n_entities, d]``
     """
 
-    def __init__(self, kg: np.ndarray, n_entities: int, hops: int) -> None:
+    def __init__(self, kg: np.ndarray, n_entities: int, hops: int, gate: float = 0.0) -> None:
         super().__init__()
         self.hops = hops
         kg = torch.as_tensor(np.asarray(kg, dtype=np.int64).reshape(-1, 3))
@@ -87,10 +91,12 @@ class RelationalKGAggregator(nn.Module):
         self.register_buffer("heads_from_pairs", csr(pair_head, torch.arange(n_pairs), ones,
                                                       (n_entities, n_pairs)), persistent=False)
         self.register_buffer("isolated", (degree == 0).unsqueeze(1), persistent=False)
+        known = degree.clamp(min=1)                                      # isolated: h^(l) = h^(0) whatever g
+        self.register_buffer("gate", (known / (known + gate)).unsqueeze(1), persistent=False)  # g_e
 
     def forward(self, h: torch.Tensor, relations: torch.Tensor) -> torch.Tensor:
         out, x = h, h
         for _ in range(self.hops):
             x = torch.where(self.isolated, h, _RelationalHop.apply(x, relations, self))
-            out = out + x
-        return out / (self.hops + 1)
+            out = out + self.gate * x
+        return out / (1 + self.gate * self.hops)

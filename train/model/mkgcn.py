@@ -81,7 +81,7 @@ class MKGCN(VectorRecommender):
             self.register_buffer(f"modality_{k}", values, persistent=False)
         masks = torch.stack([m for _, m in modalities], 1) if use else torch.zeros(n_items, 0, dtype=torch.bool)
         self.register_buffer("modality_mask", masks, persistent=False)
-        self.kg = RelationalKGAggregator(kg, n_entities, config.kg.hops)
+        self.kg = RelationalKGAggregator(kg, n_entities, config.kg.hops, config.kg.gate)
         self.register_buffer("adj", normalized_adjacency(n_users, n_items, train), persistent=False)
         self.id_dropout = config.id_dropout
         listens = torch.bincount(torch.as_tensor(train[:, 1], dtype=torch.long), minlength=n_items)
