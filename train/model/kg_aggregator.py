@@ -52,8 +52,8 @@ class RelationalKGAggregator(nn.Module):
     the entities it shares artists, genres, tags or KG facts with, so items close in the KG start
     close. Isolated entities keep :math:`h^{(0)}`. The *degree gate* c (``gate``; 0, the default,
     gives :math:`g_e = 1`: the mean over the H + 1 layers) lets an entity with few KG facts keep
-    more of its own vector: with c = 1 one neighbour weighs 1/2, four 4/5. Computed as sparse products over the
-    (entity, relation) pairs of the KG (:class:`_RelationalHop`): no ``[edges, d]`` message
+    more of its own vector: with c = 1 one neighbour weighs 1/2, four 4/5. Computed as sparse
+    products over the (entity, relation) pairs of the KG (:class:`_RelationalHop`): no ``[edges, d]`` message
     tensor, cost ``O(H · (|edges| + |pairs|) · d)`` per call, on every torch thread.
 
     Args:
@@ -92,11 +92,11 @@ class RelationalKGAggregator(nn.Module):
                                                       (n_entities, n_pairs)), persistent=False)
         self.register_buffer("isolated", (degree == 0).unsqueeze(1), persistent=False)
         known = degree.clamp(min=1)                                      # isolated: h^(l) = h^(0) whatever g
-        self.register_buffer("gate", (known / (known + gate)).unsqueeze(1), persistent=False)  # g_e
+        self.register_buffer("hop_weight", (known / (known + gate)).unsqueeze(1), persistent=False)  # g_e
 
     def forward(self, h: torch.Tensor, relations: torch.Tensor) -> torch.Tensor:
         out, x = h, h
         for _ in range(self.hops):
             x = torch.where(self.isolated, h, _RelationalHop.apply(x, relations, self))
-            out = out + self.gate * x
-        return out / (1 + self.gate * self.hops)
+            out = out + self.hop_weight * x
+        return out / (1 + self.hop_weight * self.hops)
