@@ -70,8 +70,8 @@ class KGConfig(_Section):
     """H: KG aggregation depth (``mkgcn``: 0 turns the KG off; the tree needs ≥ 1)."""
     gate: float = Field(0.0, ge=0)
     """c: ``mkgcn``'s degree gate — an entity with d KG facts weighs its KG hops by d / (d + c)
-    against its own vector (0: off, every hop counts fully; BENCHMARKS.md, "a degree gate on the KG
-    hop")."""
+    against its own vector (0: off, every hop counts fully; ``mkgcn``'s defaults file sets 1,
+    chosen on validation: BENCHMARKS.md, "a degree gate on the KG hop")."""
     neighbours: int = Field(8, ge=1)
     """K: sampled (relation, neighbour) pairs per entity."""
     aggregator: Annotated[str, _in(registry.AGGREGATORS)] = "sum"
@@ -211,6 +211,22 @@ class TrainConfig(_Section):
         name = model.get("name", DEFAULT_MODEL) if isinstance(model, dict) else DEFAULT_MODEL
         if isinstance(name, str) and name in registry.MODELS and (MODELS_DIR / f"{name}.toml").is_file():
             given = merge(_read(MODELS_DIR / f"{name}.toml"), given)
+        return cls._validated(given)
+
+    @classmethod
+    def of_run(cls, config_json: Path, overrides: Mapping[str, Any] | None = None) -> "TrainConfig":
+        """The config a run saved (its ``config.json``, a complete :meth:`model_dump`), under
+        ``overrides``. The model's defaults file is *not* layered under it: a setting added after
+        the run was made takes its field default, the value the run was trained with, not the
+        model's default of today (a run from before ``model.kg.gate`` existed keeps gate 0).
+
+        Raises:
+            TrainError: an unreadable file or an invalid value (one line).
+        """
+        return cls._validated(merge(_read(Path(config_json)), nested(overrides or {})))
+
+    @classmethod
+    def _validated(cls, given: dict[str, Any]) -> "TrainConfig":
         try:
             return cls.model_validate(given)
         except ValidationError as e:

@@ -28,7 +28,7 @@ def resolve_config(out: Path, files: Iterable[Path] = (), overrides: Mapping[str
     folder; otherwise the model's defaults and ``files``; ``overrides`` over either."""
     run, files = RunFolder(out), list(files)
     if resume and not files and run.has(RunFolder.CONFIG):
-        files = [run.file(RunFolder.CONFIG)]
+        return TrainConfig.of_run(run.file(RunFolder.CONFIG), overrides)
     return TrainConfig.load(files, overrides)
 
 
@@ -73,7 +73,7 @@ def refit_run(out: Path, *, export_path: Path | None = None, progress: bool = Tr
     """
     run = RunFolder(out)
     metrics = run.load_metrics()
-    config = TrainConfig.load([run.file(RunFolder.CONFIG)])
+    config = TrainConfig.of_run(run.file(RunFolder.CONFIG))
     export = Path(export_path) if export_path else run.load_model().export
     if export is None:
         raise RunFolderError(f"{run.path}: {RunFolder.MODEL} records no export folder; give it with --export")

@@ -23,7 +23,7 @@ def evaluate(run: Path, export_path: Path | None, threads: int | None, as_json: 
 
     set_threads(threads)
     model, data = load_run(run, export_path)
-    chunk = TrainConfig.load([RunFolder(run).file(RunFolder.CONFIG)]).users_per_chunk
+    chunk = TrainConfig.of_run(RunFolder(run).file(RunFolder.CONFIG)).users_per_chunk
     valid, test = run_eval(model, data, "valid", chunk), run_eval(model, data, "test", chunk)
     if as_json:
         click.echo(json.dumps({"valid": valid, "test": test}, indent=2))
