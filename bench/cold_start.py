@@ -44,6 +44,7 @@ VARIANTS: dict[str, list[str]] = {
     "mkgcn": ["--model", "mkgcn"],
     "mkgcn-keepid": ["--model", "mkgcn", "--set", "model.id_dropout=0"],
     "mkgcn-nomod": ["--model", "mkgcn", "--set", "model.modalities=false"],
+    "mkgcn-nogate": ["--model", "mkgcn", "--set", "model.kg.gate=0"],
     "mkgcn-balanced": ["--model", "mkgcn", "--set", "model.new_track_balance=0.5"],
     "mkgcn-coldsel": ["--model", "mkgcn", "--set", "monitor=cold_recall@20", "--set", "patience=100"],
 }

@@ -38,7 +38,7 @@ SETTINGS: dict[str, list[str]] = {
     "mkgcn-tuned": ["--set", "lr=0.00091", "--set", "l2=0.00449", "--set", "model.dim=64", "--set", "model.layers=3", "--set", "model.kg.hops=1",
                     "--set", "batch_size=512", "--set", "temperature=0.314", "--set", "neg_ratio=256", "--set", "epochs=50"],
     "mkgcn-nokg": ["--model", "mkgcn", "--set", "model.kg.hops=0"],
-    "mkgcn-gate": ["--model", "mkgcn", "--set", "model.kg.gate=1"],
+    "mkgcn-nogate": ["--model", "mkgcn", "--set", "model.kg.gate=0"],
     "lightgcn-softmax-tuned": ["--model", "lightgcn", "--set", "lr=0.00091", "--set", "l2=0.00449", "--set", "model.dim=64",
                                "--set", "model.layers=3", "--set", "batch_size=512", "--set", "temperature=0.314",
                                "--set", "neg_ratio=256", "--set", "epochs=50"],

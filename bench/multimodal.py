@@ -96,7 +96,8 @@ def variants(features: list[str], drop_one: bool) -> dict[str, list[str]]:
 
 
 def train(work: Path, export: Path, name: str, flags: list[str], seed: int, threads: int) -> dict:
-    """One run (reused when its ``metrics.json`` exists; log in its folder); returns the metrics."""
+    """One run (reused when its ``metrics.json`` exists; log in its folder); returns the metrics.
+    ``flags`` come after the bench's own, so they win."""
     out = work / "runs" / name.replace("− ", "minus-") / f"seed{seed}"
     if not (out / "metrics.json").exists():
         out.mkdir(parents=True, exist_ok=True)
@@ -175,6 +176,9 @@ def main() -> None:
     parser.add_argument("--drop-one", action="store_true", help="Add the drop-one-modality variants.")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads per run.")
     parser.add_argument("--jobs", type=int, default=1, help="Training runs at the same time.")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="passed to every mmkg train as --set KEY=VALUE (repeatable); e.g. "
+                             "model.kg.gate=0: MKGCN as it was before the degree gate became its default")
     args = parser.parse_args()
     if not args.yes:
         parser.error("this empties the configured Neo4j database: pass --yes")
@@ -188,7 +192,8 @@ def main() -> None:
         manifests[seed] = json.loads((export / "manifest.json").read_text())
         chosen = variants(sorted(manifests[seed]["modalities"]), args.drop_one)
         with ThreadPoolExecutor(args.jobs) as pool:
-            futures = {name: pool.submit(train, work, export, name, flags, seed, args.threads)
+            extra = [flag for kv in args.overrides for flag in ("--set", kv)]
+            futures = {name: pool.submit(train, work, export, name, [*flags, *extra], seed, args.threads)
                        for name, flags in chosen.items()}
             for name, future in futures.items():
                 results.setdefault(name, {})[seed] = future.result()

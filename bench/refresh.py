@@ -217,6 +217,7 @@ def dataset_runs(args: argparse.Namespace, dataset: str, splits: list[int], log:
                  ) -> tuple[dict[str, dict[int, dict]], dict]:
     """Every run of one dataset: ``{arm: {split seed: metrics}}`` and what was held back."""
     root = args.work / dataset
+    extra = [flag for kv in args.overrides for flag in ("--set", kv)]       # --set KEY=VALUE, every run
     results: dict[str, dict[int, dict]] = {}
     held: dict = {}
     for s in splits:
@@ -241,13 +242,14 @@ def dataset_runs(args: argparse.Namespace, dataset: str, splits: list[int], log:
             held[s]["day0_split"] = json.loads((export0 / "manifest.json").read_text())["counts"]["split"]
         held[s]["day1_split"] = json.loads((export1 / "manifest.json").read_text())["counts"]["split"]
         runs = root / f"s{s}" / "runs"
-        results.setdefault("day0", {})[s] = train(export0, runs / "day0", FULL, s, args.threads)
-        results.setdefault("full", {})[s] = train(export1, runs / "full", FULL, s, args.threads)
-        results.setdefault("full-reseed", {})[s] = train(export1, runs / f"full-seed{s + RESEED}", FULL,
+        full = [*FULL, *extra]
+        results.setdefault("day0", {})[s] = train(export0, runs / "day0", full, s, args.threads)
+        results.setdefault("full", {})[s] = train(export1, runs / "full", full, s, args.threads)
+        results.setdefault("full-reseed", {})[s] = train(export1, runs / f"full-seed{s + RESEED}", full,
                                                          s + RESEED, args.threads)
         for name in args.warm.split(","):
             results.setdefault(name, {})[s] = train(export1, runs / name,
-                                                    ["--init-from", str(runs / "day0"), *WARM[name]],
+                                                    ["--init-from", str(runs / "day0"), *WARM[name], *extra],
                                                     s, args.threads)
     return results, held
 
@@ -321,6 +323,9 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=2000)
     parser.add_argument("--interactions", type=int, default=40)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="passed to every mmkg train as --set KEY=VALUE (repeatable); e.g. "
+                             "model.kg.gate=0: MKGCN as it was before the degree gate became its default")
     args = parser.parse_args()
     if not args.yes:
         parser.error("this empties the configured Neo4j database: pass --yes")

@@ -54,8 +54,8 @@ class MKGCN(VectorRecommender):
     full-catalog scoring is one matrix product. The faithful architecture is ``mkgcn-paper``.
 
     Args:
-        config: the :class:`~mmkg.train.config.ModelConfig` (``dim``, ``hops`` = H,
-            ``layers`` = L, ``modalities``, ``fusion``, ``id_dropout`` = p).
+        config: the :class:`~mmkg.train.config.ModelConfig` (``dim``, ``kg.hops`` = H,
+            ``kg.gate``, ``layers`` = L, ``modalities``, ``fusion``, ``id_dropout`` = p).
         n_users, n_items, n_entities, n_relations: index space sizes (items are entities
             ``0..n_items-1``).
         kg: ``[n_edges, 3]`` triples, both directions.
