@@ -96,8 +96,7 @@ def variants(features: list[str], drop_one: bool) -> dict[str, list[str]]:
 
 
 def train(work: Path, export: Path, name: str, flags: list[str], seed: int, threads: int) -> dict:
-    """One run (reused when its ``metrics.json`` exists; log in its folder); returns the metrics.
-    ``flags`` come after the bench's own, so they win."""
+    """One run (reused when its ``metrics.json`` exists; log in its folder); returns the metrics."""
     out = work / "runs" / name.replace("− ", "minus-") / f"seed{seed}"
     if not (out / "metrics.json").exists():
         out.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,8 @@ from mmkg.train.run_folder import RunFolder
 def resolve_config(out: Path, files: Iterable[Path] = (), overrides: Mapping[str, Any] | None = None, *,
                    resume: bool = False) -> TrainConfig:
     """The run's config: on ``--resume`` with no ``--config`` file, the one saved in the run
-    folder; otherwise the model's defaults and ``files``; ``overrides`` over either."""
+    folder, as saved (:meth:`TrainConfig.of_run`); otherwise the model's defaults and ``files``;
+    ``overrides`` over either."""
     run, files = RunFolder(out), list(files)
     if resume and not files and run.has(RunFolder.CONFIG):
         return TrainConfig.of_run(run.file(RunFolder.CONFIG), overrides)

@@ -52,9 +52,10 @@ class RelationalKGAggregator(nn.Module):
     the entities it shares artists, genres, tags or KG facts with, so items close in the KG start
     close. Isolated entities keep :math:`h^{(0)}`. The *degree gate* c (``gate``; 0 gives
     :math:`g_e = 1`: the mean over the H + 1 layers) lets an entity with few KG facts keep more of
-    its own vector: with c = 1, ``mkgcn``'s default, one neighbour weighs 1/2, four 4/5. Computed as sparse
-    products over the (entity, relation) pairs of the KG (:class:`_RelationalHop`): no ``[edges, d]`` message
-    tensor, cost ``O(H · (|edges| + |pairs|) · d)`` per call, on every torch thread.
+    its own vector: with c = 1, ``mkgcn``'s default, one neighbour weighs 1/2, four 4/5. Computed
+    as sparse products over the (entity, relation) pairs of the KG (:class:`_RelationalHop`): no
+    ``[edges, d]`` message tensor, cost ``O(H · (|edges| + |pairs|) · d)`` per call, on every torch
+    thread.
 
     Args:
         kg: int64 ``[n_edges, 3]`` (head, relation, tail), both directions.
