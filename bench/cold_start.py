@@ -51,7 +51,8 @@ VARIANTS: dict[str, list[str]] = {
 """Variant → ``mmkg train`` flags. ``lightgcn`` uses MKGCN's objective (softmax); ``mkgcn`` is the
 defaults (ID dropout p = 0.5: new tracks always without ID); ``-keepid``: p = 0 (every item keeps
 its ID embedding, the default before the cold-start work); ``-nomod``: the defaults without the
-fusion layer; ``-balanced``: the new-track term balanced by popularity (α = 0.5: a positive of a
+fusion layer; ``-nogate``: the defaults with KG degree gate 0 (every KG hop counts fully, the default
+before it was 1); ``-balanced``: the new-track term balanced by popularity (α = 0.5: a positive of a
 track with n training listens kept with probability n^-0.5); ``-coldsel``: the defaults with the
 epoch selected on validation *cold* Recall@20 instead of warm, over all 100 epochs (cold
 validation rises, dips and rises again: stopped after 10 epochs without gain it would keep an early

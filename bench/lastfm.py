@@ -54,7 +54,8 @@ SETTINGS: dict[str, list[str]] = {
 """Run name → ``mmkg train`` flags. ``mkgcn`` is ``mmkg train`` with no flags (the defaults);
 ``mkgcn-tuned`` is the validation-best trial of ``mmkg tune --model mkgcn`` on split seed 0;
 ``lightgcn`` and ``bpr`` are the papers' models (BPR loss, one negative per positive);
-``-nokg`` / ``-softmax`` are the ablations of the default MKGCN (same objective and settings);
+``-nokg`` / ``-nogate`` / ``-softmax`` are the ablations of the default MKGCN (same objective and
+settings; ``-nogate``: KG degree gate 0, the default before it was 1);
 ``lightgcn-softmax-tuned`` is LightGCN with MKGCN's objective and ``mkgcn-tuned``'s shared
 settings; ``mkgcn-keepid`` is the default without ID dropout (p = 0, the default before the cold-start
 work); ``mkgcn-valid-all`` / ``mkgcn-valid500`` select on validation top-K over all users / a
