@@ -185,13 +185,13 @@ def main() -> None:
     log = args.work / "bench.log"
     results: dict[str, dict[int, dict]] = {}
     manifests: dict[int, dict] = {}
+    extra = [flag for kv in args.overrides for flag in ("--set", kv)]       # --set KEY=VALUE, every run
     for seed in (int(s) for s in args.seeds.split(",")):
         work = args.work / f"seed{seed}"
         export = prepare(args, work, seed, log)
         manifests[seed] = json.loads((export / "manifest.json").read_text())
         chosen = variants(sorted(manifests[seed]["modalities"]), args.drop_one)
         with ThreadPoolExecutor(args.jobs) as pool:
-            extra = [flag for kv in args.overrides for flag in ("--set", kv)]
             futures = {name: pool.submit(train, work, export, name, [*flags, *extra], seed, args.threads)
                        for name, flags in chosen.items()}
             for name, future in futures.items():
