@@ -44,15 +44,18 @@ VARIANTS: dict[str, list[str]] = {
     "mkgcn": ["--model", "mkgcn"],
     "mkgcn-keepid": ["--model", "mkgcn", "--set", "model.id_dropout=0"],
     "mkgcn-nomod": ["--model", "mkgcn", "--set", "model.modalities=false"],
-    "mkgcn-nogate": ["--model", "mkgcn", "--set", "model.kg.gate=0"],
+    "mkgcn-shrink": ["--model", "mkgcn", "--set", "model.kg.hop_mean_if_empty=false"],
+    "mkgcn-nogate": ["--model", "mkgcn", "--set", "model.kg.gate=0", "--set", "model.kg.hop_mean_if_empty=false"],
     "mkgcn-balanced": ["--model", "mkgcn", "--set", "model.new_track_balance=0.5"],
     "mkgcn-coldsel": ["--model", "mkgcn", "--set", "monitor=cold_recall@20", "--set", "patience=100"],
 }
 """Variant → ``mmkg train`` flags. ``lightgcn`` uses MKGCN's objective (softmax); ``mkgcn`` is the
 defaults (ID dropout p = 0.5: new tracks always without ID); ``-keepid``: p = 0 (every item keeps
 its ID embedding, the default before the cold-start work); ``-nomod``: the defaults without the
-fusion layer; ``-nogate``: the defaults with KG degree gate 0 (every KG hop counts fully, the default
-before it was 1); ``-balanced``: the new-track term balanced by popularity (α = 0.5: a positive of a
+fusion layer; ``-shrink``: the defaults with ``model.kg.hop_mean_if_empty=false`` (an item without
+ID and media keeps the gated mix with its empty layer 0, the defaults before the option; on the
+synthetic catalogs, where every track has media, the same as ``mkgcn``); ``-nogate``: that and KG
+degree gate 0 (every KG hop counts fully, the defaults before the gate); ``-balanced``: the new-track term balanced by popularity (α = 0.5: a positive of a
 track with n training listens kept with probability n^-0.5); ``-coldsel``: the defaults with the
 epoch selected on validation *cold* Recall@20 instead of warm, over all 100 epochs (cold
 validation rises, dips and rises again: stopped after 10 epochs without gain it would keep an early

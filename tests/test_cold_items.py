@@ -137,6 +137,26 @@ def test_new_tracks_go_without_id_and_keep_their_scale(unseen_data):
         assert not torch.equal(model.item_inputs()[0][1], before[1])
 
 
+def test_an_item_without_id_or_media_takes_the_mean_of_its_kg_hops(unseen_data):
+    """``kg.hop_mean_if_empty``: an item without a training listen (so without its ID) and
+    without media gets ``Σ h⁽ˡ⁾ / H``, i.e. ``x (1 + gH) / (gH)`` of the gated mix ``x``, whose
+    layer 0 is empty; items with their ID, and every item of a catalog with media, keep the mix."""
+    def items(modalities: bool, on: bool) -> torch.Tensor:
+        torch.manual_seed(0)
+        config = ModelConfig(name="mkgcn", dim=8, id_dropout=0.5, modalities=modalities,
+                             kg={"gate": 1.0, "hop_mean_if_empty": on})
+        model = build_model(config, unseen_data, np.random.default_rng(0)).eval()
+        with torch.no_grad():
+            return model.propagate()[1], model.no_id, model.kg.hop_weight[: model.n_items]
+
+    (mix, no_id, g), (mean, _, _) = items(False, False), items(False, True)
+    assert no_id[0] and no_id.sum() < len(no_id)
+    assert torch.allclose(mean[no_id], (mix * (1 + g) / g)[no_id])        # H = 1
+    assert mean[0].norm() > 1.5 * mix[0].norm()
+    assert torch.equal(mean[~no_id], mix[~no_id])
+    assert torch.equal(items(True, True)[0], items(True, False)[0])       # media: layer 0 not empty
+
+
 @pytest.mark.parametrize("alpha", [0.0, 0.5])
 def test_the_loss_also_scores_the_items_without_their_id_as_new_tracks(unseen_data, alpha):
     """Training with ID dropout adds the objective over Ĩ, where the step's dropped items are

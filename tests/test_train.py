@@ -135,17 +135,20 @@ def test_config_layers_model_defaults_then_files_then_overrides(tmp_path):
 
 
 def test_a_run_saved_before_a_setting_existed_reloads_with_the_value_it_was_trained_with(tmp_path):
-    """``model.kg.gate`` came after runs that were trained without it (gate 0); mkgcn's defaults
-    file now sets 1. Refit, resume and eval rebuild such a run with 0, not today's default."""
+    """``model.kg.gate`` and ``model.kg.hop_mean_if_empty`` came after runs that were trained
+    without them (gate 0, the gated mix); mkgcn's defaults file now sets 1 and True. Refit, resume
+    and eval rebuild such a run with 0 and False, not today's defaults."""
     from mmkg.train.runner import resolve_config
 
     assert TrainConfig.load().model.kg.gate == 1.0                      # mkgcn.toml's default
+    assert TrainConfig.load().model.kg.hop_mean_if_empty
     saved = TrainConfig.load().model_dump()
-    del saved["model"]["kg"]["gate"]                                    # a config.json of before
+    del saved["model"]["kg"]["gate"], saved["model"]["kg"]["hop_mean_if_empty"]   # a config.json of before
     out = tmp_path / "run"
     out.mkdir()
     (out / "config.json").write_text(json.dumps(saved))
     assert TrainConfig.of_run(out / "config.json").model.kg.gate == 0.0
+    assert not TrainConfig.of_run(out / "config.json").model.kg.hop_mean_if_empty
     assert TrainConfig.of_run(out / "config.json", {"epochs": 3}).epochs == 3
     assert resolve_config(out, resume=True).model.kg.gate == 0.0
     assert resolve_config(out, resume=True, overrides={"model.kg.gate": 2}).model.kg.gate == 2.0

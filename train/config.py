@@ -63,7 +63,8 @@ class _Section(BaseModel):
 
 
 class KGConfig(_Section):
-    """``[model.kg]``: the knowledge graph. ``hops`` is every KG model's, ``gate`` ``mkgcn``'s; the
+    """``[model.kg]``: the knowledge graph. ``hops`` is every KG model's, ``gate`` and
+    ``hop_mean_if_empty`` ``mkgcn``'s; the
     rest shape the KGCN tree of ``mkgcn-paper`` and ``kgcn``."""
 
     hops: int = Field(1, ge=0)
@@ -72,6 +73,13 @@ class KGConfig(_Section):
     """c: ``mkgcn``'s degree gate — an entity with d KG facts weighs its KG hops by d / (d + c)
     against its own vector (0: off, every hop counts fully; ``mkgcn``'s defaults file sets 1,
     chosen on validation: BENCHMARKS.md, "a degree gate on the KG hop")."""
+    hop_mean_if_empty: bool = False
+    """``mkgcn``: an item whose layer 0 is empty (no ID this step — dropped, or never given to a
+    track without a training listen — and no media) takes the mean of its KG hops,
+    Σ h⁽ˡ⁾ / H, instead of the gated mix with its empty vector, g Σ h⁽ˡ⁾ / (1 + g H), which
+    shrinks a one-fact artist to 1/3 of its neighbour's vector (False: the mix; ``mkgcn``'s
+    defaults file sets True, chosen on validation: BENCHMARKS.md, "new tracks without media keep
+    their whole KG vector")."""
     neighbours: int = Field(8, ge=1)
     """K: sampled (relation, neighbour) pairs per entity."""
     aggregator: Annotated[str, _in(registry.AGGREGATORS)] = "sum"

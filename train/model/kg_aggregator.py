@@ -46,13 +46,17 @@ class RelationalKGAggregator(nn.Module):
     .. math::
         h_e^{(l+1)} = \frac{1}{|N(e)|} \sum_{(r, t) \in N(e)} r \odot h_t^{(l)}, \qquad
         \mathrm{KG}(h)_e = \frac{h_e^{(0)} + g_e \sum_{l=1}^{H} h_e^{(l)}}{1 + g_e H}, \qquad
-        g_e = \frac{|N(e)|}{|N(e)| + c}
+        g_e = \frac{|N(e)|}{|N(e)| + c}, \qquad
+        \mathrm{KG}(h)_e = \frac{1}{H} \sum_{l=1}^{H} h_e^{(l)} \ \text{if } e \text{ is empty}
 
     (the relational message of KGIN, Wang et al. WWW 2021). Each entity's vector mixes those of
     the entities it shares artists, genres, tags or KG facts with, so items close in the KG start
     close. Isolated entities keep :math:`h^{(0)}`. The *degree gate* c (``gate``; 0 gives
     :math:`g_e = 1`: the mean over the H + 1 layers) lets an entity with few KG facts keep more of
-    its own vector: with c = 1, ``mkgcn``'s default, one neighbour weighs 1/2, four 4/5. Computed
+    its own vector: with c = 1, ``mkgcn``'s default, one neighbour weighs 1/2, four 4/5. An
+    entity the caller flags *empty* (``forward``'s ``empty``: an item whose layer 0 carries nothing
+    of its own, no ID and no media) has nothing to keep, so it takes the mean of its hops instead
+    of shrinking them towards its empty layer 0 by :math:`g_e H / (1 + g_e H)`. Computed
     as sparse products over the (entity, relation) pairs of the KG (:class:`_RelationalHop`): no
     ``[edges, d]`` message tensor, cost ``O(H · (|edges| + |pairs|) · d)`` per call, on every torch
     thread.
@@ -95,9 +99,15 @@ class RelationalKGAggregator(nn.Module):
         known = degree.clamp(min=1)                                      # isolated: h^(l) = h^(0) whatever g
         self.register_buffer("hop_weight", (known / (known + gate)).unsqueeze(1), persistent=False)  # g_e
 
-    def forward(self, h: torch.Tensor, relations: torch.Tensor) -> torch.Tensor:
-        out, x = h, h
+    def forward(self, h: torch.Tensor, relations: torch.Tensor,
+                empty: torch.Tensor | None = None) -> torch.Tensor:
+        """``KG(h)``; rows flagged in ``empty`` (``[n_entities]`` bool) take the hop mean instead."""
+        out, x, hop_sum = h, h, torch.zeros_like(h)
         for _ in range(self.hops):
             x = torch.where(self.isolated, h, _RelationalHop.apply(x, relations, self))
             out = out + self.hop_weight * x
-        return out / (1 + self.hop_weight * self.hops)
+            hop_sum = hop_sum + x
+        out = out / (1 + self.hop_weight * self.hops)
+        if empty is None or not self.hops:
+            return out
+        return torch.where(empty.unsqueeze(1), hop_sum / self.hops, out)

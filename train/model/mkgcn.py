@@ -47,6 +47,12 @@ class MKGCN(VectorRecommender):
     learns which tracks are popular, which helps where content and KG foretell popularity
     (Last.FM) and hurts where they do not (the popularity-skewed synthetic catalogs).
 
+    **Empty items** (``kg.hop_mean_if_empty``, ``mkgcn``'s default): an item whose
+    :math:`h_i^{(0)}` carries nothing of its own — no ID this step, no media — has nothing for the
+    KG aggregator's degree gate to keep, so :math:`x_i = \frac1H \sum_{l=1}^{H} h_i^{(l)}`, its
+    KG neighbourhood's vector whole, instead of the gated mix with zeros
+    (:class:`~mmkg.train.model.kg_aggregator.RelationalKGAggregator`).
+
     The user aggregator of the paper (attention over a sampled history) becomes propagation over
     the training interactions, which aggregates *every* history item, and the item aggregator's
     user-conditioned relation attention (one KG tree per (user, item) pair) becomes a
@@ -55,7 +61,8 @@ class MKGCN(VectorRecommender):
 
     Args:
         config: the :class:`~mmkg.train.config.ModelConfig` (``dim``, ``kg.hops`` = H,
-            ``kg.gate``, ``layers`` = L, ``modalities``, ``fusion``, ``id_dropout`` = p).
+            ``kg.gate``, ``kg.hop_mean_if_empty``, ``layers`` = L, ``modalities``, ``fusion``,
+            ``id_dropout`` = p).
         n_users, n_items, n_entities, n_relations: index space sizes (items are entities
             ``0..n_items-1``).
         kg: ``[n_edges, 3]`` triples, both directions.
@@ -82,6 +89,7 @@ class MKGCN(VectorRecommender):
         masks = torch.stack([m for _, m in modalities], 1) if use else torch.zeros(n_items, 0, dtype=torch.bool)
         self.register_buffer("modality_mask", masks, persistent=False)
         self.kg = RelationalKGAggregator(kg, n_entities, config.kg.hops, config.kg.gate)
+        self.hop_mean_if_empty = config.kg.hop_mean_if_empty
         self.register_buffer("adj", normalized_adjacency(n_users, n_items, train), persistent=False)
         self.id_dropout = config.id_dropout
         listens = torch.bincount(torch.as_tensor(train[:, 1], dtype=torch.long), minlength=n_items)
@@ -121,12 +129,20 @@ class MKGCN(VectorRecommender):
         """``U``, ``I`` and ``Ĩ`` (``I`` with the items whose ID this step dropped scored by
         ``x_i`` alone) of one propagation."""
         inputs, keep = self.item_inputs()
-        x = self.kg(inputs, self.relation.weight)[: self.n_items]
+        x = self.kg(inputs, self.relation.weight, self.empty_entities(keep))[: self.n_items]
         out = propagate_layers(self.adj, torch.cat([self.user.weight, x]), self.layers)
         users, final = out.split([self.n_users, self.n_items])             # one gradient copy, not one per slice
         items = torch.where(self.no_id.unsqueeze(1), x, final)
         alone = torch.where(keep.unsqueeze(1), final, x)
         return users, items, alone
+
+    def empty_entities(self, keep: torch.Tensor) -> torch.Tensor | None:
+        """``[n_entities]`` bool: the items whose layer 0 carries nothing of their own (no ID in
+        ``keep``, no modality), which take their KG hop mean (``kg.hop_mean_if_empty``; None: off)."""
+        if not self.hop_mean_if_empty:
+            return None
+        empty = ~keep & ~self.modality_mask.any(1)
+        return torch.cat([empty, empty.new_zeros(self.n_entities - self.n_items)])
 
     def loss(self, users: torch.Tensor, pos: torch.Tensor, negatives: Negatives, objective: str,
              l2: float, temperature: float = 1.0) -> torch.Tensor:
