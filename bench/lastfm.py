@@ -39,6 +39,7 @@ SETTINGS: dict[str, list[str]] = {
                     "--set", "batch_size=512", "--set", "temperature=0.314", "--set", "neg_ratio=256", "--set", "epochs=50"],
     "mkgcn-nokg": ["--model", "mkgcn", "--set", "model.kg.hops=0"],
     "mkgcn-shrink": ["--model", "mkgcn", "--set", "model.kg.hop_mean_if_empty=false"],
+    "mkgcn-balanced": ["--model", "mkgcn", "--set", "model.new_track_balance=0.5"],
     "mkgcn-nogate": ["--model", "mkgcn", "--set", "model.kg.gate=0", "--set", "model.kg.hop_mean_if_empty=false"],
     "lightgcn-softmax-tuned": ["--model", "lightgcn", "--set", "lr=0.00091", "--set", "l2=0.00449", "--set", "model.dim=64",
                                "--set", "model.layers=3", "--set", "batch_size=512", "--set", "temperature=0.314",
@@ -58,7 +59,8 @@ SETTINGS: dict[str, list[str]] = {
 ``-nokg`` / ``-shrink`` / ``-nogate`` / ``-softmax`` are the ablations of the default MKGCN (same
 objective and settings; ``-shrink``: an item without ID and media keeps the gated mix with its
 empty layer 0 instead of its KG hop mean, the defaults before ``kg.hop_mean_if_empty``;
-``-nogate``: that and KG degree gate 0, the defaults before the gate);
+``-nogate``: that and KG degree gate 0, the defaults before the gate; ``-balanced``: the new-track
+term balanced by popularity, α = 0.5, as in ``bench/cold_start.py``);
 ``lightgcn-softmax-tuned`` is LightGCN with MKGCN's objective and ``mkgcn-tuned``'s shared
 settings; ``mkgcn-keepid`` is the default without ID dropout (p = 0, the default before the cold-start
 work); ``mkgcn-valid-all`` / ``mkgcn-valid500`` select on validation top-K over all users / a
