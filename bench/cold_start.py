@@ -55,8 +55,9 @@ its ID embedding, the default before the cold-start work); ``-nomod``: the defau
 fusion layer; ``-shrink``: the defaults with ``model.kg.hop_mean_if_empty=false`` (an item without
 ID and media keeps the gated mix with its empty layer 0, the defaults before the option; on the
 synthetic catalogs, where every track has media, the same as ``mkgcn``); ``-nogate``: that and KG
-degree gate 0 (every KG hop counts fully, the defaults before the gate); ``-balanced``: the new-track term balanced by popularity (α = 0.5: a positive of a
-track with n training listens kept with probability n^-0.5); ``-coldsel``: the defaults with the
+degree gate 0 (every KG hop counts fully, the defaults before the gate); ``-balanced``: the
+new-track term balanced by popularity (α = 0.5: a positive of a track with n training listens
+kept with probability n^-0.5); ``-coldsel``: the defaults with the
 epoch selected on validation *cold* Recall@20 instead of warm, over all 100 epochs (cold
 validation rises, dips and rises again: stopped after 10 epochs without gain it would keep an early
 peak). Every other trained variant runs ``mmkg

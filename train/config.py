@@ -64,8 +64,8 @@ class _Section(BaseModel):
 
 class KGConfig(_Section):
     """``[model.kg]``: the knowledge graph. ``hops`` is every KG model's, ``gate`` and
-    ``hop_mean_if_empty`` ``mkgcn``'s; the
-    rest shape the KGCN tree of ``mkgcn-paper`` and ``kgcn``."""
+    ``hop_mean_if_empty`` ``mkgcn``'s; the rest shape the KGCN tree of ``mkgcn-paper`` and
+    ``kgcn``."""
 
     hops: int = Field(1, ge=0)
     """H: KG aggregation depth (``mkgcn``: 0 turns the KG off; the tree needs ≥ 1)."""
