@@ -151,9 +151,12 @@ def bulk_with_a_held_importer(env: dict, root: Path):
         except psutil.Error:  # `java -version`, gone meanwhile
             return False
 
+    # SIGINT at its default in the child, so Python turns it into KeyboardInterrupt even when
+    # this run inherited it ignored (a background job of a non-interactive shell, e.g. `nohup`)
     ingest_cmd = subprocess.Popen([sys.executable, "-m", "mmkg", "ingest", str(root), "--bulk",
                                    "--no-features"], env=env, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True)
+                                  stderr=subprocess.PIPE, text=True,
+                                  preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     importers: list[psutil.Process] = []
     try:
         while not importers:
