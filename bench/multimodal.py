@@ -106,6 +106,19 @@ def train(work: Path, export: Path, name: str, flags: list[str], seed: int, thre
     return json.loads((out / "metrics.json").read_text())
 
 
+def add_set_option(parser: argparse.ArgumentParser) -> None:
+    """``--set KEY=VALUE`` (repeatable, into ``args.overrides``): a setting for every ``mmkg train``
+    the bench runs; :func:`set_flags` turns them back into flags."""
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="passed to every mmkg train as --set KEY=VALUE (repeatable); e.g. "
+                             "model.kg.gate=0: MKGCN as it was before the degree gate became its default")
+
+
+def set_flags(overrides: list[str]) -> list[str]:
+    """``["--set", KEY=VALUE, ...]`` for the ``--set`` values of :func:`add_set_option`."""
+    return [flag for kv in overrides for flag in ("--set", kv)]
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -175,9 +188,7 @@ def main() -> None:
     parser.add_argument("--drop-one", action="store_true", help="Add the drop-one-modality variants.")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads per run.")
     parser.add_argument("--jobs", type=int, default=1, help="Training runs at the same time.")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="passed to every mmkg train as --set KEY=VALUE (repeatable); e.g. "
-                             "model.kg.gate=0: MKGCN as it was before the degree gate became its default")
+    add_set_option(parser)
     args = parser.parse_args()
     if not args.yes:
         parser.error("this empties the configured Neo4j database: pass --yes")
@@ -185,7 +196,7 @@ def main() -> None:
     log = args.work / "bench.log"
     results: dict[str, dict[int, dict]] = {}
     manifests: dict[int, dict] = {}
-    extra = [flag for kv in args.overrides for flag in ("--set", kv)]       # --set KEY=VALUE, every run
+    extra = set_flags(args.overrides)
     for seed in (int(s) for s in args.seeds.split(",")):
         work = args.work / f"seed{seed}"
         export = prepare(args, work, seed, log)

@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from bench.lastfm import DATASET
-from bench.multimodal import machine, run
+from bench.multimodal import add_set_option, machine, run, set_flags
 
 MONITOR = "recall@20"
 HOLD = 0.1
@@ -217,7 +217,7 @@ def dataset_runs(args: argparse.Namespace, dataset: str, splits: list[int], log:
                  ) -> tuple[dict[str, dict[int, dict]], dict]:
     """Every run of one dataset: ``{arm: {split seed: metrics}}`` and what was held back."""
     root = args.work / dataset
-    extra = [flag for kv in args.overrides for flag in ("--set", kv)]       # --set KEY=VALUE, every run
+    extra = set_flags(args.overrides)
     results: dict[str, dict[int, dict]] = {}
     held: dict = {}
     for s in splits:
@@ -323,9 +323,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=2000)
     parser.add_argument("--interactions", type=int, default=40)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="passed to every mmkg train as --set KEY=VALUE (repeatable); e.g. "
-                             "model.kg.gate=0: MKGCN as it was before the degree gate became its default")
+    add_set_option(parser)
     args = parser.parse_args()
     if not args.yes:
         parser.error("this empties the configured Neo4j database: pass --yes")

@@ -102,12 +102,14 @@ class RelationalKGAggregator(nn.Module):
     def forward(self, h: torch.Tensor, relations: torch.Tensor,
                 empty: torch.Tensor | None = None) -> torch.Tensor:
         """``KG(h)``; rows flagged in ``empty`` (``[n_entities]`` bool) take the hop mean instead."""
-        out, x, hop_sum = h, h, torch.zeros_like(h)
+        keep_hops = empty is not None and self.hops > 0 and bool(empty.any())
+        out, x, hop_sum = h, h, torch.zeros_like(h) if keep_hops else None
         for _ in range(self.hops):
             x = torch.where(self.isolated, h, _RelationalHop.apply(x, relations, self))
             out = out + self.hop_weight * x
-            hop_sum = hop_sum + x
+            if hop_sum is not None:
+                hop_sum = hop_sum + x
         out = out / (1 + self.hop_weight * self.hops)
-        if empty is None or not self.hops:
+        if hop_sum is None:
             return out
         return torch.where(empty.unsqueeze(1), hop_sum / self.hops, out)
