@@ -88,6 +88,7 @@ class MKGCN(VectorRecommender):
             self.register_buffer(f"modality_{k}", values, persistent=False)
         masks = torch.stack([m for _, m in modalities], 1) if use else torch.zeros(n_items, 0, dtype=torch.bool)
         self.register_buffer("modality_mask", masks, persistent=False)
+        self.register_buffer("no_media", ~masks.any(1), persistent=False)
         self.kg = RelationalKGAggregator(kg, n_entities, config.kg.hops, config.kg.gate)
         self.hop_mean_if_empty = config.kg.hop_mean_if_empty
         self.register_buffer("adj", normalized_adjacency(n_users, n_items, train), persistent=False)
@@ -141,7 +142,7 @@ class MKGCN(VectorRecommender):
         ``keep``, no modality), which take their KG hop mean (``kg.hop_mean_if_empty``; None: off)."""
         if not self.hop_mean_if_empty:
             return None
-        empty = ~keep & ~self.modality_mask.any(1)
+        empty = ~keep & self.no_media
         return torch.cat([empty, empty.new_zeros(self.n_entities - self.n_items)])
 
     def loss(self, users: torch.Tensor, pos: torch.Tensor, negatives: Negatives, objective: str,
