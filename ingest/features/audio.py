@@ -155,7 +155,7 @@ def describe_samples(y: np.ndarray) -> np.ndarray:
     mel_db = librosa.power_to_db(mel * LEVEL ** 2)
     mfcc = librosa.feature.mfcc(S=mel_db, n_mfcc=20)
     chroma = librosa.feature.chroma_stft(S=power, sr=sr, tuning=0.0)  # A440; skips estimation
-    contrast = librosa.feature.spectral_contrast(S=stft * LEVEL, sr=sr)
+    contrast = _spectral_contrast(stft * LEVEL, sr)
     centroid, bandwidth, rolloff = _spectral_shape(stft, sr)
     zcr = _zero_crossing_rate(y)
     rms = librosa.feature.rms(S=stft, frame_length=N_FFT)[0]
@@ -217,6 +217,40 @@ def _spectral_shape(stft: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray, 
     cumulative = np.cumsum(stft, axis=0)
     rolloff = freq[np.argmax(cumulative >= 0.85 * cumulative[-1:], axis=0)]
     return centroid / 1000, bandwidth / 1000, rolloff / 1000
+
+
+def _spectral_contrast(stft: np.ndarray, sr: int, n_bands: int = 6, fmin: float = 200.0,
+                       quantile: float = 0.02) -> np.ndarray:
+    """``[n_bands + 1, frames]``: per octave band and frame, the dB difference between the mean
+    of its ``q`` largest and of its ``q`` smallest magnitudes, ``q = max(rint(quantile · bins),
+    1)`` — librosa's ``spectral_contrast`` (same bands, same edge bins, same values to the last
+    bit), which sorts every band whole; here each band is only partitioned at its two
+    quantiles, and its ``q`` smallest and ``q`` largest values are sorted, so the means add the
+    same numbers in the same order. It took a quarter of the descriptors' time (11.6 → 6.8 ms
+    for a 30-s clip on the AMD EPYC)."""
+    import librosa
+
+    freq = librosa.fft_frequencies(sr=sr, n_fft=2 * (stft.shape[0] - 1))
+    octaves = np.zeros(n_bands + 2)
+    octaves[1:] = fmin * (2.0 ** np.arange(0, n_bands + 1))
+    valley = np.zeros((n_bands + 1, stft.shape[1]))
+    peak = np.zeros_like(valley)
+    for k, (low, high) in enumerate(zip(octaves[:-1], octaves[1:])):
+        band = (freq >= low) & (freq <= high)
+        inside = np.flatnonzero(band)
+        if k > 0:
+            band[inside[0] - 1] = True
+        if k == n_bands:
+            band[inside[-1] + 1:] = True
+        bins = stft[band, :]
+        if k < n_bands:
+            bins = bins[:-1, :]
+        q = int(max(np.rint(quantile * band.sum()), 1))
+        n = bins.shape[0]
+        lanes = np.partition(np.ascontiguousarray(bins.T), sorted({q - 1, n - q}), axis=-1)
+        valley[k] = np.mean(np.ascontiguousarray(np.sort(lanes[:, :q], axis=-1).T), axis=-2)
+        peak[k] = np.mean(np.ascontiguousarray(np.sort(lanes[:, n - q:], axis=-1).T), axis=-2)
+    return librosa.power_to_db(peak) - librosa.power_to_db(valley)
 
 
 def _zero_crossing_rate(y: np.ndarray) -> np.ndarray:
