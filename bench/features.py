@@ -5,10 +5,12 @@
 
 1. writes ``--tracks`` tracks of such media into a temporary folder (``--unique`` distinct files
    of each kind, copied round-robin: decoding cost does not depend on which clip it is);
-2. per extractor (MiniLM text, VADER sentiment, Pillow image, librosa audio), warm, in this
-   process with one math thread: tracks/s of wall time and per CPU second (what one idle core
-   gives; on a shared machine the CPU figure is the stable one), and which extractor dominates;
-3. all four together, checks and fingerprints included, on ``--workers`` worker processes
+2. per registered extractor (MiniLM text, its static distillation, VADER sentiment, Pillow
+   image, librosa audio), warm, in this process with one math thread: tracks/s of wall time and
+   per CPU second (what one idle core gives; on a shared machine the CPU figure is the stable
+   one); then, over the features ``--features`` chooses (default: the default four), which
+   extractor dominates and the bound that gives on two idle cores;
+3. those four together, checks and fingerprints included, on ``--workers`` worker processes
    (:func:`mmkg.ingest.features.jobs.run_jobs`, pool start-up included) and on one: tracks/s,
    and CPU seconds per track summed over the workers;
 4. with ``--neo4j --yes``: the same end to end through Neo4j (``mmkg ingest --no-features`` of the
@@ -18,7 +20,14 @@
    FILE.npz`` compares them with vectors saved by another checkout (the previous recipes):
    per extractor the median and smallest cosine of new vs reference vectors, raw and with each
    set standardised, and on the catalog the share of each track's 10 nearest tracks kept
-   (:func:`_compare`).
+   (:func:`_compare`); the same lines for an opt-in recipe against the default feature of its
+   media (``lyrics_static`` vs ``lyrics_minilm``), and with ``--catalog`` how often a track's
+   10 nearest share its planted mood and genre (:func:`_planted_agreement`).
+
+The static text recipe in place of MiniLM::
+
+    python bench/features.py --tracks 384 --workers 2 \
+        --features lyrics_static,lyrics_vader,cover_color,audio_librosa
 
 Before/after on the same inputs and the same load: run this script from the old checkout's
 environment with ``--save-vectors old.npz``, then from the new one with ``--reference old.npz``,
@@ -47,9 +56,9 @@ from pathlib import Path
 
 import numpy as np
 
-from mmkg.config import MEDIA
+from mmkg.config import MEDIA, MediaSettings
 from mmkg.ingest.features.jobs import Job, available_cpus, run_jobs
-from mmkg.ingest.features.registry import MEDIA_KINDS, extractors
+from mmkg.ingest.features.registry import MEDIA_KINDS, chosen_extractors, extractors
 
 CLIP_SECONDS, CLIP_RATE = 30.0, 44_100
 COVER_SIDE = 600
@@ -116,7 +125,13 @@ def main() -> None:
                         help="a sample catalog folder whose media also go into the vectors")
     parser.add_argument("--skip-pool", action="store_true",
                         help="skip step 3 (all four on the worker pool)")
+    parser.add_argument("--features", type=lambda text: tuple(text.split(",")),
+                        help="comma-separated feature names the profile and the pool compute "
+                             "(the media.features setting; default: the default ones)")
     args = parser.parse_args()
+    settings = MediaSettings(features=args.features)
+    for kind in MEDIA_KINDS.names():
+        chosen_extractors(kind, settings)  # an unknown name fails here, in one line
     if args.neo4j and not args.yes:
         parser.error("--neo4j empties the configured database: add --yes")
     logging.basicConfig(level=logging.WARNING)
@@ -135,13 +150,17 @@ def main() -> None:
               seconds=round(time.perf_counter() - started, 1))
 
         vectors: dict[str, np.ndarray] = {}
-        per_extractor = _per_extractor(root, rows, vectors)
+        measured = _per_extractor(root, rows, vectors)
         if args.catalog:
             vectors.update(_catalog_vectors(args.catalog))
+            _planted_agreement(vectors, args.catalog)
         if args.save_vectors:
             np.savez(args.save_vectors, **vectors)
         if args.reference:
             _compare(vectors, dict(np.load(args.reference)))
+        _compare_recipes(vectors)
+        per_extractor = {e.spec.name: measured[e.spec.name]
+                         for kind in MEDIA_KINDS.names() for e in chosen_extractors(kind, settings)}
         slowest = min(per_extractor, key=per_extractor.get)
         one_core = 1 / sum(1 / rate for rate in per_extractor.values())
         _emit("profile",
@@ -156,7 +175,7 @@ def main() -> None:
                 for i in range(0, len(rows), args.batch_size) for kind in MEDIA_KINDS.names()]
         for workers in [] if args.skip_pool else sorted({1, args.workers}):
             started = time.perf_counter()
-            results = list(run_jobs(jobs, MEDIA, workers))
+            results = list(run_jobs(jobs, settings, workers))
             seconds = time.perf_counter() - started
             done = sum(r.tracks for r in results) / len(MEDIA_KINDS.names())
             cpu = sum(r.cpu_seconds for r in results)
@@ -169,7 +188,7 @@ def main() -> None:
                   load_average=os.getloadavg())
 
         if args.neo4j:
-            _through_neo4j(root, rows, args)
+            _through_neo4j(root, rows, args, settings)
 
 
 def _per_extractor(root: Path, rows: list[dict[str, str]],
@@ -216,6 +235,46 @@ def _catalog_vectors(catalog: Path) -> dict[str, np.ndarray]:
     return out
 
 
+def _planted_agreement(vectors: dict[str, np.ndarray], catalog: Path) -> None:
+    """One ``planted`` line per feature of the catalog's media (a sample catalog, whose
+    ``ground_truth/tracks.csv`` holds each track's planted mood and genre): the mean share of a
+    track's 10 nearest tracks (cosine, standardised) with the same mood, and with the same genre
+    (chance: about 1/4 and 1/8)."""
+    import pandas as pd
+
+    tracks = pd.read_csv(catalog / "tracks.csv")
+    truth = pd.read_csv(catalog / "ground_truth" / "tracks.csv").set_index("track_id")
+    for kind in MEDIA_KINDS.names():
+        if kind not in tracks:
+            continue
+        planted = truth.loc[tracks.loc[tracks[kind].notna(), "id"]]
+        for extractor in extractors(kind):
+            x = vectors.get(f"catalog/{extractor.spec.name}")
+            if x is None or len(x) < 50:
+                continue
+            near = _nearest(_standardised(x.astype(np.float64)))
+            _emit("planted", vectors=f"catalog/{extractor.spec.name}", tracks=len(x), **{
+                f"same_{label}_among_10_nearest": round(float(np.mean(
+                    planted[label].to_numpy()[near] == planted[label].to_numpy()[:, None])), 3)
+                for label in ("mood", "genre")})
+
+
+def _compare_recipes(vectors: dict[str, np.ndarray]) -> None:
+    """The quality lines of :func:`_compare` for each opt-in recipe (an extractor off by
+    default, e.g. ``lyrics_static``) against the default feature of the same media and modality
+    (``lyrics_minilm``), on the same inputs."""
+    for kind in MEDIA_KINDS.names():
+        found = extractors(kind)
+        for alternative in (e for e in found if not e.default):
+            for default in (e for e in found if e.default and e.spec.kind == alternative.spec.kind):
+                for prefix in ("bench", "catalog"):
+                    new = vectors.get(f"{prefix}/{alternative.spec.name}")
+                    old = vectors.get(f"{prefix}/{default.spec.name}")
+                    if new is not None and old is not None:
+                        key = f"{prefix}/{alternative.spec.name} vs {default.spec.name}"
+                        _compare({key: new}, {key: old})
+
+
 def _compare(vectors: dict[str, np.ndarray], reference: dict[str, np.ndarray]) -> None:
     """One ``quality`` line per vector set present in both (rows: the same tracks): the cosine of
     each new vector with the reference vector of its track, ``raw`` and ``standardised`` (each
@@ -249,17 +308,20 @@ def _standardised(x: np.ndarray) -> np.ndarray:
     return np.where(std > 1e-9, (x - x.mean(axis=0)) / np.where(std > 1e-9, std, 1), 0.0)
 
 
-def _neighbours_kept(a: np.ndarray, b: np.ndarray, k: int = 10) -> float:
-    def knn(x: np.ndarray) -> np.ndarray:
-        sim = _unit(x) @ _unit(x).T
-        np.fill_diagonal(sim, -np.inf)
-        return np.argsort(-sim, axis=1)[:, :k]
+def _nearest(x: np.ndarray, k: int = 10) -> np.ndarray:
+    """``[n, k]``: each row's ``k`` nearest other rows by cosine."""
+    sim = _unit(x) @ _unit(x).T
+    np.fill_diagonal(sim, -np.inf)
+    return np.argsort(-sim, axis=1)[:, :k]
 
-    na, nb = knn(a), knn(b)
+
+def _neighbours_kept(a: np.ndarray, b: np.ndarray, k: int = 10) -> float:
+    na, nb = _nearest(a, k), _nearest(b, k)
     return float(np.mean([len(set(x) & set(y)) / k for x, y in zip(na, nb)]))
 
 
-def _through_neo4j(root: Path, rows: list[dict[str, str]], args) -> None:
+def _through_neo4j(root: Path, rows: list[dict[str, str]], args,
+                   settings: MediaSettings) -> None:
     import pandas as pd
 
     from mmkg.config import load_settings
@@ -277,7 +339,8 @@ def _through_neo4j(root: Path, rows: list[dict[str, str]], args) -> None:
     ingest(driver, database, root, features=False, progress=False)
     started = time.perf_counter()
     counts = compute_missing_features(driver, database, batch_size=args.batch_size,
-                                      progress=False, workers=args.workers)
+                                      progress=False, workers=args.workers,
+                                      settings=settings)
     seconds = time.perf_counter() - started
     _emit("features through Neo4j", workers=args.workers, vectors=counts,
           seconds=round(seconds, 2), tracks_per_s=round(len(rows) / seconds, 2),

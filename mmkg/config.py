@@ -182,6 +182,13 @@ class MediaSettings(BaseModel):
     """Largest audio file (a 30-second MP3 clip is about 0.5 MB, a 10-minute WAV 100 MB)."""
     workers: int = Field(0, ge=0)
     """Feature-extraction worker processes (0: one per CPU this process may use)."""
+    features: tuple[str, ...] | None = None
+    """The registered features mmkg computes, by name (``None``: those on by default:
+    ``lyrics_minilm``, ``lyrics_vader``, ``cover_color``, ``audio_librosa``). ``lyrics_static``
+    (MiniLM's word pieces as fixed vectors, ~50× cheaper than ``lyrics_minilm``) is off by
+    default; ``MMKG_MEDIA_FEATURES='["lyrics_static", "lyrics_vader", "cover_color",
+    "audio_librosa"]'`` picks it instead. A registered feature left out is removed from the
+    tracks by ``mmkg features``, so the export never mixes two recipes."""
 
     def max_bytes(self, kind: str) -> int:
         """The size cap of media kind ``kind`` (``max_<kind>_bytes``).

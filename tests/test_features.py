@@ -13,6 +13,8 @@ from click.testing import CliRunner
 
 from mmkg.ingest.features import check_media, extract, feature_specs
 from mmkg.ingest.features.compute import compute_missing_features
+from mmkg.ingest.features.registry import chosen_extractors
+from mmkg.config import MEDIA
 from mmkg.ingest.features import text as text_features
 from mmkg.sample_catalog import cover_image, generate_sample_catalog, synth_audio
 from mmkg.cli import cli
@@ -39,8 +41,9 @@ def _media(catalog: Path, column: str) -> tuple[list[Path], list[str]]:
 def test_features_have_declared_dims_are_finite_and_distinct(catalog, kind):
     paths, ids = _media(catalog, kind)
     sets = extract(kind, paths, ids)
-    assert [fs.name for fs in sets] == [spec.name for spec in feature_specs()[kind]]
-    for fs, spec in zip(sets, feature_specs()[kind]):
+    specs = [e.spec for e in chosen_extractors(kind, MEDIA)]  # the default ones
+    assert [fs.name for fs in sets] == [spec.name for spec in specs]
+    for fs, spec in zip(sets, specs):
         assert fs.track_ids == ids
         assert fs.vectors.dtype == np.float32
         assert fs.vectors.shape == (len(ids), spec.dim) == (len(ids), fs.dim)
@@ -78,7 +81,7 @@ def test_int8_onnx_minilm_agrees_with_the_torch_model():
     reference = SentenceTransformer(str(text_features.weights_folder()), device="cpu")
     onnx = text_features.embed(SENTENCES)
     for i, sentence in enumerate(SENTENCES):
-        chunks = [text_features._tokenizer().decode(c) for c in text_features._chunks(sentence)]
+        chunks = [text_features.load_tokenizer().decode(c) for c in text_features._chunks(sentence)]
         assert (len(chunks) > 1) == (i == 2)
         expected = reference.encode(chunks, normalize_embeddings=True).sum(axis=0)
         expected /= np.linalg.norm(expected)
@@ -161,6 +164,27 @@ def test_zero_crossing_rate_is_librosas():
         expected = librosa.feature.zero_crossing_rate(y, frame_length=audio.N_FFT,
                                                       hop_length=audio.HOP)[0]
         assert np.array_equal(audio._zero_crossing_rate(y), expected)
+
+
+def test_spectral_contrast_is_librosas_to_the_last_bit():
+    """Silence, a pure tone, noise, a synthesised track and a clip shorter than one window: the
+    partitioned contrast of :mod:`~mmkg.ingest.features.audio` equals
+    ``librosa.feature.spectral_contrast`` exactly (the descriptor's version stays)."""
+    import librosa
+
+    from mmkg.ingest.features import audio
+
+    rng = np.random.default_rng(1)
+    t = np.arange(audio.SAMPLE_RATE * 2) / audio.SAMPLE_RATE
+    signals = [np.zeros(audio.SAMPLE_RATE, dtype=np.float32),
+               np.sin(2 * np.pi * 440 * t).astype(np.float32),
+               rng.normal(size=audio.SAMPLE_RATE * 2).astype(np.float32),
+               synth_audio(rng, "jazz", 96.0)[:audio.SAMPLE_RATE * 5],
+               rng.normal(size=audio.N_FFT).astype(np.float32)]
+    for y in signals:
+        stft = np.abs(librosa.stft(y, n_fft=audio.N_FFT, hop_length=audio.HOP)) * audio.LEVEL
+        expected = librosa.feature.spectral_contrast(S=stft, sr=audio.SAMPLE_RATE)
+        assert np.array_equal(audio._spectral_contrast(stft, audio.SAMPLE_RATE), expected)
 
 
 def test_audio_features_separate_two_genres(tmp_path):

@@ -1,9 +1,12 @@
 """Multi-modal feature extraction: lyrics (MiniLM text embedding + VADER sentiment), cover images
-(colour/texture) and audio (librosa summary), written as ``:Feature`` nodes on tracks.
+(colour/texture) and audio (librosa summary), written as ``:Feature`` nodes on tracks; opt-in
+(the ``media.features`` setting), a static distillation of MiniLM in place of the model
+(:mod:`.text_static`).
 
 Importing this package registers the built-in media kinds (:mod:`.media`) and extractors
-(:mod:`.text`, :mod:`.sentiment`, :mod:`.image`, :mod:`.audio`) in :mod:`.registry`; a new
-modality is one module with a ``@register_extractor(SPEC)`` function, imported below.
+(:mod:`.text`, :mod:`.text_static`, :mod:`.sentiment`, :mod:`.image`, :mod:`.audio`) in
+:mod:`.registry`; a new modality is one module with a ``@register_extractor(SPEC)`` function,
+imported below.
 
 Public API:
 
@@ -22,6 +25,7 @@ weights on first use, on the CPU); nothing is fetched at run time.
 # Registration, in this order (the order of media kinds and of each kind's features):
 from mmkg.ingest.features import media  # noqa: F401, I001
 from mmkg.ingest.features import text  # noqa: F401
+from mmkg.ingest.features import text_static  # noqa: F401
 from mmkg.ingest.features import sentiment  # noqa: F401
 from mmkg.ingest.features import image  # noqa: F401
 from mmkg.ingest.features import audio  # noqa: F401

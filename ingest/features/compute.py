@@ -8,7 +8,9 @@ from it. A track's features of that kind are (re)computed when one is **missing*
 made by another extractor **version**, or is **stale**: computed from another path, or from a
 file whose size or content changed since (:func:`~mmkg.ingest.features.media.same_file` on the
 ``source_fingerprint`` stored beside the vector; features from before fingerprints count as
-stale once). ``recompute=True`` recomputes everything.
+stale once). ``recompute=True`` recomputes everything. Only the features the ``media.features``
+setting chooses are computed; registered ones it leaves out (another recipe of the same media,
+e.g. ``lyrics_static`` beside ``lyrics_minilm``) are deleted first, so tracks never hold both.
 
 The work runs as chunks on worker processes (:mod:`.jobs`); each chunk is written as soon as it
 is done — vectors first (``merge_features``, which clears the old fingerprint), then the
@@ -27,10 +29,11 @@ from neo4j import Driver
 
 from mmkg.config import BATCH, MEDIA, MediaSettings
 from mmkg.errors import FeatureError
-from mmkg.graph import load_query, read_rows, run_batches
+from mmkg.graph import load_query, read_named, read_rows, run_batches, run_implicit
 from mmkg.ingest.features.jobs import Job, JobResult, available_cpus, run_jobs
 from mmkg.ingest.features.media import same_file
-from mmkg.ingest.features.registry import MEDIA_KINDS, extractors
+from mmkg.ingest.features.registry import (MEDIA_KINDS, Extractor, chosen_extractors,
+                                           left_out_features)
 from mmkg.ingest.writers import write_feature_sets
 from mmkg.progress import progress_bar
 from mmkg.schema import feature_id
@@ -53,7 +56,8 @@ def compute_missing_features(driver: Driver, database: str, *,
         progress: show a progress bar (tracks/s, ETA) on stderr.
         only: media kinds to consider (default: every registered one).
         recompute: recompute every feature of those kinds, fresh or not.
-        settings: the media limits.
+        settings: the media limits, and the features to compute (``settings.features``);
+            registered features of ``only``'s kinds that it leaves out are deleted first.
         workers: worker processes (default: ``settings.workers``, 0 meaning one per CPU).
 
     Returns:
@@ -70,10 +74,12 @@ def compute_missing_features(driver: Driver, database: str, *,
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     workers = workers or settings.workers or available_cpus()
-    due = {kind: _due(driver, database, kind, recompute) for kind in kinds}
+    chosen = {kind: chosen_extractors(kind, settings) for kind in kinds}
+    _remove_left_out(driver, database, kinds, settings, feature_rows)
+    due = {kind: _due(driver, database, kind, chosen[kind], recompute) for kind in kinds}
     todo = {kind: [(track, file) for track, _, file in rows] for kind, rows in due.items()}
     stored = {kind: {track: path for track, path, _ in rows} for kind, rows in due.items()}
-    counts = {e.spec.name: 0 for kind in kinds for e in extractors(kind)}
+    counts = {e.spec.name: 0 for kind in kinds for e in chosen[kind]}
     skipped = 0
     failed: list[str] = []
     with progress_bar("tracks", disable=not progress) as bar:
@@ -107,12 +113,27 @@ def _kinds(only: Iterable[str] | None) -> list[str]:
     return kinds
 
 
-def _due(driver: Driver, database: str, kind: str,
+def _remove_left_out(driver: Driver, database: str, kinds: list[str], settings: MediaSettings,
+                     batch_size: int) -> None:
+    """Delete the features of ``kinds`` that are registered but not chosen by ``settings``
+    (another recipe of the same media, computed before the setting changed), saying how many."""
+    names = [name for kind in kinds for name in left_out_features(kind, settings)]
+    if not names:
+        return
+    found = read_named(driver, database, "count_features_named", names=names)[0]["n"]
+    if found:
+        run_implicit(driver, database, load_query("delete_features_named"), names=names,
+                     batchSize=batch_size)
+        log.warning("removed %d feature vector(s) of %s: the media.features setting leaves "
+                    "them out", found, ", ".join(names))
+
+
+def _due(driver: Driver, database: str, kind: str, chosen: tuple[Extractor, ...],
          recompute: bool) -> list[tuple[str, str, str]]:
-    """``(track_id, path as stored, file)`` of the tracks with a ``kind`` file whose features
-    are due; ``file`` is the stored path joined to the root of the track's Catalog (a stored
-    absolute path stays as it is)."""
-    versions = {e.spec.name: e.spec.version for e in extractors(kind)}
+    """``(track_id, path as stored, file)`` of the tracks with a ``kind`` file whose ``chosen``
+    features are due; ``file`` is the stored path joined to the root of the track's Catalog (a
+    stored absolute path stays as it is)."""
+    versions = {e.spec.name: e.spec.version for e in chosen}
     rows = read_rows(driver, database, load_query("tracks_missing_features"), media=kind,
                      names=list(versions))
     due = []

