@@ -185,7 +185,7 @@ class MediaSettings(BaseModel):
     features: tuple[str, ...] | None = None
     """The registered features mmkg computes, by name (``None``: those on by default:
     ``lyrics_minilm``, ``lyrics_vader``, ``cover_color``, ``audio_librosa``). ``lyrics_static``
-    (MiniLM's word pieces as fixed vectors, ~50× cheaper than ``lyrics_minilm``) is off by
+    (MiniLM's word pieces as fixed vectors, ~70× cheaper than ``lyrics_minilm``) is off by
     default; ``MMKG_MEDIA_FEATURES='["lyrics_static", "lyrics_vader", "cover_color",
     "audio_librosa"]'`` picks it instead. A registered feature left out is removed from the
     tracks by ``mmkg features``, so the export never mixes two recipes."""

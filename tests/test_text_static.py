@@ -131,6 +131,11 @@ def test_switching_recipe_replaces_the_other_recipes_vectors(driver, database, t
     assert compute_missing_features(driver, database, only=["lyrics"], progress=False,
                                     settings=STATIC) == {"lyrics_static": 0, "lyrics_vader": 0}
 
+    lyrics_only = MediaSettings(features=("lyrics_static", "lyrics_vader"))
+    assert compute_missing_features(driver, database, only=["cover"], progress=False,
+                                    settings=lyrics_only) == {}  # no cover feature chosen
+    assert count(driver, database, "MATCH (f:Feature:Image) RETURN count(f) AS n") == 0
+
     monkeypatch.setenv("MMKG_MEDIA_FEATURES", '["lyrics_bert"]')
     bad = CliRunner().invoke(cli, ["features", "--no-progress"])
     assert bad.exit_code != 0 and "Traceback" not in bad.output

@@ -76,7 +76,8 @@ def compute_missing_features(driver: Driver, database: str, *,
     workers = workers or settings.workers or available_cpus()
     chosen = {kind: chosen_extractors(kind, settings) for kind in kinds}
     _remove_left_out(driver, database, kinds, settings, feature_rows)
-    due = {kind: _due(driver, database, kind, chosen[kind], recompute) for kind in kinds}
+    due = {kind: _due(driver, database, kind, chosen[kind], recompute)
+           for kind in kinds if chosen[kind]}  # a kind with no feature chosen has no work
     todo = {kind: [(track, file) for track, _, file in rows] for kind, rows in due.items()}
     stored = {kind: {track: path for track, path, _ in rows} for kind, rows in due.items()}
     counts = {e.spec.name: 0 for kind in kinds for e in chosen[kind]}

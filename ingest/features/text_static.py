@@ -1,5 +1,5 @@
 """Lyrics → 384-d vector from all-MiniLM-L6-v2's word pieces taken one at a time: a static
-(context-free) distillation of the model, ~50× cheaper than running it over the lyrics. Opt-in
+(context-free) distillation of the model, ~70× cheaper than running it over the lyrics. Opt-in
 (the ``media.features`` setting), as ``lyrics_static`` in place of :mod:`.text`'s
 ``lyrics_minilm``: for CPUs where the transformer is the bottleneck of feature extraction.
 
