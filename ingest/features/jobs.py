@@ -286,9 +286,9 @@ def warm_up_lock() -> Path:
 
 def warm_up_extractors(kinds: set[str], settings: MediaSettings = MEDIA) -> None:
     """Run the warm-up of every extractor of ``kinds`` that ``settings`` chooses and that has
-    one, in this process, holding
-    :func:`warm_up_lock`: what would otherwise happen in every worker at once on a first run
-    (MiniLM's ONNX model is built, librosa's functions compiled).
+    one, in this process, holding :func:`warm_up_lock`: what would otherwise happen in every
+    worker at once on a first run (MiniLM's ONNX model or the static word-piece table is built,
+    librosa's functions compiled).
 
     librosa compiles its numba functions on first call and writes them to numba's cache. On an
     empty cache, two workers that compiled them themselves (having extracted lyrics and covers
