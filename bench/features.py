@@ -59,6 +59,7 @@ import numpy as np
 from mmkg.config import MEDIA, MediaSettings
 from mmkg.ingest.features.jobs import Job, available_cpus, run_jobs
 from mmkg.ingest.features.registry import MEDIA_KINDS, chosen_extractors, extractors
+from mmkg.registry import UnknownName
 
 CLIP_SECONDS, CLIP_RATE = 30.0, 44_100
 COVER_SIDE = 600
@@ -130,8 +131,11 @@ def main() -> None:
                              "(the media.features setting; default: the default ones)")
     args = parser.parse_args()
     settings = MediaSettings(features=args.features)
-    for kind in MEDIA_KINDS.names():
-        chosen_extractors(kind, settings)  # an unknown name fails here, in one line
+    try:
+        for kind in MEDIA_KINDS.names():
+            chosen_extractors(kind, settings)
+    except UnknownName as e:
+        parser.error(str(e))
     if args.neo4j and not args.yes:
         parser.error("--neo4j empties the configured database: add --yes")
     logging.basicConfig(level=logging.WARNING)
