@@ -22,7 +22,13 @@
    set standardised, and on the catalog the share of each track's 10 nearest tracks kept
    (:func:`_compare`); the same lines for an opt-in recipe against the default feature of its
    media (``lyrics_static`` vs ``lyrics_minilm``), and with ``--catalog`` how often a track's
-   10 nearest share its planted mood and genre (:func:`_planted_agreement`).
+   10 nearest share its planted mood and genre (:func:`_planted_agreement`);
+6. with ``--corpus DIR``, real text: a folder of fortune files (texts separated by lines holding
+   ``%``, e.g. Debian's ``fortunes`` package, ``/usr/share/games/fortunes``): up to
+   ``--corpus-texts`` texts of each file with at least that many, embedded by every lyrics
+   extractor; the quality lines of each opt-in recipe against the default on them, and how often
+   a text's 10 nearest texts come from its own file (a topic: ``songs-poems``, ``food``,
+   ``science``, …; chance is one over the number of files) (:func:`_corpus_agreement`).
 
 The static text recipe in place of MiniLM::
 
@@ -36,6 +42,10 @@ one right after the other (the inputs are deterministic)::
     (cd ../main && .venv/bin/python ../wt/bench/features.py --tracks 48 --save-vectors /tmp/old.npz)
     .venv/bin/python bench/features.py --tracks 48 --reference /tmp/old.npz
 
+The lyrics recipes on real English text (songs, poems and sayings; ``apt-get install fortunes``)::
+
+    python bench/features.py --tracks 16 --skip-pool --corpus /usr/share/games/fortunes
+
 Prints the machine, the command and the load average first (this machine may be shared: compare
 figures within one run only), then one JSON line per step; a profile line says which extractor
 takes most of the time.
@@ -48,6 +58,7 @@ import json
 import logging
 import os
 import platform
+import re
 import shutil
 import sys
 import tempfile
@@ -124,6 +135,13 @@ def main() -> None:
                         help="vectors saved by --save-vectors (another recipe) to compare with")
     parser.add_argument("--catalog", type=Path,
                         help="a sample catalog folder whose media also go into the vectors")
+    parser.add_argument("--corpus", type=Path,
+                        help="a folder of fortune files: real texts for the lyrics recipes")
+    parser.add_argument("--corpus-texts", type=int, default=150,
+                        help="texts drawn from each fortune file (files with fewer are left out)")
+    parser.add_argument("--corpus-words", type=int, default=0,
+                        help="join a file's consecutive texts into texts of at least this many words "
+                             "(lyrics are long; a fortune is 17 words at the median)")
     parser.add_argument("--skip-pool", action="store_true",
                         help="skip step 3 (all four on the worker pool)")
     parser.add_argument("--features", type=lambda text: tuple(text.split(",")),
@@ -158,6 +176,9 @@ def main() -> None:
         if args.catalog:
             vectors.update(_catalog_vectors(args.catalog))
             _planted_agreement(vectors, args.catalog)
+        if args.corpus:
+            vectors.update(_corpus_agreement(args.corpus, args.corpus_texts, args.corpus_words,
+                                             Path(tmp) / "corpus"))
         if args.save_vectors:
             np.savez(args.save_vectors, **vectors)
         if args.reference:
@@ -263,6 +284,66 @@ def _planted_agreement(vectors: dict[str, np.ndarray], catalog: Path) -> None:
                 for label in ("mood", "genre")})
 
 
+def read_fortunes(folder: Path, per_file: int, words: int = 0, seed: int = 0) -> dict[str, list[str]]:
+    """``per_file`` texts drawn (seeded) from each fortune file in ``folder`` that holds at least
+    that many: the files that have a ``.dat`` index beside them (``strfile``'s), texts separated
+    by lines that hold only ``%``, each stripped; empty texts are skipped. With ``words`` > 0,
+    consecutive texts of a file are joined (by blank lines) until each holds at least that many
+    words, and those joined texts are drawn (a file's last, shorter one is left out)."""
+    rng = np.random.default_rng(seed)
+    drawn = {}
+    for index in sorted(folder.glob("*.dat")):
+        source = index.with_suffix("")
+        if not source.is_file():
+            continue
+        text = source.read_text(encoding="utf-8", errors="replace")
+        texts = [t.strip() for t in re.split(r"^%[ \t]*$", text, flags=re.MULTILINE) if t.strip()]
+        if words:
+            texts = _joined(texts, words)
+        if len(texts) >= per_file:
+            drawn[source.name] = [texts[i] for i in sorted(rng.choice(len(texts), per_file, replace=False))]
+    return drawn
+
+
+def _joined(texts: list[str], words: int) -> list[str]:
+    """Consecutive ``texts`` joined by blank lines into texts of at least ``words`` words."""
+    out, part = [], []
+    for text in texts:
+        part.append(text)
+        if sum(len(t.split()) for t in part) >= words:
+            out.append("\n\n".join(part))
+            part = []
+    return out
+
+
+def _corpus_agreement(folder: Path, per_file: int, words: int, scratch: Path) -> dict[str, np.ndarray]:
+    """Every lyrics extractor's vectors of the texts :func:`read_fortunes` draws (under
+    ``corpus/<feature name>``), and one ``corpus`` line per extractor: the mean share of a text's
+    10 nearest texts (cosine, standardised) drawn from its own file."""
+    drawn = read_fortunes(folder, per_file, words)
+    if len(drawn) < 2:
+        raise SystemExit(f"{folder}: expected at least two fortune files with {per_file} texts or more")
+    scratch.mkdir(parents=True, exist_ok=True)
+    paths, labels = [], []
+    for name, texts in drawn.items():
+        for i, text in enumerate(texts):
+            path = scratch / f"{name}-{i}.txt"
+            path.write_text(text, encoding="utf-8")
+            paths.append(path)
+            labels.append(name)
+    labels = np.array(labels)
+    out = {}
+    for extractor in extractors("lyrics"):
+        started = time.process_time()
+        x = out[f"corpus/{extractor.spec.name}"] = extractor.compute(paths, MEDIA)
+        near = _nearest(_standardised(x.astype(np.float64)))
+        _emit("corpus", vectors=f"corpus/{extractor.spec.name}", texts=len(paths), files=len(drawn),
+              median_words=int(np.median([len(t.split()) for ts in drawn.values() for t in ts])),
+              same_file_among_10_nearest=round(float(np.mean(labels[near] == labels[:, None])), 3),
+              chance=round(1 / len(drawn), 3), cpu_seconds=round(time.process_time() - started, 1))
+    return out
+
+
 def _compare_recipes(vectors: dict[str, np.ndarray]) -> None:
     """The quality lines of :func:`_compare` for each opt-in recipe (an extractor off by
     default, e.g. ``lyrics_static``) against the default feature of the same media and modality
@@ -271,7 +352,7 @@ def _compare_recipes(vectors: dict[str, np.ndarray]) -> None:
         found = extractors(kind)
         for alternative in (e for e in found if not e.default):
             for default in (e for e in found if e.default and e.spec.kind == alternative.spec.kind):
-                for prefix in ("bench", "catalog"):
+                for prefix in ("bench", "catalog", "corpus"):
                     new = vectors.get(f"{prefix}/{alternative.spec.name}")
                     old = vectors.get(f"{prefix}/{default.spec.name}")
                     if new is not None and old is not None:
