@@ -146,3 +146,29 @@ def test_switching_recipe_replaces_the_other_recipes_vectors(driver, database, t
     assert back.exit_code == 0, back.output
     assert count(driver, database, names, name="lyrics_static") == 0
     assert count(driver, database, names, name="lyrics_minilm") == with_lyrics
+
+
+def test_features_list_shows_what_is_computed_and_held(driver, database, tmp_path, monkeypatch):
+    catalog = tmp_path / "catalog"
+    generate_sample_catalog(catalog, tracks=10, users=2, seed=6, media=True, overwrite=True)
+    assert CliRunner().invoke(cli, ["ingest", "--format", "catalog", "--no-features", str(catalog)]).exit_code == 0
+    compute_missing_features(driver, database, only=["lyrics"], progress=False)
+    held = count(driver, database, "MATCH (f:Feature {name: 'lyrics_minilm'}) RETURN count(f) AS n")
+    assert held > 1
+    with driver.session(database=database) as session:  # one vector of an older recipe, one foreign feature
+        session.run("MATCH (f:Feature {name: 'lyrics_minilm'}) WITH f LIMIT 1 SET f.version = 'old'").consume()
+        session.run("MATCH (t:Track) WITH t LIMIT 1 CREATE (t)-[:HAS_FEATURE]->"
+                    "(:Feature:Text {id: 'x', name: 'lyrics_bert', version: '1'})").consume()
+
+    monkeypatch.setenv("MMKG_MEDIA_FEATURES", '["lyrics_static", "lyrics_vader"]')
+    listed = CliRunner().invoke(cli, ["features", "--list"])
+    assert listed.exit_code == 0, listed.output
+    lines = {line.split()[0]: line.split() for line in listed.output.splitlines()[1:]}
+    assert list(lines) == ["lyrics_minilm", "lyrics_static", "lyrics_vader", "cover_color", "audio_librosa",
+                           "lyrics_bert"]
+    assert lines["lyrics_minilm"][4:7] == ["no", str(held - 1), "1"]
+    assert lines["lyrics_static"][4:8] == ["yes", "(opt-in)", "0", "0"]
+    assert lines["lyrics_vader"][4:7] == ["yes", str(held), "0"]
+    assert lines["cover_color"][4:7] == ["no", "0", "0"]
+    assert lines["lyrics_bert"][1:] == ["-", "-", "-", "not", "registered", "1", "-", "-"]
+    assert count(driver, database, "MATCH (f:Feature {name: 'lyrics_static'}) RETURN count(f) AS n") == 0  # computes nothing

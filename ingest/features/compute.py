@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from neo4j import Driver
@@ -32,13 +33,50 @@ from mmkg.errors import FeatureError
 from mmkg.graph import load_query, read_named, read_rows, run_batches, run_implicit
 from mmkg.ingest.features.jobs import Job, JobResult, available_cpus, run_jobs
 from mmkg.ingest.features.media import same_file
-from mmkg.ingest.features.registry import (MEDIA_KINDS, Extractor, chosen_extractors,
+from mmkg.ingest.features.registry import (EXTRACTORS, MEDIA_KINDS, Extractor, chosen_extractors,
                                            left_out_features)
 from mmkg.ingest.writers import write_feature_sets
 from mmkg.progress import progress_bar
 from mmkg.schema import feature_id
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FeatureInventory:
+    """One feature as ``mmkg features --list`` shows it: ``extractor`` (None: a name the
+    database holds that no extractor registers), whether the ``media.features`` setting has
+    mmkg compute it (``chosen``), and how many vectors the database holds of it, at the
+    registered version (``current``; every one of a name no extractor registers) and at any
+    other (``other_versions``: recomputed by the next ``mmkg features``)."""
+
+    name: str
+    extractor: Extractor | None
+    chosen: bool
+    current: int
+    other_versions: int
+
+
+def feature_inventory(driver: Driver, database: str,
+                      settings: MediaSettings = MEDIA) -> list[FeatureInventory]:
+    """Every registered feature (registration order), then every other feature name the
+    database holds (by name), with its vector counts (``cypher/count_features_by_version``).
+
+    Raises:
+        UnknownName: ``settings.features`` names a feature no extractor registers.
+    """
+    chosen = {e.spec.name for kind in MEDIA_KINDS.names() for e in chosen_extractors(kind, settings)}
+    held: dict[str, dict[str | None, int]] = {}
+    for row in read_named(driver, database, "count_features_by_version"):
+        held.setdefault(row["name"], {})[row["version"]] = row["n"]
+    out = []
+    for name in [*EXTRACTORS.names(), *sorted(set(held) - set(EXTRACTORS.names()), key=str)]:
+        extractor = EXTRACTORS.get(name) if name in EXTRACTORS else None
+        counts = held.get(name, {})
+        current = counts.get(extractor.spec.version, 0) if extractor else sum(counts.values())
+        out.append(FeatureInventory(name, extractor, name in chosen, current,
+                                    sum(counts.values()) - current))
+    return out
 
 
 def compute_missing_features(driver: Driver, database: str, *,

@@ -18,9 +18,12 @@ from mmkg.cli.context import AppContext, pass_app
 @click.option("--workers", type=click.IntRange(min=1),
               help="Worker processes [default: the media.workers setting; 0 = one per CPU].")
 @click.option("--no-progress", is_flag=True, help="Do not draw a progress bar.")
+@click.option("--list", "list_only", is_flag=True,
+              help="List the features there are, which ones the media.features setting computes, "
+                   "and how many vectors of each the database holds; compute nothing.")
 @pass_app
 def features(app: AppContext, batch_size: int | None, only: tuple[str, ...], recompute: bool,
-             workers: int | None, no_progress: bool) -> None:
+             workers: int | None, no_progress: bool, list_only: bool) -> None:
     """Compute the text, sentiment, image and audio features that tracks with media lack.
 
     Which features: the media.features setting (MMKG_MEDIA_FEATURES); a registered one it leaves
@@ -31,6 +34,9 @@ def features(app: AppContext, batch_size: int | None, only: tuple[str, ...], rec
     computed, so a re-run only computes what is still missing. Files over the size caps
     (media.max_*) or not decoding are skipped with a warning naming them.
     """
+    if list_only:
+        _list(app)
+        return
     from mmkg.ingest.features.compute import compute_missing_features
 
     counts = compute_missing_features(
@@ -41,3 +47,21 @@ def features(app: AppContext, batch_size: int | None, only: tuple[str, ...], rec
         click.echo(f"{name:<16} {n:>8,} vectors written")
     if not any(counts.values()):
         click.echo("nothing to compute: every track with media has fresh features")
+
+
+def _list(app: AppContext) -> None:
+    """Print :func:`~mmkg.ingest.features.compute.feature_inventory`, one feature a line."""
+    from mmkg.ingest.features.compute import feature_inventory
+
+    rows = [("feature", "media", "modality", "dim", "computed", "vectors", "older", "version")]
+    for f in feature_inventory(app.driver(), app.database, app.settings.media):
+        if f.extractor is None:
+            rows.append((f.name, "-", "-", "-", "not registered", f"{f.current:,}", "-", "-"))
+            continue
+        spec = f.extractor.spec
+        computed = ("yes" if f.chosen else "no") + ("" if f.extractor.default else " (opt-in)")
+        rows.append((f.name, spec.media, str(spec.kind), str(spec.dim), computed, f"{f.current:,}",
+                     f"{f.other_versions:,}", spec.version))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
