@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from mmkg.ingest.featureset import FeatureSet
-from mmkg.schema import Label, NON_KG_RELS, RelType
+from mmkg.schema import Label, RelType
 
 
 def property_frame(columns: dict[str, pd.Series | list]) -> pd.DataFrame:
@@ -45,10 +45,6 @@ class RelSet:
 
     def __len__(self) -> int:
         return len(self.frame)
-
-    @property
-    def is_kg(self) -> bool:
-        return self.rel_type not in NON_KG_RELS
 
 
 @dataclass

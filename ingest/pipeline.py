@@ -59,7 +59,6 @@ class IngestSummary:
     report: Path | None = None
     nodes_created: int = 0
     relationships_created: int = 0
-    features_computed: bool = False
     bulk: bool = False
     """Written by Neo4j's offline importer (``--bulk``), not by the online writers."""
     read_seconds: float = 0.0
@@ -238,7 +237,6 @@ def ingest(
 
         compute_missing_features(driver, database, batch_size=feature_batch,
                                  feature_rows=feature_rows, progress=progress, settings=media)
-        summary.features_computed = True
     summary.nodes_created = written.nodes_created
     summary.relationships_created = written.relationships_created
     summary.write_seconds = time.perf_counter() - started
