@@ -148,7 +148,8 @@ def test_switching_recipe_replaces_the_other_recipes_vectors(driver, database, t
     assert count(driver, database, names, name="lyrics_minilm") == with_lyrics
 
 
-def test_features_list_shows_what_is_computed_and_held(driver, database, tmp_path, monkeypatch):
+def test_features_list_shows_what_is_computed_and_held(empty_db, database, tmp_path, monkeypatch):
+    driver = empty_db
     catalog = tmp_path / "catalog"
     generate_sample_catalog(catalog, tracks=10, users=2, seed=6, media=True, overwrite=True)
     assert CliRunner().invoke(cli, ["ingest", "--format", "catalog", "--no-features", str(catalog)]).exit_code == 0
