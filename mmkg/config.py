@@ -186,9 +186,19 @@ class MediaSettings(BaseModel):
     """The registered features mmkg computes, by name (``None``: those on by default:
     ``lyrics_minilm``, ``lyrics_vader``, ``cover_color``, ``audio_librosa``). ``lyrics_static``
     (MiniLM's word pieces as fixed vectors, ~70× cheaper than ``lyrics_minilm``) is off by
-    default; ``MMKG_MEDIA_FEATURES='["lyrics_static", "lyrics_vader", "cover_color",
-    "audio_librosa"]'`` picks it instead. A registered feature left out is removed from the
-    tracks by ``mmkg features``, so the export never mixes two recipes."""
+    default; ``MMKG_MEDIA_FEATURES=lyrics_static,lyrics_vader,cover_color,audio_librosa`` (or
+    the JSON list ``'["lyrics_static", …]'``) picks it instead. A registered feature left out is
+    removed from the tracks by ``mmkg features``, so the export never mixes two recipes."""
+
+    @field_validator("features", mode="before")
+    @classmethod
+    def _comma_separated(cls, value):
+        """``"a, b"`` → ``("a", "b")``: the names as one comma-separated string (how an
+        environment variable is written) as well as a list; a blank string is the default (an
+        empty ``MMKG_MEDIA_FEATURES=`` must not mean "compute nothing, remove every feature")."""
+        if isinstance(value, str):
+            return tuple(name.strip() for name in value.split(",") if name.strip()) or None
+        return value
 
     def max_bytes(self, kind: str) -> int:
         """The size cap of media kind ``kind`` (``max_<kind>_bytes``).

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from mmkg.cli import cli
-from mmkg.config import MEDIA, MediaSettings
+from mmkg.config import MEDIA, MediaSettings, load_settings
 from mmkg.ingest.features import extract
 from mmkg.ingest.features import text_static
 from mmkg.ingest.features.compute import compute_missing_features
@@ -105,6 +105,18 @@ def test_the_features_setting_chooses_the_extractors(tmp_path):
     with pytest.raises(UnknownName, match="^unknown feature 'lyrics_bert'; expected one of "
                                           "lyrics_minilm, lyrics_static, lyrics_vader, "):
         chosen_extractors("lyrics", MediaSettings(features=("lyrics_bert",)))
+
+
+@pytest.mark.parametrize("written, features", [
+    ("lyrics_static, lyrics_vader,cover_color", ("lyrics_static", "lyrics_vader", "cover_color")),
+    ('["lyrics_static", "audio_librosa"]', ("lyrics_static", "audio_librosa")),
+    ("", None),       # an empty variable is the default, not "compute nothing, remove everything"
+    (" , ", None),
+    ("[]", ()),       # said as a list, it is meant
+])
+def test_the_features_setting_reads_a_comma_separated_list(monkeypatch, written, features):
+    monkeypatch.setenv("MMKG_MEDIA_FEATURES", written)
+    assert load_settings().media.features == features
 
 
 @pytest.mark.usefixtures("empty_db")
