@@ -20,7 +20,9 @@ does not depend on the texts it is computed with.
 What it keeps: word choice (mood, theme words); what it loses: word order and context ("not
 happy" is close to "happy"). The median cosine to ``lyrics_minilm``'s vectors is low (the two
 live in different parts of the space) and the model standardises each modality before it
-fuses them; how much ranking it keeps is measured in BENCHMARKS.md ("a static text recipe").
+fuses them; how much ranking it keeps is measured in BENCHMARKS.md ("a static text recipe"), and
+on real English text it finds 16–21 % less of what a text is about than MiniLM ("The lyrics
+recipes on real English text"), which is why it is not the default.
 """
 
 from __future__ import annotations
