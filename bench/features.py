@@ -277,10 +277,8 @@ def _planted_agreement(vectors: dict[str, np.ndarray], catalog: Path) -> None:
             x = vectors.get(f"catalog/{extractor.spec.name}")
             if x is None or len(x) < 50:
                 continue
-            near = _nearest(_standardised(x.astype(np.float64)))
             _emit("planted", vectors=f"catalog/{extractor.spec.name}", tracks=len(x), **{
-                f"same_{label}_among_10_nearest": round(float(np.mean(
-                    planted[label].to_numpy()[near] == planted[label].to_numpy()[:, None])), 3)
+                f"same_{label}_among_10_nearest": _label_agreement(x, planted[label].to_numpy())
                 for label in ("mood", "genre")})
 
 
@@ -307,12 +305,13 @@ def read_fortunes(folder: Path, per_file: int, words: int = 0, seed: int = 0) ->
 
 def _joined(texts: list[str], words: int) -> list[str]:
     """Consecutive ``texts`` joined by blank lines into texts of at least ``words`` words."""
-    out, part = [], []
+    out, part, count = [], [], 0
     for text in texts:
         part.append(text)
-        if sum(len(t.split()) for t in part) >= words:
+        count += len(text.split())
+        if count >= words:
             out.append("\n\n".join(part))
-            part = []
+            part, count = [], 0
     return out
 
 
@@ -336,10 +335,9 @@ def _corpus_agreement(folder: Path, per_file: int, words: int, scratch: Path) ->
     for extractor in extractors("lyrics"):
         started = time.process_time()
         x = out[f"corpus/{extractor.spec.name}"] = extractor.compute(paths, MEDIA)
-        near = _nearest(_standardised(x.astype(np.float64)))
         _emit("corpus", vectors=f"corpus/{extractor.spec.name}", texts=len(paths), files=len(drawn),
               median_words=int(np.median([len(t.split()) for ts in drawn.values() for t in ts])),
-              same_file_among_10_nearest=round(float(np.mean(labels[near] == labels[:, None])), 3),
+              same_file_among_10_nearest=_label_agreement(x, labels),
               chance=round(1 / len(drawn), 3), cpu_seconds=round(time.process_time() - started, 1))
     return out
 
@@ -391,6 +389,12 @@ def _standardised(x: np.ndarray) -> np.ndarray:
     """Each dimension centred and divided by its standard deviation (constant ones: zero)."""
     std = x.std(axis=0)
     return np.where(std > 1e-9, (x - x.mean(axis=0)) / np.where(std > 1e-9, std, 1), 0.0)
+
+
+def _label_agreement(x: np.ndarray, labels: np.ndarray) -> float:
+    """The mean share of each row's 10 nearest rows (cosine, standardised) with its label."""
+    near = _nearest(_standardised(x.astype(np.float64)))
+    return round(float(np.mean(labels[near] == labels[:, None])), 3)
 
 
 def _nearest(x: np.ndarray, k: int = 10) -> np.ndarray:

@@ -66,9 +66,7 @@ def feature_inventory(driver: Driver, database: str,
         UnknownName: ``settings.features`` names a feature no extractor registers.
     """
     chosen = {e.spec.name for kind in MEDIA_KINDS.names() for e in chosen_extractors(kind, settings)}
-    held: dict[str, dict[str | None, int]] = {}
-    for row in read_named(driver, database, "count_features_by_version"):
-        held.setdefault(row["name"], {})[row["version"]] = row["n"]
+    held = _held(driver, database)
     out = []
     for name in [*EXTRACTORS.names(), *sorted(set(held) - set(EXTRACTORS.names()), key=str)]:
         extractor = EXTRACTORS.get(name) if name in EXTRACTORS else None
@@ -77,6 +75,14 @@ def feature_inventory(driver: Driver, database: str,
         out.append(FeatureInventory(name, extractor, name in chosen, current,
                                     sum(counts.values()) - current))
     return out
+
+
+def _held(driver: Driver, database: str) -> dict[str, dict[str | None, int]]:
+    """``{feature name: {extractor version: Feature nodes}}`` of the database."""
+    held: dict[str, dict[str | None, int]] = {}
+    for row in read_named(driver, database, "count_features_by_version"):
+        held.setdefault(row["name"], {})[row["version"]] = row["n"]
+    return held
 
 
 def compute_missing_features(driver: Driver, database: str, *,
@@ -159,7 +165,8 @@ def _remove_left_out(driver: Driver, database: str, kinds: list[str], settings: 
     names = [name for kind in kinds for name in left_out_features(kind, settings)]
     if not names:
         return
-    found = read_named(driver, database, "count_features_named", names=names)[0]["n"]
+    held = _held(driver, database)
+    found = sum(sum(held.get(name, {}).values()) for name in names)
     if found:
         run_implicit(driver, database, load_query("delete_features_named"), names=names,
                      batchSize=batch_size)
