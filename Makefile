@@ -17,7 +17,7 @@ TEST_ENV := MMKG_HOME=$(CURDIR)/.mmkg/test MMKG_NEO4J_BOLT_PORT=$(TEST_BOLT_PORT
 
 DEMO_DIR ?= .mmkg/demo
 
-.PHONY: install system-deps browser-deps demo test neo4j stop clean
+.PHONY: install system-deps browser-deps demo new-releases test neo4j stop clean
 
 install: $(STAMP)
 
@@ -50,8 +50,9 @@ neo4j: install system-deps
 DEMO_USER ?= u1
 
 # The whole pipeline on a small synthetic catalog with real media (idempotent: safe to re-run).
+# The catalog also holds 20 new releases (catalog/new_releases, not ingested here): `make new-releases`.
 demo: neo4j
-	$(MMKG) sample-catalog $(DEMO_DIR)/catalog --tracks 300 --users 100 --seed 7 --force
+	$(MMKG) sample-catalog $(DEMO_DIR)/catalog --tracks 300 --users 100 --seed 7 --new-releases 20 --force
 	$(MMKG) ingest $(DEMO_DIR)/catalog --format catalog
 	$(MMKG) train --config train/configs/demo.toml --out $(DEMO_DIR)/run --seed 7 --split-seed 7 --refit
 	$(MMKG) publish $(DEMO_DIR)/run --keep 0
@@ -61,6 +62,16 @@ demo: neo4j
 	@echo "Explore in Neo4j Browser: $$($(MMKG) db status | sed -n 's/^browser: *//p')  (user neo4j, password in .mmkg/neo4j-password)"
 	@echo "The mmkg guide opens in the sidebar after you connect (:guide mmkg brings it back): six slides,"
 	@echo "each with its parameters and queries, and a :style command that colours and captions every label."
+	@echo "Next: make new-releases (20 tracks released after training: embedded without retraining, and recommended)."
+
+# After the demo (run first when missing): 20 tracks released after training, with media and no
+# listens, get vectors from the trained model (no retraining) and places in the listeners' top-K;
+# DEMO_USER's best new releases are listed with their reasons (safe to re-run).
+new-releases: neo4j
+	@test -f $(DEMO_DIR)/run/embeddings.pt -a -d $(DEMO_DIR)/catalog/new_releases || $(MAKE) demo
+	$(MMKG) ingest $(DEMO_DIR)/catalog/new_releases --format catalog
+	$(MMKG) publish $(DEMO_DIR)/run --new-tracks
+	$(MMKG) recommend $(DEMO_USER) --k 5 --new --explain
 
 # The suite runs on an empty numba cache of its own, so that feature extraction is tested on the
 # path of a user's first run (librosa's functions compiled, and cached, during the run).

@@ -162,7 +162,8 @@ def main() -> None:
     records, _, _ = driver.execute_query(load_query(QUERIES / "query_top_pairs.cypher"), database_=database)
     pairs = [(r["u"], r["t"]) for r in records]
     params = {
-        "recommend": lambda: {"userId": users[rng.integers(len(users))], "k": 10, "genre": None},
+        "recommend": lambda: {"userId": users[rng.integers(len(users))], "k": 10, "genre": None,
+                              "newOnly": False},
         "similar_tracks": lambda: {"trackId": f"t{rng.integers(args.tracks)}", "k": 10},
         "explain": lambda: dict(zip(("userId", "explainedTrackId"), pairs[rng.integers(len(pairs))]), limit=5),
     }

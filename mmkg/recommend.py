@@ -67,9 +67,14 @@ def for_liked_tracks(driver: Driver, database: str, track_ids: list[str], *, k: 
 
 
 def for_user(driver: Driver, database: str, user: str, *, k: int = 10, genre: str | None = None,
-             explain: bool = False) -> Recommendations:
+             new_only: bool = False, explain: bool = False) -> Recommendations:
     """Top-``k`` tracks for ``user`` (see the module docstring for who gets what), read in one
     transaction.
+
+    With ``new_only`` only **new releases**: tracks nobody has listened to, which the model
+    places by their media and KG facts alone (``mmkg publish RUN --new-tracks`` embeds those
+    ingested after training). For a user the current model knows; they are taken from the
+    model's top list, as ``genre`` filters it.
 
     With ``explain`` each row gets ``reasons``: up to :data:`REASONS` sentences from
     ``explain.cypher`` (knowledge-graph paths and calibrated modality similarities to tracks the
@@ -79,11 +84,12 @@ def for_user(driver: Driver, database: str, user: str, *, k: int = 10, genre: st
     Raises:
         NotFoundError: unknown user, no published model, no history, or no row (one line).
     """
-    return read_together(driver, database,
-                         lambda read: _for_user(read, user, k=k, genre=genre, explain=explain))
+    return read_together(driver, database, lambda read: _for_user(
+        read, user, k=k, genre=genre, new_only=new_only, explain=explain))
 
 
-def _for_user(read, user: str, *, k: int, genre: str | None, explain: bool) -> Recommendations:
+def _for_user(read, user: str, *, k: int, genre: str | None, new_only: bool,
+              explain: bool) -> Recommendations:
     """:func:`for_user` with ``read(name, **params)`` running each query in one transaction.
 
     The answer names the model its rows were read under (``recommend.cypher`` and
@@ -98,13 +104,13 @@ def _for_user(read, user: str, *, k: int, genre: str | None, explain: bool) -> R
     result = Recommendations(user, state["model"], history=len(state["history"]))
     if state["known"]:
         query = "recommend_vectors" if state["serve"] == Serve.VECTORS else "recommend"
-        result.rows = read(query, userId=user, k=k, genre=genre)
+        result.rows = read(query, userId=user, k=k, genre=genre, newOnly=new_only)
         if not result.rows:
-            raise NotFoundError(
-                f"no recommendations for user {user!r} in genre {genre!r} among model "
-                f"{state['model']}'s top list" if genre else
-                f"user {user!r} already listened to every track model {state['model']} recommends")
+            raise NotFoundError(_no_rows(user, state["model"], genre, new_only))
         result.model = result.rows[0]["model"]
+    elif new_only:
+        raise NotFoundError(f"user {user!r} is newer than model {state['model']}: new releases "
+                            "are ranked for the users a model knows; drop --new for a cold start")
     elif state["history"]:
         result.cold_start = True
         result.rows = ranked(read("cold_start", trackIds=state["history"], k=k))
@@ -117,6 +123,18 @@ def _for_user(read, user: str, *, k: int, genre: str | None, explain: bool) -> R
             row["reasons"] = [r["reason"] for r in reasons]
             row["reasonKinds"] = [r["kind"] for r in reasons]
     return result
+
+
+def _no_rows(user: str, model: str, genre: str | None, new_only: bool) -> str:
+    """The one-line reason a known user got no rows."""
+    if new_only:
+        where = f" in genre {genre!r}" if genre else ""
+        return (f"no new release (a track nobody has listened to){where} among model {model}'s "
+                f"top list for user {user!r}; tracks ingested after training get there with "
+                "`mmkg publish RUN --new-tracks`")
+    if genre:
+        return f"no recommendations for user {user!r} in genre {genre!r} among model {model}'s top list"
+    return f"user {user!r} already listened to every track model {model} recommends"
 
 
 def similar_tracks(driver: Driver, database: str, track: str, *, k: int = 10) -> list[dict]:

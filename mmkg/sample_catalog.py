@@ -83,6 +83,11 @@ COVER_SIZE = 64
 LOSSY_EVERY = 3
 """Every third track (``t2``, ``t5``, ...) has an MP3 and a JPEG cover; the others WAV and PNG."""
 JPEG_QUALITY = 90
+NEW_RELEASES = "new_releases"
+"""The sub-folder of a catalog holding its new releases (a catalog folder of its own)."""
+RELEASES_STREAM = 4
+"""New releases draw from stream ``[seed, 0, RELEASES_STREAM]`` (the Zipf prior: ``[seed, 0,
+3]``; media: ``[seed, track, 0..2]``), so asking for them changes nothing else."""
 PARQUET_ABOVE = 200_000
 """``fmt="auto"`` writes Parquet when the interactions table has more rows than this."""
 TS_START, TS_END = 1640995200, 1735689600  # 2022-01-01 .. 2025-01-01 (UTC, epoch seconds)
@@ -133,12 +138,15 @@ class SampleCatalog:
     media_files: int = 0
     fmt: str = "csv"
     seconds: float = 0.0
+    new_releases: "SampleCatalog | None" = None
+    """What was written to ``path / NEW_RELEASES``, when new releases were asked for."""
 
 
 def generate_sample_catalog(out: Path, *, tracks: int, users: int, seed: int = 0,
                             media: bool = True, interactions_per_user: int = 30,
-                            popularity_skew: float = 0.0, fmt: TableFormat = "auto",
-                            overwrite: bool = False, progress: bool = False) -> SampleCatalog:
+                            popularity_skew: float = 0.0, new_releases: int = 0,
+                            fmt: TableFormat = "auto", overwrite: bool = False,
+                            progress: bool = False) -> SampleCatalog:
     """Write a synthetic catalog with ``tracks`` tracks and ``users`` users to ``out``.
 
     Args:
@@ -151,6 +159,11 @@ def generate_sample_catalog(out: Path, *, tracks: int, users: int, seed: int = 0
         interactions_per_user: mean listening-history length (log-normal around it, at least 3;
             duplicate picks merge into one row with more plays, so totals come out a little lower).
         popularity_skew: exponent of the Zipf prior over tracks (module docstring); 0 = none.
+        new_releases: also write this many tracks released after every listen to
+            ``out / NEW_RELEASES``: a catalog folder of their albums, tracks, tags, album triples
+            and media (no listens), referencing the main catalog's artists, genres and tags, to
+            ingest after training (``mmkg publish RUN --new-tracks`` embeds them). The main
+            catalog is the same, byte for byte, with or without them.
         fmt: table format; ``auto`` = CSV, or Parquet above :data:`PARQUET_ABOVE` interactions.
         progress: show a progress bar while writing media.
 
@@ -159,6 +172,8 @@ def generate_sample_catalog(out: Path, *, tracks: int, users: int, seed: int = 0
     """
     if tracks < 10 or users < 1 or interactions_per_user < 1:
         raise MmkgError("a sample catalog needs at least 10 tracks, 1 user, 1 interaction per user")
+    if new_releases < 0:
+        raise MmkgError(f"new releases must be >= 0, not {new_releases}")
     if not popularity_skew >= 0:
         raise MmkgError(f"popularity skew must be >= 0, not {popularity_skew}")
     started = time.perf_counter()
@@ -184,7 +199,11 @@ def generate_sample_catalog(out: Path, *, tracks: int, users: int, seed: int = 0
     _write_table(user_truth, truth / "users", fmt)
     summary = SampleCatalog(out, {k: len(v) for k, v in tables.items()}, fmt=fmt)
     if media:
-        summary.media_files = _write_media(out, world, seed, tables["tracks"], progress)
+        summary.media_files = _write_media(out, seed, tables["tracks"], np.arange(tracks),
+                                           world.genre, world.mood, world.tempo, progress)
+    if new_releases:
+        summary.new_releases = _write_releases(out / NEW_RELEASES, world, tables, seed,
+                                               new_releases, media, fmt, progress)
     (out / "README.md").write_text(_readme(summary, seed, media, popularity_skew))
     summary.seconds = time.perf_counter() - started
     return summary
@@ -209,6 +228,9 @@ class _World:
     fast: np.ndarray
     popularity: np.ndarray
     tags: list[np.ndarray]
+    artist_pop: np.ndarray
+    tag_affinity: np.ndarray
+    """``[n_genres, n_tags]``: each genre's tag distribution."""
 
     @classmethod
     def draw(cls, rng: np.random.Generator, n_tracks: int, prior: np.ndarray) -> "_World":
@@ -222,22 +244,21 @@ class _World:
         track_artist = rng.choice(n_artists, n_tracks, p=artist_pop / artist_pop.sum())
         track_album = album_start[track_artist] + (
             rng.random(n_tracks) * albums_per_artist[track_artist]).astype(np.int64)
-        genre = np.where(rng.random(n_tracks) < 0.8, artist_genre[track_artist],
-                         rng.choice(len(GENRES), n_tracks, p=GENRE_SHARE))
-        mood = rng.integers(0, len(MOODS), n_tracks)  # independent of everything in the KG
-        base = np.array([GENRE_SOUND[g][2] for g in GENRES], dtype=np.float64)[genre]
-        tempo = base * np.exp(rng.normal(0.0, TEMPO_SPREAD, n_tracks))
+        genre, mood, tempo, fast = _draw_sound(rng, artist_genre[track_artist])
         popularity = (rng.lognormal(0.0, POPULARITY_SIGMA, n_tracks)
                       * artist_pop[track_artist] ** 0.5) * prior
+        artist_country = rng.integers(0, N_COUNTRIES, n_artists)
+        artist_label = rng.integers(0, max(3, n_artists // 20), n_artists)
+        album_decade = rng.choice(len(DECADES), len(album_artist))
+        tag_affinity = rng.dirichlet(np.full(len(TAGS), 0.3), size=len(GENRES))
         return cls(
             n_tracks=n_tracks, n_artists=n_artists, artist_genre=artist_genre,
-            artist_country=rng.integers(0, N_COUNTRIES, n_artists),
-            artist_label=rng.integers(0, max(3, n_artists // 20), n_artists),
-            album_artist=album_artist,
-            album_decade=rng.choice(len(DECADES), len(album_artist)),
+            artist_country=artist_country, artist_label=artist_label,
+            album_artist=album_artist, album_decade=album_decade,
             track_artist=track_artist, track_album=track_album, genre=genre, mood=mood,
-            tempo=tempo, fast=(tempo > base).astype(np.int64), popularity=popularity,
-            tags=_draw_tags(rng, genre),
+            tempo=tempo, fast=fast, popularity=popularity,
+            tags=_draw_tags(rng, genre, tag_affinity), artist_pop=artist_pop,
+            tag_affinity=tag_affinity,
         )
 
     def tables(self, rng: np.random.Generator, media: bool) -> dict[str, pd.DataFrame]:
@@ -249,28 +270,16 @@ class _World:
             "genre_id": _ids("g", len(GENRES))[self.genre],
         })
         if media:
-            names = tracks["id"].to_numpy()
-            instrumental = np.zeros(n, dtype=bool)
-            for i, tags in enumerate(self.tags):
-                instrumental[i] = INSTRUMENTAL in tags
-            tracks["lyrics"] = np.where(instrumental, None, "media/lyrics/" + names + ".txt")
-            lossy = np.arange(n) % LOSSY_EVERY == LOSSY_EVERY - 1
-            tracks["cover"] = "media/covers/" + names + np.where(lossy, ".jpg", ".png")
-            tracks["audio"] = "media/audio/" + names + np.where(lossy, ".mp3", ".wav")
+            _add_media_columns(tracks, np.arange(n), self.tags)
         artists = pd.DataFrame({"id": _ids("a", self.n_artists),
                                 "name": ["The " + t + "s" for t in _titles(rng, self.n_artists)]})
         albums = pd.DataFrame({"id": _ids("al", n_albums), "title": _titles(rng, n_albums),
                                "artist_id": _ids("a", self.n_artists)[self.album_artist]})
-        tag_counts = np.array([len(t) for t in self.tags])
-        track_tags = pd.DataFrame({
-            "track_id": np.repeat(_ids("t", n), tag_counts),
-            "tag_id": _ids("tag", len(TAGS))[np.concatenate(self.tags)] if tag_counts.sum()
-            else np.array([], dtype=object),
-        })
         return {
             "genres": pd.DataFrame({"id": _ids("g", len(GENRES)), "name": list(GENRES)}),
             "tags": pd.DataFrame({"id": _ids("tag", len(TAGS)), "name": list(TAGS)}),
-            "artists": artists, "albums": albums, "tracks": tracks, "track_tags": track_tags,
+            "artists": artists, "albums": albums, "tracks": tracks,
+            "track_tags": _track_tags(tracks["id"].to_numpy(), self.tags),
             "triples": self._triples(),
         }
 
@@ -300,15 +309,117 @@ class _World:
         })
 
 
+@dataclass
+class _Releases:
+    """Tracks released after every listen of a :class:`_World`: by its artists (drawn ∝ their
+    popularity), each releasing artist's on one new album of the 2020s; genre, mood, tempo and
+    tags drawn as for the world's tracks. Their ids continue the world's (``t<n_tracks>``, …,
+    ``al<n_albums>``, …)."""
+
+    world: _World
+    album_artist: np.ndarray
+    """``[new albums]``: each new album's artist."""
+    track_album: np.ndarray
+    """``[n]``: each release's album, an index into :attr:`album_artist`."""
+    genre: np.ndarray
+    mood: np.ndarray
+    tempo: np.ndarray
+    fast: np.ndarray
+    tags: list[np.ndarray]
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator, world: _World, n: int) -> "_Releases":
+        track_artist = rng.choice(world.n_artists, n, p=world.artist_pop / world.artist_pop.sum())
+        album_artist, track_album = np.unique(track_artist, return_inverse=True)
+        genre, mood, tempo, fast = _draw_sound(rng, world.artist_genre[track_artist])
+        return cls(world=world, album_artist=album_artist, track_album=track_album, genre=genre,
+                   mood=mood, tempo=tempo, fast=fast,
+                   tags=_draw_tags(rng, genre, world.tag_affinity))
+
+    @property
+    def index(self) -> np.ndarray:
+        """The releases' track numbers: ``n_tracks``, ``n_tracks + 1``, …"""
+        return self.world.n_tracks + np.arange(len(self.genre))
+
+    def tables(self, rng: np.random.Generator, media: bool,
+               catalog: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+        """The releases' tables, with the rows of the world's ``catalog`` tables (artists,
+        genres, tags) that they reference, so that the folder validates on its own."""
+        n, first_album = len(self.genre), len(self.world.album_artist)
+        album_ids = np.array([f"al{first_album + k}" for k in range(len(self.album_artist))],
+                             dtype=object)
+        artist_ids = _ids("a", self.world.n_artists)
+        tracks = pd.DataFrame({
+            "id": np.array([f"t{i}" for i in self.index], dtype=object), "title": _titles(rng, n),
+            "artist_id": artist_ids[self.album_artist[self.track_album]],
+            "album_id": album_ids[self.track_album], "genre_id": _ids("g", len(GENRES))[self.genre],
+        })
+        if media:
+            _add_media_columns(tracks, self.index, self.tags)
+        track_tags = _track_tags(tracks["id"].to_numpy(), self.tags)
+        used = {"artists": set(tracks["artist_id"]), "genres": set(tracks["genre_id"]),
+                "tags": set(track_tags["tag_id"])}
+        return {
+            **{name: catalog[name][catalog[name]["id"].isin(ids)] for name, ids in used.items()},
+            "albums": pd.DataFrame({"id": album_ids, "title": _titles(rng, len(album_ids)),
+                                    "artist_id": artist_ids[self.album_artist]}),
+            "tracks": tracks, "track_tags": track_tags,
+            "triples": pd.DataFrame({"head_label": "Album", "head": album_ids,
+                                     "relation": "music.album.release_decade",
+                                     "tail_label": "Entity", "tail": f"decade_{DECADES[-1]}"}),
+        }
+
+    def truth(self) -> pd.DataFrame:
+        return pd.DataFrame({
+            "track_id": [f"t{i}" for i in self.index],
+            "genre": np.array(GENRES, dtype=object)[self.genre],
+            "mood": np.array(MOODS, dtype=object)[self.mood],
+            "tempo_bpm": self.tempo.round(2), "fast": self.fast,
+        })
+
+
+def _draw_sound(rng: np.random.Generator,
+                artist_genre: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Genre (the artist's 80 % of the time), mood (independent of everything in the KG),
+    tempo (log-normal around the genre's base) and fast (tempo above that base) per track."""
+    n = len(artist_genre)
+    genre = np.where(rng.random(n) < 0.8, artist_genre,
+                     rng.choice(len(GENRES), n, p=GENRE_SHARE))
+    mood = rng.integers(0, len(MOODS), n)
+    base = np.array([GENRE_SOUND[g][2] for g in GENRES], dtype=np.float64)[genre]
+    tempo = base * np.exp(rng.normal(0.0, TEMPO_SPREAD, n))
+    return genre, mood, tempo, (tempo > base).astype(np.int64)
+
+
+def _add_media_columns(tracks: pd.DataFrame, index: np.ndarray, tags: list[np.ndarray]) -> None:
+    """The ``lyrics``, ``cover`` and ``audio`` paths of ``tracks`` (track numbers ``index``):
+    no lyrics when tagged instrumental; lossy files for every ``LOSSY_EVERY``-th number."""
+    names = tracks["id"].to_numpy()
+    instrumental = np.array([INSTRUMENTAL in t for t in tags], dtype=bool)
+    tracks["lyrics"] = np.where(instrumental, None, "media/lyrics/" + names + ".txt")
+    lossy = index % LOSSY_EVERY == LOSSY_EVERY - 1
+    tracks["cover"] = "media/covers/" + names + np.where(lossy, ".jpg", ".png")
+    tracks["audio"] = "media/audio/" + names + np.where(lossy, ".mp3", ".wav")
+
+
+def _track_tags(track_ids: np.ndarray, tags: list[np.ndarray]) -> pd.DataFrame:
+    counts = np.array([len(t) for t in tags])
+    return pd.DataFrame({
+        "track_id": np.repeat(track_ids, counts),
+        "tag_id": _ids("tag", len(TAGS))[np.concatenate(tags)] if counts.sum()
+        else np.array([], dtype=object),
+    })
+
+
 def zipf_prior(rng: np.random.Generator, n: int, skew: float) -> np.ndarray:
     """``r^-skew`` for ``n`` tracks, ``r`` each one's rank (1 = the biggest hit) in a random
     order: a Zipf law of exponent ``skew``. Exactly 1.0 everywhere at ``skew = 0``."""
     return (rng.permutation(n) + 1.0) ** -skew
 
 
-def _draw_tags(rng: np.random.Generator, genre: np.ndarray) -> list[np.ndarray]:
-    """0–4 tags per track, drawn without replacement from a per-genre tag distribution."""
-    affinity = rng.dirichlet(np.full(len(TAGS), 0.3), size=len(GENRES))
+def _draw_tags(rng: np.random.Generator, genre: np.ndarray,
+               affinity: np.ndarray) -> list[np.ndarray]:
+    """0–4 tags per track, drawn without replacement from its genre's row of ``affinity``."""
     keys = np.log(affinity[genre] + 1e-12) + rng.gumbel(size=(len(genre), len(TAGS)))
     ranked = np.argsort(-keys, axis=1)
     counts = np.minimum(rng.poisson(1.5, len(genre)), 4)
@@ -389,23 +500,26 @@ def _pick_in_cell(rng: np.random.Generator, cell: np.ndarray, popularity: np.nda
 
 # -- media --------------------------------------------------------------------------------------
 
-def _write_media(out: Path, world: _World, seed: int, tracks: pd.DataFrame, progress: bool) -> int:
+def _write_media(out: Path, seed: int, tracks: pd.DataFrame, index: np.ndarray, genre: np.ndarray,
+                 mood: np.ndarray, tempo: np.ndarray, progress: bool, label: str = "media") -> int:
+    """Write the media files ``tracks`` names under ``out``; track ``k`` (number ``index[k]``)
+    draws its lyrics, cover and audio from streams ``[seed, index[k], 0..2]``."""
     from mmkg.progress import progress_bar
 
     for sub in ("lyrics", "covers", "audio"):
         (out / "media" / sub).mkdir(parents=True, exist_ok=True)
     written = 0
     with progress_bar("files", disable=not progress) as bar:
-        task = bar.add_task("media", total=world.n_tracks)
-        for i, row in enumerate(tracks.itertuples(index=False)):
-            genre, mood = GENRES[world.genre[i]], MOODS[world.mood[i]]
+        task = bar.add_task(label, total=len(tracks))
+        for k, row in enumerate(tracks.itertuples(index=False)):
+            i, g, m = int(index[k]), GENRES[genre[k]], MOODS[mood[k]]
             if row.lyrics is not None:
                 (out / row.lyrics).write_text(
-                    lyrics_text(np.random.default_rng([seed, i, 0]), mood, genre), encoding="utf-8")
+                    lyrics_text(np.random.default_rng([seed, i, 0]), m, g), encoding="utf-8")
                 written += 1
-            _write_cover(out / row.cover, cover_image(np.random.default_rng([seed, i, 1]), mood))
+            _write_cover(out / row.cover, cover_image(np.random.default_rng([seed, i, 1]), m))
             _write_audio(out / row.audio,
-                         synth_audio(np.random.default_rng([seed, i, 2]), genre, world.tempo[i]))
+                         synth_audio(np.random.default_rng([seed, i, 2]), g, tempo[k]))
             written += 2
             bar.advance(task)
     return written
@@ -497,6 +611,25 @@ def _write_cover(path: Path, image) -> None:
         image.save(path, format="PNG")
 
 
+def _write_releases(folder: Path, world: _World, catalog: dict[str, pd.DataFrame], seed: int,
+                    n: int, media: bool, fmt: str, progress: bool) -> SampleCatalog:
+    """Draw ``n`` :class:`_Releases` of ``world`` (whose tables are ``catalog``) and write them
+    as a catalog folder."""
+    rng = np.random.default_rng([seed, 0, RELEASES_STREAM])
+    releases = _Releases.draw(rng, world, n)
+    tables = releases.tables(rng, media, catalog)
+    (folder / "ground_truth").mkdir(parents=True)
+    for name, frame in tables.items():
+        _write_table(frame, folder / name, fmt)
+    _write_table(releases.truth(), folder / "ground_truth" / "tracks", fmt)
+    summary = SampleCatalog(folder, {k: len(v) for k, v in tables.items()}, fmt=fmt)
+    if media:
+        summary.media_files = _write_media(folder, seed, tables["tracks"], releases.index,
+                                           releases.genre, releases.mood, releases.tempo,
+                                           progress, label="new releases")
+    return summary
+
+
 # -- helpers ------------------------------------------------------------------------------------
 
 def _prepare(out: Path, overwrite: bool) -> None:
@@ -504,7 +637,7 @@ def _prepare(out: Path, overwrite: bool) -> None:
         if not overwrite:
             raise MmkgError(f"{out} is not empty: choose a new folder or pass --force")
         for child in out.iterdir():
-            if child.name in ("media", "ground_truth"):
+            if child.name in ("media", "ground_truth", NEW_RELEASES):
                 shutil.rmtree(child)
             elif child.suffix in (".csv", ".parquet") or child.name == "README.md":
                 child.unlink()
@@ -567,4 +700,21 @@ lyrics' sentiment words and its cover's palette and texture, and a tempo heard o
 popularity (long tail{prior}) and {NOISE:.0%} noise, so a model that sees the modalities can beat a
 structure-only one. `ground_truth/tracks.{ext}` (genre, mood, tempo, popularity) and
 `ground_truth/users.{ext}` (taste) hold the hidden truth; ingest does not read them.
+{_releases_readme(summary.new_releases, ext)}"""
+
+
+def _releases_readme(releases: SampleCatalog | None, ext: str) -> str:
+    if releases is None:
+        return ""
+    n = releases.rows["tracks"]
+    return f"""
+## New releases
+`{NEW_RELEASES}/` holds {n} tracks released after every listen above: by this catalog's artists,
+on {releases.rows["albums"]} new album(s) of the 2020s, with media, tags and a hidden genre, mood
+and tempo (`{NEW_RELEASES}/ground_truth/tracks.{ext}`), and no listens. It is a catalog folder of
+its own, with the rows of this one's artists, genres and tags that it references. After training
+and publishing on this catalog, `mmkg ingest {NEW_RELEASES}` then `mmkg publish RUN --new-tracks`
+give them vectors and places in the listeners' top-K without retraining, and
+`mmkg recommend USER --new` lists a listener's best tracks that nobody has played yet
+(`make new-releases` does all of it on the demo).
 """

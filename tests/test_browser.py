@@ -144,7 +144,7 @@ def noisy_driver(settings, server):
 VECTOR_READERS = {"current_vectors": {"ids": ["t1", "u1"]},
                   "recommend_track_state": {"trackIds": ["t1", "t2"]},
                   "recommend_user_state": {"userId": "u1"},
-                  "recommend_vectors": {"userId": "u1", "k": 5, "genre": None}}
+                  "recommend_vectors": {"userId": "u1", "k": 5, "genre": None, "newOnly": False}}
 
 
 def notifications(driver, database, query: str, params: dict) -> list[str]:

@@ -135,6 +135,27 @@ def test_new_tracks_are_recommended_to_matching_users_and_similar_to_their_twins
         assert similar.index(new) < first_other, (twin, similar)
 
 
+def unheard(driver, database) -> set[str]:
+    records, _, _ = driver.execute_query(
+        "MATCH (t:Track) WHERE NOT EXISTS { (t)<-[:LISTENED]-() } RETURN t.id AS id", database_=database)
+    return {r["id"] for r in records}
+
+
+def test_recommend_new_lists_the_new_releases_of_the_model_s_list(published, driver, database):
+    """``recommend --new``: the user's list without the tracks anyone listened to, ranks kept."""
+    mmkg("publish", published, "--new-tracks")
+    fresh = unheard(driver, database)
+    for c in range(TASTES):
+        user = f"u{c}_0"
+        every = json.loads(mmkg("recommend", user, "--k", "40", "--json"))
+        new = json.loads(mmkg("recommend", user, "--k", "40", "--new", "--json"))
+        assert new == [r for r in every if r["trackId"] in fresh]
+        assert set(TWINS) <= {r["trackId"] for r in new} and len(new) < len(every)
+        assert "new releases for user" in mmkg("recommend", user, "--k", "3", "--new")
+    late = CliRunner().invoke(cli, ["recommend", "--like", "t0_0", "--new"])
+    assert late.exit_code == 2 and "--new ranks new releases for a USER" in late.output
+
+
 def test_a_track_without_media_or_kg_facts_is_named_not_embedded(published, driver, database):
     out = mmkg("publish", published, "--new-tracks")
 
@@ -204,8 +225,11 @@ def test_new_tracks_of_a_model_served_from_vectors_get_serving_vectors(published
     assert all(serving[n] is not None for n in TWINS) and serving[BARE] is None
     assert driver.execute_query("MATCH ()-[r:RECOMMENDED {model: 'run-vectors'}]->() RETURN count(r)",
                                 database_=database).records[0][0] == 0
+    fresh = unheard(driver, database)
     for c in range(TASTES):
         rows = json.loads(mmkg("recommend", f"u{c}_0", "--k", "40", "--json"))
         place = {r["trackId"]: k for k, r in enumerate(rows)}
         assert max(place[n] for n in TWINS if taste(n) == c) < min(place[n] for n in TWINS
                                                                    if taste(n) != c), rows
+        new = json.loads(mmkg("recommend", f"u{c}_0", "--k", "40", "--new", "--json"))
+        assert new == [r for r in rows if r["trackId"] in fresh] and set(TWINS) <= {r["trackId"] for r in new}

@@ -39,7 +39,7 @@ def served_models(driver, database: str) -> set[str]:
     models = set()
     for j in range(N_USERS):
         records, _, _ = driver.execute_query(load_query("recommend"),
-                                             {"userId": f"u{j}", "k": 10, "genre": None},
+                                             {"userId": f"u{j}", "k": 10, "genre": None, "newOnly": False},
                                              database_=database)
         assert records, f"u{j} got no recommendations"
         models |= {r["model"] for r in records}

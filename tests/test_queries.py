@@ -17,7 +17,7 @@ from mmkg.train.run_folder import RunFolder
 from tests.demo_graph import K, build_demo_graph, listened_pairs, track_id, write_run
 
 READ_QUERIES = {
-    "recommend": {"userId": "u0", "k": 10, "genre": None},
+    "recommend": {"userId": "u0", "k": 10, "genre": None, "newOnly": False},
     "similar_tracks": {"trackId": "t0", "k": 3},
     "cold_start": {"trackIds": ["t0", "t2"], "k": 3},
     "explain": {"userId": "u0", "explainedTrackId": "t8", "limit": 5},
@@ -101,24 +101,24 @@ def test_recommend_follows_the_model_ranking_without_listened_tracks(published, 
     for user, track in listened_pairs():
         listened.setdefault(user, set()).add(track)
     for j, user in enumerate(sorted(listened)):
-        got = rows(driver, database, "recommend", userId=user, k=K, genre=None)
+        got = rows(driver, database, "recommend", userId=user, k=K, genre=None, newOnly=False)
         ranked = [track_id(i) for i in published["topk"]["items"][j].tolist()]
         assert [r["trackId"] for r in got] == [t for t in ranked if t not in listened[user]]
         assert [r["rank"] for r in got] == sorted(r["rank"] for r in got)
         assert all(r["artist"] and r["title"] for r in got)
-    assert len(rows(driver, database, "recommend", userId="u0", k=2, genre=None)) == 2
+    assert len(rows(driver, database, "recommend", userId="u0", k=2, genre=None, newOnly=False)) == 2
 
 
 def test_recommend_genre_filter_by_id_or_name(published, driver, database):
-    all_rows = rows(driver, database, "recommend", userId="u1", k=K, genre=None)
+    all_rows = rows(driver, database, "recommend", userId="u1", k=K, genre=None, newOnly=False)
     odd = [r["trackId"] for r in all_rows if int(r["trackId"][1:]) % 2 == 1]
     even = [r["trackId"] for r in all_rows if int(r["trackId"][1:]) % 2 == 0]
     assert odd and even  # u1 (a jazz fan) also gets some rock tracks in its top-K
     for genre in ("g-jazz", "jazz"):
         assert [r["trackId"] for r in rows(driver, database, "recommend", userId="u1", k=K,
-                                           genre=genre)] == odd
+                                           genre=genre, newOnly=False)] == odd
     assert [r["trackId"] for r in rows(driver, database, "recommend", userId="u1", k=K,
-                                       genre="rock")] == even
+                                       genre="rock", newOnly=False)] == even
 
 
 def test_similar_tracks_match_exact_cosine_neighbours_through_the_index(published, driver, database):

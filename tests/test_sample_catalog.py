@@ -185,3 +185,40 @@ def test_refuses_to_write_into_a_non_empty_folder(small, tmp_path):
                           sorted(["README.md", "ground_truth", *[f"{n}.csv" for n in (
                               "albums", "artists", "genres", "interactions", "tags",
                               "track_tags", "tracks", "triples", "users")]]))
+
+
+def test_new_releases_are_a_catalog_of_their_own_beside_an_unchanged_catalog(small, tmp_path):
+    root = tmp_path / "with-releases"
+    result = CliRunner().invoke(cli, ["sample-catalog", str(root), "--tracks", "40", "--users", "8",
+                                      "--seed", "5", "--interactions-per-user", "10",
+                                      "--new-releases", "6"])
+    assert result.exit_code == 0, result.output
+    assert "6 new releases" in result.output
+    main = {name: sha for name, sha in _digest(root).items()
+            if not name.startswith("new_releases/") and name != "README.md"}
+    assert main == {name: sha for name, sha in _digest(small).items() if name != "README.md"}
+
+    releases = root / "new_releases"
+    t, catalog = _tables(releases), _tables(root)
+    assert list(t["tracks"]["id"]) == [f"t{i}" for i in range(40, 46)]
+    assert "interactions" not in t and not set(t["tracks"]["id"]) & set(catalog["interactions"]["track_id"])
+    assert not set(t["albums"]["id"]) & set(catalog["albums"]["id"])
+    assert set(t["tracks"]["album_id"]) == set(t["albums"]["id"])
+    for name in ("artists", "genres", "tags"):  # the referenced rows of the catalog, as they are there
+        assert len(t[name]) and t[name].merge(catalog[name]).shape == t[name].shape, name
+    assert set(t["triples"]["head"]) == set(t["albums"]["id"])
+    truth = pd.read_csv(releases / "ground_truth" / "tracks.csv")
+    assert list(truth["track_id"]) == list(t["tracks"]["id"]) and set(truth["mood"]) <= set(MOODS)
+    for column in ("cover", "audio"):
+        assert all(check_media(column, releases / rel) is None for rel in t["tracks"][column]), column
+    _, validator = read_dataset(releases, "catalog")
+    assert not validator.problems, [str(p) for p in validator.problems[:5]]
+    assert "## New releases" in (root / "README.md").read_text()
+
+    again = tmp_path / "again"
+    generate_sample_catalog(again, tracks=40, users=8, seed=5, interactions_per_user=10,
+                            new_releases=6)
+    assert _digest(again) == _digest(root)
+    generate_sample_catalog(again, tracks=40, users=8, seed=5, interactions_per_user=10,
+                            overwrite=True)
+    assert not (again / "new_releases").exists()

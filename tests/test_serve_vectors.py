@@ -12,7 +12,7 @@ import torch
 from click.testing import CliRunner
 
 from mmkg.cli import cli
-from mmkg.errors import PublishError
+from mmkg.errors import NotFoundError, PublishError
 from mmkg.graph import load_query
 from mmkg.publish.writer import publish, serving_vectors
 from mmkg.recommend import for_user
@@ -78,20 +78,22 @@ def test_recommend_vectors_ranks_by_the_dot_product_without_listened_tracks(serv
     _, emb = served
     for user in range(4):
         expected = exact_ranking(emb, user)
-        got = rows(driver, database, "recommend_vectors", userId=f"u{user}", k=5, genre=None)
+        got = rows(driver, database, "recommend_vectors", userId=f"u{user}", k=5, genre=None,
+                   newOnly=False)
         assert [r["trackId"] for r in got] == [t for t, _ in expected[:5]]
         assert [r["rank"] for r in got] == [1, 2, 3, 4, 5]
         assert np.allclose([r["score"] for r in got], [s for _, s in expected[:5]], atol=1e-3)
         assert all(r["artist"] and r["title"] for r in got)
     plan = driver.execute_query("EXPLAIN " + load_query("recommend_vectors"),
-                                {"userId": "u0", "k": 3, "genre": None}, database_=database)[1].plan
+                                {"userId": "u0", "k": 3, "genre": None, "newOnly": False},
+                                database_=database)[1].plan
     assert "db.index.vector.queryNodes" in json.dumps(plan)
 
 
 def test_recommend_vectors_genre_filter_keeps_model_ranks(served, driver, database):
     _, emb = served
     ranked = [t for t, _ in exact_ranking(emb, 1)]
-    got = rows(driver, database, "recommend_vectors", userId="u1", k=10, genre="rock")
+    got = rows(driver, database, "recommend_vectors", userId="u1", k=10, genre="rock", newOnly=False)
     assert [r["trackId"] for r in got] == [t for t in ranked if int(t[1:]) % 2 == 0]
     assert [r["rank"] for r in got] == [ranked.index(r["trackId"]) + 1 for r in got]
 
@@ -104,6 +106,9 @@ def test_for_user_reads_the_mode_of_the_current_model_and_explains(served, drive
     assert not result.cold_start
     late = for_user(driver, database, "u-late", k=3)  # newer than the model: cold start
     assert late.cold_start and late.rows
+    with pytest.raises(NotFoundError, match="'u-late' is newer than model .*: new releases are "
+                                            "ranked for the users a model knows"):
+        for_user(driver, database, "u-late", k=3, new_only=True)
 
 
 @pytest.mark.usefixtures("uri_scheme")

@@ -63,27 +63,35 @@ def _emit_explained(rows: list[dict], title: str) -> None:
 @click.argument("user", required=False)
 @click.option("--k", default=10, show_default=True, type=K_RANGE)
 @click.option("--genre", help="Only tracks of this genre (id or name).")
+@click.option("--new", "new_only", is_flag=True,
+              help="Only new releases: tracks nobody has listened to yet, placed by their media "
+                   "and KG facts alone (`mmkg publish RUN --new-tracks` embeds tracks ingested "
+                   "after training).")
 @click.option("--like", "liked", multiple=True, metavar="TRACK",
               help="Cold start: recommend for someone who likes these tracks (repeatable).")
 @click.option("--explain", is_flag=True, help="Add the reasons of each track: knowledge-graph paths and "
               "calibrated modality similarities (sound, lyrics, cover) to tracks USER listened to.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
 @pass_app
-def recommend(app: AppContext, user: str | None, k: int, genre: str | None, liked: tuple[str, ...],
-              explain: bool, as_json: bool) -> None:
+def recommend(app: AppContext, user: str | None, k: int, genre: str | None, new_only: bool,
+              liked: tuple[str, ...], explain: bool, as_json: bool) -> None:
     """Top-K tracks for USER from the current model (or for --like TRACK ... without a USER)."""
     from mmkg import recommend as recs
 
+    if liked and new_only:
+        raise click.UsageError("--new ranks new releases for a USER the model knows, not for --like")
     if liked:
         rows = recs.for_liked_tracks(app.driver(), app.database, list(liked), k=k)
         return _emit(rows, as_json, f"cold start from {len(liked)} liked track(s)")
     if user is None:
         raise click.UsageError("give a USER, or --like TRACK for a cold start")
-    result = recs.for_user(app.driver(), app.database, user, k=k, genre=genre, explain=explain)
+    result = recs.for_user(app.driver(), app.database, user, k=k, genre=genre, new_only=new_only,
+                           explain=explain)
     if result.cold_start:
         click.echo(f"user {user!r} is newer than model {result.model}: recommending from their "
                    f"{result.history} listened tracks (cold start)", err=True)
-    _emit(result.rows, as_json, f"recommendations for user {user} (model {result.model})")
+    what = "new releases" if new_only else "recommendations"
+    _emit(result.rows, as_json, f"{what} for user {user} (model {result.model})")
 
 
 @click.command()
