@@ -30,6 +30,11 @@ calibrated copy (``merge_features`` removes it when it rewrites a vector). When 
 the latest calibration (``Model.calibration_seq``, set before any write, so a publish that failed
 half-way counts) recorded the same digest, its thresholds are reused and nothing is written: one
 read pass instead of two passes, a write and the pairs (at 10M listens, 200k tracks: ~20 s → ~6 s).
+
+Tracks that arrive after training (``mmkg publish RUN --new-tracks``) get calibrated copies too
+(:func:`calibrate_new_tracks`), with each name's :math:`\\mu, \\sigma` over the other tracks' vectors:
+those the run was trained on, the catalog its publish calibrated. The model's thresholds and
+percentiles stay as they are, so a new track's reasons are worded against the catalog's pairs.
 """
 
 from __future__ import annotations
@@ -157,8 +162,7 @@ def calibrate_feature(driver: Driver, database: str, name: str, config: Calibrat
         return None
     if previous is not None and all_calibrated and previous.digest == digest.hexdigest():
         return replace(previous, tracks=len(ids), reused=True)
-    mean = total / len(ids)
-    std = np.sqrt(np.maximum(total_sq / len(ids) - mean ** 2, 0.0))
+    mean, std = _mean_std(total, total_sq, len(ids))
     write = load_query("publish_calibration_write")
     for page_ids, vectors, _ in _pages(driver, database, name, batch_size):  # pass 2: write z
         rows = [{"id": i, "vector": v} for i, v in zip(page_ids, standardise(vectors, mean, std).tolist())]
@@ -176,6 +180,51 @@ def calibrate_feature(driver: Driver, database: str, name: str, config: Calibrat
                               threshold=float(np.quantile(sims, config.quantile)),
                               percentiles=np.quantile(sims, PERCENTILE_LEVELS).tolist(),
                               digest=digest.hexdigest())
+
+
+def _mean_std(total: np.ndarray, total_sq: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``mu`` and ``sigma`` of the module docstring from the sums of ``n`` vectors and of their
+    squares."""
+    mean = total / n
+    return mean, np.sqrt(np.maximum(total_sq / n - mean ** 2, 0.0))
+
+
+def calibrate_new_tracks(driver: Driver, database: str, new_ids: list[str], *,
+                         batch_size: int = BATCH.publish) -> int:
+    """Write ``Feature.calibrated`` for the features of the tracks ``new_ids``, standardised
+    with each name's mean and standard deviation over the vectors of every other track (module
+    docstring); returns how many were written. A name that fewer than two other tracks have is
+    left out, as :func:`calibrate_feature` leaves it out. Two read passes per name; the result
+    depends on the graph's raw vectors alone, so a re-run writes the same copies.
+
+    Raises:
+        DatabaseError: Neo4j refused a read or write.
+    """
+    new = set(new_ids)
+    names = [r["name"] for r in read_rows(driver, database, load_query("publish_calibration_names"))]
+    write = load_query("publish_calibration_write")
+    written = 0
+    for name in names:
+        def is_new(feature_ids: list[str], cut: int = len(name) + 1) -> np.ndarray:
+            return np.array([i[:-cut] in new for i in feature_ids], dtype=bool)
+
+        total = total_sq = 0.0
+        n_other = 0
+        for ids, vectors, _ in _pages(driver, database, name, batch_size):  # pass 1: the others
+            other = vectors[~is_new(ids)]
+            total, total_sq = total + other.sum(axis=0), total_sq + (other ** 2).sum(axis=0)
+            n_other += len(other)
+        if n_other < 2:
+            continue
+        mean, std = _mean_std(total, total_sq, n_other)
+        for ids, vectors, _ in _pages(driver, database, name, batch_size):  # pass 2: the new
+            fresh = is_new(ids)
+            if fresh.any():
+                z = standardise(vectors[fresh], mean, std).tolist()
+                rows = [{"id": i, "vector": v} for i, v in zip(np.asarray(ids)[fresh].tolist(), z)]
+                run_batches(driver, database, write, rows, batch_size=batch_size)
+                written += len(rows)
+    return written
 
 
 def _previous(row: dict) -> dict[str, FeatureCalibration]:

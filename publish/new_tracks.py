@@ -10,7 +10,9 @@ the **current** model (its id, as :func:`mmkg.publish.writer.read_run` derives i
    tracks with neither features nor known KG facts are named and left out;
 3. write them into the current model's vector slot (``Model.vector_property``, the
    ``publish_stage_track_embeddings`` query), where its vector index finds them (``similar``,
-   cold start);
+   cold start), and give their features calibrated copies
+   (:func:`mmkg.publish.calibrate.calibrate_new_tracks`), so that ``explain`` can say a new
+   track "sounds like" one the user played;
 4. served from vectors (``Model.serve = 'vectors'``): write their serving vectors with the
    model's ``serving_norm`` ``M`` (:func:`mmkg.publish.writer.serving_vectors`; a new track
    longer than ``M`` gets ``t / M`` and a 0, so it ranks by ``u · t / |t|``, slightly below its
@@ -39,6 +41,7 @@ from mmkg.export import ExportedGraph
 from mmkg.export.new_tracks import read_new_tracks
 from mmkg.graph import load_query, run_parameter_batches, write_rows
 from mmkg.train.new_tracks import embed_new_tracks, merge_topk
+from mmkg.publish.calibrate import calibrate_new_tracks
 from mmkg.publish.writer import (RecommendationBatches, read_run, serving_vectors,
                                  stage_track_vectors)
 from mmkg.schema import Serve
@@ -63,11 +66,14 @@ class NewTracksSummary:
     """New tracks with neither features nor KG facts the model knows: not embedded."""
     skipped_edges: Counter = field(default_factory=Counter)
     """KG edges of new tracks to nodes (or through relations) the model never saw."""
+    calibrated: int = 0
+    """Feature vectors of the embedded tracks given a calibrated copy (for ``explain``)."""
     users: int = 0
     """Users whose top-K a new track entered (their lists rewritten)."""
     recommendations: int = 0
     phase_seconds: dict[str, float] = field(default_factory=dict)
-    """``read`` (the graph), ``embed`` (the forward pass), ``write`` (vectors and lists)."""
+    """``read`` (the graph), ``embed`` (the forward pass), ``write`` (vectors, calibrated
+    features and lists)."""
     seconds: float = 0.0
 
     def without_signal_line(self) -> str:
@@ -119,6 +125,8 @@ def publish_new_tracks(driver: Driver, database: str, run_dir: Path, *,
             if served_from_vectors else None
         stage_track_vectors(driver, database, current["property"], vectors.ids, vectors.vectors,
                             batch_size, serving=serving)
+        summary.calibrated = calibrate_new_tracks(driver, database, vectors.ids,
+                                                  batch_size=batch_size)
         if served_from_vectors:
             summary.seconds = time.perf_counter() - started
             phases["write"] = summary.seconds - phases["read"] - phases["embed"]

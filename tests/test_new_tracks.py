@@ -156,6 +156,24 @@ def test_recommend_new_lists_the_new_releases_of_the_model_s_list(published, dri
     assert late.exit_code == 2 and "--new ranks new releases for a USER" in late.output
 
 
+def test_a_new_track_sounds_like_its_twin_in_explanations(published, driver, database):
+    """Its features get the calibrated copy that the catalog's publish gave its twin's (same
+    raw vector, the same standardisation), so ``explain`` finds it as close as can be."""
+    out = mmkg("publish", published, "--new-tracks")
+    assert f"{len(TWINS)} feature vector(s) calibrated for explanations" in out
+    records, _, _ = driver.execute_query(
+        "MATCH (t:Track)-[:HAS_FEATURE]->(f:Feature) WHERE t.id IN $ids "
+        "RETURN t.id AS track, f.calibrated AS z", ids=[*TWINS, *TWINS.values()], database_=database)
+    z = {r["track"]: r["z"] for r in records}
+    for new, twin in TWINS.items():
+        assert z[new] is not None and np.allclose(z[new], z[twin], atol=1e-6), new
+    listener = driver.execute_query("MATCH (u:User)-[:LISTENED]->(:Track {id: 't0_0'}) RETURN u.id "
+                                    "ORDER BY u.id LIMIT 1", database_=database).records[0][0]
+    rows = json.loads(mmkg("recommend", listener, "--k", "40", "--explain", "--json"))
+    reasons = next(r["reasons"] for r in rows if r["trackId"] == "n0a")
+    assert "sounds like 'Song t0_0' (closer than 99 % of track pairs)" in reasons, reasons
+
+
 def test_a_track_without_media_or_kg_facts_is_named_not_embedded(published, driver, database):
     out = mmkg("publish", published, "--new-tracks")
 

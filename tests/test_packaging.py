@@ -49,3 +49,18 @@ def test_make_demo_installs_no_browser_and_make_test_does():
 
     assert "chromium" not in planned("demo")
     assert "apt-get install -y -qq chromium chromium-driver" in planned("test")
+
+
+def test_make_new_releases_ingests_the_releases_the_demo_catalog_holds():
+    """`make new-releases` embeds and lists what `make demo`'s catalog wrote in new_releases/
+    (dry runs; the real run is `make new-releases` itself, BENCHMARKS.md)."""
+    def planned(target: str) -> str:
+        return subprocess.run(["make", "-n", "-B", target], cwd=ROOT, capture_output=True,
+                              text=True, check=True).stdout
+
+    assert "sample-catalog .mmkg/demo/catalog --tracks 300 --users 100 --seed 7 --new-releases 20" \
+        in planned("demo")
+    steps = planned("new-releases")
+    for step in ("ingest .mmkg/demo/catalog/new_releases --format catalog",
+                 "publish .mmkg/demo/run --new-tracks", "recommend u1 --k 5 --new --explain"):
+        assert step in steps, step

@@ -74,7 +74,8 @@ def _new_tracks(app: AppContext, run_dir: Path, batch_size: int | None, model_id
         return
     phases = ", ".join(f"{p} {t:.1f} s" for p, t in s.phase_seconds.items())
     click.echo(f"model {s.model_id}: {s.embedded} of {s.new} new track(s) embedded, "
-               f"{s.users} user(s)' top-K rewritten ({s.recommendations} recommendations) in "
+               f"{s.users} user(s)' top-K rewritten ({s.recommendations} recommendations), "
+               f"{s.calibrated} feature vector(s) calibrated for explanations, in "
                f"{s.seconds:.1f} s ({phases})")
     if s.without_signal:
         click.echo(s.without_signal_line())
