@@ -45,6 +45,8 @@ SETTINGS: dict[str, list[str]] = {
                                "--set", "model.layers=3", "--set", "batch_size=512", "--set", "temperature=0.314",
                                "--set", "neg_ratio=256", "--set", "epochs=50"],
     "lightgcn-softmax": ["--model", "lightgcn"],
+    "mkgcn-heardneg": ["--set", "neg_unheard=false"],
+    "lightgcn-softmax-heardneg": ["--model", "lightgcn", "--set", "neg_unheard=false"],
     "mkgcn-paper": ["--model", "mkgcn-paper", "--set", "model.dim=32", "--set", "lr=0.002", "--set", "epochs=30", "--set", "patience=3"],
     "kgcn": ["--model", "kgcn", "--set", "lr=0.002", "--set", "epochs=20", "--set", "patience=3"],
     "pop": ["--model", "pop"],

@@ -10,7 +10,8 @@ prints, with the machine and the command:
   against their share of the catalog's tracks, and how many releases reach anyone;
 - **taste**: among those recommended releases, the share whose mood (heard only in the media)
   and whose genre are the user's strongest, against the share expected if a user's releases
-  were drawn at random from all releases (*chance*);
+  were drawn at random from all releases (*chance*), and the same shares for the catalog's
+  tracks in those lists (trained on with their listens), for comparison;
 - **reasons**: the share of recommended releases with a modality reason (sound, lyrics,
   cover) among the reasons ``--explain`` shows;
 - the same taste figures for ``mmkg recommend USER --new`` (tracks nobody has listened to):
@@ -52,7 +53,9 @@ def main() -> None:
     users = pd.read_csv(args.catalog / "ground_truth" / "users.csv").set_index("user_id")
     releases = pd.read_csv(args.catalog / NEW_RELEASES / "ground_truth" / "tracks.csv")
     releases = releases.set_index("track_id")
-    n_tracks = len(pd.read_csv(args.catalog / "tracks.csv")) + len(releases)
+    catalog = pd.read_csv(args.catalog / "ground_truth" / "tracks.csv").set_index("track_id")
+    truth = pd.concat([catalog, releases])
+    n_tracks = len(truth)
     top_mood = users[[f"mood_{m}" for m in MOODS]].idxmax(axis=1).str.removeprefix("mood_")
     top_genre = users[[f"genre_{g}" for g in GENRES]].idxmax(axis=1).str.removeprefix("genre_")
     mood_share = releases["mood"].value_counts(normalize=True)
@@ -60,30 +63,36 @@ def main() -> None:
 
     driver = connect(settings)
     database = settings.neo4j.database
-    slots, picked, new_rows, missing = 0, [], [], []
+    slots, picked, warm, new_rows, missing, without_new = 0, [], [], [], [], 0
     try:
         for user in users.index:
             try:
                 rows = for_user(driver, database, user, k=args.k, explain=True).rows
-                new_rows += [(user, r["trackId"]) for r in
-                             for_user(driver, database, user, k=args.new_k, new_only=True).rows]
             except NotFoundError as e:
                 missing.append(f"{user}: {e}")
                 continue
+            try:
+                new_rows += [(user, r["trackId"]) for r in
+                             for_user(driver, database, user, k=args.new_k, new_only=True).rows]
+            except NotFoundError:  # no track without a listen in the model's list for the user
+                without_new += 1
             slots += len(rows)
             picked += [(user, r["trackId"], any(kind != "kg" for kind in r["reasonKinds"]))
                        for r in rows if r["trackId"] in releases.index]
+            warm += [(user, r["trackId"]) for r in rows if r["trackId"] in catalog.index]
     finally:
         driver.close()
     if missing:
         sys.exit(f"{len(missing)} user(s) without recommendations, e.g. {missing[0]}: run "
                  "`make new-releases` first")
 
-    def taste(pairs: list[tuple]) -> str:
-        mood = sum(releases.at[t, "mood"] == top_mood[u] for u, t, *_ in pairs) / len(pairs)
+    def taste(pairs: list[tuple], chance: bool = True) -> str:
+        mood = sum(truth.at[t, "mood"] == top_mood[u] for u, t, *_ in pairs) / len(pairs)
         mood_chance = sum(mood_share.get(top_mood[u], 0.0) for u, *_ in pairs) / len(pairs)
-        genre = sum(releases.at[t, "genre"] == top_genre[u] for u, t, *_ in pairs) / len(pairs)
+        genre = sum(truth.at[t, "genre"] == top_genre[u] for u, t, *_ in pairs) / len(pairs)
         genre_chance = sum(genre_share.get(top_genre[u], 0.0) for u, *_ in pairs) / len(pairs)
+        if not chance:
+            return f"the user's strongest mood {mood:.0%}, strongest genre {genre:.0%}"
         return (f"the user's strongest mood {mood:.0%} (chance {mood_chance:.0%}), "
                 f"strongest genre {genre:.0%} (chance {genre_chance:.0%})")
 
@@ -93,11 +102,13 @@ def main() -> None:
           f"{len(releases) / n_tracks:.1%} of the tracks); "
           f"{len({t for _, t, _ in picked})} of {len(releases)} releases reach someone")
     if picked:
-        print(f"taste: of the recommended releases, {taste(picked)}")
+        print(f"taste: of the recommended releases, {taste(picked)}; of the catalog's tracks "
+              f"in the same lists, {taste(warm, chance=False)}")
         print(f"reasons: {sum(m for *_, m in picked) / len(picked):.0%} of the recommended releases "
               f"show a modality reason (sound, lyrics or cover)")
     fresh = [(u, t) for u, t in new_rows if t in releases.index]
-    print(f"recommend --new --k {args.new_k}: {len(new_rows)} rows, {len(fresh)} of them new releases "
+    print(f"recommend --new --k {args.new_k}: {len(new_rows)} rows ({without_new} user(s) got none), "
+          f"{len(fresh)} of them new releases "
           f"({len(fresh) / max(len(new_rows), 1):.0%}; the rest: old tracks nobody played)"
           + (f"; of the releases, {taste(fresh)}" if fresh else ""))
 

@@ -234,3 +234,22 @@ def test_a_cold_monitor_without_new_tracks_is_one_clear_error(tmp_path):
     with pytest.raises(TrainError, match="--split cold-items"):
         fit(TrainData.from_export(make_export()), config, tmp_path, progress=False)
     assert not (tmp_path / "config.json").exists()
+
+
+@pytest.mark.parametrize("negatives", ["shared", "ratio"])
+def test_neg_unheard_false_never_draws_a_track_without_a_training_listen(negatives):
+    """``neg_unheard=False``: tracks nobody listened to in training are never negatives (the
+    default draws them like any other)."""
+    data = TrainData.from_export(make_export())
+    unheard = {3, 17, 40}
+    data = replace(data, split={**data.split,
+                                "train": data.train[~np.isin(data.train[:, 1], list(unheard))]})
+    drawn = {}
+    for flag in (True, False):
+        sampler = make_sampler(data, TrainConfig(negatives=negatives, neg_ratio=64, neg_unheard=flag))
+        sampler.start_epoch(np.random.default_rng(0))
+        rows = torch.arange(len(data.train))
+        batch = sampler.draw(rows, torch.as_tensor(data.train[:, 0]), torch.as_tensor(data.train[:, 1]),
+                             torch.Generator().manual_seed(0))
+        drawn[flag] = set(batch.items.flatten().tolist())
+    assert drawn[True] & unheard and not drawn[False] & unheard

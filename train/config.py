@@ -160,6 +160,10 @@ class TrainConfig(_Section):
     """Negatives per positive (``shared``: drawn per batch and shared; ``in-batch``: unused)."""
     neg_alpha: float = 0.0
     """Negatives drawn with probability ∝ (train popularity + 1)^alpha; 0 = uniform."""
+    neg_unheard: bool = True
+    """Draw negatives among tracks without a training listen too (False: only among tracks with
+    one; a track nobody listened to is no evidence of dislike, and as a negative only ever
+    pushed down, it stays buried: new releases in a retrain)."""
     neg_correction: bool = False
     """Sampled-softmax logQ correction (subtract ``τ log(N q_j)``) for non-uniform proposals."""
     temperature: float = Field(0.2, gt=0)

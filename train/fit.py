@@ -66,9 +66,11 @@ def epoch_generators(seed: int, epoch: int) -> tuple[np.random.Generator, torch.
 
 def make_sampler(data: TrainData, config: TrainConfig):
     """The configured negative sampler (:data:`mmkg.train.registry.NEGATIVES`) over the training
-    pairs, drawing warm items only."""
+    pairs, drawing warm items only, and with ``neg_unheard=False`` only those with a training
+    listen."""
+    drawable = data.warm_items if config.neg_unheard else data.warm_items & (data.popularity() > 0)
     return NEGATIVES.get(config.negatives)(data.train, data.n_items, config.neg_ratio, config.neg_alpha,
-                                       config.neg_correction, data.warm_items)
+                                       config.neg_correction, drawable)
 
 
 def train_one_epoch(model: Recommender, optimizer: torch.optim.Optimizer, data: TrainData,
