@@ -65,7 +65,8 @@ class NewTracksSummary:
     without_signal: list[str] = field(default_factory=list)
     """New tracks with neither features nor KG facts the model knows: not embedded."""
     skipped_edges: Counter = field(default_factory=Counter)
-    """KG edges of new tracks to nodes (or through relations) the model never saw."""
+    """KG edges of new tracks to nodes (or through relations) the model never saw, or to nodes
+    its training never reached (:func:`mmkg.train.new_tracks.trained_entities`)."""
     calibrated: int = 0
     """Feature vectors of the embedded tracks given a calibrated copy (for ``explain``)."""
     users: int = 0
@@ -116,6 +117,7 @@ def publish_new_tracks(driver: Driver, database: str, run_dir: Path, *,
         summary.seconds = time.perf_counter() - started
         return summary
     vectors = embed_new_tracks(run_dir, exported, new)
+    summary.skipped_edges = new.skipped_edges + vectors.untrained_edges
     summary.embedded, summary.without_signal = len(vectors.ids), vectors.without_signal
     phases["embed"] = time.perf_counter() - started - phases["read"]
     try:

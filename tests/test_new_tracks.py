@@ -251,3 +251,19 @@ def test_new_tracks_of_a_model_served_from_vectors_get_serving_vectors(published
                                                                    if taste(n) != c), rows
         new = json.loads(mmkg("recommend", f"u{c}_0", "--k", "40", "--new", "--json"))
         assert new == [r for r in rows if r["trackId"] in fresh] and set(TWINS) <= {r["trackId"] for r in new}
+
+
+def test_trained_entities_are_those_within_the_kg_hops_of_a_track():
+    """Items 0, 1; entity 2 beside item 0, entity 3 beside 2 only (e.g. a new release's album,
+    beside its artist), entity 4 alone: training reaches 3 only with two hops, 4 never."""
+    from types import SimpleNamespace
+
+    from mmkg.train.new_tracks import trained_entities
+
+    kg = np.array([[0, 0, 2], [2, 0, 0], [3, 1, 2], [2, 1, 3]])
+    data = SimpleNamespace(n_entities=5, n_items=2, kg=kg)
+    assert trained_entities(data, 0).tolist() == [True, True, False, False, False]
+    assert trained_entities(data, 1).tolist() == [True, True, True, False, False]
+    assert trained_entities(data, 2).tolist() == [True, True, True, True, False]
+    one_way = SimpleNamespace(n_entities=5, n_items=2, kg=kg[[1, 2]])  # 2 -> 0 and 3 -> 2 only
+    assert trained_entities(one_way, 2).tolist() == [True, True, True, True, False]

@@ -5,8 +5,11 @@ With the run's parameters :math:`\theta` (those that produced its ``embeddings.p
 :class:`~mmkg.export.new_tracks.NewTracks` :math:`N`:
 
 1. the entity space becomes ``[old tracks; new tracks; other entities]`` (items stay entities
-   ``0..n_items-1``); the KG gains each new track's edges to known entities and to other new
-   tracks (both directions, the relation ids of training);
+   ``0..n_items-1``); the KG gains each new track's edges to other new tracks and to the known
+   entities that training reached (both directions, the relation ids of training). Training
+   reaches the entities within ``model.kg.hops`` KG hops of a track (:func:`trained_entities`);
+   any other, such as the new album of a retrain's new releases, holds its random initial
+   embedding, so its edges are skipped and counted (:attr:`InductiveVectors.untrained_edges`);
 2. a new track's modality vectors are standardised with the training tracks' statistics
    (:func:`mmkg.train.data.standardize` with ``reference``);
 3. the model is built as in training (:func:`mmkg.train.model.build_model`; training pairs as
@@ -27,7 +30,8 @@ vector from nothing: it is reported in :attr:`InductiveVectors.without_signal` a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections import Counter
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -53,6 +57,8 @@ class InductiveVectors:
     vectors: torch.Tensor
     """[len(ids), d]"""
     without_signal: list[str]
+    untrained_edges: Counter = field(default_factory=Counter)
+    """``{"<rel> <label>": count}`` of the new tracks' edges to entities training never reached."""
 
 
 def embed_new_tracks(run_dir, export: ExportedGraph, new: NewTracks) -> InductiveVectors:
@@ -72,6 +78,7 @@ def embed_new_tracks(run_dir, export: ExportedGraph, new: NewTracks) -> Inductiv
     data = TrainData.from_export(export, config.model.modality_names)
     if "refit" in run.load_metrics():
         data = all_listens(data)
+    new, untrained = _without_untrained_edges(new, data, export, config.model.kg.hops)
     signal = _has_signal(new, data, config)
     extended = extend(data, export, new)
     from mmkg.train.model import build_model
@@ -84,7 +91,41 @@ def embed_new_tracks(run_dir, export: ExportedGraph, new: NewTracks) -> Inductiv
     keep = torch.as_tensor(signal)
     return InductiveVectors(ids=[t for t, s in zip(new.ids, signal) if s],
                             vectors=items[data.n_items:][keep].float(),
-                            without_signal=[t for t, s in zip(new.ids, signal) if not s])
+                            without_signal=[t for t, s in zip(new.ids, signal) if not s],
+                            untrained_edges=untrained)
+
+
+def trained_entities(data: TrainData, hops: int) -> np.ndarray:
+    """bool ``[n_entities]``: the items and the entities within ``hops`` KG hops of one. An
+    item's vector aggregates its KG neighbourhood ``hops`` deep, so training reaches these
+    entities' embeddings and no other's."""
+    reached = np.zeros(data.n_entities, dtype=bool)
+    reached[:data.n_items] = True
+    frontier = reached.copy()
+    heads, tails = data.kg[:, 0], data.kg[:, 2]
+    for _ in range(hops):
+        step = np.zeros_like(reached)
+        step[tails[frontier[heads]]] = True
+        step[heads[frontier[tails]]] = True
+        frontier = step & ~reached
+        reached |= step
+    return reached
+
+
+def _without_untrained_edges(new: NewTracks, data: TrainData, export: ExportedGraph,
+                             hops: int) -> tuple[NewTracks, Counter]:
+    """``new`` without its edges to entities that :func:`trained_entities` leaves out, and a
+    count of those edges."""
+    trained = trained_entities(data, hops)
+    offsets, _ = entity_offsets(export.graph)
+    kept, untrained = [], Counter()
+    for edge in new.edges:
+        _, rel, label, index = edge
+        if label == Label.TRACK.value or trained[offsets[label] + index]:
+            kept.append(edge)
+        else:
+            untrained[f"{export.relations[rel][1]} {label}"] += 1
+    return replace(new, edges=kept), untrained
 
 
 def extend(data: TrainData, export: ExportedGraph, new: NewTracks) -> TrainData:

@@ -82,4 +82,4 @@ def _new_tracks(app: AppContext, run_dir: Path, batch_size: int | None, model_id
     if s.skipped_edges:
         shown = ", ".join(f"{n} {what}" for what, n in s.skipped_edges.most_common(3))
         click.echo(f"skipped {sum(s.skipped_edges.values())} KG edge(s) of new tracks to nodes or "
-                   f"relations the model never saw ({shown})")
+                   f"relations the model never trained ({shown})")
