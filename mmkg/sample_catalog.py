@@ -21,6 +21,11 @@ the top 10 % of tracks get ~60 % of the interactions, against ~40 % at s = 0). R
 a hit merge into plays, so a skewed catalog has fewer interaction rows (~20 % fewer at s = 1).
 ``s = 0`` is the catalog of earlier releases, byte for byte.
 
+``new_releases = n > 0`` also writes ``n`` tracks released after every listen to
+``new_releases/``, a catalog folder of its own (:class:`_Releases`): by the same artists, on new
+albums, with media and hidden attributes drawn as above, and no listens, to ingest after training
+(``make new-releases``).
+
 The hidden attributes are written to ``ground_truth/`` (not a catalog table; ingest ignores it).
 Everything is drawn from ``numpy.random.default_rng`` streams derived from the seed (media from a
 per-track stream), so a seed gives byte-identical tables and media. Tables and the listening
