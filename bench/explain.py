@@ -26,9 +26,17 @@ import sys
 import time
 from collections import Counter
 
-from mmkg.config import load_settings
+from mmkg.config import Settings, load_settings
 from mmkg.graph import connect, read_named
 from mmkg.recommend import REASONS
+
+
+def print_context(settings: Settings) -> None:
+    """Print the command, the machine with its load average, and the Neo4j it reads."""
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    print(f"command: {shlex.join([sys.executable, *sys.argv])}")
+    print(f"machine: {os.cpu_count()} CPUs (nproc), {mem:.1f} GiB RAM, load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}; Neo4j {settings.neo4j.bolt_uri}")
 
 
 def main() -> None:
@@ -37,10 +45,7 @@ def main() -> None:
                         help="only each user's best TOP recommendations (default: all published)")
     args = parser.parse_args()
     settings = load_settings()
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    print(f"command: {shlex.join([sys.executable, *sys.argv])}")
-    print(f"machine: {os.cpu_count()} CPUs (nproc), {mem:.1f} GiB RAM, load average "
-          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}; Neo4j {settings.neo4j.bolt_uri}")
+    print_context(settings)
     driver = connect(settings)
     database = settings.neo4j.database
     try:

@@ -19,19 +19,18 @@ prints, with the machine and the command:
 
 After ``make new-releases`` (the demo catalog is ``.mmkg/demo/catalog``)::
 
-    python bench/new_releases.py --catalog .mmkg/demo/catalog
+    python -m bench.new_releases --catalog .mmkg/demo/catalog
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import shlex
 import sys
 from pathlib import Path
 
 import pandas as pd
 
+from bench.explain import print_context
 from mmkg.config import load_settings
 from mmkg.errors import NotFoundError
 from mmkg.graph import connect
@@ -46,10 +45,7 @@ def main() -> None:
     parser.add_argument("--new-k", type=int, default=5, help="rows of `recommend --new` (default 5)")
     args = parser.parse_args()
     settings = load_settings()
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    print(f"command: {shlex.join([sys.executable, *sys.argv])}")
-    print(f"machine: {os.cpu_count()} CPUs (nproc), {mem:.1f} GiB RAM, load average "
-          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}; Neo4j {settings.neo4j.bolt_uri}")
+    print_context(settings)
     users = pd.read_csv(args.catalog / "ground_truth" / "users.csv").set_index("user_id")
     releases = pd.read_csv(args.catalog / NEW_RELEASES / "ground_truth" / "tracks.csv")
     releases = releases.set_index("track_id")
