@@ -39,7 +39,7 @@ steps() {
       if (cmd ~ /pip install .*-e \./) return "pip mmkg"
       if (cmd ~ /^touch /) return "java+maven"
       if (cmd ~ /mmkg db start/) return "neo4j jars+start"
-      if (cmd ~ /mmkg (db init|sample-catalog|ingest|train|publish|recommend|db status)/) {
+      if (cmd ~ /mmkg (db init|sample-catalog|ingest|export|train|publish|recommend|db status)/) {
         sub(/^[^ ]*mmkg /, "", cmd); split(cmd, w, " ")
         return (w[1] == "db") ? "db " w[2] : w[1]
       }
