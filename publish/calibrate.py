@@ -33,8 +33,11 @@ read pass instead of two passes, a write and the pairs (at 10M listens, 200k tra
 
 Tracks that arrive after training (``mmkg publish RUN --new-tracks``) get calibrated copies too
 (:func:`calibrate_new_tracks`), with each name's :math:`\\mu, \\sigma` over the other tracks' vectors:
-those the run was trained on, the catalog its publish calibrated. The model's thresholds and
-percentiles stay as they are, so a new track's reasons are worded against the catalog's pairs.
+those the run was trained on. That is the set its publish calibrated when the graph held no other
+track then; when it did (tracks left out of the export, as ``make demo`` leaves out the tracks
+nobody played), the statistics of the trained tracks stand in for the catalog's, and those tracks'
+copies are rewritten with them. The model's thresholds and percentiles stay as they are, so a new
+track's reasons are worded against the catalog's pairs.
 """
 
 from __future__ import annotations
