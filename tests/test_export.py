@@ -282,7 +282,8 @@ def test_cli_train_exports_the_database_afresh_on_every_run_but_resume(export_gr
     args = ["train", "--out", str(run), "--set", "epochs=1", "--set", "model.dim=8", "--quiet"]
     first = CliRunner().invoke(cli, [*args, "--split-seed", "3"])
     assert first.exit_code == 0, first.output
-    export_graph_db.execute_query("MERGE (:Track {id: 'late'})", database_=database)
+    export_graph_db.execute_query("MATCH (u:User {id: 'u4'}) MERGE (u)-[:LISTENED]->(:Track {id: 'late'})",
+                                  database_=database)
     try:
         again = CliRunner().invoke(cli, [*args, "--split-seed", "4"])
         assert again.exit_code == 0, again.output
@@ -293,6 +294,49 @@ def test_cli_train_exports_the_database_afresh_on_every_run_but_resume(export_gr
         assert ExportedGraph.load(run / "export").manifest["seed"] == 4
     finally:
         export_graph_db.execute_query("MATCH (t:Track {id: 'late'}) DETACH DELETE t", database_=database)
+
+
+def test_listened_selection_leaves_out_the_tracks_nobody_listened_to(export_graph_db, database, tmp_path):
+    """`Selection(listened=True)` (`mmkg export --listened`) exports the tracks with a listen and
+    counts the others; the default selection keeps them."""
+    export_graph_db.execute_query("MATCH (a:Artist {id: 'a1'}) MERGE (:Track {id: 'unplayed'})-[:PERFORMED_BY]->(a)",
+                                  database_=database)
+    try:
+        listened = export(export_graph_db, database, selection=Selection(listened=True))
+        assert listened.id_maps["Track"] == [str(t) for t in range(1, 13)]
+        assert listened.manifest["counts"]["unlistened_tracks"] == 1
+        assert listened.manifest["selection"]["listened"] is True
+        assert "unplayed" in export(export_graph_db, database).id_maps["Track"]
+        result = CliRunner().invoke(cli, ["export", str(tmp_path / "out"), "--listened"])
+        assert result.exit_code == 0, result.output
+        assert "left out: 1 track(s) nobody has listened to" in result.output
+        assert "unplayed" not in ExportedGraph.load(tmp_path / "out").id_maps["Track"]
+    finally:
+        export_graph_db.execute_query("MATCH (t:Track {id: 'unplayed'}) DETACH DELETE t", database_=database)
+
+
+def test_cli_train_leaves_out_the_tracks_nobody_listened_to_unless_all_tracks(export_graph_db, database, tmp_path):
+    """`mmkg train` trains on the tracks with a listen and names how many it left out (for
+    `publish --new-tracks`); `--all-tracks` trains on every track; with --export it is refused."""
+    export_graph_db.execute_query("MATCH (a:Artist {id: 'a1'}) MERGE (:Track {id: 'unplayed'})-[:PERFORMED_BY]->(a)",
+                                  database_=database)
+    args = ["train", "--set", "epochs=1", "--set", "model.dim=8", "--quiet"]
+    try:
+        default = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "a")])
+        assert default.exit_code == 0, default.output
+        assert "unplayed" not in ExportedGraph.load(tmp_path / "a" / "export").id_maps["Track"]
+        assert f"left out: 1 track(s) nobody has listened to; after `mmkg publish {tmp_path / 'a'}`" \
+            in default.output
+        every = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "b"), "--all-tracks"])
+        assert every.exit_code == 0, every.output
+        assert "unplayed" in ExportedGraph.load(tmp_path / "b" / "export").id_maps["Track"]
+        assert "left out" not in every.output
+        refused = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "c"), "--all-tracks",
+                                           "--export", str(tmp_path / "b" / "export")])
+        assert refused.exit_code == 2 and "--all-tracks" in refused.output
+        assert not (tmp_path / "c").exists()
+    finally:
+        export_graph_db.execute_query("MATCH (t:Track {id: 'unplayed'}) DETACH DELETE t", database_=database)
 
 
 def test_inconsistent_feature_dims_name_the_tracks(export_graph_db, database):

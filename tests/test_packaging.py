@@ -52,17 +52,16 @@ def test_make_demo_installs_no_browser_and_make_test_does():
 
 
 def test_make_new_releases_ingests_the_releases_the_demo_catalog_holds():
-    """`make demo` trains on the tracks with a listen and places the others; `make new-releases`
-    embeds and lists what its catalog wrote in new_releases/ (dry runs; the real runs are the
-    targets themselves, BENCHMARKS.md)."""
+    """`make demo` trains on the tracks with a listen (`mmkg train`'s default) and places the
+    others; `make new-releases` embeds and lists what its catalog wrote in new_releases/ (dry
+    runs; the real runs are the targets themselves, BENCHMARKS.md)."""
     def planned(target: str) -> str:
         return subprocess.run(["make", "-n", "-B", target], cwd=ROOT, capture_output=True,
                               text=True, check=True).stdout
 
     demo = planned("demo")
     for step in ("sample-catalog .mmkg/demo/catalog --tracks 300 --users 100 --seed 7 --new-releases 20",
-                 'export .mmkg/demo/export --where "EXISTS { (t)<-[:LISTENED]-(:User) }"',
-                 "train --config train/configs/demo.toml --export .mmkg/demo/export",
+                 "train --config train/configs/demo.toml --out .mmkg/demo/run --seed 7 --split-seed 7 --refit",
                  "publish .mmkg/demo/run --new-tracks"):
         assert step in demo, step
     steps = planned("new-releases")

@@ -41,6 +41,13 @@ def check_free_space(out: Path) -> None:
                           f"at least {run_folder.MIN_FREE_MIB:.0f} MiB (graph, listens, split, features)")
 
 
+def unlistened_line(n: int, run: str = "RUN") -> str:
+    """What a ``listened`` export says about the ``n`` tracks it left out, ``run`` the run
+    folder that will be trained on it."""
+    return (f"left out: {n} track(s) nobody has listened to; after `mmkg publish {run}`, "
+            f"`mmkg publish {run} --new-tracks` places them from their content and KG facts")
+
+
 @click.command()
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--genre", "genres", multiple=True, metavar="NAME",
@@ -53,6 +60,9 @@ def check_free_space(out: Path) -> None:
               help="Keep tracks matching this Cypher predicate on the track variable `t`, e.g. "
                    "\"t.year >= 2000\". TRUSTED INPUT: the text is pasted into the query as is "
                    "(it runs inside a read transaction, so it cannot write); use only your own.")
+@click.option("--listened", is_flag=True,
+              help="Keep only tracks at least one user listened to (what `mmkg train` exports by "
+                   "default; `mmkg publish RUN --new-tracks` places the others after training).")
 @click.option("--hops", default=2, show_default=True,
               help="KG relationships walked from the selected tracks.")
 @click.option("--split", "protocol", default=SplitProtocol.RATIO.value, show_default=True,
@@ -73,7 +83,7 @@ def check_free_space(out: Path) -> None:
               help="FastRP embedding size (default: the one tuned on Last.FM); implies --fastrp.")
 @pass_app
 def export(app: AppContext, out: Path, genres: tuple[str, ...], users: tuple[str, ...],
-           users_file: Path | None, where: str | None, hops: int, protocol: str,
+           users_file: Path | None, where: str | None, listened: bool, hops: int, protocol: str,
            ratios: tuple[float, float, float], cold_fraction: float, split_seed: int, seed: int, force: bool,
            fastrp: bool,
            fastrp_dim: int | None) -> None:
@@ -98,7 +108,7 @@ def export(app: AppContext, out: Path, genres: tuple[str, ...], users: tuple[str
     if users_file:
         users = tuple(line.strip() for line in users_file.read_text().splitlines() if line.strip())
     try:
-        selection = Selection(genres=genres, users=users, where=where, hops=hops)
+        selection = Selection(genres=genres, users=users, where=where, listened=listened, hops=hops)
         split = SplitConfig(protocol=protocol, ratios=ratios, cold_fraction=cold_fraction)
     except ValidationError as e:
         raise click.BadParameter(str(e)) from e
@@ -117,6 +127,8 @@ def export(app: AppContext, out: Path, genres: tuple[str, ...], users: tuple[str
     for src, rel, dst, n in counts["edges"]:
         click.echo(f"edges:  ({src})-[{rel}]->({dst}) {n}")
     click.echo("split:  " + ", ".join(f"{k} {v}" for k, v in counts["split"].items()))
+    if counts.get("unlistened_tracks"):
+        click.echo(unlistened_line(counts["unlistened_tracks"]))
     for name, m in exported.manifest["modalities"].items():
         click.echo(f"feature: {name} ({m['kind']}, dim {m['dim']}) on {m['present']} tracks")
     if exported.fastrp is not None:

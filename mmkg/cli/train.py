@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -9,6 +10,7 @@ import click
 from mmkg.cli.choices import RegistryChoice, run_config_options
 from mmkg.cli.context import AppContext, pass_app
 from mmkg.cli.evaluate import print_metrics, set_threads
+from mmkg.cli.export import unlistened_line
 
 
 @click.command()
@@ -23,6 +25,11 @@ from mmkg.cli.evaluate import print_metrics, set_threads
 @click.option("--seed", type=int, help="Seed of the model: weights, sampling, batch order; = --set seed=N.")
 @click.option("--split-seed", type=int, default=0, show_default=True,
               help="Seed of the split of the export made into OUT/export (recorded in its manifest.json).")
+@click.option("--all-tracks", is_flag=True,
+              help="Export tracks nobody has listened to into OUT/export too. By default they are "
+              "left out: training only ever draws them as negatives, which sinks them to the bottom "
+              "of every list; `mmkg publish OUT --new-tracks` places them from their content and KG "
+              "facts instead.")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Data-parallel worker processes (DDP, gloo on loopback); each takes batch_size "
               "positives per step. Or launch with torchrun.")
@@ -39,7 +46,8 @@ from mmkg.cli.evaluate import print_metrics, set_threads
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @pass_app
 def train(app: AppContext, config_files: tuple[Path, ...], overrides: dict, out: Path,
-          export_path: Path | None, model: str | None, seed: int | None, split_seed: int, workers: int,
+          export_path: Path | None, model: str | None, seed: int | None, split_seed: int,
+          all_tracks: bool, workers: int,
           threads: int | None, resume: bool, refit: bool, init_from: Path | None, quiet: bool) -> None:
     """Train a recommender and write its run folder OUT (selection and test on the export's split)."""
     from mmkg.train.distributed import check_workers
@@ -47,6 +55,9 @@ def train(app: AppContext, config_files: tuple[Path, ...], overrides: dict, out:
     from mmkg.train.runner import refit_run, resolve_config, train_run
 
     check_workers(workers, export_given=export_path is not None)  # before the run folder is made
+    if all_tracks and export_path is not None:
+        raise click.UsageError("--all-tracks shapes the export train makes; with --export, the "
+                               "export decided (`mmkg export` keeps every track unless --listened)")
     set_threads(threads)
     if init_from is not None and not resume:
         from mmkg.train.warm_start import DEFAULTS
@@ -59,7 +70,8 @@ def train(app: AppContext, config_files: tuple[Path, ...], overrides: dict, out:
         if export_path is None:
             export_path = out / "export"
             if not (resume and (export_path / "manifest.json").exists()):
-                _export_database(app, export_path, split_seed)  # afresh: the database may have changed
+                _export_database(app, export_path, split_seed, listened=not all_tracks,
+                                 hops=config.model.kg.hops)  # afresh: the database may have changed
         result = train_run(config, out, export_path, resume=resume, progress=not quiet,
                            workers=workers, init_from=init_from)
     if not result:
@@ -71,12 +83,20 @@ def train(app: AppContext, config_files: tuple[Path, ...], overrides: dict, out:
         done = refit_run(out, export_path=export_path, progress=not quiet)
         click.echo(f"refit on all {done['listens']} listens for {done['epochs']} epochs "
                    f"({done['seconds']:.1f} s): {out / 'embeddings.pt'} is what publish writes")
+    unlistened = json.loads((export_path / "manifest.json").read_text())["counts"].get("unlistened_tracks")
+    if unlistened:
+        click.echo(unlistened_line(unlistened, run=str(out)))
 
 
-def _export_database(app: AppContext, path: Path, split_seed: int) -> None:
-    """Export the whole database into ``path``, replacing an export a previous run left there."""
-    from mmkg.export import SplitConfig, export_heterograph
+def _export_database(app: AppContext, path: Path, split_seed: int, *, listened: bool, hops: int) -> None:
+    """Export the database into ``path``, replacing an export a previous run left there: every
+    track, or (``listened``) those at least one user listened to, with the KG nodes within
+    ``max(2, hops)`` relationships of them (``hops``: the model's KG depth, at most
+    :data:`~mmkg.export.selection.MAX_HOPS`)."""
+    from mmkg.export import Selection, SplitConfig, export_heterograph
+    from mmkg.export.selection import MAX_HOPS
 
-    export_heterograph(app.driver(), app.database, path, selection=None, split=SplitConfig(),
+    selection = Selection(listened=True, hops=max(Selection().hops, min(hops, MAX_HOPS))) if listened else None
+    export_heterograph(app.driver(), app.database, path, selection=selection, split=SplitConfig(),
                        seed=split_seed, source_uri=app.settings.neo4j.bolt_uri,
                        batch_size=app.settings.batch.export, replace=True)

@@ -79,6 +79,7 @@ def export_heterograph(
             tracks = reader.tracks(selection)
             if not len(tracks):
                 raise ExportError(f"the selection matched no track: {selection.to_manifest()}")
+            unlistened = reader.unlistened_tracks() if selection.listened else None
             users = reader.users(selection, tracks)
             nodes = reader.kg_nodes(selection, tracks)
             kg_edges = reader.kg_edges(nodes)
@@ -97,7 +98,7 @@ def export_heterograph(
             "selection": selection.to_manifest(),
             "split": split.to_manifest(),
             "seed": seed,
-            "counts": _counts(id_maps, graph, interactions, split_sizes),
+            "counts": _counts(id_maps, graph, interactions, split_sizes, unlistened),
             "modalities": {name: {"kind": m["kind"], "dim": int(m["values"].shape[1]),
                                   "present": int(m["mask"].sum())} for name, m in modalities.items()},
             "queries": sorted(reader.queries_used),
@@ -130,12 +131,15 @@ def _stream_listens(reader: GraphReader, users: IdMap, tracks: IdMap, split: Spl
 
 
 def _counts(id_maps: dict[str, list[str]], graph: Any, interactions: int,
-            split_sizes: dict[str, int]) -> dict[str, Any]:
-    """The manifest's ``counts``: nodes per label, edges per type, interactions, split parts."""
-    return {"nodes": {label: len(ids) for label, ids in sorted(id_maps.items())},
-            "edges": [[*etype, int(graph.num_edges(etype))] for etype in graph.canonical_etypes],
-            "interactions": interactions,
-            "split": dict(sorted(split_sizes.items()))}
+            split_sizes: dict[str, int], unlistened: int | None) -> dict[str, Any]:
+    """The manifest's ``counts``: nodes per label, edges per type, interactions, split parts,
+    and, for a ``listened`` selection, ``unlistened_tracks``: the graph's tracks nobody has
+    listened to (all left out)."""
+    counts = {"nodes": {label: len(ids) for label, ids in sorted(id_maps.items())},
+              "edges": [[*etype, int(graph.num_edges(etype))] for etype in graph.canonical_etypes],
+              "interactions": interactions,
+              "split": dict(sorted(split_sizes.items()))}
+    return counts if unlistened is None else {**counts, "unlistened_tracks": unlistened}
 
 
 def _heterograph(nodes: dict[str, IdMap], kg_edges: dict[CanonicalEtype, tuple[np.ndarray, np.ndarray]]):

@@ -86,7 +86,13 @@ class GraphReader:
             sets.append(set(self._ids("export_tracks_by_users", users=list(selection.users))))
         if selection.where:
             sets.append(set(self._ids("export_tracks_where", predicate=selection.where)))
+        if selection.listened:
+            sets.append(set(self._ids("export_tracks_listened")))
         return IdMap(set.intersection(*sets))
+
+    def unlistened_tracks(self) -> int:
+        """How many tracks of the graph nobody has listened to."""
+        return self._read("export_count_unlistened", _single("n"))
 
     def users(self, selection: Selection, tracks: IdMap) -> IdMap:
         """All users, the listed ones that exist, or the listeners of the selected tracks."""
@@ -248,6 +254,11 @@ class GraphReader:
 # -- transaction functions and record consumers (module level: retried transactions rerun them) --
 def _consume(tx: ManagedTransaction, query: str, params: dict, consume: Callable[[Result], T]) -> T:
     return consume(tx.run(query, params))
+
+
+def _single(key: str) -> Callable[[Result], Any]:
+    """The column ``key`` of the one record."""
+    return lambda result: result.single(strict=True)[key]
 
 
 def _list_consumer(key: str) -> Callable[[Result], list]:

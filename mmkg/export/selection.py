@@ -4,7 +4,10 @@ Rules (see :func:`mmkg.export.export_heterograph`):
 
 * **Tracks** — every ``Track`` when no criterion is given; otherwise the tracks meeting *all*
   criteria given: ``genres`` (``HAS_GENRE`` to a ``Genre`` whose ``name`` or ``id`` is listed),
-  ``users`` (tracks those users ``LISTENED`` to), ``where`` (a Cypher predicate on ``t``).
+  ``users`` (tracks those users ``LISTENED`` to), ``where`` (a Cypher predicate on ``t``),
+  ``listened`` (tracks at least one user ``LISTENED`` to: what ``mmkg train`` exports by default,
+  since a track nobody has listened to is only ever drawn as a negative, which buries it; ``mmkg
+  publish RUN --new-tracks`` places such tracks from their content and KG facts instead).
 * **Users** — every ``User`` for the unrestricted selection; the listed ``users`` (those that exist)
   when given; otherwise the users who listened to at least one selected track.
 * **KG** — every node with a label of :data:`mmkg.schema.KG_LABELS` for the unrestricted selection;
@@ -18,6 +21,9 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+MAX_HOPS = 6
+"""The most KG relationships a selection walks from its tracks."""
 
 
 class Selection(BaseModel):
@@ -33,7 +39,9 @@ class Selection(BaseModel):
     genres: tuple[str, ...] = ()
     users: tuple[str, ...] = ()
     where: str | None = None
-    hops: int = Field(2, ge=0, le=6)
+    listened: bool = False
+    """Keep only tracks at least one user listened to."""
+    hops: int = Field(2, ge=0, le=MAX_HOPS)
     """How many KG relationships away from a selected track KG nodes are still exported."""
 
     @field_validator("where")
@@ -46,9 +54,9 @@ class Selection(BaseModel):
     @property
     def is_all(self) -> bool:
         """True when no criterion restricts the tracks."""
-        return not (self.genres or self.users or self.where)
+        return not (self.genres or self.users or self.where or self.listened)
 
     def to_manifest(self) -> dict[str, Any]:
         """The selection as plain data (for ``manifest.json``)."""
         return {"all": self.is_all, "genres": list(self.genres), "users": list(self.users),
-                "where": self.where, "hops": self.hops}
+                "where": self.where, "listened": self.listened, "hops": self.hops}
