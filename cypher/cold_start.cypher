@@ -1,8 +1,10 @@
 // Recommendations for a new user known only by tracks they like: the mean of those tracks'
 // current embeddings is looked up in the current model's track vector index (Model.track_index);
-// the liked tracks are excluded.
-// Browser:  :param trackIds => ['t1', 't2', 't3']; :param k => 10
-// Params:   $trackIds (list of string), $k (int)
+// the liked tracks are excluded. With $newOnly, only new releases (tracks nobody has listened
+// to): each one that has a vector is compared with the mean exactly (few tracks, and the index's
+// nearest tracks would mostly be listened ones).
+// Browser:  :param trackIds => ['t1', 't2', 't3']; :param k => 10; :param newOnly => false
+// Params:   $trackIds (list of string), $k (int), $newOnly (bool)
 // Returns:  trackId, title, artist (name or null), score (cosine similarity mapped to [0, 1]),
 //           best first; no rows when none of the tracks has an embedding
 MATCH (m:Model {current: true})
@@ -14,8 +16,17 @@ WITH m, collect(liked) AS likedTracks, collect(vector) AS vectors
 WHERE size(vectors) > 0
 WITH m, likedTracks,
      [i IN range(0, size(vectors[0]) - 1) | reduce(s = 0.0, v IN vectors | s + v[i]) / size(vectors)] AS centroid
-CALL db.index.vector.queryNodes(m.track_index, toInteger($k) + size(likedTracks), centroid) YIELD node, score
-WITH node, score WHERE NOT node IN likedTracks
+CALL (m, likedTracks, centroid) {
+  WITH * WHERE NOT $newOnly
+  CALL db.index.vector.queryNodes(m.track_index, toInteger($k) + size(likedTracks), centroid) YIELD node, score
+  RETURN node, score
+  UNION
+  WITH * WHERE $newOnly
+  MATCH (node:Track) WHERE NOT EXISTS { (node)<-[:LISTENED]-(:User) }
+  WITH node, node[m.vector_property] AS vector, centroid WHERE vector IS NOT NULL
+  RETURN node, vector.similarity.cosine(centroid, vector) AS score
+}
+WITH node, score, likedTracks WHERE NOT node IN likedTracks
 WITH node, score ORDER BY score DESC LIMIT toInteger($k)
 RETURN node.id AS trackId, node.title AS title,
        COLLECT { MATCH (node)-[:PERFORMED_BY]->(a:Artist) RETURN a.name ORDER BY a.name LIMIT 1 }[0] AS artist,

@@ -44,6 +44,12 @@ class Recommendations:
     history: int = 0
 
 
+NO_NEW_RELEASE = ("no new release (a track nobody has listened to) besides the given ones has a "
+                  "vector of the current model; tracks ingested after training get one with "
+                  "`mmkg publish RUN --new-tracks`")
+"""Why a cold start with ``new_only`` has no row."""
+
+
 def ranked(rows: list[dict]) -> list[dict]:
     """``rows`` with a 1-based ``rank`` added in their order."""
     return [{**row, "rank": rank} for rank, row in enumerate(rows, start=1)]
@@ -60,10 +66,15 @@ def check_tracks(driver: Driver, database: str, track_ids: list[str]) -> None:
                             + ": publish a model first (`mmkg publish RUN_DIR`)")
 
 
-def for_liked_tracks(driver: Driver, database: str, track_ids: list[str], *, k: int = 10) -> list[dict]:
-    """Cold start: the ``k`` tracks nearest to the mean embedding of ``track_ids``."""
+def for_liked_tracks(driver: Driver, database: str, track_ids: list[str], *, k: int = 10,
+                     new_only: bool = False) -> list[dict]:
+    """Cold start: the ``k`` tracks nearest to the mean embedding of ``track_ids`` (with
+    ``new_only``, the ``k`` nearest tracks nobody has listened to)."""
     check_tracks(driver, database, track_ids)
-    return ranked(read_named(driver, database, "cold_start", trackIds=track_ids, k=k))
+    rows = ranked(read_named(driver, database, "cold_start", trackIds=track_ids, k=k, newOnly=new_only))
+    if new_only and not rows:
+        raise NotFoundError(NO_NEW_RELEASE)
+    return rows
 
 
 def for_user(driver: Driver, database: str, user: str, *, k: int = 10, genre: str | None = None,
@@ -73,8 +84,9 @@ def for_user(driver: Driver, database: str, user: str, *, k: int = 10, genre: st
 
     With ``new_only`` only **new releases**: tracks nobody has listened to, which the model
     places by their media and KG facts alone (``mmkg publish RUN --new-tracks`` embeds those
-    ingested after training). For a user the current model knows; they are taken from the
-    model's top list, as ``genre`` filters it.
+    ingested after training). For a user the current model knows they are taken from the
+    model's top list, as ``genre`` filters it; for a user newer than the model, the cold start
+    compares every new release with the mean vector of the user's tracks.
 
     With ``explain`` each row gets ``reasons``: up to :data:`REASONS` sentences from
     ``explain.cypher`` (knowledge-graph paths and calibrated modality similarities to tracks the
@@ -108,12 +120,11 @@ def _for_user(read, user: str, *, k: int, genre: str | None, new_only: bool,
         if not result.rows:
             raise NotFoundError(_no_rows(user, state["model"], genre, new_only))
         result.model = result.rows[0]["model"]
-    elif new_only:
-        raise NotFoundError(f"user {user!r} is newer than model {state['model']}: new releases "
-                            "are ranked for the users a model knows; drop --new for a cold start")
     elif state["history"]:
         result.cold_start = True
-        result.rows = ranked(read("cold_start", trackIds=state["history"], k=k))
+        result.rows = ranked(read("cold_start", trackIds=state["history"], k=k, newOnly=new_only))
+        if new_only and not result.rows:
+            raise NotFoundError(NO_NEW_RELEASE)
     else:
         raise NotFoundError(f"user {user!r} has no listening history; try "
                             "`mmkg recommend --like TRACK [--like TRACK ...]`")

@@ -19,7 +19,7 @@ from tests.demo_graph import K, build_demo_graph, listened_pairs, track_id, writ
 READ_QUERIES = {
     "recommend": {"userId": "u0", "k": 10, "genre": None, "newOnly": False},
     "similar_tracks": {"trackId": "t0", "k": 3},
-    "cold_start": {"trackIds": ["t0", "t2"], "k": 3},
+    "cold_start": {"trackIds": ["t0", "t2"], "k": 3, "newOnly": False},
     "explain": {"userId": "u0", "explainedTrackId": "t8", "limit": 5},
     "current_vectors": {"ids": ["t0", "u0"]},
     "published_recommendations": {},
@@ -136,7 +136,7 @@ def test_similar_tracks_match_exact_cosine_neighbours_through_the_index(publishe
 
 
 def test_cold_start_averages_liked_tracks_and_excludes_them(published, driver, database):
-    got = rows(driver, database, "cold_start", trackIds=["t1", "t3", "unknown"], k=4)
+    got = rows(driver, database, "cold_start", trackIds=["t1", "t3", "unknown"], k=4, newOnly=False)
     ids = [r["trackId"] for r in got]
     assert len(ids) == 4 and not {"t1", "t3"} & set(ids)
     assert all(int(t[1:]) % 2 == 1 for t in ids)  # jazz likes → jazz tracks

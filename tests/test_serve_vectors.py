@@ -15,7 +15,7 @@ from mmkg.cli import cli
 from mmkg.errors import NotFoundError, PublishError
 from mmkg.graph import load_query
 from mmkg.publish.writer import publish, serving_vectors
-from mmkg.recommend import for_user
+from mmkg.recommend import for_liked_tracks, for_user
 from mmkg.train.run_folder import RunFolder
 from tests.demo_graph import build_demo_graph, listened_pairs, track_id, write_run
 
@@ -106,9 +106,30 @@ def test_for_user_reads_the_mode_of_the_current_model_and_explains(served, drive
     assert not result.cold_start
     late = for_user(driver, database, "u-late", k=3)  # newer than the model: cold start
     assert late.cold_start and late.rows
-    with pytest.raises(NotFoundError, match="'u-late' is newer than model .*: new releases are "
-                                            "ranked for the users a model knows"):
-        for_user(driver, database, "u-late", k=3, new_only=True)
+
+
+def test_a_cold_start_with_new_only_ranks_the_new_releases_by_cosine_exactly(served, driver, database):
+    """`recommend u-late --new` (a user newer than the model, who played t0) and `recommend --like
+    t8 --new`: only the tracks nobody has listened to (t8..t11), each compared with the mean
+    vector exactly; none left gets the one-line error."""
+    _, emb = served
+    tracks = emb["track"] / emb["track"].norm(dim=1, keepdim=True)
+
+    def nearest(liked: list[int], k: int) -> list[tuple[str, float]]:
+        centre = emb["track"][liked].mean(dim=0)
+        cos = (tracks @ (centre / centre.norm())).tolist()
+        new = sorted((i for i in range(8, 12) if i not in liked), key=lambda i: -cos[i])[:k]
+        return [(track_id(i), (1 + cos[i]) / 2) for i in new]
+
+    late = for_user(driver, database, "u-late", k=3, new_only=True)
+    assert late.cold_start
+    assert [(r["trackId"], r["score"]) for r in late.rows] == [
+        (t, pytest.approx(s, abs=1e-5)) for t, s in nearest([0], 3)]
+    liked = for_liked_tracks(driver, database, ["t8"], k=10, new_only=True)
+    assert [r["trackId"] for r in liked] == [t for t, _ in nearest([8], 10)]
+    assert [r["rank"] for r in liked] == [1, 2, 3]
+    with pytest.raises(NotFoundError, match="no new release .* `mmkg publish RUN --new-tracks`"):
+        for_liked_tracks(driver, database, ["t8", "t9", "t10", "t11"], new_only=True)
 
 
 @pytest.mark.usefixtures("uri_scheme")

@@ -78,11 +78,10 @@ def recommend(app: AppContext, user: str | None, k: int, genre: str | None, new_
     """Top-K tracks for USER from the current model (or for --like TRACK ... without a USER)."""
     from mmkg import recommend as recs
 
-    if liked and new_only:
-        raise click.UsageError("--new ranks new releases for a USER the model knows, not for --like")
     if liked:
-        rows = recs.for_liked_tracks(app.driver(), app.database, list(liked), k=k)
-        return _emit(rows, as_json, f"cold start from {len(liked)} liked track(s)")
+        rows = recs.for_liked_tracks(app.driver(), app.database, list(liked), k=k, new_only=new_only)
+        what = "new releases" if new_only else "cold start"
+        return _emit(rows, as_json, f"{what} from {len(liked)} liked track(s)")
     if user is None:
         raise click.UsageError("give a USER, or --like TRACK for a cold start")
     result = recs.for_user(app.driver(), app.database, user, k=k, genre=genre, new_only=new_only,
