@@ -143,6 +143,10 @@ class PublishSummary:
     """The vector slot (:data:`mmkg.schema.VECTOR_SLOTS`) the model's vectors were written to."""
     calibrations: list[FeatureCalibration] = field(default_factory=list)
     """The feature names calibrated for the modality reasons of ``explain``."""
+    tracks_without_vector: int = 0
+    """Tracks of the graph that the run has no vector for (nobody had listened to them when it
+    was exported, or they arrived since), counted after the flip: ``mmkg publish RUN
+    --new-tracks`` places them."""
     phase_seconds: dict[str, float] = field(default_factory=dict)
     """Wall seconds per phase of :data:`PHASES` that ran: ``vectors`` (clearing the slot, dropping
     its indexes of another dimension, staging), ``recommendations`` (Model node, RECOMMENDED),
@@ -455,6 +459,8 @@ def publish(
         except DatabaseError as e:
             raise DatabaseError(f"publish of {run.model_id} failed: {e}") from e
     _flip(driver, database, run, slot, indexes, summary)
+    summary.tracks_without_vector = max(
+        0, run_implicit(driver, database, load_query("publish_count_tracks"))[0]["n"] - summary.tracks)
     with _timed(phases, "prune"):
         summary.pruned_models = prune(driver, database, keep=keep, batch_size=batch_size)
         _drop_legacy_vectors(driver, database, indexes, batch_size)

@@ -269,3 +269,12 @@ def test_trained_entities_are_those_within_the_kg_hops_of_a_track():
     assert trained_entities(data, 2).tolist() == [True, True, True, True, False]
     one_way = SimpleNamespace(n_entities=5, n_items=2, kg=kg[[1, 2]])  # 2 -> 0 and 3 -> 2 only
     assert trained_entities(one_way, 2).tolist() == [True, True, True, True, False]
+
+
+def test_publish_names_the_tracks_it_has_no_vector_for(published):
+    """A publish of a run that lacks tracks of the graph (the 3 twins and the bare track arrived
+    after training) says so and names `--new-tracks`, which places them (the fixture's publish,
+    before they arrived, had nothing to say: `make demo`'s publish names its 31 unplayed tracks)."""
+    out = mmkg("publish", published)
+    assert f"{len(TWINS) + 1} track(s) of the graph have no vector from this model" in out
+    assert f"`mmkg publish {published} --new-tracks` places them" in out

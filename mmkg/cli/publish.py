@@ -60,6 +60,10 @@ def publish(app: AppContext, run_dir: Path, keep: int, batch_size: int | None,
                    f"{s.recommendations_skipped} recommendations naming them: absent from the graph")
     if s.pruned_models:
         click.echo(f"pruned {len(s.pruned_models)} old version(s): {', '.join(s.pruned_models)}")
+    if s.tracks_without_vector:
+        click.echo(f"{s.tracks_without_vector} track(s) of the graph have no vector from this model "
+                   "(nobody had listened to them when it was trained, or they arrived since): "
+                   f"`mmkg publish {run_dir} --new-tracks` places them")
 
 
 def _new_tracks(app: AppContext, run_dir: Path, batch_size: int | None, model_id: str | None,

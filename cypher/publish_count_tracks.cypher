@@ -1,0 +1,5 @@
+// How many tracks the graph holds (from the count store, without a scan): those beyond a
+// published run's are the ones `mmkg publish RUN --new-tracks` places.
+// Params: none.  Columns: n (integer).
+MATCH (t:Track)
+RETURN count(t) AS n
