@@ -2,6 +2,7 @@
 
     python bench/export.py --build --tracks 100000 --users 10000 --listens 100   # writes the graph
     python bench/export.py --split kgcn-ctr --out /tmp/exp                      # exports it again
+    python bench/export.py --listened      # the selection of `mmkg train`: tracks with a listen
 
 The export streams into ``--out`` (default: a temporary folder, deleted afterwards); the peak
 RSS is the whole process's (``ru_maxrss``), so it includes the torch and dgl libraries, which are
@@ -26,7 +27,7 @@ import time
 from pathlib import Path
 
 from mmkg.config import load_settings
-from mmkg.export import SplitConfig, export_heterograph
+from mmkg.export import Selection, SplitConfig, export_heterograph
 from mmkg.graph import connect, load_statements
 from mmkg.graph.schema import apply_schema, reset_database
 from mmkg.schema import kg_relation_type, quote
@@ -53,6 +54,9 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--listens", type=int, default=100, help="LISTENED per user")
     parser.add_argument("--split", default="ratio")
+    parser.add_argument("--listened", action="store_true",
+                        help="export the tracks with a listen (and the KG within 2 hops of them), "
+                             "as `mmkg train` does, instead of the whole graph")
     parser.add_argument("--out", type=Path, help="the export folder (replaced; default: a temporary one)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -67,15 +71,16 @@ def main() -> None:
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out = args.out or Path(tempfile.mkdtemp(prefix="mmkg-bench-export-")) / "export"
     started = time.perf_counter()
-    exported = export_heterograph(driver, database, out, split=SplitConfig(protocol=args.split),
-                                  progress=False, replace=True)
+    selection = Selection(listened=True) if args.listened else None
+    exported = export_heterograph(driver, database, out, selection=selection,
+                                  split=SplitConfig(protocol=args.split), progress=False, replace=True)
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     driver.close()
     folder_mib = sum(f.stat().st_size for f in out.rglob("*") if f.is_file()) / 2**20
     if args.out is None:
         shutil.rmtree(out.parent)
-    print(json.dumps({"split": args.split, "seconds": round(seconds, 1),
+    print(json.dumps({"split": args.split, "listened": args.listened, "seconds": round(seconds, 1),
                       "rss_after_imports_mib": round(baseline), "peak_rss_mib": round(peak),
                       "folder_mib": round(folder_mib),
                       "nodes": exported.manifest["counts"]["nodes"],
