@@ -299,20 +299,25 @@ def test_cli_train_exports_the_database_afresh_on_every_run_but_resume(export_gr
 def test_listened_selection_leaves_out_the_tracks_nobody_listened_to(export_graph_db, database, tmp_path):
     """`Selection(listened=True)` (`mmkg export --listened`) exports the tracks with a listen and
     counts the others; the default selection keeps them."""
-    export_graph_db.execute_query("MATCH (a:Artist {id: 'a1'}) MERGE (:Track {id: 'unplayed'})-[:PERFORMED_BY]->(a)",
-                                  database_=database)
+    export_graph_db.execute_query("MATCH (a:Artist {id: 'a1'}) MERGE (:Track {id: 'unplayed'})-[:PERFORMED_BY]->(a) "
+                                  "MERGE (:User {id: 'idle'})", database_=database)
     try:
         listened = export(export_graph_db, database, selection=Selection(listened=True))
         assert listened.id_maps["Track"] == [str(t) for t in range(1, 13)]
+        assert listened.id_maps["User"] == ["u1", "u2", "u3", "u4", "u5", "u6"]  # not 'idle'
         assert listened.manifest["counts"]["unlistened_tracks"] == 1
         assert listened.manifest["selection"]["listened"] is True
-        assert "unplayed" in export(export_graph_db, database).id_maps["Track"]
+        walked = export(export_graph_db, database, selection=Selection(listened=True, where="true"))
+        assert walked.id_maps == listened.id_maps  # every user with a listen = the tracks' listeners
+        whole = export(export_graph_db, database)
+        assert "unplayed" in whole.id_maps["Track"] and "idle" in whole.id_maps["User"]
         result = CliRunner().invoke(cli, ["export", str(tmp_path / "out"), "--listened"])
         assert result.exit_code == 0, result.output
         assert "left out: 1 track(s) nobody has listened to" in result.output
         assert "unplayed" not in ExportedGraph.load(tmp_path / "out").id_maps["Track"]
     finally:
-        export_graph_db.execute_query("MATCH (t:Track {id: 'unplayed'}) DETACH DELETE t", database_=database)
+        export_graph_db.execute_query("MATCH (n) WHERE n.id IN ['unplayed', 'idle'] DETACH DELETE n",
+                                      database_=database)
 
 
 def test_cli_train_leaves_out_the_tracks_nobody_listened_to_unless_all_tracks(export_graph_db, database, tmp_path):

@@ -95,9 +95,12 @@ class GraphReader:
         return self._read("export_count_unlistened", _single("n"))
 
     def users(self, selection: Selection, tracks: IdMap) -> IdMap:
-        """All users, the listed ones that exist, or the listeners of the selected tracks."""
+        """All users, the listed ones that exist, or the listeners of the selected tracks (for
+        a selection of every track with a listen: every user with a listen, in one query)."""
         if selection.is_all:
             return IdMap(self._ids("export_node_ids", label=Label.USER))
+        if selection.every_listened_track:
+            return IdMap(self._ids("export_users_with_listens"))
         name = "export_existing_users" if selection.users else "export_listeners"
         ids = list(selection.users) if selection.users else tracks.ids
         found: set[str] = set()

@@ -56,6 +56,12 @@ class Selection(BaseModel):
         """True when no criterion restricts the tracks."""
         return not (self.genres or self.users or self.where or self.listened)
 
+    @property
+    def every_listened_track(self) -> bool:
+        """True when ``listened`` is the only criterion: the tracks are exactly those with a
+        listen, so their listeners are exactly the users with a listen."""
+        return self.listened and not (self.genres or self.users or self.where)
+
     def to_manifest(self) -> dict[str, Any]:
         """The selection as plain data (for ``manifest.json``)."""
         return {"all": self.is_all, "genres": list(self.genres), "users": list(self.users),
