@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -66,12 +65,13 @@ def train(app: AppContext, config_files: tuple[Path, ...], overrides: dict, out:
     flags = {"model.name": model, "seed": seed}
     config = resolve_config(out, config_files, {**{k: v for k, v in flags.items() if v is not None},
                                                 **overrides}, resume=resume)
+    left_out = 0  # tracks nobody has listened to, left out of the export made here
     with out_folder(out):  # a refused run removes the folders it made
         if export_path is None:
             export_path = out / "export"
             if not (resume and (export_path / "manifest.json").exists()):
-                _export_database(app, export_path, split_seed, listened=not all_tracks,
-                                 hops=config.model.kg.hops)  # afresh: the database may have changed
+                left_out = _export_database(app, export_path, split_seed, listened=not all_tracks,
+                                            hops=config.model.kg.hops)  # afresh: the database may have changed
         result = train_run(config, out, export_path, resume=resume, progress=not quiet,
                            workers=workers, init_from=init_from)
     if not result:
@@ -83,20 +83,22 @@ def train(app: AppContext, config_files: tuple[Path, ...], overrides: dict, out:
         done = refit_run(out, export_path=export_path, progress=not quiet)
         click.echo(f"refit on all {done['listens']} listens for {done['epochs']} epochs "
                    f"({done['seconds']:.1f} s): {out / 'embeddings.pt'} is what publish writes")
-    unlistened = json.loads((export_path / "manifest.json").read_text())["counts"].get("unlistened_tracks")
-    if unlistened:
-        click.echo(unlistened_line(unlistened, run=str(out)))
+    if left_out:
+        click.echo(unlistened_line(left_out, run=str(out)))
 
 
-def _export_database(app: AppContext, path: Path, split_seed: int, *, listened: bool, hops: int) -> None:
+def _export_database(app: AppContext, path: Path, split_seed: int, *, listened: bool, hops: int) -> int:
     """Export the database into ``path``, replacing an export a previous run left there: every
     track, or (``listened``) those at least one user listened to, with the KG nodes within
     ``max(2, hops)`` relationships of them (``hops``: the model's KG depth, at most
-    :data:`~mmkg.export.selection.MAX_HOPS`)."""
+    :data:`~mmkg.export.selection.MAX_HOPS`). Returns how many tracks it left out (nobody has
+    listened to them)."""
     from mmkg.export import Selection, SplitConfig, export_heterograph
     from mmkg.export.selection import MAX_HOPS
 
     selection = Selection(listened=True, hops=max(Selection().hops, min(hops, MAX_HOPS))) if listened else None
-    export_heterograph(app.driver(), app.database, path, selection=selection, split=SplitConfig(),
-                       seed=split_seed, source_uri=app.settings.neo4j.bolt_uri,
-                       batch_size=app.settings.batch.export, replace=True)
+    exported = export_heterograph(app.driver(), app.database, path, selection=selection,
+                                  split=SplitConfig(), seed=split_seed,
+                                  source_uri=app.settings.neo4j.bolt_uri,
+                                  batch_size=app.settings.batch.export, replace=True)
+    return exported.manifest["counts"].get("unlistened_tracks", 0)
