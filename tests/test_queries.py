@@ -219,6 +219,10 @@ def test_cli_cold_start_and_similar(published):
     assert out.exit_code == 1 and "unknown track(s): t99" in out.output
     out = mmkg("recommend", "--like", "t99")
     assert out.exit_code == 1 and "unknown track" in out.output
+    for extra, named in ((["u0"], "USER"), (["--genre", "rock"], "--genre"), (["--explain"], "--explain"),
+                         (["u0", "--explain"], "USER and --explain")):
+        out = mmkg("recommend", "--like", "t1", *extra)  # never silently ignored
+        assert out.exit_code == 2 and f"{named} cannot apply" in out.output, out.output
 
 
 BROWSER = CYPHER_DIR / "browser"

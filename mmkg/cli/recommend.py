@@ -79,6 +79,11 @@ def recommend(app: AppContext, user: str | None, k: int, genre: str | None, new_
     from mmkg import recommend as recs
 
     if liked:
+        ignored = [flag for flag, given in (("USER", user is not None), ("--genre", genre is not None),
+                                            ("--explain", explain)) if given]
+        if ignored:
+            raise click.UsageError(f"--like recommends for someone known only by liked tracks: "
+                                   f"{' and '.join(ignored)} cannot apply to it")
         rows = recs.for_liked_tracks(app.driver(), app.database, list(liked), k=k, new_only=new_only)
         what = "new releases" if new_only else "cold start"
         return _emit(rows, as_json, f"{what} from {len(liked)} liked track(s)")
