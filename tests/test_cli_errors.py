@@ -64,6 +64,15 @@ def test_publish_a_folder_that_is_not_a_run(empty_db, tmp_path):
     assert_one_line_error(mmkg("publish", tmp_path), 1, "no embeddings.pt", "mmkg train --out")
 
 
+@pytest.mark.usefixtures("uri_scheme")
+def test_train_on_a_graph_without_a_listen(empty_db, database, tmp_path):
+    """`mmkg train` exports the tracks with a listen: with none, it says what to ingest."""
+    empty_db.execute_query("MERGE (:Track {id: 't0'}) MERGE (:User {id: 'u0'})", database_=database)
+    done = mmkg("train", "--out", tmp_path / "run", "--quiet")
+    assert_one_line_error(done, 1, "no track has a listen yet: ingest listens")
+    assert not (tmp_path / "run").exists()
+
+
 def test_eval_a_missing_run_folder(tmp_path):
     done = mmkg("eval", "--run", tmp_path / "no-run")
     assert_one_line_error(done, 2, "does not exist", "mmkg eval --help")

@@ -71,7 +71,7 @@ def train(app: AppContext, config_files: tuple[Path, ...], overrides: dict, out:
             export_path = out / "export"
             if not (resume and (export_path / "manifest.json").exists()):
                 left_out = _export_database(app, export_path, split_seed, listened=not all_tracks,
-                                            hops=config.model.kg.hops)  # afresh: the database may have changed
+                                            hops=config.model.kg.hops, progress=not quiet)  # afresh
         result = train_run(config, out, export_path, resume=resume, progress=not quiet,
                            workers=workers, init_from=init_from)
     if not result:
@@ -87,18 +87,19 @@ def train(app: AppContext, config_files: tuple[Path, ...], overrides: dict, out:
         click.echo(unlistened_line(left_out, run=str(out)))
 
 
-def _export_database(app: AppContext, path: Path, split_seed: int, *, listened: bool, hops: int) -> int:
+def _export_database(app: AppContext, path: Path, split_seed: int, *, listened: bool, hops: int,
+                     progress: bool) -> int:
     """Export the database into ``path``, replacing an export a previous run left there: every
     track, or (``listened``) those at least one user listened to, with the KG nodes within
     ``max(2, hops)`` relationships of them (``hops``: the model's KG depth, at most
-    :data:`~mmkg.export.selection.MAX_HOPS`). Returns how many tracks it left out (nobody has
-    listened to them)."""
+    :data:`~mmkg.export.selection.MAX_HOPS`), afresh: the database may have changed since the
+    last run. Returns how many tracks it left out (nobody has listened to them)."""
     from mmkg.export import Selection, SplitConfig, export_heterograph
     from mmkg.export.selection import MAX_HOPS
 
     selection = Selection(listened=True, hops=max(Selection().hops, min(hops, MAX_HOPS))) if listened else None
     exported = export_heterograph(app.driver(), app.database, path, selection=selection,
-                                  split=SplitConfig(), seed=split_seed,
+                                  split=SplitConfig(), seed=split_seed, progress=progress,
                                   source_uri=app.settings.neo4j.bolt_uri,
                                   batch_size=app.settings.batch.export, replace=True)
     return exported.manifest["counts"].get("unlistened_tracks", 0)

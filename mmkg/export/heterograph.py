@@ -78,7 +78,9 @@ def export_heterograph(
             reader = GraphReader(driver, database, chunk_ids=batch_size, progress=bar)
             tracks = reader.tracks(selection)
             if not len(tracks):
-                raise ExportError(f"the selection matched no track: {selection.to_manifest()}")
+                raise ExportError("no track has a listen yet: ingest listens (a catalog's "
+                                  "interactions) first" if selection.every_listened_track else
+                                  f"the selection matched no track: {selection.to_manifest()}")
             unlistened = reader.unlistened_tracks() if selection.listened else None
             users = reader.users(selection, tracks)
             nodes = reader.kg_nodes(selection, tracks)
