@@ -50,16 +50,15 @@ neo4j: install system-deps
 DEMO_USER ?= u1
 
 # The whole pipeline on a small synthetic catalog with real media (idempotent: safe to re-run).
-# `mmkg train` trains on the tracks that have a listen (its default) and `publish --new-tracks`
-# places the others (tracks nobody played) with the trained model: training would only ever push
-# them down. The catalog also holds 20 new releases (catalog/new_releases, not ingested here):
+# `mmkg train` trains on the tracks that have a listen (its default) and `mmkg publish` places
+# the others (tracks nobody played) with the trained model: training would only ever push them
+# down. The catalog also holds 20 new releases (catalog/new_releases, not ingested here):
 # `make new-releases`.
 demo: neo4j
 	$(MMKG) sample-catalog $(DEMO_DIR)/catalog --tracks 300 --users 100 --seed 7 --new-releases 20 --force
 	$(MMKG) ingest $(DEMO_DIR)/catalog --format catalog
 	$(MMKG) train --config train/configs/demo.toml --out $(DEMO_DIR)/run --seed 7 --split-seed 7 --refit
 	$(MMKG) publish $(DEMO_DIR)/run --keep 0
-	$(MMKG) publish $(DEMO_DIR)/run --new-tracks
 	$(MMKG) recommend $(DEMO_USER) --k 10 --explain
 	$(MMKG) db status
 	@echo

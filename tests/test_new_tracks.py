@@ -271,10 +271,40 @@ def test_trained_entities_are_those_within_the_kg_hops_of_a_track():
     assert trained_entities(one_way, 2).tolist() == [True, True, True, True, False]
 
 
-def test_publish_names_the_tracks_it_has_no_vector_for(published):
+def test_publish_places_the_tracks_it_has_no_vector_for_unless_trained_only(published, driver,
+                                                                           database):
     """A publish of a run that lacks tracks of the graph (the 3 twins and the bare track arrived
-    after training) says so and names `--new-tracks`, which places them (the fixture's publish,
-    before they arrived, had nothing to say: `make demo`'s publish names its 31 unplayed tracks)."""
-    out = mmkg("publish", published)
+    after training) says so and places them as `--new-tracks` does (the fixture's publish, before
+    they arrived, had nothing to say; `make demo`'s publish places its 31 unplayed tracks). With
+    `--trained-only` it names `--new-tracks` and leaves them without a vector. (Each publish is a
+    model id of its own: one the graph already holds keeps its RECOMMENDED lists.)"""
+    out = mmkg("publish", published, "--trained-only", "--model-id", "run-trained-only")
     assert f"{len(TWINS) + 1} track(s) of the graph have no vector from this model" in out
     assert f"`mmkg publish {published} --new-tracks` places them" in out
+    vectors, recommended = current_state(driver, database)
+    assert all(vectors[n] is None for n in TWINS) and not set(TWINS) & {t for _, t, _, _ in recommended}
+
+    out = mmkg("publish", published, "--model-id", "run-placed")
+    assert f"{len(TWINS) + 1} track(s) of the graph have no vector from this model" in out
+    assert "placing them from their content and KG facts" in out
+    assert f"3 of {len(TWINS) + 1} new track(s) embedded" in out
+    assert f"so no vector: {BARE}" in out
+    vectors, recommended = current_state(driver, database)
+    assert all(vectors[n] is not None for n in TWINS) and vectors[BARE] is None
+    assert set(TWINS) <= {t for _, t, _, _ in recommended}
+
+    refused = CliRunner().invoke(cli, ["publish", str(published), "--new-tracks", "--trained-only"])
+    assert refused.exit_code == 2 and "give one of them" in refused.output
+
+
+def test_publish_of_a_model_that_cannot_place_new_tracks_says_so(published, tmp_path):
+    """LightGCN's vectors are its ID rows alone: its publish names the tracks it lacks and that
+    MKGCN can place them, and places none."""
+    run = tmp_path / "lightgcn"
+    mmkg("train", "--out", run, "--export", published.parent / "export", "--set", "model.name='lightgcn'",
+         "--set", "epochs=2", "--set", "model.dim=16", "--seed", "0", "--quiet")
+    out = mmkg("publish", run, "--model-id", "run-lightgcn")
+    assert (f"{len(TWINS) + 1} track(s) of the graph have no vector from this model (nobody had "
+            "listened to them when it was trained, or they arrived since): mkgcn can place them, "
+            "this run's model cannot") in out
+    assert "embedded" not in out

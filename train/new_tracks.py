@@ -61,6 +61,11 @@ class InductiveVectors:
     """``{"<rel> <label>": count}`` of the new tracks' edges to entities training never reached."""
 
 
+def places_new_tracks(run_dir) -> bool:
+    """Whether the run's model (its ``config.json``) is one of :data:`INDUCTIVE_MODELS`."""
+    return RunFolder(run_dir).load_config()["model"]["name"] in INDUCTIVE_MODELS
+
+
 def embed_new_tracks(run_dir, export: ExportedGraph, new: NewTracks) -> InductiveVectors:
     """The vectors the trained run ``run_dir`` (trained on ``export``) gives ``new`` (see the
     module docstring).

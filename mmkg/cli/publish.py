@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from mmkg.cli.context import AppContext, pass_app
+from mmkg.errors import MmkgError
 
 
 @click.command()
@@ -30,18 +31,26 @@ from mmkg.cli.context import AppContext, pass_app
               help="Also build a vector index over the users' vectors (Model.user_index), for "
                    "user-to-user queries of your own; no mmkg query needs it.")
 @click.option("--new-tracks", is_flag=True,
-              help="RUN_DIR is the current model: give the tracks ingested since it was trained a "
-                   "vector from its fusion and KG aggregation, and their place in the top-K lists "
-                   "(no retraining; --keep is ignored).")
+              help="Only place new tracks: RUN_DIR is the current model; give the tracks ingested "
+                   "since it was published a vector from its fusion and KG aggregation, and their "
+                   "place in the top-K lists (no retraining; --keep is ignored).")
+@click.option("--trained-only", is_flag=True,
+              help="Publish the vectors of the tracks the run trained on and stop: leave the "
+                   "graph's other tracks (nobody had listened to them) for a later --new-tracks.")
 @pass_app
 def publish(app: AppContext, run_dir: Path, keep: int, batch_size: int | None,
             model_id: str | None, export_dir: Path | None, force_unlock: bool, serve: str,
-            user_index: bool, new_tracks: bool) -> None:
+            user_index: bool, new_tracks: bool, trained_only: bool) -> None:
     """Write RUN_DIR's embeddings and top-K (or serving vectors) to Neo4j as the new current
-    model, atomically."""
+    model, atomically; then give the graph's tracks the run did not train on a vector from the
+    model (as --new-tracks does), unless --trained-only."""
     from mmkg.publish.writer import publish as publish_run
     from mmkg.schema import Serve
+    from mmkg.train.new_tracks import INDUCTIVE_MODELS, places_new_tracks
 
+    if new_tracks and trained_only:
+        raise click.UsageError("--new-tracks places only the new tracks and --trained-only none: "
+                               "give one of them")
     if new_tracks:
         _new_tracks(app, run_dir, batch_size, model_id, export_dir, force_unlock)
         return
@@ -60,10 +69,22 @@ def publish(app: AppContext, run_dir: Path, keep: int, batch_size: int | None,
                    f"{s.recommendations_skipped} recommendations naming them: absent from the graph")
     if s.pruned_models:
         click.echo(f"pruned {len(s.pruned_models)} old version(s): {', '.join(s.pruned_models)}")
-    if s.tracks_without_vector:
-        click.echo(f"{s.tracks_without_vector} track(s) of the graph have no vector from this model "
-                   "(nobody had listened to them when it was trained, or they arrived since): "
-                   f"`mmkg publish {run_dir} --new-tracks` places them")
+    if not s.tracks_without_vector:
+        return
+    missing = (f"{s.tracks_without_vector} track(s) of the graph have no vector from this model "
+               "(nobody had listened to them when it was trained, or they arrived since)")
+    if not places_new_tracks(run_dir):
+        click.echo(f"{missing}: {', '.join(INDUCTIVE_MODELS)} can place them, this run's model "
+                   "cannot")
+    elif trained_only:
+        click.echo(f"{missing}: `mmkg publish {run_dir} --new-tracks` places them")
+    else:
+        click.echo(f"{missing}: placing them from their content and KG facts")
+        try:
+            _new_tracks(app, run_dir, batch_size, s.model_id, export_dir, force_unlock=False)
+        except MmkgError as e:
+            raise type(e)(f"model {s.model_id} is current, but placing those tracks failed: {e}; "
+                          f"`mmkg publish {run_dir} --new-tracks` completes it") from e
 
 
 def _new_tracks(app: AppContext, run_dir: Path, batch_size: int | None, model_id: str | None,
