@@ -175,3 +175,29 @@ def test_a_binary_table_is_named_for_what_it_is(tmp_path, content, looks_like):
     done = mmkg("ingest", tmp_path, "--format", "catalog", "--dry-run")
     assert_one_line_error(done, 1, f"tracks.csv:1:*: not UTF-8 text: the file looks like {looks_like}")
     assert not any(ord(c) < 32 and c not in "\n\t" for c in done.stderr)
+
+
+def test_the_terminal_shows_mmkg_s_info_and_every_library_s_warnings_only():
+    """A library's INFO lines (ONNX Runtime's quantiser logs dozens on the root logger when a
+    machine builds the lyrics model) stay off the terminal; mmkg's own INFO and a library's
+    warnings reach it; with -v everything does."""
+    probe = ("import logging, sys\n"
+             "from mmkg.cli.main import cli\n"
+             "@cli.command('probe-log')\n"
+             "def probe():\n"
+             "    logging.getLogger().info('root info')\n"
+             "    logging.getLogger('onnxruntime.quantization').info('library info')\n"
+             "    logging.getLogger('mmkg.train.fit').info('own info')\n"
+             "    logging.getLogger('librosa').warning('library warning')\n"
+             "cli(sys.argv[1:])\n")
+
+    def stderr(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-c", probe, *args, "probe-log"], cwd=ROOT,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stderr
+
+    quiet = stderr()
+    assert "own info" in quiet and "library warning" in quiet
+    assert "root info" not in quiet and "library info" not in quiet
+    assert "root info" in stderr("-v") and "library info" in stderr("-v")

@@ -330,7 +330,7 @@ def test_cli_train_leaves_out_the_tracks_nobody_listened_to_unless_all_tracks(ex
         default = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "a")])
         assert default.exit_code == 0, default.output
         assert "unplayed" not in ExportedGraph.load(tmp_path / "a" / "export").id_maps["Track"]
-        assert f"left out: 1 track(s) nobody has listened to; after `mmkg publish {tmp_path / 'a'}`" \
+        assert f"left out: 1 track(s) nobody has listened to; `mmkg publish {tmp_path / 'a'}` places" \
             in default.output
         every = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "b"), "--all-tracks"])
         assert every.exit_code == 0, every.output

@@ -44,8 +44,8 @@ def check_free_space(out: Path) -> None:
 def unlistened_line(n: int, run: str = "RUN") -> str:
     """What a ``listened`` export says about the ``n`` tracks it left out, ``run`` the run
     folder that will be trained on it."""
-    return (f"left out: {n} track(s) nobody has listened to; after `mmkg publish {run}`, "
-            f"`mmkg publish {run} --new-tracks` places them from their content and KG facts")
+    return (f"left out: {n} track(s) nobody has listened to; `mmkg publish {run}` places them "
+            "from their content and KG facts")
 
 
 @click.command()

@@ -41,6 +41,13 @@ class PrintableFormatter(logging.Formatter):
         return printable(super().format(record))
 
 
+def own_info_only(record: logging.LogRecord) -> bool:
+    """Handler filter: mmkg's INFO lines and every library's warnings, not the libraries' INFO
+    (ONNX Runtime's quantiser logs dozens of lines on the root logger when a machine builds the
+    lyrics model)."""
+    return record.levelno >= logging.WARNING or record.name.split(".")[0] == "mmkg"
+
+
 class MmkgGroup(click.Group):
     """The root group: turns every user-caused error into one line (see the module docstring)."""
 
@@ -108,8 +115,9 @@ def cli(ctx: click.Context, config_file: Path | None, uri: str | None, database:
     """mmkg: a multi-modal music knowledge graph in Neo4j, and the MKGCN recommender on it."""
     stderr = logging.StreamHandler(sys.stderr)
     stderr.setFormatter(PrintableFormatter("%(levelname)s %(name)s: %(message)s"))
+    if not verbose:
+        stderr.addFilter(own_info_only)
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[stderr])
-    logging.getLogger("sentence_transformers").setLevel(logging.WARNING)
     # The driver logs a failed routing-table fetch (neo4j:// to a server that is down) at ERROR
     # before raising; the raised error is what the user sees, as one line.
     logging.getLogger("neo4j").setLevel(logging.WARNING if verbose else logging.CRITICAL)

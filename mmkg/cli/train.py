@@ -27,8 +27,8 @@ from mmkg.cli.export import unlistened_line
 @click.option("--all-tracks", is_flag=True,
               help="Export tracks nobody has listened to into OUT/export too. By default they are "
               "left out: training only ever draws them as negatives, which sinks them to the bottom "
-              "of every list; `mmkg publish OUT --new-tracks` places them from their content and KG "
-              "facts instead.")
+              "of every list; `mmkg publish OUT` places them from their content and KG facts "
+              "instead.")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Data-parallel worker processes (DDP, gloo on loopback); each takes batch_size "
               "positives per step. Or launch with torchrun.")
