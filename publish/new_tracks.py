@@ -147,6 +147,6 @@ def publish_new_tracks(driver: Driver, database: str, run_dir: Path, *,
     summary.users, summary.recommendations = len(users), written.relationships_created
     summary.seconds = time.perf_counter() - started
     phases["write"] = summary.seconds - phases["read"] - phases["embed"]
-    log.info("%s: %d new tracks embedded, %d users' top-K rewritten in %.1f s", run.model_id,
-             summary.embedded, summary.users, summary.seconds)
+    log.debug("%s: %d new tracks embedded, %d users' top-K rewritten in %.1f s", run.model_id,
+              summary.embedded, summary.users, summary.seconds)
     return summary

@@ -465,9 +465,9 @@ def publish(
         summary.pruned_models = prune(driver, database, keep=keep, batch_size=batch_size)
         _drop_legacy_vectors(driver, database, indexes, batch_size)
     summary.seconds = time.perf_counter() - started
-    log.info("published %s: %d recommendations, %d track and %d user vectors in %.1f s (%s)",
-             run.model_id, summary.recommendations, summary.tracks, summary.users, summary.seconds,
-             summary.phases_line())
+    log.debug("published %s: %d recommendations, %d track and %d user vectors in %.1f s (%s)",
+              run.model_id, summary.recommendations, summary.tracks, summary.users, summary.seconds,
+              summary.phases_line())
     return summary
 
 

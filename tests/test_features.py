@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import shutil
 from pathlib import Path
@@ -88,8 +89,14 @@ def test_int8_onnx_minilm_agrees_with_the_torch_model():
         assert float(onnx[i] @ expected) >= 0.99, (i, float(onnx[i] @ expected))
 
 
-def test_the_onnx_model_is_exported_once_into_the_home_folder(tmp_path):
-    path = text_features.model_path(tmp_path)
+def test_the_onnx_model_is_exported_once_into_the_home_folder(tmp_path, caplog):
+    """... quietly: the quantiser logs dozens of INFO lines and a needless warning through the
+    root logger, which a user's first ingest would show (the graph optimiser's INFO lines, on
+    loggers of their own, are the CLI's filter's: tests/test_cli_errors.py)."""
+    with caplog.at_level(logging.INFO):
+        path = text_features.model_path(tmp_path)
+    assert not [r.getMessage() for r in caplog.records if "quantization" in Path(r.pathname).parts]
+    assert any("Fused Attention" in r.getMessage() for r in caplog.records)  # the log was on
     assert path.parent == tmp_path / "models" and path.suffix == ".onnx"
     stamp = path.stat().st_mtime_ns
     assert text_features.model_path(tmp_path) == path

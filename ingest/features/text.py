@@ -26,9 +26,12 @@ does not depend on the texts it is computed with.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import threading
+from collections.abc import Iterator
 from functools import cache
 from importlib.metadata import version
 from pathlib import Path
@@ -54,6 +57,26 @@ OPSET = 17
 UNFUSED = ["SkipLayerNormFusion"]
 """ONNX Runtime graph optimisers the session leaves out (see the module docstring)."""
 _lock = threading.Lock()
+
+
+def _from_quantiser(record: logging.LogRecord) -> bool:
+    """Root-logger filter: drop ONNX Runtime's quantiser's INFO and WARNING records (it logs
+    through the root logger, dozens of INFO lines per model, and a WARNING that advises running
+    its pre-processing first; that is shape inference and graph optimisation, which the graph
+    it gets has had: ``optimizer.optimize_model``). Its errors pass."""
+    parts = Path(record.pathname).parts
+    return record.levelno >= logging.ERROR or not ("onnxruntime" in parts and "quantization" in parts)
+
+
+@contextlib.contextmanager
+def quiet_quantiser() -> Iterator[None]:
+    """Within the block, :func:`_from_quantiser` filters the root logger."""
+    root = logging.getLogger()
+    root.addFilter(_from_quantiser)
+    try:
+        yield
+    finally:
+        root.removeFilter(_from_quantiser)
 
 
 def weights_folder() -> Path:
@@ -104,9 +127,10 @@ def export_onnx(path: Path, *, quantize: bool = True) -> None:
                                  opt_level=1).save_model_to_file(str(fused))
         staged = Path(tmp) / "model.onnx"
         if quantize:
-            quantize_dynamic(str(fused), str(staged), weight_type=QuantType.QInt8,
-                             per_channel=True,
-                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+            with quiet_quantiser():
+                quantize_dynamic(str(fused), str(staged), weight_type=QuantType.QInt8,
+                                 per_channel=True,
+                                 extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
         else:
             fused.rename(staged)
         os.replace(staged, path)

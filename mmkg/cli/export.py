@@ -62,7 +62,7 @@ def unlistened_line(n: int, run: str = "RUN") -> str:
                    "(it runs inside a read transaction, so it cannot write); use only your own.")
 @click.option("--listened", is_flag=True,
               help="Keep only tracks at least one user listened to (what `mmkg train` exports by "
-                   "default; `mmkg publish RUN --new-tracks` places the others after training).")
+                   "default; `mmkg publish RUN` places the others from their content and KG facts).")
 @click.option("--hops", default=2, show_default=True,
               help="KG relationships walked from the selected tracks.")
 @click.option("--split", "protocol", default=SplitProtocol.RATIO.value, show_default=True,

@@ -7,7 +7,7 @@ Rules (see :func:`mmkg.export.export_heterograph`):
   ``users`` (tracks those users ``LISTENED`` to), ``where`` (a Cypher predicate on ``t``),
   ``listened`` (tracks at least one user ``LISTENED`` to: what ``mmkg train`` exports by default,
   since a track nobody has listened to is only ever drawn as a negative, which buries it; ``mmkg
-  publish RUN --new-tracks`` places such tracks from their content and KG facts instead).
+  publish RUN`` places such tracks from their content and KG facts instead).
 * **Users** — every ``User`` for the unrestricted selection; the listed ``users`` (those that exist)
   when given; otherwise the users who listened to at least one selected track.
 * **KG** — every node with a label of :data:`mmkg.schema.KG_LABELS` for the unrestricted selection;
