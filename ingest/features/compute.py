@@ -128,7 +128,7 @@ def compute_missing_features(driver: Driver, database: str, *,
     skipped = 0
     failed: list[str] = []
     with progress_bar("tracks", disable=not progress) as bar:
-        tasks = {kind: bar.add_task(kind, total=len(rows)) for kind, rows in todo.items()}
+        tasks = {kind: bar.add_task(kind, total=len(rows)) for kind, rows in todo.items() if rows}
         for result in run_jobs(_interleaved(todo, batch_size), settings, workers):
             if result.error:
                 failed.append(result.error)
