@@ -1,6 +1,7 @@
 """Training end to end on a synthetic export: learning, determinism, resume, leakage, CLI."""
 
 import json
+import logging
 
 import numpy as np
 import pytest
@@ -202,6 +203,20 @@ def test_cli_train_then_eval(tmp_path):
     assert result.exit_code == 0, result.output
     again = json.loads(result.output[result.output.index("{"):])
     assert again["test"] == pytest.approx(metrics["test"])
+
+
+def test_cli_train_names_the_modalities_once(tmp_path, caplog, data):
+    """One INFO line names the modalities a training reads; the refit's second read of the same
+    export (and a publish's, for new tracks) says nothing more at INFO."""
+    make_export().save(tmp_path / "export")
+    with caplog.at_level(logging.INFO):
+        result = CliRunner().invoke(cli, ["train", "--out", str(tmp_path / "run"), "--export",
+                                          str(tmp_path / "export"), "--set", "epochs=1",
+                                          "--set", "model.dim=8", "--refit", "--quiet"])
+    assert result.exit_code == 0, result.output
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert [m for m in lines if "modalit" in m] == [data.modalities_line()]
+    assert data.modalities_line().startswith("modalities: ") and "-d on " in data.modalities_line()
 
 
 def test_cli_model_paper_trains_the_paper_model_with_its_defaults(tmp_path):

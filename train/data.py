@@ -75,6 +75,13 @@ class TrainData:
         warm[self.cold_items] = False
         return warm
 
+    def modalities_line(self) -> str:
+        """One line naming each modality, its kind, dimension and the tracks that have it, e.g.
+        ``modalities: audio_librosa (Audio) 80-d on 269/269 tracks, …`` (``none`` without)."""
+        shown = [f"{m.name} ({m.kind}) {m.values.shape[1]}-d on {int(m.mask.sum())}/{self.n_items} "
+                 "tracks" for m in self.modalities]
+        return f"modalities: {', '.join(shown) or 'none'}"
+
     def popularity(self) -> np.ndarray:
         """Training interactions per item (``[n_items]``); the only popularity anyone may use."""
         return np.bincount(self.train[:, 1], minlength=self.n_items)
@@ -150,8 +157,8 @@ def _modalities(raw: dict, names: list[str] | None, n_items: int) -> list[Modali
         if len(present) > 1 and bool((present == present[0]).all()):
             raise TrainError(f"modality {name!r} has the same vector for every track: "
                              "a broken feature extraction, refusing to train on it")
-        log.info("modality %s (%s): dim %d, %d/%d tracks", name, entry.get("kind"),
-                 values.shape[1], int(mask.sum()), n_items)
+        log.debug("modality %s (%s): dim %d, %d/%d tracks", name, entry.get("kind"),
+                  values.shape[1], int(mask.sum()), n_items)
         out.append(Modality(name, str(entry.get("kind", "")), standardize(values, mask), mask))
     return out
 

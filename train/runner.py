@@ -7,6 +7,7 @@ This module never talks to Neo4j: the export folder is made beforehand (``mmkg e
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Iterable, Mapping
@@ -20,6 +21,8 @@ from mmkg.train.data import TrainData
 from mmkg.train.distributed import check_workers, fit_workers, group_from_env
 from mmkg.train.fit import fit, refit
 from mmkg.train.run_folder import RunFolder
+
+log = logging.getLogger(__name__)
 
 
 def resolve_config(out: Path, files: Iterable[Path] = (), overrides: Mapping[str, Any] | None = None, *,
@@ -56,6 +59,8 @@ def train_run(config: TrainConfig, out: Path, export_path: Path, *, resume: bool
         if workers > 1:
             return fit_workers(export_path, config, out, workers, resume=resume, progress=progress)
         data = TrainData.from_export(ExportedGraph.load(export_path, mmap=True), config.model.modality_names)
+        if group.is_main:
+            log.info("%s", data.modalities_line())
         return fit(data, config, out, export_path=export_path, resume=resume,
                    progress=progress and group.is_main, group=group, init_from=init_from)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import click
@@ -41,6 +42,7 @@ def tune(config_files: tuple[Path, ...], overrides: dict, export_path: Path, out
     flags = {"seed": seed, **({"model.name": model} if model else {})}
     base = TrainConfig.load(config_files, {**flags, **overrides})
     data = TrainData.from_export(ExportedGraph.load(export_path, mmap=True), base.model.modality_names)
+    logging.getLogger(__name__).info("%s", data.modalities_line())
     result = run_tune(data, base, out, trials=trials, timeout=timeout, progress=not quiet)
     best = result.best
     params = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in best.params.items())
