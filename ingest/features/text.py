@@ -59,7 +59,7 @@ UNFUSED = ["SkipLayerNormFusion"]
 _lock = threading.Lock()
 
 
-def _from_quantiser(record: logging.LogRecord) -> bool:
+def _not_quantiser_chatter(record: logging.LogRecord) -> bool:
     """Root-logger filter: drop ONNX Runtime's quantiser's INFO and WARNING records (it logs
     through the root logger, dozens of INFO lines per model, and a WARNING that advises running
     its pre-processing first; that is shape inference and graph optimisation, which the graph
@@ -70,13 +70,13 @@ def _from_quantiser(record: logging.LogRecord) -> bool:
 
 @contextlib.contextmanager
 def quiet_quantiser() -> Iterator[None]:
-    """Within the block, :func:`_from_quantiser` filters the root logger."""
+    """Within the block, :func:`_not_quantiser_chatter` filters the root logger."""
     root = logging.getLogger()
-    root.addFilter(_from_quantiser)
+    root.addFilter(_not_quantiser_chatter)
     try:
         yield
     finally:
-        root.removeFilter(_from_quantiser)
+        root.removeFilter(_not_quantiser_chatter)
 
 
 def weights_folder() -> Path:
