@@ -8,11 +8,12 @@
 //          $serve ('topk' or 'vectors', mmkg.schema.Serve), $servingNorm (float: the largest
 //          track vector norm, for 'vectors'; null for 'topk')
 // Returns: complete (bool: its RECOMMENDED relationships are all written, or not needed),
-//          current (bool)
+//          current (bool), placed (bool: `--new-tracks` extended its lists since they were
+//          written, publish_mark_placed.cypher)
 MERGE (m:Model {id: $model})
   ON CREATE SET m.created_at = datetime(), m.current = false, m.complete = false
 SET m.complete = m.complete AND coalesce(m.serve, 'topk') = $serve
 SET m.params = $params, m.metrics = $metrics, m.dataset_manifest = $datasetManifest,
     m.dimension = $dimension, m.k = $k, m += $summary,
     m.serve = $serve, m.serving_norm = $servingNorm
-RETURN m.complete AS complete, m.current AS current
+RETURN m.complete AS complete, m.current AS current, coalesce(m.placed, false) AS placed

@@ -147,6 +147,10 @@ class Prop(StrEnum):
     MODEL = "model"
     CURRENT = "current"
     COMPLETE = "complete"
+    PLACED = "placed"
+    """On a Model served from top-K: true once ``mmkg publish RUN --new-tracks`` extended its
+    ``RECOMMENDED`` lists with tracks its run did not train on; a publish of the version that
+    places none restores the run's own lists and sets it false."""
     CREATED_AT = "created_at"
     PUBLISHED_AT = "published_at"
     PARAMS = "params"

@@ -19,7 +19,9 @@ the **current** model (its id, as :func:`mmkg.publish.writer.read_run` derives i
    dot-product place), and stop: there is no list to rewrite. Served from top-K:
    rewrite the ``RECOMMENDED`` lists of the users a new track enters
    (:func:`~mmkg.train.new_tracks.merge_topk`), one user's old list deleted and the new one
-   written in one transaction (``publish_new_track_recommendations``): ranks stay ``1..K``.
+   written in one transaction (``publish_replace_recommendations``): ranks stay ``1..K``; the
+   Model is marked ``placed``, so a later publish of this version without placement restores
+   the run's own lists.
 
 Every step derives from the run folder and the graph alone, so a re-run writes the same vectors
 and lists (idempotent), and one interrupted is completed by running it again.
@@ -138,8 +140,10 @@ def publish_new_tracks(driver: Driver, database: str, run_dir: Path, *,
         lists = Embeddings(track_ids=[*emb.track_ids, *vectors.ids],
                            user_ids=[emb.user_ids[u] for u in users.tolist()],
                            track=emb.track, user=emb.user[users], topk_items=items, topk_scores=scores)
+        if len(users):  # marked first: lists an interrupted rewrite changed are marked too
+            write_rows(driver, database, load_query("publish_mark_placed"), model=run.model_id)
         written = run_parameter_batches(driver, database,
-                                        load_query("publish_new_track_recommendations"),
+                                        load_query("publish_replace_recommendations"),
                                         RecommendationBatches(lists, batch_size),
                                         params={"model": run.model_id})
     except DatabaseError as e:

@@ -8,7 +8,7 @@ export recorded in its ``model.pt`` (or of the export given explicitly).
 Output::
 
     (:Model {id, created_at, params, metrics, dataset_manifest, dimension, k, current, complete,
-             model_type, test_auc, test_f1, test_recall_at_20, test_ndcg_at_20,
+             placed, model_type, test_auc, test_f1, test_recall_at_20, test_ndcg_at_20,
              serve, serving_norm, vector_property, track_index, user_index, serving_property,
              serving_index})                         the last five on the current one
     (:User)-[:RECOMMENDED {score, rank, model}]->(:Track)      serve = 'topk' only; rank 1 = best
@@ -44,7 +44,10 @@ vectors (the node property ``Model.vector_property``) and its vector index (``Mo
    :class:`RecommendationBatches`), not one map per relationship. A track or user missing from
    the graph is skipped and counted (``recommendations_skipped``). New ones are invisible while
    they are written; partial ones of an interrupted run are deleted first on a re-run. Then
-   ``complete = true`` (a later re-run of this version skips this step).
+   ``complete = true`` (a later re-run of this version skips this step). Lists that
+   ``--new-tracks`` extended since (``Model.placed``) are restored to the run's own, one user
+   per transaction (``publish_replace_recommendations``), unless new tracks are placed again
+   right after (``keep_placed``).
 4. The slot's vector indexes (and, for ``vectors``, its serving index) are created (when missing) and awaited online.
    The User index is built only when asked (``user_index``): no query of mmkg reads it (users
    are looked up by id), and at 10M listens it is the largest of the three (500k vectors).
@@ -391,6 +394,7 @@ def publish(
     calibration: CalibrationConfig = CalibrationConfig(),
     serve: Serve = Serve.TOPK,
     user_index: bool = False,
+    keep_placed: bool = False,
 ) -> PublishSummary:
     """Publish ``run_dir`` as a new current model version (see the module docstring).
 
@@ -414,6 +418,11 @@ def publish(
             tracks' serving vectors and index instead; module docstring).
         user_index: also build the cosine vector index over the users' vectors (for queries of
             your own, e.g. similar listeners; ``Model.user_index`` names it).
+        keep_placed: keep this version's lists as they are when ``--new-tracks`` extended them
+            since they were written (``Model.placed``), because the caller places new tracks
+            right after (``mmkg publish`` without ``--trained-only``). Otherwise they are
+            restored to the run's own top-K, one user per transaction: the tracks placed in them
+            get no vector in the new slot.
         force_unlock: (added by :func:`~mmkg.publish.lock.holding_publish_lock`) break a
             publish lock left by a publish that died on another host first.
 
@@ -452,7 +461,7 @@ def publish(
             _check_found(run, summary)
             with _timed(phases, "recommendations"):
                 _write_recommendations(driver, database, run, summary, batch_size, bar,
-                                       serve, serving_norm)
+                                       serve, serving_norm, keep_placed)
             with _timed(phases, "calibrate"):
                 summary.calibrations = calibrate_features(driver, database, run.model_id,
                                                           config=calibration, batch_size=batch_size)
@@ -483,11 +492,13 @@ def _timed(phases: dict[str, float], phase: str) -> Iterator[None]:
 
 def _write_recommendations(driver: Driver, database: str, run: RunOutput, summary: PublishSummary,
                            batch_size: int, bar: _Progress, serve: Serve,
-                           serving_norm: float | None) -> None:
+                           serving_norm: float | None, keep_placed: bool) -> None:
     """Register the Model node (with its serving mode) and, served from top-K, write its
     RECOMMENDED relationships, unless a previous run of this version in the same mode completed
-    them; partial ones of an interrupted run are deleted first. Served from vectors, there is
-    nothing to write: the Model is complete at once."""
+    them; partial ones of an interrupted run are deleted first. Complete lists that placed
+    tracks extended are restored to the run's own unless ``keep_placed`` (:func:`publish`),
+    each user's in one transaction: the version may be the current one. Served from vectors,
+    there is nothing to write: the Model is complete at once."""
     emb = run.embeddings
     state = _write(driver, database, "publish_begin", model=run.model_id,
                    params=json.dumps(run.params), metrics=json.dumps(run.metrics),
@@ -496,14 +507,17 @@ def _write_recommendations(driver: Driver, database: str, run: RunOutput, summar
     if serve == Serve.VECTORS:
         _write(driver, database, "publish_complete", model=run.model_id)
         return
-    summary.recommendations_reused = bool(state["complete"])
-    if state["complete"]:
+    restore = bool(state["complete"] and state["placed"] and not keep_placed)
+    summary.recommendations_reused = bool(state["complete"]) and not restore
+    if summary.recommendations_reused:
         bar.skip("recommendations")
         return
-    _in_batches(driver, database, "publish_delete_recommendations", model=run.model_id,
-                batchSize=batch_size)
+    if not restore:
+        _in_batches(driver, database, "publish_delete_recommendations", model=run.model_id,
+                    batchSize=batch_size)
     batches = RecommendationBatches(emb, batch_size)
-    written = run_parameter_batches(driver, database, load_query("publish_recommendations"),
+    query = "publish_replace_recommendations" if restore else "publish_recommendations"
+    written = run_parameter_batches(driver, database, load_query(query),
                                     batches, params={"model": run.model_id},
                                     on_batch=bar.callback("recommendations"))
     summary.recommendations = written.relationships_created

@@ -276,13 +276,14 @@ def test_publish_places_the_tracks_it_has_no_vector_for_unless_trained_only(publ
     """A publish of a run that lacks tracks of the graph (the 3 twins and the bare track arrived
     after training) says so and places them as `--new-tracks` does (the fixture's publish, before
     they arrived, had nothing to say; `make demo`'s publish places its 31 unplayed tracks). With
-    `--trained-only` it names `--new-tracks` and leaves them without a vector. (Each publish is a
-    model id of its own: one the graph already holds keeps its RECOMMENDED lists.)"""
+    `--trained-only` it names `--new-tracks` and leaves them without a vector; published again
+    so, a version whose lists placement extended gets the run's own lists back, and a plain
+    publish of it places the tracks again."""
     out = mmkg("publish", published, "--trained-only", "--model-id", "run-trained-only")
     assert f"{len(TWINS) + 1} track(s) of the graph have no vector from this model" in out
     assert f"`mmkg publish {published} --new-tracks` places them" in out
-    vectors, recommended = current_state(driver, database)
-    assert all(vectors[n] is None for n in TWINS) and not set(TWINS) & {t for _, t, _, _ in recommended}
+    vectors, own_lists = current_state(driver, database)
+    assert all(vectors[n] is None for n in TWINS) and not set(TWINS) & {t for _, t, _, _ in own_lists}
 
     out = mmkg("publish", published, "--model-id", "run-placed")
     assert f"{len(TWINS) + 1} track(s) of the graph have no vector from this model" in out
@@ -292,6 +293,13 @@ def test_publish_places_the_tracks_it_has_no_vector_for_unless_trained_only(publ
     vectors, recommended = current_state(driver, database)
     assert all(vectors[n] is not None for n in TWINS) and vectors[BARE] is None
     assert set(TWINS) <= {t for _, t, _, _ in recommended}
+
+    mmkg("publish", published, "--trained-only", "--model-id", "run-placed")
+    vectors, restored = current_state(driver, database)
+    assert all(vectors[n] is None for n in TWINS) and restored == own_lists
+    mmkg("publish", published, "--model-id", "run-placed")
+    vectors, replaced = current_state(driver, database)
+    assert all(vectors[n] is not None for n in TWINS) and replaced == recommended
 
     refused = CliRunner().invoke(cli, ["publish", str(published), "--new-tracks", "--trained-only"])
     assert refused.exit_code == 2 and "give one of them" in refused.output

@@ -57,7 +57,7 @@ def publish(app: AppContext, run_dir: Path, keep: int, batch_size: int | None,
     s = publish_run(app.driver(), app.database, run_dir, keep=keep,
                     batch_size=batch_size or app.settings.batch.publish, model_id=model_id,
                     export=export_dir, force_unlock=force_unlock, serve=Serve(serve),
-                    user_index=user_index)
+                    user_index=user_index, keep_placed=not trained_only)
     reused = " (recommendations already written)" if s.recommendations_reused else ""
     click.echo(f"model {s.model_id} is current, served from {s.serve}{reused}: "
                f"{s.recommendations} recommendations, "
