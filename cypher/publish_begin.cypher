@@ -6,7 +6,8 @@
 //          $datasetManifest (JSON strings), $dimension (int), $k (int), $summary (map of readable
 //          properties: model_type and test metrics, see publish/writer.py model_properties),
 //          $serve ('topk' or 'vectors', mmkg.schema.Serve), $servingNorm (float: the largest
-//          track vector norm, for 'vectors'; null for 'topk')
+//          track vector norm, for 'vectors'; null for 'topk'), $runFolder (string: the absolute
+//          path of the run folder published)
 // Returns: complete (bool: its RECOMMENDED relationships are all written, or not needed),
 //          current (bool), placed (bool: `--new-tracks` extended its lists since they were
 //          written, publish_mark_placed.cypher)
@@ -15,5 +16,5 @@ MERGE (m:Model {id: $model})
 SET m.complete = m.complete AND coalesce(m.serve, 'topk') = $serve
 SET m.params = $params, m.metrics = $metrics, m.dataset_manifest = $datasetManifest,
     m.dimension = $dimension, m.k = $k, m += $summary,
-    m.serve = $serve, m.serving_norm = $servingNorm
+    m.serve = $serve, m.serving_norm = $servingNorm, m.run_folder = $runFolder
 RETURN m.complete AS complete, m.current AS current, coalesce(m.placed, false) AS placed

@@ -147,6 +147,8 @@ class Prop(StrEnum):
     MODEL = "model"
     CURRENT = "current"
     COMPLETE = "complete"
+    RUN_FOLDER = "run_folder"
+    """On a Model: the absolute path of the run folder it was published from."""
     PLACED = "placed"
     """On a Model served from top-K: true once ``mmkg publish RUN --new-tracks`` extended its
     ``RECOMMENDED`` lists with tracks its run did not train on; a publish of the version that

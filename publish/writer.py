@@ -9,8 +9,8 @@ Output::
 
     (:Model {id, created_at, params, metrics, dataset_manifest, dimension, k, current, complete,
              placed, model_type, test_auc, test_f1, test_recall_at_20, test_ndcg_at_20,
-             serve, serving_norm, vector_property, track_index, user_index, serving_property,
-             serving_index})                         the last five on the current one
+             serve, serving_norm, run_folder, vector_property, track_index, user_index,
+             serving_property, serving_index})       the last five on the current one
     (:User)-[:RECOMMENDED {score, rank, model}]->(:Track)      serve = 'topk' only; rank 1 = best
     Track.embedding_a|_b, User.embedding_a|_b : LIST<FLOAT>     cosine vector index on the
                                                                Track one (the User one with
@@ -112,6 +112,8 @@ class RunOutput:
     """What publish reads from a run folder, checked."""
 
     model_id: str
+    folder: Path
+    """The run folder, absolute."""
     embeddings: Embeddings
     params: dict
     metrics: dict
@@ -199,7 +201,7 @@ def read_run(run_dir: Path, model_id: str | None = None, export: Path | None = N
                                "current model keeps serving")
     return RunOutput(
         model_id=model_id or f"{run.path.resolve().name}-{run.embeddings_digest()}",
-        embeddings=embeddings, params=run.load_config(), metrics=run.load_metrics(),
+        folder=run.path.resolve(), embeddings=embeddings, params=run.load_config(), metrics=run.load_metrics(),
         manifest=run.export_manifest(export),
     )
 
@@ -503,7 +505,8 @@ def _write_recommendations(driver: Driver, database: str, run: RunOutput, summar
     state = _write(driver, database, "publish_begin", model=run.model_id,
                    params=json.dumps(run.params), metrics=json.dumps(run.metrics),
                    datasetManifest=json.dumps(run.manifest), dimension=emb.dimension, k=emb.k,
-                   summary=model_properties(run), serve=serve.value, servingNorm=serving_norm)
+                   summary=model_properties(run), serve=serve.value, servingNorm=serving_norm,
+                   runFolder=str(run.folder))
     if serve == Serve.VECTORS:
         _write(driver, database, "publish_complete", model=run.model_id)
         return

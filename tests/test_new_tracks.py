@@ -107,6 +107,20 @@ def current_state(driver, database) -> tuple[dict, list]:
     return vectors, [tuple(r.values()) for r in records]
 
 
+def test_ingest_names_the_tracks_the_current_model_has_no_vector_for(published, driver, database):
+    """After an ingest (here the late catalog again: idempotent), the tracks without a vector of
+    the current model are counted, with the command that places them on the run it was published
+    from."""
+    out = mmkg("ingest", published.parent / "late", "--no-features")
+    records, _, _ = driver.execute_query(
+        "MATCH (m:Model {current: true}) MATCH (t:Track) WHERE t[m.vector_property] IS NULL "
+        "RETURN count(t) AS n", database_=database)
+    missing = records[0]["n"]
+    assert missing >= 1  # the bare track has nothing to place it by
+    assert (f"{missing} track(s) have no vector from the current model run-") in out
+    assert f"`mmkg publish {published.resolve()} --new-tracks` places them" in out
+
+
 def test_new_tracks_are_recommended_to_matching_users_and_similar_to_their_twins(published, driver,
                                                                                  database):
     before = json.loads(mmkg("recommend", "u0_0", "--k", "30", "--json"))
@@ -316,3 +330,7 @@ def test_publish_of_a_model_that_cannot_place_new_tracks_says_so(published, tmp_
             "listened to them when it was trained, or they arrived since): mkgcn can place them, "
             "this run's model cannot") in out
     assert "embedded" not in out
+    out = mmkg("ingest", published.parent / "late", "--no-features")
+    assert (f"{len(TWINS) + 1} track(s) have no vector from the current model run-lightgcn (nobody "
+            "had listened to them when it was trained, or they arrived since): mkgcn can place "
+            "them, the current model (lightgcn) cannot") in out

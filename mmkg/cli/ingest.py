@@ -80,6 +80,27 @@ def ingest(app: AppContext, path: Path, fmt: str, dry_run: bool, skip_invalid: b
     Console().print(summary.to_table())
     if summary.rejected:
         click.echo(f"{summary.rejected:,} row(s) rejected; reasons in {summary.report}")
+    if not dry_run:
+        _name_tracks_without_vector(app)
+
+
+def _name_tracks_without_vector(app: AppContext) -> None:
+    """When a model is current and tracks of the graph have no vector of it (new ones, or ones
+    nobody had played when it was trained), say how many and what places them."""
+    from mmkg.graph import load_query, read_rows
+
+    rows = read_rows(app.driver(), app.database, load_query("current_model_tracks_without_vector"))
+    if not rows or not rows[0]["missing"]:
+        return
+    from mmkg.train.new_tracks import INDUCTIVE_MODELS
+
+    model, run, kind, missing = (rows[0][k] for k in ("model", "runFolder", "modelType", "missing"))
+    if kind is None or kind in INDUCTIVE_MODELS:
+        fix = f"`mmkg publish {run or 'RUN'} --new-tracks` places them"
+    else:
+        fix = f"{', '.join(INDUCTIVE_MODELS)} can place them, the current model ({kind}) cannot"
+    click.echo(f"{missing:,} track(s) have no vector from the current model {model} (nobody had "
+               f"listened to them when it was trained, or they arrived since): {fix}")
 
 
 def _local_server(app: AppContext):

@@ -36,7 +36,8 @@ from mmkg.errors import MmkgError
                    "place in the top-K lists (no retraining; --keep is ignored).")
 @click.option("--trained-only", is_flag=True,
               help="Publish the vectors of the tracks the run trained on and stop: leave the "
-                   "graph's other tracks (nobody had listened to them) for a later --new-tracks.")
+                   "graph's other tracks (nobody had listened to them) for a later --new-tracks. "
+                   "Lists an earlier --new-tracks of this model extended get the run's own back.")
 @pass_app
 def publish(app: AppContext, run_dir: Path, keep: int, batch_size: int | None,
             model_id: str | None, export_dir: Path | None, force_unlock: bool, serve: str,
