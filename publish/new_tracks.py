@@ -64,6 +64,9 @@ class NewTracksSummary:
     new: int = 0
     """Tracks in the graph that the run was not trained on."""
     embedded: int = 0
+    first_vectors: int = 0
+    """Of the embedded tracks, those without a vector of the model until now (the others were
+    placed by an earlier run of this step, and get the same vector again)."""
     without_signal: list[str] = field(default_factory=list)
     """New tracks with neither features nor KG facts the model knows: not embedded."""
     skipped_edges: Counter = field(default_factory=Counter)
@@ -87,6 +90,12 @@ class NewTracksSummary:
         more = f" and {n - SHOWN} more" if n > SHOWN else ""
         return (f"{n} new track(s) have neither media features nor KG facts the model knows, "
                 f"so no vector: {', '.join(self.without_signal[:SHOWN])}{more}")
+
+
+def _tracks_without_vector(driver: Driver, database: str) -> int:
+    """Tracks of the graph without a vector of the current model."""
+    rows = write_rows(driver, database, load_query("current_model_tracks_without_vector"))
+    return rows[0]["missing"] if rows else 0
 
 
 @holding_publish_lock
@@ -127,8 +136,10 @@ def publish_new_tracks(driver: Driver, database: str, run_dir: Path, *,
         serving = (current["servingProperty"],
                    serving_vectors(vectors.vectors, norm=current["servingNorm"])[0]) \
             if served_from_vectors else None
+        missing_before = _tracks_without_vector(driver, database)
         stage_track_vectors(driver, database, current["property"], vectors.ids, vectors.vectors,
                             batch_size, serving=serving)
+        summary.first_vectors = missing_before - _tracks_without_vector(driver, database)
         summary.calibrated = calibrate_new_tracks(driver, database, vectors.ids,
                                                   batch_size=batch_size)
         if served_from_vectors:

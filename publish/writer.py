@@ -201,8 +201,8 @@ def read_run(run_dir: Path, model_id: str | None = None, export: Path | None = N
                                "current model keeps serving")
     return RunOutput(
         model_id=model_id or f"{run.path.resolve().name}-{run.embeddings_digest()}",
-        folder=run.path.resolve(), embeddings=embeddings, params=run.load_config(), metrics=run.load_metrics(),
-        manifest=run.export_manifest(export),
+        folder=run.path.resolve(), embeddings=embeddings, params=run.load_config(),
+        metrics=run.load_metrics(), manifest=run.export_manifest(export),
     )
 
 

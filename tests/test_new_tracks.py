@@ -128,7 +128,7 @@ def test_new_tracks_are_recommended_to_matching_users_and_similar_to_their_twins
 
     out = mmkg("publish", published, "--new-tracks")
 
-    assert f"3 of {len(TWINS) + 1} new track(s) embedded" in out
+    assert f"3 of {len(TWINS) + 1} new track(s) embedded, " in out          # each one a first
     for c in range(TASTES):
         for j in range(3):
             user = f"u{c}_{j}"
@@ -203,8 +203,9 @@ def test_a_track_without_media_or_kg_facts_is_named_not_embedded(published, driv
 def test_new_tracks_rerun_writes_the_same_vectors_and_lists(published, driver, database):
     mmkg("publish", published, "--new-tracks")
     first = current_state(driver, database)
-    mmkg("publish", published, "--new-tracks")
+    out = mmkg("publish", published, "--new-tracks")
     assert current_state(driver, database) == first
+    assert f"3 of {len(TWINS) + 1} new track(s) embedded (0 for the first time)" in out
     assert all(first[0][n] is not None for n in TWINS)
 
 

@@ -99,7 +99,8 @@ def _new_tracks(app: AppContext, run_dir: Path, batch_size: int | None, model_id
         click.echo(f"model {s.model_id}: no new tracks (it was trained on every track of the graph)")
         return
     phases = ", ".join(f"{p} {t:.1f} s" for p, t in s.phase_seconds.items())
-    click.echo(f"model {s.model_id}: {s.embedded} of {s.new} new track(s) embedded, "
+    again = f" ({s.first_vectors} for the first time)" if s.first_vectors < s.embedded else ""
+    click.echo(f"model {s.model_id}: {s.embedded} of {s.new} new track(s) embedded{again}, "
                f"{s.users} user(s)' top-K rewritten ({s.recommendations} recommendations), "
                f"{s.calibrated} feature vector(s) calibrated for explanations, in "
                f"{s.seconds:.1f} s ({phases})")
