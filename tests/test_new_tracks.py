@@ -120,6 +120,16 @@ def test_ingest_names_the_tracks_the_current_model_has_no_vector_for(published, 
     assert (f"{missing} track(s) have no vector from the current model run-") in out
     assert f"`mmkg publish {published.resolve()} --new-tracks` places them" in out
 
+    driver.execute_query("MATCH (m:Model {current: true}) SET m.run_folder = '/gone/run'",
+                         database_=database)
+    try:
+        out = mmkg("ingest", published.parent / "late", "--no-features")
+    finally:
+        driver.execute_query("MATCH (m:Model {current: true}) SET m.run_folder = $run",
+                             run=str(published.resolve()), database_=database)
+    assert "`mmkg publish RUN --new-tracks` places them, RUN being run-" in out
+    assert "(/gone/run when it was published, gone from this machine)" in out
+
 
 def test_new_tracks_are_recommended_to_matching_users_and_similar_to_their_twins(published, driver,
                                                                                  database):

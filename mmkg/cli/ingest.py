@@ -95,7 +95,10 @@ def _name_tracks_without_vector(app: AppContext) -> None:
     from mmkg.train.new_tracks import INDUCTIVE_MODELS
 
     model, run, kind, missing = (rows[0][k] for k in ("model", "runFolder", "modelType", "missing"))
-    if kind is None or kind in INDUCTIVE_MODELS:
+    if run and not Path(run).is_dir():
+        fix = (f"`mmkg publish RUN --new-tracks` places them, RUN being {model}'s run folder "
+               f"({run} when it was published, gone from this machine)")
+    elif kind is None or kind in INDUCTIVE_MODELS:
         fix = f"`mmkg publish {run or 'RUN'} --new-tracks` places them"
     else:
         fix = f"{', '.join(INDUCTIVE_MODELS)} can place them, the current model ({kind}) cannot"
