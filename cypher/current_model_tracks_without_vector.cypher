@@ -1,7 +1,6 @@
 // The current model and how many tracks have no vector of it (they arrived after its run was
 // trained, or nobody had played them then): `mmkg ingest` names them and the command that places
-// them (`mmkg publish RUN --new-tracks`), RUN being the folder the model was published from;
-// that command counts, before and after, how many of the tracks it places get their first vector.
+// them (`mmkg publish RUN --new-tracks`), RUN being the folder the model was published from.
 // Params:  none
 // Returns: model (string id), runFolder (string, or null for a model published before mmkg
 //          recorded it), modelType (string or null), missing (integer); no row when no model is

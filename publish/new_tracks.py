@@ -92,12 +92,6 @@ class NewTracksSummary:
                 f"so no vector: {', '.join(self.without_signal[:SHOWN])}{more}")
 
 
-def _tracks_without_vector(driver: Driver, database: str) -> int:
-    """Tracks of the graph without a vector of the current model."""
-    rows = write_rows(driver, database, load_query("current_model_tracks_without_vector"))
-    return rows[0]["missing"] if rows else 0
-
-
 @holding_publish_lock
 def publish_new_tracks(driver: Driver, database: str, run_dir: Path, *,
                        batch_size: int = BATCH.publish, model_id: str | None = None,
@@ -136,10 +130,11 @@ def publish_new_tracks(driver: Driver, database: str, run_dir: Path, *,
         serving = (current["servingProperty"],
                    serving_vectors(vectors.vectors, norm=current["servingNorm"])[0]) \
             if served_from_vectors else None
-        missing_before = _tracks_without_vector(driver, database)
+        [first] = write_rows(driver, database, load_query("publish_count_without_vector"),
+                             ids=vectors.ids, property=current["property"])
+        summary.first_vectors = first["n"]
         stage_track_vectors(driver, database, current["property"], vectors.ids, vectors.vectors,
                             batch_size, serving=serving)
-        summary.first_vectors = missing_before - _tracks_without_vector(driver, database)
         summary.calibrated = calibrate_new_tracks(driver, database, vectors.ids,
                                                   batch_size=batch_size)
         if served_from_vectors:
