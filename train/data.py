@@ -16,7 +16,6 @@ Modality vectors are z-scored per column over the tracks that have them, then di
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,8 +24,6 @@ import torch
 from mmkg.errors import TrainError
 from mmkg.export.split import COLD_TRACKS
 from mmkg.schema import KG_LABELS, Label
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -157,8 +154,6 @@ def _modalities(raw: dict, names: list[str] | None, n_items: int) -> list[Modali
         if len(present) > 1 and bool((present == present[0]).all()):
             raise TrainError(f"modality {name!r} has the same vector for every track: "
                              "a broken feature extraction, refusing to train on it")
-        log.debug("modality %s (%s): dim %d, %d/%d tracks", name, entry.get("kind"),
-                  values.shape[1], int(mask.sum()), n_items)
         out.append(Modality(name, str(entry.get("kind", "")), standardize(values, mask), mask))
     return out
 
