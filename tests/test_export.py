@@ -321,8 +321,9 @@ def test_listened_selection_leaves_out_the_tracks_nobody_listened_to(export_grap
 
 
 def test_cli_train_leaves_out_the_tracks_nobody_listened_to_unless_all_tracks(export_graph_db, database, tmp_path):
-    """`mmkg train` trains on the tracks with a listen and names how many it left out (for
-    `publish --new-tracks`); `--all-tracks` trains on every track; with --export it is refused."""
+    """`mmkg train` trains on the tracks with a listen and names how many it left out, and
+    whether publish can place them (MKGCN: yes, LightGCN: no); `--all-tracks` trains on every
+    track; with --export it is refused."""
     export_graph_db.execute_query("MATCH (a:Artist {id: 'a1'}) MERGE (:Track {id: 'unplayed'})-[:PERFORMED_BY]->(a)",
                                   database_=database)
     args = ["train", "--set", "epochs=1", "--set", "model.dim=8", "--quiet"]
@@ -336,6 +337,10 @@ def test_cli_train_leaves_out_the_tracks_nobody_listened_to_unless_all_tracks(ex
         assert every.exit_code == 0, every.output
         assert "unplayed" in ExportedGraph.load(tmp_path / "b" / "export").id_maps["Track"]
         assert "left out" not in every.output
+        lightgcn = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "d"), "--model", "lightgcn"])
+        assert lightgcn.exit_code == 0, lightgcn.output
+        assert ("left out: 1 track(s) nobody has listened to; mkgcn can place them, this run's model "
+                "(lightgcn) cannot") in lightgcn.output
         refused = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "c"), "--all-tracks",
                                            "--export", str(tmp_path / "b" / "export")])
         assert refused.exit_code == 2 and "--all-tracks" in refused.output

@@ -61,6 +61,12 @@ class InductiveVectors:
     """``{"<rel> <label>": count}`` of the new tracks' edges to entities training never reached."""
 
 
+def cannot_place(model: str) -> str:
+    """What to say of the tracks ``model`` (a phrase naming a model that is not one of
+    :data:`INDUCTIVE_MODELS`) leaves without a vector: ``"mkgcn can place them, <model> cannot"``."""
+    return f"{', '.join(INDUCTIVE_MODELS)} can place them, {model} cannot"
+
+
 def places_new_tracks(run_dir) -> bool:
     """Whether the run's model (its ``config.json``) is one of :data:`INDUCTIVE_MODELS`."""
     return RunFolder(run_dir).load_config()["model"]["name"] in INDUCTIVE_MODELS

@@ -41,11 +41,17 @@ def check_free_space(out: Path) -> None:
                           f"at least {run_folder.MIN_FREE_MIB:.0f} MiB (graph, listens, split, features)")
 
 
-def unlistened_line(n: int, run: str = "RUN") -> str:
+def unlistened_line(n: int, run: str = "RUN", model: str | None = None) -> str:
     """What a ``listened`` export says about the ``n`` tracks it left out, ``run`` the run
-    folder that will be trained on it."""
-    return (f"left out: {n} track(s) nobody has listened to; `mmkg publish {run}` places them "
-            "from their content and KG facts")
+    folder that will be trained on it and ``model`` its model's name, when known: publish
+    places the tracks only for a model that can (:data:`~mmkg.train.new_tracks.INDUCTIVE_MODELS`)."""
+    left = f"left out: {n} track(s) nobody has listened to"
+    if model is not None:
+        from mmkg.train.new_tracks import INDUCTIVE_MODELS, cannot_place
+
+        if model not in INDUCTIVE_MODELS:
+            return f"{left}; " + cannot_place(f"this run's model ({model})")
+    return f"{left}; `mmkg publish {run}` places them from their content and KG facts"
 
 
 @click.command()

@@ -92,7 +92,7 @@ def _name_tracks_without_vector(app: AppContext) -> None:
     rows = read_rows(app.driver(), app.database, load_query("current_model_tracks_without_vector"))
     if not rows or not rows[0]["missing"]:
         return
-    from mmkg.train.new_tracks import INDUCTIVE_MODELS
+    from mmkg.train.new_tracks import INDUCTIVE_MODELS, cannot_place
 
     model, run, kind, missing = (rows[0][k] for k in ("model", "runFolder", "modelType", "missing"))
     if run and not Path(run).is_dir():
@@ -101,7 +101,7 @@ def _name_tracks_without_vector(app: AppContext) -> None:
     elif kind is None or kind in INDUCTIVE_MODELS:
         fix = f"`mmkg publish {run or 'RUN'} --new-tracks` places them"
     else:
-        fix = f"{', '.join(INDUCTIVE_MODELS)} can place them, the current model ({kind}) cannot"
+        fix = cannot_place(f"the current model ({kind})")
     click.echo(f"{missing:,} track(s) have no vector from the current model {model} (nobody had "
                f"listened to them when it was trained, or they arrived since): {fix}")
 

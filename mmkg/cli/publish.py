@@ -47,7 +47,7 @@ def publish(app: AppContext, run_dir: Path, keep: int, batch_size: int | None,
     model (as --new-tracks does), unless --trained-only."""
     from mmkg.publish.writer import publish as publish_run
     from mmkg.schema import Serve
-    from mmkg.train.new_tracks import INDUCTIVE_MODELS, places_new_tracks
+    from mmkg.train.new_tracks import cannot_place, places_new_tracks
 
     if new_tracks and trained_only:
         raise click.UsageError("--new-tracks places only the new tracks and --trained-only none: "
@@ -75,8 +75,7 @@ def publish(app: AppContext, run_dir: Path, keep: int, batch_size: int | None,
     missing = (f"{s.tracks_without_vector} track(s) of the graph have no vector from this model "
                "(nobody had listened to them when it was trained, or they arrived since)")
     if not places_new_tracks(run_dir):
-        click.echo(f"{missing}: {', '.join(INDUCTIVE_MODELS)} can place them, this run's model "
-                   "cannot")
+        click.echo(f"{missing}: " + cannot_place("this run's model"))
     elif trained_only:
         click.echo(f"{missing}: `mmkg publish {run_dir} --new-tracks` places them")
     else:

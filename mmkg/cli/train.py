@@ -28,7 +28,7 @@ from mmkg.cli.export import unlistened_line
               help="Export tracks nobody has listened to into OUT/export too. By default they are "
               "left out: training only ever draws them as negatives, which sinks them to the bottom "
               "of every list; `mmkg publish OUT` places them from their content and KG facts "
-              "instead.")
+              "instead (mkgcn can; other models leave them without a vector).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Data-parallel worker processes (DDP, gloo on loopback); each takes batch_size "
               "positives per step. Or launch with torchrun.")
@@ -84,7 +84,7 @@ def train(app: AppContext, config_files: tuple[Path, ...], overrides: dict, out:
         click.echo(f"refit on all {done['listens']} listens for {done['epochs']} epochs "
                    f"({done['seconds']:.1f} s): {out / 'embeddings.pt'} is what publish writes")
     if left_out:
-        click.echo(unlistened_line(left_out, run=str(out)))
+        click.echo(unlistened_line(left_out, run=str(out), model=config.model.name))
 
 
 def _export_database(app: AppContext, path: Path, split_seed: int, *, listened: bool, hops: int,
