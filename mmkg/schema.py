@@ -84,6 +84,8 @@ class RelType(StrEnum):
 KG_LABELS: tuple[Label, ...] = (
     Label.TRACK, Label.ARTIST, Label.ALBUM, Label.GENRE, Label.TAG, Label.ENTITY,
 )
+#: :data:`KG_LABELS` as plain strings, in that order: the ``$kg_labels`` parameter of queries.
+KG_LABEL_NAMES: list[str] = [label.value for label in KG_LABELS]
 #: Relationship types that are *not* knowledge-graph edges (interactions, features, model output).
 NON_KG_RELS: frozenset[str] = frozenset(
     {RelType.LISTENED, RelType.HAS_FEATURE, RelType.RECOMMENDED}

@@ -110,7 +110,7 @@ def current_state(driver, database) -> tuple[dict, list]:
 def test_ingest_names_the_tracks_the_current_model_has_no_vector_for(published, driver, database):
     """After an ingest (here the late catalog again: idempotent), the tracks without a vector of
     the current model are counted, with the command that places them on the run it was published
-    from."""
+    from, and those that nothing can place (no media, no KG facts) are named apart."""
     out = mmkg("ingest", published.parent / "late", "--no-features")
     records, _, _ = driver.execute_query(
         "MATCH (m:Model {current: true}) MATCH (t:Track) WHERE t[m.vector_property] IS NULL "
@@ -119,6 +119,8 @@ def test_ingest_names_the_tracks_the_current_model_has_no_vector_for(published, 
     assert missing >= 1  # the bare track has nothing to place it by
     assert (f"{missing} track(s) have no vector from the current model run-") in out
     assert f"`mmkg publish {published.resolve()} --new-tracks` places them" in out
+    assert ("1 of them have neither media nor KG facts: nothing places them until an ingest gives "
+            "them media or KG facts") in out  # the bare track
 
     driver.execute_query("MATCH (m:Model {current: true}) SET m.run_folder = '/gone/run'",
                          database_=database)
@@ -157,6 +159,17 @@ def test_new_tracks_are_recommended_to_matching_users_and_similar_to_their_twins
         similar = [r["trackId"] for r in json.loads(mmkg("similar", twin, "--k", "40", "--json"))]
         first_other = min(k for k, t in enumerate(similar) if taste(t) != taste(new))
         assert similar.index(new) < first_other, (twin, similar)
+    out = mmkg("ingest", published.parent / "late", "--no-features")   # only the bare track is left
+    assert ("1 track(s) have no vector from the current model run-") in out
+    assert "and none has media or KG facts: nothing places them until an ingest gives them" in out
+    assert "--new-tracks` places them" not in out
+    driver.execute_query("MATCH (t:Track {id: $id}) SET t.audio = 'media/audio/late.wav'", id=BARE,
+                         database_=database)        # a media file to compute features from
+    try:
+        out = mmkg("ingest", published.parent / "late", "--no-features")
+    finally:
+        driver.execute_query("MATCH (t:Track {id: $id}) REMOVE t.audio", id=BARE, database_=database)
+    assert "--new-tracks` places them" in out and "nothing places them" not in out
 
 
 def unheard(driver, database) -> set[str]:

@@ -32,14 +32,13 @@ from mmkg.export.idmap import IdMap
 from mmkg.export.selection import Selection
 from mmkg.config import BATCH
 from mmkg.graph import TrustedCypher, open_session, render
-from mmkg.schema import KG_LABELS, NON_KG_RELS, Label, Modality
+from mmkg.schema import KG_LABEL_NAMES, KG_LABELS, NON_KG_RELS, Label, Modality
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 CanonicalEtype = tuple[str, str, str]
 
-_KG_LABEL_NAMES = [label.value for label in KG_LABELS]
 _MODALITY_NAMES = [m.value for m in Modality]
 _OUTLIERS_SHOWN = 20
 
@@ -127,7 +126,7 @@ class GraphReader:
                     for chunk in self._chunks(ids, f"KG hop {hop + 1} from {label}"):
                         for kg_label, node_id in self._read(
                             "export_kg_neighbours", _list_consumer("nodes"), label=Label(label),
-                            ids=chunk, kg_labels=_KG_LABEL_NAMES, non_kg=sorted(NON_KG_RELS),
+                            ids=chunk, kg_labels=KG_LABEL_NAMES, non_kg=sorted(NON_KG_RELS),
                         ):
                             if kg_label == Label.TRACK.value or node_id in found[kg_label]:
                                 continue  # selected tracks are known; others are not entered
@@ -147,7 +146,7 @@ class GraphReader:
         for label, id_map in nodes.items():
             for chunk in self._chunks(id_map.ids, f"KG edges from {label}"):
                 part = self._read("export_kg_edges", _edge_consumer(label, nodes),
-                                  label=Label(label), ids=chunk, kg_labels=_KG_LABEL_NAMES,
+                                  label=Label(label), ids=chunk, kg_labels=KG_LABEL_NAMES,
                                   non_kg=sorted(NON_KG_RELS))
                 for etype, (src, dst) in part.items():
                     cols = columns.setdefault(etype, (Column(np.int64), Column(np.int64)))

@@ -27,11 +27,10 @@ from mmkg.export.exported import ExportedGraph
 from mmkg.export.neo4j import GraphReader
 from mmkg.export.selection import Selection
 from mmkg.graph import read_named
-from mmkg.schema import KG_LABELS, NON_KG_RELS, Label
+from mmkg.schema import KG_LABEL_NAMES, NON_KG_RELS, Label
 
 log = logging.getLogger(__name__)
 
-_KG_LABEL_NAMES = [label.value for label in KG_LABELS]
 
 
 @dataclass
@@ -77,7 +76,7 @@ def read_new_tracks(driver: Driver, database: str, export: ExportedGraph, *,
     for start in range(0, len(new.ids), chunk_ids):
         chunk = new.ids[start:start + chunk_ids]
         [row] = read_named(driver, database, "new_tracks_kg_edges", ids=chunk,
-                           kg_labels=_KG_LABEL_NAMES, non_kg=sorted(NON_KG_RELS))
+                           kg_labels=KG_LABEL_NAMES, non_kg=sorted(NON_KG_RELS))
         for track, rel, direction, label, other in row["edges"]:
             outgoing = direction == "out"
             if not outgoing and label == Label.TRACK.value and other in position:
