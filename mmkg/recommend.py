@@ -55,15 +55,22 @@ def ranked(rows: list[dict]) -> list[dict]:
     return [{**row, "rank": rank} for rank, row in enumerate(rows, start=1)]
 
 
+NO_VECTOR_YET = ("a track that arrived after the model was trained gets one from `mmkg publish RUN "
+                 "--new-tracks`, if it has media or KG facts")
+
+
 def check_tracks(driver: Driver, database: str, track_ids: list[str]) -> None:
-    """Raise :class:`NotFoundError` if a track is unknown or none of them has an embedding."""
+    """Raise :class:`NotFoundError` if a track is unknown, no model is published, or none of the
+    tracks has a vector of the current model."""
     rows = read_named(driver, database, "recommend_track_state", trackIds=track_ids)
     unknown = [r["id"] for r in rows if not r["exists"]]
     if unknown:
         raise NotFoundError(f"unknown track(s): {', '.join(unknown)}")
+    if not rows or rows[0]["model"] is None:
+        raise NotFoundError("no model is published yet: run `mmkg publish RUN_DIR`")
     if not any(r["embedded"] for r in rows):
-        raise NotFoundError("no embedding for " + ", ".join(track_ids)
-                            + ": publish a model first (`mmkg publish RUN_DIR`)")
+        raise NotFoundError(f"no vector for {', '.join(track_ids)} in the current model {rows[0]['model']}: "
+                            f"{NO_VECTOR_YET}")
 
 
 def for_liked_tracks(driver: Driver, database: str, track_ids: list[str], *, k: int = 10,

@@ -56,7 +56,7 @@ def test_cli_before_any_publish(empty_db, database):
     out = mmkg("recommend", "u0")
     assert out.exit_code == 1 and "no model is published yet" in out.output
     out = mmkg("similar", "t0")
-    assert out.exit_code == 1 and "publish a model first" in out.output
+    assert out.exit_code == 1 and "no model is published yet" in out.output
 
 
 @pytest.mark.parametrize("name", OWNED)
