@@ -102,7 +102,8 @@ def _name_tracks_without_vector(app: AppContext) -> None:
         return
     from mmkg.train.new_tracks import INDUCTIVE_MODELS, cannot_place
 
-    model, run, kind, missing, bare = (rows[0][k] for k in ("model", "runFolder", "modelType", "missing", "bare"))
+    row = rows[0]
+    model, run, kind, missing, bare = (row[k] for k in ("model", "runFolder", "modelType", "missing", "bare"))
     if bare == missing:
         click.echo(f"{missing:,} track(s) have no vector from the current model {model}, and none has "
                    f"media or KG facts: {NOTHING_TO_PLACE_BY}")

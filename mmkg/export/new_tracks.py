@@ -32,7 +32,6 @@ from mmkg.schema import KG_LABEL_NAMES, NON_KG_RELS, Label
 log = logging.getLogger(__name__)
 
 
-
 @dataclass
 class NewTracks:
     """The new tracks of a graph relative to an export, in the export's index spaces.
