@@ -193,7 +193,10 @@ def test_recommend_new_lists_the_new_releases_of_the_model_s_list(published, dri
         new = json.loads(mmkg("recommend", user, "--k", "40", "--new", "--json"))
         assert new == [r for r in every if r["trackId"] in fresh]
         assert set(TWINS) <= {r["trackId"] for r in new} and len(new) < len(every)
-        assert "new releases for user" in mmkg("recommend", user, "--k", "3", "--new")
+        table = mmkg("recommend", user, "--k", "3", "--new")
+        assert "new releases for user" in table
+        assert "rank: each track's place in the user's whole list" in table   # the ranks skip
+        assert "whole list" not in mmkg("recommend", user, "--k", "3")
     liked = [r["trackId"] for r in json.loads(mmkg("recommend", "--like", "t0_0", "--new", "--json"))]
     assert set(liked) == set(TWINS) <= fresh  # a cold start's new releases: the embedded ones,
     assert set(liked[:2]) == {"n0a", "n0b"}   # taste 0's nearest to a taste-0 track

@@ -190,6 +190,7 @@ def test_cli_recommend_table_and_genre(published):
     out = mmkg("recommend", "u1", "--genre", "rock")
     assert out.exit_code == 0, out.output
     assert "Song" in out.output
+    assert "rank: each track's place in the user's whole list" in out.output
 
 
 @pytest.mark.usefixtures("uri_scheme")

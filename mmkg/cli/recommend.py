@@ -17,7 +17,13 @@ K_RANGE = click.IntRange(1, 1000)
 ``$k + 1`` (Neo4j integers are 64-bit) long before they are useful."""
 
 
-def _emit(rows: list[dict], as_json: bool, title: str) -> None:
+FILTERED_RANKS = "rank: each track's place in the user's whole list"
+"""Printed under a known user's list filtered by ``--new`` or ``--genre``, whose ranks skip."""
+
+
+def _emit(rows: list[dict], as_json: bool, title: str, note: str | None = None) -> None:
+    """``rows`` as JSON, or as a table (with their reasons, when they have some) under ``title``,
+    then ``note`` when given."""
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))
         return
@@ -25,14 +31,17 @@ def _emit(rows: list[dict], as_json: bool, title: str) -> None:
     from rich.table import Table
 
     if any("reasons" in row for row in rows):
-        return _emit_explained(rows, title)
-    table = Table(title=title)
-    columns = [c for c in ("rank", "trackId", "title", "artist", "score") if rows and c in rows[0]]
-    for column in columns:
-        table.add_column(column, justify="right" if column in ("rank", "score") else "left")
-    for row in rows:
-        table.add_row(*[f"{row[c]:.4f}" if c == "score" else str(row[c] or "") for c in columns])
-    Console().print(table)
+        _emit_explained(rows, title)
+    else:
+        table = Table(title=title)
+        columns = [c for c in ("rank", "trackId", "title", "artist", "score") if rows and c in rows[0]]
+        for column in columns:
+            table.add_column(column, justify="right" if column in ("rank", "score") else "left")
+        for row in rows:
+            table.add_row(*[f"{row[c]:.4f}" if c == "score" else str(row[c] or "") for c in columns])
+        Console().print(table)
+    if note:
+        Console().print(note, style="dim", highlight=False, markup=False)
 
 
 NO_REASON = "(no knowledge-graph path, nor a close modality, to what they listened to)"
@@ -95,7 +104,9 @@ def recommend(app: AppContext, user: str | None, k: int, genre: str | None, new_
         click.echo(f"user {user!r} is newer than model {result.model}: recommending from their "
                    f"{result.history} listened tracks (cold start)", err=True)
     what = "new releases" if new_only else "recommendations"
-    _emit(result.rows, as_json, f"{what} for user {user} (model {result.model})")
+    filtered = (new_only or genre is not None) and not result.cold_start
+    _emit(result.rows, as_json, f"{what} for user {user} (model {result.model})",
+          FILTERED_RANKS if filtered else None)
 
 
 @click.command()
