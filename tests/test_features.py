@@ -194,6 +194,28 @@ def test_spectral_contrast_is_librosas_to_the_last_bit():
         assert np.array_equal(audio._spectral_contrast(stft, audio.SAMPLE_RATE), expected)
 
 
+def test_single_precision_stft_is_librosas():
+    """Silence, a tone, noise, a synthesised track and one window's worth of samples: the
+    scipy float32 STFT of :mod:`~mmkg.ingest.features.audio` has librosa's frames (centred, zero
+    padded, periodic Hann) and its magnitudes to 1e-5 of the largest."""
+    import librosa
+
+    from mmkg.ingest.features import audio
+
+    rng = np.random.default_rng(2)
+    t = np.arange(audio.SAMPLE_RATE * 2) / audio.SAMPLE_RATE
+    signals = [np.zeros(audio.SAMPLE_RATE, dtype=np.float32),
+               np.sin(2 * np.pi * 440 * t).astype(np.float32),
+               rng.normal(size=audio.SAMPLE_RATE * 2).astype(np.float32),
+               synth_audio(rng, "metal", 170.0)[:audio.SAMPLE_RATE * 5],
+               rng.normal(size=audio.N_FFT).astype(np.float32)]
+    for y in signals:
+        expected = np.abs(librosa.stft(y, n_fft=audio.N_FFT, hop_length=audio.HOP))
+        got = audio._magnitude(y)
+        assert got.shape == expected.shape and got.dtype == np.float32
+        assert np.abs(got - expected).max() <= 1e-5 * max(expected.max(), 1.0)
+
+
 def test_audio_features_separate_two_genres(tmp_path):
     import soundfile
 
