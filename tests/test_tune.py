@@ -160,7 +160,17 @@ def test_another_setup_in_the_folder_is_refused(data, tmp_path):
 def test_a_model_with_nothing_to_search_runs_one_trial(data, tmp_path):
     result = tune(data, _base(model="pop"), tmp_path, trials=5, progress=False)
     assert (result.complete, result.pruned, result.best.params) == (1, 0, {})
+    assert result.nothing_to_search
     assert TrainConfig.load([tmp_path / BEST_CONFIG]).model.name == "pop"
+
+
+def test_cli_says_why_a_model_with_nothing_to_search_ran_one_trial_of_several(export_dir, tmp_path):
+    """``--trials 3`` of ``pop`` runs one trial: the output says so, instead of a bare "of 1"."""
+    printed = _tune_cli(export_dir, tmp_path / "pop", "--model", "pop", "--trials", "3").output
+    assert "best trial #0 of 1" in printed
+    assert "pop has no hyperparameters to search: its one trial is the whole study" in printed
+    searched = _tune_cli(export_dir, tmp_path / "lightgcn", "--trials", "1").output
+    assert "no hyperparameters" not in searched
 
 
 def test_every_model_has_a_search_space_and_the_objective_decides_its_part():

@@ -146,6 +146,9 @@ class TuneResult:
     """Trials run by this call (0 when the budget was already spent)."""
     config_path: Path
     table_path: Path
+    nothing_to_search: bool = False
+    """The model has no hyperparameters in its space: its one trial is the whole study, whatever
+    the budget."""
 
 
 def tune(data: TrainData, base: TrainConfig, out: Path, *, trials: int, timeout: float | None = None,
@@ -311,7 +314,8 @@ def _finish(study: optuna.Study, base: TrainConfig, out: Path, ran: int) -> Tune
     write_config_toml(config, out / BEST_CONFIG, header)
     write_trials_table(study.get_trials(deepcopy=False), out / TRIALS_TABLE)
     return TuneResult(best=best, config=config, complete=len(complete), pruned=len(finished) - len(complete),
-                      ran=ran, config_path=out / BEST_CONFIG, table_path=out / TRIALS_TABLE)
+                      ran=ran, config_path=out / BEST_CONFIG, table_path=out / TRIALS_TABLE,
+                      nothing_to_search=_space_is_empty(study))
 
 
 def write_config_toml(config: TrainConfig, path: Path, header: str) -> None:

@@ -49,5 +49,7 @@ def tune(config_files: tuple[Path, ...], overrides: dict, export_path: Path, out
     click.echo(f"{base.model.name}: best trial #{best.number} of {result.complete + result.pruned} "
                f"({result.pruned} pruned, {result.ran} run now): valid {base.monitor} {best.value:.4f}"
                f"{'  ' + params if params else ''}")
+    if result.nothing_to_search and trials > 1:
+        click.echo(f"{base.model.name} has no hyperparameters to search: its one trial is the whole study")
     click.echo(f"→ {result.config_path} (mmkg train --config {result.config_path} --export {export_path} "
                f"--out RUN), {result.table_path}")
