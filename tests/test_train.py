@@ -219,6 +219,39 @@ def test_cli_train_names_the_modalities_once(tmp_path, caplog, data):
     assert data.modalities_line().startswith("modalities: ") and "-d on " in data.modalities_line()
 
 
+def test_eval_takes_the_export_moved_and_refuses_another_split_or_graph(tmp_path):
+    """``mmkg eval --export``: a copy of the export the run was trained on evaluates as the
+    original does; an export split otherwise (its test listens may be training listens of the
+    model) or of another graph is one clear line, not metrics or a traceback."""
+    import shutil
+
+    make_export().save(tmp_path / "export")
+    make_export(seed=1).save(tmp_path / "other-split")
+    make_export(n_users=40).save(tmp_path / "other-graph")
+    run = tmp_path / "run"
+    trained = CliRunner().invoke(cli, ["train", "--out", str(run), "--export", str(tmp_path / "export"),
+                                       "--set", "epochs=1", "--set", "model.dim=8", "--quiet"])
+    assert trained.exit_code == 0, trained.output
+
+    def evaluate(export: str):
+        return CliRunner().invoke(cli, ["eval", "--run", str(run), "--export", str(tmp_path / export), "--json"])
+
+    original = CliRunner().invoke(cli, ["eval", "--run", str(run), "--json"])
+    shutil.copytree(tmp_path / "export", tmp_path / "moved")
+    moved = evaluate("moved")
+    assert moved.exit_code == 0 and original.exit_code == 0, moved.output + original.output
+    assert json.loads(moved.output) == json.loads(original.output)
+
+    split = evaluate("other-split")
+    assert split.exit_code == 1 and len(split.output.strip().splitlines()) == 1, split.output
+    assert "differs in split" in split.output and "listens may be ones the model trained on" in split.output
+    graph = evaluate("other-graph")
+    assert graph.exit_code == 1 and len(graph.output.strip().splitlines()) == 1, graph.output
+    assert "is not the graph" in graph.output and "(40 users, 64 tracks;" in graph.output
+    shutil.rmtree(tmp_path / "export")  # the recorded export gone: a moved copy still evaluates
+    assert json.loads(evaluate("moved").output) == json.loads(original.output)
+
+
 def test_cli_model_paper_trains_the_paper_model_with_its_defaults(tmp_path):
     make_export().save(tmp_path / "export")
     (tmp_path / "c.toml").write_text("epochs = 5\n[model]\ndim = 8\n")
