@@ -37,6 +37,28 @@ def test_missing_export_manifest_is_a_one_line_error(tmp_path):
         run.export_manifest()
 
 
+def test_an_export_given_for_the_recorded_one_must_be_split_and_drawn_alike(tmp_path):
+    """``publish --export`` and ``eval --export`` stand a folder in for the recorded export: a
+    copy passes (its manifest agrees), another split or graph is refused, and with the recorded
+    export gone nothing can be compared."""
+    manifest = {"format": 2, "split": {"protocol": "ratio", "ratios": [0.6, 0.2, 0.2]}, "seed": 0,
+                "selection": {"all": True}, "counts": {"nodes": [["Track", 9]]}, "created_at": "then"}
+    for name, changes in {"export": {}, "copy": {"created_at": "now"}, "split": {"seed": 1},
+                          "graph": {"counts": {"nodes": [["Track", 8]]}}}.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "manifest.json").write_text(json.dumps({**manifest, **changes}))
+    run = RunFolder(tmp_path / "run")
+    run.save_model({}, config={}, export=tmp_path / "export", epoch=1)
+    assert run.export_manifest(tmp_path / "copy")["created_at"] == "now"
+    with pytest.raises(RunFolderError, match=r"differs in seed \(split ratio 0.6:0.2:0.2, seed 0 then, "
+                                             r"split ratio 0.6:0.2:0.2, seed 1 here\): its validation"):
+        run.export_manifest(tmp_path / "split")
+    with pytest.raises(RunFolderError, match="differs in counts: another graph than the one"):
+        run.export_manifest(tmp_path / "graph")
+    (tmp_path / "export" / "manifest.json").unlink()
+    assert run.export_manifest(tmp_path / "split")["seed"] == 1
+
+
 def test_embeddings_round_trip_and_are_checked(tmp_path):
     run = RunFolder(tmp_path)
     emb = Embeddings(["t1", "t2", "t3"], ["u1"], torch.randn(3, 2), torch.randn(1, 2),

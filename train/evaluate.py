@@ -93,11 +93,6 @@ def evaluate(model: Recommender, data: TrainData, which: str = "valid",
     return out
 
 
-SAME_EXPORT_KEYS = ("format", "split", "seed", "selection", "counts", "modalities")
-"""What two exports' manifests must share for one's model to be evaluated on the other: the same
-graph (selection, counts, features) split the same way (protocol, ratios, seed)."""
-
-
 def load_run(run: Path, export_path: Path | None = None) -> tuple[Recommender, TrainData]:
     """The selected model of a run folder and the data it was trained on (its recorded export,
     or ``export_path``, which must then be that export: moved, or exported again alike).
@@ -117,8 +112,8 @@ def load_run(run: Path, export_path: Path | None = None) -> tuple[Recommender, T
     path = export_path or saved.export
     if path is None:
         raise RunFolderError(f"{run}/{RunFolder.MODEL} records no export folder: pass --export")
-    if export_path is not None and saved.export is not None:
-        _check_same_export(folder, saved.export, Path(export_path))
+    if export_path is not None:
+        folder.check_export(Path(export_path), saved.export)
     data = TrainData.from_export(ExportedGraph.load(Path(path), mmap=True), config.model.modality_names)
     model = build_model(config.model, data, np.random.default_rng(config.seed))
     expected = model.state_dict()
@@ -131,32 +126,3 @@ def load_run(run: Path, export_path: Path | None = None) -> tuple[Recommender, T
                 f"({saved.export})")
     model.load_state_dict(saved.state_dict)
     return model, data
-
-
-def _check_same_export(folder: RunFolder, trained_on: Path, given: Path) -> None:
-    """Refuse ``given`` unless its manifest agrees with that of ``trained_on`` on
-    :data:`SAME_EXPORT_KEYS`; nothing to compare (the recorded export is gone) lets it pass."""
-    if given.resolve() == Path(trained_on).resolve():
-        return
-    try:
-        then = folder.export_manifest(Path(trained_on))
-    except RunFolderError:
-        return
-    now = folder.export_manifest(given)
-    differ = [key for key in SAME_EXPORT_KEYS if then.get(key) != now.get(key)]
-    if not differ:
-        return
-    why = (f"({_split_words(then)} then, {_split_words(now)} here): its validation and test "
-           "listens may be ones the model trained on"
-           if {"split", "seed"} & set(differ) else "another graph than the one the model learned")
-    raise RunFolderError(
-        f"{given} is not the export {folder.path} was trained on ({trained_on}): it differs in "
-        f"{', '.join(differ)}, {why}. Evaluate on {trained_on}, or on an export made with the "
-        "same flags from the same data")
-
-
-def _split_words(manifest: dict) -> str:
-    """``"split ratio 0.6:0.2:0.2, seed 0"``: how an export's manifest split its listens."""
-    split = manifest.get("split") or {}
-    ratios = ":".join(f"{r:g}" for r in split.get("ratios") or [])
-    return f"split {split.get('protocol', '?')}{' ' + ratios if ratios else ''}, seed {manifest.get('seed', '?')}"

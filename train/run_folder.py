@@ -44,6 +44,10 @@ from mmkg.errors import RunFolderError
 
 EXPORT_MANIFEST = "manifest.json"
 """The manifest file of an ExportedGraph folder (``mmkg.export.exported``)."""
+SAME_EXPORT_KEYS = ("format", "split", "seed", "selection", "counts", "modalities")
+"""What an export's manifest must share with the recorded export's to stand in for it
+(:meth:`RunFolder.check_export`): the same graph (selection, counts, features), split the same
+way (protocol, ratios, seed)."""
 MIN_FREE_MIB = 200
 """Free space ``mmkg train`` wants on OUT's filesystem before it starts: a few times the export,
 checkpoints and embeddings of a catalog of 100k tracks (small catalogs need far less)."""
@@ -221,11 +225,15 @@ class RunFolder:
         return self.load_model(self.REFIT_MODEL)
 
     def export_manifest(self, export: Path | None = None) -> dict[str, Any]:
-        """The ``manifest.json`` of ``export``, or of the export recorded in ``model.pt``.
+        """The ``manifest.json`` of ``export`` (which must pass :meth:`check_export`), or of the
+        export recorded in ``model.pt``.
 
         Raises:
-            RunFolderError: no export recorded, or its manifest is gone or unreadable.
+            RunFolderError: no export recorded, or its manifest is gone or unreadable; or
+                ``export`` is not the export the run was trained on.
         """
+        if export is not None:
+            self.check_export(Path(export))
         export = export or self.load_model().export
         if export is None:
             raise RunFolderError(f"{self.path}: {self.MODEL} records no export folder; "
@@ -235,6 +243,34 @@ class RunFolder:
             raise RunFolderError(f"{path}: no such file; the run was trained on export {export}, "
                                  "which has moved or gone (give it with --export)")
         return _json_file(path)
+
+    def check_export(self, given: Path, trained_on: Path | None = None) -> None:
+        """Refuse ``given`` unless it is the export the run was trained on (``trained_on``, by
+        default the one ``model.pt`` records), moved or exported again alike: its
+        ``manifest.json`` must agree with the recorded export's on :data:`SAME_EXPORT_KEYS`.
+        With the recorded export gone there is nothing to compare, and ``given`` passes.
+
+        Raises:
+            RunFolderError: the manifests differ (another split would put the model's training
+                listens among the evaluated ones; another graph has other ids).
+        """
+        trained_on = trained_on or self.load_model().export
+        if trained_on is None or Path(given).resolve() == Path(trained_on).resolve():
+            return
+        then_path, now_path = Path(trained_on) / EXPORT_MANIFEST, Path(given) / EXPORT_MANIFEST
+        if not then_path.is_file() or not now_path.is_file():
+            return
+        then, now = _json_file(then_path), _json_file(now_path)
+        differ = [key for key in SAME_EXPORT_KEYS if then.get(key) != now.get(key)]
+        if not differ:
+            return
+        why = (f" ({_split_words(then)} then, {_split_words(now)} here): its validation and test "
+               "listens may be ones the model trained on"
+               if {"split", "seed"} & set(differ) else ": another graph than the one the model learned")
+        raise RunFolderError(
+            f"{given} is not the export {self.path} was trained on ({trained_on}): it differs in "
+            f"{', '.join(differ)}{why}. Use {trained_on}, or an export made with the same flags "
+            "from the same data")
 
     # -- checkpoint ---------------------------------------------------------------------------------
     def save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
@@ -343,3 +379,11 @@ def _json_file(path: Path) -> dict[str, Any]:
         return json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise RunFolderError(f"{path}: unreadable JSON ({e})") from e
+
+
+def _split_words(manifest: dict[str, Any]) -> str:
+    """``"split ratio 0.6:0.2:0.2, seed 0"``: how an export's manifest split its listens."""
+    split = manifest.get("split") or {}
+    ratios = ":".join(f"{r:g}" for r in split.get("ratios") or [])
+    protocol = split.get("protocol", "?")
+    return f"split {protocol}{' ' + ratios if ratios else ''}, seed {manifest.get('seed', '?')}"
