@@ -96,3 +96,30 @@ def test_a_warm_start_defaults_to_a_short_schedule_that_flags_override(runs):
         assert out.exit_code == 0, out.output
         config = json.loads((tmp / name / "config.json").read_text())
         assert (config["epochs"], config["lr"]) == (epochs, 1e-3)
+
+
+def test_a_warm_start_counts_the_evaluated_listens_the_previous_run_trained_on(runs, caplog):
+    """Today's export splits each user's listens anew: the previous run's training listens that
+    are now validation or test listens are counted (``metrics.json`` ``init_from.seen``) and
+    named in a warning, as the figures they enter flatter the warm start. On the export the
+    previous run was trained on, none."""
+    import logging
+
+    tmp, old_export, _, previous = runs
+    with caplog.at_level(logging.WARNING, logger="mmkg.train.fit"):
+        same = fit(TrainData.from_export(make_export()), _config(epochs=0), tmp / "same",
+                   export_path=old_export, init_from=previous, progress=False)
+    assert {part["seen"] for part in same["init_from"]["seen"].values()} == {0}
+    assert not [r for r in caplog.records if "flatter" in r.getMessage()]
+
+    resplit = make_export()  # the same listens, yesterday's training listens now tested
+    resplit.split = {**resplit.split, "train": resplit.split["test"], "test": resplit.split["train"]}
+    resplit.save(tmp / "resplit")
+    with caplog.at_level(logging.WARNING, logger="mmkg.train.fit"):
+        result = fit(TrainData.from_export(resplit), _config(epochs=0), tmp / "resplit-run",
+                     export_path=tmp / "resplit", init_from=previous, progress=False)
+    trained = len(make_export().split["train"])
+    assert result["init_from"]["seen"]["test"] == {"seen": trained, "listens": trained}
+    assert result["init_from"]["seen"]["valid"]["seen"] == 0  # the previous run was not refit
+    [warning] = [r.getMessage() for r in caplog.records if "flatter" in r.getMessage()]
+    assert f"{trained:,} of the {trained + len(resplit.split['valid']):,} validation and test" in warning

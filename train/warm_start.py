@@ -43,6 +43,40 @@ def row_keys(export: ExportedGraph) -> dict[str, list]:
     }
 
 
+def evaluated_listens_seen(previous: Path, export: Path) -> dict[str, dict[str, int]]:
+    """Per evaluated part of ``export`` (``valid``, ``test``, and ``valid_cold``, ``test_cold``
+    when present): ``{"seen": listens the run ``previous`` trained on, "listens": the part's
+    listens}``, matched by (user id, track id). The previous run trained on its export's
+    ``train`` split, or on its train, valid and test listens when it was refit. Any seen listen
+    makes the new run's validation (its selection) and test figures flatter the warm start: a
+    daily export splits each user's listens anew, so yesterday's training listens land in
+    today's validation and test (``bench/refresh.py`` rewrites the day-0 split to avoid it)."""
+    run = RunFolder(previous)
+    old = ExportedGraph.load(run.load_embedded_model().export, mmap=True)
+    new = ExportedGraph.load(Path(export), mmap=True)
+    parts = ("train", "valid", "test") if "refit" in run.load_metrics() else ("train",)
+    trained = np.concatenate([np.asarray(old.split[k]).reshape(-1, 2) for k in parts if k in old.split])
+    users = _index_in(old.id_maps.get(Label.USER.value, []), new.id_maps.get(Label.USER.value, []))
+    tracks = _index_in(old.id_maps.get(Label.TRACK.value, []), new.id_maps.get(Label.TRACK.value, []))
+    n_tracks = max(len(new.id_maps.get(Label.TRACK.value, [])), 1)
+    u, i = users[trained[:, 0]], tracks[trained[:, 1]]
+    known = (u >= 0) & (i >= 0)
+    seen = np.unique(u[known] * n_tracks + i[known])
+    counts = {}
+    for part in ("valid", "test", "valid_cold", "test_cold"):
+        pairs = np.asarray(new.split.get(part, np.empty((0, 2), np.int64))).reshape(-1, 2)
+        if len(pairs):
+            hit = np.isin(pairs[:, 0] * n_tracks + pairs[:, 1], seen)
+            counts[part] = {"seen": int(hit.sum()), "listens": len(pairs)}
+    return counts
+
+
+def _index_in(old_ids: list, new_ids: list) -> np.ndarray:
+    """For each row of ``old_ids``, the row of the same id in ``new_ids``, or -1."""
+    where = {key: row for row, key in enumerate(new_ids)}
+    return np.array([where.get(key, -1) for key in old_ids], dtype=np.int64)
+
+
 def warm_start(model: Recommender, export: Path, previous: Path) -> dict[str, dict[str, int]]:
     """Load the weights of run ``previous`` into ``model`` (built on the export ``export``),
     matching the rows of its id tables by id (module docstring); return per id table
