@@ -56,6 +56,28 @@ def test_resume_equals_an_uninterrupted_run(data, tmp_path):
     assert resumed["test"] == straight["test"]
 
 
+def test_resume_refuses_an_export_split_otherwise(tmp_path):
+    """The checkpoint records what the export it trained on was (its manifest's split, seed,
+    graph): ``--resume`` on an export split otherwise would select and test on listens the
+    checkpoint trained on, so it is refused; the same export moved resumes."""
+    import shutil
+
+    from mmkg.errors import TrainError
+
+    make_export().save(tmp_path / "export")
+    make_export(seed=1).save(tmp_path / "other-split")
+    data = TrainData.from_export(make_export())
+    fit(data, _config(epochs=2), tmp_path / "run", export_path=tmp_path / "export", progress=False)
+    with pytest.raises(TrainError, match=r"--resume: .*other-split is not the export .* started on: "
+                                         r"it differs in split .*train into a new --out"):
+        fit(TrainData.from_export(make_export(seed=1)), _config(epochs=3), tmp_path / "run",
+            export_path=tmp_path / "other-split", resume=True, progress=False)
+    shutil.copytree(tmp_path / "export", tmp_path / "moved")
+    resumed = fit(data, _config(epochs=3), tmp_path / "run", export_path=tmp_path / "moved",
+                  resume=True, progress=False)
+    assert resumed["epochs_run"] == 3
+
+
 def test_no_validation_or_test_pair_reaches_training(data, tmp_path):
     train = {tuple(p) for p in data.split["train"]}
     held_out = {tuple(p) for k in ("valid", "test") for p in data.split[k]}

@@ -35,7 +35,7 @@ from mmkg.train.data import TrainData
 from mmkg.train.evaluate import ctr_metrics, evaluate, valid_sample
 from mmkg.train.model import Recommender, build_model
 from mmkg.train.model.base import tie_order, top_k
-from mmkg.train.run_folder import Embeddings, RunFolder
+from mmkg.train.run_folder import Embeddings, RunFolder, export_identity, export_mismatch
 from mmkg.train.registry import NEGATIVES
 from mmkg.train.warm_start import evaluated_listens_seen, warm_start
 from mmkg.train.worker_group import SINGLE, WorkerGroup
@@ -174,8 +174,14 @@ def fit(data: TrainData, config: TrainConfig, out: Path, *, export_path: Path | 
     torch.manual_seed(config.seed)
     model = build_model(config.model, data, np.random.default_rng(config.seed))
     checkpoint = run.load_checkpoint() if resume and model.trainable else None
+    trained_on = export_identity(Path(export_path)) if export_path else None
     if checkpoint is not None:
         check_resumable(model, checkpoint["model"], run.path)  # before anything is rewritten
+        why = (export_mismatch(checkpoint["export"], trained_on)
+               if trained_on is not None and checkpoint.get("export") is not None else None)
+        if why:
+            raise TrainError(f"--resume: {export_path} is not the export {run.path} started on: "
+                             f"{why}; resume on the export it started on, or train into a new --out")
     warm = None
     if init_from is not None and checkpoint is None:
         if export_path is None:
@@ -203,7 +209,8 @@ def fit(data: TrainData, config: TrainConfig, out: Path, *, export_path: Path | 
             state = FitState(**checkpoint["state"])
             log.info("resuming %s after epoch %d", run.path, state.epoch)
         with keep_freed_memory(config.keep_freed_memory):
-            _epochs(model, optimizer, data, config, state, run, progress, on_epoch, group, sample)
+            _epochs(model, optimizer, data, config, state, run, progress, on_epoch, group, sample,
+                    trained_on)
         if state.best_state is not None:
             model.load_state_dict(state.best_state)
     train_seconds = time.perf_counter() - started
@@ -266,7 +273,11 @@ def refit(data: TrainData, config: TrainConfig, epochs: int, *, progress: bool =
 
 
 def _epochs(model, optimizer, data, config, state: FitState, run: RunFolder, progress: bool,
-            on_epoch: EpochHook | None, group: WorkerGroup, sample: np.ndarray | None) -> None:
+            on_epoch: EpochHook | None, group: WorkerGroup, sample: np.ndarray | None,
+            export: dict | None) -> None:
+    """Train until ``config.epochs`` or ``config.patience``; after each epoch, validation and a
+    checkpoint (which records ``export``: the :func:`export_identity` of the export trained on,
+    for ``--resume`` to check)."""
     sampler = make_sampler(data, config)
     step = group.wrap(model)
     with progress_bar("epochs", info=True, disable=not progress or not group.is_main) as bar:
@@ -293,7 +304,7 @@ def _epochs(model, optimizer, data, config, state: FitState, run: RunFolder, pro
                 state.bad_epochs += 1
             state.epoch = epoch
             run.save_checkpoint({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                                 "state": state.__dict__})
+                                 "state": state.__dict__, "export": export})
             info = (f"loss {loss:.4f}  valid auc {valid.get('auc', float('nan')):.4f}  "
                     f"R@20 {valid.get('recall@20', float('nan')):.4f}  {seconds:.1f}s/epoch")
             bar.update(task, completed=epoch, info=info)

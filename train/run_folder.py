@@ -260,17 +260,11 @@ class RunFolder:
         then_path, now_path = Path(trained_on) / EXPORT_MANIFEST, Path(given) / EXPORT_MANIFEST
         if not then_path.is_file() or not now_path.is_file():
             return
-        then, now = _json_file(then_path), _json_file(now_path)
-        differ = [key for key in SAME_EXPORT_KEYS if then.get(key) != now.get(key)]
-        if not differ:
-            return
-        why = (f" ({_split_words(then)} then, {_split_words(now)} here): its validation and test "
-               "listens may be ones the model trained on"
-               if {"split", "seed"} & set(differ) else ": another graph than the one the model learned")
-        raise RunFolderError(
-            f"{given} is not the export {self.path} was trained on ({trained_on}): it differs in "
-            f"{', '.join(differ)}{why}. Use {trained_on}, or an export made with the same flags "
-            "from the same data")
+        why = export_mismatch(_json_file(then_path), _json_file(now_path))
+        if why:
+            raise RunFolderError(
+                f"{given} is not the export {self.path} was trained on ({trained_on}): {why}. Use "
+                f"{trained_on}, or an export made with the same flags from the same data")
 
     # -- checkpoint ---------------------------------------------------------------------------------
     def save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
@@ -379,6 +373,33 @@ def _json_file(path: Path) -> dict[str, Any]:
         return json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise RunFolderError(f"{path}: unreadable JSON ({e})") from e
+
+
+def export_identity(export: Path) -> dict[str, Any] | None:
+    """The part of the export folder ``export``'s ``manifest.json`` that another export must
+    share to stand in for it (:data:`SAME_EXPORT_KEYS`); ``None`` without a manifest.
+
+    Raises:
+        RunFolderError: the manifest is unreadable.
+    """
+    path = Path(export) / EXPORT_MANIFEST
+    if not path.is_file():
+        return None
+    manifest = _json_file(path)
+    return {key: manifest.get(key) for key in SAME_EXPORT_KEYS}
+
+
+def export_mismatch(then: dict[str, Any], now: dict[str, Any]) -> str | None:
+    """Why an export of manifest ``now`` cannot stand in for one of manifest ``then`` (``"it
+    differs in split, seed (…): its validation and test listens may be ones the model trained
+    on"``), or ``None`` when they agree on :data:`SAME_EXPORT_KEYS`."""
+    differ = [key for key in SAME_EXPORT_KEYS if then.get(key) != now.get(key)]
+    if not differ:
+        return None
+    why = (f" ({_split_words(then)} then, {_split_words(now)} here): its validation and test "
+           "listens may be ones the model trained on"
+           if {"split", "seed"} & set(differ) else ": another graph than the one the model learned")
+    return f"it differs in {', '.join(differ)}{why}"
 
 
 def _split_words(manifest: dict[str, Any]) -> str:
