@@ -157,6 +157,21 @@ def test_another_setup_in_the_folder_is_refused(data, tmp_path):
         tune(data, _base(seed=1), tmp_path, trials=2, progress=False)
 
 
+def test_a_study_resumed_on_another_export_is_refused(export_dir, tmp_path):
+    """Trials are compared by their validation scores: a study started on one export and
+    resumed on an export split otherwise would pick its best across two validation sets."""
+    from tests.synthetic_export import make_export
+
+    _tune_cli(export_dir, tmp_path / "study", "--trials", "1")
+    make_export(seed=1).save(tmp_path / "other-split")
+    result = CliRunner().invoke(cli, ["tune", "--export", str(tmp_path / "other-split"), "--out",
+                                      str(tmp_path / "study"), *FAST, "--trials", "2"])
+    assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1, result.output
+    assert "is a study of another export (it differs in split" in result.output
+    assert "resume it on the export it started on" in result.output
+    _tune_cli(export_dir, tmp_path / "study", "--trials", "2")  # the same export resumes
+
+
 def test_a_model_with_nothing_to_search_runs_one_trial(data, tmp_path):
     result = tune(data, _base(model="pop"), tmp_path, trials=5, progress=False)
     assert (result.complete, result.pruned, result.best.params) == (1, 0, {})

@@ -21,8 +21,10 @@ Contract:
 - **Pruning.** A :class:`~optuna.pruners.MedianPruner` stops a trial whose validation score after
   an epoch is below the median of earlier trials at that epoch (after
   :data:`PRUNER_STARTUP_TRIALS` trials and :data:`PRUNER_WARMUP_EPOCHS` epochs).
-- **Same setup.** The study records the base config; resuming with another one (another model,
-  seed, epochs, ...) is refused.
+- **Same setup.** The study records the base config and what its export is (its manifest's
+  split, seed, graph: :func:`~mmkg.train.run_folder.export_identity`); resuming with another
+  config (another model, seed, epochs, ...) or on another export is refused: trials are compared
+  by their validation scores, which another split would make incomparable.
 
 Search spaces are a registry, :data:`SEARCH_SPACES`: model name → function of the trial and the
 base config returning the dotted config keys it sets. Each is a common part (lr, l2, d), the model's
@@ -56,6 +58,7 @@ from mmkg.registry import Registry
 from mmkg.train.config import MONITORS, TrainConfig, merge, nested
 from mmkg.train.data import TrainData
 from mmkg.train.fit import fit
+from mmkg.train.run_folder import export_mismatch
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +155,8 @@ class TuneResult:
 
 
 def tune(data: TrainData, base: TrainConfig, out: Path, *, trials: int, timeout: float | None = None,
-         progress: bool = True, pruner: optuna.pruners.BasePruner | None = None) -> TuneResult:
+         progress: bool = True, pruner: optuna.pruners.BasePruner | None = None,
+         export: dict[str, Any] | None = None) -> TuneResult:
     """Search ``base.model``'s space until the study in ``out`` has ``trials`` finished trials,
     or ``timeout`` seconds have passed (checked between trials), then write ``best.toml`` and
     ``trials.csv`` (module docstring).
@@ -165,10 +169,13 @@ def tune(data: TrainData, base: TrainConfig, out: Path, *, trials: int, timeout:
         timeout: stop starting trials after this many seconds (None: no limit).
         progress: draw a progress bar and one line per finished trial on stderr.
         pruner: replaces the default :class:`~optuna.pruners.MedianPruner`.
+        export: :func:`~mmkg.train.run_folder.export_identity` of the export ``data`` comes
+            from: a resumed study must have been started on the same (its trials' validation
+            scores are compared with each other).
 
     Raises:
         UnknownName: no search space for the model.
-        TrainError: a study of another setup in ``out``, a
+        TrainError: a study of another setup or export in ``out``, a
             sampled config that does not validate, or no complete trial at the end.
         Exception: whatever stopped a trial other than pruning (the trial is marked failed
             and does not count; ``KeyboardInterrupt`` included).
@@ -176,7 +183,7 @@ def tune(data: TrainData, base: TrainConfig, out: Path, *, trials: int, timeout:
     SEARCH_SPACES.get(base.model.name)  # UnknownName before anything is written
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    study = open_study(out, base, pruner)
+    study = open_study(out, base, pruner, export=export)
     started, ran = time.monotonic(), 0
     with progress_bar("trials", info=True, disable=not progress) as bar:
         task = bar.add_task(f"tune {base.model.name}", total=trials, completed=_count(study), info="")
@@ -195,14 +202,17 @@ def tune(data: TrainData, base: TrainConfig, out: Path, *, trials: int, timeout:
     return _finish(study, base, out, ran)
 
 
-def open_study(out: Path, base: TrainConfig, pruner: optuna.pruners.BasePruner | None = None) -> optuna.Study:
+def open_study(out: Path, base: TrainConfig, pruner: optuna.pruners.BasePruner | None = None, *,
+               export: dict[str, Any] | None = None) -> optuna.Study:
     """The study in ``out/study.db``, created or loaded; trials left running by a killed process
     are marked failed. Created under an exclusive lock of ``out/study.db.lock``: two ``mmkg
     tune`` starting at once on a new ``--out`` would both create Optuna's tables (SQLite's
     ``alembic_version`` race) and one would fail with a traceback.
 
     Raises:
-        TrainError: the study there was made with another base config.
+        TrainError: the study there was made with another base config, or on another export
+            (``export``: its :func:`~mmkg.train.run_folder.export_identity`, recorded by the
+            study's first call that gives one).
     """
     pruner = pruner or optuna.pruners.MedianPruner(n_startup_trials=PRUNER_STARTUP_TRIALS,
                                                   n_warmup_steps=PRUNER_WARMUP_EPOCHS)
@@ -220,6 +230,14 @@ def open_study(out: Path, base: TrainConfig, pruner: optuna.pruners.BasePruner |
         raise TrainError(f"{out / STUDY} is a study of another setup (differs in "
                          f"{', '.join(_differences(recorded, setup))}); rerun with the same "
                          "flags to resume it, or use another --out")
+    if export is not None:
+        recorded_export = study.user_attrs.get("export")
+        why = export_mismatch(recorded_export, export) if recorded_export is not None else None
+        if why:
+            raise TrainError(f"{out / STUDY} is a study of another export ({why}); resume it on the "
+                             "export it started on, or use another --out")
+        if recorded_export is None:
+            study.set_user_attr("export", export)
     for stale in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         log.info("trial %d was interrupted: marked failed, it will be run again", stale.number)
         study.tell(stale.number, state=TrialState.FAIL)
