@@ -45,8 +45,8 @@ def row_keys(export: ExportedGraph) -> dict[str, list]:
 
 def evaluated_listens_seen(previous: Path, export: Path) -> dict[str, dict[str, int]]:
     """Per evaluated part of ``export`` (``valid``, ``test``, and ``valid_cold``, ``test_cold``
-    when present): ``{"seen": listens the run ``previous`` trained on, "listens": the part's
-    listens}``, matched by (user id, track id). The previous run trained on its export's
+    when present): ``{"seen": s, "listens": n}``, of its ``n`` listens the ``s`` that the run
+    ``previous`` trained on, matched by (user id, track id). The previous run trained on its export's
     ``train`` split, or on its train, valid and test listens when it was refit. Any seen listen
     makes the new run's validation (its selection) and test figures flatter the warm start: a
     daily export splits each user's listens anew, so yesterday's training listens land in
