@@ -78,6 +78,33 @@ def test_resume_refuses_an_export_split_otherwise(tmp_path):
     assert resumed["epochs_run"] == 3
 
 
+def test_an_export_without_validation_listens_is_refused_and_without_test_says_so(tmp_path):
+    """No validation listens (``--ratios 8:0:2``, or users too short for a validation share):
+    selection had nothing to select on and kept epoch 0, and ``--refit`` then published an
+    untrained model; now one line, and no run folder. No test listens: the validation figures,
+    and a caption instead of an empty table. A model that does not train needs no validation."""
+    empty = np.empty((0, 2), dtype=np.int64)
+    for name, parts in (("no-valid", ("valid", "valid_neg")), ("no-test", ("test", "test_neg"))):
+        export = make_export()
+        export.split = {**export.split, **{part: empty for part in parts}}
+        export.save(tmp_path / name)
+
+    def train(export: str, *args: str):
+        return CliRunner().invoke(cli, ["train", "--export", str(tmp_path / export), "--out",
+                                        str(tmp_path / f"run-{export}-{len(args)}"), "--set",
+                                        "epochs=1", "--set", "model.dim=8", "--quiet", *args])
+
+    refused = train("no-valid")
+    assert refused.exit_code == 1 and len(refused.output.strip().splitlines()) == 1, refused.output
+    assert "holds no validation listens, and `mmkg train` selects its epoch on them" in refused.output
+    assert not (tmp_path / "run-no-valid-0").exists()
+    assert train("no-valid", "--model", "pop").exit_code == 0
+    untested = train("no-test")
+    assert untested.exit_code == 0, untested.output
+    assert "no test listens: no test figures" in " ".join(untested.output.split())
+    assert "│ recall@20" in untested.output and "│    – │" in untested.output
+
+
 def test_no_validation_or_test_pair_reaches_training(data, tmp_path):
     train = {tuple(p) for p in data.split["train"]}
     held_out = {tuple(p) for k in ("valid", "test") for p in data.split[k]}

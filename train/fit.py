@@ -165,7 +165,8 @@ def fit(data: TrainData, config: TrainConfig, out: Path, *, export_path: Path | 
     Returns the ``metrics.json`` content (``test`` is ``{}`` when not evaluated).
 
     Raises:
-        TrainError: ``config.monitor`` is a ``cold_*`` metric and ``data`` holds no new tracks.
+        TrainError: ``config.monitor`` is a ``cold_*`` metric and ``data`` holds no new tracks;
+            or the model trains and ``data`` holds no validation listens to select its epoch on.
     """
     if config.monitor.startswith("cold_") and not data.cold_items.size:
         raise TrainError(f"monitor {config.monitor} selects on new tracks, and this export holds none out: "
@@ -173,6 +174,12 @@ def fit(data: TrainData, config: TrainConfig, out: Path, *, export_path: Path | 
     run = RunFolder(out)
     torch.manual_seed(config.seed)
     model = build_model(config.model, data, np.random.default_rng(config.seed))
+    selects_on = "valid_cold" if config.monitor.startswith("cold_") else "valid"
+    if model.trainable and not len(data.split.get(selects_on, ())):
+        raise TrainError("this export holds no validation listens, and `mmkg train` selects its epoch "
+                         "on them: export with a validation share, e.g. `mmkg export --ratios 6:2:2` "
+                         "(per user, ⌊n·r⌋ of n listens: a user with fewer than 1/r listens puts none "
+                         "there)")
     checkpoint = run.load_checkpoint() if resume and model.trainable else None
     trained_on = export_identity(Path(export_path)) if export_path else None
     if checkpoint is not None:

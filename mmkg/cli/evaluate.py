@@ -40,14 +40,17 @@ def set_threads(threads: int | None) -> None:
 
 
 def print_metrics(valid: dict[str, float], test: dict[str, float]) -> None:
-    """One table: every test metric, with its validation value beside it."""
+    """One table: every test metric, with its validation value beside it; without test
+    metrics (an export with no test listens), the validation ones, and a caption that says so."""
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="metrics")
+    table = Table(title="metrics", caption=None if test else
+                  "this export holds no test listens: no test figures")
     table.add_column("metric")
     table.add_column("valid", justify="right")
     table.add_column("test", justify="right")
-    for key in test:
-        table.add_row(key, f"{valid.get(key, float('nan')):.4f}", f"{test[key]:.4f}")
+    for key in test or valid:
+        table.add_row(key, f"{valid.get(key, float('nan')):.4f}",
+                      f"{test[key]:.4f}" if key in test else "–")
     Console().print(table)
