@@ -173,6 +173,19 @@ def test_zero_crossing_rate_is_librosas():
         assert np.array_equal(audio._zero_crossing_rate(y), expected)
 
 
+def _edge_signals(rng: np.random.Generator, genre: str, tempo: float) -> list[np.ndarray]:
+    """Mono float32 signals at the extractor's rate: 1 s of silence, a 2-s 440 Hz tone, 2 s of
+    noise, 5 s of a synthesised ``genre`` track at ``tempo``, and one window's worth of noise."""
+    from mmkg.ingest.features import audio
+
+    t = np.arange(audio.SAMPLE_RATE * 2) / audio.SAMPLE_RATE
+    return [np.zeros(audio.SAMPLE_RATE, dtype=np.float32),
+            np.sin(2 * np.pi * 440 * t).astype(np.float32),
+            rng.normal(size=audio.SAMPLE_RATE * 2).astype(np.float32),
+            synth_audio(rng, genre, tempo)[:audio.SAMPLE_RATE * 5],
+            rng.normal(size=audio.N_FFT).astype(np.float32)]
+
+
 def test_spectral_contrast_is_librosas_to_the_last_bit():
     """Silence, a pure tone, noise, a synthesised track and a clip shorter than one window: the
     partitioned contrast of :mod:`~mmkg.ingest.features.audio` equals
@@ -181,14 +194,7 @@ def test_spectral_contrast_is_librosas_to_the_last_bit():
 
     from mmkg.ingest.features import audio
 
-    rng = np.random.default_rng(1)
-    t = np.arange(audio.SAMPLE_RATE * 2) / audio.SAMPLE_RATE
-    signals = [np.zeros(audio.SAMPLE_RATE, dtype=np.float32),
-               np.sin(2 * np.pi * 440 * t).astype(np.float32),
-               rng.normal(size=audio.SAMPLE_RATE * 2).astype(np.float32),
-               synth_audio(rng, "jazz", 96.0)[:audio.SAMPLE_RATE * 5],
-               rng.normal(size=audio.N_FFT).astype(np.float32)]
-    for y in signals:
+    for y in _edge_signals(np.random.default_rng(1), "jazz", 96.0):
         stft = np.abs(librosa.stft(y, n_fft=audio.N_FFT, hop_length=audio.HOP)) * audio.LEVEL
         expected = librosa.feature.spectral_contrast(S=stft, sr=audio.SAMPLE_RATE)
         assert np.array_equal(audio._spectral_contrast(stft, audio.SAMPLE_RATE), expected)
@@ -202,14 +208,7 @@ def test_single_precision_stft_is_librosas():
 
     from mmkg.ingest.features import audio
 
-    rng = np.random.default_rng(2)
-    t = np.arange(audio.SAMPLE_RATE * 2) / audio.SAMPLE_RATE
-    signals = [np.zeros(audio.SAMPLE_RATE, dtype=np.float32),
-               np.sin(2 * np.pi * 440 * t).astype(np.float32),
-               rng.normal(size=audio.SAMPLE_RATE * 2).astype(np.float32),
-               synth_audio(rng, "metal", 170.0)[:audio.SAMPLE_RATE * 5],
-               rng.normal(size=audio.N_FFT).astype(np.float32)]
-    for y in signals:
+    for y in _edge_signals(np.random.default_rng(2), "metal", 170.0):
         expected = np.abs(librosa.stft(y, n_fft=audio.N_FFT, hop_length=audio.HOP))
         got = audio._magnitude(y)
         assert got.shape == expected.shape and got.dtype == np.float32
