@@ -37,7 +37,7 @@ from mmkg.train.model import Recommender, build_model
 from mmkg.train.model.base import tie_order, top_k
 from mmkg.train.run_folder import Embeddings, RunFolder, export_identity, export_mismatch
 from mmkg.train.registry import NEGATIVES
-from mmkg.train.warm_start import evaluated_listens_seen, warm_start
+from mmkg.train.warm_start import warm_start
 from mmkg.train.worker_group import SINGLE, WorkerGroup
 
 log = logging.getLogger(__name__)
@@ -193,9 +193,7 @@ def fit(data: TrainData, config: TrainConfig, out: Path, *, export_path: Path | 
     if init_from is not None and checkpoint is None:
         if export_path is None:
             raise ValueError("init_from needs export_path")
-        warm = {"run": str(Path(init_from).resolve()),
-                "rows": warm_start(model, export_path, Path(init_from)),
-                "seen": evaluated_listens_seen(Path(init_from), export_path)}
+        warm = {"run": str(Path(init_from).resolve()), **warm_start(model, export_path, Path(init_from))}
         seen = sum(part["seen"] for part in warm["seen"].values())
         if seen and group.is_main:
             log.warning("--init-from %s: %s of the %s validation and test listens here are listens "

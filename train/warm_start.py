@@ -43,18 +43,16 @@ def row_keys(export: ExportedGraph) -> dict[str, list]:
     }
 
 
-def evaluated_listens_seen(previous: Path, export: Path) -> dict[str, dict[str, int]]:
-    """Per evaluated part of ``export`` (``valid``, ``test``, and ``valid_cold``, ``test_cold``
-    when present): ``{"seen": s, "listens": n}``, of its ``n`` listens the ``s`` that the run
-    ``previous`` trained on, matched by (user id, track id). The previous run trained on its export's
-    ``train`` split, or on its train, valid and test listens when it was refit. Any seen listen
-    makes the new run's validation (its selection) and test figures flatter the warm start: a
-    daily export splits each user's listens anew, so yesterday's training listens land in
-    today's validation and test (``bench/refresh.py`` rewrites the day-0 split to avoid it)."""
-    run = RunFolder(previous)
-    old = ExportedGraph.load(run.load_embedded_model().export, mmap=True)
-    new = ExportedGraph.load(Path(export), mmap=True)
-    parts = ("train", "valid", "test") if "refit" in run.load_metrics() else ("train",)
+def evaluated_listens_seen(old: ExportedGraph, new: ExportedGraph, *, refit: bool
+                           ) -> dict[str, dict[str, int]]:
+    """Per evaluated part of the export ``new`` (``valid``, ``test``, and ``valid_cold``,
+    ``test_cold`` when present): ``{"seen": s, "listens": n}``, of its ``n`` listens the ``s``
+    that a run trained on ``old`` trained on, matched by (user id, track id): the ``train``
+    split of ``old``, or its train, valid and test listens when the run was ``refit``. Any seen
+    listen makes the new run's validation (its selection) and test figures flatter the warm
+    start: a daily export splits each user's listens anew, so yesterday's training listens land
+    in today's validation and test (``bench/refresh.py`` rewrites the day-0 split to avoid it)."""
+    parts = ("train", "valid", "test") if refit else ("train",)
     trained = np.concatenate([np.asarray(old.split[k]).reshape(-1, 2) for k in parts if k in old.split])
     users = _index_in(old.id_maps.get(Label.USER.value, []), new.id_maps.get(Label.USER.value, []))
     tracks = _index_in(old.id_maps.get(Label.TRACK.value, []), new.id_maps.get(Label.TRACK.value, []))
@@ -77,10 +75,12 @@ def _index_in(old_ids: list, new_ids: list) -> np.ndarray:
     return np.array([where.get(key, -1) for key in old_ids], dtype=np.int64)
 
 
-def warm_start(model: Recommender, export: Path, previous: Path) -> dict[str, dict[str, int]]:
+def warm_start(model: Recommender, export: Path, previous: Path
+               ) -> dict[str, dict[str, dict[str, int]]]:
     """Load the weights of run ``previous`` into ``model`` (built on the export ``export``),
-    matching the rows of its id tables by id (module docstring); return per id table
-    ``{"kept": rows taken from the previous run, "fresh": rows left as initialised}``.
+    matching the rows of its id tables by id (module docstring); return ``{"rows": per id table
+    {"kept": rows taken from the previous run, "fresh": rows left as initialised}, "seen":``
+    :func:`evaluated_listens_seen` ``}``.
 
     Raises:
         TrainError: the model cannot warm-start, or ``previous`` holds another model or
@@ -95,8 +95,9 @@ def warm_start(model: Recommender, export: Path, previous: Path) -> dict[str, di
     if saved.export is None:
         raise TrainError(f"--init-from: {run.path} records no export folder, so its rows cannot "
                          "be matched by id")
-    old_keys = row_keys(ExportedGraph.load(saved.export, mmap=True))
-    new_keys = row_keys(ExportedGraph.load(Path(export), mmap=True))
+    old_export = ExportedGraph.load(saved.export, mmap=True)
+    new_export = ExportedGraph.load(Path(export), mmap=True)
+    old_keys, new_keys = row_keys(old_export), row_keys(new_export)
     state = model.state_dict()
     if set(saved.state_dict) != set(state):
         raise TrainError(f"--init-from: {run.path} holds another model (parameters "
@@ -120,4 +121,5 @@ def warm_start(model: Recommender, export: Path, previous: Path) -> dict[str, di
         state[name] = table
         report[name] = {"kept": int(kept.sum()), "fresh": int((~kept).sum())}
     model.load_state_dict(state)
-    return report
+    return {"rows": report,
+            "seen": evaluated_listens_seen(old_export, new_export, refit="refit" in run.load_metrics())}

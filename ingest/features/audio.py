@@ -5,8 +5,9 @@ The file is decoded (``soundfile``), one window of at most ``MAX_SECONDS``: from
 preview is read from 7.5 s to 22.5 s); averaged to mono and resampled to
 ``SAMPLE_RATE`` Hz (``soxr``). One STFT (``N_FFT`` = 1024, 46 ms; hop ``HOP`` = 512, 23 ms) feeds
 every descriptor: the magnitude (single-precision FFT), its power and one mel spectrogram (a
-sparse filter bank) are computed once and reused. Tempo comes from one autocorrelation of the whole onset-strength curve (librosa's
-log-normal tempo prior around 120 BPM), not from a tempogram of every frame.
+sparse filter bank) are computed once and reused. Tempo comes from one autocorrelation of the
+whole onset-strength curve (librosa's log-normal tempo prior around 120 BPM), not from a
+tempogram of every frame.
 
 =========  ====  ===========================================================================
 slice      dims  value
