@@ -112,7 +112,7 @@ def load_run(run: Path, export_path: Path | None = None) -> tuple[Recommender, T
     path = export_path or saved.export
     if path is None:
         raise RunFolderError(f"{run}/{RunFolder.MODEL} records no export folder: pass --export")
-    if export_path is not None:
+    if export_path is not None and saved.export is not None:
         folder.check_export(Path(export_path), saved.export)
     data = TrainData.from_export(ExportedGraph.load(Path(path), mmap=True), config.model.modality_names)
     model = build_model(config.model, data, np.random.default_rng(config.seed))
