@@ -257,10 +257,8 @@ class RunFolder:
         trained_on = trained_on or self.load_model().export
         if trained_on is None or Path(given).resolve() == Path(trained_on).resolve():
             return
-        then_path, now_path = Path(trained_on) / EXPORT_MANIFEST, Path(given) / EXPORT_MANIFEST
-        if not then_path.is_file() or not now_path.is_file():
-            return
-        why = export_mismatch(_json_file(then_path), _json_file(now_path))
+        then, now = export_identity(Path(trained_on)), export_identity(Path(given))
+        why = export_mismatch(then, now) if then is not None and now is not None else None
         if why:
             raise RunFolderError(
                 f"{given} is not the export {self.path} was trained on ({trained_on}): {why}. Use "
