@@ -277,7 +277,7 @@ class _World:
         if media:
             _add_media_columns(tracks, np.arange(n), self.tags)
         artists = pd.DataFrame({"id": _ids("a", self.n_artists),
-                                "name": ["The " + t + "s" for t in _titles(rng, self.n_artists)]})
+                                "name": ["The " + _plural(t) for t in _titles(rng, self.n_artists)]})
         albums = pd.DataFrame({"id": _ids("al", n_albums), "title": _titles(rng, n_albums),
                                "artist_id": _ids("a", self.n_artists)[self.album_artist]})
         return {
@@ -664,6 +664,14 @@ def _titles(rng: np.random.Generator, n: int) -> np.ndarray:
     adj = np.array(_TITLE_ADJ, dtype=object)[rng.integers(0, len(_TITLE_ADJ), n)]
     noun = np.array(_TITLE_NOUN, dtype=object)[rng.integers(0, len(_TITLE_NOUN), n)]
     return adj + " " + noun
+
+
+def _plural(title: str) -> str:
+    """A band name's plural of ``title``'s last noun: "Second City" → "Second Cities",
+    "Wild Echo" → "Wild Echoes", "Paper Road" → "Paper Roads"."""
+    if title.endswith("y"):
+        return title[:-1] + "ies"
+    return title + ("es" if title.endswith("o") else "s")
 
 
 def _pick(rng: np.random.Generator, options: tuple[str, ...]) -> str:
