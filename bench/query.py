@@ -165,7 +165,8 @@ def main() -> None:
         "recommend": lambda: {"userId": users[rng.integers(len(users))], "k": 10, "genre": None,
                               "newOnly": False},
         "similar_tracks": lambda: {"trackId": f"t{rng.integers(args.tracks)}", "k": 10},
-        "explain": lambda: dict(zip(("userId", "explainedTrackId"), pairs[rng.integers(len(pairs))]), limit=5),
+        "explain": lambda: dict(zip(("userId", "explainedTrackId"), pairs[rng.integers(len(pairs))]),
+                                likedTrackIds=None, limit=5),
     }
     results["latency"] = []
     print(f"{'query':<16}{'clients':>8}{'n':>7}{'p50 ms':>9}{'p99 ms':>9}{'qps':>8}")

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from neo4j import Driver
 
 from mmkg.errors import NotFoundError
-from mmkg.graph import read_named, read_together
+from mmkg.graph import read_together
 from mmkg.schema import Serve
 
 
@@ -59,10 +59,10 @@ NO_VECTOR_YET = ("a track that arrived after the model was trained gets one from
                  "--new-tracks`, if it has media or KG facts")
 
 
-def check_tracks(driver: Driver, database: str, track_ids: list[str]) -> None:
+def check_tracks(read, track_ids: list[str]) -> None:
     """Raise :class:`NotFoundError` if a track is unknown, no model is published, or none of the
-    tracks has a vector of the current model."""
-    rows = read_named(driver, database, "recommend_track_state", trackIds=track_ids)
+    tracks has a vector of the current model (``read`` as :func:`mmkg.graph.read_together`'s)."""
+    rows = read("recommend_track_state", trackIds=track_ids)
     unknown = [r["id"] for r in rows if not r["exists"]]
     if unknown:
         raise NotFoundError(f"unknown track(s): {', '.join(unknown)}")
@@ -74,14 +74,23 @@ def check_tracks(driver: Driver, database: str, track_ids: list[str]) -> None:
 
 
 def for_liked_tracks(driver: Driver, database: str, track_ids: list[str], *, k: int = 10,
-                     new_only: bool = False) -> list[dict]:
+                     new_only: bool = False, explain: bool = False) -> list[dict]:
     """Cold start: the ``k`` tracks nearest to the mean embedding of ``track_ids`` (with
-    ``new_only``, the ``k`` nearest tracks nobody has listened to)."""
-    check_tracks(driver, database, track_ids)
-    rows = ranked(read_named(driver, database, "cold_start", trackIds=track_ids, k=k, newOnly=new_only))
-    if new_only and not rows:
-        raise NotFoundError(NO_NEW_RELEASE)
-    return rows
+    ``new_only``, the ``k`` nearest tracks nobody has listened to), read in one transaction.
+
+    With ``explain`` each row gets ``reasons`` and ``reasonKinds`` as from :func:`for_user`,
+    relative to the liked tracks ("... as 2 track(s) you like", "sounds like '<liked track>'").
+    """
+    def work(read) -> list[dict]:
+        check_tracks(read, track_ids)
+        rows = ranked(read("cold_start", trackIds=track_ids, k=k, newOnly=new_only))
+        if new_only and not rows:
+            raise NotFoundError(NO_NEW_RELEASE)
+        if explain:
+            _add_reasons(read, rows, userId=None, likedTrackIds=track_ids)
+        return rows
+
+    return read_together(driver, database, work)
 
 
 def for_user(driver: Driver, database: str, user: str, *, k: int = 10, genre: str | None = None,
@@ -136,11 +145,17 @@ def _for_user(read, user: str, *, k: int, genre: str | None, new_only: bool,
         raise NotFoundError(f"user {user!r} has no listening history; try "
                             "`mmkg recommend --like TRACK [--like TRACK ...]`")
     if explain:
-        for row in result.rows:
-            reasons = read("explain", userId=user, explainedTrackId=row["trackId"], limit=REASONS)
-            row["reasons"] = [r["reason"] for r in reasons]
-            row["reasonKinds"] = [r["kind"] for r in reasons]
+        _add_reasons(read, result.rows, userId=user, likedTrackIds=None)
     return result
+
+
+def _add_reasons(read, rows: list[dict], **whose) -> None:
+    """Give each row ``reasons``, up to :data:`REASONS` sentences of ``explain.cypher`` for its
+    track (``whose``: its ``userId`` and ``likedTrackIds``), and ``reasonKinds``, their kinds."""
+    for row in rows:
+        reasons = read("explain", **whose, explainedTrackId=row["trackId"], limit=REASONS)
+        row["reasons"] = [r["reason"] for r in reasons]
+        row["reasonKinds"] = [r["kind"] for r in reasons]
 
 
 def _no_rows(user: str, model: str, genre: str | None, new_only: bool) -> str:
@@ -157,5 +172,8 @@ def _no_rows(user: str, model: str, genre: str | None, new_only: bool) -> str:
 
 def similar_tracks(driver: Driver, database: str, track: str, *, k: int = 10) -> list[dict]:
     """The ``k`` tracks nearest to ``track`` in the current embedding space (vector index)."""
-    check_tracks(driver, database, [track])
-    return ranked(read_named(driver, database, "similar_tracks", trackId=track, k=k))
+    def work(read) -> list[dict]:
+        check_tracks(read, [track])
+        return ranked(read("similar_tracks", trackId=track, k=k))
+
+    return read_together(driver, database, work)

@@ -75,7 +75,8 @@ def calibrated(driver, database, tmp_path_factory):
 
 def explain(driver, database, user: str, track: str) -> list[dict]:
     records, _, _ = driver.execute_query(load_query("explain"), {
-        "userId": user, "explainedTrackId": track, "limit": 10}, database_=database)
+        "userId": user, "likedTrackIds": None, "explainedTrackId": track, "limit": 10},
+        database_=database)
     return [r.data() for r in records]
 
 
@@ -148,7 +149,8 @@ def test_explain_raises_no_notifications(calibrated, settings, database):
                               notifications_min_severity="INFORMATION") as loud:
         for user, track in (("u1", "t3"), ("u0", "t8"), ("u0", None)):
             records, summary, _ = loud.execute_query(load_query("explain"), {
-                "userId": user, "explainedTrackId": track, "limit": 5}, database_=database)
+                "userId": user, "likedTrackIds": None, "explainedTrackId": track, "limit": 5},
+                database_=database)
             notes = [s.status_description for s in summary.gql_status_objects if s.is_notification]
             assert records and notes == [], (user, track)
 
@@ -163,6 +165,18 @@ def test_cli_recommend_explain_prints_modality_reasons(calibrated):
     out = CliRunner().invoke(cli, ["recommend", "u1", "--k", "8", "--explain"])
     assert out.exit_code == 0, out.output
     assert "- sounds like 'Song 1' (closer than 99 % of track pairs)" in out.output
+
+
+@pytest.mark.usefixtures("uri_scheme")
+def test_cli_cold_start_explains_sound_through_a_liked_track(calibrated):
+    """Someone known only by liking t1 is told that t3 sounds like it (t1's planted twin)."""
+    out = CliRunner().invoke(cli, ["recommend", "--like", "t1", "--k", "11", "--explain", "--json"])
+    assert out.exit_code == 0, out.output
+    t3 = next(row for row in json.loads(out.output) if row["trackId"] == "t3")
+    assert t3["reasons"][t3["reasonKinds"].index("audio")] == (
+        "sounds like 'Song 1' (closer than 99 % of track pairs)")
+    t8 = next(row for row in json.loads(out.output) if row["trackId"] == "t8")
+    assert "audio" not in t8["reasonKinds"]
 
 
 def test_sample_pairs_all_or_seeded_uniform():

@@ -20,7 +20,7 @@ READ_QUERIES = {
     "recommend": {"userId": "u0", "k": 10, "genre": None, "newOnly": False},
     "similar_tracks": {"trackId": "t0", "k": 3},
     "cold_start": {"trackIds": ["t0", "t2"], "k": 3, "newOnly": False},
-    "explain": {"userId": "u0", "explainedTrackId": "t8", "limit": 5},
+    "explain": {"userId": "u0", "likedTrackIds": None, "explainedTrackId": "t8", "limit": 5},
     "current_vectors": {"ids": ["t0", "u0"]},
     "published_recommendations": {},
 }
@@ -142,9 +142,10 @@ def test_cold_start_averages_liked_tracks_and_excludes_them(published, driver, d
     assert all(int(t[1:]) % 2 == 1 for t in ids)  # jazz likes → jazz tracks
 
 
-def reasons(driver, database, user: str, track: str) -> list[str]:
+def reasons(driver, database, user: str | None, track: str, liked: list[str] | None = None) -> list[str]:
     """The KG reasons (this graph has no features, so no modality reason)."""
-    got = rows(driver, database, "explain", userId=user, explainedTrackId=track, limit=10)
+    got = rows(driver, database, "explain", userId=user, likedTrackIds=liked, explainedTrackId=track,
+               limit=10)
     assert {r["kind"] for r in got} <= {"kg"} and all(r["closerThan"] is None for r in got)
     assert [r["hops"] for r in got] == sorted(r["hops"] for r in got)
     assert all(r["path"] is not None and r["support"] == len(r["listened"]) for r in got)
@@ -162,6 +163,17 @@ def test_explain_shared_genre_artist_and_album(published, driver, database):
     ]
     assert reasons(driver, database, "u0", "t11") == []  # jazz, by Cleo: nothing within 3 hops
     assert reasons(driver, database, "u-new", "t7") == []
+
+
+def test_explain_for_liked_tracks_points_to_them(published, driver, database):
+    """``$likedTrackIds`` replaces the user's listens: the reasons reach the liked tracks only,
+    worded for someone who likes them, with or without a user."""
+    assert reasons(driver, database, None, "t8", ["t0", "t4"]) == [
+        "same Genre 'rock' as 2 track(s) you like: 'Song 0', 'Song 4'"]
+    assert reasons(driver, database, "u0", "t3", ["t4"]) == [  # u0's t0 (same Artist) ignored
+        "linked through Artist 'Ada' and Album 'First Album' to 1 track(s) you like: 'Song 4'"]
+    assert reasons(driver, database, None, "t3", ["t3"]) == []  # the track itself is no reason
+    assert reasons(driver, database, None, "t8", []) == []
 
 
 def test_explain_follows_generic_kg_relations(published, driver, database):
@@ -220,10 +232,23 @@ def test_cli_cold_start_and_similar(published):
     assert out.exit_code == 1 and "unknown track(s): t99" in out.output
     out = mmkg("recommend", "--like", "t99")
     assert out.exit_code == 1 and "unknown track" in out.output
-    for extra, named in ((["u0"], "USER"), (["--genre", "rock"], "--genre"), (["--explain"], "--explain"),
-                         (["u0", "--explain"], "USER and --explain")):
+    for extra, named in ((["u0"], "USER"), (["--genre", "rock"], "--genre"),
+                         (["u0", "--genre", "rock"], "USER and --genre")):
         out = mmkg("recommend", "--like", "t1", *extra)  # never silently ignored
         assert out.exit_code == 2 and f"{named} cannot apply" in out.output, out.output
+
+
+@pytest.mark.usefixtures("uri_scheme")
+def test_cli_cold_start_explains_through_the_liked_tracks(published):
+    out = mmkg("recommend", "--like", "t0", "--like", "t4", "--k", "12", "--json", "--explain")
+    assert out.exit_code == 0, out.output
+    t8 = next(row for row in json.loads(out.output) if row["trackId"] == "t8")
+    assert t8["reasons"] == ["same Genre 'rock' as 2 track(s) you like: 'Song 0', 'Song 4'"]
+    assert t8["reasonKinds"] == ["kg"]
+    out = mmkg("recommend", "--like", "t0", "--like", "t4", "--k", "12", "--explain")
+    assert out.exit_code == 0, out.output
+    assert "- same Genre 'rock' as 2 track(s) you like: 'Song 0', 'Song 4'" in out.output
+    assert "(no knowledge-graph path, nor a close modality, to the liked tracks)" in out.output
 
 
 BROWSER = CYPHER_DIR / "browser"

@@ -21,9 +21,10 @@ FILTERED_RANKS = "rank: each track's place in the user's whole list"
 """Printed under a known user's list filtered by ``--new`` or ``--genre``, whose ranks skip."""
 
 
-def _emit(rows: list[dict], as_json: bool, title: str, note: str | None = None) -> None:
-    """``rows`` as JSON, or as a table (with their reasons, when they have some) under ``title``,
-    then ``note`` when given."""
+def _emit(rows: list[dict], as_json: bool, title: str, note: str | None = None,
+          no_reason: str = "") -> None:
+    """``rows`` as JSON, or as a table (with their reasons, when they have some, ``no_reason``
+    under a track without one) under ``title``, then ``note`` when given."""
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))
         return
@@ -31,7 +32,7 @@ def _emit(rows: list[dict], as_json: bool, title: str, note: str | None = None) 
     from rich.table import Table
 
     if any("reasons" in row for row in rows):
-        _emit_explained(rows, title)
+        _emit_explained(rows, title, no_reason)
     else:
         table = Table(title=title)
         columns = [c for c in ("rank", "trackId", "title", "artist", "score") if rows and c in rows[0]]
@@ -44,12 +45,14 @@ def _emit(rows: list[dict], as_json: bool, title: str, note: str | None = None) 
         Console().print(note, style="dim", highlight=False, markup=False)
 
 
-NO_REASON = "(no knowledge-graph path, nor a close modality, to what they listened to)"
+NO_REASON = "(no knowledge-graph path, nor a close modality, to {whose})"
+"""Printed under an explained track without a reason; ``whose``: the tracks reasons point to."""
 
 
-def _emit_explained(rows: list[dict], title: str) -> None:
-    """One line per track (rank, id, title, artist, score), then its reasons below it, each
-    wrapped under a hanging indent, so the text reads in an 80-column terminal."""
+def _emit_explained(rows: list[dict], title: str, no_reason: str) -> None:
+    """One line per track (rank, id, title, artist, score), then its reasons below it (or
+    ``no_reason``), each wrapped under a hanging indent, so the text reads in an 80-column
+    terminal."""
     import textwrap
 
     from rich.console import Console
@@ -63,7 +66,7 @@ def _emit_explained(rows: list[dict], title: str) -> None:
                              (f"  score {row['score']:.4f}", "dim"))
         head.overflow, head.no_wrap = "ellipsis", True
         console.print(head)
-        for reason in row.get("reasons") or [NO_REASON]:
+        for reason in row.get("reasons") or [no_reason]:
             console.print(textwrap.fill(reason, width=max(console.width, 40), initial_indent="     - ",
                                         subsequent_indent="       "), highlight=False, markup=False)
 
@@ -79,7 +82,8 @@ def _emit_explained(rows: list[dict], title: str) -> None:
 @click.option("--like", "liked", multiple=True, metavar="TRACK",
               help="Cold start: recommend for someone who likes these tracks (repeatable).")
 @click.option("--explain", is_flag=True, help="Add the reasons of each track: knowledge-graph paths and "
-              "calibrated modality similarities (sound, lyrics, cover) to tracks USER listened to.")
+              "calibrated modality similarities (sound, lyrics, cover) to tracks USER listened to "
+              "(or to the --like tracks).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
 @pass_app
 def recommend(app: AppContext, user: str | None, k: int, genre: str | None, new_only: bool,
@@ -88,14 +92,16 @@ def recommend(app: AppContext, user: str | None, k: int, genre: str | None, new_
     from mmkg import recommend as recs
 
     if liked:
-        ignored = [flag for flag, given in (("USER", user is not None), ("--genre", genre is not None),
-                                            ("--explain", explain)) if given]
+        ignored = [flag for flag, given in (("USER", user is not None), ("--genre", genre is not None))
+                   if given]
         if ignored:
             raise click.UsageError(f"--like recommends for someone known only by liked tracks: "
                                    f"{' and '.join(ignored)} cannot apply to it")
-        rows = recs.for_liked_tracks(app.driver(), app.database, list(liked), k=k, new_only=new_only)
+        rows = recs.for_liked_tracks(app.driver(), app.database, list(liked), k=k, new_only=new_only,
+                                     explain=explain)
         what = "new releases" if new_only else "cold start"
-        return _emit(rows, as_json, f"{what} from {len(liked)} liked track(s)")
+        return _emit(rows, as_json, f"{what} from {len(liked)} liked track(s)",
+                     no_reason=NO_REASON.format(whose="the liked tracks"))
     if user is None:
         raise click.UsageError("give a USER, or --like TRACK for a cold start")
     result = recs.for_user(app.driver(), app.database, user, k=k, genre=genre, new_only=new_only,
@@ -106,7 +112,7 @@ def recommend(app: AppContext, user: str | None, k: int, genre: str | None, new_
     what = "new releases" if new_only else "recommendations"
     filtered = (new_only or genre is not None) and not result.cold_start
     _emit(result.rows, as_json, f"{what} for user {user} (model {result.model})",
-          FILTERED_RANKS if filtered else None)
+          FILTERED_RANKS if filtered else None, NO_REASON.format(whose="what they listened to"))
 
 
 @click.command()
