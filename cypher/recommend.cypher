@@ -2,7 +2,7 @@
 // without tracks the user already LISTENED to; optionally only tracks of one genre, or only new
 // releases (tracks nobody has LISTENED to: the model places them by media and KG facts alone).
 // Browser:  :param userId => 'u1'; :param k => 10; :param genre => null; :param newOnly => false
-// Params:   $userId (string), $k (int), $genre (Genre id or name, or null = any genre),
+// Params:   $userId (string), $k (int), $genre (Genre id, or name in any case, or null = any genre),
 //           $newOnly (bool: true = only tracks without a listen)
 // Returns:  rank (int, 1 = best of the model's list), trackId, title, artist (name or null),
 //           score (float), model (Model.id); no rows when the user has none
@@ -13,7 +13,7 @@ WITH m.id AS model LIMIT 1
 MATCH (u:User {id: $userId})-[r:RECOMMENDED]->(t:Track)
 WHERE r.model = model
   AND NOT EXISTS { (u)-[:LISTENED]->(t) }
-  AND ($genre IS NULL OR EXISTS { (t)-[:HAS_GENRE]->(g:Genre) WHERE g.id = $genre OR g.name = $genre })
+  AND ($genre IS NULL OR EXISTS { (t)-[:HAS_GENRE]->(g:Genre) WHERE g.id = $genre OR toLower(g.name) = toLower($genre) })
   AND (NOT $newOnly OR NOT EXISTS { (t)<-[:LISTENED]-(:User) })
 WITH model, r, t ORDER BY r.rank LIMIT toInteger($k)
 RETURN r.rank AS rank, t.id AS trackId, t.title AS title,

@@ -7,7 +7,7 @@
 // the best few more surely in a wider beam. The listened ones are skipped, the rest ranked by
 // their exact dot product with the user's vector, then filtered by $genre and $newOnly.
 // Browser:  :param userId => 'u1'; :param k => 10; :param genre => null; :param newOnly => false
-// Params:   $userId (string), $k (int), $genre (Genre id or name, or null = any genre),
+// Params:   $userId (string), $k (int), $genre (Genre id, or name in any case, or null = any genre),
 //           $newOnly (bool: true = only new releases, tracks nobody has LISTENED to)
 // Returns:  rank (int, 1 = best of the model's tracks the user did not listen to), trackId,
 //           title, artist (name or null), score (float: sigmoid of the dot product, as in
@@ -32,7 +32,7 @@ ORDER BY dot DESC
 WITH m, collect({track: node, dot: dot}) AS ranked
 UNWIND range(1, size(ranked)) AS rank
 WITH m, rank, ranked[rank - 1].track AS t, ranked[rank - 1].dot AS dot
-WHERE ($genre IS NULL OR EXISTS { (t)-[:HAS_GENRE]->(g:Genre) WHERE g.id = $genre OR g.name = $genre })
+WHERE ($genre IS NULL OR EXISTS { (t)-[:HAS_GENRE]->(g:Genre) WHERE g.id = $genre OR toLower(g.name) = toLower($genre) })
   AND (NOT $newOnly OR NOT EXISTS { (t)<-[:LISTENED]-(:User) })
 WITH m, rank, t, dot ORDER BY rank LIMIT toInteger($k)
 RETURN rank, t.id AS trackId, t.title AS title,

@@ -134,6 +134,8 @@ def _for_user(read, user: str, *, k: int, genre: str | None, new_only: bool,
         query = "recommend_vectors" if state["serve"] == Serve.VECTORS else "recommend"
         result.rows = read(query, userId=user, k=k, genre=genre, newOnly=new_only)
         if not result.rows:
+            if genre is not None:
+                check_genre(read, genre)
             raise NotFoundError(_no_rows(user, state["model"], genre, new_only))
         result.model = result.rows[0]["model"]
     elif state["history"]:
@@ -156,6 +158,15 @@ def _add_reasons(read, rows: list[dict], **whose) -> None:
         reasons = read("explain", **whose, explainedTrackId=row["trackId"], limit=REASONS)
         row["reasons"] = [r["reason"] for r in reasons]
         row["reasonKinds"] = [r["kind"] for r in reasons]
+
+
+def check_genre(read, genre: str) -> None:
+    """Raise :class:`NotFoundError`, naming the genres there are, if ``genre`` is neither a
+    genre's id nor its name (in any case)."""
+    known = read("genre_known", genre=genre)[0]
+    if not known["known"]:
+        names = ", ".join(repr(name) for name in known["names"]) or "none: the catalog has no genre"
+        raise NotFoundError(f"unknown genre {genre!r}; genres (by id or name): {names}")
 
 
 def _no_rows(user: str, model: str, genre: str | None, new_only: bool) -> str:

@@ -114,7 +114,7 @@ def test_recommend_genre_filter_by_id_or_name(published, driver, database):
     odd = [r["trackId"] for r in all_rows if int(r["trackId"][1:]) % 2 == 1]
     even = [r["trackId"] for r in all_rows if int(r["trackId"][1:]) % 2 == 0]
     assert odd and even  # u1 (a jazz fan) also gets some rock tracks in its top-K
-    for genre in ("g-jazz", "jazz"):
+    for genre in ("g-jazz", "jazz", "Jazz", "JAZZ"):  # an id, or a name in any case
         assert [r["trackId"] for r in rows(driver, database, "recommend", userId="u1", k=K,
                                            genre=genre, newOnly=False)] == odd
     assert [r["trackId"] for r in rows(driver, database, "recommend", userId="u1", k=K,
@@ -203,6 +203,11 @@ def test_cli_recommend_table_and_genre(published):
     assert out.exit_code == 0, out.output
     assert "Song" in out.output
     assert "rank: each track's place in the user's whole list" in out.output
+    out = mmkg("recommend", "u1", "--genre", "Rock", "--k", "2", "--json")
+    assert out.exit_code == 0 and len(json.loads(out.output)) == 2
+    out = mmkg("recommend", "u1", "--genre", "polka")
+    assert out.exit_code == 1, out.output
+    assert "unknown genre 'polka'; genres (by id or name): 'jazz', 'rock'" in out.output
 
 
 @pytest.mark.usefixtures("uri_scheme")

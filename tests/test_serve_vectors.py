@@ -95,6 +95,8 @@ def test_recommend_vectors_genre_filter_keeps_model_ranks(served, driver, databa
     ranked = [t for t, _ in exact_ranking(emb, 1)]
     got = rows(driver, database, "recommend_vectors", userId="u1", k=10, genre="rock", newOnly=False)
     assert [r["trackId"] for r in got] == [t for t in ranked if int(t[1:]) % 2 == 0]
+    assert rows(driver, database, "recommend_vectors", userId="u1", k=10, genre="ROCK",
+                newOnly=False) == got  # a name in any case
     assert [r["rank"] for r in got] == [ranked.index(r["trackId"]) + 1 for r in got]
 
 

@@ -74,7 +74,7 @@ def _emit_explained(rows: list[dict], title: str, no_reason: str) -> None:
 @click.command()
 @click.argument("user", required=False)
 @click.option("--k", default=10, show_default=True, type=K_RANGE)
-@click.option("--genre", help="Only tracks of this genre (id or name).")
+@click.option("--genre", help="Only tracks of this genre (its id, or its name in any case).")
 @click.option("--new", "new_only", is_flag=True,
               help="Only new releases: tracks nobody has listened to yet, placed by their media "
                    "and KG facts alone (`mmkg publish RUN --new-tracks` embeds tracks ingested "
