@@ -5,11 +5,12 @@
 // Browser:  :param userId => '2'
 // Params:   $userId (string)
 // Returns:  model (current Model.id or null), serve ('topk' or 'vectors'; null without a model),
-//           exists (bool), history (list of track ids), known (bool); one row
+//           stored (int: the model's top-K length, Model.k; null without a model), exists
+//           (bool), history (list of track ids), known (bool); one row
 OPTIONAL MATCH (m:Model {current: true})
 OPTIONAL MATCH (u:User {id: $userId})
 WITH m, u, coalesce(m.serve, 'topk') AS serve
-RETURN m.id AS model, CASE WHEN m IS NULL THEN null ELSE serve END AS serve,
+RETURN m.id AS model, CASE WHEN m IS NULL THEN null ELSE serve END AS serve, m.k AS stored,
        u IS NOT NULL AS exists,
        COLLECT { MATCH (u)-[:LISTENED]->(t:Track) RETURN t.id } AS history,
        CASE serve

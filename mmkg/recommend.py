@@ -35,13 +35,16 @@ REASONS = 3
 
 @dataclass
 class Recommendations:
-    """Ranked tracks for one user from model ``model``."""
+    """Ranked tracks for one user from model ``model``; ``stored``: the length of the user's
+    top list when it is read from ``RECOMMENDED`` (a model served from top-K, a known user),
+    which caps what ``k`` gets; else None."""
 
     user: str
     model: str
     rows: list[dict] = field(default_factory=list)
     cold_start: bool = False
     history: int = 0
+    stored: int | None = None
 
 
 NO_NEW_RELEASE = ("no new release (a track nobody has listened to) besides the given ones has a "
@@ -132,6 +135,8 @@ def _for_user(read, user: str, *, k: int, genre: str | None, new_only: bool,
     result = Recommendations(user, state["model"], history=len(state["history"]))
     if state["known"]:
         query = "recommend_vectors" if state["serve"] == Serve.VECTORS else "recommend"
+        if query == "recommend":
+            result.stored = state["stored"]
         result.rows = read(query, userId=user, k=k, genre=genre, newOnly=new_only)
         if not result.rows:
             if genre is not None:

@@ -211,6 +211,19 @@ def test_cli_recommend_table_and_genre(published):
 
 
 @pytest.mark.usefixtures("uri_scheme")
+def test_cli_says_when_the_stored_top_list_runs_short_of_k(published):
+    got = json.loads(mmkg("recommend", "u0", "--k", "20", "--json").output)
+    assert 0 < len(got) < K  # u0's top 8, less what u0 listened to
+    out = mmkg("recommend", "u0", "--k", "20")
+    assert out.exit_code == 0, out.output
+    text = " ".join(out.output.split())  # unwrapped
+    assert f"{len(got)} of the 20 asked: model run-a" in text
+    assert f"stores each user's top {K}, less what they listened to" in text
+    out = mmkg("recommend", "u0", "--k", str(len(got)))
+    assert out.exit_code == 0 and "asked" not in out.output
+
+
+@pytest.mark.usefixtures("uri_scheme")
 def test_cli_user_messages(published):
     out = mmkg("recommend", "nobody")
     assert out.exit_code == 1 and "unknown user 'nobody'" in out.output

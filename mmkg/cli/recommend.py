@@ -111,8 +111,13 @@ def recommend(app: AppContext, user: str | None, k: int, genre: str | None, new_
                    f"{result.history} listened tracks (cold start)", err=True)
     what = "new releases" if new_only else "recommendations"
     filtered = (new_only or genre is not None) and not result.cold_start
+    notes = [FILTERED_RANKS] if filtered else []
+    if result.stored is not None and len(result.rows) < k:
+        notes.append(f"{len(result.rows)} of the {k} asked: model {result.model} stores each user's "
+                     f"top {result.stored}, less what they listened to (a model published with "
+                     "`--serve vectors` ranks any k)")
     _emit(result.rows, as_json, f"{what} for user {user} (model {result.model})",
-          FILTERED_RANKS if filtered else None, NO_REASON.format(whose="what they listened to"))
+          "\n".join(notes) or None, NO_REASON.format(whose="what they listened to"))
 
 
 @click.command()
