@@ -347,6 +347,13 @@ def test_check_media_accepts_good_files_and_names_what_is_wrong(catalog, tmp_pat
     for path in (half, header_only):
         message = check_media("audio", path)
         assert message and message.startswith("expected a readable audio file"), message
+    noise_mp3, empty = tmp_path / "noise.mp3", tmp_path / "empty.wav"
+    noise_mp3.write_bytes(np.random.default_rng(0).bytes(3000))
+    empty.write_bytes(b"")
+    assert check_media("audio", noise_mp3) == (  # not libsndfile's "File does not exist ..."
+        "expected a readable audio file (MP3/OGG/FLAC/WAV): no MP3, OGG, FLAC or WAV data that "
+        "libsndfile decodes")
+    assert check_media("audio", empty) == "expected a readable audio file (MP3/OGG/FLAC/WAV): the file is empty"
 
     fake_png = tmp_path / "cover.png"
     fake_png.write_text("this is not an image")

@@ -29,6 +29,8 @@ from mmkg.ingest.features.registry import MEDIA_KINDS, register_media
 
 # libsndfile notes "data : 132300 (should be 66128)" when a header claims more than the file holds.
 _SIZE_MISMATCH = re.compile(r"^\s*(\w+)\s*:.*\(should be", re.MULTILINE)
+# libsndfile's error when its MP3 decoder gives up on an existing file: misleading there.
+_NO_FILE = re.compile(r"File does not exist or is not a regular file")
 
 
 def resolve_catalog_media(kind: str, root: Path, cell: str,
@@ -191,10 +193,15 @@ def cover_too_large(path: Path, size: tuple[int, int], settings: MediaSettings) 
 def check_audio(path: Path, settings: MediaSettings) -> str | None:
     import soundfile
 
+    if path.stat().st_size == 0:
+        return "the file is empty"
     try:
         info = soundfile.info(str(path))
     except (RuntimeError, soundfile.LibsndfileError) as e:
-        return str(e).split(":", 1)[-1].strip() or "undecodable"
+        reason = str(e).split(":", 1)[-1].strip()
+        if not reason or _NO_FILE.search(reason):  # check_media found a regular file: no decoder took it
+            return "no MP3, OGG, FLAC or WAV data that libsndfile decodes"
+        return reason
     if info.frames <= 0:
         return "no audio frames"
     mismatch = _SIZE_MISMATCH.search(info.extra_info)
