@@ -217,6 +217,26 @@ def test_selection_by_users_and_predicate(export_graph_db, database):
         export(export_graph_db, database, selection=Selection(genres=("Polka",)))
 
 
+def test_genre_names_match_in_any_case(export_graph_db, database):
+    assert export(export_graph_db, database, selection=Selection(genres=("rOCK",))).id_maps["Track"] \
+        == ["1", "2", "3", "4", "5", "6"]
+
+
+def test_an_empty_selection_says_what_each_criterion_kept(export_graph_db, database):
+    def why(**selection) -> str:
+        with pytest.raises(ExportError) as raised:
+            export(export_graph_db, database, selection=Selection(**selection))
+        return str(raised.value)
+
+    assert why(genres=("Polka", "Ska")) == ("the selection matched no track: genre 'Polka' or 'Ska': "
+                                            "0 track(s); genres (by id or name): 'Jazz', 'Rock'")
+    assert why(genres=("Rock",), where="t.year >= 2000") == (
+        "the selection matched no track: genre 'Rock': 6 track(s); where t.year >= 2000: 3 track(s); "
+        "no track meets every criterion")
+    assert why(users=("x1", "x2", "x3", "x4")) == (
+        "the selection matched no track: listened to by user 'x1', 'x2' or 'x3' (and 1 more): 0 track(s)")
+
+
 def test_modalities_are_aligned_with_the_track_map(full):
     audio = full.modalities["audio_demo"]
     assert audio["kind"] == "Audio" and audio["values"].dtype == torch.float32
@@ -258,6 +278,11 @@ def test_cli_export(export_graph_db, database, tmp_path, uri_scheme):
     assert "export_listens" in manifest["queries"]
     bad = CliRunner().invoke(cli, ["export", str(tmp_path / "x"), "--ratios", "6:2"])
     assert bad.exit_code == 2 and "6:2:2" in bad.output
+    bad = CliRunner().invoke(cli, ["export", str(tmp_path / "x"), "--hops", "-1"])
+    assert bad.exit_code == 2 and "'--hops': -1 is not in the range 0<=x<=6" in bad.output
+    bad = CliRunner().invoke(cli, ["export", str(tmp_path / "x"), "--where", " "])
+    assert bad.exit_code == 2 and "where: the Cypher predicate is empty (got ' ')" in bad.output
+    assert len(bad.output.strip().splitlines()) == 1, bad.output
 
 
 def test_cli_train_splits_with_the_split_seed_and_trains_with_the_seed(export_graph_db, database, tmp_path):

@@ -7,6 +7,8 @@ from pathlib import Path
 import click
 
 from mmkg.cli.context import AppContext, pass_app
+from mmkg.errors import validation_summary
+from mmkg.export.selection import MAX_HOPS
 from mmkg.export.split import SplitProtocol
 
 
@@ -57,7 +59,7 @@ def unlistened_line(n: int, run: str = "RUN", model: str | None = None) -> str:
 @click.command()
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--genre", "genres", multiple=True, metavar="NAME",
-              help="Keep tracks with this genre (name or id); repeatable.")
+              help="Keep tracks with this genre (its id, or its name in any case); repeatable.")
 @click.option("--user", "users", multiple=True, metavar="ID",
               help="Keep these users and the tracks they listened to; repeatable.")
 @click.option("--users-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -69,7 +71,7 @@ def unlistened_line(n: int, run: str = "RUN", model: str | None = None) -> str:
 @click.option("--listened", is_flag=True,
               help="Keep only tracks at least one user listened to (what `mmkg train` exports by "
                    "default; `mmkg publish RUN` places the others from their content and KG facts).")
-@click.option("--hops", default=2, show_default=True,
+@click.option("--hops", default=2, show_default=True, type=click.IntRange(0, MAX_HOPS),
               help="KG relationships walked from the selected tracks.")
 @click.option("--split", "protocol", default=SplitProtocol.RATIO.value, show_default=True,
               type=click.Choice([p.value for p in SplitProtocol]), help="Split protocol.")
@@ -117,7 +119,7 @@ def export(app: AppContext, out: Path, genres: tuple[str, ...], users: tuple[str
         selection = Selection(genres=genres, users=users, where=where, listened=listened, hops=hops)
         split = SplitConfig(protocol=protocol, ratios=ratios, cold_fraction=cold_fraction)
     except ValidationError as e:
-        raise click.BadParameter(str(e)) from e
+        raise click.UsageError(validation_summary(e)) from e
     fastrp_config = None
     if fastrp or fastrp_dim:
         from mmkg.export.fastrp import FastRPConfig

@@ -80,7 +80,7 @@ def export_heterograph(
             if not len(tracks):
                 raise ExportError("no track has a listen yet: ingest listens (a catalog's "
                                   "interactions) first" if selection.every_listened_track else
-                                  f"the selection matched no track: {selection.to_manifest()}")
+                                  f"the selection matched no track: {reader.why_no_track(selection)}")
             unlistened = reader.unlistened_tracks() if selection.listened else None
             users = reader.users(selection, tracks)
             nodes = reader.kg_nodes(selection, tracks)

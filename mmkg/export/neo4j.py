@@ -72,22 +72,40 @@ class GraphReader:
         self.page = page
         self.progress = progress
         self.queries_used: set[str] = set()
+        self.matched: list[tuple[str, int]] = []
+        """Each criterion of the last :meth:`tracks` (as words) and how many tracks it kept alone."""
 
     # -- nodes ---------------------------------------------------------------------------------
     def tracks(self, selection: Selection) -> IdMap:
         """The selected tracks (see :mod:`mmkg.export.selection`)."""
         if selection.is_all:
             return IdMap(self._ids("export_node_ids", label=Label.TRACK))
-        sets: list[set[str]] = []
+        criteria = []
         if selection.genres:
-            sets.append(set(self._ids("export_tracks_by_genre", genres=list(selection.genres))))
+            criteria.append((_listed("genre", selection.genres),
+                             lambda: self._ids("export_tracks_by_genre", genres=list(selection.genres))))
         if selection.users:
-            sets.append(set(self._ids("export_tracks_by_users", users=list(selection.users))))
+            criteria.append((_listed("listened to by user", selection.users),
+                             lambda: self._ids("export_tracks_by_users", users=list(selection.users))))
         if selection.where:
-            sets.append(set(self._ids("export_tracks_where", predicate=selection.where)))
+            criteria.append((f"where {selection.where}",
+                             lambda: self._ids("export_tracks_where", predicate=selection.where)))
         if selection.listened:
-            sets.append(set(self._ids("export_tracks_listened")))
+            criteria.append(("listened to", lambda: self._ids("export_tracks_listened")))
+        sets = [set(read()) for _, read in criteria]
+        self.matched = [(what, len(ids)) for (what, _), ids in zip(criteria, sets)]
         return IdMap(set.intersection(*sets))
+
+    def why_no_track(self, selection: Selection) -> str:
+        """Why the last :meth:`tracks` of ``selection`` kept no track, on one line: what each
+        criterion kept alone, and the genres there are when a genre criterion kept none."""
+        kept = "; ".join(f"{what}: {n:,} track(s)" for what, n in self.matched)
+        if all(n for _, n in self.matched):
+            return f"{kept}; no track meets every criterion"
+        if selection.genres and not self.matched[0][1]:  # the genre criterion comes first
+            names = self._read("genre_known", _single("names"), genre="")
+            kept += "; genres (by id or name): " + (", ".join(map(repr, names)) or "none")
+        return kept
 
     def unlistened_tracks(self) -> int:
         """How many tracks of the graph nobody has listened to."""
@@ -251,6 +269,15 @@ class GraphReader:
             yield chunk
             if task is not None:
                 self.progress.advance(task, len(chunk))
+
+
+def _listed(what: str, values: Sequence[str], shown: int = 3) -> str:
+    """``what`` and the first ``shown`` of ``values``: "genre 'rock' or 'jazz'", "user 'u1', ...
+    or 'u9' (and 7 more)"."""
+    quoted = [repr(v) for v in values[:shown]]
+    more = f" (and {len(values) - shown:,} more)" if len(values) > shown else ""
+    head = ", ".join(quoted[:-1])
+    return f"{what} {head + ' or ' if head else ''}{quoted[-1]}{more}"
 
 
 # -- transaction functions and record consumers (module level: retried transactions rerun them) --
