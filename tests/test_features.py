@@ -491,9 +491,22 @@ def test_decoder_warnings_go_to_the_log_not_the_terminal(tmp_path, capfd, caplog
     t = np.arange(22050 * 4) / 22050
     soundfile.write(path, 0.2 * np.sin(2 * np.pi * 440 * t), 22050, format="MP3")
     path.write_bytes(path.read_bytes() + bytes(3000))
-    with caplog.at_level(logging.DEBUG, logger="mmkg.ingest.features.audio"):
+    with caplog.at_level(logging.DEBUG, logger="mmkg.ingest.features.media"):
         assert load(path).shape == (22050 * 4,)
     assert capfd.readouterr().err == ""
     assert [r.getMessage() for r in caplog.records] == [
         f"{path}: the decoder said: Warning: Xing stream size off by more than 1%, fuzzy seeking "
         "may be even more fuzzy than by design!"]
+
+
+def test_ingest_checks_of_a_broken_mp3_print_nothing_to_the_terminal(tmp_path, capfd, caplog):
+    """libmpg123 printed `Note: Illegal Audio-MPEG-Header ...` and `Note: Trying to resync...`
+    above ingest's one-line rejection of an MP3 of noise; they go to the debug log."""
+    import logging
+
+    path = tmp_path / "noise.mp3"
+    path.write_bytes(np.random.default_rng(0).bytes(3000))
+    with caplog.at_level(logging.DEBUG, logger="mmkg.ingest.features.media"):
+        assert check_media("audio", path).endswith("no MP3, OGG, FLAC or WAV data that libsndfile decodes")
+    assert capfd.readouterr().err == ""
+    assert any("Illegal Audio-MPEG-Header" in r.getMessage() for r in caplog.records)

@@ -43,12 +43,6 @@ in kHz).
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import os
-import sys
-import tempfile
-from collections.abc import Iterator
 from functools import cache
 from importlib.metadata import version
 from pathlib import Path
@@ -56,11 +50,11 @@ from pathlib import Path
 import numpy as np
 
 from mmkg.config import MediaSettings
+from mmkg.ingest.features.media import decoder_messages_logged
 from mmkg.ingest.features.registry import register_extractor
 from mmkg.ingest.features.spec import FeatureSpec
 from mmkg.schema import Modality, Prop
 
-log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 22050
 MAX_SECONDS = 15.0
@@ -91,27 +85,6 @@ SPEC = FeatureSpec(
     name="audio_librosa", kind=Modality.AUDIO, media="audio",
     extractor="librosa", version=f"{version('librosa')}+mmkg4", dim=80, summarise=summary,
 )
-
-
-@contextlib.contextmanager
-def decoder_messages_logged(path: Path) -> Iterator[None]:
-    """Route what the C decoders write straight to file descriptor 2 during the block (libmpg123,
-    inside libsndfile: ``Warning: Xing stream size off by more than 1%, ...`` for an MP3 with
-    bytes after its last frame) to this module's log at debug level, naming ``path``, instead of
-    the user's terminal. The descriptor belongs to the process: the block must be short."""
-    sys.stderr.flush()
-    with tempfile.TemporaryFile() as sink:
-        saved = os.dup(2)
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            sink.seek(0)
-            text = sink.read().decode(errors="replace").strip()
-            if text:
-                log.debug("%s: the decoder said: %s", path, " ".join(text.split()))
 
 
 def load(path: Path) -> np.ndarray:

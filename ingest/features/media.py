@@ -19,13 +19,20 @@ loaded ones; the default is :data:`mmkg.config.MEDIA`).
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import re
 import stat
+import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from mmkg.config import MEDIA, MediaSettings
 from mmkg.ingest.features.registry import MEDIA_KINDS, register_media
+
+log = logging.getLogger(__name__)
 
 # libsndfile notes "data : 132300 (should be 66128)" when a header claims more than the file holds.
 _SIZE_MISMATCH = re.compile(r"^\s*(\w+)\s*:.*\(should be", re.MULTILINE)
@@ -189,6 +196,27 @@ def cover_too_large(path: Path, size: tuple[int, int], settings: MediaSettings) 
     return None
 
 
+@contextlib.contextmanager
+def decoder_messages_logged(path: Path) -> Iterator[None]:
+    """Route what the C decoders write straight to file descriptor 2 during the block (libmpg123,
+    inside libsndfile: ``Warning: Xing stream size off by more than 1%, ...`` for an MP3 with
+    bytes after its last frame) to this module's log at debug level, naming ``path``, instead of
+    the user's terminal. The descriptor belongs to the process: the block must be short."""
+    sys.stderr.flush()
+    with tempfile.TemporaryFile() as sink:
+        saved = os.dup(2)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            text = sink.read().decode(errors="replace").strip()
+            if text:
+                log.debug("%s: the decoder said: %s", path, " ".join(text.split()))
+
+
 @register_media("audio", "expected a readable audio file (MP3/OGG/FLAC/WAV)")
 def check_audio(path: Path, settings: MediaSettings) -> str | None:
     import soundfile
@@ -196,7 +224,8 @@ def check_audio(path: Path, settings: MediaSettings) -> str | None:
     if path.stat().st_size == 0:
         return "the file is empty"
     try:
-        info = soundfile.info(str(path))
+        with decoder_messages_logged(path):
+            info = soundfile.info(str(path))
     except (RuntimeError, soundfile.LibsndfileError) as e:
         reason = str(e).split(":", 1)[-1].strip()
         if not reason or _NO_FILE.search(reason):  # check_media found a regular file: no decoder took it
