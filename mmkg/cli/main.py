@@ -129,11 +129,12 @@ def cli(ctx: click.Context, config_file: Path | None, uri: str | None, database:
 
 def _register() -> None:
     """Join the command modules to the root group (each keeps torch/dgl imports in its body)."""
-    from mmkg.cli import catalog, db, evaluate, export, features, ingest, publish, recommend, train, tune
+    from mmkg.cli import (catalog, db, evaluate, export, features, ingest, publish, recommend, takedown,
+                          train, tune)
 
     for command in (db.db, catalog.sample_catalog, ingest.ingest, features.features, export.export,
                     train.train, evaluate.evaluate, tune.tune, publish.publish, recommend.recommend,
-                    recommend.similar):
+                    recommend.similar, takedown.delete_tracks):
         cli.add_command(command)
 
 
