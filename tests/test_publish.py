@@ -310,7 +310,7 @@ def test_recommended_track_missing_from_the_graph_is_skipped_and_counted(demo, d
     out = CliRunner().invoke(cli, ["publish", str(run)])
     assert out.exit_code == 0, out.output
     assert f"{N_USERS * K - naming_it} recommendations" in out.output
-    assert f"skipped 1 tracks, 0 users and {naming_it} recommendations naming them" in out.output
+    assert f"skipped 1 track(s), 0 user(s) and {naming_it} recommendation(s) naming them" in out.output
     assert "phases: vectors " in out.output and ", prune " in out.output
     assert count(demo, database, "MATCH ()-[r:RECOMMENDED]->() RETURN count(r) AS n") == \
         N_USERS * K - naming_it

@@ -66,8 +66,8 @@ def publish(app: AppContext, run_dir: Path, keep: int, batch_size: int | None,
                f"({s.rows_per_second:,.0f} rows/s)")
     click.echo(f"phases: {s.phases_line()}")
     if s.missing_tracks or s.missing_users or s.recommendations_skipped:
-        click.echo(f"skipped {s.missing_tracks} tracks, {s.missing_users} users and "
-                   f"{s.recommendations_skipped} recommendations naming them: absent from the graph")
+        click.echo(f"skipped {s.missing_tracks} track(s), {s.missing_users} user(s) and "
+                   f"{s.recommendations_skipped} recommendation(s) naming them: absent from the graph")
     if s.pruned_models:
         click.echo(f"pruned {len(s.pruned_models)} old version(s): {', '.join(s.pruned_models)}")
     if not s.tracks_without_vector:
