@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from neo4j import Driver
 
 from mmkg.graph import load_query, write_rows
+from mmkg.progress import progress_bar
 
 TRACKS_PER_TX = 100
 """Tracks deleted per write transaction: a popular track takes its thousands of listens and
@@ -34,19 +35,23 @@ class Takedown:
 
 
 def take_down(driver: Driver, database: str, track_ids: Iterable[str], *,
-              tracks_per_tx: int = TRACKS_PER_TX) -> Takedown:
+              tracks_per_tx: int = TRACKS_PER_TX, progress: bool = False) -> Takedown:
     """Delete the tracks ``track_ids`` (repeats ignored) with their features and relationships,
-    ``tracks_per_tx`` per write transaction. Idempotent: after a crash, a re-run deletes what is
-    left, and reports the ids already deleted as unknown.
+    ``tracks_per_tx`` per write transaction, with a progress bar when ``progress``. Idempotent:
+    after a crash, a re-run deletes what is left, and reports the ids already deleted as unknown.
     """
     ids = list(dict.fromkeys(track_ids))
     query = load_query("delete_tracks")
     done = Takedown()
-    for start in range(0, len(ids), tracks_per_tx):
-        row = write_rows(driver, database, query, trackIds=ids[start:start + tracks_per_tx])[0]
-        done.deleted += row["deleted"]
-        done.features += row["features"]
-        done.listens += row["listens"]
-        done.recommendations += row["recommendations"]
-        done.unknown += row["unknown"]
+    with progress_bar("tracks", disable=not progress) as bar:
+        task = bar.add_task("delete tracks", total=len(ids))
+        for start in range(0, len(ids), tracks_per_tx):
+            chunk = ids[start:start + tracks_per_tx]
+            row = write_rows(driver, database, query, trackIds=chunk)[0]
+            done.deleted += row["deleted"]
+            done.features += row["features"]
+            done.listens += row["listens"]
+            done.recommendations += row["recommendations"]
+            done.unknown += row["unknown"]
+            bar.advance(task, len(chunk))
     return done

@@ -32,7 +32,7 @@ def delete_tracks(app: AppContext, tracks: tuple[str, ...], ids_file: Path | Non
         click.confirm(f"Delete {len(set(ids)):,} track(s), with their features, listens and "
                       f"recommendations, from database {app.database!r} at "
                       f"{app.settings.neo4j.bolt_uri}?", abort=True)
-    done = take_down(app.driver(), app.database, ids)
+    done = take_down(app.driver(), app.database, ids, progress=True)
     if done.deleted:
         click.echo(f"deleted {done.deleted:,} track(s), with {done.features:,} feature node(s), "
                    f"{done.listens:,} listen(s) and {done.recommendations:,} recommendation(s): "
