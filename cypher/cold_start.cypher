@@ -1,10 +1,13 @@
 // Recommendations for a new user known only by tracks they like: the mean of those tracks'
 // current embeddings is looked up in the current model's track vector index (Model.track_index);
 // the liked tracks are excluded. With $newOnly, only new releases (tracks nobody has listened
-// to): each one that has a vector is compared with the mean exactly (few tracks, and the index's
-// nearest tracks would mostly be listened ones).
-// Browser:  :param trackIds => ['t1', 't2', 't3']; :param k => 10; :param newOnly => false
-// Params:   $trackIds (list of string), $k (int), $newOnly (bool)
+// to), and with $genre, only tracks of that genre: each such track that has a vector is compared
+// with the mean exactly (the index's nearest tracks would mostly be listened ones, or of other
+// genres, and a filtered index answer falls short of $k).
+// Browser:  :param trackIds => ['t1', 't2', 't3']; :param k => 10; :param genre => null;
+//           :param newOnly => false
+// Params:   $trackIds (list of string), $k (int), $genre (Genre id, or name in any case, or null
+//           = any genre), $newOnly (bool)
 // Returns:  trackId, title, artist (name or null), score (cosine similarity mapped to [0, 1]),
 //           best first; no rows when none of the tracks has an embedding
 MATCH (m:Model {current: true})
@@ -17,12 +20,14 @@ WHERE size(vectors) > 0
 WITH m, likedTracks,
      [i IN range(0, size(vectors[0]) - 1) | reduce(s = 0.0, v IN vectors | s + v[i]) / size(vectors)] AS centroid
 CALL (m, likedTracks, centroid) {
-  WITH * WHERE NOT $newOnly
+  WITH * WHERE NOT $newOnly AND $genre IS NULL
   CALL db.index.vector.queryNodes(m.track_index, toInteger($k) + size(likedTracks), centroid) YIELD node, score
   RETURN node, score
   UNION
-  WITH * WHERE $newOnly
-  MATCH (node:Track) WHERE NOT EXISTS { (node)<-[:LISTENED]-(:User) }
+  WITH * WHERE $newOnly OR $genre IS NOT NULL
+  MATCH (node:Track)
+  WHERE (NOT $newOnly OR NOT EXISTS { (node)<-[:LISTENED]-(:User) })
+    AND ($genre IS NULL OR EXISTS { (node)-[:HAS_GENRE]->(g:Genre) WHERE g.id = $genre OR toLower(g.name) = toLower($genre) })
   WITH node, node[m.vector_property] AS vector, centroid WHERE vector IS NOT NULL
   RETURN node, vector.similarity.cosine(centroid, vector) AS score
 }

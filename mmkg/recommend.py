@@ -47,10 +47,6 @@ class Recommendations:
     stored: int | None = None
 
 
-NO_NEW_RELEASE = ("no new release (a track nobody has listened to) besides the given ones has a "
-                  "vector of the current model; tracks ingested after training get one with "
-                  "`mmkg publish RUN --new-tracks`")
-"""Why a cold start with ``new_only`` has no row."""
 
 
 def ranked(rows: list[dict]) -> list[dict]:
@@ -77,18 +73,18 @@ def check_tracks(read, track_ids: list[str]) -> None:
 
 
 def for_liked_tracks(driver: Driver, database: str, track_ids: list[str], *, k: int = 10,
-                     new_only: bool = False, explain: bool = False) -> list[dict]:
+                     genre: str | None = None, new_only: bool = False,
+                     explain: bool = False) -> list[dict]:
     """Cold start: the ``k`` tracks nearest to the mean embedding of ``track_ids`` (with
-    ``new_only``, the ``k`` nearest tracks nobody has listened to), read in one transaction.
+    ``new_only``, the ``k`` nearest tracks nobody has listened to; with ``genre``, the nearest
+    of that genre), read in one transaction.
 
     With ``explain`` each row gets ``reasons`` and ``reasonKinds`` as from :func:`for_user`,
     relative to the liked tracks ("... as 2 track(s) you like", "sounds like '<liked track>'").
     """
     def work(read) -> list[dict]:
         check_tracks(read, track_ids)
-        rows = ranked(read("cold_start", trackIds=track_ids, k=k, newOnly=new_only))
-        if new_only and not rows:
-            raise NotFoundError(NO_NEW_RELEASE)
+        rows = _cold_start(read, track_ids, k=k, genre=genre, new_only=new_only)
         if explain:
             _add_reasons(read, rows, userId=None, likedTrackIds=track_ids)
         return rows
@@ -145,15 +141,32 @@ def _for_user(read, user: str, *, k: int, genre: str | None, new_only: bool,
         result.model = result.rows[0]["model"]
     elif state["history"]:
         result.cold_start = True
-        result.rows = ranked(read("cold_start", trackIds=state["history"], k=k, newOnly=new_only))
-        if new_only and not result.rows:
-            raise NotFoundError(NO_NEW_RELEASE)
+        result.rows = _cold_start(read, state["history"], k=k, genre=genre, new_only=new_only)
     else:
         raise NotFoundError(f"user {user!r} has no listening history; try "
                             "`mmkg recommend --like TRACK [--like TRACK ...]`")
     if explain:
         _add_reasons(read, result.rows, userId=user, likedTrackIds=None)
     return result
+
+
+def _cold_start(read, track_ids: list[str], *, k: int, genre: str | None,
+                new_only: bool) -> list[dict]:
+    """``cold_start.cypher``'s ranked rows for ``track_ids``.
+
+    Raises:
+        NotFoundError: ``genre`` names no genre, or no track passes the ``genre`` and
+            ``new_only`` filters (one line).
+    """
+    rows = ranked(read("cold_start", trackIds=track_ids, k=k, genre=genre, newOnly=new_only))
+    if not rows and (new_only or genre is not None):
+        if genre is not None:
+            check_genre(read, genre)
+        what = "new release (a track nobody has listened to)" if new_only else "track"
+        where = f" of genre {genre!r}" if genre is not None else ""
+        raise NotFoundError(f"no {what}{where} besides the given ones has a vector of the current "
+                            f"model; {NO_VECTOR_YET}")
+    return rows
 
 
 def _add_reasons(read, rows: list[dict], **whose) -> None:

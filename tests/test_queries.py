@@ -19,7 +19,7 @@ from tests.demo_graph import K, build_demo_graph, listened_pairs, track_id, writ
 READ_QUERIES = {
     "recommend": {"userId": "u0", "k": 10, "genre": None, "newOnly": False},
     "similar_tracks": {"trackId": "t0", "k": 3},
-    "cold_start": {"trackIds": ["t0", "t2"], "k": 3, "newOnly": False},
+    "cold_start": {"trackIds": ["t0", "t2"], "k": 3, "genre": None, "newOnly": False},
     "explain": {"userId": "u0", "likedTrackIds": None, "explainedTrackId": "t8", "limit": 5},
     "current_vectors": {"ids": ["t0", "u0"]},
     "published_recommendations": {},
@@ -136,7 +136,8 @@ def test_similar_tracks_match_exact_cosine_neighbours_through_the_index(publishe
 
 
 def test_cold_start_averages_liked_tracks_and_excludes_them(published, driver, database):
-    got = rows(driver, database, "cold_start", trackIds=["t1", "t3", "unknown"], k=4, newOnly=False)
+    got = rows(driver, database, "cold_start", trackIds=["t1", "t3", "unknown"], k=4, genre=None,
+               newOnly=False)
     ids = [r["trackId"] for r in got]
     assert len(ids) == 4 and not {"t1", "t3"} & set(ids)
     assert all(int(t[1:]) % 2 == 1 for t in ids)  # jazz likes → jazz tracks
@@ -250,10 +251,24 @@ def test_cli_cold_start_and_similar(published):
     assert out.exit_code == 1 and "unknown track(s): t99" in out.output
     out = mmkg("recommend", "--like", "t99")
     assert out.exit_code == 1 and "unknown track" in out.output
-    for extra, named in ((["u0"], "USER"), (["--genre", "rock"], "--genre"),
-                         (["u0", "--genre", "rock"], "USER and --genre")):
-        out = mmkg("recommend", "--like", "t1", *extra)  # never silently ignored
-        assert out.exit_code == 2 and f"{named} cannot apply" in out.output, out.output
+    out = mmkg("recommend", "--like", "t1", "u0")  # never silently ignored
+    assert out.exit_code == 2 and "USER cannot apply" in out.output, out.output
+
+
+@pytest.mark.usefixtures("uri_scheme")
+def test_cold_starts_keep_to_the_genre(published):
+    """--genre with --like, and for a user newer than the model (which used to ignore it): every
+    track of the genre but the liked ones, exactly ranked; an unknown genre said so."""
+    rock = {f"t{i}" for i in range(0, 12, 2)}
+    for args, given in ((["--like", "t1", "--like", "t3"], set()), (["u-late"], {"t0"})):
+        out = mmkg("recommend", *args, "--genre", "ROCK", "--k", "20", "--json")
+        assert out.exit_code == 0, out.output
+        assert {d["trackId"] for d in json.loads(out.stdout)} == rock - given
+        out = mmkg("recommend", *args, "--genre", "polka")
+        assert out.exit_code == 1 and "unknown genre 'polka'" in out.output
+    out = mmkg("recommend", "--like", "t1", "--genre", "jazz", "--new", "--k", "20", "--json")
+    assert out.exit_code == 0, out.output
+    assert {d["trackId"] for d in json.loads(out.output)} == {"t9", "t11"}  # jazz nobody heard
 
 
 @pytest.mark.usefixtures("uri_scheme")

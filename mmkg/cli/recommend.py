@@ -80,7 +80,8 @@ def _emit_explained(rows: list[dict], title: str, no_reason: str) -> None:
                    "and KG facts alone (`mmkg publish RUN --new-tracks` embeds tracks ingested "
                    "after training).")
 @click.option("--like", "liked", multiple=True, metavar="TRACK",
-              help="Cold start: recommend for someone who likes these tracks (repeatable).")
+              help="Cold start: recommend for someone who likes these tracks (repeatable; with "
+                   "--genre, --new and --explain too).")
 @click.option("--explain", is_flag=True, help="Add the reasons of each track: knowledge-graph paths and "
               "calibrated modality similarities (sound, lyrics, cover) to tracks USER listened to "
               "(or to the --like tracks).")
@@ -92,13 +93,11 @@ def recommend(app: AppContext, user: str | None, k: int, genre: str | None, new_
     from mmkg import recommend as recs
 
     if liked:
-        ignored = [flag for flag, given in (("USER", user is not None), ("--genre", genre is not None))
-                   if given]
-        if ignored:
-            raise click.UsageError(f"--like recommends for someone known only by liked tracks: "
-                                   f"{' and '.join(ignored)} cannot apply to it")
-        rows = recs.for_liked_tracks(app.driver(), app.database, list(liked), k=k, new_only=new_only,
-                                     explain=explain)
+        if user is not None:
+            raise click.UsageError("--like recommends for someone known only by liked tracks: "
+                                   "USER cannot apply to it")
+        rows = recs.for_liked_tracks(app.driver(), app.database, list(liked), k=k, genre=genre,
+                                     new_only=new_only, explain=explain)
         what = "new releases" if new_only else "cold start"
         return _emit(rows, as_json, f"{what} from {len(liked)} liked track(s)",
                      no_reason=NO_REASON.format(whose="the liked tracks"))
