@@ -25,9 +25,16 @@ CALL (m, likedTracks, centroid) {
   RETURN node, score
   UNION
   WITH * WHERE $newOnly OR $genre IS NOT NULL
-  MATCH (node:Track)
-  WHERE (NOT $newOnly OR NOT EXISTS { (node)<-[:LISTENED]-(:User) })
-    AND ($genre IS NULL OR EXISTS { (node)-[:HAS_GENRE]->(g:Genre) WHERE g.id = $genre OR toLower(g.name) = toLower($genre) })
+  CALL () {  // the candidates: every track, or the tracks of the genre (read from the genre)
+    WITH * WHERE $genre IS NULL
+    MATCH (node:Track)
+    RETURN node
+    UNION
+    MATCH (g:Genre) WHERE $genre IS NOT NULL AND (g.id = $genre OR toLower(g.name) = toLower($genre))
+    MATCH (node:Track)-[:HAS_GENRE]->(g)
+    RETURN node
+  }
+  WITH m, centroid, node WHERE NOT $newOnly OR NOT EXISTS { (node)<-[:LISTENED]-(:User) }
   WITH node, node[m.vector_property] AS vector, centroid WHERE vector IS NOT NULL
   RETURN node, vector.similarity.cosine(centroid, vector) AS score
 }
