@@ -3,7 +3,8 @@
 Builds ``--tracks`` tracks (``--genres`` genres, ``--artists`` artists), ``--users`` users with
 ``--listens`` LISTENED each (from their favourite genre), publishes a synthetic training run
 (d = ``--dim``, exact top-``--topk``) with ``mmkg.publish.writer.publish``, then times
-``recommend.cypher``, ``similar_tracks.cypher`` and ``explain.cypher`` with 1 and ``--clients``
+``recommend.cypher``, ``similar_tracks.cypher``, ``explain.cypher`` and ``cold_start.cypher``
+(from 3 random tracks; and of one genre, ``--genre``) with 1 and ``--clients``
 concurrent clients (threads, one session each), ``--loops`` queries per client.
 
 It EMPTIES the configured database first (``--yes`` required)::
@@ -161,20 +162,28 @@ def main() -> None:
     users = [f"u{u}" for u in range(args.users)]
     records, _, _ = driver.execute_query(load_query(QUERIES / "query_top_pairs.cypher"), database_=database)
     pairs = [(r["u"], r["t"]) for r in records]
-    params = {
-        "recommend": lambda: {"userId": users[rng.integers(len(users))], "k": 10, "genre": None,
-                              "newOnly": False},
-        "similar_tracks": lambda: {"trackId": f"t{rng.integers(args.tracks)}", "k": 10},
-        "explain": lambda: dict(zip(("userId", "explainedTrackId"), pairs[rng.integers(len(pairs))]),
-                                likedTrackIds=None, limit=5),
+    def liked(genre: bool) -> dict:
+        """A cold start from 3 random tracks, of any genre or of a random one."""
+        return {"trackIds": [f"t{t}" for t in rng.integers(args.tracks, size=3)], "k": 10,
+                "genre": f"g{rng.integers(args.genres)}" if genre else None, "newOnly": False}
+
+    params = {  # label: (query, parameters)
+        "recommend": ("recommend", lambda: {"userId": users[rng.integers(len(users))], "k": 10,
+                                            "genre": None, "newOnly": False}),
+        "similar_tracks": ("similar_tracks", lambda: {"trackId": f"t{rng.integers(args.tracks)}", "k": 10}),
+        "explain": ("explain", lambda: dict(zip(("userId", "explainedTrackId"),
+                                                pairs[rng.integers(len(pairs))]),
+                                            likedTrackIds=None, limit=5)),
+        "cold_start": ("cold_start", lambda: liked(genre=False)),
+        "cold_start genre": ("cold_start", lambda: liked(genre=True)),
     }
     results["latency"] = []
-    print(f"{'query':<16}{'clients':>8}{'n':>7}{'p50 ms':>9}{'p99 ms':>9}{'qps':>8}")
+    print(f"{'query':<18}{'clients':>8}{'n':>7}{'p50 ms':>9}{'p99 ms':>9}{'qps':>8}")
     for clients in (1, args.clients):
-        for name, make in params.items():
-            r = measure(driver, database, name, make, clients, args.loops)
+        for label, (name, make) in params.items():
+            r = {**measure(driver, database, name, make, clients, args.loops), "label": label}
             results["latency"].append(r)
-            print(f"{name:<16}{clients:>8}{r['n']:>7}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['qps']:>8.0f}")
+            print(f"{label:<18}{clients:>8}{r['n']:>7}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['qps']:>8.0f}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     driver.close()
