@@ -5,7 +5,8 @@ Builds ``--tracks`` tracks (``--genres`` genres, ``--artists`` artists), ``--use
 (d = ``--dim``, exact top-``--topk``) with ``mmkg.publish.writer.publish``, then times
 ``recommend.cypher``, ``similar_tracks.cypher``, ``explain.cypher`` and ``cold_start.cypher``
 (from 3 random tracks; and of one genre, ``--genre``) with 1 and ``--clients``
-concurrent clients (threads, one session each), ``--loops`` queries per client.
+concurrent clients (threads, one session each), ``--loops`` queries per client; then deletes
+``--takedown`` random tracks as ``mmkg delete-tracks`` does, and times it.
 
 It EMPTIES the configured database first (``--yes`` required)::
 
@@ -31,6 +32,7 @@ import torch
 from mmkg.config import load_settings
 from mmkg.graph import connect, load_query, load_statements, run_batches
 from mmkg.graph.schema import apply_schema, reset_database
+from mmkg.ingest.takedown import take_down
 from mmkg.publish.writer import publish
 from mmkg.train.run_folder import Embeddings, RunFolder
 
@@ -133,6 +135,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-build", action="store_true", help="reuse the graph already there")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--takedown", type=int, default=1000,
+                        help="at the end, delete this many random tracks (`mmkg delete-tracks`); 0 = none")
     args = parser.parse_args()
     if not args.yes and not args.skip_build:
         parser.error("this empties the configured database: pass --yes")
@@ -184,6 +188,16 @@ def main() -> None:
             r = {**measure(driver, database, name, make, clients, args.loops), "label": label}
             results["latency"].append(r)
             print(f"{label:<18}{clients:>8}{r['n']:>7}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['qps']:>8.0f}")
+    if args.takedown:
+        doomed = [f"t{t}" for t in rng.choice(args.tracks, args.takedown, replace=False)]
+        started = time.perf_counter()
+        done = take_down(driver, database, doomed)
+        seconds = time.perf_counter() - started
+        results["takedown"] = {"tracks": done.deleted, "listens": done.listens,
+                               "recommendations": done.recommendations, "seconds": seconds}
+        print(f"delete-tracks: {done.deleted:,} tracks with {done.listens:,} listens and "
+              f"{done.recommendations:,} recommendations in {seconds:.1f} s "
+              f"({done.deleted / seconds:,.0f} tracks/s)")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     driver.close()
