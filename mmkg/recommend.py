@@ -2,8 +2,8 @@
 
 Every function runs the same ``.cypher`` files one pastes into Neo4j Browser
 (``recommend``, ``cold_start``, ``explain``, ``similar_tracks``; ``recommend_user_state`` and
-``recommend_track_state`` decide which applies) and returns rows as dicts with a 1-based
-``rank``. Who gets what:
+``recommend_track_state`` decide which applies, ``genre_known`` says when ``genre`` names none)
+and returns rows as dicts with a 1-based ``rank``. Who gets what:
 
 - a user the current model knows → ``recommend.cypher`` (their exact top-K, minus listened
   tracks) when the model is served from top-K (``Model.serve = 'topk'``), or
