@@ -68,6 +68,8 @@ MEMORY_SIZE = r"^[1-9][0-9]{0,12}[kKmMgGtT]?$"
 URI_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
 """The schemes of the Bolt protocol the driver speaks (``+s``: TLS, ``+ssc``: TLS, any certificate)."""
 
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
 
 def check_bolt_uri(uri: str) -> str:
     """``uri`` if it is ``<scheme>://HOST[:PORT]`` with a :data:`URI_SCHEMES` scheme and a port in
@@ -125,6 +127,13 @@ class Neo4jSettings(BaseModel):
     def bolt_uri(self) -> str:
         """The URI the driver uses (any Bolt scheme; the local server's direct one by default)."""
         return self.uri or f"bolt://127.0.0.1:{self.bolt_port}"
+
+    @property
+    def is_local_server(self) -> bool:
+        """Whether :attr:`bolt_uri` is the server ``mmkg db start`` runs: a loopback host at
+        :attr:`bolt_port`."""
+        parts = urlsplit(self.bolt_uri)
+        return parts.hostname in _LOOPBACK and (parts.port or 7687) == self.bolt_port
 
     @property
     def browser_url(self) -> str:

@@ -38,15 +38,41 @@ def unused_port() -> int:
 
 
 @pytest.mark.parametrize("scheme", ["bolt", "neo4j"])
-def test_server_down(scheme):
+def test_local_server_down(scheme):
+    """Nothing at the local server's port: start it."""
     port = unused_port()
-    done = mmkg("recommend", "u1", env={"MMKG_NEO4J_URI": f"{scheme}://127.0.0.1:{port}"})
+    done = mmkg("recommend", "u1", env={"MMKG_NEO4J_URI": f"{scheme}://127.0.0.1:{port}",
+                                        "MMKG_NEO4J_BOLT_PORT": str(port)})
     assert_one_line_error(done, 1, f"no Neo4j answering at {scheme}://127.0.0.1:{port}", "mmkg db start")
+
+
+def test_other_server_down():
+    """Nothing at a URI that is not the local server's: `mmkg db start` would not start it."""
+    port, local = unused_port(), unused_port()
+    done = mmkg("recommend", "u1", env={"MMKG_NEO4J_URI": f"bolt://localhost:{port}",
+                                        "MMKG_NEO4J_BOLT_PORT": str(local)})
+    assert_one_line_error(done, 1, f"no Neo4j answering at bolt://localhost:{port}",
+                          "running, and reachable from here")
+    assert "db start" not in done.stderr
 
 
 def test_wrong_password(server):
     done = mmkg("recommend", "u1", env={"MMKG_NEO4J_PASSWORD": "not-the-password"})
-    assert_one_line_error(done, 1, "Neo4j rejected the credentials")
+    assert_one_line_error(done, 1, "rejected user 'neo4j' with the configured password",
+                          "MMKG_NEO4J_PASSWORD")
+    assert "not-the-password" not in done.stderr + done.stdout
+
+
+def test_wrong_password_file(server, tmp_path):
+    """The local server's password is read from $MMKG_HOME: another home's file names itself."""
+    (tmp_path / "neo4j-password").write_text("another-home\n")
+    env = {key: value for key, value in os.environ.items() if key != "MMKG_NEO4J_PASSWORD"}
+    done = subprocess.run([sys.executable, "-m", "mmkg", "recommend", "u1"], cwd=ROOT,
+                          env={**env, "MMKG_HOME": str(tmp_path)}, capture_output=True, text=True,
+                          timeout=120)
+    assert_one_line_error(done, 1, f"the password in {tmp_path / 'neo4j-password'}",
+                          "another MMKG_HOME")
+    assert "another-home" not in done.stderr + done.stdout
 
 
 @pytest.mark.usefixtures("uri_scheme")

@@ -53,7 +53,7 @@ def test_wrong_password_is_a_one_line_error(settings, server):
                             capture_output=True, text=True)
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "rejected the credentials" in lines[0]
+    assert len(lines) == 1 and "rejected user 'neo4j' with the configured password" in lines[0]
     assert "definitely-not-it" not in result.stderr + result.stdout
 
 

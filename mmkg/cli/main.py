@@ -92,10 +92,11 @@ def _user_error(error: Exception, ctx: click.Context) -> str | None:
     neo4j = sys.modules.get("neo4j.exceptions")  # loaded if and only if the driver was used
     if neo4j is None or not isinstance(error, neo4j.GqlError):
         return None
-    uri = ctx.obj.settings.neo4j.bolt_uri if isinstance(ctx.obj, AppContext) else "the server"
+    settings = ctx.obj.settings if isinstance(ctx.obj, AppContext) else None
+    uri = settings.neo4j.bolt_uri if settings else "the server"
     if isinstance(error, neo4j.AuthError):
-        return ("Neo4j rejected the credentials: check MMKG_NEO4J_USER / MMKG_NEO4J_PASSWORD "
-                "(or .mmkg/neo4j-password for the local server)")
+        from mmkg.graph.driver import rejected_credentials
+        return rejected_credentials(settings) if settings else "Neo4j rejected the credentials"
     if isinstance(error, (neo4j.ServiceUnavailable, neo4j.SessionExpired)):
         return f"lost the connection to Neo4j at {uri}: is it running? (`mmkg db status`)"
     text = error.message if isinstance(error, neo4j.Neo4jError) else str(error)

@@ -40,27 +40,43 @@ def connect(settings: Settings, *, verify: bool = True) -> Driver:
     _RETRY_SECONDS[driver] = cfg.retry_seconds
     if verify:
         try:
-            check_connection(driver, cfg.bolt_uri)
+            check_connection(driver, settings)
         except DatabaseError:
             driver.close()
             raise
     return driver
 
 
-def check_connection(driver: Driver, uri: str) -> str:
-    """Check that ``uri`` answers and accepts the credentials; return the server agent
-    (e.g. ``Neo4j/5.26.30``)."""
+def check_connection(driver: Driver, settings: Settings) -> str:
+    """Check that ``settings``' server answers and accepts the credentials; return the server
+    agent (e.g. ``Neo4j/5.26.30``)."""
     try:
         driver.verify_connectivity()
         return driver.get_server_info().agent
     except AuthError as e:
-        raise DatabaseError(
-            "Neo4j rejected the credentials: check MMKG_NEO4J_USER / MMKG_NEO4J_PASSWORD "
-            "(or .mmkg/neo4j-password for the local server)"
-        ) from e
+        raise DatabaseError(rejected_credentials(settings)) from e
     except ServiceUnavailable as e:
-        raise DatabaseError(
-            f"no Neo4j answering at {uri}: start the local server with `mmkg db start`"
-        ) from e
+        raise DatabaseError(nothing_answering(settings)) from e
     except neo4j.exceptions.Neo4jError as e:
         raise DatabaseError(f"Neo4j error: {e.message}") from e
+
+
+def rejected_credentials(settings: Settings) -> str:
+    """What to check when the server refuses the credentials: the configured password, or the
+    file the local server's password was generated into (never the password itself)."""
+    cfg = settings.neo4j
+    rejected = f"Neo4j at {cfg.bolt_uri} rejected user {cfg.user!r}"
+    if cfg.password is not None:
+        return (f"{rejected} with the configured password (MMKG_NEO4J_PASSWORD or the config's "
+                "[neo4j] password): check it and MMKG_NEO4J_USER")
+    hint = "was that server started with another MMKG_HOME? " if cfg.is_local_server else ""
+    return (f"{rejected} with the password in {settings.password_file}: {hint}"
+            "else set MMKG_NEO4J_USER / MMKG_NEO4J_PASSWORD")
+
+
+def nothing_answering(settings: Settings) -> str:
+    """What to do when nothing answers at the URI: start the local server, or reach the remote one."""
+    cfg = settings.neo4j
+    if cfg.is_local_server:
+        return f"no Neo4j answering at {cfg.bolt_uri}: start the local server with `mmkg db start`"
+    return f"no Neo4j answering at {cfg.bolt_uri}: is that server running, and reachable from here?"
