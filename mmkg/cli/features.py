@@ -16,7 +16,8 @@ from mmkg.cli.context import AppContext, pass_app
 @click.option("--recompute", is_flag=True,
               help="Recompute every feature of those kinds, even the fresh ones.")
 @click.option("--workers", type=click.IntRange(min=1),
-              help="Worker processes [default: the media.workers setting; 0 = one per CPU].")
+              help="Worker processes [default: the media.workers setting, MMKG_MEDIA_WORKERS, "
+                   "whose 0 means one per CPU].")
 @click.option("--no-progress", is_flag=True, help="Do not draw a progress bar.")
 @click.option("--list", "list_only", is_flag=True,
               help="List the features there are, which ones the media.features setting computes, "
