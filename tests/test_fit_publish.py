@@ -56,3 +56,31 @@ def test_trained_run_is_published_with_its_export_manifest_and_recommends(empty_
         got = json.loads(mmkg("recommend", user, "--k", "5", "--json"))
         assert [r["trackId"] for r in got] == expected
         assert [r["model"] for r in got] == [model["id"]] * len(got)
+
+
+@pytest.mark.usefixtures("empty_db")
+def test_a_run_retrained_in_its_folder_keeps_nothing_of_the_earlier_one(tmp_path):
+    """`mmkg train --out RUN` again: once its new export is in RUN, the earlier run's files are
+    gone, even when training then fails; a failed export leaves the earlier run whole."""
+    catalog, run, other = tmp_path / "catalog", tmp_path / "run", tmp_path / "other"
+    generate_sample_catalog(catalog, tracks=40, users=12, interactions_per_user=10, media=False)
+    mmkg("ingest", catalog, "--no-features")
+    mmkg("train", "--out", run, "--set", "epochs=2", "--refit", "--quiet")
+    assert RunFolder(run).has(RunFolder.REFIT_MODEL)
+    mmkg("train", "--out", other, "--export", run / "export", "--model", "lightgcn",
+         "--set", "epochs=1", "--quiet")
+
+    refused = CliRunner().invoke(cli, ["train", "--out", str(run), "--init-from", str(other), "--quiet"])
+    assert refused.exit_code == 1 and "holds another model" in refused.output, refused.output
+    assert sorted(p.name for p in run.iterdir()) == ["export"]
+    unpublishable = CliRunner().invoke(cli, ["publish", str(run)])
+    assert unpublishable.exit_code == 1 and "no embeddings.pt" in unpublishable.output
+
+    mmkg("train", "--out", run, "--set", "epochs=2", "--quiet")
+    assert not RunFolder(run).has(RunFolder.REFIT_MODEL)
+    assert "refit" not in RunFolder(run).load_metrics()
+    before = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+    unreachable = CliRunner().invoke(cli, ["--uri", "bolt://127.0.0.1:9", "train", "--out", str(run),
+                                           "--quiet"])
+    assert unreachable.exit_code == 1 and "no Neo4j answering" in unreachable.output
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == before

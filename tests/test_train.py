@@ -352,6 +352,29 @@ def test_a_diverging_training_stops_in_one_line_and_writes_no_model(data, tmp_pa
     assert not (tmp_path / "run" / RunFolder.METRICS).exists()
 
 
+def test_a_run_stopped_part_way_leaves_nothing_of_the_run_it_replaces(data, tmp_path):
+    """A fresh run into a folder that holds a finished one removes its files first: publish
+    never pairs the earlier ``embeddings.pt`` with this run's export or ``model.pt``."""
+    from mmkg.errors import RunFolderError
+
+    run = tmp_path / "run"
+    fit(data, _config(epochs=2), run, progress=False)
+    RunFolder(run).save_model({}, config={}, export=None, epoch=1, name=RunFolder.REFIT_MODEL)
+    with pytest.raises(TrainError, match="training diverged"):
+        fit(data, _config(lr=1e30, epochs=3), run, progress=False)
+    left = sorted(p.name for p in run.iterdir())
+    assert left == [RunFolder.CONFIG], left
+    with pytest.raises(RunFolderError, match=r"no embeddings\.pt: its training has not finished "
+                                             r"\(`mmkg train --out .* --resume` goes on with it\)"):
+        RunFolder(run).load_embeddings()
+
+
+def test_init_from_its_own_out_folder_is_refused(tmp_path):
+    result = CliRunner().invoke(cli, ["train", "--out", str(tmp_path), "--init-from", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "--init-from and --out are one folder" in result.output
+
+
 def test_an_export_without_training_listens_and_a_huge_dim_are_one_line(tmp_path):
     export = make_export()
     export.split["train"] = export.split["train"][:0]

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import pickle
 import shutil
@@ -41,6 +42,8 @@ from typing import Any
 import torch
 
 from mmkg.errors import RunFolderError
+
+log = logging.getLogger(__name__)
 
 EXPORT_MANIFEST = "manifest.json"
 """The manifest file of an ExportedGraph folder (``mmkg.export.exported``)."""
@@ -177,6 +180,19 @@ class RunFolder:
 
     def has(self, name: str) -> bool:
         return self.file(name).is_file()
+
+    def clear_run(self) -> list[str]:
+        """Remove the files an earlier run wrote here (every one of the class constants; an export
+        folder inside stays), so that a run stopped part-way never leaves a mix of two runs, e.g.
+        the earlier ``embeddings.pt`` beside this run's ``model.pt`` for publish to pair. Returns
+        the names removed."""
+        names = [name for name in (self.CONFIG, self.METRICS, self.MODEL, self.REFIT_MODEL,
+                                   self.CHECKPOINT, self.EMBEDDINGS, self.CURVES) if self.has(name)]
+        for name in names:
+            self.file(name).unlink()
+        if names:
+            log.info("%s: replacing the run there (removed %s)", self.path, ", ".join(names))
+        return names
 
     # -- config and metrics (JSON) -----------------------------------------------------------------
     def save_config(self, config: dict[str, Any]) -> None:
@@ -320,9 +336,12 @@ class RunFolder:
             raise RunFolderError(f"{self.path}: no such run folder "
                                  "(expected the --out folder of `mmkg train`)")
         path = self.file(name)
-        if not path.is_file():
-            raise RunFolderError(f"{self.path}: no {name} (is this a `mmkg train --out` folder?)")
-        return path
+        if path.is_file():
+            return path
+        if self.has(self.CONFIG) and not self.has(self.EMBEDDINGS):  # fit writes embeddings.pt last
+            raise RunFolderError(f"{self.path}: no {name}: its training has not finished "
+                                 f"(`mmkg train --out {self.path} --resume` goes on with it)")
+        raise RunFolderError(f"{self.path}: no {name} (is this a `mmkg train --out` folder?)")
 
     def _write_json(self, name: str, data: dict[str, Any]) -> None:
         self.path.mkdir(mode=0o700, parents=True, exist_ok=True)

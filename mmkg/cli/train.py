@@ -33,7 +33,9 @@ from mmkg.cli.export import unlistened_line
               help="Data-parallel worker processes (DDP, gloo on loopback); each takes batch_size "
               "positives per step. Or launch with torchrun.")
 @click.option("--threads", type=click.IntRange(min=1), help="torch CPU threads (default: torch's).")
-@click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt (with OUT/config.json).")
+@click.option("--resume", is_flag=True,
+              help="Continue from OUT/checkpoint.pt (with OUT/config.json); with no checkpoint "
+                   "there yet, start afresh, so one command line serves a job that may restart.")
 @click.option("--refit", is_flag=True,
               help="After selection and test, retrain the same config on every listen for the "
               "selected epoch count; OUT/embeddings.pt (what publish writes) then excludes every "
@@ -50,13 +52,16 @@ def train(app: AppContext, config_files: tuple[Path, ...], overrides: dict, out:
           threads: int | None, resume: bool, refit: bool, init_from: Path | None, quiet: bool) -> None:
     """Train a recommender and write its run folder OUT (selection and test on the export's split)."""
     from mmkg.train.distributed import check_workers
-    from mmkg.train.run_folder import out_folder
+    from mmkg.train.run_folder import RunFolder, out_folder
     from mmkg.train.runner import refit_run, resolve_config, train_run
 
     check_workers(workers, export_given=export_path is not None)  # before the run folder is made
     if all_tracks and export_path is not None:
         raise click.UsageError("--all-tracks shapes the export train makes; with --export, the "
                                "export decided (`mmkg export` keeps every track unless --listened)")
+    if init_from is not None and init_from.resolve() == out.resolve():
+        raise click.UsageError("--init-from and --out are one folder: the run would replace the "
+                               "weights it starts from; train into a new --out")
     set_threads(threads)
     if init_from is not None and not resume:
         from mmkg.train.warm_start import DEFAULTS
@@ -72,6 +77,7 @@ def train(app: AppContext, config_files: tuple[Path, ...], overrides: dict, out:
             if not (resume and (export_path / "manifest.json").exists()):
                 left_out = _export_database(app, export_path, split_seed, listened=not all_tracks,
                                             hops=config.model.kg.hops, progress=not quiet)  # afresh
+                RunFolder(out).clear_run()  # the earlier run's files, of the export just replaced
         result = train_run(config, out, export_path, resume=resume, progress=not quiet,
                            workers=workers, init_from=init_from)
     if not result:
