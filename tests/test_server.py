@@ -83,6 +83,22 @@ def test_connecting_to_nothing_is_a_clear_error(monkeypatch):
         connect(settings)
 
 
+def test_the_compose_file_reads_every_setting_the_docker_server_passes(monkeypatch):
+    """`mmkg db start` on Docker runs docker-compose.yml with the password, ports, memory and
+    version of the settings: the file reads each of those variables, and no other."""
+    import re
+
+    from mmkg.server.docker import COMPOSE_FILE, compose_variables
+
+    monkeypatch.setenv("MMKG_NEO4J_PASSWORD", "x")
+    monkeypatch.setenv("MMKG_NEO4J_HEAP", "6g")
+    monkeypatch.setenv("MMKG_NEO4J_PAGECACHE", "3g")
+    passed = compose_variables(load_settings())
+    read = set(re.findall(r"\$\{(\w+)", COMPOSE_FILE.read_text()))
+    assert read == set(passed)
+    assert passed["MMKG_NEO4J_HEAP"] == "6g" and passed["MMKG_NEO4J_PAGECACHE"] == "3g"
+
+
 @pytest.fixture()
 def private_server(tmp_path, monkeypatch):
     """A second, throw-away server on other ports (so stopping it can't disturb the suite)."""

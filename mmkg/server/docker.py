@@ -15,6 +15,15 @@ from mmkg.server.local import ServerStatus, bolt_handshake, http_version
 COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"
 
 
+def compose_variables(settings: Settings) -> dict[str, str]:
+    """The variables ``docker-compose.yml`` reads, from ``settings``: the server runs with the
+    password, ports, memory and version the local server would."""
+    cfg = settings.neo4j
+    return {"MMKG_NEO4J_PASSWORD": settings.password(), "MMKG_NEO4J_BOLT_PORT": str(cfg.bolt_port),
+            "MMKG_NEO4J_HTTP_PORT": str(cfg.http_port), "MMKG_NEO4J_HEAP": cfg.heap,
+            "MMKG_NEO4J_PAGECACHE": cfg.pagecache, "MMKG_NEO4J_VERSION": NEO4J_VERSION}
+
+
 def docker_engine_available() -> bool:
     """True when a Docker client is installed *and* an engine answers it."""
     if shutil.which("docker") is None:
@@ -41,12 +50,9 @@ class ComposeServer:
         """Always None: ``--bulk`` (offline imports) runs on the local server only."""
 
     def _compose(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        cfg = self.settings.neo4j
-        env = {**os.environ, "MMKG_NEO4J_PASSWORD": self.settings.password(),
-               "MMKG_NEO4J_BOLT_PORT": str(cfg.bolt_port), "MMKG_NEO4J_HTTP_PORT": str(cfg.http_port),
-               "MMKG_NEO4J_VERSION": NEO4J_VERSION}
         proc = subprocess.run(["docker", "compose", "-f", str(COMPOSE_FILE), *args],
-                              capture_output=True, text=True, env=env)
+                              capture_output=True, text=True,
+                              env={**os.environ, **compose_variables(self.settings)})
         if check and proc.returncode != 0:
             raise ServerError(f"docker compose {' '.join(args)} failed:\n{proc.stderr[-2000:]}")
         return proc
