@@ -42,6 +42,9 @@ class RelSet:
     src: Label
     dst: Label
     frame: pd.DataFrame
+    replaces: bool = False
+    """Each ``src`` holds one such relationship to a ``dst`` node (a column of its row, e.g. a
+    track's genre): writing it deletes the ``src``'s others of this type to ``dst`` nodes."""
 
     def __len__(self) -> int:
         return len(self.frame)

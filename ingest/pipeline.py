@@ -59,6 +59,8 @@ class IngestSummary:
     report: Path | None = None
     nodes_created: int = 0
     relationships_created: int = 0
+    relationships_replaced: int = 0
+    """A track's artist, album or genre link (an album's artist link) that a new value moved."""
     bulk: bool = False
     """Written by Neo4j's offline importer (``--bulk``), not by the online writers."""
     read_seconds: float = 0.0
@@ -101,6 +103,9 @@ class IngestSummary:
         if not self.dry_run:
             table.add_row("created", "nodes / relationships",
                           f"{self.nodes_created:,} / {self.relationships_created:,}")
+            if self.relationships_replaced:
+                table.add_row("replaced", "artist, album or genre links (a new value)",
+                              f"{self.relationships_replaced:,}")
         table.caption = (f"read+validate {self.read_seconds:.1f} s, write {self.write_seconds:.1f} s"
                          + (f", {self.rows_per_second:,.0f} rows/s" if self.write_seconds else ""))
         return table
@@ -239,5 +244,6 @@ def ingest(
                                  feature_rows=feature_rows, progress=progress, settings=media)
     summary.nodes_created = written.nodes_created
     summary.relationships_created = written.relationships_created
+    summary.relationships_replaced = written.relationships_deleted
     summary.write_seconds = time.perf_counter() - started
     return summary

@@ -91,14 +91,18 @@ def write_nodes(driver: Driver, database: str, nodes: NodeSet, *,
 def write_relationships(driver: Driver, database: str, rels: RelSet, *,
                         batch_size: int = BATCH.ingest, progress: bool | Progress = True,
                         on_batch: Callable[[int], None] | None = None) -> WriteSummary:
-    """Find both endpoints by id and upsert ``(src)-[:rel_type]->(dst)`` with its properties.
+    """Find both endpoints by id and upsert ``(src)-[:rel_type]->(dst)`` with its properties
+    (:attr:`RelSet.replaces`: and delete the ``src``'s other such relationships to ``dst`` nodes).
 
     Relationships without properties use a query without ``SET`` (no Eager step in the plan).
 
     Raises:
         SchemaError: ``rels.rel_type`` is neither a :class:`RelType` nor a valid KG relation name.
     """
-    name = "merge_relationships_props" if len(rels.frame.columns) > 2 else "merge_relationships"
+    if rels.replaces and len(rels.frame.columns) > 2:
+        raise ValueError("a replacing relationship set has no properties")
+    name = ("merge_relationships_replacing" if rels.replaces else
+            "merge_relationships_props" if len(rels.frame.columns) > 2 else "merge_relationships")
     query = render(name, src=rels.src, dst=rels.dst, rel=_rel_type(rels.rel_type))
     rows = RowView(rels.frame, {"src": "src", "dst": "dst"})
     with _progress(progress if on_batch is None else False, f"rels :{rels.rel_type}",

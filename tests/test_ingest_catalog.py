@@ -61,6 +61,32 @@ def test_second_run_changes_nothing(empty_db, database, catalog):
     assert (summary.nodes_created, summary.relationships_created) == (0, 0)
 
 
+def test_a_corrected_catalog_moves_links_and_an_empty_cell_keeps_them(empty_db, database, catalog):
+    """A track's artist, album and genre, and an album's artist, are one column of its row: an
+    ingest with another value moves the link (no second artist, album or genre); an empty cell
+    leaves the one an earlier ingest wrote."""
+    run(empty_db, database, catalog)
+    tracks, albums = catalog / "tracks.csv", catalog / "albums.csv"
+    tracks.write_text(tracks.read_text().replace("t3,Song Three,a2,al2,g2,", "t3,Song Three,a3,al1,g1,")
+                      .replace("t4,Song Four,a2,,g2,", "t4,Song Four,a2,,,"))
+    albums.write_text(albums.read_text().replace("al2,Second,a2", "al2,Second,a3"))
+    summary = run(empty_db, database, catalog)
+    assert (summary.relationships_created, summary.relationships_replaced) == (4, 4)
+    assert "replaced" in {row for row in summary.to_table().columns[0].cells}
+
+    def links(label: str, node: str) -> list[tuple[str, str]]:
+        records, _, _ = empty_db.execute_query(
+            f"MATCH (:{label} {{id: $id}})-[r:PERFORMED_BY|ON_ALBUM|HAS_GENRE]->(x) "
+            "RETURN type(r) AS type, x.id AS id ORDER BY type, id", id=node, database_=database)
+        return [(r["type"], r["id"]) for r in records]
+
+    assert links("Track", "t3") == [("HAS_GENRE", "g1"), ("ON_ALBUM", "al1"), ("PERFORMED_BY", "a3")]
+    assert links("Album", "al2") == [("PERFORMED_BY", "a3")]
+    assert links("Track", "t4") == [("HAS_GENRE", "g2"), ("PERFORMED_BY", "a2")]
+    again = run(empty_db, database, catalog)
+    assert (again.relationships_created, again.relationships_replaced) == (0, 0)
+
+
 def test_parquet_tables_read_like_csv(empty_db, database, catalog, tmp_path):
     import pandas as pd
 

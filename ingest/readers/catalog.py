@@ -248,18 +248,20 @@ def _build(root: Path, validator: Validator, tables: dict[str, Table | None],
         data.nodes.append(NodeSet(Label.USER, property_frame(user_props)))
 
     def rel(rel_type: str, src: Label, dst: Label, frame: pd.DataFrame, s: str, d: str,
-            props: dict[str, pd.Series] | None = None) -> None:
+            props: dict[str, pd.Series] | None = None, *, replaces: bool = False) -> None:
         frame = frame[frame[d] != ""] if d in frame else frame.iloc[0:0]
         if len(frame):
             columns = {"src": frame[s], "dst": frame[d]}
             columns.update({k: v.loc[frame.index] for k, v in (props or {}).items()})
-            data.relationships.append(RelSet(rel_type, src, dst, property_frame(columns)))
+            data.relationships.append(RelSet(rel_type, src, dst, property_frame(columns), replaces))
 
-    rel(RelType.PERFORMED_BY, Label.TRACK, Label.ARTIST, tracks, "id", "artist_id")
-    rel(RelType.ON_ALBUM, Label.TRACK, Label.ALBUM, tracks, "id", "album_id")
-    rel(RelType.HAS_GENRE, Label.TRACK, Label.GENRE, tracks, "id", "genre_id")
+    # one column of the row each: a corrected value moves the link (an empty cell leaves it)
+    rel(RelType.PERFORMED_BY, Label.TRACK, Label.ARTIST, tracks, "id", "artist_id", replaces=True)
+    rel(RelType.ON_ALBUM, Label.TRACK, Label.ALBUM, tracks, "id", "album_id", replaces=True)
+    rel(RelType.HAS_GENRE, Label.TRACK, Label.GENRE, tracks, "id", "genre_id", replaces=True)
     if valid["albums"] is not None:
-        rel(RelType.PERFORMED_BY, Label.ALBUM, Label.ARTIST, valid["albums"], "id", "artist_id")
+        rel(RelType.PERFORMED_BY, Label.ALBUM, Label.ARTIST, valid["albums"], "id", "artist_id",
+            replaces=True)
     if valid["track_tags"] is not None:
         rel(RelType.TAGGED, Label.TRACK, Label.TAG, valid["track_tags"], "track_id", "tag_id")
     if interactions is not None:

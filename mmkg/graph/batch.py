@@ -38,6 +38,7 @@ class WriteSummary:
     rows: int = 0
     nodes_created: int = 0
     relationships_created: int = 0
+    relationships_deleted: int = 0
     properties_set: int = 0
     seconds: float = 0.0
     by_step: dict[str, int] = field(default_factory=dict)
@@ -46,6 +47,7 @@ class WriteSummary:
         self.rows += other.rows
         self.nodes_created += other.nodes_created
         self.relationships_created += other.relationships_created
+        self.relationships_deleted += other.relationships_deleted
         self.properties_set += other.properties_set
         self.seconds += other.seconds
         for k, v in other.by_step.items():
@@ -61,9 +63,10 @@ class ParameterBatch:
     params: dict[str, Any]
 
 
-def _write_batch(tx: ManagedTransaction, query: str, params: dict) -> tuple[int, int, int]:
+def _write_batch(tx: ManagedTransaction, query: str, params: dict) -> tuple[int, int, int, int]:
     counters = tx.run(query, params).consume().counters
-    return counters.nodes_created, counters.relationships_created, counters.properties_set
+    return (counters.nodes_created, counters.relationships_created, counters.relationships_deleted,
+            counters.properties_set)
 
 
 def retry_delays(budget_s: float) -> list[float]:
@@ -84,7 +87,7 @@ def _one_line(error: Exception) -> str:
 
 
 def _write_with_retries(session: Session, query: str, params: dict,
-                        budget_s: float) -> tuple[int, int, int]:
+                        budget_s: float) -> tuple[int, int, int, int]:
     """One batch in one write transaction, retried for at most ``budget_s`` seconds in total."""
     delays = retry_delays(budget_s)
     deadline = time.monotonic() + budget_s
@@ -149,11 +152,12 @@ def run_parameter_batches(
     # The driver's own retries are off for this session: the loop above does them, and says so.
     with open_session(driver, database, max_transaction_retry_time=0) as session:
         for batch in batches:
-            n, r, p = _write_with_retries(session, query, {**(params or {}), **batch.params},
-                                          budget_s)
+            n, r, d, p = _write_with_retries(session, query, {**(params or {}), **batch.params},
+                                             budget_s)
             summary.rows += batch.rows
             summary.nodes_created += n
             summary.relationships_created += r
+            summary.relationships_deleted += d
             summary.properties_set += p
             if on_batch:
                 on_batch(batch.rows)
