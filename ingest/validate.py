@@ -173,16 +173,19 @@ class Validator:
                     f"than {MAX_TEXT_LENGTH:,} characters)" for n in lengths[long]])
 
     def integers(self, table, column: str, *, minimum: int | None = None,
-                 required: bool = False) -> pd.Series:
-        """Parse ``column`` as integers (nullable ``Int64``); bad cells are problems."""
-        text = table.frame[column]
-        empty = text == ""
+                 required: bool = False, ids: bool = False) -> pd.Series:
+        """Parse ``column`` as integers (nullable ``Int64``); bad cells are problems. A whole
+        number written with a zero fraction (``3.0``, as a float column holding gaps exports it)
+        is that integer, unless the cells are ``ids``, used as written."""
+        written = table.frame[column]
+        empty = written == ""
         if required:
             self.add_rows(table, empty, column, "expected an integer, found an empty cell")
-        ok = text.str.fullmatch(r"[+-]?\d+")
+        text = written if ids else written.str.replace(r"\.0*$", "", regex=True)
+        ok = written.str.fullmatch(r"[+-]?\d+" if ids else r"[+-]?\d+(\.0*)?")
         bad = ~ok & ~empty
         self.add_rows(table, bad, column,
-                      [f"expected an integer, found {v!r}" for v in text[bad]])
+                      [f"expected an integer, found {v!r}" for v in written[bad]])
         long = ok & (text.str.lstrip("+-").str.lstrip("0").str.len() >= 19)
         exact = text[long].map(int)  # near or past 64 bits: floats would round, so Python ints
         outside = (exact > INT64_MAX) | (exact < -INT64_MAX - 1)

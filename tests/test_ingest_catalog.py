@@ -87,6 +87,21 @@ def test_a_corrected_catalog_moves_links_and_an_empty_cell_keeps_them(empty_db, 
     assert (again.relationships_created, again.relationships_replaced) == (0, 0)
 
 
+def test_a_whole_number_with_a_zero_fraction_is_an_integer(empty_db, database, catalog):
+    """plays ``10.0`` (a float column with gaps, as pandas writes it) is 10; ``2.5`` is named."""
+    interactions = catalog / "interactions.csv"
+    interactions.write_text(interactions.read_text().replace("u1,t1,10,", "u1,t1,10.0,"))
+    run(empty_db, database, catalog)
+    records, _, _ = empty_db.execute_query(
+        "MATCH (:User {id: 'u1'})-[l:LISTENED]->(:Track {id: 't1'}) RETURN l.plays AS plays",
+        database_=database)
+    assert records[0]["plays"] == 10
+    interactions.write_text(interactions.read_text().replace("u1,t1,10.0,", "u1,t1,2.5,"))
+    with pytest.raises(IngestError) as info:
+        run(empty_db, database, catalog)
+    assert info.value.problems == ["interactions.csv:2:plays: expected an integer, found '2.5'"]
+
+
 def test_parquet_tables_read_like_csv(empty_db, database, catalog, tmp_path):
     import pandas as pd
 

@@ -97,6 +97,8 @@ def test_kgcn_problems_name_file_line_and_column(tmp_path, driver, database):
         handle.write("1\tmusic.artist origin\t2\n")
     lines = (tmp_path / "user_artists.dat").read_text().splitlines()
     lines[3] = "2\t53\t-5"
+    lines[4] = "2.0\t" + lines[4].split("\t", 1)[1]      # an id is used as written: no "2.0"
+    lines[5] = "\t".join(lines[5].split("\t")[:2] + ["7.0"])  # a weight of 7.0 is 7
     (tmp_path / "user_artists.dat").write_text("\n".join(lines) + "\n")
     with pytest.raises(IngestError) as info:
         run(driver, database, tmp_path, "kgcn", dry_run=True)
@@ -105,6 +107,7 @@ def test_kgcn_problems_name_file_line_and_column(tmp_path, driver, database):
         f"kg.txt:{n_kg}:relation: invalid relation name 'music.artist origin': expected a letter "
         "followed by letters, digits, '_', '.' or '-' (at most 128 characters)",
         "user_artists.dat:4:weight: expected an integer >= 0, found -5",
+        "user_artists.dat:5:userID: expected an integer, found '2.0'",
     ]
 
 

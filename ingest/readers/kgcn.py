@@ -33,8 +33,8 @@ def read_kgcn(root: Path, validator: Validator) -> GraphData:
         validator.require_columns(ratings, ["userID", "artistID", "weight"])
     if validator.fatal:
         return GraphData()
-    validator.integers(ratings, "userID", required=True)
-    validator.integers(ratings, "artistID", required=True)
+    validator.integers(ratings, "userID", required=True, ids=True)
+    validator.integers(ratings, "artistID", required=True, ids=True)
     plays = validator.integers(ratings, "weight", minimum=0, required=True)
     plays = validator.unique(ratings, ["userID", "artistID"], "(userID, artistID)",
                              values={"weight": plays}, policy=True)["weight"]
