@@ -202,12 +202,13 @@ class Validator:
         return values
 
     def floats(self, table, column: str, *, required: bool = False) -> pd.Series:
-        """Parse ``column`` as finite floats (NaN where empty); bad cells are problems."""
+        """Parse ``column`` as finite floats (NaN where empty; a column of whole numbers too is
+        stored as floats); bad cells are problems."""
         text = table.frame[column]
         empty = text == ""
         if required:
             self.add_rows(table, empty, column, "expected a number, found an empty cell")
-        values = pd.to_numeric(text.where(~empty), errors="coerce")
+        values = pd.to_numeric(text.where(~empty), errors="coerce").astype(float)  # 5 is 5.0
         bad = ~empty & ~np.isfinite(values)
         self.add_rows(table, bad, column,
                       [f"expected a finite number, found {v!r}" for v in text[bad]])

@@ -102,6 +102,20 @@ def test_a_whole_number_with_a_zero_fraction_is_an_integer(empty_db, database, c
     assert info.value.problems == ["interactions.csv:2:plays: expected an integer, found '2.5'"]
 
 
+def test_ratings_are_floats_even_when_every_one_is_whole(empty_db, database, catalog):
+    interactions = catalog / "interactions.csv"
+    interactions.write_text(interactions.read_text().replace("u1,t1,10,4.5,", "u1,t1,10,4,")
+                            .replace("u1,t2,3,,", "u1,t2,3,3,").replace("u2,t3,0,2.0,", "u2,t3,0,2,")
+                            .replace("u3,t5,1,,", "u3,t5,1,1,"))
+    run(empty_db, database, catalog)
+    records, _, _ = empty_db.execute_query(
+        "MATCH ()-[l:LISTENED]->() WHERE l.rating IS NOT NULL "
+        "RETURN collect(DISTINCT valueType(l.rating)) AS types, collect(l.rating) AS ratings",
+        database_=database)
+    assert records[0]["types"] == ["FLOAT NOT NULL"]
+    assert sorted(records[0]["ratings"]) == [1.0, 2.0, 3.0, 4.0, 5.0]
+
+
 def test_parquet_tables_read_like_csv(empty_db, database, catalog, tmp_path):
     import pandas as pd
 
