@@ -141,13 +141,14 @@ class Validator:
 
     # -- checks ---------------------------------------------------------------------------------
     def require_columns(self, table, required: Iterable[str]) -> bool:
-        """Every ``required`` column is present (a fatal problem per missing one)."""
+        """Every ``required`` column is present (a fatal problem per missing one; when the header
+        reads as one column holding another delimiter, the problem asks about it)."""
         ok = True
         for column in required:
             if not table.has(column):
                 found = ", ".join(table.frame.columns) or "none"
-                self.file_problem(table.name, f"missing required column {column!r} (found: {found})",
-                                  column)
+                self.file_problem(table.name, f"missing required column {column!r} (found: {found})"
+                                  + _delimiter_hint(table), column)
                 ok = False
         return ok
 
@@ -363,3 +364,18 @@ def _non_finite_message(cell: str) -> str:
         return f"expected a number, found {cell!r}"
     kind = "NaN" if value != value else "infinite value"
     return f"{kind} in vector: expected finite numbers"
+
+
+_DELIMITERS = {",": "commas", "\t": "tabs", ";": "semicolons", "|": "pipes"}
+
+
+def _delimiter_hint(table) -> str:
+    """``"; one column: a file separated by semicolons? expected commas"`` when ``table``'s header
+    reads as one column holding a delimiter other than the one it was read with; else ``""``."""
+    columns, sep = list(table.frame.columns), table.sep
+    if len(columns) != 1 or sep not in _DELIMITERS:
+        return ""
+    other = next((d for d in _DELIMITERS if d != sep and d in str(columns[0])), None)
+    if other is None:
+        return ""
+    return f"; one column: a file separated by {_DELIMITERS[other]}? expected {_DELIMITERS[sep]}"

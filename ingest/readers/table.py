@@ -40,6 +40,8 @@ class Table:
     """How problems name the file: its path relative to the dataset folder (``tracks.csv``)."""
     path: Path
     frame: pd.DataFrame
+    sep: str | None = None
+    """The delimiter the file was read with (``None``: Parquet)."""
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -139,7 +141,7 @@ def read_table(
     blank = (frame == "").all(axis=1)
     if blank.any():
         frame = frame[~blank]
-    table = Table(name, path, frame)
+    table = Table(name, path, frame, sep)
     validator.text_lengths(table)
     return table
 

@@ -130,6 +130,9 @@ MALFORMED: list[tuple[str, Callable[[Path], None], str]] = [
      "tracks.csv:1:title: missing required column 'title'"),
     ("missing_tracks_table", _delete("tracks.csv"),
      "tracks.csv:1:*: missing: expected tracks.csv or tracks.parquet"),
+    ("semicolon_separated", _write("users.csv", "id;name\nu1;Ann\nu2;Bob\n"),
+     "users.csv:1:id: missing required column 'id' (found: id;name); one column: a file separated "
+     "by semicolons? expected commas"),
     ("empty_file", _write("artists.csv", ""),
      "artists.csv:1:*: the file is empty"),
     ("csv_and_parquet", _parquet_twin("genres"),
