@@ -32,7 +32,7 @@ import torch
 from mmkg.config import load_settings
 from mmkg.graph import connect, load_query, load_statements, run_batches
 from mmkg.graph.schema import apply_schema, reset_database
-from mmkg.ingest.takedown import take_down
+from mmkg.ingest.deletion import take_down
 from mmkg.publish.writer import publish
 from mmkg.train.run_folder import Embeddings, RunFolder
 
@@ -193,10 +193,10 @@ def main() -> None:
         started = time.perf_counter()
         done = take_down(driver, database, doomed)
         seconds = time.perf_counter() - started
-        results["takedown"] = {"tracks": done.deleted, "listens": done.listens,
-                               "recommendations": done.recommendations, "seconds": seconds}
-        print(f"delete-tracks: {done.deleted:,} tracks with {done.listens:,} listens and "
-              f"{done.recommendations:,} recommendations in {seconds:.1f} s "
+        results["takedown"] = {"tracks": done.deleted, "listens": done.removed["listens"],
+                               "recommendations": done.removed["recommendations"], "seconds": seconds}
+        print(f"delete-tracks: {done.deleted:,} tracks with {done.removed['listens']:,} listens and "
+              f"{done.removed['recommendations']:,} recommendations in {seconds:.1f} s "
               f"({done.deleted / seconds:,.0f} tracks/s)")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

@@ -130,12 +130,12 @@ def cli(ctx: click.Context, config_file: Path | None, uri: str | None, database:
 
 def _register() -> None:
     """Join the command modules to the root group (each keeps torch/dgl imports in its body)."""
-    from mmkg.cli import (catalog, db, evaluate, export, features, ingest, publish, recommend, takedown,
+    from mmkg.cli import (catalog, db, deletion, evaluate, export, features, ingest, publish, recommend,
                           train, tune)
 
     for command in (db.db, catalog.sample_catalog, ingest.ingest, features.features, export.export,
                     train.train, evaluate.evaluate, tune.tune, publish.publish, recommend.recommend,
-                    recommend.similar, takedown.delete_tracks):
+                    recommend.similar, deletion.delete_tracks, deletion.delete_users):
         cli.add_command(command)
 
 

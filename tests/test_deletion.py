@@ -1,5 +1,6 @@
-"""``mmkg delete-tracks`` (``ingest/takedown.py``, ``cypher/delete_tracks.cypher``): a track taken
-down leaves every answer at once, and a later publish does not bring it back."""
+"""``mmkg delete-tracks`` and ``mmkg delete-users`` (``ingest/deletion.py``,
+``cypher/delete_tracks.cypher``, ``cypher/delete_users.cypher``): a track taken down, or a user
+forgotten, leaves every answer at once, and a later publish does not bring it back."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from click.testing import CliRunner
 
 from mmkg.cli import cli
 from mmkg.graph import render, run_batches
-from mmkg.ingest.takedown import take_down
+from mmkg.errors import NotFoundError
+from mmkg.ingest.deletion import forget_users, take_down
 from mmkg.publish.writer import publish
 from mmkg.recommend import for_liked_tracks, for_user, similar_tracks
 from mmkg.schema import Modality, feature_id
@@ -50,9 +52,9 @@ def test_a_track_taken_down_leaves_every_answer_and_stays_out_after_a_publish(pu
     recommended = count(driver, database, f"MATCH (t:Track)<-[r:RECOMMENDED]-() {both} RETURN count(r)")
     assert listens >= 1 and recommended > 0  # u1 listened to t1; best is in some top lists
 
-    done = take_down(driver, database, [best, "t1", best, "t-none"], tracks_per_tx=1)
-    assert (done.deleted, done.features, done.unknown) == (2, 2, ["t-none"])
-    assert (done.listens, done.recommendations) == (listens, recommended)
+    done = take_down(driver, database, [best, "t1", best, "t-none"], ids_per_tx=1)
+    assert (done.deleted, done.removed["features"], done.unknown) == (2, 2, ["t-none"])
+    assert (done.removed["listens"], done.removed["recommendations"]) == (listens, recommended)
     assert not {best, "t1"} & answers(driver, database)
     assert count(driver, database, f"MATCH (t:Track) {both} RETURN count(t)") == 0
     assert count(driver, database, "MATCH (f:Feature) RETURN count(f)") == 10  # no orphan left
@@ -76,3 +78,38 @@ def test_cli_asks_first_and_says_what_went(published, empty_db, database):
     assert count(empty_db, database, "MATCH (t:Track) WHERE t.id IN ['t9', 't10'] RETURN count(t)") == 0
     out = CliRunner().invoke(cli, ["delete-tracks", "--yes"])
     assert out.exit_code == 2 and "give the ids of the tracks" in out.output
+
+
+def test_a_forgotten_user_is_unknown_and_stays_out_after_a_publish(published, empty_db, database):
+    driver = empty_db
+    assert for_user(driver, database, "u0", k=3).rows
+    listens = count(driver, database, "MATCH (:User {id: 'u0'})-[r:LISTENED]->() RETURN count(r)")
+    recommended = count(driver, database, "MATCH (:User {id: 'u0'})-[r:RECOMMENDED]->() RETURN count(r)")
+    others = count(driver, database, "MATCH (u:User)-[r]->() WHERE u.id <> 'u0' RETURN count(r)")
+    assert listens > 0 and recommended > 0
+
+    done = forget_users(driver, database, ["u0", "u-none", "u0"], ids_per_tx=1)
+    assert (done.deleted, done.unknown) == (1, ["u-none"])
+    assert (done.removed["listens"], done.removed["recommendations"]) == (listens, recommended)
+    with pytest.raises(NotFoundError, match="unknown user 'u0'"):
+        for_user(driver, database, "u0")
+    assert count(driver, database, "MATCH (u:User {id: 'u0'}) RETURN count(u)") == 0
+    assert count(driver, database, "MATCH (u:User)-[r]->() RETURN count(r)") == others
+
+    summary = publish(driver, database, published, progress=False)  # the run still holds u0
+    assert summary.missing_users == 1
+    assert count(driver, database, "MATCH (u:User {id: 'u0'}) RETURN count(u)") == 0
+    again = forget_users(driver, database, ["u0"])
+    assert (again.deleted, again.unknown) == (0, ["u0"])
+
+
+@pytest.mark.usefixtures("uri_scheme")
+def test_cli_delete_users_asks_first_and_names_what_is_left_to_do(published, empty_db, database):
+    out = CliRunner().invoke(cli, ["delete-users", "u1"], input="n\n")
+    assert out.exit_code == 1 and "Delete 1 user(s)" in out.output
+    assert count(empty_db, database, "MATCH (u:User {id: 'u1'}) RETURN count(u)") == 1
+    out = CliRunner().invoke(cli, ["delete-users", "u1", "u-none", "--yes"])
+    assert out.exit_code == 0, out.output
+    assert "deleted 1 user(s), with " in out.stdout and "train again" in out.stdout
+    assert "1 id(s) named no user (deleted before, or mistyped): u-none" in out.stderr
+    assert count(empty_db, database, "MATCH (u:User {id: 'u1'}) RETURN count(u)") == 0
