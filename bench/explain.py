@@ -60,7 +60,8 @@ def main() -> None:
         for rec in recs:
             started = time.perf_counter()
             reasons = read_named(driver, database, "explain", userId=rec["userId"],
-                                 likedTrackIds=None, explainedTrackId=rec["trackId"], limit=REASONS)
+                                 likedTrackIds=None, similarTo=None, explainedTrackId=rec["trackId"],
+                                 limit=REASONS)
             seconds.append(time.perf_counter() - started)
             shown = {r["kind"] for r in reasons}
             explained += bool(shown)

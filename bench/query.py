@@ -177,7 +177,7 @@ def main() -> None:
         "similar_tracks": ("similar_tracks", lambda: {"trackId": f"t{rng.integers(args.tracks)}", "k": 10}),
         "explain": ("explain", lambda: dict(zip(("userId", "explainedTrackId"),
                                                 pairs[rng.integers(len(pairs))]),
-                                            likedTrackIds=None, limit=5)),
+                                            likedTrackIds=None, similarTo=None, limit=5)),
         "cold_start": ("cold_start", lambda: liked(genre=False)),
         "cold_start genre": ("cold_start", lambda: liked(genre=True)),
     }

@@ -1,6 +1,7 @@
 // Why a track suits a user, in two families of reasons, kind 'kg' and the modality kinds, each
 // relative to the user's tracks: those the user LISTENED to or, for someone known only by liked
-// tracks (`mmkg recommend --like`), the liked ones.
+// tracks (`mmkg recommend --like`), the liked ones; or why it is near one track (`mmkg similar
+// --explain`), relative to that track alone.
 // - 'kg': knowledge-graph paths of 1 to 3 hops from the track to the user's tracks,
 //   through KG nodes only (artist, album, genre, tag, entity; never users, features or other
 //   tracks). Paths with the same intermediate nodes are grouped; groups are ranked by
@@ -14,13 +15,15 @@
 // The two families have no common scale, so they alternate: best KG reason, best modality
 // reason, second KG reason, second modality reason, ... (a family that runs out leaves the rest
 // to the other).
-// Browser:  :param userId => 'u1'; :param likedTrackIds => null; :param explainedTrackId => null;
-//           :param limit => 5
-// Params:   $userId (string; ignored with $likedTrackIds), $likedTrackIds (list of Track ids, or
-//           null = the tracks $userId LISTENED to), $explainedTrackId (string, or null = the user's
+// Browser:  :param userId => 'u1'; :param likedTrackIds => null; :param similarTo => null;
+//           :param explainedTrackId => null; :param limit => 5
+// Params:   $userId (string; ignored with $likedTrackIds or $similarTo), $likedTrackIds (list of
+//           Track ids, or null = the tracks $userId LISTENED to), $similarTo (a Track id: the
+//           reasons name that track alone, "same Genre 'rock' as 'Title'"; or null),
+//           $explainedTrackId (string, or null = the user's
 //           best recommendation of the current model: its first RECOMMENDED, or served from
 //           vectors, the first track recommend_vectors.cypher ranks; required with
-//           $likedTrackIds), $limit (int)
+//           $likedTrackIds or $similarTo), $limit (int)
 // Returns:  trackId, kind ('kg', 'audio', 'sentiment', 'text' or 'image'), reason (string),
 //           hops (int; null for a modality reason), support (int: the user's tracks reached; 1 for
 //           a modality reason), via (names of the intermediate nodes; the feature name for a
@@ -28,7 +31,7 @@
 //           'title' -TYPE-> 'name' <-TYPE- 'title'), closerThan (int: % of track pairs less
 //           similar, for a modality reason; null for 'kg')
 OPTIONAL MATCH (u:User {id: $userId})
-WITH u WHERE u IS NOT NULL OR $likedTrackIds IS NOT NULL
+WITH u WHERE u IS NOT NULL OR $likedTrackIds IS NOT NULL OR $similarTo IS NOT NULL
 WITH u, CASE WHEN $explainedTrackId IS NOT NULL THEN $explainedTrackId ELSE coalesce(
        COLLECT {
          MATCH (u)-[r:RECOMMENDED]->(c:Track)
@@ -47,10 +50,13 @@ WITH u, CASE WHEN $explainedTrackId IS NOT NULL THEN $explainedTrackId ELSE coal
          ORDER BY reduce(s = 0.0, i IN range(0, size(vector) - 1) | s + vector[i] * tv[i]) DESC
          LIMIT 1 }[0]) END AS trackId
 MATCH (t:Track {id: trackId})
-WITH t, CASE WHEN $likedTrackIds IS NULL
+WITH t, CASE WHEN $similarTo IS NOT NULL
+             THEN COLLECT { MATCH (h:Track {id: $similarTo}) WHERE h <> t RETURN h }
+             WHEN $likedTrackIds IS NULL
              THEN COLLECT { MATCH (u)-[:LISTENED]->(h:Track) WHERE h <> t RETURN h }
              ELSE COLLECT { MATCH (h:Track) WHERE h.id IN $likedTrackIds AND h <> t RETURN h } END AS history,
-     CASE WHEN $likedTrackIds IS NULL THEN 'you listened to' ELSE 'you like' END AS yours
+     CASE WHEN $similarTo IS NOT NULL THEN null
+          WHEN $likedTrackIds IS NULL THEN 'you listened to' ELSE 'you like' END AS yours
 CALL (t, history, yours) {
   MATCH p = (t) (()-[r]-(x) WHERE NOT type(r) IN ['LISTENED', 'RECOMMENDED', 'HAS_FEATURE']
                  AND NOT (x:User OR x:Feature OR x:Model)
@@ -66,9 +72,10 @@ CALL (t, history, yours) {
        [i IN range(0, hops - 1) | CASE WHEN startNode(relationships(path)[i]) = nodes(path)[i]
                                        THEN ' -' + type(relationships(path)[i]) + '-> '
                                        ELSE ' <-' + type(relationships(path)[i]) + '- ' END] AS arrows,
-       size(reached) + ' track(s) ' + yours + ': '
-         + reduce(s = listened[0], l IN listened[1..] | s + ', ' + l)
-         + CASE WHEN size(reached) > 3 THEN ', ...' ELSE '' END AS whom
+       CASE WHEN yours IS NULL THEN listened[0]  // the one track of $similarTo
+            ELSE size(reached) + ' track(s) ' + yours + ': '
+                 + reduce(s = listened[0], l IN listened[1..] | s + ', ' + l)
+                 + CASE WHEN size(reached) > 3 THEN ', ...' ELSE '' END END AS whom
   WITH
     CASE hops
       WHEN 1 THEN 'directly related (' + types[0] + ') to ' + whom

@@ -86,7 +86,7 @@ def for_liked_tracks(driver: Driver, database: str, track_ids: list[str], *, k: 
         check_tracks(read, track_ids)
         rows = _cold_start(read, track_ids, k=k, genre=genre, new_only=new_only)
         if explain:
-            _add_reasons(read, rows, userId=None, likedTrackIds=track_ids)
+            _add_reasons(read, rows, userId=None, likedTrackIds=track_ids, similarTo=None)
         return rows
 
     return read_together(driver, database, work)
@@ -146,7 +146,7 @@ def _for_user(read, user: str, *, k: int, genre: str | None, new_only: bool,
         raise NotFoundError(f"user {user!r} has no listening history; try "
                             "`mmkg recommend --like TRACK [--like TRACK ...]`")
     if explain:
-        _add_reasons(read, result.rows, userId=user, likedTrackIds=None)
+        _add_reasons(read, result.rows, userId=user, likedTrackIds=None, similarTo=None)
     return result
 
 
@@ -171,7 +171,8 @@ def _cold_start(read, track_ids: list[str], *, k: int, genre: str | None,
 
 def _add_reasons(read, rows: list[dict], **whose) -> None:
     """Give each row ``reasons``, up to :data:`REASONS` sentences of ``explain.cypher`` for its
-    track (``whose``: its ``userId`` and ``likedTrackIds``), and ``reasonKinds``, their kinds."""
+    track (``whose``: its ``userId``, ``likedTrackIds`` and ``similarTo``), and ``reasonKinds``,
+    their kinds."""
     for row in rows:
         reasons = read("explain", **whose, explainedTrackId=row["trackId"], limit=REASONS)
         row["reasons"] = [r["reason"] for r in reasons]
@@ -199,10 +200,18 @@ def _no_rows(user: str, model: str, genre: str | None, new_only: bool) -> str:
     return f"user {user!r} already listened to every track model {model} recommends"
 
 
-def similar_tracks(driver: Driver, database: str, track: str, *, k: int = 10) -> list[dict]:
-    """The ``k`` tracks nearest to ``track`` in the current embedding space (vector index)."""
+def similar_tracks(driver: Driver, database: str, track: str, *, k: int = 10,
+                   explain: bool = False) -> list[dict]:
+    """The ``k`` tracks nearest to ``track`` in the current embedding space (vector index).
+
+    With ``explain`` each row gets ``reasons`` and ``reasonKinds`` as from :func:`for_user`,
+    relative to ``track`` alone ("same Genre 'rock' as '<track>'", "sounds like '<track>'").
+    """
     def work(read) -> list[dict]:
         check_tracks(read, [track])
-        return ranked(read("similar_tracks", trackId=track, k=k))
+        rows = ranked(read("similar_tracks", trackId=track, k=k))
+        if explain:
+            _add_reasons(read, rows, userId=None, likedTrackIds=None, similarTo=track)
+        return rows
 
     return read_together(driver, database, work)

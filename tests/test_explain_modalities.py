@@ -75,7 +75,8 @@ def calibrated(driver, database, tmp_path_factory):
 
 def explain(driver, database, user: str, track: str) -> list[dict]:
     records, _, _ = driver.execute_query(load_query("explain"), {
-        "userId": user, "likedTrackIds": None, "explainedTrackId": track, "limit": 10},
+        "userId": user, "likedTrackIds": None, "similarTo": None, "explainedTrackId": track,
+        "limit": 10},
         database_=database)
     return [r.data() for r in records]
 
@@ -149,7 +150,8 @@ def test_explain_raises_no_notifications(calibrated, settings, database):
                               notifications_min_severity="INFORMATION") as loud:
         for user, track in (("u1", "t3"), ("u0", "t8"), ("u0", None)):
             records, summary, _ = loud.execute_query(load_query("explain"), {
-                "userId": user, "likedTrackIds": None, "explainedTrackId": track, "limit": 5},
+                "userId": user, "likedTrackIds": None, "similarTo": None, "explainedTrackId": track,
+                "limit": 5},
                 database_=database)
             notes = [s.status_description for s in summary.gql_status_objects if s.is_notification]
             assert records and notes == [], (user, track)
@@ -177,6 +179,19 @@ def test_cli_cold_start_explains_sound_through_a_liked_track(calibrated):
         "sounds like 'Song 1' (closer than 99 % of track pairs)")
     t8 = next(row for row in json.loads(out.output) if row["trackId"] == "t8")
     assert "audio" not in t8["reasonKinds"]
+
+
+@pytest.mark.usefixtures("uri_scheme")
+def test_cli_similar_explains_sound_with_the_track_itself(calibrated):
+    """t3 is t1's planted audio twin: `mmkg similar t1 --explain` says it sounds like t1."""
+    out = CliRunner().invoke(cli, ["similar", "t1", "--k", "11", "--explain", "--json"])
+    assert out.exit_code == 0, out.output
+    t3 = next(row for row in json.loads(out.output) if row["trackId"] == "t3")
+    assert t3["reasons"][t3["reasonKinds"].index("audio")] == (
+        "sounds like 'Song 1' (closer than 99 % of track pairs)")
+    out = CliRunner().invoke(cli, ["similar", "t1", "--k", "11", "--explain"])
+    assert out.exit_code == 0, out.output
+    assert "- sounds like 'Song 1' (closer than 99 % of track pairs)" in out.output
 
 
 def test_sample_pairs_all_or_seeded_uniform():

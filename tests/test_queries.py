@@ -20,7 +20,8 @@ READ_QUERIES = {
     "recommend": {"userId": "u0", "k": 10, "genre": None, "newOnly": False},
     "similar_tracks": {"trackId": "t0", "k": 3},
     "cold_start": {"trackIds": ["t0", "t2"], "k": 3, "genre": None, "newOnly": False},
-    "explain": {"userId": "u0", "likedTrackIds": None, "explainedTrackId": "t8", "limit": 5},
+    "explain": {"userId": "u0", "likedTrackIds": None, "similarTo": None, "explainedTrackId": "t8",
+                "limit": 5},
     "current_vectors": {"ids": ["t0", "u0"]},
     "published_recommendations": {},
 }
@@ -143,10 +144,11 @@ def test_cold_start_averages_liked_tracks_and_excludes_them(published, driver, d
     assert all(int(t[1:]) % 2 == 1 for t in ids)  # jazz likes → jazz tracks
 
 
-def reasons(driver, database, user: str | None, track: str, liked: list[str] | None = None) -> list[str]:
+def reasons(driver, database, user: str | None, track: str, liked: list[str] | None = None,
+            similar_to: str | None = None) -> list[str]:
     """The KG reasons (this graph has no features, so no modality reason)."""
-    got = rows(driver, database, "explain", userId=user, likedTrackIds=liked, explainedTrackId=track,
-               limit=10)
+    got = rows(driver, database, "explain", userId=user, likedTrackIds=liked, similarTo=similar_to,
+               explainedTrackId=track, limit=10)
     assert {r["kind"] for r in got} <= {"kg"} and all(r["closerThan"] is None for r in got)
     assert [r["hops"] for r in got] == sorted(r["hops"] for r in got)
     assert all(r["path"] is not None and r["support"] == len(r["listened"]) for r in got)
@@ -175,6 +177,19 @@ def test_explain_for_liked_tracks_points_to_them(published, driver, database):
         "linked through Artist 'Ada' and Album 'First Album' to 1 track(s) you like: 'Song 4'"]
     assert reasons(driver, database, None, "t3", ["t3"]) == []  # the track itself is no reason
     assert reasons(driver, database, None, "t8", []) == []
+
+
+def test_explain_similar_to_one_track_names_it_alone(published, driver, database):
+    """``$similarTo`` (``mmkg similar --explain``): the reasons reach that one track, named by its
+    title, whoever the user and whatever the liked tracks."""
+    assert reasons(driver, database, None, "t8", similar_to="t0") == ["same Genre 'rock' as 'Song 0'"]
+    assert reasons(driver, database, "u0", "t3", ["t4"], similar_to="t0") == [  # u0, t4 ignored
+        "same Artist 'Ada' as 'Song 0'",
+        "linked through Artist 'Ada' and Album 'First Album' to 'Song 0'"]
+    assert reasons(driver, database, None, "t9", similar_to="t0")[0] == (
+        "directly related (music.recording.cover_of) to 'Song 0'")
+    assert reasons(driver, database, None, "t0", similar_to="t0") == []  # itself: no reason
+    assert reasons(driver, database, None, "t11", similar_to="t0") == []
 
 
 def test_explain_follows_generic_kg_relations(published, driver, database):

@@ -149,10 +149,10 @@ def test_explain_without_a_track_explains_the_best_track_served_from_vectors(ser
     recommendation in vectors mode too, where no RECOMMENDED exists."""
     _, emb = served
     best = exact_ranking(emb, 0)[0][0]
-    got = rows(driver, database, "explain", userId="u0", likedTrackIds=None, explainedTrackId=None,
+    got = rows(driver, database, "explain", userId="u0", likedTrackIds=None, similarTo=None, explainedTrackId=None,
                limit=5)
     assert got and {r["trackId"] for r in got} == {best}
-    named = rows(driver, database, "explain", userId="u0", likedTrackIds=None, explainedTrackId=best,
+    named = rows(driver, database, "explain", userId="u0", likedTrackIds=None, similarTo=None, explainedTrackId=best,
                  limit=5)
     assert got == named
 

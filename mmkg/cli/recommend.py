@@ -122,10 +122,14 @@ def recommend(app: AppContext, user: str | None, k: int, genre: str | None, new_
 @click.command()
 @click.argument("track")
 @click.option("--k", default=10, show_default=True, type=K_RANGE)
+@click.option("--explain", is_flag=True,
+              help="Why each track is near TRACK: knowledge-graph paths to it and calibrated "
+              "modality similarities (sound, lyrics, cover) with it.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
 @pass_app
-def similar(app: AppContext, track: str, k: int, as_json: bool) -> None:
+def similar(app: AppContext, track: str, k: int, explain: bool, as_json: bool) -> None:
     """Tracks nearest to TRACK in the current model's embedding space (vector index)."""
     from mmkg.recommend import similar_tracks
 
-    _emit(similar_tracks(app.driver(), app.database, track, k=k), as_json, f"tracks similar to {track}")
+    _emit(similar_tracks(app.driver(), app.database, track, k=k, explain=explain), as_json,
+          f"tracks similar to {track}", no_reason=NO_REASON.format(whose=repr(track)))
