@@ -116,6 +116,23 @@ def test_ratings_are_floats_even_when_every_one_is_whole(empty_db, database, cat
     assert sorted(records[0]["ratings"]) == [1.0, 2.0, 3.0, 4.0, 5.0]
 
 
+def test_a_windows_media_path_reads_with_slashes_unless_the_file_has_that_name(empty_db, database,
+                                                                              catalog):
+    tracks = catalog / "tracks.csv"
+    (catalog / "media" / "lyrics" / "odd\\name.txt").write_text("a backslash in a file name\n")
+    tracks.write_text(tracks.read_text()
+                      .replace("t1,Song One,a1,al1,g1,media/lyrics/t1.txt,media/cover/t1.png,",
+                               "t1,Song One,a1,al1,g1,media\\lyrics\\t1.txt,media\\cover\\t1.png,")
+                      .replace("t2,Song Two,a1,al1,g1,,", "t2,Song Two,a1,al1,g1,media/lyrics/odd\\name.txt,"))
+    run(empty_db, database, catalog)
+    records, _, _ = empty_db.execute_query(
+        "MATCH (t:Track) WHERE t.id IN ['t1', 't2'] RETURN t.id AS id, t.lyrics AS lyrics, "
+        "t.cover AS cover ORDER BY id", database_=database)
+    assert [r.data() for r in records] == [
+        {"id": "t1", "lyrics": "media/lyrics/t1.txt", "cover": "media/cover/t1.png"},
+        {"id": "t2", "lyrics": "media/lyrics/odd\\name.txt", "cover": None}]
+
+
 def test_parquet_tables_read_like_csv(empty_db, database, catalog, tmp_path):
     import pandas as pd
 

@@ -152,14 +152,24 @@ def _check_ids(validator: Validator, table: Table) -> None:
 
 
 def _check_media(validator: Validator, tracks: Table, root: Path, media: MediaSettings) -> None:
+    """Each media cell names a decodable file within the limits (:func:`resolve_catalog_media`);
+    a Windows path (``media\\audio\\t1.mp3``) is read with ``/`` first (:func:`_posix_path`)."""
     for column in MEDIA_COLUMNS:
         if not tracks.has(column):
             continue
-        cells = tracks.frame[column]
+        cells = tracks.frame[column] = tracks.frame[column].map(lambda cell: _posix_path(root, cell))
         for line, cell in cells[cells != ""].items():
             _, problem = resolve_catalog_media(column, root, cell, media)  # place, size, decode
             if problem:
                 validator.add(tracks.name, line, column, f"{cell!r}: {problem}")
+
+
+def _posix_path(root: Path, cell: str) -> str:
+    """``cell`` with each ``\\`` read as a path separator (a catalog written on Windows), unless
+    a file of that literal name exists in ``root``; else ``cell`` as written."""
+    if "\\" not in cell or (root / cell).exists():
+        return cell
+    return cell.replace("\\", "/")
 
 
 def _check_interactions(validator: Validator, table: Table, tracks: Table,
