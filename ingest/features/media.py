@@ -40,6 +40,10 @@ _SIZE_MISMATCH = re.compile(r"^\s*(\w+)\s*:.*\(should be", re.MULTILINE)
 _NO_FILE = re.compile(r"File does not exist or is not a regular file")
 
 
+URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+"""The start of a URL (``https://``, ``s3://``): a media cell that names no file on disk."""
+
+
 def resolve_catalog_media(kind: str, root: Path, cell: str,
                           settings: MediaSettings = MEDIA) -> tuple[Path | None, str | None]:
     """Where the media path ``cell`` of a catalog in ``root`` leads, and whether it may be read.
@@ -53,6 +57,9 @@ def resolve_catalog_media(kind: str, root: Path, cell: str,
         ValueError: unknown ``kind``.
     """
     media = MEDIA_KINDS.get(kind)
+    if URL.match(cell):
+        return None, (f"{media.expected}: a URL, not a file: mmkg reads media from disk (download "
+                      "the files into the catalog folder, or under the media.root setting)")
     try:
         real = (Path(root) / cell).resolve()
         allowed = [Path(root).resolve()] + ([settings.root.resolve()] if settings.root else [])

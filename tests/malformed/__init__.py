@@ -180,6 +180,9 @@ MALFORMED: list[tuple[str, Callable[[Path], None], str]] = [
      "features/misc.csv:1:*: unknown modality of feature 'misc'"),
     ("missing_media_file", _replace("tracks.csv", "media/audio/t1.wav", "media/audio/missing.wav"),
      "tracks.csv:2:audio: 'media/audio/missing.wav': expected a readable audio file"),
+    ("media_url", _replace("tracks.csv", "media/cover/t1.png", "https://cdn.example.com/t1.png"),
+     "tracks.csv:2:cover: 'https://cdn.example.com/t1.png': expected a readable image file "
+     "(PNG/JPEG/WebP/...): a URL, not a file: mmkg reads media from disk"),
     ("corrupt_cover", _write("media/cover/t1.png", b"not a png at all"),
      "tracks.csv:2:cover: 'media/cover/t1.png': expected a readable image file"),
     ("bad_relation_name", _replace("triples.csv", "music.artist.origin", "music artist origin"),
