@@ -232,6 +232,7 @@ class Validator:
         late = (seconds > MAX_EPOCH_SECONDS).fillna(False)
         self.add_rows(table, late, column, [
             f"expected epoch seconds up to {MAX_EPOCH_SECONDS} (9999-12-31), found {v!r}"
+            + (" (epoch milliseconds? divide by 1,000)" if float(v) <= MAX_EPOCH_SECONDS * 1000 else "")
             for v in text[late]])
         seconds = seconds.where(~late)
         return seconds.astype("Float64").round().astype("Int64")

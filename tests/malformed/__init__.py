@@ -216,6 +216,9 @@ MALFORMED: list[tuple[str, Callable[[Path], None], str]] = [
     ("ts_above_int64", _replace("interactions.csv", "u1,t2,3,,1700000000", "u1,t2,3,,99999999999999999999"),
      "interactions.csv:3:ts: expected epoch seconds up to 253402300799 (9999-12-31), "
      "found '99999999999999999999'"),
+    ("ts_in_milliseconds", _replace("interactions.csv", "u1,t2,3,,1700000000", "u1,t2,3,,1700000000000"),
+     "interactions.csv:3:ts: expected epoch seconds up to 253402300799 (9999-12-31), "
+     "found '1700000000000' (epoch milliseconds? divide by 1,000)"),
     ("nul_in_name", _replace("artists.csv", "a2,Beta", "a2,Be\x00ta"),
      "artists.csv:3:name: control character U+0000 in a cell"),
     ("control_char_in_title", _replace("tracks.csv", "Song Two", "Song\x07Two"),
