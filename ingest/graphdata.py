@@ -59,6 +59,8 @@ class GraphData:
     features: list[FeatureSet] = field(default_factory=list)
     dropped: dict[str, int] = field(default_factory=dict)
     """Rows left out on purpose by the format's rules (not errors), by reason."""
+    columns_left_out: dict[str, str] = field(default_factory=dict)
+    """Columns of the input that no node or relationship holds: ``"<file>: '<column>'"`` → why."""
 
     def node_counts(self) -> dict[str, int]:
         counts: Counter[str] = Counter()

@@ -50,6 +50,8 @@ class IngestSummary:
     relationships: dict[str, int] = field(default_factory=dict)
     """Rows per relationship type, created or updated."""
     dropped: dict[str, int] = field(default_factory=dict)
+    columns_left_out: dict[str, str] = field(default_factory=dict)
+    """Input columns that nothing holds (``GraphData.columns_left_out``), with why."""
     """Rows left out by the format's own rules (e.g. KGCN drops items without entity)."""
     merged: dict[str, int] = field(default_factory=dict)
     """Rows left out because they repeat an earlier row (exactly, or resolved by
@@ -96,6 +98,8 @@ class IngestSummary:
             table.add_row("relationships", f"KG relations ({len(kg)} types)", f"{sum(kg.values()):,}")
         for reason, n in sorted(self.dropped.items()):
             table.add_row("dropped", reason, f"{n:,}")
+        for column, why in sorted(self.columns_left_out.items()):
+            table.add_row("left out", f"column {column}: {why}", "")
         for reason, n in sorted(self.merged.items()):
             table.add_row("merged", reason, f"{n:,}")
         if self.rejected:
@@ -211,7 +215,7 @@ def ingest(
                                    on_conflict=on_conflict, media=media)
     summary = IngestSummary(Path(path), fmt, dry_run, nodes=data.node_counts(),
                             relationships=data.relationship_counts(), dropped=dict(data.dropped),
-                            merged=dict(validator.merged))
+                            columns_left_out=dict(data.columns_left_out), merged=dict(validator.merged))
     if validator.problems and (reject_report or skip_invalid):
         summary.report = reject_report or DEFAULT_REJECT_REPORT
         write_reject_report(summary.report, validator.problems)

@@ -41,6 +41,9 @@ def test_bulk_graph_equals_online_graph(empty_db, database, server, tmp_path, fm
         # quotes, a comma and a line break in a name; a repeated triple
         handle.write('a4,"The ""Quoted"", Band\nof two lines"\n' if fmt == "catalog"
                      else "0\tmusic.artist.genre\t100\n")
+    if fmt == "catalog":  # a catalog's own columns: an integer with a gap, a float, text
+        (root / "albums.csv").write_text("id,title,artist_id,year,length_min,label\n"
+                                         "al1,First,a1,,41.5,Sub Pop\nal2,Second,a2,1999,38,\n")
     online = ingest(empty_db, database, root, fmt=fmt, features=False, progress=False)
     expected = graph_state(empty_db, database)
     schema = schema_names(empty_db, database)

@@ -133,6 +133,42 @@ def test_a_windows_media_path_reads_with_slashes_unless_the_file_has_that_name(e
         {"id": "t2", "lyrics": "media/lyrics/odd\\name.txt", "cover": None}]
 
 
+def test_a_node_table_s_own_columns_become_typed_properties(empty_db, database, catalog):
+    """`year` (integers), `length` (numbers), `isrc` (text) on tracks, `country` on users; a
+    column that cannot be a property, and one of a relationship table, are named as left out."""
+    tracks, users = catalog / "tracks.csv", catalog / "users.csv"
+    lines = tracks.read_text().splitlines()
+    extra = ["year,length,isrc,Release Date,vector", "1999,210.5,US-1,2001,x", "2005,180,,,", "", "", ""]
+    tracks.write_text("\n".join(f"{line},{more}" for line, more in zip(lines, extra)) + "\n")
+    users.write_text("id,name,country\nu1,Ann,DE\nu2,Bob,\n")
+    interactions = catalog / "interactions.csv"
+    interactions.write_text(interactions.read_text().replace("user_id,track_id,plays,rating,ts",
+                                                             "user_id,track_id,plays,rating,ts,device")
+                            .replace("\n", ",\n").replace("ts,device,\n", "ts,device\n"))
+    summary = run(empty_db, database, catalog)
+    assert summary.columns_left_out == {
+        "tracks.csv: 'Release Date'": "not a property name (a letter, then letters, digits or '_')",
+        "tracks.csv: 'vector'": "one of mmkg's own property names",
+        "interactions.csv: 'device'": "interactions hold user_id, track_id, plays, rating, ts only"}
+    assert any(row == "left out" for row in summary.to_table().columns[0].cells)
+
+    def props(label: str) -> dict:
+        records, _, _ = empty_db.execute_query(
+            f"MATCH (n:{label}) RETURN n.id AS id, properties(n) AS p", database_=database)
+        return {r["id"]: {k: v for k, v in r["p"].items() if k not in ("id", "title", "name", "audio",
+                                                                       "lyrics", "cover", "catalog")}
+                for r in records}
+
+    got = props("Track")
+    assert (got["t1"], got["t2"], got["t3"]) == (
+        {"year": 1999, "length": 210.5, "isrc": "US-1"}, {"year": 2005, "length": 180.0}, {})
+    assert type(got["t1"]["year"]) is int and type(got["t2"]["length"]) is float
+    assert props("User") == {"u1": {"country": "DE"}, "u2": {}, "u3": {}}
+    records, _, _ = empty_db.execute_query(
+        "MATCH (t:Track) WHERE t.year >= 2000 RETURN collect(t.id) AS ids", database_=database)
+    assert records[0]["ids"] == ["t2"]  # what `mmkg export --where "t.year >= 2000"` reads
+
+
 def test_parquet_tables_read_like_csv(empty_db, database, catalog, tmp_path):
     import pandas as pd
 

@@ -7,6 +7,7 @@ still valid, so a row that depends on a rejected row is rejected too (a *cascade
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,18 @@ KIND_PREFIXES: dict[str, Modality] = {
     "text_": Modality.TEXT, "image_": Modality.IMAGE, "audio_": Modality.AUDIO,
     "sentiment_": Modality.SENTIMENT,
 }
+NODE_TABLES: dict[str, Label] = {
+    "artists": Label.ARTIST, "genres": Label.GENRE, "tags": Label.TAG, "users": Label.USER,
+    "albums": Label.ALBUM, "tracks": Label.TRACK,
+}
+"""The tables of nodes: a column of theirs that :data:`TABLES` does not name becomes a property
+of their nodes (:func:`_own_properties`), e.g. a track's ``year`` for ``mmkg export --where``."""
+PROPERTY_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+"""A column that becomes a property: a letter, then up to 63 letters, digits or ``_`` (Neo4j's
+importer reads ``name:type`` headers, and Cypher needs no quoting)."""
+RESERVED_PROPERTIES = frozenset(p.value for p in Prop) | {"labels", "elementId"}
+"""Property names of mmkg's own (vectors, ids, feature fields ...): never a catalog's column."""
+
 #: The table that holds the nodes of each KG label a triple may name (Entity: created on demand).
 LABEL_TABLES: dict[Label, str] = {
     Label.TRACK: "tracks", Label.ARTIST: "artists", Label.ALBUM: "albums",
@@ -172,6 +185,39 @@ def _posix_path(root: Path, cell: str) -> str:
     return cell.replace("\\", "/")
 
 
+def _own_properties(name: str, table: Table, valid: pd.DataFrame,
+                    data: GraphData) -> dict[str, pd.Series]:
+    """The columns of node table ``name`` (read as ``table``) that :data:`TABLES` does not name,
+    as properties of its ``valid`` rows: integers when every cell given is one (64 bits), else
+    floats when every cell is a finite number, else text; an empty cell is no property (an
+    earlier one stays). A column whose name cannot be a property (:data:`PROPERTY_NAME`,
+    :data:`RESERVED_PROPERTIES`) is left out and named in ``data.columns_left_out``."""
+    required, optional = TABLES[name]
+    props: dict[str, pd.Series] = {}
+    for column in valid.columns:
+        if column in required or column in optional:
+            continue
+        if not PROPERTY_NAME.fullmatch(column) or column in RESERVED_PROPERTIES:
+            why = ("one of mmkg's own property names" if column in RESERVED_PROPERTIES else
+                   "not a property name (a letter, then letters, digits or '_')")
+            data.columns_left_out[f"{table.name}: {column!r}"] = why
+            continue
+        props[column] = _typed(valid[column])
+    return props
+
+
+def _typed(cells: pd.Series) -> pd.Series:
+    """Text cells as Python ints, floats or strings (one type for the column), ``None`` if empty."""
+    given = cells[cells != ""]
+    if given.str.fullmatch(r"[+-]?\d{1,18}").all():
+        parse = int
+    else:
+        numbers = pd.to_numeric(given, errors="coerce")
+        finite = numbers.notna().all() and np.isfinite(numbers.to_numpy(dtype=float)).all()
+        parse = float if finite else str
+    return pd.Series([parse(c) if c else None for c in cells], index=cells.index, dtype=object)
+
+
 def _check_interactions(validator: Validator, table: Table, tracks: Table,
                         users: Table | None) -> dict[str, pd.Series]:
     validator.not_empty(table, "user_id", "a user id")
@@ -229,12 +275,20 @@ def _build(root: Path, validator: Validator, tables: dict[str, Table | None],
     valid = {name: (validator.valid(t) if t is not None else None) for name, t in tables.items()}
     tracks = valid["tracks"]
 
+    own = {name: _own_properties(name, tables[name], valid[name], data) for name in NODE_TABLES
+           if tables[name] is not None}
+    for name in set(TABLES) - set(NODE_TABLES):  # relationship tables: their columns only
+        if tables[name] is not None:
+            for column in tables[name].frame.columns:
+                if column not in TABLES[name][0] + TABLES[name][1]:
+                    data.columns_left_out[f"{tables[name].name}: {column!r}"] = (
+                        f"{name} hold {', '.join(TABLES[name][0] + TABLES[name][1])} only")
     for label, name, prop in ((Label.ARTIST, "artists", Prop.NAME), (Label.GENRE, "genres", Prop.NAME),
                               (Label.TAG, "tags", Prop.NAME), (Label.ALBUM, "albums", Prop.TITLE)):
         if valid[name] is not None:
             data.nodes.append(NodeSet(label, property_frame(
-                {"id": valid[name]["id"], prop.value: valid[name][prop.value]})))
-    track_props = {"id": tracks["id"], Prop.TITLE.value: tracks["title"]}
+                {"id": valid[name]["id"], prop.value: valid[name][prop.value], **own[name]})))
+    track_props = {"id": tracks["id"], Prop.TITLE.value: tracks["title"], **own["tracks"]}
     folder = root.resolve()
     media = [column for column in MEDIA_COLUMNS if column in tracks]
     for column in media:
@@ -255,6 +309,9 @@ def _build(root: Path, validator: Validator, tables: dict[str, Table | None],
         user_props = {"id": list(user_ids)}
         if names is not None:
             user_props[Prop.NAME.value] = names.reindex(user_ids).replace("", None).tolist()
+        for prop, values in own.get("users", {}).items():  # users seen in interactions only: none
+            by_id = pd.Series(values.to_numpy(), index=users["id"], dtype=object).reindex(user_ids)
+            user_props[prop] = by_id.where(by_id.notna(), None).reset_index(drop=True)
         data.nodes.append(NodeSet(Label.USER, property_frame(user_props)))
 
     def rel(rel_type: str, src: Label, dst: Label, frame: pd.DataFrame, s: str, d: str,
