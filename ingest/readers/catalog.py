@@ -43,10 +43,7 @@ KIND_PREFIXES: dict[str, Modality] = {
     "text_": Modality.TEXT, "image_": Modality.IMAGE, "audio_": Modality.AUDIO,
     "sentiment_": Modality.SENTIMENT,
 }
-NODE_TABLES: dict[str, Label] = {
-    "artists": Label.ARTIST, "genres": Label.GENRE, "tags": Label.TAG, "users": Label.USER,
-    "albums": Label.ALBUM, "tracks": Label.TRACK,
-}
+NODE_TABLES: tuple[str, ...] = ("artists", "genres", "tags", "users", "albums", "tracks")
 """The tables of nodes: a column of theirs that :data:`TABLES` does not name becomes a property
 of their nodes (:func:`_own_properties`), e.g. a track's ``year`` for ``mmkg export --where``."""
 PROPERTY_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
@@ -277,7 +274,7 @@ def _build(root: Path, validator: Validator, tables: dict[str, Table | None],
 
     own = {name: _own_properties(name, tables[name], valid[name], data) for name in NODE_TABLES
            if tables[name] is not None}
-    for name in set(TABLES) - set(NODE_TABLES):  # relationship tables: their columns only
+    for name in (name for name in TABLES if name not in NODE_TABLES):  # relationships: fixed columns
         if tables[name] is not None:
             for column in tables[name].frame.columns:
                 if column not in TABLES[name][0] + TABLES[name][1]:
@@ -309,7 +306,7 @@ def _build(root: Path, validator: Validator, tables: dict[str, Table | None],
         user_props = {"id": list(user_ids)}
         if names is not None:
             user_props[Prop.NAME.value] = names.reindex(user_ids).replace("", None).tolist()
-        for prop, values in own.get("users", {}).items():  # users seen in interactions only: none
+        for prop, values in own.get("users", {}).items():  # none for users known from listens alone
             by_id = pd.Series(values.to_numpy(), index=users["id"], dtype=object).reindex(user_ids)
             user_props[prop] = by_id.where(by_id.notna(), None).reset_index(drop=True)
         data.nodes.append(NodeSet(Label.USER, property_frame(user_props)))
