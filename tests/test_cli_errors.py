@@ -227,3 +227,13 @@ def test_the_terminal_shows_mmkg_s_info_and_every_library_s_warnings_only():
     assert "own info" in quiet and "library warning" in quiet
     assert "root info" not in quiet and "library info" not in quiet
     assert "root info" in stderr("-v") and "library info" in stderr("-v")
+
+
+def test_an_ids_file_that_is_not_utf8_is_one_line_naming_line_and_column(tmp_path):
+    ids = tmp_path / "users.txt"
+    ids.write_bytes(b"u1\nu\xe9\n")
+    done = mmkg("export", tmp_path / "out", "--users-file", ids)
+    assert_one_line_error(done, 2, "Invalid value for '--users-file'",
+                          f"{ids}:2:2: byte 0xe9 is not UTF-8: expected UTF-8 text, one id per line")
+    done = mmkg("delete-users", "--file", ids, "--yes")
+    assert_one_line_error(done, 2, "Invalid value for '--file'", f"{ids}:2:2: byte 0xe9 is not UTF-8")

@@ -104,11 +104,14 @@ def test_a_forgotten_user_is_unknown_and_stays_out_after_a_publish(published, em
 
 
 @pytest.mark.usefixtures("uri_scheme")
-def test_cli_delete_users_asks_first_and_names_what_is_left_to_do(published, empty_db, database):
+def test_cli_delete_users_asks_first_and_names_what_is_left_to_do(published, empty_db, database,
+                                                                  tmp_path):
     out = CliRunner().invoke(cli, ["delete-users", "u1"], input="n\n")
     assert out.exit_code == 1 and "Delete 1 user(s)" in out.output
     assert count(empty_db, database, "MATCH (u:User {id: 'u1'}) RETURN count(u)") == 1
-    out = CliRunner().invoke(cli, ["delete-users", "u1", "u-none", "--yes"])
+    ids = tmp_path / "ids.txt"
+    ids.write_bytes(b"\xef\xbb\xbfu1\r\n\r\nu-none\r\n")  # a BOM and CRLF, as Windows tools write
+    out = CliRunner().invoke(cli, ["delete-users", "--file", str(ids), "--yes"])
     assert out.exit_code == 0, out.output
     assert "deleted 1 user(s), with " in out.stdout and "train again" in out.stdout
     assert "1 id(s) named no user (deleted before, or mistyped): u-none" in out.stderr

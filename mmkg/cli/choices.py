@@ -32,6 +32,31 @@ class RegistryChoice(click.Choice):
         return getattr(importlib.import_module(module), name).names()
 
 
+class IdsFile(click.Path):
+    """A file of ids, one per line, read into a tuple: UTF-8 (a BOM, as Windows tools write one,
+    dropped), each line stripped, blank lines skipped. A byte that is not UTF-8 is a usage error
+    naming its line and column."""
+
+    name = "file"
+
+    def __init__(self) -> None:
+        super().__init__(exists=True, dir_okay=False, path_type=Path)
+
+    def convert(self, value, param, ctx) -> tuple[str, ...]:  # type: ignore[override]
+        if isinstance(value, tuple):
+            return value
+        path = super().convert(value, param, ctx)
+        data = path.read_bytes()
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            line = data.count(b"\n", 0, e.start) + 1
+            column = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+            self.fail(f"{path}:{line}:{column}: byte 0x{data[e.start]:02x} is not UTF-8: expected "
+                      "UTF-8 text, one id per line", param, ctx)
+        return tuple(line.strip() for line in text.splitlines() if line.strip())
+
+
 def _assignments(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict:
     from mmkg.train.config import parse_set
 

@@ -3,10 +3,9 @@ users): delete them from the graph."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
+from mmkg.cli.choices import IdsFile
 from mmkg.cli.context import AppContext, pass_app
 
 
@@ -14,20 +13,17 @@ def _ids_options(kind: str):
     """The ``[KIND]...`` arguments, ``--file`` and ``--yes`` of a deletion command."""
     def decorate(command):
         command = click.option("--yes", is_flag=True, help="Do not ask for confirmation.")(command)
-        command = click.option("--file", "ids_file",
-                               type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        command = click.option("--file", "ids_file", type=IdsFile(),
                                help=f"Also the {kind} ids in this file, one per line.")(command)
         return click.argument("ids", nargs=-1, metavar=f"[{kind.upper()}]...")(command)
     return decorate
 
 
-def _gather(app: AppContext, kind: str, ids: tuple[str, ...], ids_file: Path | None, yes: bool,
-            going: str) -> list[str]:
-    """The ids given (arguments, then the file's lines), after the user confirmed (unless ``yes``)
+def _gather(app: AppContext, kind: str, ids: tuple[str, ...], ids_file: tuple[str, ...] | None,
+            yes: bool, going: str) -> list[str]:
+    """The ids given (arguments, then the file's), after the user confirmed (unless ``yes``)
     that the ``kind``s go with ``going``."""
-    gathered = list(ids)
-    if ids_file is not None:
-        gathered += [line.strip() for line in ids_file.read_text().splitlines() if line.strip()]
+    gathered = [*ids, *(ids_file or ())]
     if not gathered:
         raise click.UsageError(f"give the ids of the {kind}s to delete ({kind.upper()} ... or --file FILE)")
     if not yes:
@@ -46,7 +42,8 @@ def _report_unknown(unknown: list[str], kind: str) -> None:
 @click.command("delete-tracks")
 @_ids_options("track")
 @pass_app
-def delete_tracks(app: AppContext, ids: tuple[str, ...], ids_file: Path | None, yes: bool) -> None:
+def delete_tracks(app: AppContext, ids: tuple[str, ...], ids_file: tuple[str, ...] | None,
+                  yes: bool) -> None:
     """Take tracks down: delete them with their features, listens and recommendations.
 
     recommend, similar and the cold start stop returning them at once; a later publish skips
@@ -70,7 +67,8 @@ def delete_tracks(app: AppContext, ids: tuple[str, ...], ids_file: Path | None, 
 @click.command("delete-users")
 @_ids_options("user")
 @pass_app
-def delete_users(app: AppContext, ids: tuple[str, ...], ids_file: Path | None, yes: bool) -> None:
+def delete_users(app: AppContext, ids: tuple[str, ...], ids_file: tuple[str, ...] | None,
+                 yes: bool) -> None:
     """Forget users: delete them with their listens, recommendations and vectors.
 
     recommend knows them no more at once; a later publish skips them. Outside the database,

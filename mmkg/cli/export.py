@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from mmkg.cli.choices import IdsFile
 from mmkg.cli.context import AppContext, pass_app
 from mmkg.errors import validation_summary
 from mmkg.export.selection import MAX_HOPS
@@ -62,7 +63,7 @@ def unlistened_line(n: int, run: str = "RUN", model: str | None = None) -> str:
               help="Keep tracks with this genre (its id, or its name in any case); repeatable.")
 @click.option("--user", "users", multiple=True, metavar="ID",
               help="Keep these users and the tracks they listened to; repeatable.")
-@click.option("--users-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("--users-file", "users_file", type=IdsFile(),
               help="Like --user, one user id per line.")
 @click.option("--where", metavar="PREDICATE",
               help="Keep tracks matching this Cypher predicate on the track variable `t`, e.g. "
@@ -91,7 +92,7 @@ def unlistened_line(n: int, run: str = "RUN", model: str | None = None) -> str:
               help="FastRP embedding size (default: the one tuned on Last.FM); implies --fastrp.")
 @pass_app
 def export(app: AppContext, out: Path, genres: tuple[str, ...], users: tuple[str, ...],
-           users_file: Path | None, where: str | None, listened: bool, hops: int, protocol: str,
+           users_file: tuple[str, ...] | None, where: str | None, listened: bool, hops: int, protocol: str,
            ratios: tuple[float, float, float], cold_fraction: float, split_seed: int, seed: int, force: bool,
            fastrp: bool,
            fastrp_dim: int | None) -> None:
@@ -114,7 +115,7 @@ def export(app: AppContext, out: Path, genres: tuple[str, ...], users: tuple[str
         raise click.UsageError("give either --users-file or --user, not both")
     check_free_space(out)
     if users_file:
-        users = tuple(line.strip() for line in users_file.read_text().splitlines() if line.strip())
+        users = users_file
     try:
         selection = Selection(genres=genres, users=users, where=where, listened=listened, hops=hops)
         split = SplitConfig(protocol=protocol, ratios=ratios, cold_fraction=cold_fraction)
