@@ -5,8 +5,10 @@ Builds ``--tracks`` tracks (``--genres`` genres, ``--artists`` artists), ``--use
 (d = ``--dim``, exact top-``--topk``) with ``mmkg.publish.writer.publish``, then times
 ``recommend.cypher``, ``similar_tracks.cypher``, ``explain.cypher`` and ``cold_start.cypher``
 (from 3 random tracks; and of one genre, ``--genre``) with 1 and ``--clients``
-concurrent clients (threads, one session each), ``--loops`` queries per client; then deletes
-``--takedown`` random tracks as ``mmkg delete-tracks`` does, and times it.
+concurrent clients (threads, one session each), ``--loops`` queries per client, and
+``explain.cypher`` for one track's reasons as ``mmkg similar --explain`` asks them; then deletes
+``--takedown`` random tracks as ``mmkg delete-tracks`` does, then ``--forget`` random users as
+``mmkg delete-users`` does, and times each.
 
 It EMPTIES the configured database first (``--yes`` required)::
 
@@ -32,7 +34,7 @@ import torch
 from mmkg.config import load_settings
 from mmkg.graph import connect, load_query, load_statements, run_batches
 from mmkg.graph.schema import apply_schema, reset_database
-from mmkg.ingest.deletion import take_down
+from mmkg.ingest.deletion import forget_users, take_down
 from mmkg.publish.writer import publish
 from mmkg.train.run_folder import Embeddings, RunFolder
 
@@ -137,6 +139,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--takedown", type=int, default=1000,
                         help="at the end, delete this many random tracks (`mmkg delete-tracks`); 0 = none")
+    parser.add_argument("--forget", type=int, default=1000,
+                        help="then delete this many random users (`mmkg delete-users`); 0 = none")
     args = parser.parse_args()
     if not args.yes and not args.skip_build:
         parser.error("this empties the configured database: pass --yes")
@@ -178,6 +182,9 @@ def main() -> None:
         "explain": ("explain", lambda: dict(zip(("userId", "explainedTrackId"),
                                                 pairs[rng.integers(len(pairs))]),
                                             likedTrackIds=None, similarTo=None, limit=5)),
+        "explain similar": ("explain", lambda: {  # `mmkg similar --explain`: one track's reasons
+            "userId": None, "likedTrackIds": None, "similarTo": f"t{rng.integers(args.tracks)}",
+            "explainedTrackId": f"t{rng.integers(args.tracks)}", "limit": 5}),
         "cold_start": ("cold_start", lambda: liked(genre=False)),
         "cold_start genre": ("cold_start", lambda: liked(genre=True)),
     }
@@ -198,6 +205,16 @@ def main() -> None:
         print(f"delete-tracks: {done.deleted:,} tracks with {done.removed['listens']:,} listens and "
               f"{done.removed['recommendations']:,} recommendations in {seconds:.1f} s "
               f"({done.deleted / seconds:,.0f} tracks/s)")
+    if args.forget:
+        forgotten = [f"u{u}" for u in rng.choice(args.users, args.forget, replace=False)]
+        started = time.perf_counter()
+        done = forget_users(driver, database, forgotten)
+        seconds = time.perf_counter() - started
+        results["forget"] = {"users": done.deleted, "listens": done.removed["listens"],
+                             "recommendations": done.removed["recommendations"], "seconds": seconds}
+        print(f"delete-users: {done.deleted:,} users with {done.removed['listens']:,} listens and "
+              f"{done.removed['recommendations']:,} recommendations in {seconds:.1f} s "
+              f"({done.deleted / seconds:,.0f} users/s)")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     driver.close()
