@@ -54,14 +54,12 @@ from mmkg.ingest.featureset import FeatureSet
 from mmkg.ingest.graphdata import GraphData
 from mmkg.progress import progress_bar
 from mmkg.schema import Label, RelType, feature_id, kg_relation_type
-from mmkg.server.local import LocalServer, java_executable
+from mmkg.server.local import ADMIN_TOOL, LocalServer, java_executable
 
 log = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1
 """``prctl`` option: the signal a process gets when its parent dies (``<linux/prctl.h>``)."""
-ADMIN_TOOL = "org.neo4j.cli.AdminTool"
-"""The ``neo4j-admin`` entry point (``neo4j-command-line``, a dependency of ``org.neo4j:neo4j``)."""
 _PHASE = re.compile(r"^\((\d+)/(\d+)\) (.+?) \d{4}-\d\d-\d\d")
 _PERCENT = re.compile(r"\s(\d{1,3})% ∆")
 _JAVA_CLASS = re.compile(r"^(?:(?:[\w$]+\.)+[\w$]+(?:Exception|Error): )+")

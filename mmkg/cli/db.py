@@ -1,6 +1,9 @@
-"""``mmkg db start|stop|status|wait|reset|init``: the local Neo4j server and its schema."""
+"""``mmkg db start|stop|status|wait|reset|init|dump|load``: the local Neo4j server, its schema,
+and backups of its database."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
@@ -83,3 +86,46 @@ def reset(app: AppContext, yes: bool) -> None:
         click.confirm(f"Empty database {app.database!r} at {app.settings.neo4j.bolt_uri}?", abort=True)
     reset_database(app.driver(), app.database, batch_size=app.settings.batch.delete)
     click.echo("database emptied")
+
+
+@db.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace FILE when it exists.")
+@pass_app
+def dump(app: AppContext, file: Path, force: bool) -> None:
+    """Back up the database to FILE (neo4j-admin database dump): graph, indexes, published models.
+
+    The local server is stopped for it (Community dumps a stopped database only) and started
+    again when it was running.
+    """
+    from mmkg.server import own_local_server
+    from mmkg.server.backup import dump as dump_database
+
+    if file.exists() and not force:
+        raise click.UsageError(f"{file} exists: give --force to replace it")
+    server = own_local_server(app.settings, "dump runs neo4j-admin", "dump",
+                              "back up that server with its own tools")
+    size = dump_database(server, app.database, file)
+    click.echo(f"dumped database {app.database!r} to {file} ({size / 2**20:,.1f} MiB)")
+
+
+@db.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_app
+def load(app: AppContext, file: Path, yes: bool) -> None:
+    """Replace the database with the dump FILE (neo4j-admin database load).
+
+    The local server is stopped for it and started again when it was running; a FILE that does
+    not load leaves the database as it was.
+    """
+    from mmkg.server import own_local_server
+    from mmkg.server.backup import load as load_database
+
+    server = own_local_server(app.settings, "load runs neo4j-admin", "load into",
+                              "restore that server with its own tools")
+    if not yes:
+        click.confirm(f"Replace database {app.database!r} at {app.settings.neo4j.bolt_uri} with "
+                      f"{file}?", abort=True)
+    load_database(server, app.database, file)
+    click.echo(f"loaded {file} into database {app.database!r}")

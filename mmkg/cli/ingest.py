@@ -127,17 +127,7 @@ def _local_server(app: AppContext):
     Raises:
         ConfigError: the configured URI is another server, or the server runs in Docker.
     """
-    from urllib.parse import urlsplit
+    from mmkg.server import own_local_server
 
-    from mmkg.errors import ConfigError
-    from mmkg.server import LocalServer, server_for
-
-    cfg = app.settings.neo4j
-    server = server_for(app.settings)
-    where = urlsplit(cfg.bolt_uri)
-    local = where.hostname in ("127.0.0.1", "localhost", "::1") and (where.port or 7687) == cfg.bolt_port
-    if not isinstance(server, LocalServer) or not local:
-        what = "the Docker server" if local else f"{cfg.bolt_uri}, not the local server"
-        raise ConfigError(f"--bulk runs Neo4j's offline importer on the local server's own files "
-                          f"and cannot load {what}: ingest without --bulk (online writes)")
-    return server
+    return own_local_server(app.settings, "--bulk runs Neo4j's offline importer", "load",
+                            "ingest without --bulk (online writes)")

@@ -73,6 +73,8 @@ PROCEDURE_ANNOTATIONS = tuple(f"Lorg/neo4j/procedure/{a};".encode()
                               for a in ("Procedure", "UserFunction", "UserAggregationFunction"))
 """Class-file descriptors of the annotations Neo4j's procedure loader looks for."""
 MAIN_CLASS = "org.neo4j.server.CommunityEntryPoint"
+ADMIN_TOOL = "org.neo4j.cli.AdminTool"
+"""The ``neo4j-admin`` entry point (``neo4j-command-line``, a dependency of ``org.neo4j:neo4j``)."""
 OFFLINE_IMPORT = "offline-import.json"
 """The file (in ``run/``) an ``mmkg ingest --bulk`` holds while it runs."""
 IMPORT_STAGES = ("csv", "import", "imported")
@@ -307,11 +309,15 @@ class LocalServer:
                 f"{record['stage']!r}) was finished: {undone}the schema applied, its CSV "
                 "files removed")
 
+    def database_folders(self, database: str) -> tuple[Path, Path]:
+        """The store and the transaction-log folders of ``database``."""
+        data = self.home / "data"
+        return data / "databases" / database, data / "transactions" / database
+
     def remove_database_files(self, database: str) -> None:
         """Remove the files of ``database`` of the *stopped* server (what a failed or
         interrupted import left): the server creates it empty on its next start."""
-        data = self.home / "data"
-        for folder in (data / "databases" / database, data / "transactions" / database):
+        for folder in self.database_folders(database):
             shutil.rmtree(folder, ignore_errors=True)
 
     def _write_import(self, record: dict) -> None:
