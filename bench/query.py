@@ -195,26 +195,20 @@ def main() -> None:
             r = {**measure(driver, database, name, make, clients, args.loops), "label": label}
             results["latency"].append(r)
             print(f"{label:<18}{clients:>8}{r['n']:>7}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['qps']:>8.0f}")
-    if args.takedown:
-        doomed = [f"t{t}" for t in rng.choice(args.tracks, args.takedown, replace=False)]
+    deletions = {"takedown": (take_down, "delete-tracks", "tracks", "t", args.tracks, args.takedown),
+                 "forget": (forget_users, "delete-users", "users", "u", args.users, args.forget)}
+    for key, (delete, command, what, prefix, population, n) in deletions.items():
+        if not n:
+            continue
+        ids = [f"{prefix}{i}" for i in rng.choice(population, n, replace=False)]
         started = time.perf_counter()
-        done = take_down(driver, database, doomed)
+        done = delete(driver, database, ids)
         seconds = time.perf_counter() - started
-        results["takedown"] = {"tracks": done.deleted, "listens": done.removed["listens"],
-                               "recommendations": done.removed["recommendations"], "seconds": seconds}
-        print(f"delete-tracks: {done.deleted:,} tracks with {done.removed['listens']:,} listens and "
+        results[key] = {what: done.deleted, "listens": done.removed["listens"],
+                        "recommendations": done.removed["recommendations"], "seconds": seconds}
+        print(f"{command}: {done.deleted:,} {what} with {done.removed['listens']:,} listens and "
               f"{done.removed['recommendations']:,} recommendations in {seconds:.1f} s "
-              f"({done.deleted / seconds:,.0f} tracks/s)")
-    if args.forget:
-        forgotten = [f"u{u}" for u in rng.choice(args.users, args.forget, replace=False)]
-        started = time.perf_counter()
-        done = forget_users(driver, database, forgotten)
-        seconds = time.perf_counter() - started
-        results["forget"] = {"users": done.deleted, "listens": done.removed["listens"],
-                             "recommendations": done.removed["recommendations"], "seconds": seconds}
-        print(f"delete-users: {done.deleted:,} users with {done.removed['listens']:,} listens and "
-              f"{done.removed['recommendations']:,} recommendations in {seconds:.1f} s "
-              f"({done.deleted / seconds:,.0f} users/s)")
+              f"({done.deleted / seconds:,.0f} {what}/s)")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     driver.close()
