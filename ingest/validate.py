@@ -52,6 +52,8 @@ ON_CONFLICT: dict[str, str] = {
     "first": "keep the first row of each key",
     "last": "keep the last row of each key",
     "max": "keep one row per key with the largest value of each property",
+    "sum": "a listening log, one row per play or session: plays add up per key (a row without "
+           "plays is one play), every other property the largest",
 }
 """Policies for rows that repeat a key with different values (``mmkg ingest --on-conflict``)."""
 
@@ -239,17 +241,20 @@ class Validator:
 
     def unique(self, table, columns: list[str], what: str | None = None,
                values: dict[str, pd.Series] | None = None,
-               policy: bool = False) -> dict[str, pd.Series]:
+               policy: bool = False, summed: str | None = None) -> dict[str, pd.Series]:
         """Each key ``columns`` once among the rows still valid.
 
         A row repeating an earlier row's key with the same values (every column of the table,
         or ``values``, the parsed properties, when given) is merged into it. A row repeating the
         key with different values is a problem, unless ``policy`` is set: then the validator's
         ``on_conflict`` decides (``first``/``last``: one row per key survives; ``max``: the first
-        survives holding the largest of each of ``values``). Returns ``values``, resolved.
+        survives holding the largest of each of ``values``; ``sum``: see :meth:`_add_up`, which
+        adds up ``summed``). Returns ``values``, resolved.
         """
         values = dict(values or {})
         label = what or " ".join(columns)
+        if policy and self.on_conflict == "sum":
+            return self._add_up(table, columns, label, values, summed)
         live = self.kept(table)
         frame = table.frame[live]
         repeated = frame.duplicated(columns, keep="first")
@@ -272,7 +277,7 @@ class Validator:
         in_conflict = pd.Series(group).isin(group[conflict]).to_numpy() & (~repeated.to_numpy() | ~same)
         if not policy or self.on_conflict == "error":
             keys = frame[columns][conflict]
-            hint = ", or choose --on-conflict first|last|max" if policy else ""
+            hint = ", or choose --on-conflict first|last|max|sum" if policy else ""
             messages = [
                 f"duplicate {label} {(k[0] if len(k) == 1 else k)!r} with different values: "
                 f"expected each once (first at line {f}){hint}"
@@ -293,6 +298,39 @@ class Validator:
                 values[name] = series
         self._merge(table, rows[rows != survivor],
                     f"conflicting {label} (--on-conflict {self.on_conflict})")
+        return values
+
+    def _add_up(self, table, columns: list[str], label: str, values: dict[str, pd.Series],
+                summed: str | None) -> dict[str, pd.Series]:
+        """``--on-conflict sum``: the valid rows are the events of a log, so every row of a key,
+        exact repeats too, is one event. The first row of each key survives, holding the sum of
+        ``summed`` over the key's rows (an empty or absent cell counts 1: a row is one play) and
+        the largest of each other value; the others are merged and counted. A sum past 64 bits is
+        a problem on each row of its key."""
+        frame = self.valid(table)
+        if summed is not None:
+            given = values.get(summed, pd.Series(pd.NA, index=table.frame.index, dtype="Int64"))
+            values[summed] = given.fillna(1)
+            group = frame.groupby(columns, sort=False).ngroup().to_numpy()
+            counts = values[summed].loc[frame.index]
+            near = counts.astype(float).groupby(group).transform("sum") >= 2.0**62  # floats round
+            exact = counts[near].map(int).groupby(group[near.to_numpy()]).transform(
+                lambda column: sum(column.tolist()))  # Python ints: int64 sums wrap silently
+            too_big = (exact > INT64_MAX).reindex(counts.index, fill_value=False).astype(bool)
+            self.add_rows(table, too_big.reindex(table.frame.index, fill_value=False), summed,
+                          f"the {summed} of this {label} add up past {INT64_MAX} (64 bits): "
+                          f"expected a smaller sum")
+            frame = self.valid(table)
+        repeated = frame.duplicated(columns, keep="first")
+        if not repeated.any():
+            return values
+        group = frame.groupby(columns, sort=False).ngroup().to_numpy()
+        for name, series in values.items():
+            rows = series.loc[frame.index].groupby(group)
+            series = series.copy()
+            series.loc[frame.index] = rows.transform("sum" if name == summed else "max").to_numpy()
+            values[name] = series
+        self._merge(table, frame.index[repeated.to_numpy()], f"{label} added up (--on-conflict sum)")
         return values
 
     def references(self, table, column: str, target, *, target_name: str,

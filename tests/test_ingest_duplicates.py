@@ -77,7 +77,7 @@ def test_conflicting_interaction_is_an_error_by_default(empty_db, database, conf
     assert info.value.problems == [
         "interactions.csv:7:user_id: duplicate interaction (user_id, track_id) ('u1', 't1') with "
         "different values: expected each once (first at line 2), or choose --on-conflict "
-        "first|last|max"]
+        "first|last|max|sum"]
     assert count(empty_db, database, "MATCH (n) RETURN count(n) AS n") == 0
 
 
@@ -92,6 +92,48 @@ def test_on_conflict_policies(empty_db, database, conflicting, policy, expected)
     assert summary.merged == {
         f"interactions.csv: conflicting interaction (user_id, track_id) (--on-conflict {policy})": 1}
     assert count(empty_db, database, "MATCH ()-[l:LISTENED]->() RETURN count(l) AS n") == 5
+
+
+def all_listens(driver, database) -> dict:
+    records, _, _ = driver.execute_query(
+        "MATCH (u:User)-[l:LISTENED]->(t:Track) RETURN u.id + '/' + t.id AS pair, properties(l) AS p",
+        database_=database)
+    return {r["pair"]: r["p"] for r in records}
+
+
+def test_sum_adds_up_a_listening_log(empty_db, database, conflicting):
+    """A log repeats a pair once per play: every row adds its plays, an exact repeat too (a row
+    without plays is one play), the largest ts and rating stay; pairs seen once are as given,
+    a row without plays holding one."""
+    append(conflicting / "interactions.csv", "u1,t1,25,3.0,2023-01-01T00:00:00Z\nu1,t1,,,\n")
+    summary = run(empty_db, database, conflicting, on_conflict="sum")
+    assert summary.merged == {
+        "interactions.csv: interaction (user_id, track_id) added up (--on-conflict sum)": 3}
+    assert all_listens(empty_db, database) == {
+        "u1/t1": {"plays": 10 + 25 + 25 + 1, "rating": 4.5, "ts": 1704164645},
+        "u1/t2": {"plays": 3, "ts": 1700000000}, "u2/t3": {"plays": 0, "rating": 2.0},
+        "u3/t1": {"plays": 7, "rating": 5.0, "ts": 1706745600}, "u3/t5": {"plays": 1}}
+    run(empty_db, database, conflicting, on_conflict="sum")  # a re-run stores the same sums
+    assert listened(empty_db, database) == (61, 4.5, 1704164645)
+
+
+def test_sum_counts_the_rows_of_a_log_without_plays(empty_db, database, tmp_path):
+    root = write_valid_catalog(tmp_path / "catalog")
+    (root / "interactions.csv").write_text(
+        "user_id,track_id,ts\nu1,t1,1700000000\nu1,t1,1700000100\nu1,t1,1700000100\nu2,t3,1\n")
+    run(empty_db, database, root, on_conflict="sum")
+    assert all_listens(empty_db, database) == {"u1/t1": {"plays": 3, "ts": 1700000100},
+                                               "u2/t3": {"plays": 1, "ts": 1}}
+
+
+def test_sum_past_64_bits_is_a_problem(empty_db, database, tmp_path):
+    root = write_valid_catalog(tmp_path / "catalog")
+    append(root / "interactions.csv", f"u1,t1,{2**63 - 1},,\n")
+    with pytest.raises(IngestError) as info:
+        run(empty_db, database, root, on_conflict="sum")
+    assert info.value.problems == [
+        f"interactions.csv:{line}:plays: the plays of this interaction (user_id, track_id) add up "
+        f"past {2**63 - 1} (64 bits): expected a smaller sum" for line in (2, 7)]
 
 
 def listen_properties(driver, database) -> dict:
@@ -113,6 +155,10 @@ def test_a_policy_keeps_exactly_that_row_whatever_was_ingested_before(empty_db, 
     assert listen_properties(empty_db, database) == {"plays": 25, "rating": 3.0}
     run(empty_db, database, root, on_conflict="max")
     assert listen_properties(empty_db, database) == {"plays": 25, "rating": 4.5, "ts": 1704164645}
+    run(empty_db, database, root, on_conflict="last")
+    assert listen_properties(empty_db, database) == {"plays": 25, "rating": 3.0}
+    run(empty_db, database, root, on_conflict="sum")
+    assert listen_properties(empty_db, database) == {"plays": 35, "rating": 4.5, "ts": 1704164645}
     run(empty_db, database, root, on_conflict="last")
     assert listen_properties(empty_db, database) == {"plays": 25, "rating": 3.0}
     state = graph_state(empty_db, database)
@@ -137,6 +183,8 @@ def test_kgcn_conflicting_weights_follow_the_policy(empty_db, database, tmp_path
         run(empty_db, database, tmp_path, fmt="kgcn")
     run(empty_db, database, tmp_path, fmt="kgcn", on_conflict="max")
     assert count(empty_db, database, "MATCH ()-[l:LISTENED]->() RETURN l.plays AS n") == 40
+    run(empty_db, database, tmp_path, fmt="kgcn", on_conflict="sum")
+    assert count(empty_db, database, "MATCH ()-[l:LISTENED]->() RETURN l.plays AS n") == 53
 
 
 def test_cli_prints_merged_rows_and_takes_on_conflict(empty_db, database, conflicting):

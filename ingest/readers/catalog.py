@@ -231,7 +231,7 @@ def _check_interactions(validator: Validator, table: Table, tracks: Table,
     if table.has("ts"):
         values["ts"] = validator.timestamps(table, "ts")
     return validator.unique(table, ["user_id", "track_id"], "interaction (user_id, track_id)",
-                            values=values, policy=True)
+                            values=values, policy=True, summed="plays")
 
 
 def _check_features(validator: Validator, table: Table, tracks: Table) -> np.ndarray:

@@ -37,6 +37,6 @@ def read_kgcn(root: Path, validator: Validator) -> GraphData:
     validator.integers(ratings, "artistID", required=True, ids=True)
     plays = validator.integers(ratings, "weight", minimum=0, required=True)
     plays = validator.unique(ratings, ["userID", "artistID"], "(userID, artistID)",
-                             values={"weight": plays}, policy=True)["weight"]
+                             values={"weight": plays}, policy=True, summed="weight")["weight"]
     return build_graph(validator, items, kg, ratings, user="userID", item="artistID",
                        props={Prop.PLAYS.value: plays})

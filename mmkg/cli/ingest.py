@@ -47,7 +47,9 @@ def _policies() -> tuple[str, ...]:
               show_default=True,
               help="Interactions repeating a (user, track) pair with different values: error, "
                    "keep the first or last row, or the largest of each value (exact repeats of "
-                   "any row are always merged and counted).")
+                   "any row are merged and counted); or sum, for a listening log of one row per "
+                   "play: every row of a pair adds its plays (one when it has none), the largest "
+                   "ts and rating.")
 @click.option("--bulk", is_flag=True,
               help="First load of an EMPTY database of the local server with Neo4j's offline "
                    "importer (much faster; the server restarts; later ingests go without it).")

@@ -153,7 +153,7 @@ MALFORMED: list[tuple[str, Callable[[Path], None], str]] = [
      "artists.csv:5:id: duplicate id 'a1' with different values: expected each once (first at line 2)"),
     ("duplicate_interaction", _append("interactions.csv", "u1,t1,2,,"),
      "interactions.csv:7:user_id: duplicate interaction (user_id, track_id) ('u1', 't1') with "
-     "different values: expected each once (first at line 2), or choose --on-conflict first|last|max"),
+     "different values: expected each once (first at line 2), or choose --on-conflict first|last|max|sum"),
     ("empty_title", _replace("tracks.csv", "t2,Song Two,", "t2,,"),
      "tracks.csv:3:title: expected a title, found an empty cell"),
     ("dangling_artist", _replace("tracks.csv", "t5,Song Five,a3,", "t5,Song Five,a9,"),
