@@ -28,7 +28,7 @@ from mmkg.ingest.readers import FORMATS
 from mmkg.ingest.validate import Problem, Validator
 from mmkg.ingest.writers import write_graph
 from mmkg.progress import progress_bar
-from mmkg.schema import NON_KG_RELS
+from mmkg.schema import NON_KG_RELS, Label
 
 if TYPE_CHECKING:
     from mmkg.server.local import LocalServer
@@ -153,6 +153,31 @@ def check_feature_dimensions(driver: Driver, database: str, data: GraphData) -> 
         raise IngestError(problems)
 
 
+def check_catalog_roots(driver: Driver, database: str, data: GraphData) -> None:
+    """A catalog is named after its folder (``Catalog.id``), and its tracks' media paths are
+    relative to its ``root``, which an ingest from another folder moves (a catalog that moved).
+    Refuse the move while the stored root is still a folder: then this is another catalog of the
+    same name (a second ``new_releases``), and every track of the first would read its media
+    from this folder (``cypher/catalog_roots.cypher``).
+
+    Raises:
+        IngestError: one problem per such catalog, naming both folders.
+    """
+    roots = {row.id: row.root for nodes in data.nodes if nodes.label is Label.CATALOG
+             for row in nodes.frame.itertuples()}
+    if not roots:
+        return
+    problems = [
+        f"catalog {r['id']!r} was ingested from {r['root']}, which still exists; {roots[r['id']]} "
+        "has the same folder name, and the tracks of both would read their media from here: "
+        "rename this folder (a catalog is named after its folder), or, if the catalog moved, "
+        "move the old folder away first"
+        for r in read_named(driver, database, "catalog_roots", ids=sorted(roots))
+        if r["root"] != roots[r["id"]] and Path(r["root"]).is_dir()]
+    if problems:
+        raise IngestError(problems)
+
+
 def write_reject_report(path: Path, problems: list[Problem]) -> None:
     """CSV with one row per problem: ``file, line, column, message, cascaded``."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -233,6 +258,7 @@ def ingest(
 
     started = time.perf_counter()
     check_feature_dimensions(driver, database, data)
+    check_catalog_roots(driver, database, data)
     if bulk is not None:
         written = bulk_load(driver, database, data, bulk, progress=progress)
         summary.bulk = True

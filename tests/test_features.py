@@ -477,6 +477,34 @@ def test_a_moved_catalog_keeps_its_features(driver, database, catalog, tmp_path)
     assert "skipped" not in recomputed.output
 
 
+def test_another_catalog_of_the_same_name_is_refused(empty_db, database, catalog, tmp_path):
+    """A second folder of the same name (a second ``new_releases``) is another catalog, not the
+    first one moved, while the first still exists: re-rooting would send every track of the
+    first to this folder for its media. Refused in one line; nothing is written."""
+    ingest = ["ingest", "--format", "catalog", "--no-features"]
+    first, second = (tmp_path / side / catalog.name for side in ("one", "two"))
+    shutil.copytree(catalog, first)
+    shutil.copytree(catalog, second)
+    assert CliRunner().invoke(cli, [*ingest, str(first)]).exit_code == 0
+    (second / "tracks.csv").write_text((second / "tracks.csv").read_text() + "t_new,Newer,,,,,,\n")
+    before = count(empty_db, database, "MATCH (n) RETURN count(n) AS n")
+    refused = CliRunner().invoke(cli, [*ingest, str(second)])
+    assert refused.exit_code == 1
+    assert refused.output.strip().splitlines()[-1] == (
+        f"Error: catalog {catalog.name!r} was ingested from {first.resolve()}, which still exists; "
+        f"{second.resolve()} has the same folder name, and the tracks of both would read their "
+        "media from here: rename this folder (a catalog is named after its folder), or, if the "
+        "catalog moved, move the old folder away first; nothing was written")
+    records, _, _ = empty_db.execute_query("MATCH (c:Catalog) RETURN c.root AS root", database_=database)
+    assert [r["root"] for r in records] == [str(first.resolve())]
+    assert count(empty_db, database, "MATCH (n) RETURN count(n) AS n") == before
+    renamed = second.rename(second.with_name("month_two"))
+    assert CliRunner().invoke(cli, [*ingest, str(renamed)]).exit_code == 0
+    records, _, _ = empty_db.execute_query("MATCH (c:Catalog) RETURN c.id AS id ORDER BY id",
+                                         database_=database)
+    assert [r["id"] for r in records] == sorted([catalog.name, "month_two"])
+
+
 def test_decoder_warnings_go_to_the_log_not_the_terminal(tmp_path, capfd, caplog):
     """Issue 21, finding 14: libmpg123 printed `Warning: Xing stream size off by more than 1%`
     straight to stderr while features were extracted from an MP3 with bytes after its last
