@@ -237,8 +237,13 @@ def test_a_file_swapped_for_a_symlink_after_ingest_is_skipped_and_kept(cat, empt
     lyrics.unlink()
     lyrics.symlink_to(HOST_FILE)
     counts = compute_missing_features(driver, database, only=["lyrics"], progress=False)
-    assert counts == {"lyrics_minilm": 0, "lyrics_vader": 0}
+    assert counts == {"lyrics_minilm": 0, "lyrics_vader": 0} and counts.skipped == 1
     assert _vector(driver, database, "t0/lyrics_minilm") == before
+    # the command's last line says so, not "nothing to compute" (a day-2 finding)
+    again = CliRunner().invoke(cli, ["features", "--only", "lyrics", "--no-progress"])
+    assert again.exit_code == 0, again.output
+    assert again.output.strip().splitlines()[-1] == (
+        "1 media file(s) skipped (named above): their features are still missing or stale")
 
 
 def test_worker_processes_compute_what_one_process_computes(cat, empty_db, database):

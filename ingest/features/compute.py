@@ -85,12 +85,19 @@ def _held(driver: Driver, database: str) -> dict[str, dict[str | None, int]]:
     return held
 
 
+class VectorsWritten(dict[str, int]):
+    """Vectors written per feature name, and the media files skipped with a warning."""
+
+    skipped: int = 0
+    """Files that failed a check or did not decode: their features are still missing or stale."""
+
+
 def compute_missing_features(driver: Driver, database: str, *,
                              batch_size: int = BATCH.features,
                              feature_rows: int = BATCH.feature_rows, progress: bool = True,
                              only: Iterable[str] | None = None, recompute: bool = False,
                              settings: MediaSettings = MEDIA,
-                             workers: int | None = None) -> dict[str, int]:
+                             workers: int | None = None) -> VectorsWritten:
     """Compute and write the features missing or stale on tracks that have media files.
 
     Args:
@@ -105,9 +112,9 @@ def compute_missing_features(driver: Driver, database: str, *,
         workers: worker processes (default: ``settings.workers``, 0 meaning one per CPU).
 
     Returns:
-        The number of vectors written per feature name (0 for features nothing was due for).
-        Files that fail a check or do not decode are skipped with a one-line warning naming the
-        file (and retried by the next run).
+        The number of vectors written per feature name (0 for features nothing was due for),
+        and how many files were skipped: those that fail a check or do not decode, each with a
+        one-line warning naming the file (and retried by the next run).
 
     Raises:
         FeatureError: a chunk killed its worker process twice (see
@@ -124,8 +131,7 @@ def compute_missing_features(driver: Driver, database: str, *,
            for kind in kinds if chosen[kind]}  # a kind with no feature chosen has no work
     todo = {kind: [(track, file) for track, _, file in rows] for kind, rows in due.items()}
     stored = {kind: {track: path for track, path, _ in rows} for kind, rows in due.items()}
-    counts = {e.spec.name: 0 for kind in kinds for e in chosen[kind]}
-    skipped = 0
+    counts = VectorsWritten({e.spec.name: 0 for kind in kinds for e in chosen[kind]})
     failed: list[str] = []
     with progress_bar("tracks", disable=not progress) as bar:
         tasks = {kind: bar.add_task(kind, total=len(rows)) for kind, rows in todo.items() if rows}
@@ -135,13 +141,13 @@ def compute_missing_features(driver: Driver, database: str, *,
             _write(driver, database, result, stored[result.kind], feature_rows)
             for message in result.warnings:
                 log.warning("%s", message)
-            skipped += len(result.warnings)
+            counts.skipped += len(result.warnings)
             for fs in result.sets:
                 counts[fs.name] += len(fs.track_ids)
             bar.advance(tasks[result.kind], result.tracks)
-    if skipped:
+    if counts.skipped:
         log.warning("%d media file(s) were skipped; their features are still missing or stale",
-                    skipped)
+                    counts.skipped)
     if failed:
         more = f" (and {len(failed) - 1} more chunk(s))" if len(failed) > 1 else ""
         raise FeatureError(f"{failed[0]}{more}; every other chunk was written, and "

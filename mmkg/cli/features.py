@@ -46,7 +46,10 @@ def features(app: AppContext, batch_size: int | None, only: tuple[str, ...], rec
         only=only or None, recompute=recompute, settings=app.settings.media, workers=workers)
     for name, n in counts.items():
         click.echo(f"{name:<16} {n:>8,} vectors written")
-    if not any(counts.values()):
+    if counts.skipped:
+        click.echo(f"{counts.skipped:,} media file(s) skipped (named above): their features are "
+                   "still missing or stale")
+    elif not any(counts.values()):
         click.echo("nothing to compute: every track with media has fresh features")
 
 
