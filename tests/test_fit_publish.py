@@ -61,7 +61,8 @@ def test_trained_run_is_published_with_its_export_manifest_and_recommends(empty_
 @pytest.mark.usefixtures("empty_db")
 def test_a_run_retrained_in_its_folder_keeps_nothing_of_the_earlier_one(tmp_path):
     """`mmkg train --out RUN` again: once its new export is in RUN, the earlier run's files are
-    gone, even when training then fails; a failed export leaves the earlier run whole."""
+    gone, even when training then fails; a failed export, or an option refused before it, leaves
+    the earlier run whole."""
     catalog, run, other = tmp_path / "catalog", tmp_path / "run", tmp_path / "other"
     generate_sample_catalog(catalog, tracks=40, users=12, interactions_per_user=10, media=False)
     mmkg("ingest", catalog, "--no-features")
@@ -69,9 +70,20 @@ def test_a_run_retrained_in_its_folder_keeps_nothing_of_the_earlier_one(tmp_path
     assert RunFolder(run).has(RunFolder.REFIT_MODEL)
     mmkg("train", "--out", other, "--export", run / "export", "--model", "lightgcn",
          "--set", "epochs=1", "--quiet")
-
+    whole = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
     refused = CliRunner().invoke(cli, ["train", "--out", str(run), "--init-from", str(other), "--quiet"])
-    assert refused.exit_code == 1 and "holds another model" in refused.output, refused.output
+    assert refused.exit_code == 1, refused.output
+    assert "holds another model (lightgcn; this run trains mkgcn)" in refused.output
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == whole  # not exported
+    refused = CliRunner().invoke(cli, ["train", "--out", str(other), "--init-from", str(run),
+                                       "--workers", "2", "--quiet"])
+    assert refused.exit_code == 1 and "--init-from trains in one process" in refused.output
+    assert not (other / "export").exists()
+
+    mmkg("train", "--out", other, "--export", run / "export", "--set", "model.dim=16",
+         "--set", "epochs=1", "--quiet")
+    refused = CliRunner().invoke(cli, ["train", "--out", str(run), "--init-from", str(other), "--quiet"])
+    assert refused.exit_code == 1 and "another architecture" in refused.output, refused.output
     assert sorted(p.name for p in run.iterdir()) == ["export"]
     unpublishable = CliRunner().invoke(cli, ["publish", str(run)])
     assert unpublishable.exit_code == 1 and "no embeddings.pt" in unpublishable.output

@@ -82,15 +82,20 @@ def group_from_env() -> Iterator[WorkerGroup]:
         dist.destroy_process_group()
 
 
-def check_workers(workers: int, export_given: bool = True) -> None:
-    """Refuse a number of workers this machine cannot run side by side, and a torchrun launch
-    that would export (each worker would) or spawn workers of its own.
+def check_workers(workers: int, export_given: bool = True, init_from: bool = False) -> None:
+    """Refuse a number of workers this machine cannot run side by side, a torchrun launch
+    that would export (each worker would) or spawn workers of its own, and a warm start
+    (``init_from``) on several processes.
 
     Raises:
         TrainError: ``workers`` is not between 1 and the number of CPUs this process may use;
-            under torchrun (``WORLD_SIZE > 1``), no export folder given or ``workers > 1``.
+            under torchrun (``WORLD_SIZE > 1``), no export folder given or ``workers > 1``;
+            ``init_from`` with ``workers > 1`` or under torchrun.
     """
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and (not export_given or workers > 1):
+    torchrun = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if init_from and (workers > 1 or torchrun):
+        raise TrainError("--init-from trains in one process: leave out --workers and torchrun")
+    if torchrun and (not export_given or workers > 1):
         raise TrainError("under torchrun give --export DIR (made once by `mmkg export`) and no --workers")
     cpus = len(os.sched_getaffinity(0))
     if not 1 <= workers <= cpus:

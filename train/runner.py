@@ -8,13 +8,12 @@ This module never talks to Neo4j: the export folder is made beforehand (``mmkg e
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from mmkg.errors import RunFolderError, TrainError
+from mmkg.errors import RunFolderError
 from mmkg.export import ExportedGraph
 from mmkg.train.config import TrainConfig
 from mmkg.train.data import TrainData
@@ -52,9 +51,7 @@ def train_run(config: TrainConfig, out: Path, export_path: Path, *, resume: bool
         TrainError: ``workers > 1`` under torchrun, more workers than CPUs, or ``init_from`` with
             several workers (checked before anything is written).
     """
-    check_workers(workers)
-    if init_from is not None and (workers > 1 or int(os.environ.get("WORLD_SIZE", "1")) > 1):
-        raise TrainError("--init-from trains in one process: leave out --workers and torchrun")
+    check_workers(workers, init_from=init_from is not None)
     with group_from_env() as group:
         if workers > 1:
             return fit_workers(export_path, config, out, workers, resume=resume, progress=progress)

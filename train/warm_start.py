@@ -75,6 +75,23 @@ def _index_in(old_ids: list, new_ids: list) -> np.ndarray:
     return np.array([where.get(key, -1) for key in old_ids], dtype=np.int64)
 
 
+def check_previous_run(previous: Path, model_name: str) -> None:
+    """What :func:`warm_start` needs of run ``previous`` that can be checked before a run is
+    exported or written: a finished run of model ``model_name`` whose export is still there.
+
+    Raises:
+        TrainError: ``previous`` holds another model (one line).
+        RunFolderError: ``previous`` is not a finished run folder, or its export is gone.
+    """
+    run = RunFolder(previous)
+    saved = run.load_embedded_model()
+    if saved.config["model"]["name"] != model_name:
+        raise TrainError(f"--init-from: {run.path} holds another model "
+                         f"({saved.config['model']['name']}; this run trains {model_name}); give a "
+                         "run of the same model")
+    run.export_manifest()
+
+
 def warm_start(model: Recommender, export: Path, previous: Path
                ) -> dict[str, dict[str, dict[str, int]]]:
     """Load the weights of run ``previous`` into ``model`` (built on the export ``export``),

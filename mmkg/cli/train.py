@@ -55,7 +55,8 @@ def train(app: AppContext, config_files: tuple[Path, ...], overrides: dict, out:
     from mmkg.train.run_folder import RunFolder, out_folder
     from mmkg.train.runner import refit_run, resolve_config, train_run
 
-    check_workers(workers, export_given=export_path is not None)  # before the run folder is made
+    check_workers(workers, export_given=export_path is not None,  # before the run folder is made
+                  init_from=init_from is not None)
     if all_tracks and export_path is not None:
         raise click.UsageError("--all-tracks shapes the export train makes; with --export, the "
                                "export decided (`mmkg export` keeps every track unless --listened)")
@@ -70,6 +71,10 @@ def train(app: AppContext, config_files: tuple[Path, ...], overrides: dict, out:
     flags = {"model.name": model, "seed": seed}
     config = resolve_config(out, config_files, {**{k: v for k, v in flags.items() if v is not None},
                                                 **overrides}, resume=resume)
+    if init_from is not None:
+        from mmkg.train.warm_start import check_previous_run
+
+        check_previous_run(init_from, config.model.name)  # before the export
     left_out = 0  # tracks nobody has listened to, left out of the export made here
     with out_folder(out):  # a refused run removes the folders it made
         if export_path is None:
