@@ -346,7 +346,8 @@ class Validator:
             present &= rows
         if target is None:
             self.add_rows(table, present, column, [
-                f"{column} {v!r} not found: expected an id from {target_name}, which is absent"
+                f"{column} {v!r} not found: expected an id from {target_name}, which is absent "
+                "(a folder holds the row of every id it names, one an earlier ingest wrote too)"
                 for v in values[present]
             ])
             return

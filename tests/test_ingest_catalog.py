@@ -206,6 +206,19 @@ def test_malformed_catalog_fails_with_its_problem_and_writes_nothing(
     assert graph_state(populated, database) == before
 
 
+def test_an_id_of_a_table_the_folder_lacks_asks_for_its_row(populated, database, catalog):
+    """A folder is validated on its own: a genre the database already holds (``populated``)
+    still needs its row, and the problem says so (a day-2 finding: a folder of new tracks by
+    known artists)."""
+    (catalog / "genres.csv").unlink()
+    with pytest.raises(IngestError) as info:
+        run(populated, database, catalog)
+    assert info.value.problems[:2] == [
+        f"tracks.csv:{line}:genre_id: genre_id 'g1' not found: expected an id from genres, which "
+        "is absent (a folder holds the row of every id it names, one an earlier ingest wrote too)"
+        for line in (2, 3)]
+
+
 def test_skip_invalid_writes_valid_rows_and_reports_rejects(empty_db, database, catalog, tmp_path):
     (catalog / "tracks.csv").write_text(
         (catalog / "tracks.csv").read_text().replace("t5,Song Five,a3,", "t5,Song Five,a9,"))
