@@ -56,11 +56,37 @@ def ranked(rows: list[dict]) -> list[dict]:
 
 NO_VECTOR_YET = ("a track that arrived after the model was trained gets one from `mmkg publish RUN "
                  "--new-tracks`, if it has media or KG facts")
+NOTHING_TO_PLACE_BY = ("nothing places {them} until an ingest gives {them} media or KG facts (an "
+                       "artist, album, genre or tag)")
+"""What is said of tracks with neither a feature, a media file nor a KG relationship (as
+``mmkg ingest`` says it); ``{them}``: "it" or "them"."""
+
+
+def why_no_vector(read, track_ids: list[str]) -> str:
+    """Why the existing tracks ``track_ids``, none with a vector of the current model, have none,
+    and what would give them one: ``mmkg publish RUN --new-tracks`` for those with a feature, a
+    media file or a KG relationship (``tracks_placeable.cypher``), nothing but an ingest for the
+    others, which are named when only some are so bare."""
+    from mmkg.ingest.readers.catalog import MEDIA_COLUMNS
+    from mmkg.schema import KG_LABEL_NAMES, NON_KG_RELS
+
+    rows = read("tracks_placeable", trackIds=track_ids, kg_labels=KG_LABEL_NAMES,
+                non_kg=sorted(NON_KG_RELS), media=list(MEDIA_COLUMNS))
+    bare = [r["id"] for r in rows if not r["placeable"]]
+    if not bare:
+        return NO_VECTOR_YET
+    them = "it" if len(bare) == 1 else "them"
+    nothing = NOTHING_TO_PLACE_BY.format(them=them)
+    if len(bare) == len(rows):
+        return f"{'it has' if them == 'it' else 'they have'} neither media nor KG facts: {nothing}"
+    return (f"{NO_VECTOR_YET}; {', '.join(bare)} {'has' if them == 'it' else 'have'} neither, and "
+            f"{nothing}")
 
 
 def check_tracks(read, track_ids: list[str]) -> None:
     """Raise :class:`NotFoundError` if a track is unknown, no model is published, or none of the
-    tracks has a vector of the current model (``read`` as :func:`mmkg.graph.read_together`'s)."""
+    tracks has a vector of the current model (saying what would give them one, see
+    :func:`why_no_vector`; ``read`` as :func:`mmkg.graph.read_together`'s)."""
     rows = read("recommend_track_state", trackIds=track_ids)
     unknown = [r["id"] for r in rows if not r["exists"]]
     if unknown:
@@ -69,7 +95,7 @@ def check_tracks(read, track_ids: list[str]) -> None:
         raise NotFoundError("no model is published yet: run `mmkg publish RUN_DIR`")
     if not any(r["embedded"] for r in rows):
         raise NotFoundError(f"no vector for {', '.join(track_ids)} in the current model {rows[0]['model']}: "
-                            f"{NO_VECTOR_YET}")
+                            f"{why_no_vector(read, track_ids)}")
 
 
 def for_liked_tracks(driver: Driver, database: str, track_ids: list[str], *, k: int = 10,

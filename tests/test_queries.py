@@ -299,6 +299,43 @@ def test_cli_cold_start_explains_through_the_liked_tracks(published):
     assert "(no knowledge-graph path, nor a close modality, to the liked tracks)" in out.output
 
 
+LATE_TRACKS = """
+MERGE (bare:Track {id: 'x-bare'}) SET bare.title = 'Bare'
+MERGE (rock:Track {id: 'x-rock'}) SET rock.title = 'Late rock'
+MERGE (heard:Track {id: 'x-audio'}) SET heard.title = 'Late audio', heard.audio = 'media/audio/x.wav'
+WITH rock MATCH (g:Genre {id: 'g-rock'}) MERGE (rock)-[:HAS_GENRE]->(g)
+"""
+"""Tracks ingested after run-a was published, so without a vector of it: ``x-bare`` (nothing
+places it: no media, no KG facts), ``x-rock`` (a genre) and ``x-audio`` (a media file)."""
+
+
+@pytest.fixture(scope="module")
+def late(published, driver, database):
+    """:data:`LATE_TRACKS` added to the published demo graph (no query of the other tests
+    returns a track without a vector)."""
+    driver.execute_query(LATE_TRACKS, database_=database)
+
+
+@pytest.mark.usefixtures("uri_scheme", "late")
+def test_a_track_without_a_vector_says_what_would_give_it_one():
+    """`similar` / `--like` on tracks without a vector: `--new-tracks` is named for a track with a
+    KG fact or a media file; a track with neither is said to have nothing that places it."""
+    for track in ("x-rock", "x-audio"):
+        out = mmkg("similar", track)
+        assert out.exit_code == 1 and out.stderr.count("\n") == 1, out.output
+        assert f"no vector for {track} in the current model run-a-" in out.stderr
+        assert "`mmkg publish RUN --new-tracks`, if it has media or KG facts" in out.stderr
+    out = mmkg("similar", "x-bare")
+    assert out.exit_code == 1 and out.stderr.count("\n") == 1, out.output
+    assert "no vector for x-bare in the current model run-a-" in out.stderr
+    assert (": it has neither media nor KG facts: nothing places it until an ingest gives it media or "
+            "KG facts (an artist, album, genre or tag)") in out.stderr
+    assert "--new-tracks" not in out.stderr
+    out = mmkg("recommend", "--like", "x-bare", "--like", "x-rock")
+    assert out.exit_code == 1 and out.stderr.count("\n") == 1, out.output
+    assert "`mmkg publish RUN --new-tracks`, if it has media or KG facts; x-bare has neither" in out.stderr
+
+
 BROWSER = CYPHER_DIR / "browser"
 
 
