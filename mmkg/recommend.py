@@ -10,7 +10,8 @@ and returns rows as dicts with a 1-based ``rank``. Who gets what:
   ``recommend_vectors.cypher`` (ranked at query time from their vector and the track serving
   index, minus listened tracks) when it is served from vectors;
 - a user newer than the model who has listened to something → ``cold_start.cypher`` from those
-  tracks (``Recommendations.cold_start`` is True);
+  of their tracks that have a vector of the model (``Recommendations.cold_start`` is True; the
+  others are ``Recommendations.left_out``), :class:`NotFoundError` when none has;
 - an unknown user, a user without history, or no published model → :class:`NotFoundError`
   with a one-line hint.
 
@@ -35,18 +36,39 @@ REASONS = 3
 
 @dataclass
 class Recommendations:
-    """Ranked tracks for one user from model ``model``; ``stored``: the length of the user's
-    top list when it is read from ``RECOMMENDED`` (a model served from top-K, a known user),
-    which caps what ``k`` gets; else None."""
+    """Ranked tracks from model ``model`` for ``user`` (None: someone known only by liked tracks,
+    ``--like``).
 
-    user: str
+    ``history``: how many tracks the user listened to (with ``--like``: how many distinct tracks
+    they like). ``cold_start``: the rows are ranked from the mean vector of those tracks;
+    ``left_out`` then names those of them that have no vector of the model, which the answer could
+    not use, and ``left_out_why`` says why (:func:`why_no_vector`; '' when none is left out).
+    ``stored``: the length of the user's top list when it is read from ``RECOMMENDED`` (a model
+    served from top-K, a known user), which caps what ``k`` gets; else None."""
+
+    user: str | None
     model: str
     rows: list[dict] = field(default_factory=list)
     cold_start: bool = False
     history: int = 0
     stored: int | None = None
+    left_out: list[str] = field(default_factory=list)
+    left_out_why: str = ""
+
+    @property
+    def used(self) -> int:
+        """How many of the ``history`` tracks the answer comes from."""
+        return self.history - len(self.left_out)
 
 
+SHOWN = 5
+"""Track ids a message names at most (then "and N more")."""
+
+
+def listed(ids: list[str]) -> str:
+    """``ids`` joined with commas, the first :data:`SHOWN` of them and "and N more"."""
+    more = f" and {len(ids) - SHOWN:,} more" if len(ids) > SHOWN else ""
+    return ", ".join(ids[:SHOWN]) + more
 
 
 def ranked(rows: list[dict]) -> list[dict]:
@@ -79,14 +101,19 @@ def why_no_vector(read, track_ids: list[str]) -> str:
     nothing = NOTHING_TO_PLACE_BY.format(them=them)
     if len(bare) == len(rows):
         return f"{'it has' if them == 'it' else 'they have'} neither media nor KG facts: {nothing}"
-    return (f"{NO_VECTOR_YET}; {', '.join(bare)} {'has' if them == 'it' else 'have'} neither, and "
+    return (f"{NO_VECTOR_YET}; {listed(bare)} {'has' if them == 'it' else 'have'} neither, and "
             f"{nothing}")
 
 
-def check_tracks(read, track_ids: list[str]) -> None:
-    """Raise :class:`NotFoundError` if a track is unknown, no model is published, or none of the
-    tracks has a vector of the current model (saying what would give them one, see
-    :func:`why_no_vector`; ``read`` as :func:`mmkg.graph.read_together`'s)."""
+def check_tracks(read, track_ids: list[str]) -> list[dict]:
+    """``recommend_track_state.cypher``'s rows for ``track_ids`` (``read`` as
+    :func:`mmkg.graph.read_together`'s).
+
+    Raises:
+        NotFoundError: a track is unknown, no model is published, or none of the tracks has a
+            vector of the current model (saying what would give them one, see
+            :func:`why_no_vector`).
+    """
     rows = read("recommend_track_state", trackIds=track_ids)
     unknown = [r["id"] for r in rows if not r["exists"]]
     if unknown:
@@ -96,24 +123,33 @@ def check_tracks(read, track_ids: list[str]) -> None:
     if not any(r["embedded"] for r in rows):
         raise NotFoundError(f"no vector for {', '.join(track_ids)} in the current model {rows[0]['model']}: "
                             f"{why_no_vector(read, track_ids)}")
+    return rows
 
 
 def for_liked_tracks(driver: Driver, database: str, track_ids: list[str], *, k: int = 10,
                      genre: str | None = None, new_only: bool = False,
-                     explain: bool = False) -> list[dict]:
-    """Cold start: the ``k`` tracks nearest to the mean embedding of ``track_ids`` (with
-    ``new_only``, the ``k`` nearest tracks nobody has listened to; with ``genre``, the nearest
-    of that genre), read in one transaction.
+                     explain: bool = False) -> Recommendations:
+    """Cold start: the ``k`` tracks nearest to the mean embedding of those of ``track_ids`` that
+    have a vector of the current model (with ``new_only``, the ``k`` nearest tracks nobody has
+    listened to; with ``genre``, the nearest of that genre), read in one transaction; the others
+    are the answer's ``left_out``.
 
     With ``explain`` each row gets ``reasons`` and ``reasonKinds`` as from :func:`for_user`,
     relative to the liked tracks ("... as 2 track(s) you like", "sounds like '<liked track>'").
+
+    Raises:
+        NotFoundError: an unknown track, no published model, none of the tracks with a vector,
+            or no row (one line).
     """
-    def work(read) -> list[dict]:
-        check_tracks(read, track_ids)
-        rows = _cold_start(read, track_ids, k=k, genre=genre, new_only=new_only)
+    liked = list(dict.fromkeys(track_ids))
+
+    def work(read) -> Recommendations:
+        tracks = check_tracks(read, liked)
+        result = Recommendations(None, tracks[0]["model"], cold_start=True, history=len(liked))
+        _cold_start(read, result, tracks, k=k, genre=genre, new_only=new_only)
         if explain:
-            _add_reasons(read, rows, userId=None, likedTrackIds=track_ids, similarTo=None)
-        return rows
+            _add_reasons(read, result.rows, userId=None, likedTrackIds=liked, similarTo=None)
+        return result
 
     return read_together(driver, database, work)
 
@@ -135,7 +171,8 @@ def for_user(driver: Driver, database: str, user: str, *, k: int = 10, genre: st
     ``'sentiment'``, ``'text'``, ``'image'``).
 
     Raises:
-        NotFoundError: unknown user, no published model, no history, or no row (one line).
+        NotFoundError: unknown user, no published model, no history, a user newer than the
+            model none of whose tracks has a vector of it, or no row (one line).
     """
     return read_together(driver, database, lambda read: _for_user(
         read, user, k=k, genre=genre, new_only=new_only, explain=explain))
@@ -167,7 +204,11 @@ def _for_user(read, user: str, *, k: int, genre: str | None, new_only: bool,
         result.model = result.rows[0]["model"]
     elif state["history"]:
         result.cold_start = True
-        result.rows = _cold_start(read, state["history"], k=k, genre=genre, new_only=new_only)
+        tracks = read("recommend_track_state", trackIds=state["history"])
+        if not any(r["embedded"] for r in tracks):
+            raise NotFoundError(_none_embedded(user, result.model, state["history"],
+                                               why_no_vector(read, state["history"])))
+        _cold_start(read, result, tracks, k=k, genre=genre, new_only=new_only)
     else:
         raise NotFoundError(f"user {user!r} has no listening history; try "
                             "`mmkg recommend --like TRACK [--like TRACK ...]`")
@@ -176,23 +217,36 @@ def _for_user(read, user: str, *, k: int, genre: str | None, new_only: bool,
     return result
 
 
-def _cold_start(read, track_ids: list[str], *, k: int, genre: str | None,
-                new_only: bool) -> list[dict]:
-    """``cold_start.cypher``'s ranked rows for ``track_ids``.
+def _none_embedded(user: str, model: str, history: list[str], why: str) -> str:
+    """The one-line reason a user newer than ``model`` gets nothing: none of the tracks they
+    listened to (``history``) has a vector of it, ``why`` (:func:`why_no_vector`)."""
+    tracks = ("the one track they listened to has no vector of it" if len(history) == 1
+              else f"none of the {len(history):,} tracks they listened to has a vector of it")
+    return f"user {user!r} is newer than model {model}, and {tracks}: {why}"
+
+
+def _cold_start(read, result: Recommendations, tracks: list[dict], *, k: int, genre: str | None,
+                new_only: bool) -> None:
+    """Give ``result`` the ranked rows of ``cold_start.cypher`` from those of ``tracks``
+    (``recommend_track_state.cypher``'s rows, one at least with a vector) that have a vector of
+    the current model, and ``left_out`` (the others) with ``left_out_why``.
 
     Raises:
-        NotFoundError: ``genre`` names no genre, or no track passes the ``genre`` and
-            ``new_only`` filters (one line).
+        NotFoundError: ``genre`` names no genre, or no track besides the given ones passes the
+            ``genre`` and ``new_only`` filters with a vector (one line).
     """
-    rows = ranked(read("cold_start", trackIds=track_ids, k=k, genre=genre, newOnly=new_only))
-    if not rows and (new_only or genre is not None):
+    used = [r["id"] for r in tracks if r["embedded"]]
+    result.left_out = [r["id"] for r in tracks if not r["embedded"]]
+    if result.left_out:
+        result.left_out_why = why_no_vector(read, result.left_out)
+    result.rows = ranked(read("cold_start", trackIds=used, k=k, genre=genre, newOnly=new_only))
+    if not result.rows:
         if genre is not None:
             check_genre(read, genre)
         what = "new release (a track nobody has listened to)" if new_only else "track"
         where = f" of genre {genre!r}" if genre is not None else ""
         raise NotFoundError(f"no {what}{where} besides the given ones has a vector of the current "
                             f"model; {NO_VECTOR_YET}")
-    return rows
 
 
 def _add_reasons(read, rows: list[dict], **whose) -> None:

@@ -127,7 +127,7 @@ def test_a_cold_start_with_new_only_ranks_the_new_releases_by_cosine_exactly(ser
     assert late.cold_start
     assert [(r["trackId"], r["score"]) for r in late.rows] == [
         (t, pytest.approx(s, abs=1e-5)) for t, s in nearest([0], 3)]
-    liked = for_liked_tracks(driver, database, ["t8"], k=10, new_only=True)
+    liked = for_liked_tracks(driver, database, ["t8"], k=10, new_only=True).rows
     assert [r["trackId"] for r in liked] == [t for t, _ in nearest([8], 10)]
     assert [r["rank"] for r in liked] == [1, 2, 3]
     with pytest.raises(NotFoundError, match="no new release .* `mmkg publish RUN --new-tracks`"):
