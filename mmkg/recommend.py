@@ -3,7 +3,9 @@
 Every function runs the same ``.cypher`` files one pastes into Neo4j Browser
 (``recommend``, ``cold_start``, ``explain``, ``similar_tracks``; ``recommend_user_state`` and
 ``recommend_track_state`` decide which applies, ``genre_known`` says when ``genre`` names none)
-and returns rows as dicts with a 1-based ``rank``. Who gets what:
+and returns rows as dicts with a 1-based ``rank``, the ``model`` whose list or vectors gave them,
+and what they are (:data:`SCORE_KINDS`): ``method``, how the list was made, and ``scoreKind``, what
+its ``score`` is. Who gets what:
 
 - a user the current model knows → ``recommend.cypher`` (their exact top-K, minus listened
   tracks) when the model is served from top-K (``Model.serve = 'topk'``), or
@@ -69,6 +71,27 @@ def listed(ids: list[str]) -> str:
     """``ids`` joined with commas, the first :data:`SHOWN` of them and "and N more"."""
     more = f" and {len(ids) - SHOWN:,} more" if len(ids) > SHOWN else ""
     return ", ".join(ids[:SHOWN]) + more
+
+
+SCORE_KINDS = {
+    Serve.TOPK.value: "sigmoid",
+    Serve.VECTORS.value: "sigmoid",
+    "cold-start": "cosine",
+    "similar": "cosine",
+}
+"""Each row's ``method`` → its ``scoreKind``. Methods: ``topk``, a known user's stored top-K list
+(``recommend.cypher``); ``vectors``, a known user's list ranked at query time from their vector
+(``recommend_vectors.cypher``); ``cold-start``, the tracks nearest the mean vector of given tracks
+(``cold_start.cypher``); ``similar``, the tracks nearest one track (``similar_tracks.cypher``).
+Score kinds: ``sigmoid``, the model's score of the user and the track through a sigmoid, as
+``RECOMMENDED.score`` (``sigmoid(u·t)`` for a model scored by a dot product); ``cosine``,
+``(1 + cos) / 2`` of the track's vector and the mean vector or the one track, in [0, 1]. Scores of
+different kinds do not compare."""
+
+
+def described(rows: list[dict], method: str) -> list[dict]:
+    """``rows`` with their ``method`` and its ``scoreKind`` (:data:`SCORE_KINDS`) added."""
+    return [{**row, "method": method, "scoreKind": SCORE_KINDS[method]} for row in rows]
 
 
 def ranked(rows: list[dict]) -> list[dict]:
@@ -196,7 +219,8 @@ def _for_user(read, user: str, *, k: int, genre: str | None, new_only: bool,
         query = "recommend_vectors" if state["serve"] == Serve.VECTORS else "recommend"
         if query == "recommend":
             result.stored = state["stored"]
-        result.rows = read(query, userId=user, k=k, genre=genre, newOnly=new_only)
+        result.rows = described(read(query, userId=user, k=k, genre=genre, newOnly=new_only),
+                                state["serve"])
         if not result.rows:
             if genre is not None:
                 check_genre(read, genre)
@@ -239,7 +263,8 @@ def _cold_start(read, result: Recommendations, tracks: list[dict], *, k: int, ge
     result.left_out = [r["id"] for r in tracks if not r["embedded"]]
     if result.left_out:
         result.left_out_why = why_no_vector(read, result.left_out)
-    result.rows = ranked(read("cold_start", trackIds=used, k=k, genre=genre, newOnly=new_only))
+    result.rows = described(ranked(read("cold_start", trackIds=used, k=k, genre=genre,
+                                        newOnly=new_only)), "cold-start")
     if not result.rows:
         if genre is not None:
             check_genre(read, genre)
@@ -247,6 +272,7 @@ def _cold_start(read, result: Recommendations, tracks: list[dict], *, k: int, ge
         where = f" of genre {genre!r}" if genre is not None else ""
         raise NotFoundError(f"no {what}{where} besides the given ones has a vector of the current "
                             f"model; {NO_VECTOR_YET}")
+    result.model = result.rows[0]["model"]  # the rows' model, even if a publish flipped meanwhile
 
 
 def _add_reasons(read, rows: list[dict], **whose) -> None:
@@ -289,7 +315,7 @@ def similar_tracks(driver: Driver, database: str, track: str, *, k: int = 10,
     """
     def work(read) -> list[dict]:
         check_tracks(read, [track])
-        rows = ranked(read("similar_tracks", trackId=track, k=k))
+        rows = described(ranked(read("similar_tracks", trackId=track, k=k)), "similar")
         if explain:
             _add_reasons(read, rows, userId=None, likedTrackIds=None, similarTo=track)
         return rows

@@ -322,6 +322,27 @@ def late(published, driver, database):
     driver.execute_query(LATE_TRACKS, database_=database)
 
 
+@pytest.mark.usefixtures("uri_scheme")
+def test_json_rows_name_their_model_method_and_score_kind(published, driver, database):
+    """Every --json row names the model, how its list was made and what its score is, whoever
+    asks: a known user (the stored top-K: the model's sigmoid), a user newer than the model and
+    --like (cold start: a cosine), similar (a cosine); the keys there were stay."""
+    model = rows(driver, database, "recommend_user_state", userId="u0")[0]["model"]
+    for args, method, kind in ((["recommend", "u0"], "topk", "sigmoid"),
+                               (["recommend", "u0", "--genre", "jazz"], "topk", "sigmoid"),
+                               (["recommend", "u-late"], "cold-start", "cosine"),
+                               (["recommend", "--like", "t1", "--new"], "cold-start", "cosine"),
+                               (["similar", "t5"], "similar", "cosine")):
+        out = mmkg(*args, "--k", "3", "--json")
+        assert out.exit_code == 0, out.output
+        got = json.loads(out.stdout)
+        assert got and all(set(r) == {"rank", "trackId", "title", "artist", "score", "model",
+                                      "method", "scoreKind"} for r in got), got
+        assert {(r["model"], r["method"], r["scoreKind"]) for r in got} == {(model, method, kind)}
+        if kind == "cosine":  # (this run's stored top-K scores are raw dot products, not sigmoids)
+            assert all(0 <= r["score"] <= 1 for r in got)
+
+
 @pytest.mark.usefixtures("uri_scheme", "late")
 def test_a_track_without_a_vector_says_what_would_give_it_one():
     """`similar` / `--like` on tracks without a vector: `--new-tracks` is named for a track with a

@@ -90,7 +90,10 @@ def _emit_explained(rows: list[dict], title: str, no_reason: str) -> None:
 @click.option("--explain", is_flag=True, help="Add the reasons of each track: knowledge-graph paths and "
               "calibrated modality similarities (sound, lyrics, cover) to tracks USER listened to "
               "(or to the --like tracks).")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print a JSON list instead of a table; each row names its model, its method "
+                   "(topk, vectors or cold-start) and its scoreKind (sigmoid: the model's score "
+                   "for the user; cosine: similarity to the mean of the given tracks).")
 @pass_app
 def recommend(app: AppContext, user: str | None, k: int, genre: str | None, new_only: bool,
               liked: tuple[str, ...], explain: bool, as_json: bool) -> None:
@@ -154,7 +157,9 @@ def _warn_left_out(result: Recommendations, kind: str) -> None:
 @click.option("--explain", is_flag=True,
               help="Why each track is near TRACK: knowledge-graph paths to it and calibrated "
               "modality similarities (sound, lyrics, cover) with it.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print a JSON list instead of a table; each row names its model, its method "
+                   "(similar) and its scoreKind (cosine, in [0, 1]).")
 @pass_app
 def similar(app: AppContext, track: str, k: int, explain: bool, as_json: bool) -> None:
     """Tracks nearest to TRACK in the current model's embedding space (vector index)."""
