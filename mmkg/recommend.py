@@ -29,7 +29,7 @@ from neo4j import Driver
 
 from mmkg.errors import NotFoundError
 from mmkg.graph import read_together
-from mmkg.schema import Serve
+from mmkg.schema import MAX_ID_LENGTH, Serve
 
 
 REASONS = 3
@@ -65,12 +65,29 @@ class Recommendations:
 
 SHOWN = 5
 """Track ids a message names at most (then "and N more")."""
+ECHOED = 64
+"""Characters of an id or name a message echoes whole; of a longer one it echoes the first
+:data:`ECHOED_HEAD` and the length."""
+ECHOED_HEAD = 40
+
+
+def shown(value: str, *, quote: bool = False, an_id: bool = True) -> str:
+    """``value`` (an id, or with ``an_id`` False a name, someone gave) as a message echoes it, in
+    quotes (``repr``) with ``quote``: whole up to :data:`ECHOED` characters; else its first
+    :data:`ECHOED_HEAD`, "…", and its length, which for an id says too when no id can be that long
+    (:data:`MAX_ID_LENGTH`): ``'xxx…' (5,000 characters; no id is longer than 1,024)``."""
+    if len(value) <= ECHOED:
+        return repr(value) if quote else value
+    head = value[:ECHOED_HEAD] + "…"
+    never = f"; no id is longer than {MAX_ID_LENGTH:,}" if an_id and len(value) > MAX_ID_LENGTH else ""
+    return f"{repr(head) if quote else head} ({len(value):,} characters{never})"
 
 
 def listed(ids: list[str]) -> str:
-    """``ids`` joined with commas, the first :data:`SHOWN` of them and "and N more"."""
+    """``ids`` (each :func:`shown`) joined with commas, the first :data:`SHOWN` of them and "and
+    N more"."""
     more = f" and {len(ids) - SHOWN:,} more" if len(ids) > SHOWN else ""
-    return ", ".join(ids[:SHOWN]) + more
+    return ", ".join(shown(i) for i in ids[:SHOWN]) + more
 
 
 SCORE_KINDS = {
@@ -140,11 +157,11 @@ def check_tracks(read, track_ids: list[str]) -> list[dict]:
     rows = read("recommend_track_state", trackIds=track_ids)
     unknown = [r["id"] for r in rows if not r["exists"]]
     if unknown:
-        raise NotFoundError(f"unknown track(s): {', '.join(unknown)}")
+        raise NotFoundError(f"unknown track(s): {listed(unknown)}")
     if not rows or rows[0]["model"] is None:
         raise NotFoundError("no model is published yet: run `mmkg publish RUN_DIR`")
     if not any(r["embedded"] for r in rows):
-        raise NotFoundError(f"no vector for {', '.join(track_ids)} in the current model {rows[0]['model']}: "
+        raise NotFoundError(f"no vector for {listed(track_ids)} in the current model {rows[0]['model']}: "
                             f"{why_no_vector(read, track_ids)}")
     return rows
 
@@ -211,7 +228,7 @@ def _for_user(read, user: str, *, k: int, genre: str | None, new_only: bool,
     """
     state = read("recommend_user_state", userId=user)[0]
     if not state["exists"]:
-        raise NotFoundError(f"unknown user {user!r}")
+        raise NotFoundError(f"unknown user {shown(user, quote=True)}")
     if state["model"] is None:
         raise NotFoundError("no model is published yet: run `mmkg publish RUN_DIR`")
     result = Recommendations(user, state["model"], history=len(state["history"]))
@@ -234,7 +251,7 @@ def _for_user(read, user: str, *, k: int, genre: str | None, new_only: bool,
                                                why_no_vector(read, state["history"])))
         _cold_start(read, result, tracks, k=k, genre=genre, new_only=new_only)
     else:
-        raise NotFoundError(f"user {user!r} has no listening history; try "
+        raise NotFoundError(f"user {shown(user, quote=True)} has no listening history; try "
                             "`mmkg recommend --like TRACK [--like TRACK ...]`")
     if explain:
         _add_reasons(read, result.rows, userId=user, likedTrackIds=None, similarTo=None)
@@ -246,7 +263,7 @@ def _none_embedded(user: str, model: str, history: list[str], why: str) -> str:
     listened to (``history``) has a vector of it, ``why`` (:func:`why_no_vector`)."""
     tracks = ("the one track they listened to has no vector of it" if len(history) == 1
               else f"none of the {len(history):,} tracks they listened to has a vector of it")
-    return f"user {user!r} is newer than model {model}, and {tracks}: {why}"
+    return f"user {shown(user, quote=True)} is newer than model {model}, and {tracks}: {why}"
 
 
 def _cold_start(read, result: Recommendations, tracks: list[dict], *, k: int, genre: str | None,
@@ -269,7 +286,7 @@ def _cold_start(read, result: Recommendations, tracks: list[dict], *, k: int, ge
         if genre is not None:
             check_genre(read, genre)
         what = "new release (a track nobody has listened to)" if new_only else "track"
-        where = f" of genre {genre!r}" if genre is not None else ""
+        where = f" of genre {shown(genre, quote=True, an_id=False)}" if genre is not None else ""
         raise NotFoundError(f"no {what}{where} besides the given ones has a vector of the current "
                             f"model; {NO_VECTOR_YET}")
     result.model = result.rows[0]["model"]  # the rows' model, even if a publish flipped meanwhile
@@ -291,19 +308,21 @@ def check_genre(read, genre: str) -> None:
     known = read("genre_known", genre=genre)[0]
     if not known["known"]:
         names = ", ".join(repr(name) for name in known["names"]) or "none: the catalog has no genre"
-        raise NotFoundError(f"unknown genre {genre!r}; genres (by id or name): {names}")
+        raise NotFoundError(f"unknown genre {shown(genre, quote=True, an_id=False)}; genres (by id or "
+                            f"name): {names}")
 
 
 def _no_rows(user: str, model: str, genre: str | None, new_only: bool) -> str:
     """The one-line reason a known user got no rows."""
+    who = shown(user, quote=True)
+    where = f" in genre {shown(genre, quote=True, an_id=False)}" if genre else ""
     if new_only:
-        where = f" in genre {genre!r}" if genre else ""
         return (f"no new release (a track nobody has listened to){where} among model {model}'s "
-                f"top list for user {user!r}; tracks ingested after training get there with "
+                f"top list for user {who}; tracks ingested after training get there with "
                 "`mmkg publish RUN --new-tracks`")
     if genre:
-        return f"no recommendations for user {user!r} in genre {genre!r} among model {model}'s top list"
-    return f"user {user!r} already listened to every track model {model} recommends"
+        return f"no recommendations for user {who}{where} among model {model}'s top list"
+    return f"user {who} already listened to every track model {model} recommends"
 
 
 def similar_tracks(driver: Driver, database: str, track: str, *, k: int = 10,

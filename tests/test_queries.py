@@ -224,6 +224,10 @@ def test_cli_recommend_table_and_genre(published):
     out = mmkg("recommend", "u1", "--genre", "polka")
     assert out.exit_code == 1, out.output
     assert "unknown genre 'polka'; genres (by id or name): 'jazz', 'rock'" in out.output
+    out = mmkg("recommend", "u1", "--genre", "p" * 5000)  # a name may be that long: no word on ids
+    assert out.exit_code == 1 and out.stderr.count("\n") == 1, out.output
+    assert f"unknown genre '{'p' * 40}…' (5,000 characters); genres (by id or name): 'jazz', 'rock'" \
+        in out.stderr
 
 
 @pytest.mark.usefixtures("uri_scheme")

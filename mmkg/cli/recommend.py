@@ -121,8 +121,8 @@ def recommend(app: AppContext, user: str | None, k: int, genre: str | None, new_
     if result.cold_start:
         used = (f"their {_tracks(result.history, 'listened')}" if not result.left_out
                 else f"{result.used:,} of their {_tracks(result.history, 'listened')}")
-        click.echo(f"user {user!r} is newer than model {result.model}: recommending from {used} "
-                   "(cold start)", err=True)
+        click.echo(f"user {recs.shown(user, quote=True)} is newer than model {result.model}: "
+                   f"recommending from {used} (cold start)", err=True)
         _warn_left_out(result, "listened")
     what = "new releases" if new_only else "recommendations"
     filtered = (new_only or genre is not None) and not result.cold_start
@@ -131,7 +131,7 @@ def recommend(app: AppContext, user: str | None, k: int, genre: str | None, new_
         notes.append(f"{len(result.rows)} of the {k} asked: model {result.model} stores each user's "
                      f"top {result.stored}, less what they listened to (a model published with "
                      "`--serve vectors` ranks any k)")
-    _emit(result.rows, as_json, f"{what} for user {user} (model {result.model})",
+    _emit(result.rows, as_json, f"{what} for user {recs.shown(user)} (model {result.model})",
           "\n".join(notes) or None, NO_REASON.format(whose="what they listened to"))
 
 
@@ -163,7 +163,7 @@ def _warn_left_out(result: Recommendations, kind: str) -> None:
 @pass_app
 def similar(app: AppContext, track: str, k: int, explain: bool, as_json: bool) -> None:
     """Tracks nearest to TRACK in the current model's embedding space (vector index)."""
-    from mmkg.recommend import similar_tracks
+    from mmkg.recommend import shown, similar_tracks
 
     _emit(similar_tracks(app.driver(), app.database, track, k=k, explain=explain), as_json,
-          f"tracks similar to {track}", no_reason=NO_REASON.format(whose=repr(track)))
+          f"tracks similar to {shown(track)}", no_reason=NO_REASON.format(whose=shown(track, quote=True)))
