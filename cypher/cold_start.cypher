@@ -9,7 +9,8 @@
 // Params:   $trackIds (list of string), $k (int), $genre (Genre id, or name in any case, or null
 //           = any genre), $newOnly (bool)
 // Returns:  trackId, title, artist (name or null), score (cosine similarity mapped to [0, 1]),
-//           best first; no rows when none of the tracks has an embedding
+//           model (Model.id, whose vectors gave the score), best first; no rows when none of
+//           the tracks has an embedding
 MATCH (m:Model {current: true})
 MATCH (liked:Track) WHERE liked.id IN $trackIds
 // The dynamic property is read after a WITH: in the MATCH's WHERE Neo4j reports it (a
@@ -38,9 +39,9 @@ CALL (m, likedTracks, centroid) {
   WITH node, node[m.vector_property] AS vector, centroid WHERE vector IS NOT NULL
   RETURN node, vector.similarity.cosine(centroid, vector) AS score
 }
-WITH node, score, likedTracks WHERE NOT node IN likedTracks
-WITH node, score ORDER BY score DESC LIMIT toInteger($k)
+WITH m, node, score, likedTracks WHERE NOT node IN likedTracks
+WITH m, node, score ORDER BY score DESC LIMIT toInteger($k)
 RETURN node.id AS trackId, node.title AS title,
        COLLECT { MATCH (node)-[:PERFORMED_BY]->(a:Artist) RETURN a.name ORDER BY a.name LIMIT 1 }[0] AS artist,
-       score
+       score, m.id AS model
 ORDER BY score DESC

@@ -31,14 +31,11 @@ import numpy as np
 import pandas as pd
 
 from mmkg.errors import SchemaError
-from mmkg.schema import kg_relation_type
+from mmkg.schema import MAX_ID_LENGTH, kg_relation_type
 
 WHOLE = "*"
 """The ``column`` of a problem about a whole row or file."""
 
-MAX_ID_LENGTH = 1024
-"""Longest id (characters) accepted: ids are indexed, and Neo4j refuses index keys over ~8 KB
-(4 bytes per character at worst in UTF-8)."""
 MAX_TEXT_LENGTH = 65_536
 """Longest cell (characters) of any other column (titles, names, relation names...): Neo4j's
 importer (``--bulk``) cannot read a field longer than its 4 MiB buffer, and online ingest

@@ -285,6 +285,10 @@ def next_vector_slot(current_property: str | None) -> VectorSlot:
 LEGACY_VECTOR_PROPERTIES: tuple[str, ...] = ("embedding", "embedding_next")
 LEGACY_VECTOR_INDEXES: tuple[str, ...] = ("track_embedding", "user_embedding")
 
+MAX_ID_LENGTH = 1024
+"""Longest id (characters) ingest accepts (:mod:`mmkg.ingest.validate`): ids are indexed, and Neo4j
+refuses index keys over ~8 KB (4 bytes per character at worst in UTF-8)."""
+
 KG_RELATION_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]{0,127}$")
 _RESERVED = {t.value for t in RelType}
 

@@ -86,6 +86,23 @@ def test_similar_with_an_unknown_track(empty_db):
 
 
 @pytest.mark.usefixtures("uri_scheme")
+def test_a_long_unknown_id_is_echoed_by_its_start_and_length(empty_db):
+    """An unknown id is echoed whole up to 64 characters, else by its first 40 and its length,
+    which for one over 1,024 characters says no id is so long (ingest refuses them)."""
+    cut = "x" * 40 + "…"
+    for args, fragment in ((["recommend", "x" * 5000], f"unknown user '{cut}' (5,000 characters; "),
+                           (["similar", "x" * 5000], f"unknown track(s): {cut} (5,000 characters; "),
+                           (["recommend", "--like", "t1", "--like", "x" * 5000],
+                            f"unknown track(s): t1, {cut} (5,000 characters; ")):
+        done = mmkg(*args)
+        assert_one_line_error(done, 1, fragment + "no id is longer than 1,024)")
+        assert len(done.stderr) < 150, done.stderr
+    for n, end in ((100, f"unknown user '{cut}' (100 characters)"), (64, f"unknown user '{'x' * 64}'")):
+        done = mmkg("recommend", "x" * n)
+        assert_one_line_error(done, 1)
+        assert done.stderr.rstrip().endswith(end), done.stderr
+
+@pytest.mark.usefixtures("uri_scheme")
 def test_publish_a_folder_that_is_not_a_run(empty_db, tmp_path):
     assert_one_line_error(mmkg("publish", tmp_path), 1, "no embeddings.pt", "mmkg train --out")
 

@@ -40,7 +40,7 @@ def answers(driver, database) -> set[str]:
     """Every track that u0's list, t0's neighbours and a cold start from t0 return."""
     return ({r["trackId"] for r in for_user(driver, database, "u0", k=12).rows}
             | {r["trackId"] for r in similar_tracks(driver, database, "t0", k=11)}
-            | {r["trackId"] for r in for_liked_tracks(driver, database, ["t0"], k=11)})
+            | {r["trackId"] for r in for_liked_tracks(driver, database, ["t0"], k=11).rows})
 
 
 def test_a_track_taken_down_leaves_every_answer_and_stays_out_after_a_publish(published, empty_db, database):

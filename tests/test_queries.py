@@ -224,6 +224,10 @@ def test_cli_recommend_table_and_genre(published):
     out = mmkg("recommend", "u1", "--genre", "polka")
     assert out.exit_code == 1, out.output
     assert "unknown genre 'polka'; genres (by id or name): 'jazz', 'rock'" in out.output
+    out = mmkg("recommend", "u1", "--genre", "p" * 5000)  # a name may be that long: no word on ids
+    assert out.exit_code == 1 and out.stderr.count("\n") == 1, out.output
+    assert f"unknown genre '{'p' * 40}…' (5,000 characters); genres (by id or name): 'jazz', 'rock'" \
+        in out.stderr
 
 
 @pytest.mark.usefixtures("uri_scheme")
@@ -250,6 +254,7 @@ def test_cli_user_messages(published):
     assert "cold start" in out.stderr
     data = json.loads(out.stdout)
     assert data and "t0" not in {d["trackId"] for d in data}
+    assert "recommending from their 1 listened track (cold start)" in out.stderr
     out = mmkg("recommend")
     assert out.exit_code == 2 and "--like" in out.output
 
@@ -297,6 +302,109 @@ def test_cli_cold_start_explains_through_the_liked_tracks(published):
     assert out.exit_code == 0, out.output
     assert "- same Genre 'rock' as 2 track(s) you like: 'Song 0', 'Song 4'" in out.output
     assert "(no knowledge-graph path, nor a close modality, to the liked tracks)" in out.output
+
+
+LATE_TRACKS = """
+MERGE (bare:Track {id: 'x-bare'}) SET bare.title = 'Bare'
+MERGE (rock:Track {id: 'x-rock'}) SET rock.title = 'Late rock'
+MERGE (heard:Track {id: 'x-audio'}) SET heard.title = 'Late audio', heard.audio = 'media/audio/x.wav'
+WITH bare, rock MATCH (g:Genre {id: 'g-rock'}) MERGE (rock)-[:HAS_GENRE]->(g)
+MERGE (only:User {id: 'u-bare'}) MERGE (only)-[:LISTENED {plays: 3}]->(bare)
+MERGE (mixed:User {id: 'u-mixed'}) MERGE (mixed)-[:LISTENED {plays: 3}]->(bare)
+MERGE (mixed)-[:LISTENED {plays: 3}]->(rock)
+WITH mixed MATCH (t:Track) WHERE t.id IN ['t1', 't3'] MERGE (mixed)-[:LISTENED {plays: 3}]->(t)
+"""
+"""Tracks and users ingested after run-a was published, so without a vector of it: ``x-bare``
+(nothing places it: no media, no KG facts), ``x-rock`` (a genre) and ``x-audio`` (a media file);
+``u-bare`` listened to x-bare alone, ``u-mixed`` to x-bare, x-rock, t1 and t3."""
+
+
+@pytest.fixture(scope="module")
+def late(published, driver, database):
+    """:data:`LATE_TRACKS` added to the published demo graph (no query of the other tests
+    returns a track without a vector)."""
+    driver.execute_query(LATE_TRACKS, database_=database)
+
+
+@pytest.mark.usefixtures("uri_scheme")
+def test_json_rows_name_their_model_method_and_score_kind(published, driver, database):
+    """Every --json row names the model, how its list was made and what its score is, whoever
+    asks: a known user (the stored top-K: the model's sigmoid), a user newer than the model and
+    --like (cold start: a cosine), similar (a cosine); the keys there were stay."""
+    model = rows(driver, database, "recommend_user_state", userId="u0")[0]["model"]
+    for args, method, kind in ((["recommend", "u0"], "topk", "sigmoid"),
+                               (["recommend", "u0", "--genre", "jazz"], "topk", "sigmoid"),
+                               (["recommend", "u-late"], "cold-start", "cosine"),
+                               (["recommend", "--like", "t1", "--new"], "cold-start", "cosine"),
+                               (["similar", "t5"], "similar", "cosine")):
+        out = mmkg(*args, "--k", "3", "--json")
+        assert out.exit_code == 0, out.output
+        got = json.loads(out.stdout)
+        assert got and all(set(r) == {"rank", "trackId", "title", "artist", "score", "model",
+                                      "method", "scoreKind"} for r in got), got
+        assert {(r["model"], r["method"], r["scoreKind"]) for r in got} == {(model, method, kind)}
+        if kind == "cosine":  # (this run's stored top-K scores are raw dot products, not sigmoids)
+            assert all(0 <= r["score"] <= 1 for r in got)
+
+
+@pytest.mark.usefixtures("uri_scheme", "late")
+def test_a_track_without_a_vector_says_what_would_give_it_one():
+    """`similar` / `--like` on tracks without a vector: `--new-tracks` is named for a track with a
+    KG fact or a media file; a track with neither is said to have nothing that places it."""
+    for track in ("x-rock", "x-audio"):
+        out = mmkg("similar", track)
+        assert out.exit_code == 1 and out.stderr.count("\n") == 1, out.output
+        assert f"no vector for {track} in the current model run-a-" in out.stderr
+        assert "`mmkg publish RUN --new-tracks`, if it has media or KG facts" in out.stderr
+    out = mmkg("similar", "x-bare")
+    assert out.exit_code == 1 and out.stderr.count("\n") == 1, out.output
+    assert "no vector for x-bare in the current model run-a-" in out.stderr
+    assert (": it has neither media nor KG facts: nothing places it until an ingest gives it media or "
+            "KG facts (an artist, album, genre or tag)") in out.stderr
+    assert "--new-tracks" not in out.stderr
+    out = mmkg("recommend", "--like", "x-bare", "--like", "x-rock")
+    assert out.exit_code == 1 and out.stderr.count("\n") == 1, out.output
+    assert "`mmkg publish RUN --new-tracks`, if it has media or KG facts; x-bare has neither" in out.stderr
+
+
+@pytest.mark.usefixtures("uri_scheme", "late")
+def test_a_new_user_whose_tracks_have_no_vector_gets_an_error_not_an_empty_list():
+    """A user newer than the model who listened only to a track without a vector: one error line
+    saying so (with and without --json, and with --new, which used to blame the new releases)."""
+    for extra in ([], ["--json"], ["--new"], ["--genre", "rock"]):
+        out = mmkg("recommend", "u-bare", *extra)
+        assert out.exit_code == 1 and out.stdout == "" and out.stderr.count("\n") == 1, out.output
+        assert "Error: user 'u-bare' is newer than model run-a-" in out.stderr
+        assert (", and the one track they listened to has no vector of it: it has neither media nor "
+                "KG facts: nothing places it until an ingest gives it") in out.stderr
+
+
+@pytest.mark.usefixtures("uri_scheme", "late")
+def test_a_cold_start_names_the_tracks_it_left_out():
+    """Given tracks without a vector are left out, one warning line names them, and the counts are
+    those of the tracks the answer comes from; the rows are those of the tracks with a vector."""
+    alone = mmkg("recommend", "--like", "t5", "--k", "2", "--json")
+    out = mmkg("recommend", "--like", "x-bare", "--like", "t5", "--k", "2", "--json")
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout) == json.loads(alone.stdout)
+    assert out.stderr.count("\n") == 1 and "x-bare; it has neither media nor KG facts" in out.stderr
+    assert "warning: left out 1 of the 2 liked tracks, without a vector of model run-a-" in out.stderr
+    out = mmkg("recommend", "--like", "x-bare", "--like", "t5", "--k", "2")
+    assert out.exit_code == 0 and "cold start from 1 liked track" in out.stdout, out.output
+    assert "warning: left out 1 of the 2 liked tracks" in out.stderr
+    assert "warning" not in mmkg("recommend", "--like", "t5", "--like", "t5", "--k", "2").stderr
+
+    out = mmkg("recommend", "u-mixed", "--k", "3", "--json")
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout) == json.loads(mmkg("recommend", "--like", "t1", "--like", "t3",
+                                                     "--k", "3", "--json").stdout)
+    first, second = out.stderr.splitlines()
+    assert first.startswith("user 'u-mixed' is newer than model run-a-")
+    assert first.endswith(": recommending from 2 of their 4 listened tracks (cold start)")
+    assert second.startswith("warning: left out 2 of the 4 listened tracks, without a vector of model run-a-")
+    assert {"x-bare", "x-rock"} <= set(second.replace(";", ",").replace(":", ",").split(", "))
+    assert "; a track that arrived after the model was trained gets one from `mmkg publish RUN " \
+           "--new-tracks`, if it has media or KG facts; x-bare has neither" in second
 
 
 BROWSER = CYPHER_DIR / "browser"

@@ -127,7 +127,7 @@ def test_a_cold_start_with_new_only_ranks_the_new_releases_by_cosine_exactly(ser
     assert late.cold_start
     assert [(r["trackId"], r["score"]) for r in late.rows] == [
         (t, pytest.approx(s, abs=1e-5)) for t, s in nearest([0], 3)]
-    liked = for_liked_tracks(driver, database, ["t8"], k=10, new_only=True)
+    liked = for_liked_tracks(driver, database, ["t8"], k=10, new_only=True).rows
     assert [r["trackId"] for r in liked] == [t for t, _ in nearest([8], 10)]
     assert [r["rank"] for r in liked] == [1, 2, 3]
     with pytest.raises(NotFoundError, match="no new release .* `mmkg publish RUN --new-tracks`"):
@@ -136,12 +136,14 @@ def test_a_cold_start_with_new_only_ranks_the_new_releases_by_cosine_exactly(ser
 
 @pytest.mark.usefixtures("uri_scheme")
 def test_cli_recommend_served_from_vectors(served):
-    _, emb = served
+    summary, emb = served
     out = CliRunner().invoke(cli, ["recommend", "u2", "--k", "3", "--explain", "--json"])
     assert out.exit_code == 0, out.output
     got = json.loads(out.output)
     assert [r["trackId"] for r in got] == [t for t, _ in exact_ranking(emb, 2)[:3]]
+    assert [r["score"] for r in got] == [pytest.approx(s, abs=1e-5) for _, s in exact_ranking(emb, 2)[:3]]
     assert all(r["reasons"] for r in got)
+    assert {(r["model"], r["method"], r["scoreKind"]) for r in got} == {(summary.model_id, "vectors", "sigmoid")}
 
 
 def test_explain_without_a_track_explains_the_best_track_served_from_vectors(served, driver, database):

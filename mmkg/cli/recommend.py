@@ -7,10 +7,14 @@ Browser.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
 from mmkg.cli.context import AppContext, pass_app
+
+if TYPE_CHECKING:  # mmkg.recommend imports the driver (~1 s): keep `mmkg --help` instant
+    from mmkg.recommend import Recommendations
 
 K_RANGE = click.IntRange(1, 1000)
 """``--k``: a page of results, not the catalog; larger values overflow the vector index queries'
@@ -81,33 +85,45 @@ def _emit_explained(rows: list[dict], title: str, no_reason: str) -> None:
                    "after training).")
 @click.option("--like", "liked", multiple=True, metavar="TRACK",
               help="Cold start: recommend for someone who likes these tracks (repeatable; with "
-                   "--genre, --new and --explain too).")
+                   "--genre, --new and --explain too). Tracks without a vector of the current "
+                   "model are left out, with a warning naming them.")
 @click.option("--explain", is_flag=True, help="Add the reasons of each track: knowledge-graph paths and "
               "calibrated modality similarities (sound, lyrics, cover) to tracks USER listened to "
               "(or to the --like tracks).")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print a JSON list instead of a table; each row names its model, its method "
+                   "(topk, vectors or cold-start) and its scoreKind (sigmoid: the model's score "
+                   "for the user; cosine: similarity to the mean of the given tracks).")
 @pass_app
 def recommend(app: AppContext, user: str | None, k: int, genre: str | None, new_only: bool,
               liked: tuple[str, ...], explain: bool, as_json: bool) -> None:
-    """Top-K tracks for USER from the current model (or for --like TRACK ... without a USER)."""
+    """Top-K tracks for USER from the current model (or for --like TRACK ... without a USER).
+
+    A USER newer than the model gets a cold start from the tracks they listened to that have a
+    vector of it (a warning names the others; none: an error).
+    """
     from mmkg import recommend as recs
 
     if liked:
         if user is not None:
             raise click.UsageError("--like recommends for someone known only by liked tracks: "
                                    "USER cannot apply to it")
-        rows = recs.for_liked_tracks(app.driver(), app.database, list(liked), k=k, genre=genre,
-                                     new_only=new_only, explain=explain)
+        result = recs.for_liked_tracks(app.driver(), app.database, list(liked), k=k, genre=genre,
+                                       new_only=new_only, explain=explain)
+        _warn_left_out(result, "liked")
         what = "new releases" if new_only else "cold start"
-        return _emit(rows, as_json, f"{what} from {len(liked)} liked track(s)",
+        return _emit(result.rows, as_json, f"{what} from {_tracks(result.used, 'liked')}",
                      no_reason=NO_REASON.format(whose="the liked tracks"))
     if user is None:
         raise click.UsageError("give a USER, or --like TRACK for a cold start")
     result = recs.for_user(app.driver(), app.database, user, k=k, genre=genre, new_only=new_only,
                            explain=explain)
     if result.cold_start:
-        click.echo(f"user {user!r} is newer than model {result.model}: recommending from their "
-                   f"{result.history} listened tracks (cold start)", err=True)
+        used = (f"their {_tracks(result.history, 'listened')}" if not result.left_out
+                else f"{result.used:,} of their {_tracks(result.history, 'listened')}")
+        click.echo(f"user {recs.shown(user, quote=True)} is newer than model {result.model}: "
+                   f"recommending from {used} (cold start)", err=True)
+        _warn_left_out(result, "listened")
     what = "new releases" if new_only else "recommendations"
     filtered = (new_only or genre is not None) and not result.cold_start
     notes = [FILTERED_RANKS] if filtered else []
@@ -115,8 +131,24 @@ def recommend(app: AppContext, user: str | None, k: int, genre: str | None, new_
         notes.append(f"{len(result.rows)} of the {k} asked: model {result.model} stores each user's "
                      f"top {result.stored}, less what they listened to (a model published with "
                      "`--serve vectors` ranks any k)")
-    _emit(result.rows, as_json, f"{what} for user {user} (model {result.model})",
+    _emit(result.rows, as_json, f"{what} for user {recs.shown(user)} (model {result.model})",
           "\n".join(notes) or None, NO_REASON.format(whose="what they listened to"))
+
+
+def _tracks(n: int, kind: str) -> str:
+    """``n`` ``kind`` track(s), in agreement: "1 liked track", "3 listened tracks"."""
+    return f"{n:,} {kind} track{'' if n == 1 else 's'}"
+
+
+def _warn_left_out(result: Recommendations, kind: str) -> None:
+    """One line on stderr naming the ``kind`` ("liked", "listened") tracks a cold start left out
+    for want of a vector of the model, and why; nothing when it used them all."""
+    from mmkg.recommend import listed
+
+    if result.left_out:
+        click.echo(f"warning: left out {len(result.left_out):,} of the {_tracks(result.history, kind)}, "
+                   f"without a vector of model {result.model}: {listed(result.left_out)}; "
+                   f"{result.left_out_why}", err=True)
 
 
 @click.command()
@@ -125,11 +157,13 @@ def recommend(app: AppContext, user: str | None, k: int, genre: str | None, new_
 @click.option("--explain", is_flag=True,
               help="Why each track is near TRACK: knowledge-graph paths to it and calibrated "
               "modality similarities (sound, lyrics, cover) with it.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print a JSON list instead of a table; each row names its model, its method "
+                   "(similar) and its scoreKind (cosine, in [0, 1]).")
 @pass_app
 def similar(app: AppContext, track: str, k: int, explain: bool, as_json: bool) -> None:
     """Tracks nearest to TRACK in the current model's embedding space (vector index)."""
-    from mmkg.recommend import similar_tracks
+    from mmkg.recommend import shown, similar_tracks
 
     _emit(similar_tracks(app.driver(), app.database, track, k=k, explain=explain), as_json,
-          f"tracks similar to {track}", no_reason=NO_REASON.format(whose=repr(track)))
+          f"tracks similar to {shown(track)}", no_reason=NO_REASON.format(whose=shown(track, quote=True)))
