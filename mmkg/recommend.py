@@ -29,7 +29,7 @@ from neo4j import Driver
 
 from mmkg.errors import NotFoundError
 from mmkg.graph import read_together
-from mmkg.schema import KG_LABEL_NAMES, MAX_ID_LENGTH, NON_KG_RELS, Serve
+from mmkg.schema import KG_LABEL_NAMES, MAX_ID_LENGTH, MEDIA_PROPS, NON_KG_RELS, Serve
 
 
 REASONS = 3
@@ -129,10 +129,8 @@ def why_no_vector(read, track_ids: list[str]) -> str:
     and what would give them one: ``mmkg publish RUN --new-tracks`` for those with a feature, a
     media file or a KG relationship (``tracks_placeable.cypher``), nothing but an ingest for the
     others, which are named when only some are so bare."""
-    from mmkg.ingest.readers.catalog import MEDIA_COLUMNS  # only here: it loads the media kinds
-
     rows = read("tracks_placeable", trackIds=track_ids, kg_labels=KG_LABEL_NAMES,
-                non_kg=sorted(NON_KG_RELS), media=list(MEDIA_COLUMNS))
+                non_kg=sorted(NON_KG_RELS), media=list(MEDIA_PROPS))
     bare = [r["id"] for r in rows if not r["placeable"]]
     if not bare:
         return NO_VECTOR_YET

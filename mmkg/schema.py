@@ -285,6 +285,10 @@ def next_vector_slot(current_property: str | None) -> VectorSlot:
 LEGACY_VECTOR_PROPERTIES: tuple[str, ...] = ("embedding", "embedding_next")
 LEGACY_VECTOR_INDEXES: tuple[str, ...] = ("track_embedding", "user_embedding")
 
+MEDIA_PROPS: tuple[str, ...] = (Prop.LYRICS.value, Prop.COVER.value, Prop.AUDIO.value)
+"""The Track properties that name a media file: the catalog's media columns, one per media kind
+(``mmkg.ingest.features.MEDIA_KINDS``; ``tests/test_layout.py`` checks they agree)."""
+
 MAX_ID_LENGTH = 1024
 """Longest id (characters) ingest accepts (:mod:`mmkg.ingest.validate`): ids are indexed, and Neo4j
 refuses index keys over ~8 KB (4 bytes per character at worst in UTF-8)."""

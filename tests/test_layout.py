@@ -88,6 +88,7 @@ RULES = [
     (("mmkg.ingest",), ("mmkg.export", "mmkg.train", "mmkg.publish")),
     (("mmkg.train",), ("mmkg.ingest", "mmkg.publish", "mmkg.cli")),
     (("mmkg.publish",), ("mmkg.ingest", "mmkg.cli")),
+    (("mmkg.recommend",), ("mmkg.ingest", "mmkg.export")),
 ]
 ENTRY_POINTS = {"mmkg.__main__"}
 """Modules besides ``mmkg.cli`` that may import the CLI (``python -m mmkg``)."""
@@ -205,3 +206,12 @@ def test_nothing_imports_the_benchmarks():
                                       else [node.module or ""]))
                     for node in ast.walk(ast.parse(path.read_text())))]
     assert not wrong, f"{wrong} import bench/"
+
+
+def test_the_schema_names_every_media_column():
+    """``mmkg.schema.MEDIA_PROPS`` (what serving reads) are the catalog's media columns, one per
+    registered media kind (what ingest writes)."""
+    from mmkg.ingest.features import MEDIA_KINDS
+    from mmkg.schema import MEDIA_PROPS
+
+    assert set(MEDIA_PROPS) == set(MEDIA_KINDS.names())

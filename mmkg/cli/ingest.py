@@ -86,20 +86,16 @@ def ingest(app: AppContext, path: Path, fmt: str, dry_run: bool, skip_invalid: b
         _name_tracks_without_vector(app)
 
 
-NOTHING_TO_PLACE_BY = ("nothing places them until an ingest gives them media or KG facts (an artist, "
-                       "album, genre or tag)")
-
-
 def _name_tracks_without_vector(app: AppContext) -> None:
     """When a model is current and tracks of the graph have no vector of it (new ones, or ones
     nobody had played when it was trained), say how many and what places them, and how many of
     them have nothing to be placed by: no feature, no media file, no KG relationship."""
     from mmkg.graph import load_query, read_rows
-    from mmkg.ingest.readers.catalog import MEDIA_COLUMNS
-    from mmkg.schema import KG_LABEL_NAMES, NON_KG_RELS
+    from mmkg.recommend import NOTHING_TO_PLACE_BY
+    from mmkg.schema import KG_LABEL_NAMES, MEDIA_PROPS, NON_KG_RELS
 
     rows = read_rows(app.driver(), app.database, load_query("current_model_tracks_without_vector"),
-                     kg_labels=KG_LABEL_NAMES, non_kg=sorted(NON_KG_RELS), media=list(MEDIA_COLUMNS))
+                     kg_labels=KG_LABEL_NAMES, non_kg=sorted(NON_KG_RELS), media=list(MEDIA_PROPS))
     if not rows or not rows[0]["missing"]:
         return
     from mmkg.train.new_tracks import INDUCTIVE_MODELS, cannot_place
@@ -108,7 +104,7 @@ def _name_tracks_without_vector(app: AppContext) -> None:
     model, run, kind, missing, bare = (row[k] for k in ("model", "runFolder", "modelType", "missing", "bare"))
     if bare == missing:
         click.echo(f"{missing:,} track(s) have no vector from the current model {model}, and none has "
-                   f"media or KG facts: {NOTHING_TO_PLACE_BY}")
+                   f"media or KG facts: {NOTHING_TO_PLACE_BY.format(them='them')}")
         return
     if run and not Path(run).is_dir():
         fix = (f"`mmkg publish RUN --new-tracks` places them, RUN being {model}'s run folder "
@@ -120,7 +116,8 @@ def _name_tracks_without_vector(app: AppContext) -> None:
     click.echo(f"{missing:,} track(s) have no vector from the current model {model} (nobody had "
                f"listened to them when it was trained, or they arrived since): {fix}")
     if bare:
-        click.echo(f"{bare:,} of them have neither media nor KG facts: {NOTHING_TO_PLACE_BY}")
+        click.echo(f"{bare:,} of them have neither media nor KG facts: "
+                   f"{NOTHING_TO_PLACE_BY.format(them='them')}")
 
 
 def _local_server(app: AppContext):
