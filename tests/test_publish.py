@@ -453,3 +453,27 @@ def test_recommend_names_the_model_whose_rows_it_returns_while_models_flip(demo,
         flipper.join()
     assert flips[0] > 10  # the reads really overlapped many flips
     assert mismatches == [], f"{len(mismatches)} of {answers} answers named another model"
+
+
+def test_new_tracks_refuses_the_options_only_a_publish_applies(demo, database, tmp_path):
+    """``--new-tracks`` places tracks in the current model as it was published: ``--serve``
+    (even ``topk``, the default's value) and ``--user-index`` with it are refused in one line
+    naming them, as ``--trained-only`` is, and the model is left as it was."""
+    from click.testing import CliRunner
+    from mmkg.cli import cli
+
+    run = write_run(tmp_path / "run-a", model="bpr")
+    model = publish(demo, database, run, progress=False).model_id
+    for options, named in ((["--serve", "vectors"], " --serve cannot apply"),
+                           (["--serve", "topk"], " --serve cannot apply"),
+                           (["--user-index"], " --user-index cannot apply"),
+                           (["--user-index", "--serve", "vectors"],
+                            " --serve and --user-index cannot apply: give them without")):
+        out = CliRunner().invoke(cli, ["publish", str(run), "--new-tracks", *options])
+        assert out.exit_code == 2, out.output
+        [line] = out.output.strip().splitlines()
+        assert line.startswith("Error: --new-tracks places new tracks in the current model"), line
+        assert named in line, line
+    [row] = demo.execute_query("MATCH (m:Model) RETURN m.id AS id, m.current AS current, "
+                               "m.serve AS serve, m.user_index AS userIndex", database_=database).records
+    assert row.data() == {"id": model, "current": True, "serve": "topk", "userIndex": None}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from mmkg.cli.context import AppContext, pass_app
 from mmkg.errors import MmkgError
@@ -26,14 +27,17 @@ from mmkg.errors import MmkgError
 @click.option("--serve", type=click.Choice(["topk", "vectors"]), default="topk", show_default=True,
               help="How `recommend` serves the model: topk writes each user's exact top-K as "
                    "RECOMMENDED relationships (users x K writes); vectors writes only the "
-                   "vectors and a track serving index, and ranks at query time.")
+                   "vectors and a track serving index, and ranks at query time. Not with "
+                   "--new-tracks, which keeps the current model's mode.")
 @click.option("--user-index", is_flag=True,
               help="Also build a vector index over the users' vectors (Model.user_index), for "
-                   "user-to-user queries of your own; no mmkg query needs it.")
+                   "user-to-user queries of your own; no mmkg query needs it. Not with "
+                   "--new-tracks, which keeps the current model's indexes.")
 @click.option("--new-tracks", is_flag=True,
               help="Only place new tracks: RUN_DIR is the current model; give the tracks ingested "
                    "since it was published a vector from its fusion and KG aggregation, and their "
-                   "place in the top-K lists (no retraining; --keep is ignored).")
+                   "place in the top-K lists (no retraining; --keep is ignored). The model keeps "
+                   "how it was published: not with --serve, --user-index or --trained-only.")
 @click.option("--trained-only", is_flag=True,
               help="Publish the vectors of the tracks the run trained on and stop: leave the "
                    "graph's other tracks (nobody had listened to them) for a later --new-tracks. "
@@ -52,6 +56,13 @@ def publish(app: AppContext, run_dir: Path, keep: int, batch_size: int | None,
     if new_tracks and trained_only:
         raise click.UsageError("--new-tracks places only the new tracks and --trained-only none: "
                                "give one of them")
+    given = click.get_current_context().get_parameter_source("serve") != ParameterSource.DEFAULT
+    ignored = [name for name, on in (("--serve", given), ("--user-index", user_index)) if on]
+    if new_tracks and ignored:
+        raise click.UsageError(f"--new-tracks places new tracks in the current model as it was "
+                               f"published (its serving mode and indexes), so "
+                               f"{' and '.join(ignored)} cannot apply: give "
+                               f"{'them' if len(ignored) > 1 else 'it'} without --new-tracks")
     if new_tracks:
         _new_tracks(app, run_dir, batch_size, model_id, export_dir, force_unlock)
         return
