@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -477,3 +478,22 @@ def test_new_tracks_refuses_the_options_only_a_publish_applies(demo, database, t
     [row] = demo.execute_query("MATCH (m:Model) RETURN m.id AS id, m.current AS current, "
                                "m.serve AS serve, m.user_index AS userIndex", database_=database).records
     assert row.data() == {"id": model, "current": True, "serve": "topk", "userIndex": None}
+
+
+def test_a_publish_that_reuses_its_lists_reports_no_count_or_rate_of_them(demo, database, tmp_path):
+    """A re-run of a complete version writes its vectors again but reuses its ``RECOMMENDED``:
+    its line says so, without a "0 recommendations" nor a rows/s rate over a time spent mostly
+    calibrating and indexing; a publish that writes the lists reports both."""
+    from click.testing import CliRunner
+    from mmkg.cli import cli
+
+    run = write_run(tmp_path / "run-a")
+    first = CliRunner().invoke(cli, ["publish", str(run)])
+    assert first.exit_code == 0, first.output
+    assert re.search(rf": {N_USERS * K} recommendations, {N_TRACKS} track and {N_USERS} user "
+                     r"vectors \(d=4\) in [\d.]+ s \([\d,]+ rows/s\)\n", first.output), first.output
+    again = CliRunner().invoke(cli, ["publish", str(run)])
+    assert again.exit_code == 0, again.output
+    [line] = [x for x in again.output.splitlines() if x.startswith("model ")]
+    assert re.fullmatch(r"model \S+ is current, served from topk \(recommendations already written\): "
+                        rf"{N_TRACKS} track and {N_USERS} user vectors \(d=4\) in [\d.]+ s", line), line

@@ -70,11 +70,12 @@ def publish(app: AppContext, run_dir: Path, keep: int, batch_size: int | None,
                     batch_size=batch_size or app.settings.batch.publish, model_id=model_id,
                     export=export_dir, force_unlock=force_unlock, serve=Serve(serve),
                     user_index=user_index, keep_placed=not trained_only)
-    reused = " (recommendations already written)" if s.recommendations_reused else ""
-    click.echo(f"model {s.model_id} is current, served from {s.serve}{reused}: "
-               f"{s.recommendations} recommendations, "
-               f"{s.tracks} track and {s.users} user vectors (d={s.dimension}) in {s.seconds:.1f} s "
-               f"({s.rows_per_second:,.0f} rows/s)")
+    # reused lists: nothing but vectors written, in a time spent mostly elsewhere: no rate
+    written, rate = ((" (recommendations already written): ", "") if s.recommendations_reused else
+                     (f": {s.recommendations} recommendations, ", f" ({s.rows_per_second:,.0f} rows/s)"))
+    click.echo(f"model {s.model_id} is current, served from {s.serve}{written}"
+               f"{s.tracks} track and {s.users} user vectors (d={s.dimension}) in {s.seconds:.1f} s"
+               f"{rate}")
     click.echo(f"phases: {s.phases_line()}")
     if s.missing_tracks or s.missing_users or s.recommendations_skipped:
         click.echo(f"skipped {s.missing_tracks} track(s), {s.missing_users} user(s) and "
