@@ -77,6 +77,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -137,6 +138,10 @@ class PublishSummary:
     recommendations_reused: bool = False
     """True when a re-run found this version's RECOMMENDED already complete."""
     previous_model: str | None = None
+    """The model that was current until this publish's flip (None when none was, or when this
+    version already was)."""
+    previous_published_at: datetime | None = None
+    """When :attr:`previous_model` became current (its ``published_at``)."""
     indexes_created: list[str] = field(default_factory=list)
     pruned_models: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -570,6 +575,8 @@ def _flip(driver: Driver, database: str, run: RunOutput, slot: VectorSlot,
     if result is None:
         raise PublishError(f"{run.model_id}: Model node vanished or is incomplete at the flip")
     summary.previous_model = result["previous"]
+    if result["previousPublishedAt"] is not None:
+        summary.previous_published_at = result["previousPublishedAt"].to_native()
 
 
 def _drop_legacy_vectors(driver: Driver, database: str, existing: dict[str, int],

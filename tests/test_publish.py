@@ -497,3 +497,30 @@ def test_a_publish_that_reuses_its_lists_reports_no_count_or_rate_of_them(demo, 
     [line] = [x for x in again.output.splitlines() if x.startswith("model ")]
     assert re.fullmatch(r"model \S+ is current, served from topk \(recommendations already written\): "
                         rf"{N_TRACKS} track and {N_USERS} user vectors \(d=4\) in [\d.]+ s", line), line
+
+
+def test_publish_names_the_current_model_it_replaces(demo, database, tmp_path):
+    """An older run published over a newer one (a rollback, perhaps by accident) says which model
+    it replaced and since when that one was current; a first publish, and a publish of the current
+    version again, replace none and say nothing of it."""
+    from click.testing import CliRunner
+    from mmkg.cli import cli
+
+    def published(run) -> list[str]:
+        out = CliRunner().invoke(cli, ["publish", str(run)])
+        assert out.exit_code == 0, out.output
+        return [line for line in out.output.splitlines() if line.startswith("replacing ")]
+
+    def current_since() -> str:
+        [row] = demo.execute_query("MATCH (m:Model {current: true}) RETURN m.published_at AS t",
+                                   database_=database).records
+        return f"{row['t'].to_native():%Y-%m-%d %H:%M:%S %Z}"
+
+    run_a, run_b = write_run(tmp_path / "run-a"), write_run(tmp_path / "run-b", seed=1)
+    a, b = read_run(run_a).model_id, read_run(run_b).model_id
+    assert published(run_a) == []
+    since = current_since()
+    assert published(run_b) == [f"replacing model {a} (current since {since})"]
+    since = current_since()
+    assert published(run_a) == [f"replacing model {b} (current since {since})"]  # the rollback
+    assert published(run_a) == []

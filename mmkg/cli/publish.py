@@ -76,6 +76,10 @@ def publish(app: AppContext, run_dir: Path, keep: int, batch_size: int | None,
     click.echo(f"model {s.model_id} is current, served from {s.serve}{written}"
                f"{s.tracks} track and {s.users} user vectors (d={s.dimension}) in {s.seconds:.1f} s"
                f"{rate}")
+    if s.previous_model:  # a rollback (an older run published again) is seen here
+        since = (f" (current since {s.previous_published_at:%Y-%m-%d %H:%M:%S %Z})"
+                 if s.previous_published_at else "")
+        click.echo(f"replacing model {s.previous_model}{since}")
     click.echo(f"phases: {s.phases_line()}")
     if s.missing_tracks or s.missing_users or s.recommendations_skipped:
         click.echo(f"skipped {s.missing_tracks} track(s), {s.missing_users} user(s) and "
