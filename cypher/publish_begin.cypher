@@ -1,7 +1,9 @@
 // Register a model version being published (idempotent: a re-run finds the same node).
-// A new Model starts with current = false, complete = false: no reader filters on it yet.
-// Its serving mode is recorded; a re-run in another mode than an earlier run of the same version
-// is not complete (a version published from vectors has no RECOMMENDED to reuse).
+// A new Model starts with current = false, complete = false: no reader filters on it yet. It stays complete only when its latest publish was in the same
+// serving mode (a version published from vectors has no RECOMMENDED to reuse). Its mode (serve,
+// serving_norm) is recorded here unless it is the current Model, whose mode readers follow: that
+// one's changes at the flip (publish_flip.cypher), so that publishing the current version in the
+// other mode changes nothing readers see before it.
 // Params:  $model (string id), $params, $metrics,
 //          $datasetManifest (JSON strings), $dimension (int), $k (int), $summary (map of readable
 //          properties: model_type and test metrics, see publish/writer.py model_properties),
@@ -13,8 +15,10 @@
 //          written, publish_mark_placed.cypher)
 MERGE (m:Model {id: $model})
   ON CREATE SET m.created_at = datetime(), m.current = false, m.complete = false
-SET m.complete = m.complete AND coalesce(m.serve, 'topk') = $serve
+WITH m, coalesce(m.serve, 'topk') AS served
+SET m.complete = m.complete AND served = $serve
 SET m.params = $params, m.metrics = $metrics, m.dataset_manifest = $datasetManifest,
-    m.dimension = $dimension, m.k = $k, m += $summary,
-    m.serve = $serve, m.serving_norm = $servingNorm, m.run_folder = $runFolder
+    m.dimension = $dimension, m.k = $k, m += $summary, m.run_folder = $runFolder
+FOREACH (staged IN CASE WHEN m.current THEN [] ELSE [m] END |
+  SET staged.serve = $serve, staged.serving_norm = $servingNorm)
 RETURN m.complete AS complete, m.current AS current, coalesce(m.placed, false) AS placed

@@ -38,8 +38,13 @@ vectors (the node property ``Model.vector_property``) and its vector index (``Mo
    one write).
 2. The ``:Model {id}`` node is registered with ``current = false``
    (``cypher/publish_begin.cypher``). The id is ``<run folder>-<sha256 of embeddings.pt>[:8]``,
-   so re-running an interrupted publish resumes the same version.
-3. (``topk`` only) ``RECOMMENDED`` relationships are written in batches of users tagged ``model = id``, each batch
+   so re-running an interrupted publish resumes the same version. The version may be the current
+   one (the same run published again, perhaps in the other mode): its serving mode, which its
+   readers follow, then changes at the flip, not here.
+3. (``vectors``) Nothing is written. Readers of a model served from vectors never read
+   ``RECOMMENDED`` (``cypher/recommend.cypher``,
+   ``explain.cypher`` and the Browser guide check ``Model.serve``).
+   (``topk``) ``RECOMMENDED`` relationships are written in batches of users tagged ``model = id``, each batch
    sent as parallel lists (users, their tracks in rank order, their scores;
    :class:`RecommendationBatches`), not one map per relationship. A track or user missing from
    the graph is skipped and counted (``recommendations_skipped``). New ones are invisible while
@@ -52,7 +57,8 @@ vectors (the node property ``Model.vector_property``) and its vector index (``Mo
    The User index is built only when asked (``user_index``): no query of mmkg reads it (users
    are looked up by id), and at 10M listens it is the largest of the three (500k vectors).
 5. **The flip** (``cypher/publish_flip.cypher``) is ONE small transaction: the old Model gets
-   ``current = false``, the new one ``current = true`` and the slot's property and index names.
+   ``current = false``, the new one ``current = true``, its serving mode and the slot's property
+   and index names.
    Readers therefore see either all old or all new results, a failure before the flip leaves the
    previous version untouched, and the flip costs the same at 1k or 1M nodes: no vector is copied
    (an earlier design copied every vector in the flip; at 10M listens, 700k vectors, that one
@@ -474,7 +480,7 @@ def publish(
                                                           config=calibration, batch_size=batch_size)
         except DatabaseError as e:
             raise DatabaseError(f"publish of {run.model_id} failed: {e}") from e
-    _flip(driver, database, run, slot, indexes, summary)
+    _flip(driver, database, run, slot, indexes, summary, serving_norm)
     summary.tracks_without_vector = max(
         0, run_implicit(driver, database, load_query("publish_count_tracks"))[0]["n"] - summary.tracks)
     with _timed(phases, "prune"):
@@ -550,9 +556,10 @@ def _check_found(run: RunOutput, summary: PublishSummary) -> None:
 
 
 def _flip(driver: Driver, database: str, run: RunOutput, slot: VectorSlot,
-          existing: dict[str, int], summary: PublishSummary) -> None:
+          existing: dict[str, int], summary: PublishSummary, serving_norm: float | None) -> None:
     """Create the slot's vector indexes missing from ``existing`` (the User one only with
-    ``summary.user_index``), then swap in the new version."""
+    ``summary.user_index``), then swap in the new version, served as ``summary.serve`` says
+    (with ``serving_norm``, :func:`serving_vectors`' ``M``, from vectors)."""
     dimension = run.embeddings.dimension
     phases = summary.phase_seconds
     serve_vectors = summary.serve == Serve.VECTORS
@@ -569,6 +576,7 @@ def _flip(driver: Driver, database: str, run: RunOutput, slot: VectorSlot,
             await_indexes(driver, database, summary.indexes_created)
         with _timed(phases, "flip"):
             result = _write(driver, database, "publish_flip", model=run.model_id,
+                            serve=summary.serve.value, servingNorm=serving_norm,
                             **slot.model_properties(serve_vectors, summary.user_index))
     except DatabaseError as e:
         raise DatabaseError(f"publish of {run.model_id} failed at the flip: {e}") from e

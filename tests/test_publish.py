@@ -376,12 +376,14 @@ def test_the_flip_writes_only_the_model_nodes(demo, database, tmp_path):
     demo.execute_query("CREATE (:Model {id: 'b', complete: true, current: false})",
                        database_=database)
     summary = demo.execute_query(load_query("publish_flip"),
-                                 {"model": "b", **VECTOR_SLOTS[1].model_properties(False, False)},
+                                 {"model": "b", "serve": "topk", "servingNorm": None,
+                                  **VECTOR_SLOTS[1].model_properties(False, False)},
                                  database_=database).summary
-    # old Model: current and its three slot names removed; new: current, published_at, 3 names
-    # and the 2 serving names (null: served from top-K; Neo4j counts a null written over an
-    # absent property on some runs and not on others): a constant, whatever the graph's size
-    assert 9 <= summary.counters.properties_set <= 11 and summary.counters.nodes_created == 0
+    # old Model: current and its three slot names removed; new: current, published_at, serve,
+    # 3 names, and the serving norm and 2 serving names (null: served from top-K; Neo4j counts a
+    # null written over an absent property on some runs and not on others): a constant,
+    # whatever the graph's size
+    assert 10 <= summary.counters.properties_set <= 13 and summary.counters.nodes_created == 0
     assert current_model(demo, database) == "b" and slot_of(demo, database, a.model_id) is None
 
 
@@ -436,8 +438,8 @@ def test_recommend_names_the_model_whose_rows_it_returns_while_models_flip(demo,
     def flip_back_and_forth() -> None:
         while not reading.is_set():
             model, slot = versions[flips[0] % 2]
-            write_rows(demo, database, load_query("publish_flip"), model=model,
-                       **slot.model_properties(False, False))
+            write_rows(demo, database, load_query("publish_flip"), model=model, serve="topk",
+                       servingNorm=None, **slot.model_properties(False, False))
             flips[0] += 1
 
     flipper = threading.Thread(target=flip_back_and_forth)
