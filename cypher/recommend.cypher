@@ -7,8 +7,8 @@
 // Returns:  rank (int, 1 = best of the model's list), trackId, title, artist (name or null),
 //           score (float), model (Model.id); no rows when the user has none, and none when the
 //           current model is served from vectors (Model.serve = 'vectors':
-//           recommend_vectors.cypher ranks its tracks; RECOMMENDED that a publish of it from
-//           top-K wrote are not read)
+//           recommend_vectors.cypher ranks its tracks; RECOMMENDED a publish of it from top-K
+//           left are deleted by its publish, and never read)
 // One current model even while a flip commits: under read committed, the scan for current
 // models may meet the old one before the flip and the new one after it.
 MATCH (m:Model {current: true})

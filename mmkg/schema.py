@@ -138,6 +138,10 @@ class Prop(StrEnum):
     SERVING_NORM = "serving_norm"
     """On a Model served from vectors: ``M``, the largest norm of its track vectors (changed
     with ``serve``)."""
+    HOLDS_RECOMMENDED = "holds_recommended"
+    """On a Model: whether it may have ``RECOMMENDED`` relationships: true before a publish
+    served from top-K writes any, false once a publish served from vectors deleted them (a Model
+    of an mmkg before this property may have some)."""
     SERVING_PROPERTY = "serving_property"
     """On the current Model served from vectors: the Track property of its serving vectors."""
     SERVING_INDEX = "serving_index"

@@ -8,9 +8,9 @@ export recorded in its ``model.pt`` (or of the export given explicitly).
 Output::
 
     (:Model {id, created_at, params, metrics, dataset_manifest, dimension, k, current, complete,
-             placed, model_type, test_auc, test_f1, test_recall_at_20, test_ndcg_at_20,
-             serve, serving_norm, run_folder, vector_property, track_index, user_index,
-             serving_property, serving_index})       the last five on the current one
+             placed, holds_recommended, model_type, test_auc, test_f1, test_recall_at_20,
+             test_ndcg_at_20, serve, serving_norm, run_folder, vector_property, track_index,
+             user_index, serving_property, serving_index})       the last five on the current one
     (:User)-[:RECOMMENDED {score, rank, model}]->(:Track)      serve = 'topk' only; rank 1 = best
     Track.embedding_a|_b, User.embedding_a|_b : LIST<FLOAT>     cosine vector index on the
                                                                Track one (the User one with
@@ -41,8 +41,11 @@ vectors (the node property ``Model.vector_property``) and its vector index (``Mo
    so re-running an interrupted publish resumes the same version. The version may be the current
    one (the same run published again, perhaps in the other mode): its serving mode, which its
    readers follow, then changes at the flip, not here.
-3. (``vectors``) Nothing is written. Readers of a model served from vectors never read
-   ``RECOMMENDED`` (``cypher/recommend.cypher``,
+3. (``vectors``) ``RECOMMENDED`` of the version that an earlier publish of it served from top-K
+   wrote (``Model.holds_recommended``) are deleted, before ``complete = true``; when the version
+   is the current one served from top-K, whose readers use them until the flip, right after the
+   flip instead (a failure there is finished by re-running the publish). Readers of a model
+   served from vectors never read ``RECOMMENDED`` (``cypher/recommend.cypher``,
    ``explain.cypher`` and the Browser guide check ``Model.serve``).
    (``topk``) ``RECOMMENDED`` relationships are written in batches of users tagged ``model = id``, each batch
    sent as parallel lists (users, their tracks in rank order, their scores;
@@ -143,6 +146,10 @@ class PublishSummary:
     missing_users: int = 0
     recommendations_reused: bool = False
     """True when a re-run found this version's RECOMMENDED already complete."""
+    recommendations_deleted_after_flip: bool = False
+    """Served from vectors, this version had ``RECOMMENDED`` of an earlier publish of it served
+    from top-K while it was current that way: they were deleted after the flip (readers used them
+    until then)."""
     previous_model: str | None = None
     """The model that was current until this publish's flip (None when none was, or when this
     version already was)."""
@@ -167,7 +174,8 @@ class PublishSummary:
     """Wall seconds per phase of :data:`PHASES` that ran: ``vectors`` (clearing the slot, dropping
     its indexes of another dimension, staging), ``recommendations`` (Model node, RECOMMENDED),
     ``calibrate`` (the modality features' calibrated vectors and thresholds), ``index`` (creating the slot's vector indexes and waiting until online), ``flip`` (the swap
-    transaction), ``prune``."""
+    transaction), ``prune`` (older versions, and the version's own ``RECOMMENDED`` when
+    :attr:`recommendations_deleted_after_flip`)."""
 
     def phases_line(self) -> str:
         """``vectors 1.2 s, recommendations 30.4 s, ...`` in :data:`PHASES` order."""
@@ -333,6 +341,14 @@ def _in_batches(driver: Driver, database: str, name: str, **params) -> None:
     run_implicit(driver, database, load_query(name), **params)
 
 
+def _delete_recommendations(driver: Driver, database: str, model: str, batch_size: int) -> None:
+    """Delete every ``RECOMMENDED`` of ``model`` (``batch_size`` users per transaction), then
+    record that it has none (``Model.holds_recommended``): an interrupted deletion is done again
+    by the next publish of the version served from vectors."""
+    _in_batches(driver, database, "publish_delete_recommendations", model=model, batchSize=batch_size)
+    _write(driver, database, "publish_recommendations_deleted", model=model)
+
+
 def _clear_vectors(driver: Driver, database: str, prop: str, batch_size: int) -> None:
     """Remove the vector property ``prop`` from every Track and User, in batches."""
     run_implicit(driver, database, render("publish_clear_vectors", property=prop),
@@ -443,7 +459,9 @@ def publish(
         RunFolderError: the folder is incomplete or inconsistent, or its export manifest is gone.
         PublishError: no node of the run exists in the graph, another publish is running, or
             ``serve`` is ``vectors`` for a model not scored by a dot product.
-        DatabaseError: Neo4j refused a write.
+        DatabaseError: Neo4j refused a write; before the flip the previous version keeps
+            serving, after it (deleting the version's ``RECOMMENDED``, pruning) this one is
+            current; either way re-running the publish completes it.
     """
     if keep < 0 or batch_size < 1:
         raise ValueError("keep must be >= 0 and batch_size >= 1")
@@ -484,6 +502,13 @@ def publish(
     summary.tracks_without_vector = max(
         0, run_implicit(driver, database, load_query("publish_count_tracks"))[0]["n"] - summary.tracks)
     with _timed(phases, "prune"):
+        if summary.recommendations_deleted_after_flip:
+            try:
+                _delete_recommendations(driver, database, run.model_id, batch_size)
+            except DatabaseError as e:
+                raise DatabaseError(f"model {run.model_id} is current, served from vectors, but "
+                                    f"deleting its RECOMMENDED of top-K failed: {e}; re-running "
+                                    "the publish completes it") from e
         summary.pruned_models = prune(driver, database, keep=keep, batch_size=batch_size)
         _drop_legacy_vectors(driver, database, indexes, batch_size)
     summary.seconds = time.perf_counter() - started
@@ -511,7 +536,10 @@ def _write_recommendations(driver: Driver, database: str, run: RunOutput, summar
     them; partial ones of an interrupted run are deleted first. Complete lists that placed
     tracks extended are restored to the run's own unless ``keep_placed`` (:func:`publish`),
     each user's in one transaction: the version may be the current one. Served from vectors,
-    there is nothing to write: the Model is complete at once."""
+    there is nothing to write, but ``RECOMMENDED`` that an earlier publish of the version served
+    from top-K left are deleted: at once, so that the Model is complete only without them, or,
+    when the version is the current one served from top-K (its readers use them until the
+    flip), after the flip (:attr:`PublishSummary.recommendations_deleted_after_flip`)."""
     emb = run.embeddings
     state = _write(driver, database, "publish_begin", model=run.model_id,
                    params=json.dumps(run.params), metrics=json.dumps(run.metrics),
@@ -519,6 +547,11 @@ def _write_recommendations(driver: Driver, database: str, run: RunOutput, summar
                    summary=model_properties(run), serve=serve.value, servingNorm=serving_norm,
                    runFolder=str(run.folder))
     if serve == Serve.VECTORS:
+        if state["holdsRecommended"]:
+            if state["current"] and state["serve"] == Serve.TOPK:
+                summary.recommendations_deleted_after_flip = True
+            else:
+                _delete_recommendations(driver, database, run.model_id, batch_size)
         _write(driver, database, "publish_complete", model=run.model_id)
         return
     restore = bool(state["complete"] and state["placed"] and not keep_placed)

@@ -1,14 +1,16 @@
 """One version published in both serving modes (``mmkg publish RUN`` then ``mmkg publish RUN
---serve vectors``, and back): its mode changes at the flip only, and every query agrees with
-``mmkg recommend`` (``mmkg.recommend.for_user``), also after a publish that failed half-way and
-until its re-run completes it."""
+--serve vectors``, and back): served from vectors it keeps no ``RECOMMENDED``, its mode changes at
+the flip only, and every query agrees with ``mmkg recommend`` (``mmkg.recommend.for_user``), also
+after a publish that failed half-way and until its re-run completes it."""
 
 from __future__ import annotations
 
 import pytest
 
+from mmkg.errors import DatabaseError
 from mmkg.graph import load_query
-from mmkg.publish.writer import publish
+from mmkg.publish import writer
+from mmkg.publish.writer import publish, read_run
 from mmkg.recommend import for_user
 from tests.conftest import count
 from tests.demo_graph import K, N_USERS, build_demo_graph, write_run
@@ -29,7 +31,7 @@ def recommended(driver, database, model: str) -> int:
 def model_state(driver, database, model: str) -> dict:
     [row] = driver.execute_query(
         "MATCH (m:Model {id: $m}) RETURN m.current AS current, m.serve AS serve, "
-        "m.serving_norm IS NOT NULL AS norm",
+        "m.serving_norm IS NOT NULL AS norm, m.holds_recommended AS holds",
         {"m": model}, database_=database).records
     return row.data()
 
@@ -77,6 +79,93 @@ def demo(empty_db, database):
     return empty_db
 
 
+def test_a_version_published_again_from_vectors_keeps_no_recommended_and_back(demo, database,
+                                                                              tmp_path):
+    """The tester's finding: ``publish run`` (top-K), then ``publish run --serve vectors`` (the
+    same version, current) left its RECOMMENDED, which ``recommend.cypher`` and the guide served
+    beside the vectors. Now they are deleted (after the flip: until then its readers use them),
+    and publishing it from top-K again writes them anew."""
+    run = write_run(tmp_path / "run", model="bpr")
+    model = read_run(run).model_id
+    publish(demo, database, run, progress=False)
+    assert recommended(demo, database, model) == N_USERS * K
+    assert_queries_agree_with_recommend(demo, database, "topk")
+
+    vectors = publish(demo, database, run, progress=False, serve="vectors")
+    assert vectors.model_id == model and vectors.recommendations_deleted_after_flip
+    assert recommended(demo, database, model) == 0
+    assert model_state(demo, database, model) == {"current": True, "serve": "vectors",
+                                                  "norm": True, "holds": False}
+    assert_queries_agree_with_recommend(demo, database, "vectors")
+
+    topk = publish(demo, database, run, progress=False)
+    assert topk.recommendations == N_USERS * K and not topk.recommendations_reused
+    assert recommended(demo, database, model) == N_USERS * K
+    assert model_state(demo, database, model) == {"current": True, "serve": "topk",
+                                                  "norm": False, "holds": True}
+    assert_queries_agree_with_recommend(demo, database, "topk")
+
+
+def failing_deletion(monkeypatch) -> None:
+    """Make deleting RECOMMENDED fail once, before it deletes any (a lost connection)."""
+    real = writer._in_batches
+
+    def fail_once(driver, database, name, **params):
+        if name == "publish_delete_recommendations":
+            monkeypatch.setattr(writer, "_in_batches", real)
+            raise DatabaseError("Neo4j went away (injected)")
+        return real(driver, database, name, **params)
+
+    monkeypatch.setattr(writer, "_in_batches", fail_once)
+
+
+def test_a_deletion_that_failed_after_the_flip_is_hidden_and_a_rerun_completes_it(
+        demo, database, tmp_path, monkeypatch):
+    """The current version published again from vectors: the flip commits, then deleting its
+    RECOMMENDED fails. The publish says so in one line; the version is current and served from
+    vectors, its RECOMMENDED, still there, are read by no query; a re-run deletes them."""
+    run = write_run(tmp_path / "run", model="bpr")
+    model = publish(demo, database, run, progress=False).model_id
+    failing_deletion(monkeypatch)
+    with pytest.raises(DatabaseError, match=rf"^model {model} is current, served from vectors, but "
+                                            r"deleting its RECOMMENDED of top-K failed: .*injected.*; "
+                                            r"re-running the publish completes it$"):
+        publish(demo, database, run, progress=False, serve="vectors")
+    assert recommended(demo, database, model) == N_USERS * K
+    assert model_state(demo, database, model)["serve"] == "vectors"
+    assert_queries_agree_with_recommend(demo, database, "vectors")
+
+    again = publish(demo, database, run, progress=False, serve="vectors")
+    assert not again.recommendations_deleted_after_flip  # served from vectors: deleted before
+    assert recommended(demo, database, model) == 0
+    assert model_state(demo, database, model)["holds"] is False
+    assert_queries_agree_with_recommend(demo, database, "vectors")
+
+
+def test_a_retained_version_published_from_vectors_loses_its_recommended_before_the_flip(
+        demo, database, tmp_path, monkeypatch):
+    """A retained (not current) version served from top-K, published again from vectors: its
+    RECOMMENDED go before its flip, so a failure there leaves the current model serving as it
+    did, and the re-run completes the version without them."""
+    run_a = write_run(tmp_path / "run-a", model="bpr")
+    a = publish(demo, database, run_a, progress=False).model_id
+    b = publish(demo, database, write_run(tmp_path / "run-b", seed=1, model="bpr"),
+                progress=False).model_id
+    failing_deletion(monkeypatch)
+    with pytest.raises(DatabaseError, match="injected"):
+        publish(demo, database, run_a, progress=False, serve="vectors")
+    assert model_state(demo, database, b)["current"] and not model_state(demo, database, a)["current"]
+    assert {r["model"] for user in USERS for r in for_user(demo, database, user, k=K).rows} == {b}
+    assert_queries_agree_with_recommend(demo, database, "topk")
+
+    again = publish(demo, database, run_a, progress=False, serve="vectors")
+    assert again.previous_model == b and not again.recommendations_deleted_after_flip
+    assert recommended(demo, database, a) == 0
+    assert model_state(demo, database, a) == {"current": True, "serve": "vectors", "norm": True,
+                                              "holds": False}
+    assert_queries_agree_with_recommend(demo, database, "vectors")
+
+
 def test_the_current_version_published_again_from_top_k_changes_its_mode_at_the_flip(
         demo, database, tmp_path):
     """The current version, served from vectors, published again from top-K fails after writing
@@ -96,7 +185,7 @@ def test_the_current_version_published_again_from_top_k_changes_its_mode_at_the_
         publish(demo, database, run, batch_size=1, progress=False, on_step=fail_on_third_list)
     assert recommended(demo, database, model) == 2 * K
     assert model_state(demo, database, model) == {"current": True, "serve": "vectors",
-                                                  "norm": True}
+                                                  "norm": True, "holds": True}
     [slot] = rows(demo, database, "publish_current_slot")
     assert slot["serve"] == "vectors" and slot["servingNorm"] is not None
     assert_queries_agree_with_recommend(demo, database, "vectors")
