@@ -21,8 +21,8 @@
 //           Track ids, or null = the tracks $userId LISTENED to), $similarTo (a Track id: the
 //           reasons name that track alone, "same Genre 'rock' as 'Title'"; or null),
 //           $explainedTrackId (string, or null = the user's
-//           best recommendation of the current model: its first RECOMMENDED, or served from
-//           vectors, the first track recommend_vectors.cypher ranks; required with
+//           best recommendation of the current model: served from top-K, its first RECOMMENDED;
+//           from vectors, the first track recommend_vectors.cypher ranks; required with
 //           $likedTrackIds or $similarTo), $limit (int)
 // Returns:  trackId, kind ('kg', 'audio', 'sentiment', 'text' or 'image'), reason (string),
 //           hops (int; null for a modality reason), support (int: the user's tracks reached; 1 for
@@ -35,7 +35,8 @@ WITH u WHERE u IS NOT NULL OR $likedTrackIds IS NOT NULL OR $similarTo IS NOT NU
 WITH u, CASE WHEN $explainedTrackId IS NOT NULL THEN $explainedTrackId ELSE coalesce(
        COLLECT {
          MATCH (u)-[r:RECOMMENDED]->(c:Track)
-         WHERE r.model = COLLECT { MATCH (m:Model {current: true}) RETURN m.id }[0]
+         WHERE r.model = COLLECT { MATCH (m:Model {current: true})
+                                   WHERE coalesce(m.serve, 'topk') = 'topk' RETURN m.id }[0]
          RETURN c.id ORDER BY r.rank LIMIT 1 }[0],
        // served from vectors (recommend_vectors.cypher): the best unheard track by dot product
        COLLECT {

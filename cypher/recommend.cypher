@@ -5,11 +5,16 @@
 // Params:   $userId (string), $k (int), $genre (Genre id, or name in any case, or null = any genre),
 //           $newOnly (bool: true = only tracks without a listen)
 // Returns:  rank (int, 1 = best of the model's list), trackId, title, artist (name or null),
-//           score (float), model (Model.id); no rows when the user has none
+//           score (float), model (Model.id); no rows when the user has none, and none when the
+//           current model is served from vectors (Model.serve = 'vectors':
+//           recommend_vectors.cypher ranks its tracks; RECOMMENDED a publish of it from top-K
+//           left are deleted by its publish, and never read)
 // One current model even while a flip commits: under read committed, the scan for current
 // models may meet the old one before the flip and the new one after it.
 MATCH (m:Model {current: true})
-WITH m.id AS model LIMIT 1
+WITH m LIMIT 1
+WITH m.id AS model, coalesce(m.serve, 'topk') AS serve
+WHERE serve = 'topk'
 MATCH (u:User {id: $userId})-[r:RECOMMENDED]->(t:Track)
 WHERE r.model = model
   AND NOT EXISTS { (u)-[:LISTENED]->(t) }

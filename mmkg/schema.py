@@ -132,9 +132,16 @@ class Prop(StrEnum):
     SERVE = "serve"
     """On a Model: how ``recommend`` reads it: ``'topk'`` (its materialised ``RECOMMENDED``
     relationships) or ``'vectors'`` (ranked at query time from the user's vector and the
-    track serving index); a Model without it is ``'topk'``."""
+    track serving index); a Model without it is ``'topk'``. On the current Model it changes at
+    the flip only (a publish of the current version in the other mode does not change it
+    before); on another, it is the mode of its latest publish."""
     SERVING_NORM = "serving_norm"
-    """On a Model served from vectors: ``M``, the largest norm of its track vectors."""
+    """On a Model served from vectors: ``M``, the largest norm of its track vectors (changed
+    with ``serve``)."""
+    HOLDS_RECOMMENDED = "holds_recommended"
+    """On a Model: whether it may have ``RECOMMENDED`` relationships: true before a publish
+    served from top-K writes any, false once a publish served from vectors deleted them (a Model
+    of an mmkg before this property may have some)."""
     SERVING_PROPERTY = "serving_property"
     """On the current Model served from vectors: the Track property of its serving vectors."""
     SERVING_INDEX = "serving_index"

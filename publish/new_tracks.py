@@ -18,7 +18,8 @@ the **current** model (its id, as :func:`mmkg.publish.writer.read_run` derives i
    longer than ``M`` gets ``t / M`` and a 0, so it ranks by ``u · t / |t|``, slightly below its
    dot-product place), and stop: there is no list to rewrite. Served from top-K:
    rewrite the ``RECOMMENDED`` lists of the users a new track enters
-   (:func:`~mmkg.train.new_tracks.merge_topk`), one user's old list deleted and the new one
+   (:func:`~mmkg.train.new_tracks.merge_topk`) and the graph still holds (a user of the run
+   forgotten since by ``mmkg delete-users`` gets none), one user's old list deleted and the new one
    written in one transaction (``publish_replace_recommendations``): ranks stay ``1..K``; the
    Model is marked ``placed``, so a later publish of this version without placement restores
    the run's own lists.
@@ -35,13 +36,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
 from neo4j import Driver
 
 from mmkg.config import BATCH
 from mmkg.errors import DatabaseError, PublishError
 from mmkg.export import ExportedGraph
 from mmkg.export.new_tracks import read_new_tracks
-from mmkg.graph import load_query, run_parameter_batches, write_rows
+from mmkg.graph import load_query, read_rows, run_parameter_batches, write_rows
 from mmkg.train.new_tracks import embed_new_tracks, merge_topk
 from mmkg.publish.calibrate import calibrate_new_tracks
 from mmkg.publish.writer import (RecommendationBatches, read_run, serving_vectors,
@@ -75,8 +77,10 @@ class NewTracksSummary:
     calibrated: int = 0
     """Feature vectors of the embedded tracks given a calibrated copy (for ``explain``)."""
     users: int = 0
-    """Users whose top-K a new track entered (their lists rewritten)."""
+    """Users of the graph whose top-K a new track entered: their lists rewritten (users of the
+    run absent from the graph are not counted: they get no list)."""
     recommendations: int = 0
+    """``RECOMMENDED`` relationships written in those lists."""
     phase_seconds: dict[str, float] = field(default_factory=dict)
     """``read`` (the graph), ``embed`` (the forward pass), ``write`` (vectors, calibrated
     features and lists)."""
@@ -141,8 +145,8 @@ def publish_new_tracks(driver: Driver, database: str, run_dir: Path, *,
             summary.seconds = time.perf_counter() - started
             phases["write"] = summary.seconds - phases["read"] - phases["embed"]
             return summary
-        users, items, scores = merge_topk(run.embeddings, vectors)
         emb = run.embeddings
+        users, items, scores = _in_graph(driver, database, emb, *merge_topk(emb, vectors))
         lists = Embeddings(track_ids=[*emb.track_ids, *vectors.ids],
                            user_ids=[emb.user_ids[u] for u in users.tolist()],
                            track=emb.track, user=emb.user[users], topk_items=items, topk_scores=scores)
@@ -160,3 +164,16 @@ def publish_new_tracks(driver: Driver, database: str, run_dir: Path, *,
     log.debug("%s: %d new tracks embedded, %d users' top-K rewritten in %.1f s", run.model_id,
               summary.embedded, summary.users, summary.seconds)
     return summary
+
+
+def _in_graph(driver: Driver, database: str, emb: Embeddings, users: torch.Tensor,
+              items: torch.Tensor, scores: torch.Tensor
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The rows of :func:`~mmkg.train.new_tracks.merge_topk`'s ``(users, items, scores)`` whose
+    user (an index of ``emb.user_ids``) is in the graph (``export_existing_users``): the lists
+    that are written, so that :attr:`NewTracksSummary.users` counts them."""
+    ids = [emb.user_ids[u] for u in users.tolist()]
+    [row] = read_rows(driver, database, load_query("export_existing_users"), ids=ids)
+    present = set(row["ids"])
+    keep = torch.tensor([i in present for i in ids], dtype=torch.bool)
+    return users[keep], items[keep], scores[keep]

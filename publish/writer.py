@@ -8,9 +8,9 @@ export recorded in its ``model.pt`` (or of the export given explicitly).
 Output::
 
     (:Model {id, created_at, params, metrics, dataset_manifest, dimension, k, current, complete,
-             placed, model_type, test_auc, test_f1, test_recall_at_20, test_ndcg_at_20,
-             serve, serving_norm, run_folder, vector_property, track_index, user_index,
-             serving_property, serving_index})       the last five on the current one
+             placed, holds_recommended, model_type, test_auc, test_f1, test_recall_at_20,
+             test_ndcg_at_20, serve, serving_norm, run_folder, vector_property, track_index,
+             user_index, serving_property, serving_index})       the last five on the current one
     (:User)-[:RECOMMENDED {score, rank, model}]->(:Track)      serve = 'topk' only; rank 1 = best
     Track.embedding_a|_b, User.embedding_a|_b : LIST<FLOAT>     cosine vector index on the
                                                                Track one (the User one with
@@ -38,8 +38,16 @@ vectors (the node property ``Model.vector_property``) and its vector index (``Mo
    one write).
 2. The ``:Model {id}`` node is registered with ``current = false``
    (``cypher/publish_begin.cypher``). The id is ``<run folder>-<sha256 of embeddings.pt>[:8]``,
-   so re-running an interrupted publish resumes the same version.
-3. (``topk`` only) ``RECOMMENDED`` relationships are written in batches of users tagged ``model = id``, each batch
+   so re-running an interrupted publish resumes the same version. The version may be the current
+   one (the same run published again, perhaps in the other mode): its serving mode, which its
+   readers follow, then changes at the flip, not here.
+3. (``vectors``) ``RECOMMENDED`` of the version that an earlier publish of it served from top-K
+   wrote (``Model.holds_recommended``) are deleted, before ``complete = true``; when the version
+   is the current one served from top-K, whose readers use them until the flip, right after the
+   flip instead (a failure there is finished by re-running the publish). Readers of a model
+   served from vectors never read ``RECOMMENDED`` (``cypher/recommend.cypher``,
+   ``explain.cypher`` and the Browser guide check ``Model.serve``).
+   (``topk``) ``RECOMMENDED`` relationships are written in batches of users tagged ``model = id``, each batch
    sent as parallel lists (users, their tracks in rank order, their scores;
    :class:`RecommendationBatches`), not one map per relationship. A track or user missing from
    the graph is skipped and counted (``recommendations_skipped``). New ones are invisible while
@@ -52,7 +60,8 @@ vectors (the node property ``Model.vector_property``) and its vector index (``Mo
    The User index is built only when asked (``user_index``): no query of mmkg reads it (users
    are looked up by id), and at 10M listens it is the largest of the three (500k vectors).
 5. **The flip** (``cypher/publish_flip.cypher``) is ONE small transaction: the old Model gets
-   ``current = false``, the new one ``current = true`` and the slot's property and index names.
+   ``current = false``, the new one ``current = true``, its serving mode and the slot's property
+   and index names.
    Readers therefore see either all old or all new results, a failure before the flip leaves the
    previous version untouched, and the flip costs the same at 1k or 1M nodes: no vector is copied
    (an earlier design copied every vector in the flip; at 10M listens, 700k vectors, that one
@@ -77,6 +86,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -136,7 +146,15 @@ class PublishSummary:
     missing_users: int = 0
     recommendations_reused: bool = False
     """True when a re-run found this version's RECOMMENDED already complete."""
+    recommendations_deleted_after_flip: bool = False
+    """Served from vectors, this version had ``RECOMMENDED`` of an earlier publish of it served
+    from top-K while it was current that way: they were deleted after the flip (readers used them
+    until then)."""
     previous_model: str | None = None
+    """The model that was current until this publish's flip (None when none was, or when this
+    version already was)."""
+    previous_published_at: datetime | None = None
+    """When :attr:`previous_model` became current (its ``published_at``)."""
     indexes_created: list[str] = field(default_factory=list)
     pruned_models: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -156,7 +174,8 @@ class PublishSummary:
     """Wall seconds per phase of :data:`PHASES` that ran: ``vectors`` (clearing the slot, dropping
     its indexes of another dimension, staging), ``recommendations`` (Model node, RECOMMENDED),
     ``calibrate`` (the modality features' calibrated vectors and thresholds), ``index`` (creating the slot's vector indexes and waiting until online), ``flip`` (the swap
-    transaction), ``prune``."""
+    transaction), ``prune`` (older versions, and the version's own ``RECOMMENDED`` when
+    :attr:`recommendations_deleted_after_flip`)."""
 
     def phases_line(self) -> str:
         """``vectors 1.2 s, recommendations 30.4 s, ...`` in :data:`PHASES` order."""
@@ -322,6 +341,14 @@ def _in_batches(driver: Driver, database: str, name: str, **params) -> None:
     run_implicit(driver, database, load_query(name), **params)
 
 
+def _delete_recommendations(driver: Driver, database: str, model: str, batch_size: int) -> None:
+    """Delete every ``RECOMMENDED`` of ``model`` (``batch_size`` users per transaction), then
+    record that it has none (``Model.holds_recommended``): an interrupted deletion is done again
+    by the next publish of the version served from vectors."""
+    _in_batches(driver, database, "publish_delete_recommendations", model=model, batchSize=batch_size)
+    _write(driver, database, "publish_recommendations_deleted", model=model)
+
+
 def _clear_vectors(driver: Driver, database: str, prop: str, batch_size: int) -> None:
     """Remove the vector property ``prop`` from every Track and User, in batches."""
     run_implicit(driver, database, render("publish_clear_vectors", property=prop),
@@ -432,7 +459,9 @@ def publish(
         RunFolderError: the folder is incomplete or inconsistent, or its export manifest is gone.
         PublishError: no node of the run exists in the graph, another publish is running, or
             ``serve`` is ``vectors`` for a model not scored by a dot product.
-        DatabaseError: Neo4j refused a write.
+        DatabaseError: Neo4j refused a write; before the flip the previous version keeps
+            serving, after it (deleting the version's ``RECOMMENDED``, pruning) this one is
+            current; either way re-running the publish completes it.
     """
     if keep < 0 or batch_size < 1:
         raise ValueError("keep must be >= 0 and batch_size >= 1")
@@ -469,10 +498,17 @@ def publish(
                                                           config=calibration, batch_size=batch_size)
         except DatabaseError as e:
             raise DatabaseError(f"publish of {run.model_id} failed: {e}") from e
-    _flip(driver, database, run, slot, indexes, summary)
+    _flip(driver, database, run, slot, indexes, summary, serving_norm)
     summary.tracks_without_vector = max(
         0, run_implicit(driver, database, load_query("publish_count_tracks"))[0]["n"] - summary.tracks)
     with _timed(phases, "prune"):
+        if summary.recommendations_deleted_after_flip:
+            try:
+                _delete_recommendations(driver, database, run.model_id, batch_size)
+            except DatabaseError as e:
+                raise DatabaseError(f"model {run.model_id} is current, served from vectors, but "
+                                    f"deleting its RECOMMENDED of top-K failed: {e}; re-running "
+                                    "the publish completes it") from e
         summary.pruned_models = prune(driver, database, keep=keep, batch_size=batch_size)
         _drop_legacy_vectors(driver, database, indexes, batch_size)
     summary.seconds = time.perf_counter() - started
@@ -500,7 +536,10 @@ def _write_recommendations(driver: Driver, database: str, run: RunOutput, summar
     them; partial ones of an interrupted run are deleted first. Complete lists that placed
     tracks extended are restored to the run's own unless ``keep_placed`` (:func:`publish`),
     each user's in one transaction: the version may be the current one. Served from vectors,
-    there is nothing to write: the Model is complete at once."""
+    there is nothing to write, but ``RECOMMENDED`` that an earlier publish of the version served
+    from top-K left are deleted: at once, so that the Model is complete only without them, or,
+    when the version is the current one served from top-K (its readers use them until the
+    flip), after the flip (:attr:`PublishSummary.recommendations_deleted_after_flip`)."""
     emb = run.embeddings
     state = _write(driver, database, "publish_begin", model=run.model_id,
                    params=json.dumps(run.params), metrics=json.dumps(run.metrics),
@@ -508,6 +547,11 @@ def _write_recommendations(driver: Driver, database: str, run: RunOutput, summar
                    summary=model_properties(run), serve=serve.value, servingNorm=serving_norm,
                    runFolder=str(run.folder))
     if serve == Serve.VECTORS:
+        if state["holdsRecommended"]:
+            if state["current"] and state["serve"] == Serve.TOPK:
+                summary.recommendations_deleted_after_flip = True
+            else:
+                _delete_recommendations(driver, database, run.model_id, batch_size)
         _write(driver, database, "publish_complete", model=run.model_id)
         return
     restore = bool(state["complete"] and state["placed"] and not keep_placed)
@@ -545,9 +589,10 @@ def _check_found(run: RunOutput, summary: PublishSummary) -> None:
 
 
 def _flip(driver: Driver, database: str, run: RunOutput, slot: VectorSlot,
-          existing: dict[str, int], summary: PublishSummary) -> None:
+          existing: dict[str, int], summary: PublishSummary, serving_norm: float | None) -> None:
     """Create the slot's vector indexes missing from ``existing`` (the User one only with
-    ``summary.user_index``), then swap in the new version."""
+    ``summary.user_index``), then swap in the new version, served as ``summary.serve`` says
+    (with ``serving_norm``, :func:`serving_vectors`' ``M``, from vectors)."""
     dimension = run.embeddings.dimension
     phases = summary.phase_seconds
     serve_vectors = summary.serve == Serve.VECTORS
@@ -564,12 +609,15 @@ def _flip(driver: Driver, database: str, run: RunOutput, slot: VectorSlot,
             await_indexes(driver, database, summary.indexes_created)
         with _timed(phases, "flip"):
             result = _write(driver, database, "publish_flip", model=run.model_id,
+                            serve=summary.serve.value, servingNorm=serving_norm,
                             **slot.model_properties(serve_vectors, summary.user_index))
     except DatabaseError as e:
         raise DatabaseError(f"publish of {run.model_id} failed at the flip: {e}") from e
     if result is None:
         raise PublishError(f"{run.model_id}: Model node vanished or is incomplete at the flip")
     summary.previous_model = result["previous"]
+    if result["previousPublishedAt"] is not None:
+        summary.previous_published_at = result["previousPublishedAt"].to_native()
 
 
 def _drop_legacy_vectors(driver: Driver, database: str, existing: dict[str, int],

@@ -110,3 +110,62 @@ def test_a_calibration_that_failed_half_way_is_never_reused(empty_db, database, 
     after = publish(empty_db, database, write_run(tmp_path / "run-b", seed=1), progress=False)
     assert not after.calibrations[0].reused
     assert stored(empty_db, database) == pytest.approx(expected(catalog), abs=1e-9)
+
+
+def test_republishing_the_same_version_reuses_its_own_calibration(empty_db, database, catalog,
+                                                                  tmp_path, caplog):
+    """The same run published again (a republish of the current model) with unchanged features:
+    the latest calibration is the version's own, so it is reused, not recomputed, and the
+    thresholds on the Model and the calibrated vectors stay exactly what they were."""
+    def model_calibration() -> tuple:
+        [row] = empty_db.execute_query(
+            "MATCH (m:Model {current: true}) RETURN m.calibration_features AS f, "
+            "m.calibration_thresholds AS t, m.calibration_percentiles AS p, m.calibration_pairs AS n, "
+            "m.calibration_digests AS d, m.calibration_seq AS seq", database_=database).records
+        return tuple(row.values())
+
+    run = write_run(tmp_path / "run-a")
+    first = publish(empty_db, database, run, progress=False)
+    calibrated, recorded = stored(empty_db, database), model_calibration()
+    with caplog.at_level("INFO", logger="mmkg.publish.calibrate"):
+        again = publish(empty_db, database, run, progress=False)
+    assert again.model_id == first.model_id
+    [a], [b] = first.calibrations, again.calibrations
+    assert not a.reused and b.reused
+    assert (b.threshold, b.percentiles, b.pairs, b.digest, b.tracks) == \
+        (a.threshold, a.percentiles, a.pairs, a.digest, N_TRACKS)
+    assert f"calibrated {NAME}" in caplog.text and "(reused: its input is unchanged" in caplog.text
+    assert model_calibration() == (*recorded[:-1], recorded[-1] + 1)  # seq: the latest again
+    assert np.array_equal(stored(empty_db, database), calibrated)
+
+
+def test_a_version_whose_own_calibration_failed_half_way_recalibrates(empty_db, database, catalog,
+                                                                      tmp_path, monkeypatch):
+    """A version calibrated (catalog A), then a re-publish of it fails half-way through writing
+    the calibrated vectors of a changed catalog (B); the vector is set back to A's without
+    ``merge_features``. The next publish of the same version must not reuse its own earlier
+    calibration: its latest calibration is the failed one, which recorded none."""
+    run = write_run(tmp_path / "run-a")
+    model = publish(empty_db, database, run, progress=False).model_id
+    first = min(range(N_TRACKS), key=lambda i: feature_id(track_id(i), NAME))  # in the first page
+    changed = catalog.copy()
+    changed[first] += 3.0
+    merge_features(empty_db, database, changed, [first])
+    written = []
+
+    def fail_after_one_page(*args, **kwargs):
+        if written:
+            raise DatabaseError("Neo4j went away (injected)")
+        written.append(run_batches(*args, **kwargs))
+
+    monkeypatch.setattr(calibrate, "run_batches", fail_after_one_page)
+    with pytest.raises(DatabaseError):
+        calibrate_features(empty_db, database, model, config=CalibrationConfig(), batch_size=4)
+    monkeypatch.undo()
+    empty_db.execute_query("MATCH (f:Feature {id: $id}) SET f.vector = $v",
+                           {"id": feature_id(track_id(first), NAME), "v": catalog[first].tolist()},
+                           database_=database)
+    assert not np.allclose(stored(empty_db, database), expected(catalog), atol=1e-6)
+    again = publish(empty_db, database, run, progress=False)
+    assert again.model_id == model and not again.calibrations[0].reused
+    assert stored(empty_db, database) == pytest.approx(expected(catalog), abs=1e-9)

@@ -366,3 +366,21 @@ def test_publish_of_a_model_that_cannot_place_new_tracks_says_so(published, tmp_
     assert (f"{len(TWINS) + 1} track(s) have no vector from the current model run-lightgcn (nobody "
             "had listened to them when it was trained, or they arrived since): mkgcn can place "
             "them, the current model (lightgcn) cannot") in out
+
+
+def test_placing_counts_the_users_whose_lists_it_wrote(published, driver, database):
+    """A user of the run forgotten since (``mmkg delete-users``) gets no list, so the line counts
+    the users whose lists were rewritten, not the run's users whose list a new track entered.
+    (Last in the module: it deletes a user.)"""
+    gone = f"u{TASTES - 1}_{USERS_PER_TASTE - 1}"
+    mmkg("delete-users", gone, "--yes")
+    out = mmkg("publish", published, "--model-id", "run-counted")
+    records, _, _ = driver.execute_query(
+        "MATCH (u:User)-[r:RECOMMENDED {model: 'run-counted'}]->(:Track) "
+        "WHERE EXISTS { (u)-[:RECOMMENDED {model: 'run-counted'}]->(n:Track) WHERE n.id IN $new } "
+        "RETURN count(DISTINCT u) AS users, count(r) AS recommendations",
+        new=list(TWINS), database_=database)
+    [written] = records
+    assert 0 < written["users"] < TASTES * USERS_PER_TASTE
+    assert (f"{written['users']} user(s)' top-K rewritten ({written['recommendations']} "
+            "recommendations)") in out, out

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -375,12 +376,14 @@ def test_the_flip_writes_only_the_model_nodes(demo, database, tmp_path):
     demo.execute_query("CREATE (:Model {id: 'b', complete: true, current: false})",
                        database_=database)
     summary = demo.execute_query(load_query("publish_flip"),
-                                 {"model": "b", **VECTOR_SLOTS[1].model_properties(False, False)},
+                                 {"model": "b", "serve": "topk", "servingNorm": None,
+                                  **VECTOR_SLOTS[1].model_properties(False, False)},
                                  database_=database).summary
-    # old Model: current and its three slot names removed; new: current, published_at, 3 names
-    # and the 2 serving names (null: served from top-K; Neo4j counts a null written over an
-    # absent property on some runs and not on others): a constant, whatever the graph's size
-    assert 9 <= summary.counters.properties_set <= 11 and summary.counters.nodes_created == 0
+    # old Model: current and its three slot names removed; new: current, published_at, serve,
+    # 3 names, and the serving norm and 2 serving names (null: served from top-K; Neo4j counts a
+    # null written over an absent property on some runs and not on others): a constant,
+    # whatever the graph's size
+    assert 10 <= summary.counters.properties_set <= 13 and summary.counters.nodes_created == 0
     assert current_model(demo, database) == "b" and slot_of(demo, database, a.model_id) is None
 
 
@@ -435,8 +438,8 @@ def test_recommend_names_the_model_whose_rows_it_returns_while_models_flip(demo,
     def flip_back_and_forth() -> None:
         while not reading.is_set():
             model, slot = versions[flips[0] % 2]
-            write_rows(demo, database, load_query("publish_flip"), model=model,
-                       **slot.model_properties(False, False))
+            write_rows(demo, database, load_query("publish_flip"), model=model, serve="topk",
+                       servingNorm=None, **slot.model_properties(False, False))
             flips[0] += 1
 
     flipper = threading.Thread(target=flip_back_and_forth)
@@ -453,3 +456,73 @@ def test_recommend_names_the_model_whose_rows_it_returns_while_models_flip(demo,
         flipper.join()
     assert flips[0] > 10  # the reads really overlapped many flips
     assert mismatches == [], f"{len(mismatches)} of {answers} answers named another model"
+
+
+def test_new_tracks_refuses_the_options_only_a_publish_applies(demo, database, tmp_path):
+    """``--new-tracks`` places tracks in the current model as it was published: ``--serve``
+    (even ``topk``, the default's value) and ``--user-index`` with it are refused in one line
+    naming them, as ``--trained-only`` is, and the model is left as it was."""
+    from click.testing import CliRunner
+    from mmkg.cli import cli
+
+    run = write_run(tmp_path / "run-a", model="bpr")
+    model = publish(demo, database, run, progress=False).model_id
+    for options, named in ((["--serve", "vectors"], " --serve cannot apply"),
+                           (["--serve", "topk"], " --serve cannot apply"),
+                           (["--user-index"], " --user-index cannot apply"),
+                           (["--user-index", "--serve", "vectors"],
+                            " --serve and --user-index cannot apply: give them without")):
+        out = CliRunner().invoke(cli, ["publish", str(run), "--new-tracks", *options])
+        assert out.exit_code == 2, out.output
+        [line] = out.output.strip().splitlines()
+        assert line.startswith("Error: --new-tracks places new tracks in the current model"), line
+        assert named in line, line
+    [row] = demo.execute_query("MATCH (m:Model) RETURN m.id AS id, m.current AS current, "
+                               "m.serve AS serve, m.user_index AS userIndex", database_=database).records
+    assert row.data() == {"id": model, "current": True, "serve": "topk", "userIndex": None}
+
+
+def test_a_publish_that_reuses_its_lists_reports_no_count_or_rate_of_them(demo, database, tmp_path):
+    """A re-run of a complete version writes its vectors again but reuses its ``RECOMMENDED``:
+    its line says so, without a "0 recommendations" nor a rows/s rate over a time spent mostly
+    calibrating and indexing; a publish that writes the lists reports both."""
+    from click.testing import CliRunner
+    from mmkg.cli import cli
+
+    run = write_run(tmp_path / "run-a")
+    first = CliRunner().invoke(cli, ["publish", str(run)])
+    assert first.exit_code == 0, first.output
+    assert re.search(rf": {N_USERS * K} recommendations, {N_TRACKS} track and {N_USERS} user "
+                     r"vectors \(d=4\) in [\d.]+ s \([\d,]+ rows/s\)\n", first.output), first.output
+    again = CliRunner().invoke(cli, ["publish", str(run)])
+    assert again.exit_code == 0, again.output
+    [line] = [x for x in again.output.splitlines() if x.startswith("model ")]
+    assert re.fullmatch(r"model \S+ is current, served from topk \(recommendations already written\): "
+                        rf"{N_TRACKS} track and {N_USERS} user vectors \(d=4\) in [\d.]+ s", line), line
+
+
+def test_publish_names_the_current_model_it_replaces(demo, database, tmp_path):
+    """An older run published over a newer one (a rollback, perhaps by accident) says which model
+    it replaced and since when that one was current; a first publish, and a publish of the current
+    version again, replace none and say nothing of it."""
+    from click.testing import CliRunner
+    from mmkg.cli import cli
+
+    def published(run) -> list[str]:
+        out = CliRunner().invoke(cli, ["publish", str(run)])
+        assert out.exit_code == 0, out.output
+        return [line for line in out.output.splitlines() if line.startswith("replacing ")]
+
+    def current_since() -> str:
+        [row] = demo.execute_query("MATCH (m:Model {current: true}) RETURN m.published_at AS t",
+                                   database_=database).records
+        return f"{row['t'].to_native():%Y-%m-%d %H:%M:%S %Z}"
+
+    run_a, run_b = write_run(tmp_path / "run-a"), write_run(tmp_path / "run-b", seed=1)
+    a, b = read_run(run_a).model_id, read_run(run_b).model_id
+    assert published(run_a) == []
+    since = current_since()
+    assert published(run_b) == [f"replacing model {a} (current since {since})"]
+    since = current_since()
+    assert published(run_a) == [f"replacing model {b} (current since {since})"]  # the rollback
+    assert published(run_a) == []

@@ -2,9 +2,9 @@
 // model and, for each, the artist, genre, tag or album it shares with tracks the user listened to
 // (thin yellow edges, caption "plays N"). A top-K model's are its RECOMMENDED relationships
 // (thick green edges, caption "recommended N"); a model served from vectors (mmkg publish
-// --serve vectors) has none, and its top 3 are ranked here as recommend_vectors.cypher ranks
-// them (the track is drawn without an edge from the user). Three, not $k: the graph stays
-// readable, and $k stays the row count of the guide's tables.
+// --serve vectors, Model.serve = 'vectors') has none that is read, and its top 3 are ranked here
+// as recommend_vectors.cypher ranks them (the track is drawn without an edge from the user).
+// Three, not $k: the graph stays readable, and $k stays the row count of the guide's tables.
 // Browser:  :param userId => 'u1'
 // Params:   $userId (string)
 // Returns:  rank (int), title, score (float), recommended (the path user -[RECOMMENDED]-> track,
@@ -16,7 +16,7 @@ WITH m LIMIT 1  // one current model even while a flip commits (see recommend.cy
 MATCH (u:User {id: $userId})
 CALL (m, u) {
   MATCH recommended = (u)-[r:RECOMMENDED]->(t:Track)
-  WHERE r.model = m.id AND r.rank <= 3
+  WHERE r.model = m.id AND r.rank <= 3 AND coalesce(m.serve, 'topk') = 'topk'
   RETURN r.rank AS rank, t, r.score AS score, recommended
   UNION
   WITH m, u, properties(m).serving_index AS servingIndex WHERE servingIndex IS NOT NULL

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from mmkg.cli.context import AppContext, pass_app
 from mmkg.errors import MmkgError
@@ -26,14 +27,17 @@ from mmkg.errors import MmkgError
 @click.option("--serve", type=click.Choice(["topk", "vectors"]), default="topk", show_default=True,
               help="How `recommend` serves the model: topk writes each user's exact top-K as "
                    "RECOMMENDED relationships (users x K writes); vectors writes only the "
-                   "vectors and a track serving index, and ranks at query time.")
+                   "vectors and a track serving index, and ranks at query time. Not with "
+                   "--new-tracks, which keeps the current model's mode.")
 @click.option("--user-index", is_flag=True,
               help="Also build a vector index over the users' vectors (Model.user_index), for "
-                   "user-to-user queries of your own; no mmkg query needs it.")
+                   "user-to-user queries of your own; no mmkg query needs it. Not with "
+                   "--new-tracks, which keeps the current model's indexes.")
 @click.option("--new-tracks", is_flag=True,
               help="Only place new tracks: RUN_DIR is the current model; give the tracks ingested "
                    "since it was published a vector from its fusion and KG aggregation, and their "
-                   "place in the top-K lists (no retraining; --keep is ignored).")
+                   "place in the top-K lists (no retraining; --keep is ignored). The model keeps "
+                   "how it was published: not with --serve, --user-index or --trained-only.")
 @click.option("--trained-only", is_flag=True,
               help="Publish the vectors of the tracks the run trained on and stop: leave the "
                    "graph's other tracks (nobody had listened to them) for a later --new-tracks. "
@@ -52,6 +56,13 @@ def publish(app: AppContext, run_dir: Path, keep: int, batch_size: int | None,
     if new_tracks and trained_only:
         raise click.UsageError("--new-tracks places only the new tracks and --trained-only none: "
                                "give one of them")
+    given = click.get_current_context().get_parameter_source("serve") != ParameterSource.DEFAULT
+    ignored = [name for name, on in (("--serve", given), ("--user-index", user_index)) if on]
+    if new_tracks and ignored:
+        raise click.UsageError(f"--new-tracks places new tracks in the current model as it was "
+                               f"published (its serving mode and indexes), so "
+                               f"{' and '.join(ignored)} cannot apply: give "
+                               f"{'them' if len(ignored) > 1 else 'it'} without --new-tracks")
     if new_tracks:
         _new_tracks(app, run_dir, batch_size, model_id, export_dir, force_unlock)
         return
@@ -59,11 +70,16 @@ def publish(app: AppContext, run_dir: Path, keep: int, batch_size: int | None,
                     batch_size=batch_size or app.settings.batch.publish, model_id=model_id,
                     export=export_dir, force_unlock=force_unlock, serve=Serve(serve),
                     user_index=user_index, keep_placed=not trained_only)
-    reused = " (recommendations already written)" if s.recommendations_reused else ""
-    click.echo(f"model {s.model_id} is current, served from {s.serve}{reused}: "
-               f"{s.recommendations} recommendations, "
-               f"{s.tracks} track and {s.users} user vectors (d={s.dimension}) in {s.seconds:.1f} s "
-               f"({s.rows_per_second:,.0f} rows/s)")
+    # reused lists: nothing but vectors written, in a time spent mostly elsewhere: no rate
+    written, rate = ((" (recommendations already written): ", "") if s.recommendations_reused else
+                     (f": {s.recommendations} recommendations, ", f" ({s.rows_per_second:,.0f} rows/s)"))
+    click.echo(f"model {s.model_id} is current, served from {s.serve}{written}"
+               f"{s.tracks} track and {s.users} user vectors (d={s.dimension}) in {s.seconds:.1f} s"
+               f"{rate}")
+    if s.previous_model:  # a rollback (an older run published again) is seen here
+        since = (f" (current since {s.previous_published_at:%Y-%m-%d %H:%M:%S %Z})"
+                 if s.previous_published_at else "")
+        click.echo(f"replacing model {s.previous_model}{since}")
     click.echo(f"phases: {s.phases_line()}")
     if s.missing_tracks or s.missing_users or s.recommendations_skipped:
         click.echo(f"skipped {s.missing_tracks} track(s), {s.missing_users} user(s) and "
