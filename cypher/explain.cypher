@@ -21,7 +21,8 @@
 //           Track ids, or null = the tracks $userId LISTENED to), $similarTo (a Track id: the
 //           reasons name that track alone, "same Genre 'rock' as 'Title'"; or null),
 //           $explainedTrackId (string, or null = the user's
-//           best recommendation of the current model: served from top-K, its first RECOMMENDED;
+//           best recommendation of the current model: served from top-K, its first RECOMMENDED
+//           they have not listened to (recommend.cypher's first row);
 //           from vectors, the first track recommend_vectors.cypher ranks; required with
 //           $likedTrackIds or $similarTo), $limit (int)
 // Returns:  trackId, kind ('kg', 'audio', 'sentiment', 'text' or 'image'), reason (string),
@@ -37,6 +38,7 @@ WITH u, CASE WHEN $explainedTrackId IS NOT NULL THEN $explainedTrackId ELSE coal
          MATCH (u)-[r:RECOMMENDED]->(c:Track)
          WHERE r.model = COLLECT { MATCH (m:Model {current: true})
                                    WHERE coalesce(m.serve, 'topk') = 'topk' RETURN m.id }[0]
+           AND NOT EXISTS { (u)-[:LISTENED]->(c) }  // as recommend.cypher: a listen since publish
          RETURN c.id ORDER BY r.rank LIMIT 1 }[0],
        // served from vectors (recommend_vectors.cypher): the best unheard track by dot product
        COLLECT {

@@ -1,5 +1,6 @@
 // Guide slide 4, "Why a track was recommended": the user's top 3 recommendations of the current
-// model and, for each, the artist, genre, tag or album it shares with tracks the user listened to
+// model (those recommend.cypher returns first: tracks listened to since the publish left out,
+// rank being the place in the whole list) and, for each, the artist, genre, tag or album it shares with tracks the user listened to
 // (thin yellow edges, caption "plays N"). A top-K model's are its RECOMMENDED relationships
 // (thick green edges, caption "recommended N"); a model served from vectors (mmkg publish
 // --serve vectors, Model.serve = 'vectors') has none that is read, and its top 3 are ranked here
@@ -16,7 +17,9 @@ WITH m LIMIT 1  // one current model even while a flip commits (see recommend.cy
 MATCH (u:User {id: $userId})
 CALL (m, u) {
   MATCH recommended = (u)-[r:RECOMMENDED]->(t:Track)
-  WHERE r.model = m.id AND r.rank <= 3 AND coalesce(m.serve, 'topk') = 'topk'
+  WHERE r.model = m.id AND coalesce(m.serve, 'topk') = 'topk'
+    AND NOT EXISTS { (u)-[:LISTENED]->(t) }  // as recommend.cypher: a listen since publish
+  WITH r, t, recommended ORDER BY r.rank LIMIT 3
   RETURN r.rank AS rank, t, r.score AS score, recommended
   UNION
   WITH m, u, properties(m).serving_index AS servingIndex WHERE servingIndex IS NOT NULL

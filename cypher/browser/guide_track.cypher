@@ -4,7 +4,7 @@
 // Browser:  :param trackId => 't1'
 // Params:   $trackId (string)
 // Returns:  track (title), neighbourhood (paths to its direct neighbours), knowledge (paths to KG
-//           entities two hops away); one row, empty lists for an unknown track
+//           entities two hops away); one row, or none for an unknown track
 MATCH (t:Track {id: $trackId})
 RETURN t.title AS track,
        COLLECT { MATCH p = (t)-[r]->() WHERE NOT type(r) IN ['LISTENED', 'RECOMMENDED'] RETURN p } AS neighbourhood,
