@@ -43,6 +43,9 @@ would store a multi-megabyte title every answer then carries."""
 INT64_MAX = 2**63 - 1
 MAX_EPOCH_SECONDS = 253_402_300_799
 """9999-12-31T23:59:59Z, the last second an ISO-8601 date-time can name."""
+MIN_EPOCH_SECONDS = -9_223_372_036
+"""1677-09-21T00:12:44Z, the first whole second pandas' datetimes (nanoseconds in 64 bits) hold:
+an ISO-8601 date-time before it does not parse, so epoch seconds before it are refused too."""
 
 ON_CONFLICT: dict[str, str] = {
     "error": "a problem for each conflicting row (the default)",
@@ -215,10 +218,11 @@ class Validator:
         return values
 
     def timestamps(self, table, column: str) -> pd.Series:
-        """Parse ISO-8601 or epoch-second cells into epoch seconds (``Int64``, UTC)."""
+        """Parse ISO-8601 or epoch-second cells into whole epoch seconds (``Int64``, UTC; before
+        1970 negative), a fraction of a second dropped (floor) whichever way it is written."""
         text = table.frame[column]
         empty = text == ""
-        epoch = text.str.fullmatch(r"\d+(\.\d+)?")
+        epoch = text.str.fullmatch(r"[+-]?\d+(\.\d+)?")
         seconds = pd.to_numeric(text.where(epoch), errors="coerce")
         iso = ~epoch & ~empty
         if iso.any():
@@ -233,8 +237,11 @@ class Validator:
             f"expected epoch seconds up to {MAX_EPOCH_SECONDS} (9999-12-31), found {v!r}"
             + (" (epoch milliseconds? divide by 1,000)" if float(v) <= MAX_EPOCH_SECONDS * 1000 else "")
             for v in text[late]])
-        seconds = seconds.where(~late)
-        return seconds.astype("Float64").round().astype("Int64")
+        early = (seconds < MIN_EPOCH_SECONDS).fillna(False)
+        self.add_rows(table, early, column, [
+            f"expected epoch seconds from {MIN_EPOCH_SECONDS} (1677-09-21), found {v!r}"
+            for v in text[early]])
+        return np.floor(seconds.where(~late & ~early).astype(float)).astype("Int64")
 
     def unique(self, table, columns: list[str], what: str | None = None,
                values: dict[str, pd.Series] | None = None,

@@ -43,6 +43,19 @@ def test_repeated_triples_and_listens_are_merged_and_counted(empty_db, database,
     assert summary.relationships["LISTENED"] == EXPECTED_RELS["LISTENED"]
 
 
+def test_a_time_is_one_value_however_it_is_written(empty_db, database, tmp_path):
+    """Epoch seconds may be negative (before 1970) as an ISO date-time before 1970 is, and a
+    fraction of a second is dropped in both spellings: each pair below is one value, so the
+    second row of each is a repeat, merged, not a conflict."""
+    root = write_valid_catalog(tmp_path / "catalog")
+    (root / "interactions.csv").write_text(
+        "user_id,track_id,ts\nu1,t1,-86400\nu1,t1,1969-12-31T00:00:00Z\n"
+        "u2,t3,1650000000.7\nu2,t3,2022-04-15T05:20:00.7+00:00\n")
+    summary = run(empty_db, database, root)
+    assert summary.merged == {"interactions.csv: repeated interaction (user_id, track_id)": 2}
+    assert all_listens(empty_db, database) == {"u1/t1": {"ts": -86400}, "u2/t3": {"ts": 1650000000}}
+
+
 def test_mkgcn_repeated_triples_and_ratings_ingest_without_a_flag(empty_db, database, tmp_path):
     root = write_mkgcn(tmp_path / "mkgcn")
     append(root / "kg.txt", "0\tmusic.artist.genre\t100\n100\tmusic.genre.parent\t101\n")

@@ -216,6 +216,8 @@ MALFORMED: list[tuple[str, Callable[[Path], None], str]] = [
     ("ts_above_int64", _replace("interactions.csv", "u1,t2,3,,1700000000", "u1,t2,3,,99999999999999999999"),
      "interactions.csv:3:ts: expected epoch seconds up to 253402300799 (9999-12-31), "
      "found '99999999999999999999'"),
+    ("ts_before_1677", _replace("interactions.csv", "u1,t2,3,,1700000000", "u1,t2,3,,-9999999999"),
+     "interactions.csv:3:ts: expected epoch seconds from -9223372036 (1677-09-21), found '-9999999999'"),
     ("ts_in_milliseconds", _replace("interactions.csv", "u1,t2,3,,1700000000", "u1,t2,3,,1700000000000"),
      "interactions.csv:3:ts: expected epoch seconds up to 253402300799 (9999-12-31), "
      "found '1700000000000' (epoch milliseconds? divide by 1,000)"),
