@@ -84,6 +84,8 @@ class Validator:
     """Rows left out because they repeat an earlier row, by ``"<file>: <what>"``."""
     _rejected: dict[str, set[int]] = field(default_factory=dict)
     _merged: dict[str, set[int]] = field(default_factory=dict)
+    _broken: dict[str, set[int]] = field(default_factory=dict)
+    """Lines whose cells are not where the header says (:meth:`broken_row`): no other problem."""
 
     def __post_init__(self) -> None:
         if self.on_conflict not in ON_CONFLICT:
@@ -93,8 +95,16 @@ class Validator:
     # -- recording ------------------------------------------------------------------------------
     def add(self, file: str, line: int, column: str, message: str, *, fatal: bool = False,
             cascaded: bool = False) -> None:
+        if not fatal and int(line) in self._broken.get(file, ()):
+            return  # its cells are shifted: what they hold says nothing more
         self.problems.append(Problem(file, int(line), column, message, fatal, cascaded))
         self._rejected.setdefault(file, set()).add(int(line))
+
+    def broken_row(self, file: str, line: int, message: str) -> None:
+        """A row (of a delimited file) that does not split into the header's columns: one
+        problem for the whole row, and no other problem on its line."""
+        self.add(file, line, WHOLE, message)
+        self._broken.setdefault(file, set()).add(int(line))
 
     def file_problem(self, file: str, message: str, column: str = WHOLE) -> None:
         """A problem that makes a whole file unusable."""
@@ -380,13 +390,14 @@ class Validator:
                 self.add_rows(table, names == name, column, str(e))
 
     def vectors(self, table, columns: list[str]) -> np.ndarray:
-        """Parse feature columns ``f1..fD`` into ``float32 [rows, D]``; every cell must be finite."""
+        """Parse feature columns ``f1..fD`` into ``float32 [rows, D]``; every cell of a row not
+        rejected already (a row of too few fields) must be finite."""
         text = table.frame[columns]
         empty = (text == "").to_numpy()
         values = text.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
         dim = len(columns)
         finite = np.isfinite(values)
-        suspect = empty.any(axis=1) | ~finite.all(axis=1)
+        suspect = (empty.any(axis=1) | ~finite.all(axis=1)) & self.kept(table)
         for row in np.flatnonzero(suspect):
             line = table.frame.index[row]
             if empty[row].all():

@@ -138,7 +138,7 @@ def test_a_node_table_s_own_columns_become_typed_properties(empty_db, database, 
     column that cannot be a property, and one of a relationship table, are named as left out."""
     tracks, users = catalog / "tracks.csv", catalog / "users.csv"
     lines = tracks.read_text().splitlines()
-    extra = ["year,length,isrc,Release Date,vector", "1999,210.5,US-1,2001,x", "2005,180,,,", "", "", ""]
+    extra = ["year,length,isrc,Release Date,vector", "1999,210.5,US-1,2001,x", "2005,180,,,", *[",,,,"] * 3]
     tracks.write_text("\n".join(f"{line},{more}" for line, more in zip(lines, extra)) + "\n")
     users.write_text("id,name,country\nu1,Ann,DE\nu2,Bob,\n")
     interactions = catalog / "interactions.csv"
@@ -238,6 +238,34 @@ def test_skip_invalid_writes_valid_rows_and_reports_rejects(empty_db, database, 
                    ("interactions.csv", "7", "plays", "false")}
     assert summary.rejected == 3
     assert "refers to rejected tracks.csv line 6" in {r["message"] for r in rows if r["cascaded"] == "true"}.pop()
+
+
+def test_rows_of_too_many_or_too_few_fields_are_row_problems(empty_db, database, catalog, tmp_path):
+    """A row that does not split into the header's columns (a stray comma, a line cut short)
+    is one problem at its line, like any bad row: every other problem is still reported,
+    ``--skip-invalid`` writes the rest, and the rows naming an id on a broken line are
+    cascaded (the id is still read), not "not found". Neither stops the run, nor is a short
+    row taken with empty cells."""
+    tracks = catalog / "tracks.csv"
+    tracks.write_text(tracks.read_text().replace("t5,Song Five,a3,", "t5,Song, Five,a3,"))
+    with (catalog / "interactions.csv").open("a") as handle:
+        handle.write("u2,t2\nu2,t4,many,,\n")
+    with pytest.raises(IngestError) as info:
+        run(empty_db, database, catalog)
+    assert info.value.problems == [
+        "interactions.csv:7:*: expected 5 fields, found 2",
+        "interactions.csv:8:plays: expected an integer, found 'many'",
+        "tracks.csv:6:*: expected 8 fields, found 9"]
+    assert graph_state(empty_db, database)["labels"] == {}
+
+    report = tmp_path / "rejects.csv"
+    summary = run(empty_db, database, catalog, skip_invalid=True, reject_report=report)
+    state = graph_state(empty_db, database)
+    assert state["labels"]["Track"] == 4 and state["types"]["LISTENED"] == 4  # u3->t5 cascaded
+    rows = {(r["file"], r["line"], r["cascaded"]) for r in csv.DictReader(report.open())}
+    assert rows == {("tracks.csv", "6", "false"), ("interactions.csv", "6", "true"),
+                    ("interactions.csv", "7", "false"), ("interactions.csv", "8", "false")}
+    assert summary.rejected == 4
 
 
 def test_skip_invalid_still_stops_on_file_problems(empty_db, database, catalog):

@@ -18,6 +18,7 @@ characters is a problem at its line and column (the row is rejected).
 from __future__ import annotations
 
 import csv
+import io
 import re
 import stat
 from dataclasses import dataclass
@@ -50,8 +51,6 @@ class Table:
         return column in self.frame.columns
 
 
-_BAD_FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
-_UNCLOSED = re.compile(r"EOF inside string")
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CONTROL_TEXT = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 
@@ -100,29 +99,30 @@ def read_table(
         return None
     if _control_characters(path, name, validator, sep, None if header else (names or [])):
         return None
+    records = _records(path, sep)
+    if records.unclosed is not None:
+        line, field = records.unclosed
+        columns = names if names and not header else first.split(sep)
+        column = columns[field].strip() if field < len(columns) else "*"
+        validator.add(name, line, column, "a quoted cell is never closed: expected a closing "
+                      "quote (\")", fatal=True)
+        return None
+    body = _body(records, header)
+    expected = len(names) if names and not header else int(records.fields[~records.blank][0])
+    uneven = body & ~records.blank & (records.fields != expected)
+    for line, found in zip(records.starts[uneven], records.fields[uneven]):
+        validator.broken_row(name, int(line), f"expected {expected} fields, found {found}")
     try:
-        frame = pd.read_csv(
-            path, sep=sep, dtype=str, keep_default_na=False, na_filter=False,
-            skip_blank_lines=False, header=0 if header else None,
-            names=None if header else names, engine="c",
-        )
-    except pd.errors.ParserError as e:
-        m = _BAD_FIELDS.search(str(e))
-        if m or _UNCLOSED.search(str(e)):
-            starts, unclosed = _scan_records(path, sep)
-        if m:
-            record = int(m.group(2))  # the parser counts records (header included), not lines
-            line = starts[record - 1] if record <= len(starts) else record
-            validator.add(name, line, "*",
-                          f"expected {m.group(1)} fields, found {m.group(3)}", fatal=True)
-        elif unclosed is not None:
-            line, field = unclosed
-            columns = names if names and not header else first.split(sep)
-            column = columns[field].strip() if field < len(columns) else "*"
-            validator.add(name, line, column, "a quoted cell is never closed: expected a closing "
-                          "quote (\")", fatal=True)
+        if uneven.any():
+            frame = _uneven_frame(path, sep, records, body, expected, names)
         else:
-            validator.file_problem(name, f"cannot parse the file: {e}")
+            frame = pd.read_csv(
+                path, sep=sep, dtype=str, keep_default_na=False, na_filter=False,
+                skip_blank_lines=False, header=0 if header else None,
+                names=None if header else names, engine="c",
+            )
+    except pd.errors.ParserError as e:
+        validator.file_problem(name, f"cannot parse the file: {e}")
         return None
     except UnicodeDecodeError:
         _not_utf8(path, name, validator, sep, None if header else (names or []))
@@ -134,8 +134,11 @@ def read_table(
             )
             return None
         frame.columns = names
-    first_row = 1 + (1 + sum(str(c).count("\n") for c in frame.columns) if header else 0)
-    frame.index = _row_lines(frame, first_row)
+    if len(frame) != body.sum():
+        validator.file_problem(name, f"cannot parse the file: {len(frame)} rows read, "
+                                     f"{body.sum()} records counted")
+        return None
+    frame.index = pd.Index(records.starts[body])
     frame.columns = [str(c).strip() for c in frame.columns]
     frame = frame.apply(lambda column: column.str.strip())
     blank = (frame == "").all(axis=1)
@@ -241,32 +244,83 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _row_lines(frame: pd.DataFrame, first: int) -> pd.Index:
-    """The physical line where each row of ``frame`` (cells as parsed) starts, the first at
-    ``first``: a row spans one line plus one per line break inside its quoted cells."""
-    spans = None
-    for column in frame.columns:
-        breaks = frame[column].str.count("\n")
-        if breaks.any():
-            spans = breaks if spans is None else spans + breaks
-    if spans is None:
-        return pd.RangeIndex(first, first + len(frame))
-    starts = first + np.concatenate([[0], np.cumsum(spans.to_numpy() + 1)[:-1]])
-    return pd.Index(starts.astype(np.int64))
+def _uneven_frame(path: Path, sep: str, records: Records, body: np.ndarray, expected: int,
+                  names: list[str] | None) -> pd.DataFrame:
+    """The rows of a file some of whose records have another number of fields than ``expected``
+    (each already a problem at its line), read with :mod:`csv` and cut or padded to
+    ``expected`` cells: every record stays a row (rejected), so that an id on a broken line is
+    still known and the rows naming it are cascaded, not "not found". Column names: ``names``,
+    else the header record's cells."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle, delimiter=sep))
+    if len(rows) != len(records.starts):
+        raise pd.errors.ParserError(f"{len(rows)} records read, {len(records.starts)} counted")
+    header = [] if body.all() else rows[int(np.argmax(~records.blank))]
+    return pd.DataFrame([(row + [""] * expected)[:expected] for row, keep in zip(rows, body) if keep],
+                        columns=names or header, dtype=str)
 
 
-def _scan_records(path: Path, sep: str) -> tuple[list[int], tuple[int, int] | None]:
-    """The physical start line of every record of a delimited file (header included), and
-    ``(line, field index)`` of a quoted cell that is never closed (or ``None``).
+def _body(records: Records, header: bool) -> np.ndarray:
+    """Which of ``records`` hold rows: all of them, or with a ``header`` those after the first
+    record that is not blank."""
+    body = np.ones(len(records.starts), dtype=bool)
+    if header:
+        body[:int(np.argmax(~records.blank)) + 1] = False
+    return body
 
-    Follows the parser's rules: a quote opens a quoted cell only at the start of a cell; inside
-    one, ``""`` is a literal quote and separators and line feeds are text. Only used to place a
-    parser error.
-    """
-    text = path.read_text(encoding="utf-8", errors="replace")
-    if '"' not in text:
-        return list(range(1, text.count("\n") + 2)), None
-    starts, line, field, cell_start, quoted = [1], 1, 0, 0, None
+
+@dataclass(frozen=True)
+class Records:
+    """The records of a delimited file (header included), as the parser splits them: where each
+    starts (its physical line), how many fields it has and whether it is blank (a line of white
+    space); and ``unclosed``, ``(line, field index)`` of a quoted cell that is never closed (then
+    no record is counted)."""
+
+    starts: np.ndarray
+    fields: np.ndarray
+    blank: np.ndarray
+    unclosed: tuple[int, int] | None = None
+
+
+_WHITE_SPACE = np.zeros(256, dtype=bool)
+_WHITE_SPACE[[9, 10, 13, 32]] = True
+
+
+def _records(path: Path, sep: str) -> Records:
+    """:class:`Records` of ``path``. A record is blank when it is a line of white space. A file
+    without quotes is counted with numpy (a record is a line); one with quotes is read with
+    :mod:`csv` (the parser's rules: a quote opens a quoted cell only at the start of a cell;
+    inside one, ``""`` is a literal quote and separators and line feeds are text), after an odd
+    number of quotes is checked for a cell never closed."""
+    raw = path.read_bytes()
+    if b'"' not in raw:
+        data = np.frombuffer(raw, dtype=np.uint8)
+        ends = np.flatnonzero(data == 10)  # a line's line feed belongs to it
+        if len(data) and data[-1] != 10:
+            ends = np.append(ends, len(data))
+        begins = np.concatenate(([0], ends[:-1] + 1)).astype(np.int64)
+        seps = np.flatnonzero(data == ord(sep))
+        fields = np.searchsorted(seps, ends) - np.searchsorted(seps, begins) + 1
+        content = np.logical_or.reduceat(~_WHITE_SPACE[data], begins) if len(data) else begins > 0
+        return Records(np.arange(1, len(ends) + 1), fields, (fields == 1) & ~content)
+    text = raw.decode("utf-8", errors="replace")
+    if raw.count(b'"') % 2:
+        unclosed = _unclosed_quote(text, sep)
+        if unclosed is not None:
+            empty = np.zeros(0, dtype=np.int64)
+            return Records(empty, empty, empty.astype(bool), unclosed)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    # (the line where the record ends, its fields; 0 for a blank line, read as no cell or one)
+    rows = np.array([(reader.line_num, len(row) if len(row) != 1 else int(bool(row[0].strip())))
+                     for row in reader], dtype=np.int64).reshape(-1, 2)
+    starts = np.concatenate(([1], rows[:-1, 0] + 1)) if len(rows) else rows[:, 0]
+    return Records(starts, np.maximum(rows[:, 1], 1), rows[:, 1] == 0)
+
+
+def _unclosed_quote(text: str, sep: str) -> tuple[int, int] | None:
+    """``(line, field index)`` of a quoted cell of ``text`` that is never closed, or None (the
+    parser's rules, as :func:`_records`)."""
+    line, field, cell_start, quoted = 1, 0, 0, None
     for m in re.finditer('""|"|\n|' + re.escape(sep), text):
         token, pos = m.group(), m.start()
         if quoted is not None:
@@ -280,8 +334,7 @@ def _scan_records(path: Path, sep: str) -> tuple[list[int], tuple[int, int] | No
             field, cell_start = field + 1, m.end()
         elif token == "\n":
             line, field, cell_start = line + 1, 0, m.end()
-            starts.append(line)
-    return starts, quoted
+    return quoted
 
 
 BINARY_SIGNATURES: tuple[tuple[bytes, str], ...] = (

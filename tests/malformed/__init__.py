@@ -171,6 +171,8 @@ MALFORMED: list[tuple[str, Callable[[Path], None], str]] = [
     ("not_a_number_in_vector", _replace("features/text_demo.csv", "t2,1,0,0,0", "t2,1,0,x,0"),
      "features/text_demo.csv:3:f3: expected a number, found 'x'"),
     ("dim_mismatch", _replace("features/text_demo.csv", "t3,-0.5,0.5,2.5,1e-3", "t3,-0.5,0.5,2.5"),
+     "features/text_demo.csv:4:*: expected 5 fields, found 4"),
+    ("dim_mismatch_empty_cell", _replace("features/text_demo.csv", "t3,-0.5,0.5,2.5,1e-3", "t3,-0.5,0.5,2.5,"),
      "features/text_demo.csv:4:f4: vector dimension mismatch: expected 4 numbers, found 3"),
     ("empty_vector", _append("features/text_demo.csv", "t4,,,,"),
      "features/text_demo.csv:5:f1: empty vector: expected 4 numbers"),
