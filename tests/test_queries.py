@@ -125,6 +125,13 @@ def test_the_guide_and_explain_start_where_recommend_does(published, driver, dat
         assert {r["trackId"] for r in explained} <= {first[0]["trackId"]}
         heard_since += first[0]["rank"] > 1
     assert heard_since  # the demo's lists hold listened tracks: the case is exercised
+    for user in users:  # the table says why its ranks skip, and only then
+        first = rows(driver, database, "recommend", userId=user, k=3, genre=None, newOnly=False)
+        out = mmkg("recommend", user, "--k", "3")
+        assert out.exit_code == 0, out.output
+        said = " ".join(out.output.split())  # the note wraps at the terminal's width
+        assert ("the ranks skipped are tracks the user has listened to" in said) == (
+            [r["rank"] for r in first] != [1, 2, 3]), out.output
 
 
 def test_recommend_genre_filter_by_id_or_name(published, driver, database):

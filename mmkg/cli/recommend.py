@@ -23,6 +23,11 @@ K_RANGE = click.IntRange(1, 1000)
 
 FILTERED_RANKS = "rank: each track's place in the user's whole list"
 """Printed under a known user's list filtered by ``--new`` or ``--genre``, whose ranks skip."""
+HEARD_RANKS = ("rank: each track's place in the model's list; the ranks skipped are tracks the user "
+               "has listened to")
+"""Printed under a known user's list whose ranks skip tracks they listened to (the stored list
+holds tracks the model did not train on as listens: validation and test ones without
+``--refit``, and listens ingested since)."""
 
 
 def _emit(rows: list[dict], as_json: bool, title: str, note: str | None = None,
@@ -126,7 +131,8 @@ def recommend(app: AppContext, user: str | None, k: int, genre: str | None, new_
         _warn_left_out(result, "listened")
     what = "new releases" if new_only else "recommendations"
     filtered = (new_only or genre is not None) and not result.cold_start
-    notes = [FILTERED_RANKS] if filtered else []
+    skipped = any(row["rank"] != i for i, row in enumerate(result.rows, start=1))
+    notes = [FILTERED_RANKS] if filtered else [HEARD_RANKS] if skipped and not result.cold_start else []
     if result.stored is not None and len(result.rows) < k:
         notes.append(f"{len(result.rows)} of the {k} asked: model {result.model} stores each user's "
                      f"top {result.stored}, less what they listened to (a model published with "
