@@ -78,20 +78,14 @@ def test_a_changed_or_rewritten_vector_is_recalibrated(empty_db, database, catal
     assert stored(empty_db, database) == pytest.approx(expected(changed), abs=1e-9)
 
 
-def test_a_calibration_that_failed_half_way_is_never_reused(empty_db, database, catalog, tmp_path,
-                                                           monkeypatch):
-    """Catalog A calibrated; one vector changed (B) and a publish fails after writing the first
-    page of B's calibrated vectors, that vector's among them; the vector is set back to A's
-    without ``merge_features`` (so every vector has a calibrated copy, a mix of A's and B's, and
-    the digest is A's again). The next publish must recompute: the latest calibration is the
-    failed one, not A's."""
-    publish(empty_db, database, write_run(tmp_path / "run-a"), progress=False)
+def fail_a_calibration_half_way(driver, database, catalog, model: str, monkeypatch) -> None:
+    """Change one vector (catalog B, through ``merge_features``), let ``model``'s calibration
+    fail after writing one page of calibrated vectors, then set the vector back to A's without
+    ``merge_features``: every vector has a calibrated copy, a mix of A's and B's."""
     first = min(range(N_TRACKS), key=lambda i: feature_id(track_id(i), NAME))  # in the first page
     changed = catalog.copy()
     changed[first] += 3.0
-    merge_features(empty_db, database, changed, [first])
-    empty_db.execute_query("MERGE (m:Model {id: 'failed'}) SET m.complete = false",
-                           database_=database)
+    merge_features(driver, database, changed, [first])
     written = []
 
     def fail_after_one_page(*args, **kwargs):
@@ -101,12 +95,25 @@ def test_a_calibration_that_failed_half_way_is_never_reused(empty_db, database, 
 
     monkeypatch.setattr(calibrate, "run_batches", fail_after_one_page)
     with pytest.raises(DatabaseError):
-        calibrate_features(empty_db, database, "failed", config=CalibrationConfig(), batch_size=4)
+        calibrate_features(driver, database, model, config=CalibrationConfig(), batch_size=4)
     monkeypatch.undo()
-    empty_db.execute_query("MATCH (f:Feature {id: $id}) SET f.vector = $v",
-                           {"id": feature_id(track_id(first), NAME), "v": catalog[first].tolist()},
+    driver.execute_query("MATCH (f:Feature {id: $id}) SET f.vector = $v",
+                         {"id": feature_id(track_id(first), NAME), "v": catalog[first].tolist()},
+                         database_=database)
+    assert not np.allclose(stored(driver, database), expected(catalog), atol=1e-6)
+
+
+def test_a_calibration_that_failed_half_way_is_never_reused(empty_db, database, catalog, tmp_path,
+                                                           monkeypatch):
+    """Catalog A calibrated; one vector changed (B) and a publish fails after writing the first
+    page of B's calibrated vectors, that vector's among them; the vector is set back to A's
+    without ``merge_features`` (so every vector has a calibrated copy, a mix of A's and B's, and
+    the digest is A's again). The next publish must recompute: the latest calibration is the
+    failed one, not A's."""
+    publish(empty_db, database, write_run(tmp_path / "run-a"), progress=False)
+    empty_db.execute_query("MERGE (m:Model {id: 'failed'}) SET m.complete = false",
                            database_=database)
-    assert not np.allclose(stored(empty_db, database), expected(catalog), atol=1e-6)
+    fail_a_calibration_half_way(empty_db, database, catalog, "failed", monkeypatch)
     after = publish(empty_db, database, write_run(tmp_path / "run-b", seed=1), progress=False)
     assert not after.calibrations[0].reused
     assert stored(empty_db, database) == pytest.approx(expected(catalog), abs=1e-9)
@@ -147,25 +154,7 @@ def test_a_version_whose_own_calibration_failed_half_way_recalibrates(empty_db, 
     calibration: its latest calibration is the failed one, which recorded none."""
     run = write_run(tmp_path / "run-a")
     model = publish(empty_db, database, run, progress=False).model_id
-    first = min(range(N_TRACKS), key=lambda i: feature_id(track_id(i), NAME))  # in the first page
-    changed = catalog.copy()
-    changed[first] += 3.0
-    merge_features(empty_db, database, changed, [first])
-    written = []
-
-    def fail_after_one_page(*args, **kwargs):
-        if written:
-            raise DatabaseError("Neo4j went away (injected)")
-        written.append(run_batches(*args, **kwargs))
-
-    monkeypatch.setattr(calibrate, "run_batches", fail_after_one_page)
-    with pytest.raises(DatabaseError):
-        calibrate_features(empty_db, database, model, config=CalibrationConfig(), batch_size=4)
-    monkeypatch.undo()
-    empty_db.execute_query("MATCH (f:Feature {id: $id}) SET f.vector = $v",
-                           {"id": feature_id(track_id(first), NAME), "v": catalog[first].tolist()},
-                           database_=database)
-    assert not np.allclose(stored(empty_db, database), expected(catalog), atol=1e-6)
+    fail_a_calibration_half_way(empty_db, database, catalog, model, monkeypatch)
     again = publish(empty_db, database, run, progress=False)
     assert again.model_id == model and not again.calibrations[0].reused
     assert stored(empty_db, database) == pytest.approx(expected(catalog), abs=1e-9)
