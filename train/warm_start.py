@@ -22,7 +22,7 @@ from mmkg.errors import TrainError
 from mmkg.export import ExportedGraph
 from mmkg.schema import KG_LABELS, Label
 from mmkg.train.model.base import Recommender
-from mmkg.train.run_folder import RunFolder
+from mmkg.train.run_folder import EXPORT_MANIFEST, RunFolder
 
 DEFAULTS = Path(__file__).resolve().parent / "configs" / "warm_start.toml"
 """The run config a warm start reads first (``mmkg train --init-from``): ``epochs``, ``lr``."""
@@ -84,12 +84,13 @@ def check_previous_run(previous: Path, model_name: str) -> None:
         RunFolderError: ``previous`` is not a finished run folder, or its export is gone.
     """
     run = RunFolder(previous)
-    saved = run.load_embedded_model()
-    if saved.config["model"]["name"] != model_name:
-        raise TrainError(f"--init-from: {run.path} holds another model "
-                         f"({saved.config['model']['name']}; this run trains {model_name}); give a "
-                         "run of the same model")
-    run.export_manifest()
+    held = run.load_config()["model"]["name"]  # config.json: no weights read to refuse a model
+    if held != model_name:
+        raise TrainError(f"--init-from: {run.path} holds another model ({held}; this run trains "
+                         f"{model_name}); give a run of the same model")
+    export = run.load_embedded_model().export  # the weights, read once
+    if export is None or not (Path(export) / EXPORT_MANIFEST).is_file():
+        run.export_manifest()  # raises, saying which
 
 
 def warm_start(model: Recommender, export: Path, previous: Path
