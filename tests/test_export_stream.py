@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from mmkg.cli import cli
 from mmkg.errors import ExportError
-from mmkg.export import ExportedGraph, SplitConfig, export_heterograph
+from mmkg.export import ExportedGraph, Selection, SplitConfig, export_heterograph
 from mmkg.export.exported import LISTENED_COLUMNS, split_file
 from mmkg.export.npy_append import NpyAppender, read_blocks
 from mmkg.export.split import COLD_TRACKS, SplitProtocol, SplitStream, part_names
@@ -184,3 +184,15 @@ def test_a_failed_export_leaves_no_folder_and_keeps_the_old_one(export_graph_db,
     finally:
         export_graph_db.execute_query("MATCH (:User {id: 'u4'})-[r:LISTENED]->(:Track {id: '9'}) SET r.ts = 4090",
                                database_=database)
+
+
+def test_users_who_listened_to_every_track_are_named_by_id(export_graph_db, database, tmp_path, caplog):
+    """The tracks listened to by u1 are 1-5: u1 has no track left to draw a CTR negative from, and
+    the warning names u1 by its id."""
+    with caplog.at_level("WARNING", logger="mmkg.export.heterograph"):
+        exported = export_heterograph(export_graph_db, database, tmp_path / "e", seed=0, progress=False,
+                                      selection=Selection(users=("u1",)),
+                                      split=SplitConfig(protocol="topk-801010"))
+    assert len(exported.split["valid"]) > len(exported.split["valid_neg"])
+    assert [r.getMessage() for r in caplog.records] == [
+        "user 'u1' listened to every exported track, so no CTR negative could be drawn for it"]

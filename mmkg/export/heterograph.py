@@ -129,6 +129,12 @@ def _stream_listens(reader: GraphReader, users: IdMap, tracks: IdMap, split: Spl
         stream.add(chunk.user, chunk.track, chunk.ts)
     for column in columns.values():
         column.close()
+    if stream.saturated:
+        n = len(stream.saturated)
+        named = ", ".join(repr(users.ids[u]) for u in stream.saturated[:5]) + \
+            (f" and {n - 5:,} more" if n > 5 else "")
+        log.warning("%s listened to every exported track, so no CTR negative could be drawn for %s",
+                    f"user {named}" if n == 1 else f"{n:,} users ({named})", "it" if n == 1 else "them")
     return columns["user"].rows, stream.close()
 
 

@@ -43,7 +43,8 @@ Protocols (``r_v``, ``r_t`` = normalised valid/test ratios; ``n`` = a user's int
 For ``ratio``, ``time``, ``topk-801010`` and ``cold-items`` every valid/test positive gets one CTR negative: a
 uniform track the user never interacted with at all, distinct within the user while enough such
 tracks exist (else drawn with replacement); ``valid_neg[i]`` belongs to the user of ``valid[i]``
-(same order, same length, except users who interacted with every track: they get none, logged).
+(same order, same length, except users who interacted with every track: they get none, and
+:attr:`SplitStream.saturated` lists them for the caller to name).
 
 Every part is an int64 ``[n, 2]`` array of (user index, track index), grouped by user in the
 order the chunks arrived (``mmkg export`` streams users in index order).
@@ -51,7 +52,6 @@ order the chunks arrived (``mmkg export`` streams users in index order).
 
 from __future__ import annotations
 
-import logging
 import math
 import shutil
 from collections.abc import Callable, Iterator
@@ -63,8 +63,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mmkg.errors import ExportError
 from mmkg.export.npy_append import NpyAppender, read_blocks
-
-log = logging.getLogger(__name__)
 
 _EPS = 1e-9  # so that ⌊5 · 0.2⌋ is 1 even when 0.2 is not exact
 
@@ -165,6 +163,8 @@ class SplitStream:
         self.seed = seed
         self.n_tracks = n_tracks
         self._done = np.zeros(n_users, dtype=bool)
+        self.saturated: list[int] = []
+        """User indexes that interacted with every track, so got no CTR negatives."""
         self._parts = {name: NpyAppender(self.folder / f"{name}.npy", np.int64, (2,))
                        for name in part_names(config.protocol)}
         self._ctr: dict[str, NpyAppender] = {}
@@ -250,7 +250,7 @@ class SplitStream:
         drawn = sample_unseen(rng, seen, self.n_tracks, n_valid + n_test,
                               replace=self.n_tracks - len(seen) < n_valid + n_test)
         if len(drawn) == 0:
-            log.warning("user index %d interacted with every track: no CTR negatives", u)
+            self.saturated.append(u)
             return
         out.setdefault("valid_neg", []).append(_pairs(u, drawn[:n_valid]))
         out.setdefault("test_neg", []).append(_pairs(u, drawn[n_valid:]))
