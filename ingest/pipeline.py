@@ -50,9 +50,9 @@ class IngestSummary:
     relationships: dict[str, int] = field(default_factory=dict)
     """Rows per relationship type, created or updated."""
     dropped: dict[str, int] = field(default_factory=dict)
+    """Rows left out by the format's own rules (e.g. KGCN drops items without entity)."""
     columns_left_out: dict[str, str] = field(default_factory=dict)
     """Input columns that nothing holds (``GraphData.columns_left_out``), with why."""
-    """Rows left out by the format's own rules (e.g. KGCN drops items without entity)."""
     merged: dict[str, int] = field(default_factory=dict)
     """Rows left out because they repeat an earlier row (exactly, or resolved by
     ``on_conflict``), by ``"<file>: <what>"``."""
@@ -84,7 +84,8 @@ class IngestSummary:
     def to_table(self) -> RichTable:
         """The summary as a rich table (what ``mmkg ingest`` prints)."""
         verb = "would write" if self.dry_run else "bulk-imported" if self.bulk else "written"
-        table = RichTable(title=f"{self.format} {self.path} ({verb})")
+        where = self.path.resolve() if self.path.name in ("", "..") else self.path  # ".": which one?
+        table = RichTable(title=f"{self.format} {where} ({verb})")
         table.add_column("kind")
         table.add_column("name")
         table.add_column("rows", justify="right")

@@ -284,6 +284,13 @@ def test_cli_dry_run_writes_nothing(empty_db, database, catalog):
     assert graph_state(empty_db, database)["labels"] == {}
 
 
+def test_the_summary_names_the_folder_that_dot_stands_for(catalog, monkeypatch):
+    monkeypatch.chdir(catalog)
+    summary = run(None, "neo4j", ".", dry_run=True)
+    assert summary.to_table().title == f"catalog {catalog} (would write)"
+    assert run(None, "neo4j", catalog, dry_run=True).to_table().title == f"catalog {catalog} (would write)"
+
+
 @pytest.mark.usefixtures("uri_scheme")
 def test_cli_reports_problems_with_exit_status_1(empty_db, database, catalog):
     (catalog / "interactions.csv").write_text(
