@@ -106,15 +106,36 @@ def redact(text: str) -> str:
     return USERINFO.sub("***@", text)
 
 
+SECRET_NAME = re.compile(r"pass|secret|token|credential|auth", re.IGNORECASE)
+"""A setting name whose value an error never echoes (``password``, ``passwd``, ``api_token``)."""
+
+
 def validation_summary(error: "ValidationError") -> str:
-    """Every problem of a pydantic ``error`` on one line: ``field: message (got value); ...``."""
+    """Every problem of a pydantic ``error`` on one line: ``field: message (got value); ...``.
+
+    The value is echoed only where it cannot be a secret: never for a field named like one
+    (:data:`SECRET_NAME`), nor for an unknown key (``passwd = ...`` is the typo of a secret), and a
+    table is named by its keys only; a URI's credentials are replaced (:func:`redact`)."""
     parts = []
     for problem in error.errors(include_url=False):
         where = ".".join(str(p) for p in problem["loc"])
         message = problem["msg"].removeprefix("Value error, ")  # a validator's own wording
         if not where:  # a check across fields: its message says it all
             parts.append(message)
-            continue
-        got = "" if problem["type"] == "missing" else f" (got {redact(repr(problem['input']))[:60]})"
-        parts.append(f"{where}: {message}{got}")
+        elif problem["type"] == "extra_forbidden":
+            parts.append(f"{where}: unknown key")
+        else:
+            parts.append(f"{where}: {message}{_echoed(problem)}")
     return "; ".join(parts)
+
+
+def _echoed(problem: dict) -> str:
+    """`` (got VALUE)`` for a validation ``problem``, as :func:`validation_summary` may show it."""
+    if problem["type"] == "missing":
+        return ""
+    if any(SECRET_NAME.search(str(p)) for p in problem["loc"]):
+        return " (value not shown)"
+    value = problem["input"]
+    if isinstance(value, dict):
+        return f" (got a table of {', '.join(map(str, value)) or 'no keys'})"[:80]
+    return f" (got {redact(repr(value))[:60]})"

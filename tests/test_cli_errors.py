@@ -192,6 +192,31 @@ def test_a_password_in_the_uri_is_never_echoed():
     assert "s3cret-pw" not in done.stderr + done.stdout
 
 
+SECRET = "S3cr3t-Pa55!xyz"
+
+
+@pytest.mark.parametrize("settings, env, said", [
+    (f'[neo4j]\npasswd = "{SECRET}"\n', {}, "neo4j.passwd: unknown key"),      # a typo of a secret
+    (f'password = "{SECRET}"\n', {}, "password: unknown key"),                  # outside its table
+    (f'[neo4j]\npassword = ["{SECRET}"]\n', {}, "neo4j.password: Input should be a valid string "
+                                                  "(value not shown)"),
+    ("", {"MMKG_NEO4J_PASSWD": SECRET}, "neo4j.passwd: unknown key"),
+])
+def test_a_bad_setting_never_echoes_a_secret(tmp_path, settings, env, said):
+    (tmp_path / "mmkg.toml").write_text(settings)
+    done = mmkg("--config", tmp_path / "mmkg.toml", "db", "status", env=env)
+    assert_one_line_error(done, 1, said)
+    assert SECRET not in done.stderr + done.stdout
+
+
+def test_the_settings_file_given_as_a_training_config_is_named_not_echoed(tmp_path):
+    (tmp_path / "mmkg.toml").write_text(f'[neo4j]\npassword = "{SECRET}"\n')
+    done = mmkg("train", "--config", tmp_path / "mmkg.toml", "--out", tmp_path / "run")
+    assert_one_line_error(done, 1, "holds mmkg's settings (neo4j), not a training config",
+                          f"mmkg --config {tmp_path / 'mmkg.toml'} train")
+    assert SECRET not in done.stderr + done.stdout and not (tmp_path / "run").exists()
+
+
 @pytest.mark.parametrize("name", ["MMKG_NEO4J_HEAP", "MMKG_NEO4J_PAGECACHE"])
 def test_a_memory_setting_cannot_inject_a_line_into_neo4j_conf(name):
     done = mmkg("db", "status", env={name: "1g\ndbms.security.auth_enabled=false"})

@@ -315,12 +315,12 @@ def test_media_settings_come_from_the_environment_and_toml(tmp_path, monkeypatch
     assert settings.media.max_bytes("lyrics") == 1 << 20
     typo = tmp_path / "mmkg.toml"
     typo.write_text("[media]\nmax_lyric_bytes = 5\nmax_cover_pixels = 7\n")
-    with pytest.raises(ConfigError, match=r"^invalid settings in .*mmkg.toml: media.max_lyric_bytes: Extra inputs"):
+    with pytest.raises(ConfigError, match=r"^invalid settings in .*mmkg.toml: media.max_lyric_bytes: unknown key"):
         load_settings(typo)
     typo.write_text("[media]\nmax_cover_pixels = 7\nmax_audio_bytes = 9\n")       # the environment wins
     assert (load_settings(typo).media.max_cover_pixels, load_settings(typo).media.max_audio_bytes) == (123, 9)
     monkeypatch.setenv("MMKG_MEDIA_MAX_LYRIC_BYTES", "5")
-    with pytest.raises(ConfigError, match=r"^invalid settings in .*: media.max_lyric_bytes: Extra inputs"):
+    with pytest.raises(ConfigError, match=r"^invalid settings in .*: media.max_lyric_bytes: unknown key"):
         load_settings(typo)
     with pytest.raises(ValueError, match="media.max_video_bytes"):
         MediaSettings().max_bytes("video")

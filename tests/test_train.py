@@ -178,7 +178,7 @@ def test_config_layers_model_defaults_then_files_then_overrides(tmp_path):
         TrainConfig.load(overrides={"lr": -1.0})
     with pytest.raises(TrainError, match=r"^cannot set model.dim.x: model.dim is a value, not a section$"):
         TrainConfig.load(overrides={"model.dim": 8, "model.dim.x": 1})
-    with pytest.raises(TrainError, match=r"^invalid training config: model.kg.hop: Extra inputs"):
+    with pytest.raises(TrainError, match=r"^invalid training config: model.kg.hop: unknown key"):
         TrainConfig.load(overrides={"model.kg.hop": 2})
     with pytest.raises(TrainError, match=r"^invalid training config: model: Input should be a valid dictionary"):
         TrainConfig.load(overrides={"model": "lightgcn"})                 # the flat form of old configs

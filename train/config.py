@@ -31,6 +31,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from mmkg.config import Settings
 from mmkg.errors import TrainError, validation_summary
 from mmkg.registry import Registry
 from mmkg.train import registry
@@ -217,7 +218,7 @@ class TrainConfig(_Section):
             TrainError: an unreadable file or an invalid value (one line).
         """
         given: dict[str, Any] = {}
-        for layer in [_read(Path(f)) for f in files] + [nested(overrides or {})]:
+        for layer in [_read_training_file(Path(f)) for f in files] + [nested(overrides or {})]:
             merge(given, layer)
         model = given.get("model")
         name = model.get("name", DEFAULT_MODEL) if isinstance(model, dict) else DEFAULT_MODEL
@@ -288,6 +289,17 @@ def parse_set(assignment: str) -> tuple[str, Any]:
     except tomllib.TOMLDecodeError:
         value = text
     return key.strip(), value
+
+
+def _read_training_file(path: Path) -> dict[str, Any]:
+    """:func:`_read`, refusing mmkg's settings file (``mmkg.toml``: ``[neo4j]``, ``[media]``...),
+    which ``mmkg --config`` takes, not ``mmkg train --config``."""
+    given = _read(path)
+    settings = sorted(set(given) & set(Settings.model_fields))
+    if settings:
+        raise TrainError(f"{path} holds mmkg's settings ({', '.join(settings)}), not a training config: "
+                         f"give it before the command, as mmkg --config {path} train ...")
+    return given
 
 
 def _read(path: Path) -> dict[str, Any]:
