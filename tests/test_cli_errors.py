@@ -63,6 +63,14 @@ def test_wrong_password(server):
     assert "not-the-password" not in done.stderr + done.stdout
 
 
+@pytest.mark.parametrize("scheme, plain", [("bolt+s", "bolt"), ("bolt+ssc", "bolt"), ("neo4j+s", "neo4j")])
+def test_a_tls_scheme_to_the_plain_local_server_says_so(settings, server, scheme, plain):
+    at = f"127.0.0.1:{settings.neo4j.bolt_port}"
+    done = mmkg("--uri", f"{scheme}://{at}", "features", "--list")
+    assert_one_line_error(done, 1, f"no encrypted connection to {scheme}://{at}",
+                          "the local server of `mmkg db start` has no TLS", f"use {plain}://{at}")
+
+
 def test_wrong_password_file(server, tmp_path):
     """The local server's password is read from $MMKG_HOME: another home's file names itself."""
     (tmp_path / "neo4j-password").write_text("another-home\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
 from weakref import WeakKeyDictionary
 
 import neo4j
@@ -56,7 +57,7 @@ def check_connection(driver: Driver, settings: Settings) -> str:
     except AuthError as e:
         raise DatabaseError(rejected_credentials(settings)) from e
     except ServiceUnavailable as e:
-        raise DatabaseError(nothing_answering(settings)) from e
+        raise DatabaseError(nothing_answering(settings, e)) from e
     except neo4j.exceptions.Neo4jError as e:
         raise DatabaseError(f"Neo4j error: {e.message}") from e
 
@@ -74,9 +75,29 @@ def rejected_credentials(settings: Settings) -> str:
             "else set MMKG_NEO4J_USER / MMKG_NEO4J_PASSWORD")
 
 
-def nothing_answering(settings: Settings) -> str:
-    """What to do when nothing answers at the URI: start the local server, or reach the remote one."""
+def nothing_answering(settings: Settings, error: Exception | None = None) -> str:
+    """What to do when nothing answers at the URI: start the local server, or reach the remote
+    one; or, when a TLS scheme (``bolt+s``, ``neo4j+ssc``...) met a server without TLS (the
+    driver's ``error`` says the encrypted connection failed), use the plain scheme."""
     cfg = settings.neo4j
+    scheme = urlsplit(cfg.bolt_uri).scheme
+    if "+" in scheme and _encryption_failed(error):
+        plain = cfg.bolt_uri.replace(f"{scheme}://", f"{scheme.split('+')[0]}://", 1)
+        local = " (the local server of `mmkg db start` has no TLS)" if cfg.is_local_server else ""
+        return (f"no encrypted connection to {cfg.bolt_uri}: the server there does not speak TLS"
+                f"{local}; use {plain}, or enable TLS on that server")
     if cfg.is_local_server:
         return f"no Neo4j answering at {cfg.bolt_uri}: start the local server with `mmkg db start`"
     return f"no Neo4j answering at {cfg.bolt_uri}: is that server running, and reachable from here?"
+
+
+def _encryption_failed(error: BaseException | None) -> bool:
+    """Whether ``error``, an exception it was raised from, or one of a group's (``neo4j://``
+    gathers its routing failures) is the driver's failed TLS handshake."""
+    while error is not None:
+        if "encrypted connection" in str(error):
+            return True
+        if isinstance(error, BaseExceptionGroup) and any(map(_encryption_failed, error.exceptions)):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
