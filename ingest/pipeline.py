@@ -29,6 +29,7 @@ from mmkg.ingest.validate import Problem, Validator
 from mmkg.ingest.writers import write_graph
 from mmkg.progress import progress_bar
 from mmkg.schema import NON_KG_RELS, Label
+from mmkg.terminal import plain
 
 if TYPE_CHECKING:
     from mmkg.server.local import LocalServer
@@ -82,34 +83,38 @@ class IngestSummary:
         return self.rows / self.write_seconds if self.write_seconds else 0.0
 
     def to_table(self) -> RichTable:
-        """The summary as a rich table (what ``mmkg ingest`` prints)."""
+        """The summary as a rich table (what ``mmkg ingest`` prints), every cell :func:`plain`."""
         verb = "would write" if self.dry_run else "bulk-imported" if self.bulk else "written"
         where = self.path.resolve() if self.path.name in ("", "..") else self.path  # ".": which one?
-        table = RichTable(title=f"{self.format} {where} ({verb})")
+        table = RichTable(title=plain(f"{self.format} {where} ({verb})"))
+
+        def add(*cells: object) -> None:  # names from data: no markup, no control characters
+            table.add_row(*map(plain, cells))
+
         table.add_column("kind")
         table.add_column("name")
         table.add_column("rows", justify="right")
         for name, n in sorted(self.nodes.items()):
-            table.add_row("nodes", name, f"{n:,}")
+            add("nodes", name, f"{n:,}")
         kg = {k: n for k, n in self.relationships.items() if k not in NON_KG_RELS}
         for name, n in sorted(self.relationships.items()):
             if name not in kg:
-                table.add_row("relationships", name, f"{n:,}")
+                add("relationships", name, f"{n:,}")
         if kg:
-            table.add_row("relationships", f"KG relations ({len(kg)} types)", f"{sum(kg.values()):,}")
+            add("relationships", f"KG relations ({len(kg)} types)", f"{sum(kg.values()):,}")
         for reason, n in sorted(self.dropped.items()):
-            table.add_row("dropped", reason, f"{n:,}")
+            add("dropped", reason, f"{n:,}")
         for column, why in sorted(self.columns_left_out.items()):
-            table.add_row("left out", f"column {column}: {why}", "")
+            add("left out", f"column {column}: {why}", "")
         for reason, n in sorted(self.merged.items()):
-            table.add_row("merged", reason, f"{n:,}")
+            add("merged", reason, f"{n:,}")
         if self.rejected:
-            table.add_row("rejected", str(self.report or ""), f"{self.rejected:,}")
+            add("rejected", str(self.report or ""), f"{self.rejected:,}")
         if not self.dry_run:
-            table.add_row("created", "nodes / relationships",
+            add("created", "nodes / relationships",
                           f"{self.nodes_created:,} / {self.relationships_created:,}")
             if self.relationships_replaced:
-                table.add_row("replaced", "artist, album or genre links (a new value)",
+                add("replaced", "artist, album or genre links (a new value)",
                               f"{self.relationships_replaced:,}")
         table.caption = (f"read+validate {self.read_seconds:.1f} s, write {self.write_seconds:.1f} s"
                          + (f", {self.rows_per_second:,.0f} rows/s" if self.write_seconds else ""))

@@ -89,18 +89,6 @@ USERINFO = re.compile(r"(?<=://)[^/@\s]*@")
 """The ``user:password@`` of a URI."""
 
 
-UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-"""Characters a terminal acts on instead of showing (C0 but tab and newline, DEL, C1, and the
-bidirectional overrides that reorder what follows)."""
-
-
-def printable(text: str) -> str:
-    """``text`` safe to print on a terminal: every :data:`UNPRINTABLE` character escaped as
-    Python writes it (``ESC`` → ``\\x1b``), so that names from data cannot move the cursor,
-    retitle the window or write the clipboard (OSC 52)."""
-    return UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], text)
-
-
 def redact(text: str) -> str:
     """``text`` with the credentials of every URI in it replaced: ``bolt://***@host``."""
     return USERINFO.sub("***@", text)

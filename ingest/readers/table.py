@@ -51,8 +51,10 @@ class Table:
         return column in self.frame.columns
 
 
-_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_CONTROL_TEXT = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\xc2[\x80-\x9f]")  # C1 in UTF-8: 2 bytes
+_CONTROL_TEXT = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+"""Control characters a cell must not hold (C0 but tab and line ends, DEL, C1): in the raw bytes
+of a UTF-8 file, and in the text of a Parquet cell."""
 
 
 def read_table(
@@ -375,7 +377,7 @@ def _control_characters(path: Path, name: str, validator: Validator, sep: str,
         line_start = data.rfind(b"\n", 0, m.start()) + 1
         field = data.count(sep.encode(), line_start, m.start())
         column = header[field].strip() if field < len(header) else "*"
-        validator.add(name, line, column, _control_message(chr(m.group()[0])), fatal=True)
+        validator.add(name, line, column, _control_message(m.group().decode("utf-8")), fatal=True)
         if len(reported) >= 50:
             break
     return True

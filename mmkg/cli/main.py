@@ -27,7 +27,8 @@ from click.exceptions import NoArgsIsHelpError
 from mmkg import __version__
 from mmkg.cli.context import AppContext
 from mmkg.config import load_settings
-from mmkg.errors import MmkgError, printable
+from mmkg.errors import MmkgError
+from mmkg.terminal import printable
 from mmkg.files import owner_only
 
 log = logging.getLogger(__name__)

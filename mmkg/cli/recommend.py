@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from mmkg.cli.context import AppContext, pass_app
+from mmkg.terminal import plain, printable
 
 if TYPE_CHECKING:  # mmkg.recommend imports the driver (~1 s): keep `mmkg --help` instant
     from mmkg.recommend import Recommendations
@@ -43,15 +44,15 @@ def _emit(rows: list[dict], as_json: bool, title: str, note: str | None = None,
     if any("reasons" in row for row in rows):
         _emit_explained(rows, title, no_reason)
     else:
-        table = Table(title=title)
+        table = Table(title=plain(title))
         columns = [c for c in ("rank", "trackId", "title", "artist", "score") if rows and c in rows[0]]
         for column in columns:
             table.add_column(column, justify="right" if column in ("rank", "score") else "left")
         for row in rows:
-            table.add_row(*[f"{row[c]:.4f}" if c == "score" else str(row[c] or "") for c in columns])
+            table.add_row(*[plain(f"{row[c]:.4f}" if c == "score" else row[c] or "") for c in columns])
         Console().print(table)
     if note:
-        Console().print(note, style="dim", highlight=False, markup=False)
+        Console().print(plain(note, "dim"), highlight=False)
 
 
 NO_REASON = "(no knowledge-graph path, nor a close modality, to {whose})"
@@ -68,16 +69,17 @@ def _emit_explained(rows: list[dict], title: str, no_reason: str) -> None:
     from rich.text import Text
 
     console = Console()
-    console.print(Text(title, style="bold"))
+    console.print(plain(title, "bold"))
     for row in rows:
-        head = Text.assemble((f"{row['rank']:>3}. ", "bold"), (str(row["trackId"]), "cyan"), "  ",
-                             (str(row["title"] or ""), "bold"), f"  {row['artist'] or ''}",
-                             (f"  score {row['score']:.4f}", "dim"))
+        head = Text.assemble(Text(f"{row['rank']:>3}. ", "bold"), plain(row["trackId"], "cyan"), "  ",
+                             plain(row["title"] or "", "bold"), "  ", plain(row["artist"] or ""),
+                             Text(f"  score {row['score']:.4f}", "dim"))
         head.overflow, head.no_wrap = "ellipsis", True
         console.print(head)
         for reason in row.get("reasons") or [no_reason]:
-            console.print(textwrap.fill(reason, width=max(console.width, 40), initial_indent="     - ",
-                                        subsequent_indent="       "), highlight=False, markup=False)
+            console.print(textwrap.fill(printable(reason), width=max(console.width, 40),
+                                        initial_indent="     - ", subsequent_indent="       "),
+                          highlight=False, markup=False)
 
 
 @click.command()

@@ -227,6 +227,8 @@ MALFORMED: list[tuple[str, Callable[[Path], None], str]] = [
      "artists.csv:3:name: control character U+0000 in a cell"),
     ("control_char_in_title", _replace("tracks.csv", "Song Two", "Song\x07Two"),
      "tracks.csv:3:title: control character U+0007 in a cell"),
+    ("c1_control_in_title", _replace("tracks.csv", "Song Two", "Song\u009b31mTwo"),   # CSI: a C1 "ESC ["
+     "tracks.csv:3:title: control character U+009B in a cell"),
     ("multiline_cell_keeps_line_numbers",
      lambda root: (_replace("artists.csv", "a1,Alpha", '"a1","Al\npha\nAlpha"')(root),
                    _replace("artists.csv", "a3,Gamma", "a3,")(root)),
