@@ -18,6 +18,7 @@ import re
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -64,6 +65,19 @@ def test_two_workers_on_an_empty_numba_cache(empty_db, database, catalog, tmp_pa
     assert "worker died" not in done.stderr, done.stderr[-3000:]  # no crash, retried or not
     assert re.search(rf"audio_librosa +{len(tracks)} vectors written", done.stdout), done.stdout
     assert any(numba_cache.rglob("*.nbi")), "librosa's functions were not cached"
+
+
+def test_workers_start_from_a_folder_that_holds_a_folder_named_mmkg(empty_db, database, catalog, tmp_path):
+    """The parent of a checkout holds ``mmkg/``: the forkserver (``python -c``, whose path starts
+    with the current folder) imported it instead of the package, and every worker died."""
+    tracks = tracks_with_media(empty_db, database, catalog)
+    (tmp_path / "mmkg").mkdir()
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("mmkg")), "features", "--workers", "2", "--no-progress"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "worker died" not in done.stderr and "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert re.search(rf"lyrics_minilm +{len(tracks)} vectors written", done.stdout), done.stdout
 
 
 WARM_UP = "from mmkg.ingest.features.jobs import warm_up_extractors; warm_up_extractors({'audio'})"
@@ -171,6 +185,23 @@ def test_a_worker_death_keeps_the_other_chunks_and_a_rerun_resumes(
     assert compute.compute_missing_features(driver, database, only=["cover"], workers=2,
                                             progress=False) == {"cover_color": 2}
     assert count(driver, database, n) == len(tracks)
+
+
+def test_when_no_chunk_could_be_extracted_the_error_says_nothing_was_written(
+        empty_db, database, catalog, monkeypatch):
+    """Workers that cannot start at all (they died on every chunk): no "every other chunk was
+    written", since none was."""
+    tracks_with_media(empty_db, database, catalog)
+
+    def every_worker_dies(chunks, settings, workers):
+        for job in chunks:
+            yield jobs.JobResult(job.kind, len(job.rows), error=f"a feature worker died twice "
+                                                                 f"while extracting {job.kind}")
+    monkeypatch.setattr(compute, "run_jobs", every_worker_dies)
+    with pytest.raises(FeatureError, match=r"^a feature worker died twice while extracting cover "
+                       r"\(and \d+ more chunk\(s\)\); no chunk could be extracted, so nothing was written$"):
+        compute.compute_missing_features(empty_db, database, only=["cover"], batch_size=2,
+                                         workers=2, progress=False)
 
 
 def test_a_truncated_flac_is_skipped_with_one_warning_and_the_others_extracted(catalog, tmp_path):

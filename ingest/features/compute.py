@@ -133,11 +133,14 @@ def compute_missing_features(driver: Driver, database: str, *,
     stored = {kind: {track: path for track, path, _ in rows} for kind, rows in due.items()}
     counts = VectorsWritten({e.spec.name: 0 for kind in kinds for e in chosen[kind]})
     failed: list[str] = []
+    succeeded = 0
     with progress_bar("tracks", disable=not progress) as bar:
         tasks = {kind: bar.add_task(kind, total=len(rows)) for kind, rows in todo.items() if rows}
         for result in run_jobs(_interleaved(todo, batch_size), settings, workers):
             if result.error:
                 failed.append(result.error)
+            else:
+                succeeded += 1
             _write(driver, database, result, stored[result.kind], feature_rows)
             for message in result.warnings:
                 log.warning("%s", message)
@@ -150,8 +153,9 @@ def compute_missing_features(driver: Driver, database: str, *,
                     counts.skipped)
     if failed:
         more = f" (and {len(failed) - 1} more chunk(s))" if len(failed) > 1 else ""
-        raise FeatureError(f"{failed[0]}{more}; every other chunk was written, and "
-                           "`mmkg features` computes what is still missing")
+        rest = ("every other chunk was written, and `mmkg features` computes what is still missing"
+                if succeeded else "no chunk could be extracted, so nothing was written")
+        raise FeatureError(f"{failed[0]}{more}; {rest}")
     return counts
 
 

@@ -159,6 +159,29 @@ def run_jobs(jobs: list[Job], settings: MediaSettings, workers: int, *,
                     f"a feature worker died twice while extracting {describe_job(job)}"))
 
 
+def _forkserver() -> multiprocessing.context.BaseContext:
+    """The ``forkserver`` context, its server running with :data:`PRELOAD` imported.
+
+    The server is a ``python -c`` process, so its ``sys.path`` starts with the current folder
+    (Python 3.11 does not give it the caller's path): a folder named ``mmkg`` there (the parent of
+    a checkout) would shadow the installed package in every worker. It is started under
+    ``PYTHONSAFEPATH=1``, which leaves the current folder out."""
+    import multiprocessing.forkserver
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)
+    before = os.environ.get("PYTHONSAFEPATH")
+    os.environ["PYTHONSAFEPATH"] = "1"
+    try:
+        multiprocessing.forkserver.ensure_running()
+    finally:
+        if before is None:
+            del os.environ["PYTHONSAFEPATH"]
+        else:
+            os.environ["PYTHONSAFEPATH"] = before
+    return context
+
+
 def _run_pool(queue: deque[Job], settings: MediaSettings, workers: int,
               work: Work) -> Generator[JobResult, None, list[Job]]:
     """Run the jobs of ``queue`` (taken from it in the order :class:`KindChooser` picks) on
@@ -167,8 +190,7 @@ def _run_pool(queue: deque[Job], settings: MediaSettings, workers: int,
 
     Each worker is a one-process executor of its own (a *lane*), so that the next job of a
     worker can be chosen; a worker that dies stops every lane from taking new jobs."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(PRELOAD)
+    context = _forkserver()
     threads = max(1, available_cpus() // workers)
     chooser = KindChooser(workers)
     lost: list[Job] = []
