@@ -287,3 +287,12 @@ def test_an_ids_file_that_is_not_utf8_is_one_line_naming_line_and_column(tmp_pat
                           f"{ids}:2:2: byte 0xe9 is not UTF-8: expected UTF-8 text, one id per line")
     done = mmkg("delete-users", "--file", ids, "--yes")
     assert_one_line_error(done, 2, "Invalid value for '--file'", f"{ids}:2:2: byte 0xe9 is not UTF-8")
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly():
+    """``mmkg db status | head -1``: once ``head`` exits, nothing more, no "Broken pipe" error."""
+    done = subprocess.Popen([sys.executable, "-m", "mmkg", "db", "status"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    done.stdout.close()  # before it writes its first line
+    assert done.wait(timeout=120) == 141
+    assert done.stderr.read() == ""

@@ -9,7 +9,8 @@ traceback (``-v`` logs the traceback too):
   one-line explanation, status 1;
 - a file the command cannot read or write (:class:`OSError`) → ``path: reason``, status 1;
 - usage errors (unknown option or choice, missing argument) → click's message on one line with
-  a pointer to ``--help``, status 2.
+  a pointer to ``--help``, status 2;
+- stdout's reader gone (``mmkg db status | head -1``) → nothing more, status 141 (SIGPIPE's).
 
 Every command runs under the umask 077 (:func:`mmkg.files.owner_only`): what it writes (run and
 export folders, the importer's CSV files, reports) holds user data and is owner-only.
@@ -18,6 +19,7 @@ export folders, the importer's CSV files, reports) holds user data and is owner-
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -66,12 +68,25 @@ class MmkgGroup(click.Group):
             raise _one_line_usage(e) from e
         except click.ClickException:
             raise
+        except BrokenPipeError:  # the reader went away (`mmkg db status | head -1`): stop quietly,
+            _silence_stdout()    # as a shell tool killed by SIGPIPE does
+            ctx.exit(BROKEN_PIPE_STATUS)
         except Exception as e:
             message = _user_error(e, ctx)
             if message is None:
                 raise
             log.debug("%s", message, exc_info=True)
             raise click.ClickException(printable(message)) from e
+
+
+BROKEN_PIPE_STATUS = 128 + 13
+"""The exit status when stdout's reader went away: a shell's for a process SIGPIPE killed."""
+
+
+def _silence_stdout() -> None:
+    """Point stdout at ``/dev/null``, so that flushing it at exit cannot fail a second time."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def _one_line_usage(error: click.UsageError) -> click.UsageError:
