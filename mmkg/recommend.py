@@ -117,7 +117,8 @@ def ranked(rows: list[dict]) -> list[dict]:
 
 
 NO_VECTOR_YET = ("a track that arrived after the model was trained gets one from `mmkg publish RUN "
-                 "--new-tracks`, if it has media or KG facts")
+                 "--new-tracks` when it has media features or KG facts that model was trained on, "
+                 "else from the next `mmkg train`")
 NOTHING_TO_PLACE_BY = ("nothing places {them} until an ingest gives {them} media or KG facts (an "
                        "artist, album, genre or tag)")
 """What is said of tracks with neither a feature, a media file nor a KG relationship (as
@@ -138,8 +139,8 @@ def why_no_vector(read, track_ids: list[str]) -> str:
     nothing = NOTHING_TO_PLACE_BY.format(them=them)
     if len(bare) == len(rows):
         return f"{'it has' if them == 'it' else 'they have'} neither media nor KG facts: {nothing}"
-    return (f"{NO_VECTOR_YET}; {listed(bare)} {'has' if them == 'it' else 'have'} neither, and "
-            f"{nothing}")
+    return (f"{NO_VECTOR_YET}; {listed(bare)} {'has' if them == 'it' else 'have'} neither media "
+            f"nor KG facts, and {nothing}")
 
 
 def check_tracks(read, track_ids: list[str]) -> list[dict]:

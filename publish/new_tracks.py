@@ -93,7 +93,8 @@ class NewTracksSummary:
             return ""
         more = f" and {n - SHOWN} more" if n > SHOWN else ""
         return (f"{n} new track(s) have neither media features nor KG facts the model knows, "
-                f"so no vector: {', '.join(self.without_signal[:SHOWN])}{more}")
+                f"so no vector until a model is trained with them (`mmkg train`): "
+                f"{', '.join(self.without_signal[:SHOWN])}{more}")
 
 
 @holding_publish_lock

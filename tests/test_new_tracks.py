@@ -118,7 +118,7 @@ def test_ingest_names_the_tracks_the_current_model_has_no_vector_for(published, 
     missing = records[0]["n"]
     assert missing >= 1  # the bare track has nothing to place it by
     assert (f"{missing} track(s) have no vector from the current model run-") in out
-    assert f"`mmkg publish {published.resolve()} --new-tracks` places them" in out
+    assert f"`mmkg publish {published.resolve()} --new-tracks` places those" in out
     assert ("1 of them have neither media nor KG facts: nothing places them until an ingest gives "
             "them media or KG facts") in out  # the bare track
 
@@ -129,7 +129,7 @@ def test_ingest_names_the_tracks_the_current_model_has_no_vector_for(published, 
     finally:
         driver.execute_query("MATCH (m:Model {current: true}) SET m.run_folder = $run",
                              run=str(published.resolve()), database_=database)
-    assert "`mmkg publish RUN --new-tracks` places them, RUN being run-" in out
+    assert "`mmkg publish RUN --new-tracks` places those with media features or KG facts the model was trained on, RUN being run-" in out
     assert "(/gone/run when it was published, gone from this machine)" in out
 
 
@@ -162,14 +162,14 @@ def test_new_tracks_are_recommended_to_matching_users_and_similar_to_their_twins
     out = mmkg("ingest", published.parent / "late", "--no-features")   # only the bare track is left
     assert ("1 track(s) have no vector from the current model run-") in out
     assert "and none has media or KG facts: nothing places them until an ingest gives them" in out
-    assert "--new-tracks` places them" not in out
+    assert "--new-tracks` places those" not in out
     driver.execute_query("MATCH (t:Track {id: $id}) SET t.audio = 'media/audio/late.wav'", id=BARE,
                          database_=database)        # a media file to compute features from
     try:
         out = mmkg("ingest", published.parent / "late", "--no-features")
     finally:
         driver.execute_query("MATCH (t:Track {id: $id}) REMOVE t.audio", id=BARE, database_=database)
-    assert "--new-tracks` places them" in out and "nothing places them" not in out
+    assert "--new-tracks` places those" in out and "nothing places them" not in out
     bare = CliRunner().invoke(cli, ["similar", BARE])   # what --new-tracks could not place
     assert bare.exit_code == 1
     assert f"Error: no vector for {BARE} in the current model run-" in bare.output
@@ -225,7 +225,7 @@ def test_a_track_without_media_or_kg_facts_is_named_not_embedded(published, driv
     out = mmkg("publish", published, "--new-tracks")
 
     assert (f"1 new track(s) have neither media features nor KG facts the model knows, so no "
-            f"vector: {BARE}") in out
+            f"vector until a model is trained with them (`mmkg train`): {BARE}") in out
     vectors, recommended = current_state(driver, database)
     assert vectors[BARE] is None
     assert BARE not in {t for _, t, _, _ in recommended}
@@ -335,7 +335,7 @@ def test_publish_places_the_tracks_it_has_no_vector_for_unless_trained_only(publ
     assert f"{len(TWINS) + 1} track(s) of the graph have no vector from this model" in out
     assert "placing them from their content and KG facts" in out
     assert f"3 of {len(TWINS) + 1} new track(s) embedded" in out
-    assert f"so no vector: {BARE}" in out
+    assert f"so no vector until a model is trained with them (`mmkg train`): {BARE}" in out
     vectors, recommended = current_state(driver, database)
     assert all(vectors[n] is not None for n in TWINS) and vectors[BARE] is None
     assert set(TWINS) <= {t for _, t, _, _ in recommended}

@@ -379,7 +379,7 @@ def test_a_track_without_a_vector_says_what_would_give_it_one():
         out = mmkg("similar", track)
         assert out.exit_code == 1 and out.stderr.count("\n") == 1, out.output
         assert f"no vector for {track} in the current model run-a-" in out.stderr
-        assert "`mmkg publish RUN --new-tracks`, if it has media or KG facts" in out.stderr
+        assert "`mmkg publish RUN --new-tracks` when it has media features or KG facts that model was trained on" in out.stderr
     out = mmkg("similar", "x-bare")
     assert out.exit_code == 1 and out.stderr.count("\n") == 1, out.output
     assert "no vector for x-bare in the current model run-a-" in out.stderr
@@ -388,7 +388,7 @@ def test_a_track_without_a_vector_says_what_would_give_it_one():
     assert "--new-tracks" not in out.stderr
     out = mmkg("recommend", "--like", "x-bare", "--like", "x-rock")
     assert out.exit_code == 1 and out.stderr.count("\n") == 1, out.output
-    assert "`mmkg publish RUN --new-tracks`, if it has media or KG facts; x-bare has neither" in out.stderr
+    assert "`mmkg publish RUN --new-tracks` when it has media features or KG facts that model was trained on, else from the next `mmkg train`; x-bare has neither media nor KG facts" in out.stderr
 
 
 @pytest.mark.usefixtures("uri_scheme", "late")
@@ -428,7 +428,8 @@ def test_a_cold_start_names_the_tracks_it_left_out():
     assert second.startswith("warning: left out 2 of the 4 listened tracks, without a vector of model run-a-")
     assert {"x-bare", "x-rock"} <= set(second.replace(";", ",").replace(":", ",").split(", "))
     assert "; a track that arrived after the model was trained gets one from `mmkg publish RUN " \
-           "--new-tracks`, if it has media or KG facts; x-bare has neither" in second
+           "--new-tracks` when it has media features or KG facts that model was trained on, else " \
+           "from the next `mmkg train`; x-bare has neither media nor KG facts" in second
 
 
 BROWSER = CYPHER_DIR / "browser"

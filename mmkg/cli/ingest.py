@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import click
@@ -107,10 +108,12 @@ def _name_tracks_without_vector(app: AppContext) -> None:
                    f"media or KG facts: {NOTHING_TO_PLACE_BY.format(them='them')}")
         return
     if run and not Path(run).is_dir():
-        fix = (f"`mmkg publish RUN --new-tracks` places them, RUN being {model}'s run folder "
-               f"({run} when it was published, gone from this machine)")
+        fix = (f"`mmkg publish RUN --new-tracks` places those with media features or KG facts the "
+               f"model was trained on, RUN being {model}'s run folder ({run} when it was published, "
+               "gone from this machine); the next `mmkg train`, the others")
     elif kind is None or kind in INDUCTIVE_MODELS:
-        fix = f"`mmkg publish {run or 'RUN'} --new-tracks` places them"
+        fix = (f"`mmkg publish {shlex.quote(run) if run else 'RUN'} --new-tracks` places those with "
+               "media features or KG facts the model was trained on; the next `mmkg train`, the others")
     else:
         fix = cannot_place(f"the current model ({kind})")
     click.echo(f"{missing:,} track(s) have no vector from the current model {model} (nobody had "
