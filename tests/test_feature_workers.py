@@ -204,6 +204,38 @@ def test_when_no_chunk_could_be_extracted_the_error_says_nothing_was_written(
                                          workers=2, progress=False)
 
 
+def test_a_file_gone_is_skipped_until_drop_missing_takes_it_from_its_track(empty_db, database, catalog,
+                                                                          caplog):
+    """A cover deleted after ingest: each run skips it with a warning and keeps the features it
+    had; ``drop_missing`` removes the track's cover path and cover features (nothing else), and
+    later runs have nothing to say about it."""
+    driver = empty_db
+    tracks = tracks_with_media(driver, database, catalog)
+    assert compute.compute_missing_features(driver, database, only=["cover"], workers=1,
+                                            progress=False) == {"cover_color": len(tracks)}
+    driver.execute_query("MATCH (t:Track {id: $id}) SET t.cover = '/nonexistent/cover.png'",
+                         id=tracks[0], database_=database)
+    features = ("MATCH (t:Track {id: $id}) OPTIONAL MATCH (t)-[:HAS_FEATURE]->(f) "
+                "RETURN t.cover AS cover, t.lyrics AS lyrics, collect(f.name) AS names")
+
+    kept = compute.compute_missing_features(driver, database, only=["cover"], workers=1, progress=False)
+    assert kept.skipped == 1 and kept.dropped == 0
+    assert "cover_color" in driver.execute_query(features, id=tracks[0], database_=database).records[0]["names"]
+
+    with caplog.at_level("WARNING"):
+        dropped = compute.compute_missing_features(driver, database, only=["cover"], workers=1,
+                                                   progress=False, drop_missing=True)
+    assert (dropped.skipped, dropped.dropped) == (0, 1)
+    assert f"dropped the cover path and cover features of 1 track(s) whose file is gone: {tracks[0]}" \
+        in caplog.text
+    record = driver.execute_query(features, id=tracks[0], database_=database).records[0]
+    assert record["cover"] is None and record["lyrics"] and record["names"] == []
+    n = "MATCH (:Track)-[:HAS_FEATURE]->(f:Feature {name: 'cover_color'}) RETURN count(f) AS n"
+    assert count(driver, database, n) == len(tracks) - 1
+    again = compute.compute_missing_features(driver, database, only=["cover"], workers=1, progress=False)
+    assert (again.skipped, again.dropped, dict(again)) == (0, 0, {"cover_color": 0})
+
+
 def test_a_truncated_flac_is_skipped_with_one_warning_and_the_others_extracted(catalog, tmp_path):
     """libsndfile gives up on a truncated FLAC that passed the checks, and librosa's fallback
     (audioread) raises ``NoBackendError``: the file is skipped, the rest of its chunk kept."""

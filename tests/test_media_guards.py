@@ -243,7 +243,7 @@ def test_a_file_swapped_for_a_symlink_after_ingest_is_skipped_and_kept(cat, empt
     again = CliRunner().invoke(cli, ["features", "--only", "lyrics", "--no-progress"])
     assert again.exit_code == 0, again.output
     assert again.output.strip().splitlines()[-1] == (
-        "1 media file(s) skipped (named above): their features are still missing or stale")
+        "1 media file(s) skipped (see above): their features are still missing or stale")
 
 
 def test_worker_processes_compute_what_one_process_computes(cat, empty_db, database):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,11 +31,11 @@ from neo4j import Driver
 
 from mmkg.config import BATCH, MEDIA, MediaSettings
 from mmkg.errors import FeatureError
-from mmkg.graph import load_query, read_named, read_rows, run_batches, run_implicit
+from mmkg.graph import load_query, read_named, read_rows, render, run_batches, run_implicit
 from mmkg.ingest.features.jobs import Job, JobResult, available_cpus, run_jobs
 from mmkg.ingest.features.media import same_file
 from mmkg.ingest.features.registry import (EXTRACTORS, MEDIA_KINDS, Extractor, chosen_extractors,
-                                           left_out_features)
+                                           extractors, left_out_features)
 from mmkg.ingest.writers import write_feature_sets
 from mmkg.progress import progress_bar
 from mmkg.schema import feature_id
@@ -86,10 +87,18 @@ def _held(driver: Driver, database: str) -> dict[str, dict[str | None, int]]:
 
 
 class VectorsWritten(dict[str, int]):
-    """Vectors written per feature name, and the media files skipped with a warning."""
+    """Vectors written per feature name, the media files skipped with a warning, and the files
+    dropped because they are gone."""
 
     skipped: int = 0
     """Files that failed a check or did not decode: their features are still missing or stale."""
+    dropped: int = 0
+    """Files gone from where the track says (``drop_missing``): the track's path and its features
+    of that media were removed."""
+
+
+SHOWN_WARNINGS = 5
+"""Skipped files named one warning line each; the others are counted in the closing line."""
 
 
 def compute_missing_features(driver: Driver, database: str, *,
@@ -97,7 +106,8 @@ def compute_missing_features(driver: Driver, database: str, *,
                              feature_rows: int = BATCH.feature_rows, progress: bool = True,
                              only: Iterable[str] | None = None, recompute: bool = False,
                              settings: MediaSettings = MEDIA,
-                             workers: int | None = None) -> VectorsWritten:
+                             workers: int | None = None,
+                             drop_missing: bool = False) -> VectorsWritten:
     """Compute and write the features missing or stale on tracks that have media files.
 
     Args:
@@ -110,6 +120,10 @@ def compute_missing_features(driver: Driver, database: str, *,
         settings: the media limits, and the features to compute (``settings.features``);
             registered features of ``only``'s kinds that it leaves out are deleted first.
         workers: worker processes (default: ``settings.workers``, 0 meaning one per CPU).
+        drop_missing: for a track whose media file is gone (its stored path, joined to its
+            catalog's root, names no file), remove the path and the features of that media
+            (``cypher/drop_track_media.cypher``) instead of warning that it was skipped: how a
+            catalog takes a track's lyrics, cover or audio away (an empty cell keeps them).
 
     Returns:
         The number of vectors written per feature name (0 for features nothing was due for),
@@ -129,9 +143,11 @@ def compute_missing_features(driver: Driver, database: str, *,
     _remove_left_out(driver, database, kinds, settings, feature_rows)
     due = {kind: _due(driver, database, kind, chosen[kind], recompute)
            for kind in kinds if chosen[kind]}  # a kind with no feature chosen has no work
+    dropped = _drop_gone_files(driver, database, due, feature_rows) if drop_missing else 0
     todo = {kind: [(track, file) for track, _, file in rows] for kind, rows in due.items()}
     stored = {kind: {track: path for track, path, _ in rows} for kind, rows in due.items()}
     counts = VectorsWritten({e.spec.name: 0 for kind in kinds for e in chosen[kind]})
+    counts.dropped = dropped
     failed: list[str] = []
     succeeded = 0
     with progress_bar("tracks", disable=not progress) as bar:
@@ -142,21 +158,44 @@ def compute_missing_features(driver: Driver, database: str, *,
             else:
                 succeeded += 1
             _write(driver, database, result, stored[result.kind], feature_rows)
-            for message in result.warnings:
+            for message in result.warnings[:max(0, SHOWN_WARNINGS - counts.skipped)]:
                 log.warning("%s", message)
             counts.skipped += len(result.warnings)
             for fs in result.sets:
                 counts[fs.name] += len(fs.track_ids)
             bar.advance(tasks[result.kind], result.tracks)
     if counts.skipped:
-        log.warning("%d media file(s) were skipped; their features are still missing or stale",
-                    counts.skipped)
+        unnamed = f" ({counts.skipped - SHOWN_WARNINGS:,} not named above)" \
+            if counts.skipped > SHOWN_WARNINGS else ""
+        log.warning("%d media file(s) were skipped%s; their features are still missing or stale "
+                    "(`mmkg features --drop-missing` drops the files that are gone)",
+                    counts.skipped, unnamed)
     if failed:
         more = f" (and {len(failed) - 1} more chunk(s))" if len(failed) > 1 else ""
         rest = ("every other chunk was written, and `mmkg features` computes what is still missing"
                 if succeeded else "no chunk could be extracted, so nothing was written")
         raise FeatureError(f"{failed[0]}{more}; {rest}")
     return counts
+
+
+def _drop_gone_files(driver: Driver, database: str, due: dict[str, list[tuple[str, str, str]]],
+                     batch_size: int) -> int:
+    """Drop the media whose file is gone from the tracks of ``due`` (and from ``due``); return
+    how many (track, media) pairs were dropped, said in one warning per media kind."""
+    dropped = 0
+    for kind, rows in due.items():
+        gone = [track for track, _, file in rows if not os.path.exists(file)]
+        if not gone:
+            continue
+        run_batches(driver, database, render("drop_track_media", prop=kind), [{"id": t} for t in gone],
+                    batch_size=batch_size, params={"names": [e.spec.name for e in extractors(kind)]})
+        kept = set(gone)
+        due[kind] = [row for row in rows if row[0] not in kept]
+        dropped += len(gone)
+        more = f" and {len(gone) - 3:,} more" if len(gone) > 3 else ""
+        log.warning("dropped the %s path and %s features of %d track(s) whose file is gone: %s%s",
+                    kind, kind, len(gone), ", ".join(gone[:3]), more)
+    return dropped
 
 
 def _kinds(only: Iterable[str] | None) -> list[str]:

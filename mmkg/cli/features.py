@@ -18,13 +18,17 @@ from mmkg.cli.context import AppContext, pass_app
 @click.option("--workers", type=click.IntRange(min=1),
               help="Worker processes [default: the media.workers setting, MMKG_MEDIA_WORKERS, "
                    "whose 0 means one per CPU].")
+@click.option("--drop-missing", is_flag=True,
+              help="For a track whose lyrics, cover or audio file is gone, remove its path and its "
+                   "features of that media instead of skipping it with a warning (how a catalog "
+                   "takes a track's media away: an empty cell keeps it).")
 @click.option("--no-progress", is_flag=True, help="Do not draw a progress bar.")
 @click.option("--list", "list_only", is_flag=True,
               help="List the features there are, which ones the media.features setting computes, "
                    "and how many vectors of each the database holds; compute nothing.")
 @pass_app
 def features(app: AppContext, batch_size: int | None, only: tuple[str, ...], recompute: bool,
-             workers: int | None, no_progress: bool, list_only: bool) -> None:
+             workers: int | None, drop_missing: bool, no_progress: bool, list_only: bool) -> None:
     """Compute the text, sentiment, image and audio features that tracks with media lack.
 
     Which features: the media.features setting (MMKG_MEDIA_FEATURES); a registered one it leaves
@@ -43,13 +47,17 @@ def features(app: AppContext, batch_size: int | None, only: tuple[str, ...], rec
     counts = compute_missing_features(
         app.driver(), app.database, batch_size=batch_size or app.settings.batch.features,
         feature_rows=app.settings.batch.feature_rows, progress=not no_progress,
-        only=only or None, recompute=recompute, settings=app.settings.media, workers=workers)
+        only=only or None, recompute=recompute, settings=app.settings.media, workers=workers,
+        drop_missing=drop_missing)
     for name, n in counts.items():
         click.echo(f"{name:<16} {n:>8,} vectors written")
+    if counts.dropped:
+        click.echo(f"{counts.dropped:,} media file(s) gone: dropped from their tracks with their "
+                   "features")
     if counts.skipped:
-        click.echo(f"{counts.skipped:,} media file(s) skipped (named above): their features are "
+        click.echo(f"{counts.skipped:,} media file(s) skipped (see above): their features are "
                    "still missing or stale")
-    elif not any(counts.values()):
+    elif not any(counts.values()) and not counts.dropped:
         click.echo("nothing to compute: every track with media has fresh features")
 
 
