@@ -271,6 +271,7 @@ def test_cli_export(export_graph_db, database, tmp_path, uri_scheme):
                                       "--split", "topk-801010", "--split-seed", "5"])
     assert result.exit_code == 0, result.output
     assert "nodes:" in result.output and "Track 8" in result.output
+    assert "listens: 11\n" in result.output and "LISTENED" not in result.output  # u1 5, u2 6
     manifest = ExportedGraph.load(tmp_path / "out").manifest
     assert manifest["selection"]["users"] == ["u1", "u2"]
     assert manifest["split"]["protocol"] == "topk-801010" and manifest["seed"] == 5

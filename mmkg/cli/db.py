@@ -69,10 +69,13 @@ def status(app: AppContext) -> None:
 @pass_app
 def init(app: AppContext) -> None:
     """Apply cypher/schema.cypher (constraints and indexes), idempotently."""
-    from mmkg.graph.schema import apply_schema
+    from mmkg.graph.schema import apply_schema, schema_statements
 
     names = apply_schema(app.driver(), app.database)
-    click.echo(f"schema applied: {len(names)} constraints/indexes")
+    own = len(schema_statements())
+    others = f" (the database holds {len(names)} in all: publish adds vector indexes)" \
+        if len(names) > own else ""
+    click.echo(f"schema applied: the {own} constraints/indexes of cypher/schema.cypher{others}")
 
 
 @db.command()

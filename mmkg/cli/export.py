@@ -106,6 +106,7 @@ def export(app: AppContext, out: Path, genres: tuple[str, ...], users: tuple[str
     from pydantic import ValidationError
 
     from mmkg.export import Selection, SplitConfig, export_heterograph
+    from mmkg.export.heterograph import LISTENED_ETYPE
 
     if out.is_dir() and any(out.iterdir()) and not (force and (out / "manifest.json").is_file()):
         hint = "give --force to replace it" if (out / "manifest.json").is_file() else \
@@ -134,7 +135,9 @@ def export(app: AppContext, out: Path, genres: tuple[str, ...], users: tuple[str
     click.echo(f"exported to {out} in {exported.manifest['seconds']}s")
     click.echo("nodes:  " + ", ".join(f"{k} {v}" for k, v in counts["nodes"].items()))
     for src, rel, dst, n in counts["edges"]:
-        click.echo(f"edges:  ({src})-[{rel}]->({dst}) {n}")
+        if (src, rel, dst) != LISTENED_ETYPE:  # a type without edges: the listens are counted apart
+            click.echo(f"edges:  ({src})-[{rel}]->({dst}) {n}")
+    click.echo(f"listens: {counts['interactions']}")
     click.echo("split:  " + ", ".join(f"{k} {v}" for k, v in counts["split"].items()))
     if counts.get("unlistened_tracks"):
         click.echo(unlistened_line(counts["unlistened_tracks"]))
