@@ -104,6 +104,7 @@ class Neo4jSettings(BaseModel):
     user: str = "neo4j"
     password: SecretStr | None = None
     database: str = "neo4j"
+    """A database name: not empty, no whitespace (Neo4j's own rules are checked by the server)."""
     bolt_port: int = Field(7687, ge=1, le=65535)
     http_port: int = Field(7474, ge=1, le=65535)
     heap: str = Field("2g", pattern=MEMORY_SIZE)
@@ -122,6 +123,21 @@ class Neo4jSettings(BaseModel):
     @classmethod
     def _bolt_uri(cls, uri: str | None) -> str | None:
         return None if uri is None else check_bolt_uri(uri)
+
+    @field_validator("database")
+    @classmethod
+    def _database_name(cls, name: str) -> str:
+        if not name or any(c.isspace() for c in name):
+            raise ValueError("expected a database name (not empty, no spaces)")
+        return name
+
+    @field_validator("bolt_port", "http_port", mode="before")
+    @classmethod
+    def _not_a_boolean(cls, port: object) -> object:
+        """``bolt_port = true`` in TOML: pydantic would take it as port 1."""
+        if isinstance(port, bool):
+            raise ValueError("expected a port number, found a boolean")
+        return port
 
     @property
     def bolt_uri(self) -> str:
@@ -244,6 +260,14 @@ class Settings(BaseSettings):
     neo4j: Neo4jSettings = Neo4jSettings()
     batch: BatchSettings = BATCH
     media: MediaSettings = MEDIA
+
+    @field_validator("home", "cache", mode="before")
+    @classmethod
+    def _not_empty(cls, folder: object) -> object:
+        """``MMKG_HOME=`` (set, but empty) would mean the current folder: refused, not guessed."""
+        if isinstance(folder, str) and not folder.strip():
+            raise ValueError("expected a folder, found an empty value (unset it for the default)")
+        return folder
 
     @property
     def password_file(self) -> Path:

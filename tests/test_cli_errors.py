@@ -225,6 +225,26 @@ def test_the_settings_file_given_as_a_training_config_is_named_not_echoed(tmp_pa
     assert SECRET not in done.stderr + done.stdout and not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize("env, said", [
+    ({"MMKG_HOME": ""}, "home: expected a folder, found an empty value"),    # would be the current folder
+    ({"MMKG_CACHE": ""}, "cache: expected a folder, found an empty value"),
+    ({"MMKG_NEO4J_DATABASE": ""}, "neo4j.database: expected a database name (not empty, no spaces)"),
+    ({"MMKG_NEO4J_DATABASE": "my db"}, "neo4j.database: expected a database name (not empty, no spaces)"),
+])
+def test_an_empty_folder_or_database_setting_is_refused(env, said):
+    assert_one_line_error(mmkg("db", "status", env=env), 1, said)
+
+
+def test_a_boolean_port_is_refused(tmp_path, monkeypatch):
+    from mmkg.config import load_settings
+    from mmkg.errors import ConfigError
+
+    monkeypatch.delenv("MMKG_NEO4J_BOLT_PORT", raising=False)  # the test server's, over the file's
+    (tmp_path / "mmkg.toml").write_text("[neo4j]\nbolt_port = true\n")         # not port 1
+    with pytest.raises(ConfigError, match="neo4j.bolt_port: expected a port number, found a boolean"):
+        load_settings(tmp_path / "mmkg.toml")
+
+
 @pytest.mark.parametrize("name", ["MMKG_NEO4J_HEAP", "MMKG_NEO4J_PAGECACHE"])
 def test_a_memory_setting_cannot_inject_a_line_into_neo4j_conf(name):
     done = mmkg("db", "status", env={name: "1g\ndbms.security.auth_enabled=false"})
