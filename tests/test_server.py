@@ -210,7 +210,7 @@ def test_starts_at_once_share_one_server_that_status_and_stop_see(tmp_path):
         _one_line_error(wrong, f"{home / 'data'} has another password", "deletes every database")
         assert log.read_text().count("authentication failure") == failures + 1
 
-        moved = _mmkg("db", "status", env={**env, "MMKG_NEO4J_BOLT_PORT": "7796"})
+        moved = _mmkg("db", "status", env={**env, "MMKG_NEO4J_BOLT_PORT": "7798"})
         assert moved.returncode == 0, moved.stderr
         assert f"running:  yes (pid {pids[0]}), on Bolt port 7799, not the configured one" in moved.stdout
     finally:
