@@ -189,15 +189,15 @@ def test_starts_at_once_share_one_server_that_status_and_stop_see(tmp_path):
     """Two `db start` at once used to launch two JVMs: both printed the pid of the one that died
     on the store lock, and the server that answered was invisible to status and stop. Now the
     second waits for the first and reports its server; a wrong password costs one login per
-    start (Neo4j locks the account after three); status names the port the server listens on
-    when the configured one changed."""
+    start (Neo4j locks the account after three), and a start it fails stops the server it
+    launched; status names the port the server listens on when the configured one changed."""
     env = _own_env(tmp_path)
     starts = [subprocess.Popen([sys.executable, "-m", "mmkg", "db", "start"], env=env, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
     outputs = [proc.communicate(timeout=300) for proc in starts]
+    home = tmp_path / "home" / "neo4j"
     try:
         assert [proc.returncode for proc in starts] == [0, 0], outputs
-        home = tmp_path / "home" / "neo4j"
         pids = _server_processes(home)
         assert len(pids) == 1
         assert sorted(out.split("\n")[0].split(" (pid")[0] for out, _ in outputs) == [
@@ -215,7 +215,10 @@ def test_starts_at_once_share_one_server_that_status_and_stop_see(tmp_path):
         assert f"running:  yes (pid {pids[0]}), on Bolt port 7799, not the configured one" in moved.stdout
     finally:
         stopped = _mmkg("db", "stop", env=env)
-    assert stopped.stdout == "Neo4j stopped\n" and _server_processes(tmp_path / "home" / "neo4j") == []
+    assert stopped.stdout == "Neo4j stopped\n" and _server_processes(home) == []
+    refused = _mmkg("db", "start", env={**env, "MMKG_NEO4J_PASSWORD": "not-the-password"})
+    _one_line_error(refused, f"{home / 'data'} has another password")
+    assert _server_processes(home) == []  # the server this start launched was stopped again
 
 
 def test_a_server_exiting_while_it_starts_is_one_line_naming_why(tmp_path):
