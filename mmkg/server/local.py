@@ -291,8 +291,9 @@ class LocalServer:
             if bolt_handshake(port) and http_version(self.settings.neo4j.http_port) is not None:
                 return
             time.sleep(0.5)
-        raise ServerError(f"Neo4j did not answer on Bolt port {port} within {timeout:g}s; its log "
-                          f"last said: {self.start_failure(logged)} (log: {self.log_file})")
+        raise ServerError(f"Neo4j did not answer on Bolt port {port} and HTTP port "
+                          f"{self.settings.neo4j.http_port} within {timeout:g}s; its log said: "
+                          f"{self.start_failure(logged)} (log: {self.log_file})")
 
     def wait(self, timeout: float = 120.0) -> None:
         """Block until Bolt accepts connections; raise with the log's last lines on timeout."""
@@ -382,7 +383,8 @@ class LocalServer:
         the first ``ERROR`` line of the server log (without time and level: the first names the
         cause, "Failed to start Neo4j on 127.0.0.1:7474: Address 127.0.0.1:7474 is already in
         use", later ones repeat it shorter), else the last line of the console log naming an
-        exception or error, else the last line written."""
+        exception or error, else the last line written (the server log's without time and
+        level)."""
         new: dict[Path, list[str]] = {}
         for path, size in logged.items():
             try:
@@ -398,7 +400,7 @@ class LocalServer:
         thrown = [line for line in new[self.console_log] if "Exception" in line or "Error" in line]
         if thrown:
             return thrown[-1]
-        written = new[self.log_file] + new[self.console_log]
+        written = [line.split(None, 3)[-1] for line in new[self.log_file]] + new[self.console_log]
         return written[-1] if written else "nothing was logged"
 
     # -- offline imports (``mmkg ingest --bulk``) -----------------------------------------------
