@@ -159,3 +159,181 @@ def test_a_bare_pytest_uses_the_test_server_never_the_demos(tmp_path):
     configured: dict[str, str] = {}
     use_test_server_unless_configured(configured, tmp_path)
     assert configured == {}
+
+
+def _own_env(tmp_path: Path, bolt: int = 7799, http: int = 7599, **more: str) -> dict[str, str]:
+    """The environment of an ``mmkg`` subprocess on a throw-away home and ports: no other
+    ``MMKG_*`` setting leaks in."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MMKG_")}
+    return {**env, "MMKG_HOME": str(tmp_path / "home"), "MMKG_NEO4J_BOLT_PORT": str(bolt),
+            "MMKG_NEO4J_HTTP_PORT": str(http), "MMKG_NEO4J_HEAP": "512m",
+            "MMKG_NEO4J_PAGECACHE": "128m", "MMKG_NEO4J_SERVER": "java", **more}
+
+
+def _mmkg(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "mmkg", *args], env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def _one_line_error(done: subprocess.CompletedProcess, *fragments: str) -> str:
+    """The one stderr line of a failed command holding every fragment."""
+    lines = done.stderr.splitlines()
+    assert done.returncode == 1 and len(lines) == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
+def test_starts_at_once_share_one_server_that_status_and_stop_see(tmp_path):
+    """Two `db start` at once used to launch two JVMs: both printed the pid of the one that died
+    on the store lock, and the server that answered was invisible to status and stop. Now the
+    second waits for the first and reports its server; a wrong password costs one login per
+    start (Neo4j locks the account after three), and a start it fails stops the server it
+    launched; status names the port the server listens on when the configured one changed."""
+    env = _own_env(tmp_path)
+    starts = [subprocess.Popen([sys.executable, "-m", "mmkg", "db", "start"], env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    outputs = [proc.communicate(timeout=300) for proc in starts]
+    home = tmp_path / "home" / "neo4j"
+    try:
+        assert [proc.returncode for proc in starts] == [0, 0], outputs
+        pids = _server_processes(home)
+        assert len(pids) == 1
+        assert sorted(out.split("\n")[0].split(" (pid")[0] for out, _ in outputs) == [
+            "Neo4j already running", "Neo4j started"]
+        assert all(f"(pid {pids[0]})" in out for out, _ in outputs)
+
+        log = home / "logs" / "neo4j.log"
+        failures = log.read_text().count("authentication failure")
+        wrong = _mmkg("db", "start", env={**env, "MMKG_NEO4J_PASSWORD": "not-the-password"})
+        _one_line_error(wrong, f"{home / 'data'} has another password", "deletes every database")
+        assert log.read_text().count("authentication failure") == failures + 1
+
+        moved = _mmkg("db", "status", env={**env, "MMKG_NEO4J_BOLT_PORT": "7798"})
+        assert moved.returncode == 0, moved.stderr
+        assert f"running:  yes (pid {pids[0]}), on Bolt port 7799, not the configured one" in moved.stdout
+    finally:
+        stopped = _mmkg("db", "stop", env=env)
+    assert stopped.stdout == "Neo4j stopped\n" and _server_processes(home) == []
+    refused = _mmkg("db", "start", env={**env, "MMKG_NEO4J_PASSWORD": "not-the-password"})
+    _one_line_error(refused, f"{home / 'data'} has another password")
+    assert _server_processes(home) == []  # the server this start launched was stopped again
+
+
+def test_a_server_exiting_while_it_starts_is_one_line_naming_why(tmp_path):
+    """A port bound (not listening: the check before the start sees it free) makes the JVM fail
+    after Bolt opened: start used to report "Neo4j started", or a database timeout that never
+    named the port, and quoted old log lines. Now: one line with the log's reason, and no
+    process left behind."""
+    import socket
+
+    logs = tmp_path / "home" / "neo4j" / "logs"
+    logs.mkdir(parents=True)
+    (logs / "neo4j.log").write_text("2026-01-01 00:00:00.000+0000 ERROR an earlier run's failure\n")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))  # a port of its own, bound but not listening
+        port = taken.getsockname()[1]
+        done = _mmkg("db", "start", env=_own_env(tmp_path, http=port))
+    line = _one_line_error(done, "Neo4j exited while starting", f"127.0.0.1:{port} is already in use")
+    assert "earlier run" not in line
+    assert _server_processes(tmp_path / "home" / "neo4j") == []
+
+
+def test_settings_no_server_starts_with_are_one_line_before_anything_runs(tmp_path):
+    equal = _mmkg("db", "start", env=_own_env(tmp_path, bolt=7799, http=7799))
+    _one_line_error(equal, "ports are both 7799")
+    short = _mmkg("db", "start", env=_own_env(tmp_path, MMKG_NEO4J_PASSWORD="abc"))
+    _one_line_error(short, "at least 8 characters")
+    assert not (tmp_path / "home" / "neo4j" / "run" / "neo4j.pid").exists()
+
+
+def test_a_timeout_that_is_not_a_positive_finite_number_is_a_usage_error(tmp_path):
+    """`db start --timeout nan` used to start and then fail "within nans"."""
+    for timeout in ("-1", "0", "nan", "inf"):
+        done = _mmkg("db", "start", "--timeout", timeout, env=_own_env(tmp_path))
+        assert done.returncode == 2 and "expected a finite number of seconds above 0" in done.stderr
+    assert not (tmp_path / "home" / "neo4j" / "run" / "neo4j.pid").exists()
+
+
+@pytest.mark.parametrize("command", ["start", "stop", "status", "wait"])
+def test_db_commands_refuse_a_uri_that_is_not_the_local_server(tmp_path, command):
+    """`--uri bolt://db.example.com:7687 db stop` used to stop the local server."""
+    done = _mmkg("--uri", "bolt://db.example.com:7687", "db", command, env=_own_env(tmp_path))
+    _one_line_error(done, f"`mmkg db {command}` acts on the local server (127.0.0.1:7799)",
+                    "bolt://db.example.com:7687 is another server")
+
+
+def test_a_damaged_jar_cache_is_one_line_naming_the_jar(tmp_path):
+    """A truncated jar in the cache used to end in "Neo4j is not running (it exited?)" and forty
+    lines of logs, old runs' included."""
+    real = LocalServer(load_settings())
+    if not (real.lib / ".complete").exists():
+        pytest.skip("no jar cache to copy")
+    cache = tmp_path / "cache" / f"neo4j-{NEO4J_VERSION}"
+    lib = cache / "lib"
+    lib.mkdir(parents=True)
+    (cache / "plugins").symlink_to(real.plugins)
+    for item in real.lib.iterdir():
+        (lib / item.name).symlink_to(item)
+    kernel = lib / f"neo4j-kernel-{NEO4J_VERSION}.jar"
+    kernel.unlink()
+    kernel.write_bytes(((real.lib / kernel.name).read_bytes())[:4096])
+    done = _mmkg("db", "start", env=_own_env(tmp_path, MMKG_CACHE=str(tmp_path / "cache")))
+    _one_line_error(done, f"{kernel} is not a readable jar", f"remove {lib}")
+    assert _server_processes(tmp_path / "home" / "neo4j") == []
+
+
+def test_the_docker_server_without_the_compose_plugin_is_one_line(tmp_path):
+    """A docker client without `docker compose` used to print docker's "unknown shorthand flag",
+    and `db status` said "running: no"."""
+    import shutil
+
+    if shutil.which("docker") is None or subprocess.run(["docker", "compose", "version"],
+                                                        capture_output=True).returncode == 0:
+        pytest.skip("needs a docker client without the Compose plugin")
+    for command in ("start", "status", "stop"):
+        done = _mmkg("db", command, env=_own_env(tmp_path, MMKG_NEO4J_SERVER="docker",
+                                                 MMKG_NEO4J_PASSWORD="long-enough"))
+        _one_line_error(done, "needs a docker client with the Compose plugin (`docker compose`)")
+
+
+def test_the_compose_file_carries_the_settings_of_the_local_conf(tmp_path, monkeypatch):
+    """docker-compose.yml lacked the transaction-log retention docs/security.md relies on, the
+    advertised address and the transaction memory limit of the conf `db start` writes. Every
+    line of that conf is in the compose file (as the image's NEO4J_ variable), or is one the
+    image sets itself (paths, listen addresses inside the container) or cannot serve (the
+    Browser guide, which the stock image lacks)."""
+    import re
+
+    from mmkg.server.docker import COMPOSE_FILE, compose_variables
+
+    for key in [k for k in os.environ if k.startswith("MMKG_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("MMKG_HOME", str(tmp_path))
+    settings = load_settings()
+    server = LocalServer(settings)
+    if not (server.lib / ".complete").exists():
+        pytest.skip("the conf needs the jar cache (the Browser bundle)")
+    conf = server.write_conf().read_text().splitlines()
+    variables = compose_variables(settings)
+    text = COMPOSE_FILE.read_text()
+
+    def expand(value: str) -> str:
+        return re.sub(r"\$\{(\w+)[^}]*\}", lambda m: variables[m.group(1)], value.strip("'\""))
+
+    compose = {name: expand(value) for name, value in
+               re.findall(r"^ +(NEO4J_\w+|image): *(.+?) *$", text, flags=re.MULTILINE)}
+    image_sets = ("server.default_listen_address", "server.bolt.listen_address",
+                  "server.http.listen_address", "server.directories.")
+    no_guide = ("browser.",)
+    for line in conf:
+        if not line or line.startswith("#") or line.startswith(image_sets + no_guide):
+            continue
+        name, value = line.split("=", 1)
+        env_name = "NEO4J_" + name.replace("_", "__").replace(".", "_")
+        assert compose.get(env_name) == value, (line, env_name)
+    assert compose["NEO4J_server_memory_heap_max__size"] == settings.neo4j.heap
+    assert compose["image"] == f"neo4j:{NEO4J_VERSION}-community"
+    assert not any(name.startswith("MMKG_NEO4J_") and name.removeprefix("MMKG_NEO4J_").lower()
+                   not in Neo4jSettings.model_fields for name in variables)

@@ -3,6 +3,7 @@ and backups of its database."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
@@ -10,10 +11,23 @@ import click
 from mmkg.cli.context import AppContext, pass_app
 
 
-def _server(app: AppContext):
-    from mmkg.server import server_for
+class Seconds(click.ParamType):
+    """A number of seconds above 0 that is finite (``nan``, ``inf`` and ``-1`` are refused)."""
 
-    return server_for(app.settings)
+    name = "seconds"
+
+    def convert(self, value, param, ctx) -> float:
+        seconds = click.FLOAT.convert(value, param, ctx)
+        if not (math.isfinite(seconds) and seconds > 0):
+            self.fail(f"expected a finite number of seconds above 0, found {value!r}", param, ctx)
+        return seconds
+
+
+def _server(app: AppContext, verb: str):
+    """The server ``mmkg db <verb>`` acts on (:func:`mmkg.server.managed_server`)."""
+    from mmkg.server import managed_server
+
+    return managed_server(app.settings, verb)
 
 
 @click.group()
@@ -22,11 +36,12 @@ def db() -> None:
 
 
 @db.command()
-@click.option("--timeout", default=180.0, show_default=True, help="Seconds to wait for Bolt.")
+@click.option("--timeout", default=180.0, show_default=True, type=Seconds(),
+              help="Seconds to wait for Bolt.")
 @pass_app
 def start(app: AppContext, timeout: float) -> None:
     """Start Neo4j unless it already runs, and wait until Bolt answers."""
-    server = _server(app)
+    server = _server(app, "start")
     started = server.start(timeout=timeout)
     st = server.status()
     if server.recovered:
@@ -39,15 +54,15 @@ def start(app: AppContext, timeout: float) -> None:
 @pass_app
 def stop(app: AppContext) -> None:
     """Stop the local Neo4j cleanly."""
-    click.echo("Neo4j stopped" if _server(app).stop() else "Neo4j was not running")
+    click.echo("Neo4j stopped" if _server(app, "stop").stop() else "Neo4j was not running")
 
 
 @db.command()
-@click.option("--timeout", default=120.0, show_default=True)
+@click.option("--timeout", default=120.0, show_default=True, type=Seconds())
 @pass_app
 def wait(app: AppContext, timeout: float) -> None:
     """Block until Bolt answers (fails with the server log's last lines)."""
-    _server(app).wait(timeout)
+    _server(app, "wait").wait(timeout)
     click.echo("Neo4j is up")
 
 
@@ -55,8 +70,10 @@ def wait(app: AppContext, timeout: float) -> None:
 @pass_app
 def status(app: AppContext) -> None:
     """Print whether Neo4j runs, its version, URIs and log file."""
-    st = _server(app).status()
-    click.echo(f"running:  {'yes' if st.running else 'no'}" + (f" (pid {st.pid})" if st.pid else ""))
+    st = _server(app, "status").status()
+    click.echo(f"running:  {'yes' if st.running else 'no'}" + (f" (pid {st.pid})" if st.pid else "")
+               + (f", on Bolt port {st.listening_port}, not the configured one: restart it "
+                  "(`mmkg db stop`, `mmkg db start`) to move it" if st.listening_port else ""))
     click.echo(f"version:  {st.version or '-'}")
     click.echo(f"bolt:     {st.bolt_uri}")
     click.echo(f"browser:  {st.browser_url}")

@@ -15,6 +15,21 @@ def server_for(settings: Settings) -> LocalServer | ComposeServer:
     return LocalServer(settings)
 
 
+def managed_server(settings: Settings, verb: str) -> LocalServer | ComposeServer:
+    """The server ``mmkg db <verb>`` (start, stop, status, wait) acts on: :func:`server_for`,
+    when the configured URI is that server (a loopback host at the configured Bolt port).
+
+    Raises:
+        ConfigError: the URI names another server: one line.
+    """
+    cfg = settings.neo4j
+    if not cfg.is_local_server:
+        raise ConfigError(f"`mmkg db {verb}` acts on the local server (127.0.0.1:{cfg.bolt_port}), "
+                          f"and the configured URI {cfg.bolt_uri} is another server: {verb} that "
+                          "one with its own tools, or unset --uri / MMKG_NEO4J_URI")
+    return server_for(settings)
+
+
 def own_local_server(settings: Settings, doing: str, verb: str, otherwise: str) -> LocalServer:
     """The local server of the jars, whose own files ``doing`` works on: it must be the server
     ``settings`` talk to.
@@ -32,4 +47,5 @@ def own_local_server(settings: Settings, doing: str, verb: str, otherwise: str) 
     return server
 
 
-__all__ = ["LocalServer", "ComposeServer", "ServerStatus", "server_for", "own_local_server"]
+__all__ = ["LocalServer", "ComposeServer", "ServerStatus", "server_for", "managed_server",
+           "own_local_server"]

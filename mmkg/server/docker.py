@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -10,26 +11,40 @@ from pathlib import Path
 
 from mmkg.config import NEO4J_VERSION, PROJECT_ROOT, Settings
 from mmkg.errors import ServerError
-from mmkg.server.local import ServerStatus, bolt_handshake, http_version
+from mmkg.server.local import ServerStatus, bolt_handshake, check_start_settings, http_version
 
 COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"
 
 
 def compose_variables(settings: Settings) -> dict[str, str]:
     """The variables ``docker-compose.yml`` reads, from ``settings``: the server runs with the
-    password, ports, memory and version the local server would."""
+    password, ports, memory and version the local server would. The image tag is
+    ``NEO4J_IMAGE_TAG``, outside the ``MMKG_NEO4J_`` prefix of mmkg's own settings (which refuse
+    an unknown name)."""
     cfg = settings.neo4j
     return {"MMKG_NEO4J_PASSWORD": settings.password(), "MMKG_NEO4J_BOLT_PORT": str(cfg.bolt_port),
             "MMKG_NEO4J_HTTP_PORT": str(cfg.http_port), "MMKG_NEO4J_HEAP": cfg.heap,
-            "MMKG_NEO4J_PAGECACHE": cfg.pagecache, "MMKG_NEO4J_VERSION": NEO4J_VERSION}
+            "MMKG_NEO4J_PAGECACHE": cfg.pagecache, "NEO4J_IMAGE_TAG": f"{NEO4J_VERSION}-community"}
 
 
 def docker_engine_available() -> bool:
-    """True when a Docker client is installed *and* an engine answers it."""
-    if shutil.which("docker") is None:
+    """True when a Docker client with the Compose plugin is installed *and* an engine answers it."""
+    if not compose_plugin_available():
         return False
     try:
         return subprocess.run(["docker", "info"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@functools.cache
+def compose_plugin_available() -> bool:
+    """True when a ``docker`` client is installed and has the Compose plugin (``docker compose``)."""
+    if shutil.which("docker") is None:
+        return False
+    try:
+        return subprocess.run(["docker", "compose", "version"], capture_output=True,
+                              timeout=10).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
 
@@ -50,6 +65,16 @@ class ComposeServer:
         """Always None: ``--bulk`` (offline imports) runs on the local server only."""
 
     def _compose(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        """Run ``docker compose -f docker-compose.yml ARGS`` with :func:`compose_variables`.
+
+        Raises:
+            ServerError: no ``docker`` client with the Compose plugin (one line), or (``check``)
+                the command failed.
+        """
+        if not compose_plugin_available():
+            raise ServerError("the docker server needs a docker client with the Compose plugin "
+                              "(`docker compose`), which is missing: install docker-compose-plugin, "
+                              "or set MMKG_NEO4J_SERVER=java (Neo4j from Maven Central)")
         proc = subprocess.run(["docker", "compose", "-f", str(COMPOSE_FILE), *args],
                               capture_output=True, text=True,
                               env={**os.environ, **compose_variables(self.settings)})
@@ -58,6 +83,7 @@ class ComposeServer:
         return proc
 
     def start(self, timeout: float = 120.0) -> bool:
+        check_start_settings(self.settings)
         running = self.pid() is not None
         self._compose("up", "-d", "neo4j")
         self.wait(timeout)

@@ -10,13 +10,24 @@ Layout (``home`` = ``settings.home / "neo4j"``)::
     .mmkg/neo4j/data/                            the database files
     .mmkg/neo4j/logs/neo4j.log                   the server log (``mmkg db status`` points to it)
     .mmkg/neo4j/run/neo4j.pid                    pid of the running JVM
+    .mmkg/neo4j/run/start.lock                   held (``flock``) by one start or stop at a time
+    .mmkg/neo4j/data/initial-password-pending    a store whose built-in password is still unchanged
     .mmkg/neo4j/tmp/                             the JVM's temporary folder (``java.io.tmpdir``:
                                                  the Browser's unpacked files, Jetty's work
                                                  folder), emptied on every start
 
 Auth is always on. On the first start the built-in ``neo4j/neo4j`` account gets the configured
 password (``ALTER CURRENT USER``), so the password never appears on a command line or in a file
-other than the user's own config / ``.mmkg/neo4j-password``.
+other than the user's own config / ``.mmkg/neo4j-password``. A start logs in once: as
+``neo4j/neo4j`` while ``data/initial-password-pending`` (made before a start that creates the
+store) says the password is still the built-in one, else with the configured password to check
+it; so a wrong password costs one of the few failed logins Neo4j allows before it locks the
+account for a while.
+
+Starts and stops are serialised by an exclusive lock on ``run/start.lock``, held from the check
+for a running server to the recorded pid answering: a second ``mmkg db start`` waits and then
+finds the first one's server running. A start that fails after launching the JVM (it exits, it
+does not answer in time, the password is refused) stops it again: nothing is left running.
 
 Owner-only: the store holds the password's hash (the ``system`` database's transaction log) and
 every value of the graph, so ``start`` makes ``$MMKG_HOME`` and the whole ``.mmkg/neo4j`` tree
@@ -39,6 +50,7 @@ in ``plugins/lib`` (on the classpath, never scanned) saves ~6 s of every start.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -49,7 +61,7 @@ import subprocess
 import time
 import urllib.request
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,6 +94,11 @@ IMPORT_STAGES = ("csv", "import", "imported")
 stopped, the store being replaced), imported (the store is complete, the schema not yet
 applied)."""
 DEFAULT_PASSWORD = "neo4j"  # the built-in initial password Neo4j forces you to change
+MIN_PASSWORD_LENGTH = 8
+"""Neo4j's ``dbms.security.auth_minimum_password_length`` (its default): shorter passwords are
+refused when they are set."""
+PASSWORD_PENDING = "initial-password-pending"
+"""The file (in ``data/``) that says the store still has the built-in password."""
 JVM_OPTIONS = (
     "-XX:+UseG1GC",
     "-XX:-OmitStackTraceInFastThrow",
@@ -102,6 +119,9 @@ class ServerStatus:
     bolt_uri: str
     browser_url: str
     log_file: Path
+    listening_port: int | None = None
+    """The Bolt port the running server listens on (from the ``neo4j.conf`` it was started
+    with), when that is not the configured one; else None."""
 
 
 class LocalServer:
@@ -116,6 +136,8 @@ class LocalServer:
         self.log_file = self.home / "logs" / "neo4j.log"
         self.console_log = self.home / "logs" / "console.log"
         self.pid_file = self.home / "run" / "neo4j.pid"
+        self.lock_file = self.home / "run" / "start.lock"
+        self.password_pending = self.home / "data" / PASSWORD_PENDING
         self.import_file = self.home / "run" / OFFLINE_IMPORT
         self.tmp_dir = self.home / "tmp"
         self.recovered: str | None = None
@@ -123,11 +145,17 @@ class LocalServer:
 
     # -- installation -----------------------------------------------------------------------
     def install(self) -> tuple[Path, Path]:
-        """Fetch the Neo4j jars and the GDS plugin jars into the cache once (idempotent);
-        return the lib and plugins folders."""
+        """Fetch the Neo4j jars and the GDS plugin jars into the cache once (idempotent), check
+        that every cached jar opens; return the lib and plugins folders.
+
+        Raises:
+            ServerError: a fetch failed, or a cached jar is damaged (one line naming it).
+        """
         lib = _fetch(POM, self.lib, "neo4j.version", NEO4J_VERSION, "Neo4j")
         plugins = _fetch(GDS_POM, self.plugins, "gds.version", GDS_VERSION, "GDS",
                          arrange=_set_aside_library_jars)
+        for folder in (lib, plugins):
+            check_jars(folder)
         return lib, plugins
 
     def write_conf(self) -> Path:
@@ -184,40 +212,88 @@ class LocalServer:
         """Start the server unless it already runs; wait for Bolt; set the password on first start.
 
         Returns True when a new server process was started.
+
+        Raises:
+            ServerError: equal ports, a password Neo4j would refuse, a port taken, a damaged jar
+                cache, the server already running on other ports, the JVM exiting or not
+                answering within ``timeout`` (the line names the reason from this start's log),
+                or a store with another password; one line each. A server this call launched
+                is stopped again before it raises.
         """
+        check_start_settings(self.settings)
         restrict_to_owner(self.settings.home, self.home)
+        with self._lock():
+            return self._start(timeout)
+
+    def _start(self, timeout: float) -> bool:
+        """:meth:`start`, with the start lock held."""
+        cfg = self.settings.neo4j
         interrupted = self.interrupted_import()
-        if self.pid() is not None:
+        pid = self.pid()
+        if pid is not None:
+            port = self.listening_port()
+            if port is not None and port != cfg.bolt_port:
+                raise ServerError(f"Neo4j already runs (pid {pid}) on Bolt port {port}, not on the "
+                                  f"configured {cfg.bolt_port}: stop it first (`mmkg db stop`)")
             self.wait(timeout)
             self._ensure_password()  # in case an earlier start died before setting it
             self.recovered = self.finish_interrupted_import(interrupted)
             return False
-        if _port_open(self.settings.neo4j.bolt_port):
-            raise ServerError(
-                f"port {self.settings.neo4j.bolt_port} is taken by another process; stop it or set "
-                "MMKG_NEO4J_BOLT_PORT / MMKG_NEO4J_HTTP_PORT"
-            )
+        for name, port in (("BOLT", cfg.bolt_port), ("HTTP", cfg.http_port)):
+            if _port_open(port):
+                raise ServerError(f"port {port} is taken by another process; stop it or set "
+                                  f"MMKG_NEO4J_{name}_PORT to a free port")
         if interrupted is not None and interrupted["stage"] == "import":
             self.remove_database_files(interrupted["database"])  # what the importer left
         java = java_executable()
         lib, plugins = self.install()
         with owner_only():  # conf, console log, pid file, and the JVM's own files
             self.write_conf()
-            heap = self.settings.neo4j.heap
+            if not (self.home / "data" / "databases" / "system").exists():
+                self.password_pending.touch()  # this start creates the store
+            heap = cfg.heap
             classpath = f"{plugins}/*:{plugins / PLUGIN_LIBRARIES}/*:{self.conf_dir}/*:{lib}/*"
             shutil.rmtree(self.tmp_dir, ignore_errors=True)  # what a killed JVM left
             self.tmp_dir.mkdir()
             cmd = [java, f"-Xms{heap}", f"-Xmx{heap}", *JVM_OPTIONS, f"-Djava.io.tmpdir={self.tmp_dir}",
                    "-cp", classpath, MAIN_CLASS, f"--home-dir={self.home}", f"--config-dir={self.conf_dir}"]
+            logged = self._log_sizes()
             with open(self.console_log, "ab") as console:
                 proc = subprocess.Popen(cmd, stdout=console, stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL, start_new_session=True,
                                         cwd=self.home, umask=OWNER_ONLY_UMASK)
             self.pid_file.write_text(f"{proc.pid}\n")
-        self.wait(timeout)
-        self._ensure_password()
-        self.recovered = self.finish_interrupted_import(interrupted)
+        try:
+            self._await_start(proc, timeout, logged)
+            self._ensure_password()
+            self.recovered = self.finish_interrupted_import(interrupted)
+        except BaseException:
+            self._stop(proc.pid)  # nothing is left running after a failed start
+            proc.wait()
+            raise
         return True
+
+    def _await_start(self, proc: subprocess.Popen, timeout: float, logged: dict[Path, int]) -> None:
+        """Block until the JVM ``proc`` just launched answers on Bolt and HTTP (Bolt opens
+        first: a server that then fails to bind its HTTP port answers a Bolt handshake for a
+        while before it exits).
+
+        Raises:
+            ServerError: it exited, or did not answer within ``timeout``: one line with the reason
+                found in what it logged since this start (``logged``: the logs' sizes before).
+        """
+        deadline = time.monotonic() + timeout
+        port = self.settings.neo4j.bolt_port
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise ServerError(f"Neo4j exited while starting: {self.start_failure(logged)} "
+                                  f"(log: {self.log_file})")
+            if bolt_handshake(port) and http_version(self.settings.neo4j.http_port) is not None:
+                return
+            time.sleep(0.5)
+        raise ServerError(f"Neo4j did not answer on Bolt port {port} and HTTP port "
+                          f"{self.settings.neo4j.http_port} within {timeout:g}s; its log said: "
+                          f"{self.start_failure(logged)} (log: {self.log_file})")
 
     def wait(self, timeout: float = 120.0) -> None:
         """Block until Bolt accepts connections; raise with the log's last lines on timeout."""
@@ -229,32 +305,65 @@ class LocalServer:
             if bolt_handshake(port):
                 return
             time.sleep(0.5)
-        raise ServerError(f"Neo4j did not answer on Bolt port {port} within {timeout:.0f}s\n"
+        raise ServerError(f"Neo4j did not answer on Bolt port {port} within {timeout:g}s\n"
                           + self.log_tail())
 
     def stop(self, timeout: float = 60.0) -> bool:
-        """Shut the server down cleanly (SIGTERM, then SIGKILL after ``timeout``)."""
-        pid = self.pid()
-        if pid is None:
-            return False
-        os.kill(pid, signal.SIGTERM)
+        """Shut the server down cleanly (SIGTERM, then SIGKILL after ``timeout``); False when it
+        was not running. Waits for a start in progress to finish first."""
+        with self._lock():
+            pid = self.pid()
+            if pid is None:
+                return False
+            self._stop(pid, timeout)
+            return True
+
+    def _stop(self, pid: int, timeout: float = 60.0) -> None:
+        """SIGTERM ``pid``, SIGKILL it after ``timeout``, and remove the pid file."""
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and _alive(pid):
             time.sleep(0.2)
         if _alive(pid):
-            os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
             while _alive(pid):
                 time.sleep(0.1)
         self.pid_file.unlink(missing_ok=True)
-        return True
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        """Hold the exclusive start lock (``run/start.lock``), waiting for another holder."""
+        with owner_only():
+            self.lock_file.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(self.lock_file, "a")
+        with handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
 
     def status(self) -> ServerStatus:
+        """Whether the server runs, its version, and the port it listens on when that is not the
+        configured one."""
         cfg = self.settings.neo4j
         pid = self.pid()
+        port = self.listening_port() if pid else None
+        http_port = self.listening_port("http") or cfg.http_port
         return ServerStatus(
-            running=pid is not None, pid=pid, version=http_version(cfg.http_port) if pid else None,
+            running=pid is not None, pid=pid, version=http_version(http_port) if pid else None,
             bolt_uri=cfg.bolt_uri, browser_url=cfg.browser_url, log_file=self.log_file,
+            listening_port=port if port != cfg.bolt_port else None,
         )
+
+    def listening_port(self, connector: str = "bolt") -> int | None:
+        """The port of ``connector`` (``bolt`` or ``http``) in the ``neo4j.conf`` the last
+        start wrote (the running server's), or None without one."""
+        prefix = f"server.{connector}.listen_address="
+        try:
+            lines = (self.conf_dir / "neo4j.conf").read_text().splitlines()
+        except OSError:
+            return None
+        return next((int(line.rsplit(":", 1)[1]) for line in lines if line.startswith(prefix)), None)
 
     def log_tail(self, lines: int = 20) -> str:
         chunks = []
@@ -263,6 +372,36 @@ class LocalServer:
                 text = path.read_text(errors="replace").splitlines()[-lines:]
                 chunks.append(f"--- last lines of {path} ---\n" + "\n".join(text))
         return "\n".join(chunks) or f"(no log at {self.log_file})"
+
+    def _log_sizes(self) -> dict[Path, int]:
+        """The current sizes of the server log and the console log (0 when absent)."""
+        return {path: path.stat().st_size if path.exists() else 0
+                for path in (self.log_file, self.console_log)}
+
+    def start_failure(self, logged: dict[Path, int]) -> str:
+        """Why a start failed, from what the logs got since ``logged`` (their sizes before it):
+        the first ``ERROR`` line of the server log (without time and level: the first names the
+        cause, "Failed to start Neo4j on 127.0.0.1:7474: Address 127.0.0.1:7474 is already in
+        use", later ones repeat it shorter), else the last line of the console log naming an
+        exception or error, else the last line written (the server log's without time and
+        level)."""
+        new: dict[Path, list[str]] = {}
+        for path, size in logged.items():
+            try:
+                with open(path, "rb") as handle:
+                    handle.seek(size)
+                    new[path] = [line.strip() for line in
+                                 handle.read().decode(errors="replace").splitlines() if line.strip()]
+            except OSError:
+                new[path] = []
+        errors = [line.split(" ERROR ", 1)[1] for line in new[self.log_file] if " ERROR " in line]
+        if errors:
+            return errors[0]
+        thrown = [line for line in new[self.console_log] if "Exception" in line or "Error" in line]
+        if thrown:
+            return thrown[-1]
+        written = [line.split(None, 3)[-1] for line in new[self.log_file]] + new[self.console_log]
+        return written[-1] if written else "nothing was logged"
 
     # -- offline imports (``mmkg ingest --bulk``) -----------------------------------------------
     def begin_import(self, database: str, folder: Path) -> None:
@@ -327,26 +466,37 @@ class LocalServer:
 
     # -- helpers ------------------------------------------------------------------------------
     def _ensure_password(self) -> None:
-        """On a fresh database, replace Neo4j's initial password with the configured one."""
+        """Log in once: as ``neo4j/neo4j`` to replace the built-in password with the configured
+        one while :attr:`password_pending` says the store still has it, else with the configured
+        password to check it.
+
+        Raises:
+            ServerError: the store has another password, or Neo4j refused the new one: one line.
+        """
         cfg = self.settings.neo4j
         wanted = self.settings.password()
         uri = f"bolt://127.0.0.1:{cfg.bolt_port}"
+        pending = self.password_pending.exists()
         try:
-            with GraphDatabase.driver(uri, auth=(cfg.user, wanted)) as driver:
-                driver.verify_connectivity()
-            return
-        except AuthError:
-            pass
-        try:
-            with GraphDatabase.driver(uri, auth=(cfg.user, DEFAULT_PASSWORD)) as driver:
-                with driver.session(database="system") as session:
-                    session.run(load_query("server_set_password"), old=DEFAULT_PASSWORD,
-                                new=wanted).consume()
-        except (AuthError, ClientError) as e:
+            if pending:
+                with GraphDatabase.driver(uri, auth=(cfg.user, DEFAULT_PASSWORD)) as driver:
+                    with driver.session(database="system") as session:
+                        session.run(load_query("server_set_password"), old=DEFAULT_PASSWORD,
+                                    new=wanted).consume()
+                self.password_pending.unlink()
+            else:
+                with GraphDatabase.driver(uri, auth=(cfg.user, wanted)) as driver:
+                    driver.verify_connectivity()
+        except AuthError as e:
+            data = self.home / "data"
             raise ServerError(
-                "the local database already has a different password than the configured one; "
-                "set MMKG_NEO4J_PASSWORD to it, or remove .mmkg/neo4j to start afresh"
+                f"the local database in {data} has another password than the configured one: set "
+                f"MMKG_NEO4J_PASSWORD to it, or remove {data} to start afresh, which deletes "
+                "every database in it"
             ) from e
+        except ClientError as e:
+            what = "to set the configured password" if pending else "the login"
+            raise ServerError(f"Neo4j refused {what}: {e.message}") from e
 
 
 def _fetch(pom: Path, folder: Path, version_property: str, version: str, what: str,
@@ -392,6 +542,44 @@ def _set_aside_library_jars(plugins: Path) -> None:
                            if name.endswith(".class") for marker in PROCEDURE_ANNOTATIONS)
         if not declares:
             jar.rename(libraries / jar.name)
+
+
+def check_start_settings(settings: Settings) -> None:
+    """Refuse settings no Neo4j server starts with, before anything is launched.
+
+    Raises:
+        ServerError: the Bolt and HTTP ports are equal, or the password is shorter than
+            :data:`MIN_PASSWORD_LENGTH`: one line.
+    """
+    cfg = settings.neo4j
+    if cfg.bolt_port == cfg.http_port:
+        raise ServerError(f"the Bolt and HTTP ports are both {cfg.bolt_port}: set MMKG_NEO4J_BOLT_PORT "
+                          "and MMKG_NEO4J_HTTP_PORT to two different ports")
+    if len(settings.password()) < MIN_PASSWORD_LENGTH:
+        raise ServerError(f"the configured Neo4j password is too short: Neo4j requires at least "
+                          f"{MIN_PASSWORD_LENGTH} characters (MMKG_NEO4J_PASSWORD)")
+
+
+def check_jars(folder: Path) -> None:
+    """Check that ``folder`` (and its subfolders) holds jars and that each opens as a zip archive
+    (a truncated or overwritten cache does not).
+
+    Raises:
+        ServerError: one line naming the first damaged jar and how to fetch the jars again.
+    """
+    jars = sorted(folder.rglob("*.jar"))
+    damaged = None if jars else folder
+    for jar in jars:
+        try:
+            with zipfile.ZipFile(jar):
+                pass
+        except (zipfile.BadZipFile, OSError):
+            damaged = jar
+            break
+    if damaged is not None:
+        what = "holds no jar" if damaged == folder else "is not a readable jar"
+        raise ServerError(f"the jar cache is damaged: {damaged} {what}; remove {folder} and run "
+                          "`mmkg db start` again to fetch it anew")
 
 
 def restrict_to_owner(home: Path, tree: Path) -> None:
