@@ -202,7 +202,7 @@ def fit(data: TrainData, config: TrainConfig, out: Path, *, export_path: Path | 
                         f"{sum(part['listens'] for part in warm['seen'].values()):,}")
     if group.is_main:
         if checkpoint is None:
-            run.clear_run()  # a fresh run: nothing of an earlier one stays beside it
+            run.clear_run(export_path)  # a fresh run: nothing of an earlier one stays beside it
         run.path.mkdir(parents=True, exist_ok=True)
         run.save_config(config.model_dump())
     state = FitState()

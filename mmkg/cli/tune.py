@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shlex
 from pathlib import Path
 
 import click
@@ -53,5 +54,5 @@ def tune(config_files: tuple[Path, ...], overrides: dict, export_path: Path, out
                f"{'  ' + params if params else ''}")
     if result.nothing_to_search and trials > 1:
         click.echo(f"{base.model.name} has no hyperparameters to search: its one trial is the whole study")
-    click.echo(f"→ {result.config_path} (mmkg train --config {result.config_path} --export {export_path} "
-               f"--out RUN), {result.table_path}")
+    again = shlex.join(["mmkg", "train", "--config", str(result.config_path), "--export", str(export_path)])
+    click.echo(f"→ {result.config_path} ({again} --out RUN), {result.table_path}")
