@@ -365,8 +365,26 @@ def test_a_run_stopped_part_way_leaves_nothing_of_the_run_it_replaces(data, tmp_
     left = sorted(p.name for p in run.iterdir())
     assert left == [RunFolder.CONFIG], left
     with pytest.raises(RunFolderError, match=r"no embeddings\.pt: its training has not finished "
-                                             r"\(`mmkg train --out .* --resume` goes on with it\)"):
+                                             r"\(`mmkg train --resume --out .*` goes on with it\)"):
         RunFolder(run).load_embeddings()
+
+
+def test_a_run_on_another_export_removes_the_export_of_the_run_it_replaces(tmp_path):
+    """`mmkg train --export E --out RUN` over a run that exported into RUN/export left that
+    export beside the new run ("replaced whole", README); a run on RUN/export itself keeps it."""
+    run, elsewhere = tmp_path / "run", tmp_path / "elsewhere"
+    make_export().save(run / "export")
+    make_export(seed=1).save(elsewhere)
+    args = ["--set", "epochs=1", "--set", "model.dim=8", "--quiet"]
+    kept = CliRunner().invoke(cli, ["train", "--export", str(run / "export"), "--out", str(run), *args])
+    assert kept.exit_code == 0, kept.output
+    assert (run / "export" / "manifest.json").is_file()
+    replaced = CliRunner().invoke(cli, ["train", "--export", str(elsewhere), "--out", str(run), *args])
+    assert replaced.exit_code == 0, replaced.output
+    assert sorted(p.name for p in run.iterdir()) == sorted(
+        [RunFolder.CONFIG, RunFolder.METRICS, RunFolder.MODEL, RunFolder.CHECKPOINT,
+         RunFolder.EMBEDDINGS, RunFolder.CURVES])
+    assert RunFolder(run).load_model().export == elsewhere.resolve()
 
 
 def test_init_from_its_own_out_folder_is_refused(tmp_path):
