@@ -455,3 +455,36 @@ def test_a_refused_train_removes_the_out_folders_it_created_and_keeps_an_existin
         assert "Error: the export has no training listens" in result.output
     assert not (tmp_path / "new").exists()
     assert (tmp_path / "existing").is_dir()
+
+
+def test_ctrl_c_says_where_training_stopped_and_the_command_that_goes_on(tmp_path):
+    """A real SIGINT to `mmkg train`: it printed a bare `Aborted!`. Now one line says after which
+    epoch it stopped and the resume command, paths shell-quoted; that command goes on."""
+    import shlex
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    export, run = make_export().save(tmp_path / "an export"), tmp_path / "run rel"
+    # SIGINT at its default in the child, so Python turns it into KeyboardInterrupt even when
+    # this run inherited it ignored (a background job of a non-interactive shell)
+    train = subprocess.Popen(
+        [sys.executable, "-m", "mmkg", "train", "--export", str(export), "--out", str(run),
+         "--set", "epochs=500", "--set", "patience=500", "--set", "model.dim=8", "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 120
+    while not (run / RunFolder.CHECKPOINT).exists():
+        assert time.monotonic() < deadline and train.poll() is None, train.communicate()
+        time.sleep(0.1)
+    train.send_signal(signal.SIGINT)
+    _, err = train.communicate(timeout=120)
+    assert train.returncode == 130 and "Traceback" not in err and "Aborted!" not in err, err
+    epoch = RunFolder(run).load_checkpoint()["state"]["epoch"]
+    again = shlex.join(["mmkg", "train", "--resume", "--out", str(run), "--export", str(export)])
+    assert err.strip().splitlines()[-1] == f"Error: interrupted after epoch {epoch}: `{again}` continues it"
+
+    resumed = CliRunner().invoke(cli, [*shlex.split(again)[1:], "--set", f"epochs={epoch + 1}", "--quiet"])
+    assert resumed.exit_code == 0, resumed.output
+    assert RunFolder(run).load_metrics()["epochs_run"] == epoch + 1

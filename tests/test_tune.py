@@ -238,3 +238,46 @@ def test_tunes_starting_at_once_on_a_new_out_share_one_study(tmp_path):
             barrier = manager.Barrier(3)
             outcomes += pool.starmap(_open_study_after, [(barrier, str(out))] * 3)
     assert [o for o in outcomes if o != "ok"] == []
+
+
+def test_ctrl_c_says_the_study_keeps_its_trials_and_leaves_no_lock_held(export_dir, tmp_path):
+    """A real SIGINT to `mmkg tune`: it printed a bare `Aborted!` beside a study.db.lock. Now one
+    line says what is kept and how to go on; the lock file holds no lock (flock goes with its
+    process), and the stopped trial is marked failed."""
+    import fcntl
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from mmkg.train.tune import STUDY_LOCK, STUDY_NAME
+
+    out = tmp_path / "study"
+    tune_cmd = subprocess.Popen(
+        [sys.executable, "-m", "mmkg", "tune", "--export", str(export_dir), "--out", str(out),
+         "--model", "bpr", "--trials", "3", "--set", "epochs=500", "--set", "patience=500", "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 120
+
+    def running() -> bool:
+        if not (out / STUDY).exists():
+            return False
+        study = optuna.load_study(study_name=STUDY_NAME, storage=f"sqlite:///{out / STUDY}")
+        return bool(study.get_trials(states=(TrialState.RUNNING,)))
+
+    while not running():
+        assert time.monotonic() < deadline and tune_cmd.poll() is None, tune_cmd.communicate()
+        time.sleep(0.2)
+    tune_cmd.send_signal(signal.SIGINT)
+    _, err = tune_cmd.communicate(timeout=120)
+    # 130, as a shell reports both an exit(130) and a death by SIGINT: about one run in four the
+    # process, its line printed, ends by SIGINT on the way out (not understood yet; see the report)
+    assert tune_cmd.returncode in (130, -signal.SIGINT), (tune_cmd.returncode, err)
+    assert "Traceback" not in err and "Aborted!" not in err, err
+    assert err.strip().splitlines()[-1] == (f"Error: interrupted: {out / STUDY} keeps every finished "
+                                            "trial, and re-running the same command resumes the study")
+    with open(out / STUDY_LOCK) as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free at once
+    study = optuna.load_study(study_name=STUDY_NAME, storage=f"sqlite:///{out / STUDY}")
+    assert [t.state for t in study.trials] == [TrialState.FAIL]
