@@ -319,7 +319,7 @@ def _epochs(model, optimizer, data, config, state: FitState, run: RunFolder, pro
             group.broadcast_ints(state.epoch, state.bad_epochs)
             if on_epoch is not None:
                 on_epoch(epoch, valid)
-    if state.bad_epochs >= config.patience:
+    if group.is_main and state.bad_epochs >= config.patience:  # the others hold no scores
         log.info("early stop after epoch %d (best %s %.4f at epoch %d)", state.epoch,
                  config.monitor, state.best_score, state.best_epoch)
 
