@@ -488,3 +488,17 @@ def test_ctrl_c_says_where_training_stopped_and_the_command_that_goes_on(tmp_pat
     resumed = CliRunner().invoke(cli, [*shlex.split(again)[1:], "--set", f"epochs={epoch + 1}", "--quiet"])
     assert resumed.exit_code == 0, resumed.output
     assert RunFolder(run).load_metrics()["epochs_run"] == epoch + 1
+
+
+def test_progress_bars_written_to_a_file_keep_each_task_on_one_line(tmp_path):
+    """With stderr not a terminal, rich drew the bars 80 columns wide: the refit's rate
+    ("refit/s") and the epochs' counts landed on lines of their own."""
+    export = make_export().save(tmp_path / "export")
+    result = CliRunner().invoke(cli, ["train", "--export", str(export), "--out", str(tmp_path / "run"),
+                                      "--set", "epochs=2", "--set", "model.dim=8", "--refit"])
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert [line.split()[:3] for line in lines if "/s " in line] == [
+        ["mkgcn", "━" * 12, "2/2"], ["mkgcn", "━" * 12, "2/2"]], lines
+    assert [line for line in lines if "epochs/s" in line][0].endswith("s/epoch")
+    assert "refit/s" in [line for line in lines if "loss" in line][-1]
