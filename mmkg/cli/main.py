@@ -9,7 +9,9 @@ traceback (``-v`` logs the traceback too):
   one-line explanation, status 1;
 - a file the command cannot read or write (:class:`OSError`) → ``path: reason``, status 1;
 - usage errors (unknown option or choice, missing argument) → click's message on one line with
-  a pointer to ``--help``, status 2.
+  a pointer to ``--help``, status 2;
+- Ctrl-C in ``ingest``, ``features``, ``publish`` → one line saying that re-running the same
+  command completes it, status 130 (:data:`RERUN_COMPLETES`).
 
 Every command runs under the umask 077 (:func:`mmkg.files.owner_only`): what it writes (run and
 export folders, the importer's CSV files, reports) holds user data and is owner-only.
@@ -26,6 +28,7 @@ from click.exceptions import NoArgsIsHelpError
 
 from mmkg import __version__
 from mmkg.cli.context import AppContext
+from mmkg.cli.interrupt import Interrupted
 from mmkg.config import load_settings
 from mmkg.errors import MmkgError
 from mmkg.terminal import printable
@@ -49,6 +52,14 @@ def own_info_only(record: logging.LogRecord) -> bool:
     return record.levelno >= logging.WARNING or record.name.split(".")[0] == "mmkg"
 
 
+RERUN_COMPLETES = frozenset({"ingest", "features", "publish"})
+"""Commands that Ctrl-C leaves in a state the same command completes (ingest MERGEs, and
+``--bulk`` leaves the database empty with its schema; features computes only what is still due;
+publish releases its lock and writes a new version afresh): their ``KeyboardInterrupt`` is that
+one line, exit status 130. ``train`` and ``tune`` say more themselves
+(:class:`~mmkg.cli.interrupt.Interrupted`)."""
+
+
 class MmkgGroup(click.Group):
     """The root group: turns every user-caused error into one line (see the module docstring)."""
 
@@ -66,6 +77,10 @@ class MmkgGroup(click.Group):
             raise _one_line_usage(e) from e
         except click.ClickException:
             raise
+        except KeyboardInterrupt:
+            if ctx.invoked_subcommand not in RERUN_COMPLETES:
+                raise  # click's "Aborted!"
+            raise Interrupted("interrupted: re-running the same command completes it") from None
         except Exception as e:
             message = _user_error(e, ctx)
             if message is None:
