@@ -13,6 +13,11 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColu
 from rich.text import Text
 
 
+LOG_WIDTH = 200
+"""The width the bars are drawn in when stderr is not a terminal (rich's default there, 80
+columns, wrapped a task's rate and info onto lines of their own)."""
+
+
 class RateColumn(ProgressColumn):
     """``<n> <unit>/s``: the recent rate while a task runs, its average once it is finished."""
 
@@ -32,7 +37,8 @@ class RateColumn(ProgressColumn):
 def progress_bar(unit: str = "rows", *, info: bool = False, disable: bool = False,
                  transient: bool = False) -> Progress:
     """A rich :class:`~rich.progress.Progress` on stderr: description, bar, ``done/total``,
-    rate in ``unit`` per second, elapsed time and ETA (one task per line within 80 columns).
+    rate in ``unit`` per second, elapsed time and ETA (one task per line within 80 columns, but
+    for the ``info`` text; when stderr is not a terminal, the final state in :data:`LOG_WIDTH`).
 
     Args:
         unit: what the tasks count (``rows``, ``tracks``, ``ids``, ``epochs``).
@@ -47,4 +53,7 @@ def progress_bar(unit: str = "rows", *, info: bool = False, disable: bool = Fals
     ]
     if info:
         columns.append(TextColumn("{task.fields[info]}"))
-    return Progress(*columns, console=Console(stderr=True), disable=disable, transient=transient)
+    console = Console(stderr=True)
+    if not console.is_terminal:  # a log file or pipe: its one final line per task, never wrapped
+        console = Console(stderr=True, width=LOG_WIDTH)
+    return Progress(*columns, console=console, disable=disable, transient=transient)

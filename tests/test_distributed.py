@@ -89,6 +89,21 @@ def test_torchrun_launches_the_same_training(export_dir, two_workers, tmp_path):
     assert metrics["workers"] == 2
     for key, value in two_workers["valid"].items():
         assert metrics["valid"][key] == pytest.approx(value, abs=TOLERANCE), key
+    assert "find_unused_parameters" not in done.stderr  # torch's warning, once per worker
+
+
+def test_under_torchrun_only_rank_0_reports_an_early_stop(export_dir, tmp_path):
+    """Rank 1 logged `early stop after epoch 2 (best recall@20 -inf at epoch 0)`: it holds no
+    validation scores. Now rank 0 alone says it."""
+    torchrun = Path(sys.executable).with_name("torchrun")
+    done = subprocess.run(
+        [str(torchrun), "--standalone", "--nproc-per-node", "2", "-m", "mmkg", "train", "--export",
+         str(export_dir), "--out", str(tmp_path / "run"), "--set", "lr=1e-9", "--set", "epochs=5",
+         "--set", "patience=1", "--set", "model.dim=8", "--quiet"],
+        capture_output=True, text=True, timeout=600, env=os.environ)
+    assert done.returncode == 0, done.stderr[-2000:]
+    stops = [line for line in done.stderr.splitlines() if "early stop" in line]
+    assert len(stops) == 1 and "-inf" not in stops[0], done.stderr[-2000:]
 
 
 def test_shards_are_disjoint_and_cover_the_batch():

@@ -96,3 +96,18 @@ def test_a_run_retrained_in_its_folder_keeps_nothing_of_the_earlier_one(tmp_path
                                            "--quiet"])
     assert unreachable.exit_code == 1 and "no Neo4j answering" in unreachable.output
     assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == before
+
+
+def test_the_commands_train_suggests_are_shell_quoted(empty_db, tmp_path):
+    """`train --out "run rel/"` said "`mmkg publish run rel` places them": pasted, that is
+    `Directory 'run' does not exist`. Now the path is shell-quoted, and the line pastes."""
+    import shlex
+
+    catalog, run = tmp_path / "catalog", tmp_path / "run rel"
+    generate_sample_catalog(catalog, tracks=60, users=6, interactions_per_user=6, media=False)
+    mmkg("ingest", catalog, "--no-features")
+    out = mmkg("train", "--out", f"{run}/", "--set", "epochs=1", "--quiet")
+    [line] = [line for line in out.splitlines() if line.startswith("left out: ")]
+    suggested = line.split("`")[1]
+    assert shlex.split(suggested) == ["mmkg", "publish", str(run)]
+    assert "placing them from their content and KG facts" in mmkg(*shlex.split(suggested)[1:])

@@ -526,3 +526,24 @@ def test_publish_names_the_current_model_it_replaces(demo, database, tmp_path):
     since = current_since()
     assert published(run_a) == [f"replacing model {b} (current since {since})"]  # the rollback
     assert published(run_a) == []
+
+
+def test_ctrl_c_in_publish_says_that_the_same_command_completes_it(empty_db, tmp_path, monkeypatch):
+    """Ctrl-C printed a bare `Aborted!`: publish releases its lock and a re-run writes the
+    version afresh, so it says so (exit 130); a command not known to be safe to re-run keeps
+    click's `Aborted!`."""
+    from click.testing import CliRunner
+
+    from mmkg.cli import cli
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    run = write_run(tmp_path / "run")
+    monkeypatch.setattr("mmkg.publish.writer.publish", interrupted)
+    result = CliRunner().invoke(cli, ["publish", str(run)])
+    assert (result.exit_code, result.output.strip().splitlines()) == (
+        130, ["Error: interrupted: re-running the same command completes it"])
+    monkeypatch.setattr("mmkg.sample_catalog.generate_sample_catalog", interrupted)
+    result = CliRunner().invoke(cli, ["sample-catalog", str(tmp_path / "catalog")])
+    assert (result.exit_code, result.output.strip().splitlines()[-1]) == (1, "Aborted!")

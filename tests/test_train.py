@@ -365,8 +365,26 @@ def test_a_run_stopped_part_way_leaves_nothing_of_the_run_it_replaces(data, tmp_
     left = sorted(p.name for p in run.iterdir())
     assert left == [RunFolder.CONFIG], left
     with pytest.raises(RunFolderError, match=r"no embeddings\.pt: its training has not finished "
-                                             r"\(`mmkg train --out .* --resume` goes on with it\)"):
+                                             r"\(`mmkg train --resume --out .*` goes on with it\)"):
         RunFolder(run).load_embeddings()
+
+
+def test_a_run_on_another_export_removes_the_export_of_the_run_it_replaces(tmp_path):
+    """`mmkg train --export E --out RUN` over a run that exported into RUN/export left that
+    export beside the new run ("replaced whole", README); a run on RUN/export itself keeps it."""
+    run, elsewhere = tmp_path / "run", tmp_path / "elsewhere"
+    make_export().save(run / "export")
+    make_export(seed=1).save(elsewhere)
+    args = ["--set", "epochs=1", "--set", "model.dim=8", "--quiet"]
+    kept = CliRunner().invoke(cli, ["train", "--export", str(run / "export"), "--out", str(run), *args])
+    assert kept.exit_code == 0, kept.output
+    assert (run / "export" / "manifest.json").is_file()
+    replaced = CliRunner().invoke(cli, ["train", "--export", str(elsewhere), "--out", str(run), *args])
+    assert replaced.exit_code == 0, replaced.output
+    assert sorted(p.name for p in run.iterdir()) == sorted(
+        [RunFolder.CONFIG, RunFolder.METRICS, RunFolder.MODEL, RunFolder.CHECKPOINT,
+         RunFolder.EMBEDDINGS, RunFolder.CURVES])
+    assert RunFolder(run).load_model().export == elsewhere.resolve()
 
 
 def test_init_from_its_own_out_folder_is_refused(tmp_path):
@@ -437,3 +455,50 @@ def test_a_refused_train_removes_the_out_folders_it_created_and_keeps_an_existin
         assert "Error: the export has no training listens" in result.output
     assert not (tmp_path / "new").exists()
     assert (tmp_path / "existing").is_dir()
+
+
+def test_ctrl_c_says_where_training_stopped_and_the_command_that_goes_on(tmp_path):
+    """A real SIGINT to `mmkg train`: it printed a bare `Aborted!`. Now one line says after which
+    epoch it stopped and the resume command, paths shell-quoted; that command goes on."""
+    import shlex
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    export, run = make_export().save(tmp_path / "an export"), tmp_path / "run rel"
+    # SIGINT at its default in the child, so Python turns it into KeyboardInterrupt even when
+    # this run inherited it ignored (a background job of a non-interactive shell)
+    train = subprocess.Popen(
+        [sys.executable, "-m", "mmkg", "train", "--export", str(export), "--out", str(run),
+         "--set", "epochs=500", "--set", "patience=500", "--set", "model.dim=8", "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 120
+    while not (run / RunFolder.CHECKPOINT).exists():
+        assert time.monotonic() < deadline and train.poll() is None, train.communicate()
+        time.sleep(0.1)
+    train.send_signal(signal.SIGINT)
+    _, err = train.communicate(timeout=120)
+    assert train.returncode == 130 and "Traceback" not in err and "Aborted!" not in err, err
+    epoch = RunFolder(run).load_checkpoint()["state"]["epoch"]
+    again = shlex.join(["mmkg", "train", "--resume", "--out", str(run), "--export", str(export)])
+    assert err.strip().splitlines()[-1] == f"Error: interrupted after epoch {epoch}: `{again}` continues it"
+
+    resumed = CliRunner().invoke(cli, [*shlex.split(again)[1:], "--set", f"epochs={epoch + 1}", "--quiet"])
+    assert resumed.exit_code == 0, resumed.output
+    assert RunFolder(run).load_metrics()["epochs_run"] == epoch + 1
+
+
+def test_progress_bars_written_to_a_file_keep_each_task_on_one_line(tmp_path):
+    """With stderr not a terminal, rich drew the bars 80 columns wide: the refit's rate
+    ("refit/s") and the epochs' counts landed on lines of their own."""
+    export = make_export().save(tmp_path / "export")
+    result = CliRunner().invoke(cli, ["train", "--export", str(export), "--out", str(tmp_path / "run"),
+                                      "--set", "epochs=2", "--set", "model.dim=8", "--refit"])
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert [line.split()[:3] for line in lines if "/s " in line] == [
+        ["mkgcn", "━" * 12, "2/2"], ["mkgcn", "━" * 12, "2/2"]], lines
+    assert [line for line in lines if "epochs/s" in line][0].endswith("s/epoch")
+    assert "refit/s" in [line for line in lines if "loss" in line][-1]

@@ -238,3 +238,50 @@ def test_tunes_starting_at_once_on_a_new_out_share_one_study(tmp_path):
             barrier = manager.Barrier(3)
             outcomes += pool.starmap(_open_study_after, [(barrier, str(out))] * 3)
     assert [o for o in outcomes if o != "ok"] == []
+
+
+def test_ctrl_c_says_the_study_keeps_its_trials_and_leaves_no_lock_held(export_dir, tmp_path):
+    """A real SIGINT to `mmkg tune`: it printed a bare `Aborted!` beside a study.db.lock. Now one
+    line says what is kept and how to go on, and the lock file holds no lock (flock goes with
+    its process)."""
+    import fcntl
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from mmkg.train.tune import STUDY_LOCK, STUDY_NAME
+
+    out = tmp_path / "study"
+    tune_cmd = subprocess.Popen(
+        [sys.executable, "-m", "mmkg", "tune", "--export", str(export_dir), "--out", str(out),
+         "--model", "bpr", "--trials", "3", "--set", "epochs=500", "--set", "patience=500", "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 120
+
+    def running() -> bool:
+        if not (out / STUDY).exists():
+            return False
+        try:
+            study = optuna.load_study(study_name=STUDY_NAME, storage=f"sqlite:///{out / STUDY}")
+        except KeyError:  # the file is there, the study not yet
+            return False
+        return bool(study.get_trials(states=(TrialState.RUNNING,)))
+
+    while not running():
+        assert time.monotonic() < deadline and tune_cmd.poll() is None, tune_cmd.communicate()
+        time.sleep(0.2)
+    tune_cmd.send_signal(signal.SIGINT)
+    _, err = tune_cmd.communicate(timeout=120)
+    # 130 as a shell reports it, an exit(130) or a death by SIGINT: in about one run of four the
+    # process, its line printed, still ends by SIGINT on its way out (cause not found yet)
+    assert tune_cmd.returncode in (130, -signal.SIGINT), (tune_cmd.returncode, err)
+    assert "Traceback" not in err and "Aborted!" not in err, err
+    assert err.strip().splitlines()[-1] == (f"Error: interrupted: {out / STUDY} keeps every finished "
+                                            "trial, and re-running the same command resumes the study")
+    with open(out / STUDY_LOCK) as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free at once
+    study = optuna.load_study(study_name=STUDY_NAME, storage=f"sqlite:///{out / STUDY}")
+    # FAIL; RUNNING when the signal came inside Optuna's ask, which the next run marks failed
+    assert [t.state for t in study.trials] in ([TrialState.FAIL], [TrialState.RUNNING])

@@ -190,6 +190,10 @@ class TrainConfig(_Section):
     of the users at 10M listens (500k users); test is always ranked for every user."""
     seed: int = 0
     """Seed of the model: initial weights, sampled tables, negatives, batch order."""
+    refit: bool = False
+    """``mmkg train --refit``: after selection and test, retrain on every listen for the selected
+    epoch count (:func:`mmkg.train.runner.refit_run`). Recorded in the run's ``config.json``, so
+    that publish refuses a run whose refit has not finished and ``--resume`` completes it."""
 
     @model_validator(mode="after")
     def _check(self) -> "TrainConfig":

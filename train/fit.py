@@ -202,7 +202,7 @@ def fit(data: TrainData, config: TrainConfig, out: Path, *, export_path: Path | 
                         f"{sum(part['listens'] for part in warm['seen'].values()):,}")
     if group.is_main:
         if checkpoint is None:
-            run.clear_run()  # a fresh run: nothing of an earlier one stays beside it
+            run.clear_run(export_path)  # a fresh run: nothing of an earlier one stays beside it
         run.path.mkdir(parents=True, exist_ok=True)
         run.save_config(config.model_dump())
     state = FitState()
@@ -319,7 +319,7 @@ def _epochs(model, optimizer, data, config, state: FitState, run: RunFolder, pro
             group.broadcast_ints(state.epoch, state.bad_epochs)
             if on_epoch is not None:
                 on_epoch(epoch, valid)
-    if state.bad_epochs >= config.patience:
+    if group.is_main and state.bad_epochs >= config.patience:  # the others hold no scores
         log.info("early stop after epoch %d (best %s %.4f at epoch %d)", state.epoch,
                  config.monitor, state.best_score, state.best_epoch)
 

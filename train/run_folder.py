@@ -31,6 +31,7 @@ import json
 import logging
 import os
 import pickle
+import shlex
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -74,6 +75,17 @@ def check_out_folder(out: Path, min_free_mib: float = MIN_FREE_MIB) -> None:
     if free_mib < min_free_mib:
         raise RunFolderError(f"--out {out}: only {free_mib:.0f} MiB free on its filesystem; a run "
                              f"needs at least {min_free_mib:.0f} MiB (export, checkpoints, embeddings)")
+
+
+def resume_command(out: Path, export: Path | None = None, *options: str) -> str:
+    """The command line that goes on with the run in ``out``: ``mmkg train --resume --out OUT``,
+    with ``--export EXPORT`` when the run trains on an export other than ``OUT/export`` (else a
+    resume would export the database into ``OUT/export``), then ``options``; every path
+    shell-quoted, so that the line can be pasted as it is."""
+    words = ["mmkg", "train", "--resume", "--out", str(out)]
+    if export is not None and Path(export).resolve() != (Path(out) / RunFolder.EXPORT).resolve():
+        words += ["--export", str(export)]
+    return shlex.join([*words, *options])
 
 
 @contextmanager
@@ -162,6 +174,8 @@ class RunFolder:
     CHECKPOINT = "checkpoint.pt"
     EMBEDDINGS = "embeddings.pt"
     CURVES = "curves.png"
+    EXPORT = "export"
+    """The export folder ``mmkg train`` makes inside the run folder when given no ``--export``."""
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
@@ -181,15 +195,20 @@ class RunFolder:
     def has(self, name: str) -> bool:
         return self.file(name).is_file()
 
-    def clear_run(self) -> list[str]:
-        """Remove the files an earlier run wrote here (every one of the class constants; an export
-        folder inside stays), so that a run stopped part-way never leaves a mix of two runs, e.g.
-        the earlier ``embeddings.pt`` beside this run's ``model.pt`` for publish to pair. Returns
-        the names removed."""
+    def clear_run(self, export: Path | None = None) -> list[str]:
+        """Remove what an earlier run wrote here (every one of the class constants, and its
+        export folder :attr:`EXPORT` unless ``export``, the export this run trains on, is that
+        folder or inside it), so that a run stopped part-way never leaves a mix of two runs, e.g.
+        the earlier ``embeddings.pt`` beside this run's ``model.pt`` for publish to pair, and a
+        finished run holds nothing of the one it replaced. Returns the names removed."""
         names = [name for name in (self.CONFIG, self.METRICS, self.MODEL, self.REFIT_MODEL,
                                    self.CHECKPOINT, self.EMBEDDINGS, self.CURVES) if self.has(name)]
         for name in names:
             self.file(name).unlink()
+        folder = self.file(self.EXPORT)
+        if folder.is_dir() and not (export is not None and Path(export).resolve().is_relative_to(folder.resolve())):
+            shutil.rmtree(folder)
+            names.append(self.EXPORT)
         if names:
             log.info("%s: replacing the run there (removed %s)", self.path, ", ".join(names))
         return names
@@ -231,14 +250,32 @@ class RunFolder:
         refit (``metrics.json`` has ``refit``), else ``model.pt``.
 
         Raises:
-            RunFolderError: a refit run without ``refit.pt`` (refit before mmkg kept it).
+            RunFolderError: a refit run without ``refit.pt`` (refit before mmkg kept it), or one
+                whose refit has not finished (:meth:`check_refit_finished`).
         """
+        self.check_refit_finished()
         if "refit" not in self.load_metrics():
             return self.load_model()
         if not self.has(self.REFIT_MODEL):
             raise RunFolderError(f"{self.path}: refit, but its refit parameters ({self.REFIT_MODEL}) "
-                                 "were not kept; run `mmkg train --refit` on it again")
+                                 f"were not kept; run `{resume_command(self.path, self.load_model().export, '--refit')}` "
+                                 "on it again")
         return self.load_model(self.REFIT_MODEL)
+
+    def check_refit_finished(self) -> None:
+        """Refuse a run whose config asks for a refit (``config.json``'s ``refit``; a folder
+        without ``config.json`` asks for none) that has not finished (``metrics.json`` has no
+        ``refit``): its ``embeddings.pt`` is then the evaluated
+        run's, whose top-K lists hold the tracks users listened to in validation and test.
+
+        Raises:
+            RunFolderError: one line naming the command that completes the refit.
+        """
+        if self.has(self.CONFIG) and self.load_config().get("refit") and "refit" not in self.load_metrics():
+            export = self.load_model().export
+            raise RunFolderError(f"{self.path}: trained with --refit, and its refit has not finished "
+                                 f"(its top-K lists would hold tracks users listened to); "
+                                 f"`{resume_command(self.path, export)}` completes it")
 
     def export_manifest(self, export: Path | None = None) -> dict[str, Any]:
         """The ``manifest.json`` of ``export`` (which must pass :meth:`check_export`), or of the
@@ -306,12 +343,15 @@ class RunFolder:
         })
 
     def load_embeddings(self) -> Embeddings:
-        """Read and check ``embeddings.pt``.
+        """Read and check ``embeddings.pt``, of a run whose refit, if its config asks for one,
+        has finished (:meth:`check_refit_finished`).
 
         Raises:
-            RunFolderError: missing, unreadable, or tensors that disagree in shape.
+            RunFolderError: missing, unreadable, tensors that disagree in shape, or a refit that
+                has not finished.
         """
         path = self.file(self.EMBEDDINGS)
+        self.check_refit_finished()
         blob = self._load_tensors(self.EMBEDDINGS)
         try:
             embeddings = Embeddings(
@@ -340,7 +380,7 @@ class RunFolder:
             return path
         if self.has(self.CONFIG) and not self.has(self.EMBEDDINGS):  # fit writes embeddings.pt last
             raise RunFolderError(f"{self.path}: no {name}: its training has not finished "
-                                 f"(`mmkg train --out {self.path} --resume` goes on with it)")
+                                 f"(`{resume_command(self.path)}` goes on with it)")
         raise RunFolderError(f"{self.path}: no {name} (is this a `mmkg train --out` folder?)")
 
     def _write_json(self, name: str, data: dict[str, Any]) -> None:

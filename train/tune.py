@@ -67,7 +67,10 @@ BEST_CONFIG = "best.toml"
 TRIALS_TABLE = "trials.csv"
 STUDY_NAME = "mmkg-tune"
 STUDY_LOCK = "study.db.lock"
-"""The file ``open_study`` locks while it creates or loads the study's storage."""
+"""The file ``open_study`` locks (``flock``) while it creates or loads the study's storage. The
+file stays; the lock goes with the process that held it (Ctrl-C, ``kill -9``), so a file left
+behind never holds up a later ``mmkg tune``. It is never removed: a process waiting on the
+removed file's lock and one locking a new file of that name would both go on."""
 PRUNER_STARTUP_TRIALS = 5
 """Trials that always run to the end before the pruner compares against them."""
 PRUNER_WARMUP_EPOCHS = 5

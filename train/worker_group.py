@@ -52,11 +52,15 @@ class WorkerGroup:
         :class:`torch.nn.parallel.DistributedDataParallel` around :class:`StepLoss` (DDP
         broadcasts rank 0's parameters at construction and all-reduces gradients in backward).
         Buffers (the graph's sparse adjacency) are built identically by every worker from the
-        same export and never change, so they are not broadcast."""
+        same export and never change, so they are not broadcast. ``static_graph``: every step
+        uses the same parameters (all of them, for every registered model and objective; some
+        for a config that switches a part off, e.g. ``model.kg.hops = 0``), so DDP finds the
+        unused ones once, in the first step, rather than searching every step's graph
+        (``find_unused_parameters``, which made torch warn of its cost once per worker)."""
         step = StepLoss(model)
         if not self.distributed:
             return step
-        return nn.parallel.DistributedDataParallel(step, broadcast_buffers=False, find_unused_parameters=True)
+        return nn.parallel.DistributedDataParallel(step, broadcast_buffers=False, static_graph=True)
 
     def sum(self, *values: float) -> list[float]:
         """Element-wise sums of ``values`` over all workers."""

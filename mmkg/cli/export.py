@@ -46,7 +46,8 @@ def check_free_space(out: Path) -> None:
 
 def unlistened_line(n: int, run: str = "RUN", model: str | None = None) -> str:
     """What a ``listened`` export says about the ``n`` tracks it left out, ``run`` the run
-    folder that will be trained on it and ``model`` its model's name, when known: publish
+    folder that will be trained on it, as the command line spells it (shell-quoted: the line is
+    pasted) and ``model`` its model's name, when known: publish
     places the tracks only for a model that can (:data:`~mmkg.train.new_tracks.INDUCTIVE_MODELS`)."""
     left = f"left out: {n} track(s) nobody has listened to"
     if model is not None:

@@ -10,6 +10,8 @@ traceback (``-v`` logs the traceback too):
 - a file the command cannot read or write (:class:`OSError`) → ``path: reason``, status 1;
 - usage errors (unknown option or choice, missing argument) → click's message on one line with
   a pointer to ``--help``, status 2;
+- Ctrl-C in ``ingest``, ``features``, ``publish`` → one line saying that re-running the same
+  command completes it, status 130 (:data:`RERUN_COMPLETES`);
 - stdout's reader gone (``mmkg db status | head -1``) → nothing more, status 141 (SIGPIPE's).
 
 Every command runs under the umask 077 (:func:`mmkg.files.owner_only`): what it writes (run and
@@ -28,6 +30,7 @@ from click.exceptions import NoArgsIsHelpError
 
 from mmkg import __version__
 from mmkg.cli.context import AppContext
+from mmkg.cli.interrupt import Interrupted
 from mmkg.config import load_settings
 from mmkg.errors import MmkgError
 from mmkg.terminal import printable
@@ -51,6 +54,14 @@ def own_info_only(record: logging.LogRecord) -> bool:
     return record.levelno >= logging.WARNING or record.name.split(".")[0] == "mmkg"
 
 
+RERUN_COMPLETES = frozenset({"ingest", "features", "publish"})
+"""Commands that Ctrl-C leaves in a state the same command completes (ingest MERGEs, and
+``--bulk`` leaves the database empty with its schema; features computes only what is still due;
+publish releases its lock and writes a new version afresh): their ``KeyboardInterrupt`` is that
+one line, exit status 130. ``train`` and ``tune`` say more themselves
+(:class:`~mmkg.cli.interrupt.Interrupted`)."""
+
+
 class MmkgGroup(click.Group):
     """The root group: turns every user-caused error into one line (see the module docstring)."""
 
@@ -68,6 +79,10 @@ class MmkgGroup(click.Group):
             raise _one_line_usage(e) from e
         except click.ClickException:
             raise
+        except KeyboardInterrupt:
+            if ctx.invoked_subcommand not in RERUN_COMPLETES:
+                raise  # click's "Aborted!"
+            raise Interrupted("interrupted: re-running the same command completes it") from None
         except BrokenPipeError:  # the reader went away (`mmkg db status | head -1`): stop quietly,
             _silence_stdout()    # as a shell tool killed by SIGPIPE does
             ctx.exit(BROKEN_PIPE_STATUS)

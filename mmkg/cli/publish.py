@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import click
@@ -93,14 +94,14 @@ def publish(app: AppContext, run_dir: Path, keep: int, batch_size: int | None,
     if not places_new_tracks(run_dir):
         click.echo(f"{missing}: " + cannot_place("this run's model"))
     elif trained_only:
-        click.echo(f"{missing}: `mmkg publish {run_dir} --new-tracks` places them")
+        click.echo(f"{missing}: `mmkg publish {shlex.quote(str(run_dir))} --new-tracks` places them")
     else:
         click.echo(f"{missing}: placing them from their content and KG facts")
         try:
             _new_tracks(app, run_dir, batch_size, s.model_id, export_dir, force_unlock=False)
         except MmkgError as e:
             raise type(e)(f"model {s.model_id} is current, but placing those tracks failed: {e}; "
-                          f"`mmkg publish {run_dir} --new-tracks` completes it") from e
+                          f"`mmkg publish {shlex.quote(str(run_dir))} --new-tracks` completes it") from e
 
 
 def _new_tracks(app: AppContext, run_dir: Path, batch_size: int | None, model_id: str | None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shlex
 from pathlib import Path
 
 import click
@@ -10,6 +12,7 @@ from mmkg.cli.choices import RegistryChoice, run_config_options
 from mmkg.cli.context import AppContext, pass_app
 from mmkg.cli.evaluate import print_metrics, set_threads
 from mmkg.cli.export import unlistened_line
+from mmkg.cli.interrupt import Interrupted
 
 
 @click.command()
@@ -39,7 +42,8 @@ from mmkg.cli.export import unlistened_line
 @click.option("--refit", is_flag=True,
               help="After selection and test, retrain the same config on every listen for the "
               "selected epoch count; OUT/embeddings.pt (what publish writes) then excludes every "
-              "listened track. Metrics stay the evaluated run's.")
+              "listened track. Metrics stay the evaluated run's. = --set refit=true (recorded in "
+              "OUT/config.json: publish refuses the run until the refit has finished).")
 @click.option("--init-from", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Start from the weights of this earlier run (users, tracks and KG nodes matched "
               "by id; new ones freshly initialised): a daily refresh of a few epochs (defaults: "
@@ -52,7 +56,7 @@ def train(app: AppContext, config_files: tuple[Path, ...], overrides: dict, out:
           threads: int | None, resume: bool, refit: bool, init_from: Path | None, quiet: bool) -> None:
     """Train a recommender and write its run folder OUT (selection and test on the export's split)."""
     from mmkg.train.distributed import check_workers
-    from mmkg.train.run_folder import RunFolder, out_folder
+    from mmkg.train.run_folder import RunFolder, out_folder, resume_command
     from mmkg.train.runner import refit_run, resolve_config, train_run
 
     check_workers(workers, export_given=export_path is not None,  # before the run folder is made
@@ -68,7 +72,7 @@ def train(app: AppContext, config_files: tuple[Path, ...], overrides: dict, out:
         from mmkg.train.warm_start import DEFAULTS
 
         config_files = (DEFAULTS, *config_files)
-    flags = {"model.name": model, "seed": seed}
+    flags = {"model.name": model, "seed": seed, "refit": True if refit else None}
     config = resolve_config(out, config_files, {**{k: v for k, v in flags.items() if v is not None},
                                                 **overrides}, resume=resume)
     if init_from is not None:
@@ -76,26 +80,59 @@ def train(app: AppContext, config_files: tuple[Path, ...], overrides: dict, out:
 
         check_previous_run(init_from, config.model.name)  # before the export
     left_out = 0  # tracks nobody has listened to, left out of the export made here
-    with out_folder(out):  # a refused run removes the folders it made
-        if export_path is None:
-            export_path = out / "export"
-            if not (resume and (export_path / "manifest.json").exists()):
-                left_out = _export_database(app, export_path, split_seed, listened=not all_tracks,
-                                            hops=config.model.kg.hops, progress=not quiet)  # afresh
-                RunFolder(out).clear_run()  # the earlier run's files, of the export just replaced
-        result = train_run(config, out, export_path, resume=resume, progress=not quiet,
-                           workers=workers, init_from=init_from)
-    if not result:
-        return  # a torchrun worker other than rank 0: rank 0 reports
-    print_metrics(result["valid"], result["test"])
-    click.echo(f"{config.model.name}: best epoch {result['best_epoch']}, "
-               f"{result['seconds_per_epoch']:.2f} s/epoch, peak RSS {result['peak_rss_mb']:.0f} MB → {out}")
-    if refit:
-        done = refit_run(out, export_path=export_path, progress=not quiet)
-        click.echo(f"refit on all {done['listens']} listens for {done['epochs']} epochs "
-                   f"({done['seconds']:.1f} s): {out / 'embeddings.pt'} is what publish writes")
+    given_export = export_path
+    options = [*(["--workers", str(workers)] if workers > 1 else []),
+               *(["--init-from", str(init_from)] if init_from is not None else [])]
+    step = "export"
+    try:
+        with out_folder(out):  # a refused run removes the folders it made
+            if export_path is None:
+                export_path = out / RunFolder.EXPORT
+                if not (resume and (export_path / "manifest.json").exists()):
+                    left_out = _export_database(app, export_path, split_seed, listened=not all_tracks,
+                                                hops=config.model.kg.hops, progress=not quiet)  # afresh
+                    RunFolder(out).clear_run(export_path)  # the earlier run's files, of the export just replaced
+            step = "training"
+            result = train_run(config, out, export_path, resume=resume, progress=not quiet,
+                               workers=workers, init_from=init_from)
+        if not result:
+            return  # a torchrun worker other than rank 0: rank 0 reports
+        print_metrics(result["valid"], result["test"])
+        click.echo(f"{config.model.name}: best epoch {result['best_epoch']}, "
+                   f"{result['seconds_per_epoch']:.2f} s/epoch, peak RSS {result['peak_rss_mb']:.0f} MB → {out}")
+        if config.refit:
+            step = "refit"
+            done = refit_run(out, export_path=export_path, progress=not quiet)
+            click.echo(f"refit on all {done['listens']} listens for {done['epochs']} epochs "
+                       f"({done['seconds']:.1f} s): {out / 'embeddings.pt'} is what publish writes")
+    except KeyboardInterrupt:
+        run = RunFolder(out)
+        if step == "export" or not _holds(run, config):
+            raise Interrupted(f"interrupted during the {step}, before the run saved its config: "
+                              "re-running the same command starts it again") from None
+        where = _stopped_at(run) if step == "training" else f"during the {step}"
+        again = resume_command(out, given_export, *options)
+        raise Interrupted(f"interrupted {where}: `{again}` "
+                          f"{'continues' if step == 'training' else 'completes'} it") from None
     if left_out:
-        click.echo(unlistened_line(left_out, run=str(out), model=config.model.name))
+        click.echo(unlistened_line(left_out, run=shlex.quote(str(out)), model=config.model.name))
+
+
+def _holds(run, config) -> bool:
+    """Whether the run folder ``run`` holds this run's config (so ``--resume`` goes on with this
+    run, not an earlier one, and with its config, not the defaults)."""
+    if not run.has(run.CONFIG):
+        return False
+    return run.load_config() == json.loads(json.dumps(config.model_dump()))
+
+
+def _stopped_at(run) -> str:
+    """``"after epoch 12"``: where an interrupted training stopped (its last checkpoint), or
+    ``"before its first epoch ended"``."""
+    checkpoint = run.load_checkpoint() if run.has(run.CHECKPOINT) else None
+    if checkpoint is None:
+        return "before its first epoch ended"
+    return f"after epoch {int(checkpoint['state']['epoch'])}"
 
 
 def _export_database(app: AppContext, path: Path, split_seed: int, *, listened: bool, hops: int,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import shlex
 from pathlib import Path
 
 import click
 
 from mmkg.cli.choices import RegistryChoice, run_config_options
+from mmkg.cli.interrupt import Interrupted
 
 
 @click.command()
@@ -36,6 +38,7 @@ def tune(config_files: tuple[Path, ...], overrides: dict, export_path: Path, out
     from mmkg.train.config import TrainConfig
     from mmkg.train.data import TrainData
     from mmkg.train.run_folder import export_identity
+    from mmkg.train.tune import STUDY
     from mmkg.train.tune import tune as run_tune
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -44,8 +47,12 @@ def tune(config_files: tuple[Path, ...], overrides: dict, export_path: Path, out
     base = TrainConfig.load(config_files, {**flags, **overrides})
     data = TrainData.from_export(ExportedGraph.load(export_path, mmap=True), base.model.modality_names)
     logging.getLogger(__name__).info("%s", data.modalities_line())
-    result = run_tune(data, base, out, trials=trials, timeout=timeout, progress=not quiet,
-                      export=export_identity(export_path))
+    try:
+        result = run_tune(data, base, out, trials=trials, timeout=timeout, progress=not quiet,
+                          export=export_identity(export_path))
+    except KeyboardInterrupt:  # the trial it stopped is marked failed; study.db.lock is unlocked
+        raise Interrupted(f"interrupted: {out / STUDY} keeps every finished trial, and re-running "
+                          "the same command resumes the study") from None
     best = result.best
     params = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in best.params.items())
     click.echo(f"{base.model.name}: best trial #{best.number} of {result.complete + result.pruned} "
@@ -53,5 +60,5 @@ def tune(config_files: tuple[Path, ...], overrides: dict, export_path: Path, out
                f"{'  ' + params if params else ''}")
     if result.nothing_to_search and trials > 1:
         click.echo(f"{base.model.name} has no hyperparameters to search: its one trial is the whole study")
-    click.echo(f"→ {result.config_path} (mmkg train --config {result.config_path} --export {export_path} "
-               f"--out RUN), {result.table_path}")
+    again = shlex.join(["mmkg", "train", "--config", str(result.config_path), "--export", str(export_path)])
+    click.echo(f"→ {result.config_path} ({again} --out RUN), {result.table_path}")
