@@ -129,7 +129,9 @@ def read_dataset(path: Path, fmt: str, *, rating_threshold: float | None = None,
 
     Raises:
         ValueError: unknown format or policy, or an option the format does not have.
+        ConfigError: ``media.root`` is set and is not a folder.
     """
+    media.check_root()
     reader = FORMATS.get(fmt)
     validator = Validator(on_conflict=on_conflict)
     path = Path(path)

@@ -225,6 +225,17 @@ class MediaSettings(BaseModel):
             return tuple(name.strip() for name in value.split(",") if name.strip()) or None
         return value
 
+    def check_root(self) -> None:
+        """Refuse a ``root`` that is not a folder, before any media is read (each of its files
+        would otherwise fail on its own).
+
+        Raises:
+            ConfigError: one line naming it.
+        """
+        if self.root is not None and not self.root.is_dir():
+            raise ConfigError(f"media.root (MMKG_MEDIA_ROOT) {self.root} is not a folder: "
+                              "expected the folder media may live in besides the catalog's")
+
     def max_bytes(self, kind: str) -> int:
         """The size cap of media kind ``kind`` (``max_<kind>_bytes``).
 

@@ -125,5 +125,6 @@ def _echoed(problem: dict) -> str:
         return " (value not shown)"
     value = problem["input"]
     if isinstance(value, dict):
-        return f" (got a table of {', '.join(map(str, value)) or 'no keys'})"[:80]
+        keys = ", ".join(map(str, value)) or "no keys"
+        return f" (got a table of {keys if len(keys) <= 60 else keys[:60] + '…'})"
     return f" (got {redact(repr(value))[:60]})"

@@ -309,6 +309,14 @@ def test_an_ids_file_that_is_not_utf8_is_one_line_naming_line_and_column(tmp_pat
     assert_one_line_error(done, 2, "Invalid value for '--file'", f"{ids}:2:2: byte 0xe9 is not UTF-8")
 
 
+@pytest.mark.parametrize("command", [("ingest", "--dry-run"), ("features",)])
+def test_a_media_root_that_is_not_a_folder_is_one_line(tmp_path, command):
+    (tmp_path / "tracks.csv").write_text("id,title\nt1,Song\n")
+    args = [command[0], tmp_path, *command[1:]] if command[0] == "ingest" else list(command)
+    done = mmkg(*args, env={"MMKG_MEDIA_ROOT": str(tmp_path / "gone")})
+    assert_one_line_error(done, 1, f"media.root (MMKG_MEDIA_ROOT) {tmp_path / 'gone'} is not a folder")
+
+
 def test_a_reader_that_goes_away_ends_the_command_quietly():
     """``mmkg db status | head -1``: once ``head`` exits, nothing more, no "Broken pipe" error."""
     done = subprocess.Popen([sys.executable, "-m", "mmkg", "db", "status"], cwd=ROOT,

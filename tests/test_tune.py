@@ -207,6 +207,16 @@ def test_cli_unknown_model_is_one_line(export_dir, tmp_path):
     assert "'nope' is not one of 'mkgcn', 'lightgcn'" in line, line
 
 
+def test_refit_is_refused_before_any_trial(export_dir, tmp_path):
+    """`tune --set refit=true` was accepted, and the setting ended in best.toml."""
+    result = CliRunner().invoke(cli, ["tune", "--export", str(export_dir), "--out", str(tmp_path / "t"),
+                                      "--set", "refit=true"])
+    assert result.exit_code == 2
+    [line] = result.output.strip().splitlines()
+    assert "refit is not searched: tune selects on validation" in line, line
+    assert not (tmp_path / "t").exists()
+
+
 def test_cli_missing_export_is_one_line(tmp_path):
     result = CliRunner().invoke(cli, ["tune", "--export", str(tmp_path / "none"), "--out", str(tmp_path)])
     assert result.exit_code != 0 and len(result.output.strip().splitlines()) == 1

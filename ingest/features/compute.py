@@ -131,10 +131,12 @@ def compute_missing_features(driver: Driver, database: str, *,
         one-line warning naming the file (and retried by the next run).
 
     Raises:
+        ConfigError: ``settings.root`` is set and is not a folder.
         FeatureError: a chunk killed its worker process twice (see
             :func:`~mmkg.ingest.features.jobs.run_jobs`); every other chunk was computed and
             written first, so a re-run computes only that chunk's tracks.
     """
+    settings.check_root()
     kinds = _kinds(only)
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")

@@ -45,6 +45,9 @@ def tune(config_files: tuple[Path, ...], overrides: dict, export_path: Path, out
     set_threads(threads)
     flags = {"seed": seed, **({"model.name": model} if model else {})}
     base = TrainConfig.load(config_files, {**flags, **overrides})
+    if base.refit:  # it would end in best.toml, and every trial would refit on test's listens
+        raise click.UsageError("refit is not searched: tune selects on validation; refit the "
+                               "chosen config with `mmkg train --refit --config best.toml`")
     data = TrainData.from_export(ExportedGraph.load(export_path, mmap=True), base.model.modality_names)
     logging.getLogger(__name__).info("%s", data.modalities_line())
     try:
