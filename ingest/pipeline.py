@@ -20,7 +20,7 @@ from rich.table import Table as RichTable
 
 from mmkg.config import BATCH, MEDIA, MediaSettings
 from mmkg.errors import IngestError
-from mmkg.graph import read_named
+from mmkg.graph import load_query, read_named, read_rows
 from mmkg.graph.schema import apply_schema
 from mmkg.ingest.bulk import bulk_load, check_bulk_target
 from mmkg.ingest.graphdata import GraphData
@@ -28,7 +28,7 @@ from mmkg.ingest.readers import FORMATS
 from mmkg.ingest.validate import Problem, Validator
 from mmkg.ingest.writers import write_graph
 from mmkg.progress import progress_bar
-from mmkg.schema import NON_KG_RELS, Label
+from mmkg.schema import NON_KG_RELS, Label, RelType
 from mmkg.terminal import plain
 
 if TYPE_CHECKING:
@@ -66,6 +66,8 @@ class IngestSummary:
     """A track's artist, album or genre link (an album's artist link) that a new value moved."""
     bulk: bool = False
     """Written by Neo4j's offline importer (``--bulk``), not by the online writers."""
+    plays_lowered: int = 0
+    """Stored listens whose ``plays`` the file's sums took down (``--on-conflict sum``)."""
     read_seconds: float = 0.0
     write_seconds: float = 0.0
 
@@ -113,6 +115,9 @@ class IngestSummary:
         if not self.dry_run:
             add("created", "nodes / relationships",
                           f"{self.nodes_created:,} / {self.relationships_created:,}")
+            if self.plays_lowered:
+                add("lowered", "plays of stored listens (the file's sums replace them)",
+                    f"{self.plays_lowered:,}")
             if self.relationships_replaced:
                 add("replaced", "artist, album or genre links (a new value)",
                               f"{self.relationships_replaced:,}")
@@ -139,6 +144,29 @@ def read_dataset(path: Path, fmt: str, *, rating_threshold: float | None = None,
         validator.file_problem(str(path), "not a folder: expected a dataset folder")
         return GraphData(), validator
     return reader(path, validator, media, rating_threshold=rating_threshold), validator
+
+
+def _lowered_plays(driver: Driver, database: str, data: GraphData, batch_size: int) -> int:
+    """How many stored listens the interactions of ``data`` lower (``--on-conflict sum``: the
+    file's sums replace the stored ``plays``), said in one warning with examples before they are
+    written (``cypher/ingest_lowered_plays.cypher``)."""
+    lowered, examples = 0, []
+    query = load_query("ingest_lowered_plays")
+    for rels in data.relationships:
+        if rels.rel_type != RelType.LISTENED or "plays" not in rels.frame.columns:
+            continue
+        frame = rels.frame[["src", "dst", "plays"]].astype({"plays": "int64"})
+        for start in range(0, len(frame), batch_size):
+            rows = frame.iloc[start:start + batch_size].to_dict("records")
+            [found] = read_rows(driver, database, query, rows=rows)
+            lowered += found["lowered"]
+            examples += found["examples"][:3 - len(examples)]
+    if lowered:
+        shown = ", ".join(f"{user!r} → {track!r} {before:,} → {after:,}" for user, track, before, after in examples)
+        log.warning("%d stored listen(s) get fewer plays than they hold (%s%s): --on-conflict sum "
+                    "stores the file's own sum, so the file must hold the whole log, not the plays "
+                    "since the last ingest", lowered, shown, " …" if lowered > len(examples) else "")
+    return lowered
 
 
 def check_feature_dimensions(driver: Driver, database: str, data: GraphData) -> None:
@@ -267,6 +295,8 @@ def ingest(
     started = time.perf_counter()
     check_feature_dimensions(driver, database, data)
     check_catalog_roots(driver, database, data)
+    if on_conflict == "sum":
+        summary.plays_lowered = _lowered_plays(driver, database, data, batch_size)
     if bulk is not None:
         written = bulk_load(driver, database, data, bulk, progress=progress)
         summary.bulk = True

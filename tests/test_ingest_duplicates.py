@@ -130,6 +130,20 @@ def test_sum_adds_up_a_listening_log(empty_db, database, conflicting):
     assert listened(empty_db, database) == (61, 4.5, 1704164645)
 
 
+def test_sum_says_which_stored_listens_a_partial_log_lowers(empty_db, database, conflicting, caplog):
+    """Today's plays only, ingested with sum after the whole log: u1→t1 goes from 35 to 2, and
+    the run says so before writing (the re-run of the whole log lowers nothing)."""
+    summary = run(empty_db, database, conflicting, on_conflict="sum")
+    assert summary.plays_lowered == 0 and listened(empty_db, database)[0] == 35
+    (conflicting / "interactions.csv").write_text(
+        "user_id,track_id,plays\nu1,t1,1\nu1,t1,1\nu3,t1,9\n")
+    with caplog.at_level("WARNING", logger="mmkg.ingest.pipeline"):
+        summary = run(empty_db, database, conflicting, on_conflict="sum")
+    assert summary.plays_lowered == 1 and listened(empty_db, database)[0] == 2
+    assert "1 stored listen(s) get fewer plays than they hold ('u1' → 't1' 35 → 2)" in caplog.text
+    assert any(str(cell) == "lowered" for cell in summary.to_table().columns[0].cells)
+
+
 def test_sum_counts_the_rows_of_a_log_without_plays(empty_db, database, tmp_path):
     root = write_valid_catalog(tmp_path / "catalog")
     (root / "interactions.csv").write_text(
