@@ -369,6 +369,24 @@ def test_a_run_stopped_part_way_leaves_nothing_of_the_run_it_replaces(data, tmp_
         RunFolder(run).load_embeddings()
 
 
+def test_an_unfinished_run_names_the_resume_line_with_the_export_it_trains_on(data, tmp_path):
+    """A run stopped after its first epoch on an export outside its folder: the command that
+    refuses it names `--export` too (a bare `--resume` would export the database into
+    RUN/export, another split that the resume then refuses)."""
+    from mmkg.errors import RunFolderError
+
+    run, export = tmp_path / "run", tmp_path / "elsewhere" / "export"
+
+    def stop(epoch, valid):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        fit(data, _config(epochs=3), run, export_path=export, progress=False, on_epoch=stop)
+    with pytest.raises(RunFolderError, match=r"its training has not finished \(`mmkg train --resume "
+                                             rf"--out {run} --export {export}` goes on with it\)"):
+        RunFolder(run).load_embeddings()
+
+
 def test_a_run_on_another_export_removes_the_export_of_the_run_it_replaces(tmp_path):
     """`mmkg train --export E --out RUN` over a run that exported into RUN/export left that
     export beside the new run ("replaced whole", README); a run on RUN/export itself keeps it."""

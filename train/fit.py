@@ -217,7 +217,7 @@ def fit(data: TrainData, config: TrainConfig, out: Path, *, export_path: Path | 
             log.info("resuming %s after epoch %d", run.path, state.epoch)
         with keep_freed_memory(config.keep_freed_memory):
             _epochs(model, optimizer, data, config, state, run, progress, on_epoch, group, sample,
-                    trained_on)
+                    trained_on, export_path)
         if state.best_state is not None:
             model.load_state_dict(state.best_state)
     train_seconds = time.perf_counter() - started
@@ -281,10 +281,10 @@ def refit(data: TrainData, config: TrainConfig, epochs: int, *, progress: bool =
 
 def _epochs(model, optimizer, data, config, state: FitState, run: RunFolder, progress: bool,
             on_epoch: EpochHook | None, group: WorkerGroup, sample: np.ndarray | None,
-            export: dict | None) -> None:
+            export: dict | None, export_path: Path | None) -> None:
     """Train until ``config.epochs`` or ``config.patience``; after each epoch, validation and a
     checkpoint (which records ``export``: the :func:`export_identity` of the export trained on,
-    for ``--resume`` to check)."""
+    for ``--resume`` to check; and ``export_path``, that folder, for the command that resumes)."""
     sampler = make_sampler(data, config)
     step = group.wrap(model)
     with progress_bar("epochs", info=True, disable=not progress or not group.is_main) as bar:
@@ -311,7 +311,8 @@ def _epochs(model, optimizer, data, config, state: FitState, run: RunFolder, pro
                 state.bad_epochs += 1
             state.epoch = epoch
             run.save_checkpoint({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                                 "state": state.__dict__, "export": export})
+                                 "state": state.__dict__, "export": export,
+                                 "export_path": str(Path(export_path).resolve()) if export_path else None})
             info = (f"loss {loss:.4f}  valid auc {valid.get('auc', float('nan')):.4f}  "
                     f"R@20 {valid.get('recall@20', float('nan')):.4f}  {seconds:.1f}s/epoch")
             bar.update(task, completed=epoch, info=info)

@@ -380,8 +380,18 @@ class RunFolder:
             return path
         if self.has(self.CONFIG) and not self.has(self.EMBEDDINGS):  # fit writes embeddings.pt last
             raise RunFolderError(f"{self.path}: no {name}: its training has not finished "
-                                 f"(`{resume_command(self.path)}` goes on with it)")
+                                 f"(`{resume_command(self.path, self._checkpoint_export())}` goes on with it)")
         raise RunFolderError(f"{self.path}: no {name} (is this a `mmkg train --out` folder?)")
+
+    def _checkpoint_export(self) -> Path | None:
+        """The export folder the last checkpoint trained on; ``None`` without a checkpoint, or
+        one that does not record it (an unreadable one included: this only names a command)."""
+        try:
+            checkpoint = self.load_checkpoint()
+        except RunFolderError:
+            return None
+        path = (checkpoint or {}).get("export_path")
+        return Path(path) if isinstance(path, str) else None
 
     def _write_json(self, name: str, data: dict[str, Any]) -> None:
         self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
