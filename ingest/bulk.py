@@ -137,11 +137,11 @@ def bulk_load(driver: Driver, database: str, data: GraphData, server: LocalServe
     with progress_bar("rows", disable=not progress) as bar, \
             tempfile.TemporaryDirectory(prefix="bulk-", dir=work_dir or server.home) as tmp:
         server.begin_import(database, Path(tmp))
-        task = bar.add_task("import: write CSV", total=100)
+        task = None
         try:
             files = write_import_files(data, Path(tmp), bar)
             lap("csv")
-            bar.update(task, description="import: stop server")
+            task = bar.add_task("import: stop server", total=100, rate=False)  # a percentage
             server.stop()
             server.import_stage("import")  # from here on the store may be half-replaced
             lap("stop")
@@ -155,14 +155,15 @@ def bulk_load(driver: Driver, database: str, data: GraphData, server: LocalServe
             lap("import")
         finally:  # whatever happened: the server runs again, with the schema
             if server.pid() is None:
-                bar.update(task, description="import: start server")
+                if task is not None:
+                    bar.update(task, description="import: start server")
                 server.start()
                 lap("start")
             renew_bookmarks(driver, database)
             apply_schema(driver, database)
             server.end_import()
         lap("constraints")
-        bar.update(task, completed=100)
+        bar.update(task, description="import", completed=100)
     summary.nodes_created = sum(files.node_rows.values())
     summary.relationships_created = sum(files.relationship_rows.values())
     summary.rows = summary.nodes_created + summary.relationships_created

@@ -19,16 +19,21 @@ columns, wrapped a task's rate and info onto lines of their own)."""
 
 
 class RateColumn(ProgressColumn):
-    """``<n> <unit>/s``: the recent rate while a task runs, its average once it is finished."""
+    """``<n> <unit>/s``: the recent rate while a task runs, its average from start to finish once
+    it is finished (not to the end of the display, which may hold later tasks);
+    nothing for a task added with ``rate=False`` (one that counts percent of a step, not rows)."""
 
     def __init__(self, unit: str) -> None:
         super().__init__()
         self.unit = unit
 
     def render(self, task: Task) -> Text:
+        if not task.fields.get("rate", True):
+            return Text("")
         speed = task.speed
-        if task.finished and task.elapsed:
-            speed = task.completed / task.elapsed
+        elapsed = task.finished_time if task.finished else None  # task.elapsed runs on past it
+        if elapsed:
+            speed = task.completed / elapsed
         digits = 1 if speed and speed < 100 else 0
         label = f"{speed:,.{digits}f} {self.unit}/s" if speed else f"- {self.unit}/s"
         return Text(label, style="progress.data.speed")
